@@ -1,0 +1,25 @@
+#include "common/err.h"
+
+const char *cmn_err_name(int err)
+{
+    switch (err) {
+#define CMN_ERR_NAME(name, value, desc)                                                            \
+    case value:                                                                                    \
+        return "CMN_ERR_" #name;
+        CMN_ERR_MAP(CMN_ERR_NAME)
+#undef CMN_ERR_NAME
+    }
+    return "CMN_ERR_UNKNOWN";
+}
+
+const char *cmn_err_str(int err)
+{
+    switch (err) {
+#define CMN_ERR_STR(name, value, desc)                                                             \
+    case value:                                                                                    \
+        return desc;
+        CMN_ERR_MAP(CMN_ERR_STR)
+#undef CMN_ERR_STR
+    }
+    return "unknown error";
+}

@@ -1,0 +1,38 @@
+/* hubgate error codes: one negative enum for the whole tree.
+ *
+ * Library errors (errno, libpq, libcurl, OpenSSL) are translated into these once, where they
+ * happen. Decisions are not errors: a denied request is a policy outcome, not a cmn_err_t. */
+#ifndef HUBGATE_COMMON_ERR_H
+#define HUBGATE_COMMON_ERR_H
+
+/* X(name, value, description) */
+#define CMN_ERR_MAP(X)                                                                             \
+    X(OK, 0, "success")                                                                            \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(TOOBIG, -3, "input exceeds its size limit")                                                  \
+    X(IO, -4, "input/output error")                                                                \
+    X(NOTFOUND, -5, "not found")                                                                   \
+    X(PARSE, -6, "malformed input")                                                                \
+    X(DB, -7, "database error")                                                                    \
+    X(CRYPTO, -8, "cryptographic operation failed")                                                \
+    X(TIMEOUT, -9, "timed out")                                                                    \
+    X(UPSTREAM, -10, "upstream error")                                                             \
+    X(CONFLICT, -11, "conflicting state")                                                          \
+    X(UNSUPPORTED, -12, "not supported")                                                           \
+    X(DENIED, -13, "permission denied")
+
+typedef enum {
+#define CMN_ERR_ENUM(name, value, desc) CMN_ERR_##name = value,
+    CMN_ERR_MAP(CMN_ERR_ENUM)
+#undef CMN_ERR_ENUM
+} cmn_err_t;
+
+/* "CMN_ERR_TOOBIG" style name of a code; "CMN_ERR_UNKNOWN" for a value outside the table.
+ * Never NULL; the string is static. */
+const char *cmn_err_name(int err);
+
+/* Human description of a code ("input exceeds its size limit"). Never NULL; static. */
+const char *cmn_err_str(int err);
+
+#endif

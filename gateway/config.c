@@ -1,0 +1,573 @@
+#include "gateway/config.h"
+#include "common/err.h"
+#include "common/jsonpos.h"
+#include "common/log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PTR_MAX 512
+
+typedef struct {
+    cmn_jdiag_t diag;
+    gw_config_t *cfg;
+} loader_t;
+
+static const char *join(char *dst, const char *base, const char *key)
+{
+    snprintf(dst, PTR_MAX, "%s", base);
+    (void)cmn_jsonpos_push(dst, PTR_MAX, key);
+    return dst;
+}
+
+static const char *join_index(char *dst, const char *base, size_t i)
+{
+    char seg[32];
+    snprintf(seg, sizeof(seg), "%zu", i);
+    return join(dst, base, seg);
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}
+
+/* Reports every key of obj that is not in allowed (a NULL-terminated list). */
+static void check_keys(loader_t *l, const char *ptr, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        int known = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            known |= strcmp(key, allowed[i]) == 0;
+        if (known)
+            continue;
+        char expected[512] = "";
+        for (size_t i = 0; allowed[i]; i++) {
+            strncat(expected, i ? ", " : "", sizeof(expected) - strlen(expected) - 1);
+            strncat(expected, allowed[i], sizeof(expected) - strlen(expected) - 1);
+        }
+        char p[PTR_MAX];
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 1, "unknown key \"%s\" (expected one of: %s)",
+                        key, expected);
+    }
+}
+
+/* Returns the string at obj[key] copied into the config arena, def when absent, NULL (with an
+ * error) when present but not a non-empty string or when required and absent. */
+static const char *get_string(loader_t *l, const char *ptr, json_t *obj, const char *key,
+                              int required, const char *def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            cmn_jdiag_error(&l->diag, ptr, 0, "missing required key \"%s\"", key);
+        return def;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected a non-empty string",
+                        json_is_string(v) ? "an empty string" : type_name(v));
+        return NULL;
+    }
+    return cmn_arena_strndup(&l->cfg->arena, json_string_value(v), json_string_length(v));
+}
+
+static int get_int(loader_t *l, const char *ptr, json_t *obj, const char *key, long min, long max,
+                   int def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0,
+                        "found %s, expected an integer from %ld to %ld", type_name(v), min, max);
+        return def;
+    }
+    return (int)json_integer_value(v);
+}
+
+static json_t *get_object(loader_t *l, const char *ptr, json_t *obj, const char *key, int required)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            cmn_jdiag_error(&l->diag, ptr, 0, "missing required key \"%s\"", key);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected an object",
+                        type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+static json_t *get_array(loader_t *l, const char *ptr, json_t *obj, const char *key)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (v && !json_is_array(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected an array",
+                        type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+/* Resolves a path against the config file's folder. */
+static const char *resolve_path(loader_t *l, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] == '/')
+        return path;
+    return cmn_arena_printf(&l->cfg->arena, "%s/%s", l->cfg->dir, path);
+}
+
+static int host_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0)
+        return 1;
+    pol_cidr_t lo;
+    pol_ip_t ip;
+    return pol_cidr_parse("127.0.0.0/8", &lo) == 0 && pol_ip_parse(host, &ip) == 0 &&
+           pol_cidr_contains(&lo, &ip);
+}
+
+/* Validates an absolute http(s) URL with libcurl's parser; plain http only on loopback.
+ * With base_only, no query, fragment or credentials are allowed. Returns the URL without a
+ * trailing slash, or NULL after reporting. */
+static const char *check_url(loader_t *l, const char *ptr, const char *url, int base_only)
+{
+    if (!url)
+        return NULL;
+    const char *out = NULL;
+    char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *fragment = NULL;
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\" is not an absolute URL", url);
+        goto done;
+    }
+    if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "scheme \"%s\" is not supported (expected https)",
+                        scheme);
+        goto done;
+    }
+    if (strcmp(scheme, "http") == 0 && !host_is_loopback(host)) {
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "plain http is accepted only on loopback addresses (found host \"%s\"; "
+                        "use https)",
+                        host);
+        goto done;
+    }
+    if (base_only && (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+                      curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+                      curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK)) {
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "\"%s\" must not carry credentials, a query or a fragment", url);
+        goto done;
+    }
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    out = cmn_arena_strndup(&l->cfg->arena, url, n);
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(user);
+    curl_free(query);
+    curl_free(fragment);
+    curl_url_cleanup(u);
+    return out;
+}
+
+static void parse_listen(loader_t *l, const char *listen)
+{
+    gw_config_t *cfg = l->cfg;
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    errno = 0;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == listen || !end || *end || errno || port < 1 || port > 65535) {
+        cmn_jdiag_error(&l->diag, "/listen", 0,
+                        "\"%s\" is not HOST:PORT (expected e.g. \"0.0.0.0:8443\")", listen);
+        return;
+    }
+    const char *host = listen;
+    size_t hlen = (size_t)(colon - listen);
+    if (host[0] == '[' && hlen >= 2 && host[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+    }
+    char *h = cmn_arena_strndup(&cfg->arena, host, hlen);
+    pol_ip_t ip;
+    if (!h || pol_ip_parse(h, &ip) != 0) {
+        cmn_jdiag_error(&l->diag, "/listen", 0, "\"%s\" is not an IP address", h ? h : "");
+        return;
+    }
+    cfg->listen_host = h;
+    cfg->listen_port = (uint16_t)port;
+}
+
+/* Reads a secret file: one line, printable ASCII, trailing newline removed. */
+static const char *read_secret(loader_t *l, const char *ptr, const char *path)
+{
+    cmn_buf_t b;
+    cmn_buf_init(&b, GW_MAX_SECRET_BYTES);
+    const char *out = NULL;
+    int rc = cmn_buf_read_file(&b, path);
+    if (rc) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "cannot read \"%s\": %s", path,
+                        rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+        goto done;
+    }
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+        b.data[--b.len] = '\0';
+    int printable = b.len > 0;
+    for (size_t i = 0; i < b.len; i++)
+        printable &= b.data[i] > 0x20 && b.data[i] < 0x7f;
+    if (!printable) {
+        /* Never echo the content: it is a credential. */
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "\"%s\" must hold one token of printable ASCII without spaces", path);
+        goto done;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 0077))
+        cmn_log_warn("config", "%s is readable by group or others (mode %03o); chmod 600 it",
+                     path, (unsigned)(st.st_mode & 0777));
+    out = cmn_arena_strndup(&l->cfg->arena, b.data, b.len);
+done:
+    if (b.data)
+        OPENSSL_cleanse(b.data, b.cap);
+    cmn_buf_free(&b);
+    return out;
+}
+
+static void parse_regions(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    json_t *regions = get_object(l, "", root, "regions", 1);
+    if (!regions)
+        return;
+    size_t n = json_object_size(regions);
+    if (n == 0) {
+        cmn_jdiag_error(&l->diag, "/regions", 0, "at least one region is required");
+        return;
+    }
+    cfg->regions = cmn_arena_alloc(&cfg->arena, n * sizeof(*cfg->regions));
+    if (!cfg->regions)
+        return;
+    static const char *const keys[] = {"upstream", "token_file", NULL};
+    const char *name;
+    json_t *r;
+    json_object_foreach(regions, name, r)
+    {
+        char p[PTR_MAX], q[PTR_MAX];
+        join(p, "/regions", name);
+        if (!json_is_object(r)) {
+            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", type_name(r));
+            continue;
+        }
+        check_keys(l, p, r, keys);
+        gw_region_t *reg = &cfg->regions[cfg->n_regions++];
+        reg->name = cmn_arena_strndup(&cfg->arena, name, strlen(name));
+        reg->upstream = check_url(l, join(q, p, "upstream"),
+                                  get_string(l, p, r, "upstream", 1, NULL), 1);
+        const char *tf = resolve_path(l, get_string(l, p, r, "token_file", 1, NULL));
+        reg->token = tf ? read_secret(l, join(q, p, "token_file"), tf) : NULL;
+    }
+    const char *def = get_string(l, "", root, "default_region", n > 1, NULL);
+    if (!def) {
+        cfg->default_region = 0;
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_regions; i++) {
+        if (strcmp(cfg->regions[i].name, def) == 0) {
+            cfg->default_region = i;
+            return;
+        }
+    }
+    cmn_jdiag_error(&l->diag, "/default_region", 0, "unknown region \"%s\" (not in \"regions\")",
+                    def);
+}
+
+static void parse_identity(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    cfg->token_max_days = 30;
+    json_t *id = get_object(l, "", root, "identity", 0);
+    if (!id)
+        return;
+    static const char *const keys[] = {"issuers", "tokens", NULL};
+    check_keys(l, "/identity", id, keys);
+
+    json_t *tokens = get_object(l, "/identity", id, "tokens", 0);
+    if (tokens) {
+        static const char *const tkeys[] = {"max_days", NULL};
+        check_keys(l, "/identity/tokens", tokens, tkeys);
+        cfg->token_max_days = get_int(l, "/identity/tokens", tokens, "max_days", 1, 3650, 30);
+    }
+
+    json_t *issuers = get_array(l, "/identity", id, "issuers");
+    if (!issuers)
+        return;
+    size_t n = json_array_size(issuers);
+    cfg->issuers = cmn_arena_alloc(&cfg->arena, (n ? n : 1) * sizeof(*cfg->issuers));
+    if (!cfg->issuers)
+        return;
+    static const char *const ikeys[] = {"issuer", "audience", "groups_claim", "algorithms", NULL};
+    static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                       "PS512", "ES256", "ES384", NULL};
+    for (size_t i = 0; i < n; i++) {
+        char p[PTR_MAX], q[PTR_MAX];
+        join_index(p, "/identity/issuers", i);
+        json_t *it = json_array_get(issuers, i);
+        if (!json_is_object(it)) {
+            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", type_name(it));
+            continue;
+        }
+        check_keys(l, p, it, ikeys);
+        gw_issuer_t *iss = &cfg->issuers[cfg->n_issuers++];
+        memset(iss, 0, sizeof(*iss));
+        iss->issuer = check_url(l, join(q, p, "issuer"), get_string(l, p, it, "issuer", 1, NULL),
+                                1);
+        iss->audience = get_string(l, p, it, "audience", 1, NULL);
+        iss->groups_claim = get_string(l, p, it, "groups_claim", 0, "groups");
+        json_t *a = get_array(l, p, it, "algorithms");
+        if (!a) {
+            iss->algorithms[0] = "RS256";
+            iss->algorithms[1] = "ES256";
+            iss->n_algorithms = 2;
+            continue;
+        }
+        if (json_array_size(a) == 0 || json_array_size(a) > 8) {
+            cmn_jdiag_error(&l->diag, join(q, p, "algorithms"), 0, "expected 1 to 8 algorithms");
+            continue;
+        }
+        for (size_t k = 0; k < json_array_size(a); k++) {
+            json_t *v = json_array_get(a, k);
+            const char *s = json_string_value(v);
+            int ok = 0;
+            for (size_t m = 0; s && algs[m]; m++)
+                ok |= strcmp(s, algs[m]) == 0;
+            if (!ok) {
+                char r[PTR_MAX];
+                join_index(r, join(q, p, "algorithms"), k);
+                cmn_jdiag_error(&l->diag, r, 0,
+                                "%s%s%s is not an accepted algorithm (expected one of RS256, "
+                                "RS384, RS512, PS256, PS384, PS512, ES256, ES384; HS* and none "
+                                "are never accepted for SSO tokens)",
+                                s ? "\"" : "", s ? s : type_name(v), s ? "\"" : "");
+                continue;
+            }
+            iss->algorithms[iss->n_algorithms++] = cmn_arena_strndup(&cfg->arena, s, strlen(s));
+        }
+    }
+}
+
+static void parse_audit(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    cfg->audit.mode = GW_AUDIT_STRICT;
+    cfg->audit.checkpoint_every = 1000;
+    cfg->audit.checkpoint_seconds = 10;
+    cfg->audit.write_timeout_ms = 2000;
+    cfg->audit.stream = "gw-1";
+    json_t *a = get_object(l, "", root, "audit", 0);
+    if (!a)
+        return;
+    static const char *const keys[] = {"signing_key",      "stream",
+                                       "mode",             "spool_dir",
+                                       "checkpoint_every", "checkpoint_seconds",
+                                       "write_timeout_ms", NULL};
+    check_keys(l, "/audit", a, keys);
+    cfg->audit.signing_key = resolve_path(l, get_string(l, "/audit", a, "signing_key", 0, NULL));
+    cfg->audit.stream = get_string(l, "/audit", a, "stream", 0, "gw-1");
+    if (cfg->audit.stream) {
+        size_t n = strlen(cfg->audit.stream);
+        int ok = n >= 1 && n <= 64;
+        for (size_t i = 0; i < n; i++) {
+            char c = cfg->audit.stream[i];
+            ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        }
+        if (!ok)
+            cmn_jdiag_error(&l->diag, "/audit/stream", 0,
+                            "\"%s\" is not a stream name (expected 1-64 of A-Z a-z 0-9 . _ -)",
+                            cfg->audit.stream);
+    }
+    const char *mode = get_string(l, "/audit", a, "mode", 0, "strict");
+    if (mode && strcmp(mode, "spool") == 0)
+        cfg->audit.mode = GW_AUDIT_SPOOL;
+    else if (mode && strcmp(mode, "strict") != 0)
+        cmn_jdiag_error(&l->diag, "/audit/mode", 0, "unknown mode \"%s\" (expected strict, spool)",
+                        mode);
+    cfg->audit.spool_dir = resolve_path(l, get_string(l, "/audit", a, "spool_dir", 0, "spool"));
+    cfg->audit.checkpoint_every = get_int(l, "/audit", a, "checkpoint_every", 1, 10000000, 1000);
+    cfg->audit.checkpoint_seconds = get_int(l, "/audit", a, "checkpoint_seconds", 1, 86400, 10);
+    cfg->audit.write_timeout_ms = get_int(l, "/audit", a, "write_timeout_ms", 10, 60000, 2000);
+}
+
+static void parse_root(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    static const char *const keys[] = {
+        "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
+        "regions",  "default_region", "egress", "identity",      "audit",    NULL};
+    check_keys(l, "", root, keys);
+
+    parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
+
+    json_t *tls = get_object(l, "", root, "tls", 0);
+    if (tls) {
+        static const char *const tkeys[] = {"cert", "key", NULL};
+        check_keys(l, "/tls", tls, tkeys);
+        cfg->tls_cert = resolve_path(l, get_string(l, "/tls", tls, "cert", 1, NULL));
+        cfg->tls_key = resolve_path(l, get_string(l, "/tls", tls, "key", 1, NULL));
+    }
+
+    cfg->public_url = check_url(l, "/public_url", get_string(l, "", root, "public_url", 1, NULL),
+                                1);
+
+    json_t *tp = get_array(l, "", root, "trusted_proxies");
+    size_t ntp = tp ? json_array_size(tp) : 0;
+    if (ntp) {
+        cfg->trusted_proxies = cmn_arena_alloc(&cfg->arena, ntp * sizeof(pol_cidr_t));
+        for (size_t i = 0; cfg->trusted_proxies && i < ntp; i++) {
+            const char *s = json_string_value(json_array_get(tp, i));
+            if (s && pol_cidr_parse(s, &cfg->trusted_proxies[cfg->n_trusted_proxies]) == 0) {
+                cfg->n_trusted_proxies++;
+                continue;
+            }
+            char p[PTR_MAX];
+            cmn_jdiag_error(&l->diag, join_index(p, "/trusted_proxies", i), 0,
+                            "%s%s%s is not a network (expected CIDR like \"10.0.0.0/8\" with "
+                            "zero host bits)",
+                            s ? "\"" : "", s ? s : "a non-string", s ? "\"" : "");
+        }
+    }
+
+    cfg->database = get_string(l, "", root, "database", 1, NULL);
+    cfg->policy = resolve_path(l, get_string(l, "", root, "policy", 1, NULL));
+    cfg->shadow = resolve_path(l, get_string(l, "", root, "shadow", 0, NULL));
+
+    parse_regions(l, root);
+
+    const char *egress = get_string(l, "", root, "egress", 0, "proxy");
+    if (egress && strcmp(egress, "redirect") == 0)
+        cfg->egress = GW_EGRESS_REDIRECT;
+    else if (egress && strcmp(egress, "proxy") != 0)
+        cmn_jdiag_error(&l->diag, "/egress", 0, "unknown egress \"%s\" (expected proxy, redirect)",
+                        egress);
+
+    parse_identity(l, root);
+    parse_audit(l, root);
+}
+
+static char *dir_of(cmn_arena_t *a, const char *path)
+{
+    char *abs = realpath(path, NULL);
+    if (!abs)
+        return NULL;
+    char *slash = strrchr(abs, '/');
+    char *dir = cmn_arena_strndup(a, abs, slash == abs ? 1 : (size_t)(slash - abs));
+    free(abs);
+    return dir;
+}
+
+gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
+{
+    gw_config_t *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        cmn_buf_printf(errors, "%s: out of memory\n", path);
+        return NULL;
+    }
+    cmn_arena_init(&cfg->arena, 16384, 64 * 1024 * 1024);
+    cfg->path = cmn_arena_strndup(&cfg->arena, path, strlen(path));
+
+    loader_t l = {.diag = {.file = path, .pos = NULL, .out = errors, .errors = 0}, .cfg = cfg};
+    cmn_buf_t text;
+    cmn_buf_init(&text, GW_MAX_CONFIG_BYTES);
+    cmn_jsonpos_t *pos = NULL;
+    json_t *root = NULL;
+
+    int rc = cmn_buf_read_file(&text, path);
+    if (rc) {
+        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
+                       rc == CMN_ERR_IO ? strerror(errno)
+                       : rc == CMN_ERR_TOOBIG ? "larger than 1 MiB"
+                                              : cmn_err_str(rc));
+        l.diag.errors++;
+        goto out;
+    }
+    cfg->dir = dir_of(&cfg->arena, path);
+    json_error_t jerr;
+    root = json_loadb(text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        cmn_jdiag_syntax(&l.diag, jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        cmn_jdiag_syntax(&l.diag, 1, 1, "the configuration must be a JSON object");
+        goto out;
+    }
+    pos = cmn_jsonpos_build(text.data, text.len);
+    l.diag.pos = pos;
+    parse_root(&l, root);
+out:
+    json_decref(root);
+    cmn_jsonpos_free(pos);
+    cmn_buf_free(&text);
+    if (l.diag.errors) {
+        gw_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+const gw_region_t *gw_config_region(const gw_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_regions; i++) {
+        if (strcmp(cfg->regions[i].name, name) == 0)
+            return &cfg->regions[i];
+    }
+    return NULL;
+}
+
+void gw_config_free(gw_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_regions; i++) {
+        if (cfg->regions[i].token)
+            OPENSSL_cleanse((void *)cfg->regions[i].token, strlen(cfg->regions[i].token));
+    }
+    cmn_arena_free(&cfg->arena);
+    free(cfg);
+}

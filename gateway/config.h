@@ -1,0 +1,82 @@
+/* hubgate's configuration file (DESIGN.md "Configuration"): parsed, validated, immutable.
+ *
+ * Every problem is reported as "file:line:col: path: what was found (what was expected)";
+ * unknown keys are errors. Relative paths resolve against the config file's folder. Secrets
+ * (region tokens) are read here and never printed. */
+#ifndef HUBGATE_GATEWAY_CONFIG_H
+#define HUBGATE_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "policy/cidr.h"
+
+#define GW_MAX_CONFIG_BYTES  (1024 * 1024)
+#define GW_MAX_SECRET_BYTES  4096
+
+typedef enum { GW_EGRESS_PROXY, GW_EGRESS_REDIRECT } gw_egress_t;
+typedef enum { GW_AUDIT_STRICT, GW_AUDIT_SPOOL } gw_audit_mode_t;
+
+typedef struct {
+    const char *name;
+    const char *upstream;  /* base URL without trailing slash */
+    const char *token;     /* the region's service credential; secret */
+} gw_region_t;
+
+typedef struct {
+    const char *issuer;
+    const char *audience;
+    const char *groups_claim;
+    const char *algorithms[8];
+    size_t n_algorithms;
+} gw_issuer_t;
+
+typedef struct {
+    cmn_arena_t arena; /* owns every string below */
+    const char *path;  /* the config file as given */
+    const char *dir;   /* its folder, absolute */
+
+    const char *listen_host;
+    uint16_t listen_port;
+    const char *tls_cert; /* NULL without TLS */
+    const char *tls_key;
+    const char *public_url; /* without trailing slash */
+    pol_cidr_t *trusted_proxies;
+    size_t n_trusted_proxies;
+    const char *database;
+    const char *policy; /* absolute path */
+    const char *shadow; /* absolute path or NULL */
+
+    gw_region_t *regions;
+    size_t n_regions;
+    size_t default_region;
+    gw_egress_t egress;
+
+    gw_issuer_t *issuers;
+    size_t n_issuers;
+    int token_max_days;
+
+    struct {
+        const char *signing_key; /* absolute path */
+        const char *stream;
+        gw_audit_mode_t mode;
+        const char *spool_dir; /* absolute path */
+        int checkpoint_every;
+        int checkpoint_seconds;
+        int write_timeout_ms;
+    } audit;
+} gw_config_t;
+
+/* Loads and validates `path`. Returns the config (caller frees with gw_config_free), or NULL
+ * with one line per problem appended to `errors`. Blocks (file I/O). */
+gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors);
+
+/* Accepts NULL. Wipes the secrets before freeing. */
+void gw_config_free(gw_config_t *cfg);
+
+/* Finds a region by name; NULL if absent. */
+const gw_region_t *gw_config_region(const gw_config_t *cfg, const char *name);
+
+#endif

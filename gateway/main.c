@@ -1,0 +1,179 @@
+/* hubgate: one binary, one command per job (DESIGN.md "Command line"). Each command prints
+ * --help; bad input exits non-zero with one line saying what and where. */
+#include "audit/migrate.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "gateway/config.h"
+#include "gateway/serve.h"
+#include "gateway/version.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_main[] =
+    "hubgate " HUBGATE_VERSION " - compliance gateway for Hugging Face Hub-compatible servers\n"
+    "\n"
+    "Usage:\n"
+    "  hubgate serve --config FILE [--check]   run the gateway (--check: validate and exit)\n"
+    "  hubgate db migrate --database URL       create or upgrade the database schema\n"
+    "  hubgate --version                       print the version\n"
+    "  hubgate --help                          print this help\n"
+    "\n"
+    "Run 'hubgate COMMAND --help' for the options of a command.\n"
+    "Environment: HUBGATE_LOG_LEVEL=error|warn|info|debug (default info).\n";
+
+static const char usage_serve[] =
+    "Usage: hubgate serve --config FILE [--check]\n"
+    "\n"
+    "Runs the gateway with the JSON configuration FILE (see deploy/hubgate.example.json).\n"
+    "Relative paths in FILE resolve against FILE's folder.\n"
+    "\n"
+    "  --config FILE   configuration file (required)\n"
+    "  --check         validate FILE and the files it names, print the problems, and exit:\n"
+    "                  0 when valid, 1 otherwise (like nginx -t)\n"
+    "\n"
+    "Signals: SIGTERM or SIGINT stop it.\n";
+
+static const char usage_db[] =
+    "Usage: hubgate db migrate --database URL\n"
+    "\n"
+    "Applies the schema migrations this hubgate carries (schema/NNN_*.sql) that the database\n"
+    "lacks, each in its own transaction, and records them in schema_migration. Running it again\n"
+    "changes nothing. It refuses a database holding a migration it does not know.\n"
+    "\n"
+    "  --database URL  libpq connection URL, e.g. postgresql://admin@db.example/hubgate\n"
+    "                  (run it as a role that may create roles and tables; the gateway itself\n"
+    "                  connects as a member of hubgate_gateway)\n";
+
+static int is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
+
+/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. */
+static int take_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "hubgate: %s needs a value\n", name);
+        exit(2);
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    const char *config = NULL;
+    int check = 0;
+    for (int i = 0; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_serve, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+        } else if (!take_option(argc, argv, &i, "--config", &config)) {
+            fprintf(stderr, "hubgate serve: unknown argument \"%s\" (see hubgate serve --help)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "hubgate serve: --config FILE is required (see hubgate serve --help)\n");
+        return 2;
+    }
+    cmn_buf_t errors;
+    cmn_buf_init(&errors, 1024 * 1024);
+    gw_config_t *cfg = gw_config_load(config, &errors);
+    if (!cfg) {
+        fputs(errors.data ? errors.data : "invalid configuration\n", stderr);
+        cmn_buf_free(&errors);
+        return 1;
+    }
+    cmn_buf_free(&errors);
+    int rc;
+    if (check) {
+        rc = gw_serve_check(cfg);
+        if (rc == 0)
+            printf("%s: configuration is valid\n", config);
+    } else {
+        rc = gw_serve_run(cfg);
+    }
+    gw_config_free(cfg);
+    return rc;
+}
+
+static int cmd_db(int argc, char **argv)
+{
+    if (argc == 0 || is_help(argv[0])) {
+        fputs(usage_db, argc == 0 ? stderr : stdout);
+        return argc == 0 ? 2 : 0;
+    }
+    if (strcmp(argv[0], "migrate") != 0) {
+        fprintf(stderr, "hubgate db: unknown subcommand \"%s\" (expected migrate)\n", argv[0]);
+        return 2;
+    }
+    const char *database = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_db, stdout);
+            return 0;
+        }
+        if (!take_option(argc, argv, &i, "--database", &database)) {
+            fprintf(stderr, "hubgate db migrate: unknown argument \"%s\"\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!database) {
+        fprintf(stderr, "hubgate db migrate: --database URL is required\n");
+        return 2;
+    }
+    char err[1024];
+    if (aud_migrate_run(database, stdout, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hubgate db migrate: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd)) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("hubgate %s (%s)\n", HUBGATE_VERSION, HUBGATE_GIT_REV);
+        return 0;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "hubgate: libcurl failed to initialise\n");
+        return 1;
+    }
+    int rc;
+    if (strcmp(cmd, "serve") == 0)
+        rc = cmd_serve(argc - 2, argv + 2);
+    else if (strcmp(cmd, "db") == 0)
+        rc = cmd_db(argc - 2, argv + 2);
+    else {
+        fprintf(stderr, "hubgate: unknown command \"%s\" (see hubgate --help)\n", cmd);
+        rc = 2;
+    }
+    curl_global_cleanup();
+    return rc;
+}

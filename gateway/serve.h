@@ -1,0 +1,20 @@
+/* `hubgate serve`: the HTTP front (libmicrohttpd) and the gateway's lifecycle. */
+#ifndef HUBGATE_GATEWAY_SERVE_H
+#define HUBGATE_GATEWAY_SERVE_H
+
+#include "gateway/config.h"
+
+/* Caps on what the network can make us hold, named in one place. */
+#define GW_MAX_TARGET_BYTES     8192        /* request-target, query included → 414 */
+#define GW_MAX_HEADER_BYTES     (64 * 1024) /* whole header block → 431 (MHD's pool) */
+#define GW_CLIENT_IDLE_SECONDS  60          /* a client silent this long is dropped */
+
+/* Runs the gateway until SIGINT or SIGTERM. Takes ownership of nothing; cfg must outlive the
+ * call. Returns a process exit code (0 after a clean stop). Blocks. */
+int gw_serve_run(const gw_config_t *cfg);
+
+/* Checks what `serve` would load (config already parsed: the policy file it names) and
+ * prints problems to stderr. Returns 0 when everything is valid, 1 otherwise. Blocks. */
+int gw_serve_check(const gw_config_t *cfg);
+
+#endif
