@@ -179,15 +179,14 @@ static void scan_container(scanner_t *s, char *ptr, int depth)
             advance(s);
             return;
         }
-        if (*s->p == ',') {
+        if (*s->p == ',' || (open == '{' && *s->p != '"')) {
+            /* a separator, or garbage jansson would have refused: step over it */
             advance(s);
             continue;
         }
         char seg[1024];
         int kl = 0, kc = 0;
         if (open == '{') {
-            if (*s->p != '"')
-                return; /* not JSON jansson accepted; stop quietly */
             kl = s->line;
             kc = s->col;
             scan_string(s, seg, sizeof(seg));
@@ -225,9 +224,10 @@ static void scan_value(scanner_t *s, char *ptr, int is_index, int key_line, int 
     case '"':
         scan_string(s, NULL, 0);
         break;
-    default: /* number, true, false, null */
-        while (s->p < s->end && !strchr(",]} \t\r\n", *s->p))
+    default: /* number, true, false, null; on garbage, at least one byte */
+        do {
             advance(s);
+        } while (s->p < s->end && !memchr(",]} \t\r\n", *s->p, 7));
         break;
     }
 }

@@ -209,6 +209,8 @@ done:
 static void parse_listen(loader_t *l, const char *listen)
 {
     gw_config_t *cfg = l->cfg;
+    if (!listen)
+        return; /* wrong type, already reported */
     const char *colon = strrchr(listen, ':');
     char *end = NULL;
     errno = 0;
@@ -490,45 +492,30 @@ static void parse_root(loader_t *l, json_t *root)
     parse_audit(l, root);
 }
 
-static char *dir_of(cmn_arena_t *a, const char *path)
-{
-    char *abs = realpath(path, NULL);
-    if (!abs)
-        return NULL;
-    char *slash = strrchr(abs, '/');
-    char *dir = cmn_arena_strndup(a, abs, slash == abs ? 1 : (size_t)(slash - abs));
-    free(abs);
-    return dir;
-}
-
-gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
+static gw_config_t *config_new(const char *name)
 {
     gw_config_t *cfg = calloc(1, sizeof(*cfg));
-    if (!cfg) {
-        cmn_buf_printf(errors, "%s: out of memory\n", path);
+    if (!cfg)
+        return NULL;
+    cmn_arena_init(&cfg->arena, 16384, 64 * 1024 * 1024);
+    cfg->path = cmn_arena_strndup(&cfg->arena, name, strlen(name));
+    return cfg;
+}
+
+gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, const char *dir,
+                             cmn_buf_t *errors)
+{
+    gw_config_t *cfg = config_new(name);
+    if (!cfg || !cfg->path) {
+        gw_config_free(cfg);
+        cmn_buf_printf(errors, "%s: out of memory\n", name);
         return NULL;
     }
-    cmn_arena_init(&cfg->arena, 16384, 64 * 1024 * 1024);
-    cfg->path = cmn_arena_strndup(&cfg->arena, path, strlen(path));
-
-    loader_t l = {.diag = {.file = path, .pos = NULL, .out = errors, .errors = 0}, .cfg = cfg};
-    cmn_buf_t text;
-    cmn_buf_init(&text, GW_MAX_CONFIG_BYTES);
+    cfg->dir = cmn_arena_strndup(&cfg->arena, dir, strlen(dir));
+    loader_t l = {.diag = {.file = name, .pos = NULL, .out = errors, .errors = 0}, .cfg = cfg};
     cmn_jsonpos_t *pos = NULL;
-    json_t *root = NULL;
-
-    int rc = cmn_buf_read_file(&text, path);
-    if (rc) {
-        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
-                       rc == CMN_ERR_IO ? strerror(errno)
-                       : rc == CMN_ERR_TOOBIG ? "larger than 1 MiB"
-                                              : cmn_err_str(rc));
-        l.diag.errors++;
-        goto out;
-    }
-    cfg->dir = dir_of(&cfg->arena, path);
     json_error_t jerr;
-    root = json_loadb(text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         cmn_jdiag_syntax(&l.diag, jerr.line, jerr.column, jerr.text);
         goto out;
@@ -537,17 +524,46 @@ gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
         cmn_jdiag_syntax(&l.diag, 1, 1, "the configuration must be a JSON object");
         goto out;
     }
-    pos = cmn_jsonpos_build(text.data, text.len);
+    pos = cmn_jsonpos_build(text, len);
     l.diag.pos = pos;
     parse_root(&l, root);
 out:
     json_decref(root);
     cmn_jsonpos_free(pos);
-    cmn_buf_free(&text);
     if (l.diag.errors) {
         gw_config_free(cfg);
         return NULL;
     }
+    return cfg;
+}
+
+gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
+{
+    cmn_buf_t text;
+    cmn_buf_init(&text, GW_MAX_CONFIG_BYTES);
+    gw_config_t *cfg = NULL;
+    int rc = cmn_buf_read_file(&text, path);
+    if (rc) {
+        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
+                       rc == CMN_ERR_IO       ? strerror(errno)
+                       : rc == CMN_ERR_TOOBIG ? "larger than 1 MiB"
+                                              : cmn_err_str(rc));
+        goto out;
+    }
+    char *abs = realpath(path, NULL);
+    if (!abs) {
+        cmn_buf_printf(errors, "%s: cannot resolve its folder: %s\n", path, strerror(errno));
+        goto out;
+    }
+    char *slash = strrchr(abs, '/');
+    if (slash == abs)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    cfg = gw_config_parse(text.data, text.len, path, abs, errors);
+    free(abs);
+out:
+    cmn_buf_free(&text);
     return cfg;
 }
 

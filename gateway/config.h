@@ -73,6 +73,11 @@ typedef struct {
  * with one line per problem appended to `errors`. Blocks (file I/O). */
 gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors);
 
+/* Parses a configuration held in memory. `name` is used in messages; relative paths resolve
+ * against `dir`. Same results as gw_config_load (which reads the file, then calls this). */
+gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, const char *dir,
+                             cmn_buf_t *errors);
+
 /* Accepts NULL. Wipes the secrets before freeing. */
 void gw_config_free(gw_config_t *cfg);
 

@@ -4,58 +4,41 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/http.h"
+#include "gateway/metrics.h"
+#include "gateway/request.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-typedef struct {
-    const gw_config_t *cfg;
-    struct MHD_Daemon *daemon;
-    atomic_int db_reachable; /* last probe result */
-    atomic_int stopping;
-    pthread_t prober;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-} server_t;
-
-/* Per-request state, created in the URI-log callback (the only place that sees the raw
- * request-target) and destroyed in the completion callback. */
-typedef struct {
-    cmn_arena_t arena;
-    char *target; /* raw request-target, copied: MHD later decodes its buffer in place */
-    size_t target_len;
-    int target_too_long;
-    int seen_headers; /* the first handler call has happened */
-    char request_id[33];
-} request_t;
+/* ---- per-request state ------------------------------------------------------------------ */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
     (void)conn;
-    request_t *req = calloc(1, sizeof(*req));
+    gw_request_t *req = calloc(1, sizeof(*req));
     if (!req)
         return NULL;
-    cmn_arena_init(&req->arena, 4096, 1024 * 1024);
+    req->srv = cls;
+    cmn_arena_init(&req->arena, 8192, 1024 * 1024);
+    clock_gettime(CLOCK_MONOTONIC, &req->started);
     size_t n = strlen(uri);
     if (n > GW_MAX_TARGET_BYTES) {
         req->target_too_long = 1;
         n = 0;
     }
+    /* Copy now: MHD later percent-decodes this buffer in place (libraries.md §1a). */
     req->target = cmn_arena_strndup(&req->arena, uri, n);
     req->target_len = n;
     gw_http_request_id(req->request_id);
+    gw_metrics_inflight(1);
     return req;
 }
 
@@ -64,22 +47,36 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)cls;
     (void)conn;
-    (void)toe;
-    request_t *req = *con_cls;
+    gw_request_t *req = *con_cls;
     if (!req)
         return;
+    uint64_t sent = 0, received = 0;
+    if (req->xfer) {
+        gw_xfer_client_done(req->xfer);
+        gw_xfer_bytes(req->xfer, &sent, &received);
+        gw_xfer_release(req->xfer);
+    }
+    unsigned status = req->status;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status == 0)
+        status = 499; /* the client went away before an answer */
+    gw_metrics_request(req->route.action, status);
+    gw_metrics_bytes(sent, received);
+    gw_metrics_inflight(-1);
+    cmn_buf_free(&req->body);
     cmn_arena_free(&req->arena);
     free(req);
     *con_cls = NULL;
 }
 
-/* The handler never reads MHD's decoded url; this keeps it raw anyway, so that nobody can. */
+/* The handler never reads MHD's decoded url; this keeps it raw anyway, so nobody can. */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls;
     (void)c;
     return strlen(s);
 }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -89,84 +86,269 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     cmn_log_warn("http", "%s", line);
 }
 
-/* Matches the admin path exactly, with or without a query string. */
-static int is_path(const request_t *req, const char *path)
+enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
+                                 const char *code, const char *message)
 {
-    size_t n = strlen(path);
-    return req->target_len >= n && memcmp(req->target, path, n) == 0 &&
-           (req->target[n] == '\0' || req->target[n] == '?');
+    req->status = status;
+    req->phase = GW_PHASE_ANSWERED;
+    return gw_http_error(conn, status, code, message, req->request_id);
 }
 
-static enum MHD_Result answer_ready(server_t *srv, struct MHD_Connection *conn, request_t *req)
+/* ---- the first handler call: framing, route, decision ----------------------------------- */
+
+typedef struct {
+    gw_request_t *req;
+    size_t cap;
+} header_collect_t;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
 {
-    int db = atomic_load(&srv->db_reachable);
-    json_t *o = json_pack("{s:s, s:{s:b, s:b}}", "status", db ? "ready" : "not ready", "checks",
-                          "config", 1, "database", db);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!body)
-        return gw_http_error(conn, 500, NULL, "out of memory", req->request_id);
-    enum MHD_Result r = gw_http_answer(conn, db ? 200 : 503, "application/json", body,
-                                       strlen(body), req->request_id);
-    free(body);
-    return r;
+    (void)kind;
+    header_collect_t *c = cls;
+    gw_request_t *req = c->req;
+    if (req->nheaders == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        gw_header_t *h = cmn_arena_alloc(&req->arena, cap * sizeof(*h));
+        if (!h)
+            return MHD_NO;
+        if (req->nheaders)
+            memcpy(h, req->headers, req->nheaders * sizeof(*h));
+        req->headers = h;
+        c->cap = cap;
+    }
+    req->headers[req->nheaders++] = (gw_header_t){key, key_size, value ? value : "",
+                                                  value ? value_size : 0};
+    return MHD_YES;
+}
+
+/* The client's address: the peer, or — when the peer is a trusted proxy — the rightmost
+ * address in X-Forwarded-For that is not itself a trusted proxy. */
+static void client_address(gw_request_t *req, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char peer[INET6_ADDRSTRLEN] = "unknown";
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, peer,
+                      sizeof(peer));
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, peer,
+                      sizeof(peer));
+    }
+    snprintf(req->client_ip, sizeof(req->client_ip), "%s", peer);
+    snprintf(req->peer_ip, sizeof(req->peer_ip), "%s", peer);
+
+    const gw_config_t *cfg = req->srv->cfg;
+    pol_ip_t ip;
+    int trusted = 0;
+    if (pol_ip_parse(peer, &ip) == 0) {
+        for (size_t i = 0; i < cfg->n_trusted_proxies && !trusted; i++)
+            trusted = pol_cidr_contains(&cfg->trusted_proxies[i], &ip);
+    }
+    req->peer_trusted = trusted;
+    const gw_header_t *xff = gw_headers_find(req->headers, req->nheaders, "x-forwarded-for");
+    if (!trusted || !xff)
+        return;
+    /* walk the list from the right */
+    const char *v = xff->value;
+    size_t end = xff->value_len;
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && v[start - 1] != ',')
+            start--;
+        size_t s = start, e = end;
+        while (s < e && (v[s] == ' ' || v[s] == '\t'))
+            s++;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        char addr[64];
+        if (e - s == 0 || e - s >= sizeof(addr))
+            return; /* malformed: keep the peer */
+        memcpy(addr, v + s, e - s);
+        addr[e - s] = '\0';
+        if (pol_ip_parse(addr, &ip) != 0)
+            return;
+        snprintf(req->client_ip, sizeof(req->client_ip), "%s", addr);
+        int hop_trusted = 0;
+        for (size_t i = 0; i < cfg->n_trusted_proxies && !hop_trusted; i++)
+            hop_trusted = pol_cidr_contains(&cfg->trusted_proxies[i], &ip);
+        if (!hop_trusted)
+            return;
+        end = start ? start - 1 : 0;
+    }
+}
+
+static void local_answer(gw_request_t *req, unsigned status, const char *code, const char *msg)
+{
+    req->phase = GW_PHASE_LOCAL;
+    req->local_status = status;
+    req->local_code = code;
+    req->local_message = msg;
+}
+
+/* Authorization stage. Until the policy engine lands, the only rule is the default one: a
+ * route the classifier does not know is never forwarded. Every forwarded request passes
+ * through here; nothing else calls gw_proxy_start. */
+static int authorize(gw_request_t *req)
+{
+    if (req->route.family == GW_FAMILY_UNKNOWN) {
+        local_answer(req, 404, NULL, "hubgate: this route is not a known Hub API route");
+        return 0;
+    }
+    return 1;
+}
+
+static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn,
+                                  const char *method, const char *version)
+{
+    req->method = method;
+    header_collect_t hc = {req, 0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &hc);
+
+    const char *reason = NULL;
+    int status = gw_headers_check_request(method, version, req->headers, req->nheaders,
+                                          &req->framing, &reason);
+    if (status)
+        /* Answered before any body is read: MHD closes the connection, so a request whose
+         * framing we refuse can never desynchronise the next one. */
+        return gw_request_error(req, conn, (unsigned)status, NULL, reason);
+    if (req->target_too_long)
+        return gw_request_error(req, conn, 414, NULL, "request-target is too long");
+    client_address(req, conn);
+
+    int rc = gw_route_classify_target(method, req->target, req->target_len, &req->arena,
+                                      &req->route);
+    if (rc == CMN_ERR_NOMEM)
+        return gw_request_error(req, conn, 500, NULL, "out of memory");
+    if (rc != 0)
+        return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
+                                gw_route_reject_message(req->route.reject));
+
+    if (req->route.family == GW_FAMILY_ADMIN) {
+        req->phase = GW_PHASE_LOCAL;
+        if (req->framing.has_body)
+            return gw_admin_answer(req, conn); /* no admin route reads a body yet */
+        return MHD_YES;
+    }
+
+    if (req->route.needs_body) {
+        size_t cap = gw_route_body_cap(&req->route);
+        if (req->framing.content_length > (long long)cap)
+            return gw_request_error(req, conn, 413, NULL,
+                                    gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
+        cmn_buf_init(&req->body, cap);
+        req->phase = GW_PHASE_READ_BODY;
+        return MHD_YES;
+    }
+
+    if (!authorize(req)) {
+        if (req->framing.has_body)
+            return gw_request_error(req, conn, req->local_status, req->local_code,
+                                    req->local_message);
+        return MHD_YES;
+    }
+    unsigned err = gw_proxy_start(req, conn, NULL, 0);
+    if (err)
+        return gw_request_error(req, conn, err, NULL, "hubgate could not forward the request");
+    return MHD_YES;
+}
+
+/* All of a body-borne route's body is here: classify it, decide, forward it whole. */
+static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *conn)
+{
+    if (req->body_over_cap)
+        return gw_request_error(req, conn, 413, NULL,
+                                gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    int rc = gw_route_classify_body(&req->route, ctype, req->body.data ? req->body.data : "",
+                                    req->body.len, &req->arena);
+    if (rc == CMN_ERR_NOMEM)
+        return gw_request_error(req, conn, 500, NULL, "out of memory");
+    if (rc != 0)
+        return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
+                                gw_route_reject_message(req->route.reject));
+    if (!authorize(req))
+        return gw_request_error(req, conn, req->local_status, req->local_code,
+                                req->local_message);
+    unsigned err = gw_proxy_start(req, conn, req->body.data ? req->body.data : "", req->body.len);
+    if (err)
+        return gw_request_error(req, conn, err, NULL, "hubgate could not forward the request");
+    req->phase = GW_PHASE_WAIT_HEAD;
+    return gw_proxy_continue(req, conn, NULL, &(size_t){0});
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)url;
-    (void)version;
-    (void)upload_data;
-    server_t *srv = cls;
-    request_t *req = *con_cls;
+    (void)cls;
+    (void)url; /* decoded by MHD and without the query: never used (see on_uri) */
+    gw_request_t *req = *con_cls;
     if (!req)
         return MHD_NO; /* the URI callback could not allocate: drop the connection */
 
-    if (!req->seen_headers) {
-        /* Answer on a later call: a response queued on the first call closes the
-         * connection (libraries.md §1f). */
-        req->seen_headers = 1;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        /* No route served yet reads a body: discard it. */
+    switch (req->phase) {
+    case GW_PHASE_NEW:
+        req->phase = GW_PHASE_LOCAL; /* until first_call decides otherwise */
+        return first_call(req, conn, method, version);
+    case GW_PHASE_LOCAL:
+        if (*upload_data_size) {
+            *upload_data_size = 0; /* a body nobody reads */
+            return MHD_YES;
+        }
+        if (req->route.family == GW_FAMILY_ADMIN)
+            return gw_admin_answer(req, conn);
+        return gw_request_error(req, conn, req->local_status, req->local_code,
+                                req->local_message);
+    case GW_PHASE_READ_BODY:
+        if (*upload_data_size) {
+            if (!req->body_over_cap &&
+                cmn_buf_append(&req->body, upload_data, *upload_data_size) != 0)
+                req->body_over_cap = 1; /* keep reading to the end, then answer 413 */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return body_complete(req, conn);
+    case GW_PHASE_STREAM_BODY:
+    case GW_PHASE_WAIT_HEAD:
+        return gw_proxy_continue(req, conn, upload_data, upload_data_size);
+    case GW_PHASE_ANSWERED:
         *upload_data_size = 0;
         return MHD_YES;
     }
-
-    if (req->target_too_long)
-        return gw_http_error(conn, 414, NULL, "request-target too long", req->request_id);
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (get && is_path(req, "/-/health"))
-        return gw_http_answer(conn, 200, "application/json", "{\"status\":\"ok\"}", 15,
-                              req->request_id);
-    if (get && is_path(req, "/-/ready"))
-        return answer_ready(srv, conn, req);
-    /* Default deny: a request no stage of the pipeline claims is never forwarded. */
-    return gw_http_error(conn, 404, NULL, "Not Found", req->request_id);
+    return MHD_NO;
 }
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+typedef struct {
+    gw_server_t *srv;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    int stopping;
+} prober_t;
 
 /* Probes the database every few seconds for /-/ready, off the request threads. */
 static void *probe_database(void *arg)
 {
-    server_t *srv = arg;
-    pthread_mutex_lock(&srv->lock);
-    while (!atomic_load(&srv->stopping)) {
-        pthread_mutex_unlock(&srv->lock);
-        int ok = PQping(srv->cfg->database) == PQPING_OK;
-        if (ok != atomic_exchange(&srv->db_reachable, ok))
+    prober_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        int ok = PQping(p->srv->cfg->database) == PQPING_OK;
+        if (ok != atomic_exchange(&p->srv->db_reachable, ok))
             cmn_log_info("serve", "database %s", ok ? "reachable" : "unreachable");
-        pthread_mutex_lock(&srv->lock);
+        pthread_mutex_lock(&p->lock);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += ok ? 5 : 1;
-        while (!atomic_load(&srv->stopping) &&
-               pthread_cond_timedwait(&srv->wake, &srv->lock, &until) != ETIMEDOUT) {
+        while (!p->stopping && pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT) {
         }
     }
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -215,9 +397,11 @@ int gw_serve_check(const gw_config_t *cfg)
 int gw_serve_run(const gw_config_t *cfg)
 {
     int status = 1;
-    server_t srv = {.cfg = cfg};
-    pthread_mutex_init(&srv.lock, NULL);
-    pthread_cond_init(&srv.wake, NULL);
+    gw_server_t srv = {.cfg = cfg};
+    prober_t prober = {.srv = &srv};
+    int prober_started = 0;
+    pthread_mutex_init(&prober.lock, NULL);
+    pthread_cond_init(&prober.wake, NULL);
     cmn_buf_t cert, key;
     cmn_buf_init(&cert, 0);
     cmn_buf_init(&key, 0);
@@ -232,7 +416,8 @@ int gw_serve_run(const gw_config_t *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     struct sockaddr_storage addr = {0};
-    if (strchr(cfg->listen_host, ':')) {
+    int v6 = strchr(cfg->listen_host, ':') != NULL;
+    if (v6) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons(cfg->listen_port);
@@ -245,13 +430,16 @@ int gw_serve_run(const gw_config_t *cfg)
     }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (strchr(cfg->listen_host, ':'))
-        flags |= MHD_USE_IPv6;
+                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     if (cfg->tls_cert) {
         if (read_pem(cfg->tls_cert, &cert) || read_pem(cfg->tls_key, &key))
             goto out;
         flags |= MHD_USE_TLS;
+    }
+    srv.upstream = gw_upstream_create();
+    if (!srv.upstream) {
+        cmn_log_error("serve", "cannot start the upstream I/O thread");
+        goto out;
     }
 
     struct MHD_OptionItem tls_opts[] = {
@@ -272,11 +460,8 @@ int gw_serve_run(const gw_config_t *cfg)
                       errno ? strerror(errno) : "libmicrohttpd refused the options");
         goto out;
     }
-    if (pthread_create(&srv.prober, NULL, probe_database, &srv) != 0) {
-        cmn_log_error("serve", "cannot start the database probe thread");
-        MHD_stop_daemon(srv.daemon);
-        goto out;
-    }
+    if (pthread_create(&prober.thread, NULL, probe_database, &prober) == 0)
+        prober_started = 1;
     cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s)",
                  cfg->tls_cert ? "https" : "http", cfg->listen_host, cfg->listen_port,
                  cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s");
@@ -292,20 +477,27 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_info("serve", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    /* Stop accepting, let the upstream side finish or abort every transfer (which resumes
+     * every suspended connection: MHD must not stop with one suspended), then stop. */
+    MHD_quiesce_daemon(srv.daemon);
+    gw_upstream_shutdown(srv.upstream);
     MHD_stop_daemon(srv.daemon);
-    pthread_mutex_lock(&srv.lock);
-    atomic_store(&srv.stopping, 1);
-    pthread_cond_broadcast(&srv.wake);
-    pthread_mutex_unlock(&srv.lock);
-    pthread_join(srv.prober, NULL);
     cmn_log_info("serve", "stopped");
     status = 0;
 out:
+    if (prober_started) {
+        pthread_mutex_lock(&prober.lock);
+        prober.stopping = 1;
+        pthread_cond_broadcast(&prober.wake);
+        pthread_mutex_unlock(&prober.lock);
+        pthread_join(prober.thread, NULL);
+    }
+    gw_upstream_destroy(srv.upstream);
     cmn_buf_free(&cert);
     if (key.data)
         memset(key.data, 0, key.len);
     cmn_buf_free(&key);
-    pthread_cond_destroy(&srv.wake);
-    pthread_mutex_destroy(&srv.lock);
+    pthread_cond_destroy(&prober.wake);
+    pthread_mutex_destroy(&prober.lock);
     return status;
 }

@@ -1,0 +1,361 @@
+#include "gateway/headers.h"
+#include "common/err.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int name_is(const gw_header_t *h, const char *name)
+{
+    size_t n = strlen(name);
+    return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+static int is_tchar(unsigned char c)
+{
+    /* RFC 9110 token characters */
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+                                      NULL};
+
+int gw_headers_check_request(const char *method, const char *version, const gw_header_t *h,
+                             size_t n, gw_framing_t *framing, const char **reason)
+{
+    int known = 0;
+    for (size_t i = 0; methods[i]; i++)
+        known |= strcmp(method, methods[i]) == 0;
+    if (!known) {
+        *reason = "method not allowed";
+        return 501;
+    }
+    if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0) {
+        *reason = "HTTP version not supported";
+        return 505;
+    }
+    int hosts = 0, cls = 0, tes = 0;
+    long long cl = -1;
+    int chunked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const gw_header_t *x = &h[i];
+        if (x->name_len == 0) {
+            *reason = "empty header name";
+            return 400;
+        }
+        for (size_t k = 0; k < x->name_len; k++) {
+            if (!is_tchar((unsigned char)x->name[k])) {
+                /* also catches MHD 0.9.75's folded lines and "Name :" */
+                *reason = "malformed header name";
+                return 400;
+            }
+        }
+        for (size_t k = 0; k < x->value_len; k++) {
+            unsigned char c = (unsigned char)x->value[k];
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                *reason = "control character in a header value";
+                return 400;
+            }
+        }
+        if (name_is(x, "host")) {
+            hosts++;
+        } else if (name_is(x, "content-length")) {
+            if (++cls > 1) {
+                *reason = "more than one Content-Length";
+                return 400;
+            }
+            if (x->value_len == 0 || x->value_len > 18) {
+                *reason = "malformed Content-Length";
+                return 400;
+            }
+            cl = 0;
+            for (size_t k = 0; k < x->value_len; k++) {
+                if (x->value[k] < '0' || x->value[k] > '9') {
+                    *reason = "malformed Content-Length";
+                    return 400;
+                }
+                cl = cl * 10 + (x->value[k] - '0');
+            }
+        } else if (name_is(x, "transfer-encoding")) {
+            if (++tes > 1 || x->value_len != 7 || strncasecmp(x->value, "chunked", 7) != 0) {
+                *reason = "unsupported Transfer-Encoding";
+                return 400;
+            }
+            chunked = 1;
+        } else if ((x->name_len > 14 && strncasecmp(x->name, "content-length", 14) == 0) ||
+                   (x->name_len > 17 && strncasecmp(x->name, "transfer-encoding", 17) == 0)) {
+            /* "Transfer-Encodingchunked": what a folded line becomes in MHD 0.9.75 */
+            *reason = "malformed framing header";
+            return 400;
+        }
+    }
+    if (cls && tes) {
+        *reason = "both Content-Length and Transfer-Encoding";
+        return 400;
+    }
+    if (hosts != 1 && strcmp(version, "HTTP/1.1") == 0) {
+        *reason = hosts ? "more than one Host" : "missing Host";
+        return 400;
+    }
+    if (hosts > 1) {
+        *reason = "more than one Host";
+        return 400;
+    }
+    if (chunked && strcmp(version, "HTTP/1.0") == 0) {
+        *reason = "chunked body on HTTP/1.0";
+        return 400;
+    }
+    framing->chunked = chunked;
+    framing->content_length = chunked ? -1 : cl;
+    framing->has_body = chunked || cl > 0;
+    return 0;
+}
+
+const gw_header_t *gw_headers_find(const gw_header_t *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (name_is(&h[i], name))
+            return &h[i];
+    }
+    return NULL;
+}
+
+/* Request headers never forwarded: framing and hop-by-hop (curl frames the upstream request),
+ * the client's credentials and cookies (the region's credential replaces them), and headers
+ * that carry identity or routing claims only hubgate may make. */
+static const char *const drop_request[] = {
+    "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
+    "te", "trailer", "transfer-encoding", "upgrade", "content-length", "host", "expect",
+    "authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    "x-forwarded-port", "x-forwarded-prefix", "forwarded", "x-real-ip", "x-request-id",
+    "x-amzn-trace-id", "via", NULL};
+
+/* Is the header named in the Connection header's list (hop-by-hop by declaration)? */
+static int listed_in_connection(const gw_header_t *h, size_t n, const gw_header_t *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!name_is(&h[i], "connection"))
+            continue;
+        const char *p = h[i].value, *end = h[i].value + h[i].value_len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *s = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                p++;
+            if ((size_t)(p - s) == x->name_len && strncasecmp(s, x->name, x->name_len) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int add(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return CMN_ERR_NOMEM;
+    *list = l;
+    return 0;
+}
+
+int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
+                        struct curl_slist **out)
+{
+    struct curl_slist *list = NULL;
+    char line[8192 + 256];
+    int rc = 0;
+    int has_accept = 0, has_content_type = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const gw_header_t *x = &h[i];
+        int drop = (x->name_len > 10 && strncasecmp(x->name, "x-hubgate-", 10) == 0) ||
+                   listed_in_connection(h, n, x);
+        for (size_t k = 0; !drop && drop_request[k]; k++)
+            drop = name_is(x, drop_request[k]);
+        if (drop)
+            continue;
+        has_accept |= name_is(x, "accept");
+        has_content_type |= name_is(x, "content-type");
+        if (x->value_len == 0) {
+            /* "Name;" is how curl sends an empty header */
+            snprintf(line, sizeof(line), "%.*s;", (int)x->name_len, x->name);
+        } else if (x->name_len + x->value_len + 2 < sizeof(line)) {
+            snprintf(line, sizeof(line), "%.*s: %.*s", (int)x->name_len, x->name,
+                     (int)x->value_len, x->value);
+        } else {
+            continue; /* cannot happen under MHD's header memory limit */
+        }
+        rc = add(&list, line);
+    }
+    /* Stop curl from adding headers the client did not send. */
+    if (rc == 0 && !has_accept)
+        rc = add(&list, "Accept:");
+    if (rc == 0 && !has_content_type)
+        rc = add(&list, "Content-Type:");
+    if (rc == 0)
+        rc = add(&list, "Expect:");
+    if (rc == 0 && fwd->credential) {
+        snprintf(line, sizeof(line), "Authorization: %s", fwd->credential);
+        rc = add(&list, line);
+        memset(line, 0, sizeof(line));
+    }
+    if (rc == 0 && fwd->request_id) {
+        snprintf(line, sizeof(line), "X-Request-Id: %s", fwd->request_id);
+        rc = add(&list, line);
+    }
+    if (rc == 0 && fwd->forwarded_for) {
+        snprintf(line, sizeof(line), "X-Forwarded-For: %s", fwd->forwarded_for);
+        rc = add(&list, line);
+    }
+    if (rc == 0 && fwd->forwarded_proto) {
+        snprintf(line, sizeof(line), "X-Forwarded-Proto: %s", fwd->forwarded_proto);
+        rc = add(&list, line);
+    }
+    if (rc == 0 && fwd->forwarded_host) {
+        snprintf(line, sizeof(line), "X-Forwarded-Host: %s", fwd->forwarded_host);
+        rc = add(&list, line);
+    }
+    if (rc == 0 && fwd->identity) {
+        snprintf(line, sizeof(line), "X-Hubgate-Identity: %s", fwd->identity);
+        rc = add(&list, line);
+    }
+    if (rc) {
+        curl_slist_free_all(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+const char *gw_headers_rewrite_url(const gw_rewrite_t *rw, const char *url, size_t len,
+                                   cmn_arena_t *arena)
+{
+    size_t ulen = strlen(rw->upstream);
+    if (len >= ulen && strncasecmp(url, rw->upstream, ulen) == 0 &&
+        (len == ulen || url[ulen] == '/' || url[ulen] == '?')) {
+        return cmn_arena_printf(arena, "%s%.*s", rw->public_url, (int)(len - ulen), url + ulen);
+    }
+    return cmn_arena_strndup(arena, url, len);
+}
+
+/* Response headers never relayed: framing and hop-by-hop (MHD frames the answer), cookies
+ * set for the service account, and the upstream's request id (hubgate's replaces it). */
+static const char *const drop_response[] = {
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "te", "trailer",
+    "transfer-encoding", "upgrade", "content-length", "set-cookie", "set-cookie2",
+    "x-request-id", "date", NULL};
+
+/* Rewrites each <url> of a Link header, dropping entries with a Xet relation when Xet is
+ * disabled. Returns the new value (possibly empty) from the arena. */
+static const char *rewrite_link(const gw_rewrite_t *rw, const char *v, size_t len,
+                                cmn_arena_t *arena)
+{
+    size_t urls = 0;
+    for (size_t i = 0; i < len; i++)
+        urls += v[i] == '<';
+    /* every rewritten URL grows by at most the public URL's length; separators by ", " */
+    char *out = cmn_arena_alloc(arena, 2 * len + 16 + urls * (strlen(rw->public_url) + 2));
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    const char *p = v, *end = v + len;
+    while (p < end) {
+        /* one entry: <url>; params ... up to the next comma outside <> and quotes */
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        const char *s = p;
+        int in_angle = 0, in_quote = 0;
+        while (p < end && (in_angle || in_quote || *p != ',')) {
+            if (*p == '<' && !in_quote)
+                in_angle = 1;
+            else if (*p == '>' && !in_quote)
+                in_angle = 0;
+            else if (*p == '"' && !in_angle)
+                in_quote = !in_quote;
+            p++;
+        }
+        size_t elen = (size_t)(p - s);
+        if (elen == 0)
+            continue;
+        if (!rw->xet_enabled && memmem(s, elen, "xet-", 4))
+            continue; /* rel="xet-auth", rel="xet-reconstruction-info" */
+        const char *lt = memchr(s, '<', elen);
+        const char *gt = lt ? memchr(lt, '>', elen - (size_t)(lt - s)) : NULL;
+        if (o)
+            o += (size_t)sprintf(out + o, ", ");
+        if (!lt || !gt) {
+            memcpy(out + o, s, elen);
+            o += elen;
+            continue;
+        }
+        const char *u = gw_headers_rewrite_url(rw, lt + 1, (size_t)(gt - lt - 1), arena);
+        if (!u)
+            return NULL;
+        o += (size_t)sprintf(out + o, "%.*s<%s>%.*s", (int)(lt - s), s, u,
+                             (int)(elen - (size_t)(gt + 1 - s)), gt + 1);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int gw_headers_response(const char *block, size_t len, const gw_rewrite_t *rw, cmn_arena_t *arena,
+                        gw_header_sink_t sink, void *ctx)
+{
+    const char *p = block, *end = block + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *next = eol ? eol + 1 : end;
+        if (line_end > p && line_end[-1] == '\r')
+            line_end--;
+        if (line_end == p) {
+            p = next;
+            continue;
+        }
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (!colon || colon == p || *p == ' ' || *p == '\t')
+            return CMN_ERR_PARSE; /* no name, or an obsolete folded line */
+        gw_header_t h = {p, (size_t)(colon - p), colon + 1, (size_t)(line_end - colon - 1)};
+        for (size_t k = 0; k < h.name_len; k++) {
+            if (!is_tchar((unsigned char)h.name[k]))
+                return CMN_ERR_PARSE;
+        }
+        while (h.value_len && (*h.value == ' ' || *h.value == '\t')) {
+            h.value++;
+            h.value_len--;
+        }
+        while (h.value_len && (h.value[h.value_len - 1] == ' ' || h.value[h.value_len - 1] == '\t'))
+            h.value_len--;
+        p = next;
+
+        int drop = h.value_len == 0; /* MHD cannot send an empty value */
+        for (size_t k = 0; !drop && drop_response[k]; k++)
+            drop = name_is(&h, drop_response[k]);
+        if (!rw->xet_enabled && (name_is(&h, "x-xet-hash") || name_is(&h, "x-xet-refresh-route")))
+            drop = 1;
+        if (drop)
+            continue;
+        const char *name = cmn_arena_strndup(arena, h.name, h.name_len);
+        const char *value;
+        if (name_is(&h, "location") || name_is(&h, "x-xet-refresh-route") ||
+            name_is(&h, "content-location"))
+            value = gw_headers_rewrite_url(rw, h.value, h.value_len, arena);
+        else if (name_is(&h, "link"))
+            value = rewrite_link(rw, h.value, h.value_len, arena);
+        else
+            value = cmn_arena_strndup(arena, h.value, h.value_len);
+        if (!name || !value)
+            return CMN_ERR_NOMEM;
+        if (!*value)
+            continue;
+        for (const char *c = value; *c; c++) {
+            if ((unsigned char)*c < 0x20 && *c != '\t')
+                return CMN_ERR_PARSE; /* a bare CR would let the upstream inject headers */
+        }
+        int rc = sink(ctx, name, value);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

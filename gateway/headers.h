@@ -1,0 +1,77 @@
+/* Header hygiene, both directions. Pure functions over header lists: no I/O, no MHD.
+ *
+ * Requests: libmicrohttpd 0.9.75 accepts duplicate Content-Length, Content-Length together
+ * with Transfer-Encoding, odd Transfer-Encodings, folded lines, bare CR in values and any
+ * method (libraries.md §1b), so hubgate checks framing itself before anything else, and never
+ * forwards framing, hop-by-hop or client identity headers.
+ * Responses: hop-by-hop and framing headers dropped (MHD re-frames), cookies of the service
+ * account dropped, URLs that point at the upstream rewritten to hubgate's public URL, Xet
+ * hints stripped unless Xet is enabled. */
+#ifndef HUBGATE_GATEWAY_HEADERS_H
+#define HUBGATE_GATEWAY_HEADERS_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "common/arena.h"
+
+typedef struct {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} gw_header_t;
+
+/* What the request's framing says about its body. */
+typedef struct {
+    int has_body;         /* Content-Length > 0 or chunked */
+    int chunked;
+    long long content_length; /* -1 when chunked or absent */
+} gw_framing_t;
+
+/* Checks method, version and every header line. Returns 0 and fills *framing, or the HTTP
+ * status to answer (400, 501 for an unknown method, 505 for a version) with a static reason. */
+int gw_headers_check_request(const char *method, const char *version, const gw_header_t *h,
+                             size_t n, gw_framing_t *framing, const char **reason);
+
+/* What the gateway adds to a forwarded request. Strings are borrowed. */
+typedef struct {
+    const char *credential;      /* "Bearer …" for the region; secret */
+    const char *request_id;
+    const char *forwarded_for;   /* the X-Forwarded-For value to send */
+    const char *forwarded_proto; /* "https" or "http" */
+    const char *forwarded_host;  /* the Host the client used, or NULL */
+    const char *identity;        /* X-Hubgate-Identity assertion, or NULL */
+} gw_forward_t;
+
+/* Builds the upstream request's header list from the client's: end-to-end headers kept,
+ * everything listed in headers.c's drop table removed, the gateway's own added. Returns 0 or
+ * CMN_ERR_NOMEM; *out is the caller's (curl_slist_free_all). */
+int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
+                        struct curl_slist **out);
+
+/* Finds a header by name (case-insensitive); the first match, or NULL. */
+const gw_header_t *gw_headers_find(const gw_header_t *h, size_t n, const char *name);
+
+/* How upstream URLs become hubgate URLs in responses. */
+typedef struct {
+    const char *upstream;   /* "https://hub-eu.corp.example" (no trailing slash) */
+    const char *public_url; /* "https://hub.corp.example" (no trailing slash) */
+    int xet_enabled;
+} gw_rewrite_t;
+
+/* Rewrites an absolute URL that starts with rw->upstream (followed by '/', '?' or the end) to
+ * public_url; anything else is returned as is. Result from the arena; NULL when out of memory. */
+const char *gw_headers_rewrite_url(const gw_rewrite_t *rw, const char *url, size_t len,
+                                   cmn_arena_t *arena);
+
+/* Called for each header to relay; name and value are NUL-terminated, arena-owned. Returns 0
+ * to go on, non-zero to stop (the error is passed back). */
+typedef int (*gw_header_sink_t)(void *ctx, const char *name, const char *value);
+
+/* Filters an upstream response head ("Name: value\r\n" lines, status line excluded) into the
+ * sink. Returns 0, the sink's error, CMN_ERR_PARSE for a malformed line or CMN_ERR_NOMEM. */
+int gw_headers_response(const char *block, size_t len, const gw_rewrite_t *rw, cmn_arena_t *arena,
+                        gw_header_sink_t sink, void *ctx);
+
+#endif

@@ -1,0 +1,84 @@
+/* The state of one request as it moves through the pipeline (DESIGN.md "Request pipeline"):
+ * route → authenticate → authorize → audit → forward → answer. Internal to gateway/. */
+#ifndef HUBGATE_GATEWAY_REQUEST_H
+#define HUBGATE_GATEWAY_REQUEST_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "gateway/config.h"
+#include "gateway/headers.h"
+#include "gateway/route.h"
+#include "gateway/upstream.h"
+
+typedef struct {
+    const gw_config_t *cfg;
+    struct MHD_Daemon *daemon;
+    gw_upstream_t *upstream;
+    atomic_int db_reachable;
+} gw_server_t;
+
+typedef enum {
+    GW_PHASE_NEW,         /* before the first handler call */
+    GW_PHASE_LOCAL,       /* answered by hubgate itself; body (if any) discarded */
+    GW_PHASE_READ_BODY,   /* buffering a body the classifier needs */
+    GW_PHASE_STREAM_BODY, /* streaming the client's body upstream */
+    GW_PHASE_WAIT_HEAD,   /* waiting for the upstream's response head */
+    GW_PHASE_ANSWERED,
+} gw_phase_t;
+
+typedef struct {
+    gw_server_t *srv;
+    cmn_arena_t arena;
+    char request_id[33];
+    struct timespec started;
+
+    /* The raw request-target, copied in the URI-log callback: MHD decodes its own buffer in
+     * place later. These are the bytes classified and the bytes forwarded. */
+    const char *target;
+    size_t target_len;
+    int target_too_long;
+
+    gw_phase_t phase;
+    const char *method; /* MHD's, valid for the request's life */
+    gw_header_t *headers;
+    size_t nheaders;
+    gw_framing_t framing;
+    gw_route_t route;
+    char client_ip[64]; /* the client, past trusted proxies */
+    char peer_ip[64];   /* the TCP peer */
+    int peer_trusted;   /* the peer is one of the configured trusted proxies */
+
+    /* A local answer decided before the body was read. */
+    unsigned local_status;
+    const char *local_code;
+    const char *local_message;
+
+    cmn_buf_t body; /* for routes whose target is in the body; capped */
+    int body_over_cap;
+
+    gw_xfer_t *xfer;
+    unsigned status; /* what the client got, for metrics and audit */
+} gw_request_t;
+
+/* Forwarding (proxy.c). Starts the upstream transfer for an authorized request; body, when
+ * non-NULL, is the complete body already read. Returns 0, or an HTTP status to answer. */
+unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                        size_t body_len);
+
+/* Continues a forwarded request on each handler call; returns what the handler returns. */
+enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,
+                                  const char *upload_data, size_t *upload_data_size);
+
+/* hubgate's own endpoints under /-/ (admin.c). Answers on the handler's final call. */
+enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn);
+
+/* Queues a Hub-shaped error and records the status. */
+enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
+                                 const char *code, const char *message);
+
+#endif

@@ -1,0 +1,161 @@
+// Runs the hubgate binary (`hubgate serve --config FILE`) for a test.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  Capture, REPO, SCOPE, exitStatus, isAlive, makeTempDir, refreshReaper, register, run, sleep,
+  spawnCaptured, terminate, withTimeout,
+} from './registry.mjs';
+import { freePort, httpRequest } from './net.mjs';
+
+/** The gateway binary: $HUBGATE_BIN, else <repo>/build/gateway/hubgate. */
+export function hubgateBin() {
+  return process.env.HUBGATE_BIN || path.join(REPO, 'build', 'gateway', 'hubgate');
+}
+
+export function hubgateAvailable() {
+  try {
+    fs.accessSync(hubgateBin(), fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `hubgate ARGS...` to completion: resolves { code, signal, stdout, stderr }. */
+export function runHubgate(args, { env, input, cwd, timeoutMs = 60000 } = {}) {
+  return run(hubgateBin(), args, { env: { ...process.env, ...env }, input, cwd, timeoutMs });
+}
+
+function writeFileIn(dir, name, content) {
+  const file = path.resolve(dir, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const data = typeof content === 'string' || Buffer.isBuffer(content) ? content : `${JSON.stringify(content, null, 2)}\n`;
+  // 0600: the gateway warns about token files readable by others, and none of these need to be.
+  fs.writeFileSync(file, data, { mode: 0o600 });
+  return file;
+}
+
+/** The first sanitizer report (ASan, LSan, UBSan) in `text`, or null. The ASan build's ctest
+ *  run drives the gateway as a child process: without this, a leak reported at exit or a
+ *  UBSan warning would go unnoticed by a test that only looks at HTTP answers. */
+export function sanitizerReport(text) {
+  const m = /(==\d+==\s*ERROR: (AddressSanitizer|LeakSanitizer)[^\n]*|[^\n]*runtime error: [^\n]*)/.exec(text);
+  if (!m) return null;
+  return text.slice(Math.max(0, m.index - 200), m.index + 3000);
+}
+
+const LOOPBACK = /^(127\.0\.0\.1|\[::1\]|localhost):\d+$/;
+
+/**
+ * Starts the gateway. Options:
+ *   config     the config object; `listen` defaults to 127.0.0.1:<free port> and must be
+ *              loopback; `public_url` defaults to the resulting http://127.0.0.1:<port>
+ *              (pass null to leave it out)
+ *   policy     policy object (written as JSON) or string (written verbatim, e.g. a broken file);
+ *              saved as config.policy when that is a relative name, else as policy.json (and
+ *              config.policy set to it)
+ *   files      { 'relative/name': string | Buffer | object } more files beside the config
+ *              (region token files, keys, ...)
+ *   env        extra environment variables
+ *   args       extra arguments after `serve --config FILE`
+ *   migrate    run `hubgate db migrate` first when config.database is set (default true)
+ *   timeoutMs  how long to wait for GET /-/health = 200 (default 20000)
+ */
+export async function startHubgate(opts = {}) {
+  const { config = {}, policy, files = {}, env = {}, args = [], migrate = true, timeoutMs = 20000 } = opts;
+  const bin = hubgateBin();
+  if (!fs.existsSync(bin)) throw new Error(`hubgate binary not found: ${bin} (build it, or set HUBGATE_BIN)`);
+  const dir = makeTempDir('hubgate');
+  const cfg = structuredClone(config);
+  cfg.listen ??= `127.0.0.1:${await freePort()}`;
+  if (!LOOPBACK.test(cfg.listen)) throw new Error(`startHubgate: listen must be a loopback address, got ${cfg.listen}`);
+  const scheme = cfg.tls ? 'https' : 'http';
+  const url = `${scheme}://${cfg.listen}`;
+  // Only the harness knows the port before the start; `public_url: null` leaves it out.
+  if (cfg.public_url === undefined) cfg.public_url = url;
+  else if (cfg.public_url === null) delete cfg.public_url;
+  if (policy !== undefined) {
+    const name = typeof cfg.policy === 'string' && !path.isAbsolute(cfg.policy) ? cfg.policy : 'policy.json';
+    writeFileIn(dir, name, policy);
+    cfg.policy = name;
+  }
+  for (const [name, content] of Object.entries(files)) writeFileIn(dir, name, content);
+  const configFile = writeFileIn(dir, 'hubgate.json', cfg);
+  const childEnv = { ...process.env, ...env };
+  const captures = { out: new Capture('hubgate stdout'), err: new Capture('hubgate stderr') };
+
+  if (cfg.database && migrate) {
+    const m = await run(bin, ['db', 'migrate', '--database', cfg.database], { env: childEnv, cwd: dir, timeoutMs: 60000 });
+    captures.err.push(`$ hubgate db migrate --database ${cfg.database}\n${m.stdout}${m.stderr}`);
+    if (m.code !== 0) throw new Error(`hubgate db migrate failed (exit ${m.code ?? m.signal}):\n${m.stdout}${m.stderr}`);
+  }
+
+  const proc = spawnCaptured('hubgate', bin, ['serve', '--config', configFile, ...args], { cwd: dir, env: childEnv, captures });
+  let result = null; // exit status once it exited
+  proc.exited.then((r) => {
+    result = r;
+  });
+
+  const gw = {
+    url,
+    pid: proc.child.pid,
+    configFile,
+    dir,
+    config: cfg,
+    stderr: () => captures.err.text(),
+    stdout: () => captures.out.text(),
+    output: () => `${captures.err.text()}${captures.out.text()}`,
+    exited: proc.exited.then(exitStatus),
+    running: () => result === null && isAlive(proc.child.pid),
+    signal: (sig) => proc.child.kill(sig),
+    /** SIGTERM, wait (10 s, then SIGKILL and throw); resolves the exit code (128+n if killed
+     *  by signal n). Throws if the output holds a sanitizer report. */
+    async stop({ ms = 10000 } = {}) {
+      const r = await terminate(proc, { ms });
+      if (r.killed) throw new Error(`hubgate did not exit within ${ms} ms of SIGTERM (killed)\n${captures.err.tail()}`);
+      const report = sanitizerReport(gw.output());
+      if (report) throw new Error(`hubgate: sanitizer report in its output:\n${report}`);
+      return exitStatus(r);
+    },
+    /** SIGKILL and wait; resolves 137. */
+    async kill9() {
+      return exitStatus(await terminate(proc, { signal: 'SIGKILL', ms: 5000 }));
+    },
+    /** Waits for the process to exit by itself; resolves the exit code. */
+    waitExit: (ms = 10000) => withTimeout(proc.exited, ms, 'hubgate exit').then(exitStatus),
+  };
+
+  register({
+    name: `hubgate ${cfg.listen}`,
+    scope: opts[SCOPE],
+    pid: () => proc.child.pid,
+    stop: () => gw.stop(),
+    killSync: () => proc.child.kill('SIGKILL'),
+    reaperLines: () => [`pid ${proc.child.pid}`],
+    logs: () => [captures.err, captures.out],
+    dirs: [dir],
+  });
+  refreshReaper();
+
+  const healthUrl = `${url}/-/health`;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    if (result) {
+      throw new Error(`hubgate exited (${exitStatus(result)}) before ${healthUrl} answered 200\n${captures.err.tail()}\n${captures.out.tail()}`);
+    }
+    try {
+      const r = await httpRequest(healthUrl, { timeoutMs: 2000, insecure: true });
+      if (r.status === 200) break;
+      last = `HTTP ${r.status} ${r.body.slice(0, 200)}`;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) {
+      proc.child.kill('SIGKILL');
+      throw new Error(`hubgate: ${healthUrl} did not answer 200 within ${timeoutMs} ms (last: ${last})\n${captures.err.tail()}\n${captures.out.tail()}`);
+    }
+    await sleep(50);
+  }
+  return gw;
+}

@@ -1,0 +1,195 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway/config.h"
+
+static char dir[] = "/tmp/hubgate-test-config-XXXXXX";
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+/* Loads text as config.json; returns the config or NULL with the errors in *errors_out. */
+static gw_config_t *load(const char *text, cmn_buf_t *errors)
+{
+    write_file("config.json", text);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    cmn_buf_init(errors, 65536);
+    return gw_config_load(path, errors);
+}
+
+static int setup(void **state)
+{
+    assert_non_null(mkdtemp(dir));
+    write_file("us.token", "hf_service_us\n");
+    write_file("eu.token", "hf_service_eu");
+    write_file("bad.token", "two words\n");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char full[] =
+    "{\n"
+    "  \"listen\": \"127.0.0.1:8443\",\n"
+    "  \"public_url\": \"https://hub.corp.example/\",\n"
+    "  \"trusted_proxies\": [\"10.0.0.0/8\", \"::1/128\"],\n"
+    "  \"database\": \"postgresql://hubgate@127.0.0.1/hubgate\",\n"
+    "  \"policy\": \"policy.json\",\n"
+    "  \"regions\": {\n"
+    "    \"us\": {\"upstream\": \"https://huggingface.co\", \"token_file\": \"us.token\"},\n"
+    "    \"eu\": {\"upstream\": \"http://127.0.0.1:9000/\", \"token_file\": \"eu.token\"}\n"
+    "  },\n"
+    "  \"default_region\": \"eu\",\n"
+    "  \"egress\": \"redirect\",\n"
+    "  \"identity\": {\"issuers\": [{\"issuer\": \"https://login.corp.example\",\n"
+    "                 \"audience\": \"hubgate\", \"algorithms\": [\"ES256\"]}],\n"
+    "               \"tokens\": {\"max_days\": 7}},\n"
+    "  \"audit\": {\"stream\": \"gw-2\", \"mode\": \"spool\", \"write_timeout_ms\": 500}\n"
+    "}\n";
+
+static void loads_a_full_config(void **state)
+{
+    cmn_buf_t errors;
+    gw_config_t *cfg = load(full, &errors);
+    if (!cfg)
+        fail_msg("unexpected errors:\n%s", errors.data);
+    assert_string_equal(cfg->listen_host, "127.0.0.1");
+    assert_int_equal(cfg->listen_port, 8443);
+    assert_string_equal(cfg->public_url, "https://hub.corp.example");
+    assert_int_equal(cfg->n_trusted_proxies, 2);
+    assert_int_equal(cfg->n_regions, 2);
+    assert_string_equal(cfg->regions[cfg->default_region].name, "eu");
+    assert_string_equal(gw_config_region(cfg, "us")->token, "hf_service_us");
+    assert_string_equal(gw_config_region(cfg, "eu")->upstream, "http://127.0.0.1:9000");
+    assert_null(gw_config_region(cfg, "ap"));
+    assert_int_equal(cfg->egress, GW_EGRESS_REDIRECT);
+    assert_int_equal(cfg->n_issuers, 1);
+    assert_string_equal(cfg->issuers[0].groups_claim, "groups");
+    assert_int_equal(cfg->issuers[0].n_algorithms, 1);
+    assert_int_equal(cfg->token_max_days, 7);
+    assert_int_equal(cfg->audit.mode, GW_AUDIT_SPOOL);
+    assert_int_equal(cfg->audit.write_timeout_ms, 500);
+    assert_int_equal(cfg->audit.checkpoint_every, 1000);
+    char want[600];
+    snprintf(want, sizeof(want), "%s/policy.json", dir);
+    assert_string_equal(cfg->policy, want);
+    gw_config_free(cfg);
+    cmn_buf_free(&errors);
+}
+
+static const struct {
+    const char *name;
+    const char *text;
+    const char *want; /* a substring of the errors, after "config.json" */
+} bad[] = {
+    {"syntax error with position", "{\n  \"listen\": tru\n}\n", "config.json:2:"},
+    {"duplicate key", "{\"policy\": \"a\",\n \"policy\": \"b\"}", "config.json:2:"},
+    {"not an object", "[1]", "must be a JSON object"},
+    {"unknown key at its own position",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"listn\": \"x\"}",
+     "config.json:3:2: listn: unknown key \"listn\""},
+    {"missing required keys", "{}", "missing required key \"public_url\""},
+    {"plain http refused off loopback",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": \"us.token\"}}}",
+     "regions.us.upstream: plain http is accepted only on loopback"},
+    {"bad CIDR",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"trusted_proxies\": [\"10.0.0.1/8\"],\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "config.json:2:22: trusted_proxies[0]: \"10.0.0.1/8\" is not a network"},
+    {"unknown default region",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\", \"default_region\": "
+     "\"ap\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "default_region: unknown region \"ap\""},
+    {"two regions need a default",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"},\n"
+     "             \"eu\": {\"upstream\": \"https://e\", \"token_file\": \"eu.token\"}}}",
+     "missing required key \"default_region\""},
+    {"missing token file",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"none.token\"}}}",
+     "regions.us.token_file: cannot read"},
+    {"token file content never echoed",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"bad.token\"}}}",
+     "must hold one token of printable ASCII"},
+    {"HS256 never accepted",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"issuers\": [{\"issuer\": \"https://i\", \"audience\": \"a\", "
+     "\"algorithms\": [\"HS256\"]}]}}",
+     "identity.issuers[0].algorithms[0]: \"HS256\" is not an accepted algorithm"},
+    {"integer out of range",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"audit\": {\"write_timeout_ms\": 0}}",
+     "audit.write_timeout_ms: found an integer, expected an integer from 10 to 60000"},
+    {"bad listen",
+     "{\"listen\": \"8443\", \"public_url\": \"https://h\", \"database\": \"d\", \"policy\": "
+     "\"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "listen: \"8443\" is not HOST:PORT"},
+    {"public_url with a query",
+     "{\"public_url\": \"https://h/?x=1\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "must not carry credentials, a query or a fragment"},
+    {"unknown audit mode",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"audit\": {\"mode\": \"lenient\"}}",
+     "audit.mode: unknown mode \"lenient\" (expected strict, spool)"},
+};
+
+static void reports_each_problem_with_its_place(void **state)
+{
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cmn_buf_t errors;
+        gw_config_t *cfg = load(bad[i].text, &errors);
+        if (cfg) {
+            gw_config_free(cfg);
+            fail_msg("case \"%s\": accepted", bad[i].name);
+        }
+        if (!errors.data || !strstr(errors.data, bad[i].want))
+            fail_msg("case \"%s\": want \"%s\" in:\n%s", bad[i].name, bad[i].want,
+                     errors.data ? errors.data : "(no errors)");
+        /* the secret in us.token never appears in an error */
+        assert_null(strstr(errors.data, "hf_service"));
+        cmn_buf_free(&errors);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(loads_a_full_config),
+        cmocka_unit_test(reports_each_problem_with_its_place),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
