@@ -441,7 +441,7 @@ static void parse_root(loader_t *l, json_t *root)
     gw_config_t *cfg = l->cfg;
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
-        "regions",  "default_region", "egress", "identity",      "audit",    NULL};
+        "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", NULL};
     check_keys(l, "", root, keys);
 
     parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
@@ -488,6 +488,7 @@ static void parse_root(loader_t *l, json_t *root)
         cmn_jdiag_error(&l->diag, "/egress", 0, "unknown egress \"%s\" (expected proxy, redirect)",
                         egress);
 
+    cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
     parse_identity(l, root);
     parse_audit(l, root);
 }

@@ -53,6 +53,7 @@ typedef struct {
     size_t n_regions;
     size_t default_region;
     gw_egress_t egress;
+    const char *egress_key_file; /* absolute path or NULL (a random key per process) */
 
     gw_issuer_t *issuers;
     size_t n_issuers;

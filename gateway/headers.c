@@ -236,6 +236,9 @@ const char *gw_headers_rewrite_url(const gw_rewrite_t *rw, const char *url, size
         (len == ulen || url[ulen] == '/' || url[ulen] == '?')) {
         return cmn_arena_printf(arena, "%s%.*s", rw->public_url, (int)(len - ulen), url + ulen);
     }
+    if (rw->foreign && ((len > 7 && strncasecmp(url, "http://", 7) == 0) ||
+                        (len > 8 && strncasecmp(url, "https://", 8) == 0)))
+        return rw->foreign(rw->foreign_ctx, url, len, "GET");
     return cmn_arena_strndup(arena, url, len);
 }
 

@@ -58,10 +58,16 @@ typedef struct {
     const char *upstream;   /* "https://hub-eu.corp.example" (no trailing slash) */
     const char *public_url; /* "https://hub.corp.example" (no trailing slash) */
     int xet_enabled;
+    /* For an absolute http(s) URL that is not the upstream's (a storage or CDN URL): returns
+     * the URL to hand out instead (a sealed egress URL), or NULL on failure. NULL callback:
+     * such URLs pass unchanged (egress "redirect"). */
+    const char *(*foreign)(void *ctx, const char *url, size_t len, const char *method);
+    void *foreign_ctx;
 } gw_rewrite_t;
 
 /* Rewrites an absolute URL that starts with rw->upstream (followed by '/', '?' or the end) to
- * public_url; anything else is returned as is. Result from the arena; NULL when out of memory. */
+ * public_url; another absolute http(s) URL goes through rw->foreign (as a GET); anything else
+ * is returned as is. Result from the arena; NULL when out of memory or when sealing failed. */
 const char *gw_headers_rewrite_url(const gw_rewrite_t *rw, const char *url, size_t len,
                                    cmn_arena_t *arena);
 

@@ -1,15 +1,29 @@
 /* Forwarding: an authorized request goes to its region's upstream, byte for byte as judged,
- * and the answer streams back (DESIGN.md pipeline steps 5 and 6). */
+ * and the answer streams back, its URLs pointing at hubgate (DESIGN.md pipeline steps 5, 6). */
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
-#define GW_RESPONSE_BLOCK_BYTES (32 * 1024)
+#define GW_RESPONSE_BLOCK_BYTES  (32 * 1024)
+#define GW_MAX_REWRITE_BODY_BYTES (4 * 1024 * 1024) /* LFS batch answers hubgate rewrites */
+
+typedef struct {
+    const char *base_url;   /* decides the connection */
+    const char *target;     /* sent byte for byte */
+    const char *credential; /* "Bearer …" or NULL */
+    const char *extra;      /* more header lines "Name: value\n", or NULL */
+    int follow_redirects;
+    size_t buffer_cap;
+} destination_t;
 
 static const gw_region_t *region_for(const gw_request_t *req)
 {
@@ -18,12 +32,56 @@ static const gw_region_t *region_for(const gw_request_t *req)
     return &cfg->regions[cfg->default_region];
 }
 
-unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
-                        size_t body_len)
+/* "models/acme/bert": the repo a transfer is audited under. */
+static const char *repo_label(gw_request_t *req)
+{
+    const gw_route_t *r = &req->route;
+    if (!r->name)
+        return "";
+    return cmn_arena_printf(&req->arena, "%ss/%s%s%s", gw_route_repo_type_name(r->repo_type),
+                            r->namespace ? r->namespace : "",
+                            r->namespace && *r->namespace ? "/" : "", r->name);
+}
+
+static const char *seal(gw_request_t *req, const char *url, size_t len, const char *method,
+                        const char *headers)
+{
+    const char *u = cmn_arena_strndup(&req->arena, url, len);
+    gw_egress_claim_t claim = {
+        .url = u,
+        .method = method,
+        .repo = repo_label(req),
+        .action = strcmp(method, "GET") == 0 ? "read" : "write",
+        .caller = "",
+        .headers = headers ? headers : "",
+        .expires = (int64_t)time(NULL) + GW_EGRESS_TTL_SECONDS,
+    };
+    const char *token = u ? gw_egress_seal(&req->srv->egress_key, &claim, &req->arena) : NULL;
+    if (!token)
+        return NULL;
+    return cmn_arena_printf(&req->arena, "%s/-/egress/%s", req->srv->cfg->public_url, token);
+}
+
+static const char *seal_get(void *ctx, const char *url, size_t len, const char *method)
+{
+    return seal(ctx, url, len, method, NULL);
+}
+
+static gw_rewrite_t rewriter(gw_request_t *req)
 {
     const gw_config_t *cfg = req->srv->cfg;
-    const gw_region_t *region = region_for(req);
+    gw_rewrite_t rw = {.upstream = region_for(req)->upstream,
+                       .public_url = cfg->public_url,
+                       .xet_enabled = 0,
+                       .foreign = cfg->egress == GW_EGRESS_PROXY ? seal_get : NULL,
+                       .foreign_ctx = req};
+    return rw;
+}
 
+static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const destination_t *dst,
+                      const char *body, size_t body_len)
+{
+    const gw_config_t *cfg = req->srv->cfg;
     /* X-Forwarded-For: the client's list is extended only when the peer is a trusted proxy;
      * from anyone else it is dropped and the peer starts a new one. */
     const gw_header_t *xff = gw_headers_find(req->headers, req->nheaders, "x-forwarded-for");
@@ -32,9 +90,8 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
                                                     xff->value, req->peer_ip)
                                  : req->peer_ip;
     const gw_header_t *host = gw_headers_find(req->headers, req->nheaders, "host");
-    char *credential = cmn_arena_printf(&req->arena, "Bearer %s", region->token);
     gw_forward_t fwd = {
-        .credential = credential,
+        .credential = dst->credential,
         .request_id = req->request_id,
         .forwarded_for = forwarded_for,
         .forwarded_proto = cfg->tls_cert ? "https" : "http",
@@ -43,46 +100,126 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
         .identity = NULL,
     };
     struct curl_slist *headers = NULL;
-    int rc = credential ? gw_headers_upstream(req->headers, req->nheaders, &fwd, &headers)
-                        : CMN_ERR_NOMEM;
-    if (credential)
-        memset(credential, 0, strlen(credential));
-    if (rc)
+    if (!forwarded_for || gw_headers_upstream(req->headers, req->nheaders, &fwd, &headers) != 0)
         return 500;
+    for (const char *p = dst->extra; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = cmn_arena_strndup(&req->arena, p, n);
+        struct curl_slist *l = line ? curl_slist_append(headers, line) : NULL;
+        if (!l) {
+            curl_slist_free_all(headers);
+            return 500;
+        }
+        headers = l;
+        p += n + (nl ? 1 : 0);
+    }
 
     req->xfer = gw_xfer_create(conn);
     if (!req->xfer) {
         curl_slist_free_all(headers);
         return 500;
     }
-    char *base = cmn_arena_printf(&req->arena, "%s/", region->upstream);
-    char *target = cmn_arena_strndup(&req->arena, req->target, req->target_len);
     gw_xfer_req_t xr = {
         .method = req->method,
-        .base_url = base,
-        .target = target,
+        .base_url = dst->base_url,
+        .target = dst->target,
         .headers = headers,
         .stream_body = !body && req->framing.has_body,
         .body_length = req->framing.chunked ? -1 : req->framing.content_length,
         .body = body,
         .body_len = body_len,
-        .follow_redirects = 0,
+        .follow_redirects = dst->follow_redirects,
+        .buffer_cap = dst->buffer_cap,
     };
-    if (!base || !target) {
-        curl_slist_free_all(headers);
-        return 500;
-    }
     if (!body && !req->framing.has_body && req->framing.content_length == 0) {
-        /* An explicit "Content-Length: 0" (e.g. POST with no body) is forwarded as such. */
+        /* An explicit "Content-Length: 0" (a POST without body) is forwarded as such. */
         xr.body = "";
         xr.body_len = 0;
     }
-    rc = gw_upstream_submit(req->srv->upstream, req->xfer, &xr);
+    int rc = gw_upstream_submit(req->srv->upstream, req->xfer, &xr);
     if (rc)
         return rc == CMN_ERR_CONFLICT ? 503 : 500;
     req->phase = xr.stream_body ? GW_PHASE_STREAM_BODY : GW_PHASE_WAIT_HEAD;
     return 0;
 }
+
+unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                        size_t body_len, const char **message)
+{
+    const gw_region_t *region = region_for(req);
+    char *credential = cmn_arena_printf(&req->arena, "Bearer %s", region->token);
+    destination_t dst = {
+        .base_url = cmn_arena_printf(&req->arena, "%s/", region->upstream),
+        .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
+        .credential = credential,
+        .buffer_cap = req->route.family == GW_FAMILY_LFS_BATCH ? GW_MAX_REWRITE_BODY_BYTES : 0,
+    };
+    *message = "hubgate could not forward the request";
+    unsigned status = credential && dst.base_url && dst.target
+                          ? start(req, conn, &dst, body, body_len)
+                          : 500;
+    if (credential)
+        memset(credential, 0, strlen(credential)); /* curl holds its own copy */
+    return status;
+}
+
+/* Splits an absolute http(s) URL into the connection part ("http://h:p/") and the
+ * request-target, which must be printable ASCII like any target hubgate forwards. */
+static int split_url(cmn_arena_t *a, const char *url, const char **base, const char **target)
+{
+    const char *p = NULL;
+    if (strncasecmp(url, "http://", 7) == 0)
+        p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        p = url + 8;
+    if (!p || !*p)
+        return -1;
+    const char *slash = strpbrk(p, "/?#");
+    size_t blen = slash ? (size_t)(slash - url) : strlen(url);
+    const char *t = slash ? slash : "/";
+    size_t tlen = strcspn(t, "#");
+    for (size_t i = 0; i < tlen; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return -1;
+    }
+    *base = cmn_arena_printf(a, "%.*s/", (int)blen, url);
+    *target = t[0] == '?' ? cmn_arena_printf(a, "/%.*s", (int)tlen, t)
+                          : cmn_arena_strndup(a, t, tlen);
+    return *base && *target ? 0 : -1;
+}
+
+unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
+                               const char **message)
+{
+    gw_egress_claim_t claim;
+    int rc = req->route.object ? gw_egress_open(&req->srv->egress_key, req->route.object,
+                                                time(NULL), &req->arena, &claim)
+                               : CMN_ERR_PARSE;
+    if (rc == CMN_ERR_TIMEOUT) {
+        *message = "this download or upload link has expired; ask the hub for a new one";
+        return 403;
+    }
+    if (rc) {
+        *message = "hubgate did not issue this link";
+        return 404;
+    }
+    int get = strcmp(claim.method, "GET") == 0;
+    if (!(strcmp(req->method, claim.method) == 0 || (get && strcmp(req->method, "HEAD") == 0))) {
+        *message = "this link does not allow that method";
+        return 405;
+    }
+    destination_t dst = {.extra = claim.headers, .follow_redirects = get};
+    if (split_url(&req->arena, claim.url, &dst.base_url, &dst.target) != 0) {
+        *message = "hubgate could not forward the request";
+        return 502;
+    }
+    *message = "hubgate could not forward the request";
+    return start(req, conn, &dst, NULL, 0);
+}
+
+/* ---- answering ---------------------------------------------------------------------------- */
 
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -95,21 +232,104 @@ static void release_body(void *cls)
     gw_xfer_release(cls);
 }
 
-typedef struct {
-    struct MHD_Response *response;
-} sink_t;
-
 static int add_header(void *ctx, const char *name, const char *value)
 {
-    sink_t *s = ctx;
-    /* MHD refuses some names it manages itself (e.g. Connection); dropping those is right. */
-    (void)MHD_add_response_header(s->response, name, value);
+    /* MHD refuses names it manages itself (Connection, Content-Length): dropping is right. */
+    (void)MHD_add_response_header(ctx, name, value);
     return 0;
 }
 
 static int no_body_status(unsigned status)
 {
     return status < 200 || status == 204 || status == 304;
+}
+
+static int is_http_url(const char *s)
+{
+    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
+}
+
+/* Rewrites one LFS action ({href, header}) in place: a Hub URL points at hubgate, a storage
+ * URL is sealed (with the storage headers moved inside the seal, away from the client). */
+static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char *kind,
+                          json_t *action)
+{
+    json_t *href = json_object_get(action, "href");
+    if (!json_is_string(href))
+        return 0;
+    const char *url = json_string_value(href);
+    size_t ulen = strlen(rw->upstream);
+    if (strncasecmp(url, rw->upstream, ulen) == 0) {
+        const char *u = gw_headers_rewrite_url(rw, url, strlen(url), &req->arena);
+        return u ? json_object_set_new(action, "href", json_string(u)) : -1;
+    }
+    if (!rw->foreign || !is_http_url(url))
+        return 0;
+    const char *method = strcmp(kind, "download") == 0 ? "GET"
+                         : strcmp(kind, "upload") == 0 ? "PUT"
+                                                       : "POST";
+    json_t *header = json_object_get(action, "header");
+    cmn_buf_t secret;
+    cmn_buf_init(&secret, 16 * 1024);
+    if (json_is_object(header)) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(header, tmp, k, v)
+        {
+            const char *s = json_string_value(v);
+            if (!s)
+                continue;
+            if (is_http_url(s)) {
+                /* multipart: one presigned URL per part */
+                const char *sealed = seal(req, s, strlen(s), "PUT", NULL);
+                if (!sealed || json_object_set_new(header, k, json_string(sealed)) != 0) {
+                    cmn_buf_free(&secret);
+                    return -1;
+                }
+            } else if (strcmp(k, "chunk_size") != 0 && !strchr(k, ':') && !strpbrk(s, "\r\n") &&
+                       strncasecmp(k, "x-hubgate-", 10) != 0) {
+                cmn_buf_printf(&secret, "%s: %s\n", k, s);
+                json_object_del(header, k);
+            }
+        }
+    }
+    const char *sealed = seal(req, url, strlen(url), method, secret.data);
+    cmn_buf_free(&secret);
+    return sealed ? json_object_set_new(action, "href", json_string(sealed)) : -1;
+}
+
+/* The LFS batch answer, with every href pointing at hubgate. NULL when it is not JSON of the
+ * expected shape (then it is relayed as it came: it carries no URL we could miss). */
+static char *rewrite_lfs_batch(gw_request_t *req, const char *body, size_t len, int *failed)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *objects = json_object_get(root, "objects");
+    char *out = NULL;
+    if (!json_is_array(objects))
+        goto done;
+    gw_rewrite_t rw = rewriter(req);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(objects, i, obj)
+    {
+        json_t *actions = json_object_get(obj, "actions");
+        const char *kind;
+        json_t *action;
+        json_object_foreach(actions, kind, action)
+        {
+            if (json_is_object(action) && rewrite_action(req, &rw, kind, action) != 0) {
+                *failed = 1;
+                goto done;
+            }
+        }
+    }
+    out = json_dumps(root, JSON_COMPACT);
+    if (!out)
+        *failed = 1;
+done:
+    json_decref(root);
+    return out;
 }
 
 static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
@@ -128,28 +348,43 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
     unsigned status = (unsigned)gw_xfer_status(x);
     int64_t cl = gw_xfer_content_length(x);
     int head = strcmp(req->method, "HEAD") == 0;
+    struct MHD_Response *r = NULL;
 
-    /* HEAD and bodiless statuses: the declared size, and a reader MHD never calls. A size of
-     * MHD_SIZE_UNKNOWN there would make MHD send a chunked terminator (libraries.md §1d). */
-    uint64_t size = (head || no_body_status(status)) ? (uint64_t)(cl >= 0 ? cl : 0)
-                    : cl >= 0                        ? (uint64_t)cl
-                                                     : MHD_SIZE_UNKNOWN;
-    gw_xfer_retain(x); /* the response's reference, dropped by release_body */
-    struct MHD_Response *r = MHD_create_response_from_callback(size, GW_RESPONSE_BLOCK_BYTES,
-                                                               read_body, x, release_body);
-    if (!r) {
-        gw_xfer_release(x);
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+    if (req->route.family == GW_FAMILY_LFS_BATCH && !head) {
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        int failed = 0;
+        char *rewritten = rewrite_lfs_batch(req, body, blen, &failed);
+        if (failed) {
+            free(rewritten);
+            return gw_request_error(req, conn, 500, NULL, "hubgate could not rewrite the answer");
+        }
+        r = rewritten ? MHD_create_response_from_buffer(strlen(rewritten), rewritten,
+                                                        MHD_RESPMEM_MUST_FREE)
+                      : MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (!r)
+            free(rewritten);
+    } else {
+        /* HEAD and bodiless statuses: the declared size and a reader MHD never calls; a size
+         * of MHD_SIZE_UNKNOWN there would make MHD send a chunked terminator (libraries.md
+         * §1d). */
+        uint64_t size = (head || no_body_status(status)) ? (uint64_t)(cl >= 0 ? cl : 0)
+                        : cl >= 0                        ? (uint64_t)cl
+                                                         : MHD_SIZE_UNKNOWN;
+        gw_xfer_retain(x); /* the response's reference, dropped by release_body */
+        r = MHD_create_response_from_callback(size, GW_RESPONSE_BLOCK_BYTES, read_body, x,
+                                              release_body);
+        if (!r)
+            gw_xfer_release(x);
     }
+    if (!r)
+        return gw_request_error(req, conn, 500, NULL, "out of memory");
 
-    const gw_config_t *cfg = req->srv->cfg;
-    gw_rewrite_t rw = {region_for(req)->upstream, cfg->public_url, 0};
+    gw_rewrite_t rw = rewriter(req);
     size_t hlen;
     const char *block = gw_xfer_headers(x, &hlen);
-    sink_t sink = {r};
-    int rc = gw_headers_response(block, hlen, &rw, &req->arena, add_header, &sink);
-    if (rc) {
-        MHD_destroy_response(r); /* runs release_body */
+    if (gw_headers_response(block, hlen, &rw, &req->arena, add_header, r) != 0) {
+        MHD_destroy_response(r);
         return gw_request_error(req, conn, 502, NULL, "the upstream hub sent a bad answer");
     }
     MHD_add_response_header(r, "X-Request-Id", req->request_id);

@@ -11,6 +11,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "gateway/config.h"
+#include "gateway/egress.h"
 #include "gateway/headers.h"
 #include "gateway/route.h"
 #include "gateway/upstream.h"
@@ -19,6 +20,7 @@ typedef struct {
     const gw_config_t *cfg;
     struct MHD_Daemon *daemon;
     gw_upstream_t *upstream;
+    gw_egress_key_t egress_key;
     atomic_int db_reachable;
 } gw_server_t;
 
@@ -66,9 +68,15 @@ typedef struct {
 } gw_request_t;
 
 /* Forwarding (proxy.c). Starts the upstream transfer for an authorized request; body, when
- * non-NULL, is the complete body already read. Returns 0, or an HTTP status to answer. */
+ * non-NULL, is the complete body already read. Returns 0, or an HTTP status to answer (with
+ * *message set). */
 unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
-                        size_t body_len);
+                        size_t body_len, const char **message);
+
+/* Forwards a request for a sealed egress URL (/-/egress/<sealed>) to the storage it names.
+ * Same returns as gw_proxy_start. */
+unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
+                               const char **message);
 
 /* Continues a forwarded request on each handler call; returns what the handler returns. */
 enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,

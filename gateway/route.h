@@ -209,7 +209,8 @@ typedef struct {
 
 typedef struct {
     gw_family_t family;
-    gw_action_t action;       /* headline: the highest action in repos[] (or of the route) */
+    gw_action_t action;       /* headline: the highest action in repos[]; higher for a move
+                                 (admin) and a collection (acts on its owner namespace) */
     gw_repo_type_t repo_type; /* the repo the route is about; NONE when it names none */
     const char *namespace;    /* NULL when the route names no namespace; "" for legacy ids */
     const char *name;         /* NULL when the route names no repo */

@@ -193,11 +193,19 @@ static void local_answer(gw_request_t *req, unsigned status, const char *code, c
  * through here; nothing else calls gw_proxy_start. */
 static int authorize(gw_request_t *req)
 {
-    if (req->route.family == GW_FAMILY_UNKNOWN) {
+    switch (req->route.family) {
+    case GW_FAMILY_UNKNOWN:
         local_answer(req, 404, NULL, "hubgate: this route is not a known Hub API route");
         return 0;
+    case GW_FAMILY_XET_READ_TOKEN:
+    case GW_FAMILY_XET_WRITE_TOKEN:
+        /* Xet storage traffic would bypass the gateway (hub-api.md §3.11): without its tokens
+         * clients fall back to plain HTTP transfers. */
+        local_answer(req, 403, NULL, "Xet storage is disabled by this gateway");
+        return 0;
+    default:
+        return 1;
     }
-    return 1;
 }
 
 static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn,
@@ -226,6 +234,14 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
 
+    if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
+        /* A sealed link hubgate handed out: authorized when it was sealed. */
+        const char *msg = NULL;
+        unsigned err = gw_proxy_start_egress(req, conn, &msg);
+        if (err)
+            return gw_request_error(req, conn, err, NULL, msg);
+        return MHD_YES;
+    }
     if (req->route.family == GW_FAMILY_ADMIN) {
         req->phase = GW_PHASE_LOCAL;
         if (req->framing.has_body)
@@ -249,9 +265,10 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                     req->local_message);
         return MHD_YES;
     }
-    unsigned err = gw_proxy_start(req, conn, NULL, 0);
+    const char *msg = NULL;
+    unsigned err = gw_proxy_start(req, conn, NULL, 0, &msg);
     if (err)
-        return gw_request_error(req, conn, err, NULL, "hubgate could not forward the request");
+        return gw_request_error(req, conn, err, NULL, msg);
     return MHD_YES;
 }
 
@@ -272,9 +289,11 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (!authorize(req))
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);
-    unsigned err = gw_proxy_start(req, conn, req->body.data ? req->body.data : "", req->body.len);
+    const char *msg = NULL;
+    unsigned err =
+        gw_proxy_start(req, conn, req->body.data ? req->body.data : "", req->body.len, &msg);
     if (err)
-        return gw_request_error(req, conn, err, NULL, "hubgate could not forward the request");
+        return gw_request_error(req, conn, err, NULL, msg);
     req->phase = GW_PHASE_WAIT_HEAD;
     return gw_proxy_continue(req, conn, NULL, &(size_t){0});
 }
@@ -436,6 +455,14 @@ int gw_serve_run(const gw_config_t *cfg)
             goto out;
         flags |= MHD_USE_TLS;
     }
+    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file) != 0) {
+        cmn_log_error("serve", "cannot load the egress key %s (expected 64 hex digits)",
+                      cfg->egress_key_file ? cfg->egress_key_file : "(random)");
+        goto out;
+    }
+    if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
+        cmn_log_info("serve", "egress links are sealed with a per-process key: set "
+                              "egress_key_file when several instances share a public URL");
     srv.upstream = gw_upstream_create();
     if (!srv.upstream) {
         cmn_log_error("serve", "cannot start the upstream I/O thread");

@@ -34,6 +34,8 @@ struct gw_xfer {
     int status;
     int64_t content_length;
     cmn_buf_t head; /* the final response's header lines */
+    int buffered;   /* collect the body in `full` instead of streaming it */
+    cmn_buf_t full;
     gw_xfer_error_t error;
     uint64_t sent, received;
     uint64_t head_latency_us;
@@ -113,6 +115,7 @@ gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn)
     x->conn = conn;
     x->content_length = -1;
     cmn_buf_init(&x->head, GW_MAX_UPSTREAM_HEADER_BYTES);
+    cmn_buf_init(&x->full, 0);
     return x;
 }
 
@@ -129,6 +132,7 @@ void gw_xfer_release(gw_xfer_t *x)
     free(x->up.buf);
     free(x->down.buf);
     cmn_buf_free(&x->head);
+    cmn_buf_free(&x->full);
     curl_slist_free_all(x->req_headers);
     free(x->method);
     free(x->target);
@@ -204,9 +208,11 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
             clock_gettime(CLOCK_MONOTONIC, &now);
             x->head_latency_us = (uint64_t)(now.tv_sec - x->started.tv_sec) * 1000000u +
                                  (uint64_t)(now.tv_nsec - x->started.tv_nsec) / 1000;
-            x->head_ready = 1;
             x->head_ok = 1;
-            wake_client(x);
+            if (!x->buffered) {
+                x->head_ready = 1;
+                wake_client(x);
+            }
         }
     } else if (x->status < 200 || x->head_ready) {
         /* lines of a 1xx head, or trailers: not relayed */
@@ -228,8 +234,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     size_t n = size * nmemb;
     pthread_mutex_lock(&x->mu);
     size_t ret = n;
-    if (x->client_gone || ring_alloc(&x->down) != 0) {
+    if (x->client_gone) {
         ret = 0; /* nobody to deliver to: abort */
+    } else if (x->buffered) {
+        if (cmn_buf_append(&x->full, data, n) != 0) {
+            x->error = GW_XFER_PROTOCOL; /* larger than hubgate will rewrite */
+            ret = 0;
+        } else {
+            x->received += n;
+        }
+    } else if (ring_alloc(&x->down) != 0) {
+        ret = 0;
     } else if (ring_space(&x->down) < n) {
         x->down_paused = 1;
         ret = CURL_WRITEFUNC_PAUSE; /* curl re-delivers the same chunk after unpause */
@@ -450,6 +465,10 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     }
     x->follow_redirects = req->follow_redirects;
     x->owner = up;
+    if (req->buffer_cap) {
+        x->buffered = 1;
+        x->full.max = req->buffer_cap;
+    }
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_URL, req->base_url);
     /* The bytes the classifier judged, sent as they are: libcurl would otherwise remove dot
@@ -563,7 +582,7 @@ gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x)
     pthread_mutex_lock(&m->mu);
     /* A head that arrived counts as success even if the body failed later: the client then
      * sees a truncated body and a closed connection, which is what a failed stream is. */
-    gw_xfer_error_t e = m->head_ok                 ? GW_XFER_OK
+    gw_xfer_error_t e = m->head_ok && !(m->buffered && m->error) ? GW_XFER_OK
                         : m->error != GW_XFER_OK ? m->error
                                                  : GW_XFER_PROTOCOL;
     pthread_mutex_unlock(&m->mu);
@@ -579,6 +598,12 @@ const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len)
 {
     *len = x->head.len;
     return x->head.data ? x->head.data : "";
+}
+
+const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len)
+{
+    *len = x->full.len;
+    return x->full.data ? x->full.data : "";
 }
 
 int64_t gw_xfer_content_length(const gw_xfer_t *x)

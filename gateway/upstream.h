@@ -44,6 +44,9 @@ typedef struct {
     const char *body;          /* alternatively a complete body, copied */
     size_t body_len;
     int follow_redirects;      /* follow 3xx server-side (storage egress) */
+    size_t buffer_cap;         /* > 0: collect the whole response body (at most this much)
+                                  before the head is reported ready, for responses hubgate
+                                  rewrites; more than that fails the transfer (502) */
 } gw_xfer_req_t;
 
 /* Starts the I/O thread. Returns NULL on failure. */
@@ -82,6 +85,9 @@ gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x);
  * status line excluded). Valid once the head is ready; owned by the transfer. */
 int gw_xfer_status(const gw_xfer_t *x);
 const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len);
+
+/* With buffer_cap: the complete response body (owned by the transfer). */
+const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len);
 
 /* The body length the upstream declared, or -1. */
 int64_t gw_xfer_content_length(const gw_xfer_t *x);

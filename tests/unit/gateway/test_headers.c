@@ -148,7 +148,7 @@ static void response_headers_filtered_and_rewritten(void **state)
         "X-Error-Code: EntryNotFound\r\n"
         "Location2: http://127.0.0.1:9000/x\r\n"
         "X-Other: http://127.0.0.1:90001/not-ours\r\n";
-    gw_rewrite_t rw = {"http://127.0.0.1:9000", "https://gw.example", 0};
+    gw_rewrite_t rw = {.upstream = "http://127.0.0.1:9000", .public_url = "https://gw.example"};
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
     collect_t c = {""};
@@ -175,7 +175,7 @@ static void response_header_injection_refused(void **state)
 {
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
-    gw_rewrite_t rw = {"http://u", "https://g", 0};
+    gw_rewrite_t rw = {.upstream = "http://u", .public_url = "https://g"};
     collect_t c = {""};
     const char folded[] = "X-A: 1\r\n continued\r\n";
     assert_int_equal(gw_headers_response(folded, sizeof(folded) - 1, &rw, &a, collect, &c),
@@ -193,7 +193,7 @@ static void rewrite_url_needs_a_boundary(void **state)
 {
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
-    gw_rewrite_t rw = {"https://hub.example", "https://gw.example", 0};
+    gw_rewrite_t rw = {.upstream = "https://hub.example", .public_url = "https://gw.example"};
     assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example", 19, &a),
                         "https://gw.example");
     assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example/a", 21, &a),

@@ -1,0 +1,18 @@
+/* base64url without padding (RFC 4648 §5), as JWTs and hubgate's sealed URLs use it. */
+#ifndef HUBGATE_COMMON_B64_H
+#define HUBGATE_COMMON_B64_H
+
+#include <stddef.h>
+
+/* Output length for n input bytes (without a NUL). */
+size_t cmn_b64url_encoded_len(size_t n);
+
+/* Encodes n bytes into out (capacity cmn_b64url_encoded_len(n) + 1; NUL-terminated). */
+void cmn_b64url_encode(const unsigned char *in, size_t n, char *out);
+
+/* Decodes len characters into out (capacity len * 3 / 4 + 1). Refuses padding, characters
+ * outside the URL-safe alphabet, impossible lengths (len % 4 == 1) and non-canonical trailing
+ * bits, so one byte string has exactly one encoding. Returns the byte count, or -1. */
+long cmn_b64url_decode(const char *in, size_t len, unsigned char *out);
+
+#endif

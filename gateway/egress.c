@@ -1,0 +1,133 @@
+#include "gateway/egress.h"
+#include "common/b64.h"
+#include "common/buf.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONCE 12
+#define TAG   16
+static const char aad[] = "hubgate-egress-v1";
+
+int gw_egress_key_load(gw_egress_key_t *key, const char *path)
+{
+    if (!path)
+        return RAND_bytes(key->key, sizeof(key->key)) == 1 ? 0 : CMN_ERR_CRYPTO;
+    cmn_buf_t b;
+    cmn_buf_init(&b, 256);
+    int rc = cmn_buf_read_file(&b, path);
+    if (rc == 0) {
+        size_t n = b.len;
+        while (n && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r'))
+            n--;
+        rc = n == 64 ? 0 : CMN_ERR_PARSE;
+        for (size_t i = 0; rc == 0 && i < 32; i++) {
+            unsigned v;
+            if (sscanf(b.data + 2 * i, "%2x", &v) != 1)
+                rc = CMN_ERR_PARSE;
+            key->key[i] = (unsigned char)v;
+        }
+    }
+    if (b.data)
+        OPENSSL_cleanse(b.data, b.cap);
+    cmn_buf_free(&b);
+    return rc;
+}
+
+/* Plaintext: "v1" NUL expires NUL method NUL repo NUL action NUL caller NUL headers NUL url. */
+const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
+                           cmn_arena_t *arena)
+{
+    char exp[24];
+    snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
+    const char *fields[] = {"v1", exp, c->method, c->repo, c->action, c->caller, c->headers, c->url};
+    size_t n = 0;
+    for (size_t i = 0; i < 8; i++) {
+        if (!fields[i])
+            return NULL;
+        n += strlen(fields[i]) + 1;
+    }
+    if (strlen(c->url) > GW_EGRESS_MAX_URL || n > 3 * GW_EGRESS_MAX_URL)
+        return NULL;
+    unsigned char *plain = cmn_arena_alloc(arena, n);
+    unsigned char *sealed = cmn_arena_alloc(arena, NONCE + n + TAG);
+    char *out = sealed ? cmn_arena_alloc(arena, cmn_b64url_encoded_len(NONCE + n + TAG) + 1)
+                       : NULL;
+    if (!plain || !out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < 8; i++) {
+        size_t l = strlen(fields[i]) + 1;
+        memcpy(plain + o, fields[i], l);
+        o += l;
+    }
+    const char *ret = NULL;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    if (ctx && RAND_bytes(sealed, NONCE) == 1 &&
+        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->key, sealed) == 1 &&
+        EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, sizeof(aad) - 1) == 1 &&
+        EVP_EncryptUpdate(ctx, sealed + NONCE, &len, plain, (int)n) == 1 &&
+        EVP_EncryptFinal_ex(ctx, sealed + NONCE + len, &fin) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG, sealed + NONCE + n) == 1) {
+        cmn_b64url_encode(sealed, NONCE + n + TAG, out);
+        ret = out;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(plain, n);
+    return ret;
+}
+
+int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
+                   gw_egress_claim_t *out)
+{
+    size_t tlen = strlen(token);
+    if (tlen > 4 * (4 * GW_EGRESS_MAX_URL))
+        return CMN_ERR_PARSE;
+    unsigned char *raw = cmn_arena_alloc(arena, tlen * 3 / 4 + 1);
+    if (!raw)
+        return CMN_ERR_NOMEM;
+    long rn = cmn_b64url_decode(token, tlen, raw);
+    if (rn < NONCE + TAG + 2)
+        return CMN_ERR_PARSE;
+    size_t n = (size_t)rn - NONCE - TAG;
+    char *plain = cmn_arena_alloc(arena, n + 1);
+    if (!plain)
+        return CMN_ERR_NOMEM;
+    int ok = 0, len = 0, fin = 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->key, raw) == 1 &&
+        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, sizeof(aad) - 1) == 1 &&
+        EVP_DecryptUpdate(ctx, (unsigned char *)plain, &len, raw + NONCE, (int)n) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, raw + NONCE + n) == 1 &&
+        EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + len, &fin) == 1)
+        ok = 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok)
+        return CMN_ERR_PARSE;
+    plain[n] = '\0';
+    const char *f[8];
+    size_t o = 0;
+    for (int i = 0; i < 8; i++) {
+        if (o >= n + (i == 7))
+            return CMN_ERR_PARSE;
+        f[i] = plain + o;
+        o += strlen(plain + o) + 1;
+    }
+    if (strcmp(f[0], "v1") != 0)
+        return CMN_ERR_PARSE;
+    char *end = NULL;
+    errno = 0;
+    long long exp = strtoll(f[1], &end, 10);
+    if (errno || !end || *end)
+        return CMN_ERR_PARSE;
+    *out = (gw_egress_claim_t){.url = f[7], .method = f[2], .repo = f[3], .action = f[4],
+                               .caller = f[5], .headers = f[6], .expires = exp};
+    return exp < (long long)now ? CMN_ERR_TIMEOUT : 0;
+}
