@@ -364,6 +364,10 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
                       : MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
         if (!r)
             free(rewritten);
+    } else if (gw_xfer_is_buffered(x) && !head) {
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        r = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
     } else {
         /* HEAD and bodiless statuses: the declared size and a reader MHD never calls; a size
          * of MHD_SIZE_UNKNOWN there would make MHD send a chunked terminator (libraries.md

@@ -389,10 +389,8 @@ int gw_route_classify_target(const char *method, const char *target, size_t targ
     if (!out)
         return CMN_ERR_INVAL;
     memset(out, 0, sizeof(*out));
-    if (!method || !target || !arena) {
-        out->reject = GW_REJECT_TARGET_FORM;
+    if (!method || !target || !arena)
         return CMN_ERR_INVAL;
-    }
     gw_route_ctx_t c = {.a = arena};
     c.get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     c.post = strcmp(method, "POST") == 0;

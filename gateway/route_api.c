@@ -7,10 +7,10 @@
 #include "gateway/route_internal.h"
 
 #include <string.h>
-#include <strings.h>
 
-/* Reads create_pr: "1" or "true" (any case) means a PR; repeated → refused, since the upstream
- * may read another occurrence than we did. */
+/* Reads create_pr. Only "1" (what both clients send) counts: a PR flag may let a policy allow
+ * what a branch write would not, so any value the upstream might read differently counts as a
+ * plain write. Repeated → refused, since the upstream may read another occurrence than we did. */
 static int query_create_pr(gw_route_ctx_t *c, int *pr)
 {
     const char *v;
@@ -20,13 +20,8 @@ static int query_create_pr(gw_route_ctx_t *c, int *pr)
         return rc;
     if (count > 1)
         return fail(c, GW_REJECT_DUPLICATE_QUERY);
-    *pr = v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
+    *pr = v && strcmp(v, "1") == 0;
     return 0;
-}
-
-static int is_pr_revision(const char *rev)
-{
-    return rev && strncmp(rev, "refs/pr/", 8) == 0;
 }
 
 static int all_digits(const char *s)
@@ -38,6 +33,12 @@ static int all_digits(const char *s)
         if (s[i] < '0' || s[i] > '9')
             return 0;
     return 1;
+}
+
+/* refs/pr/{number}: a pull request's own ref. */
+static int is_pr_revision(const char *rev)
+{
+    return rev && strncmp(rev, "refs/pr/", 8) == 0 && all_digits(rev + 8);
 }
 
 static int hex40(const char *s)

@@ -209,6 +209,8 @@ static int lfs_batch(gw_route_t *r, cmn_arena_t *a, const json_t *root)
     const json_t *ref = json_object_get(root, "ref");
     const char *ref_name;
     if (json_is_object(ref) && get_string(ref, "name", &ref_name) == 1) {
+        if (!gw_route_clean_path(ref_name)) /* git's ref-format rules refuse these too */
+            return reject(r, GW_REJECT_BODY_INVALID);
         r->revision = cmn_arena_strndup(a, ref_name, strlen(ref_name));
         if (!r->revision)
             return CMN_ERR_NOMEM;

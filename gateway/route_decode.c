@@ -272,6 +272,25 @@ int gw_route_query_get(const gw_route_target_t *t, const char *key, cmn_arena_t 
     return 0;
 }
 
+int gw_route_clean_path(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || !gw_route_utf8_valid((const unsigned char *)s, len))
+        return 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i < len && (c < 0x20 || c == 0x7F || c == '\\'))
+            return 0;
+        if (i < len && c != '/')
+            continue;
+        if (i == start || is_dot(s + start, i - start))
+            return 0;
+        start = i + 1;
+    }
+    return 1;
+}
+
 int gw_route_repo_segment_valid(const char *s)
 {
     size_t len = strlen(s);

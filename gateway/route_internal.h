@@ -43,6 +43,10 @@ int gw_route_query_get(const gw_route_target_t *t, const char *key, cmn_arena_t 
  * U+10FFFF). */
 int gw_route_utf8_valid(const unsigned char *s, size_t len);
 
+/* 1 when s (NUL-terminated) is as clean as a decoded revision or path: non-empty UTF-8 without
+ * control bytes or backslashes, and no empty, "." or ".." component between its slashes. */
+int gw_route_clean_path(const char *s);
+
 /* 1 when s is a reserved first path segment (api, datasets, spaces, docs, -, …): never a
  * namespace nor a legacy repo id. */
 int gw_route_reserved(const char *s);

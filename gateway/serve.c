@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,16 @@ int gw_serve_run(const gw_config_t *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Every client connection and every upstream one is a descriptor. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    unsigned max_conns = GW_MAX_CONNECTIONS;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 2 * (rlim_t)max_conns + 64)
+        max_conns = nofile.rlim_cur > 256 ? (unsigned)(nofile.rlim_cur - 64) / 2 : 64;
+
     struct sockaddr_storage addr = {0};
     int v6 = strchr(cfg->listen_host, ':') != NULL;
     if (v6) {
@@ -475,13 +486,13 @@ int gw_serve_run(const gw_config_t *cfg)
         {MHD_OPTION_END, 0, NULL},
     };
     srv.daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, max_conns,
         MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)GW_MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)GW_CLIENT_IDLE_SECONDS, MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        &srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        &srv, MHD_OPTION_ARRAY, cfg->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+        &srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, &srv, MHD_OPTION_ARRAY, cfg->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     if (!srv.daemon) {
         cmn_log_error("serve", "cannot listen on %s:%u: %s", cfg->listen_host, cfg->listen_port,
                       errno ? strerror(errno) : "libmicrohttpd refused the options");

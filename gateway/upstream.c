@@ -13,9 +13,13 @@
 enum { ACT_START = 1, ACT_UNPAUSE = 2, ACT_ABORT = 4 };
 
 typedef struct {
-    char *buf; /* GW_RING_BYTES, allocated on first use */
-    size_t head, len;
+    char *buf; /* allocated on first use */
+    size_t cap, head, len;
 } ring_t;
+
+/* A ring never needs to hold more than the whole body, nor less than one curl chunk. */
+#define RING_MIN_BYTES CURL_MAX_WRITE_SIZE
+#define POOL_MAX       256 /* idle easy handles kept for reuse */
 
 struct gw_xfer {
     atomic_int refs;
@@ -27,6 +31,7 @@ struct gw_xfer {
     int client_gone; /* MHD completion callback ran: never resume again */
     ring_t up;       /* request body, client → upstream */
     int up_eof, up_paused;
+    int64_t up_expected; /* declared request body length, or -1 */
     ring_t down;     /* response body, upstream → client */
     int down_eof, down_paused;
     int head_ready; /* a final head arrived, or the transfer ended */
@@ -35,6 +40,7 @@ struct gw_xfer {
     int64_t content_length;
     cmn_buf_t head; /* the final response's header lines */
     int buffered;   /* collect the body in `full` instead of streaming it */
+    int nobody;     /* HEAD: no body will come */
     cmn_buf_t full;
     gw_xfer_error_t error;
     uint64_t sent, received;
@@ -65,26 +71,35 @@ struct gw_upstream {
     gw_xfer_t *active;  /* transfers in the multi handle (I/O thread only) */
     int stopping;       /* no new transfers; the thread ends once the queue is empty */
     int joined;
+    CURL *pool[POOL_MAX]; /* idle easy handles: creating one per request costs more than
+                             the request itself (allocations of its buffers) */
+    size_t npool;
 };
 
 /* ---- rings ------------------------------------------------------------------------------ */
 
-static int ring_alloc(ring_t *r)
+/* expected: the body size when known (-1 otherwise), to size small bodies' rings small. */
+static int ring_alloc(ring_t *r, int64_t expected)
 {
-    if (!r->buf)
-        r->buf = malloc(GW_RING_BYTES);
+    if (r->buf)
+        return 0;
+    size_t cap = GW_RING_BYTES;
+    if (expected >= 0 && (uint64_t)expected < cap)
+        cap = (size_t)expected < RING_MIN_BYTES ? RING_MIN_BYTES : (size_t)expected;
+    r->buf = malloc(cap);
+    r->cap = cap;
     return r->buf ? 0 : CMN_ERR_NOMEM;
 }
 
 static size_t ring_space(const ring_t *r)
 {
-    return GW_RING_BYTES - r->len;
+    return r->cap - r->len;
 }
 
 static void ring_put(ring_t *r, const char *p, size_t n)
 {
-    size_t tail = (r->head + r->len) % GW_RING_BYTES;
-    size_t first = n < GW_RING_BYTES - tail ? n : GW_RING_BYTES - tail;
+    size_t tail = (r->head + r->len) % r->cap;
+    size_t first = n < r->cap - tail ? n : r->cap - tail;
     memcpy(r->buf + tail, p, first);
     memcpy(r->buf, p + first, n - first);
     r->len += n;
@@ -93,10 +108,10 @@ static void ring_put(ring_t *r, const char *p, size_t n)
 static size_t ring_get(ring_t *r, char *p, size_t max)
 {
     size_t n = max < r->len ? max : r->len;
-    size_t first = n < GW_RING_BYTES - r->head ? n : GW_RING_BYTES - r->head;
+    size_t first = n < r->cap - r->head ? n : r->cap - r->head;
     memcpy(p, r->buf + r->head, first);
     memcpy(p + first, r->buf, n - first);
-    r->head = (r->head + n) % GW_RING_BYTES;
+    r->head = (r->head + n) % r->cap;
     r->len -= n;
     if (r->len == 0)
         r->head = 0;
@@ -114,6 +129,7 @@ gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn)
     pthread_mutex_init(&x->mu, NULL);
     x->conn = conn;
     x->content_length = -1;
+    x->up_expected = -1;
     cmn_buf_init(&x->head, GW_MAX_UPSTREAM_HEADER_BYTES);
     cmn_buf_init(&x->full, 0);
     return x;
@@ -204,6 +220,14 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
             x->follow_redirects && (x->status == 301 || x->status == 302 || x->status == 303 ||
                                     x->status == 307 || x->status == 308);
         if (!informational && !redirect_followed && !x->head_ready) {
+            /* A small body of known size is collected whole and answered in one write with
+             * its head: streaming it costs a suspend, a resume and a send of its own. */
+            if (!x->buffered && !x->nobody && x->content_length > 0 &&
+                x->content_length <= GW_SMALL_BODY_BYTES && x->status != 204 &&
+                x->status != 304) {
+                x->buffered = 1;
+                x->full.max = (size_t)x->content_length;
+            }
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
             x->head_latency_us = (uint64_t)(now.tv_sec - x->started.tv_sec) * 1000000u +
@@ -243,7 +267,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         } else {
             x->received += n;
         }
-    } else if (ring_alloc(&x->down) != 0) {
+    } else if (ring_alloc(&x->down, x->content_length) != 0) {
         ret = 0;
     } else if (ring_space(&x->down) < n) {
         x->down_paused = 1;
@@ -308,7 +332,15 @@ static void finish(gw_upstream_t *up, gw_xfer_t *x, CURLcode rc)
             x->next_active->prev_active = x->prev_active;
     }
     if (x->easy) {
-        curl_easy_cleanup(x->easy);
+        curl_easy_reset(x->easy);
+        pthread_mutex_lock(&up->mu);
+        if (up->npool < POOL_MAX) {
+            up->pool[up->npool++] = x->easy;
+            x->easy = NULL;
+        }
+        pthread_mutex_unlock(&up->mu);
+        if (x->easy)
+            curl_easy_cleanup(x->easy);
         x->easy = NULL;
     }
     pthread_mutex_lock(&x->mu);
@@ -438,6 +470,8 @@ void gw_upstream_destroy(gw_upstream_t *up)
         return;
     gw_upstream_shutdown(up);
     run_pending(up); /* actions posted after the thread ended: only references to drop */
+    for (size_t i = 0; i < up->npool; i++)
+        curl_easy_cleanup(up->pool[i]);
     curl_multi_cleanup(up->multi);
     pthread_mutex_destroy(&up->mu);
     free(up);
@@ -449,12 +483,14 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
 {
     pthread_mutex_lock(&up->mu);
     int stopping = up->stopping;
+    CURL *e = !stopping && up->npool ? up->pool[--up->npool] : NULL;
     pthread_mutex_unlock(&up->mu);
     if (stopping) {
         curl_slist_free_all(req->headers);
         return CMN_ERR_CONFLICT;
     }
-    CURL *e = curl_easy_init();
+    if (!e)
+        e = curl_easy_init();
     x->method = strdup(req->method);
     x->target = strdup(req->target);
     x->req_headers = req->headers;
@@ -498,6 +534,7 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     }
 
     if (strcmp(req->method, "HEAD") == 0) {
+        x->nobody = 1;
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (req->stream_body || req->body) {
         /* UPLOAD makes curl send the body with Content-Length (or chunked) and no
@@ -507,7 +544,8 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
         if (req->body) {
             /* A body the gateway had to read whole (to classify it) fits in the ring. */
             pthread_mutex_lock(&x->mu);
-            int rc = req->body_len > GW_RING_BYTES ? CMN_ERR_TOOBIG : ring_alloc(&x->up);
+            int rc = req->body_len > GW_RING_BYTES ? CMN_ERR_TOOBIG
+                                                   : ring_alloc(&x->up, (int64_t)req->body_len);
             if (rc == 0) {
                 ring_put(&x->up, req->body, req->body_len);
                 x->up_eof = 1;
@@ -519,6 +557,7 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
             }
             curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
         } else {
+            x->up_expected = req->body_length;
             curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_length);
         }
         curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
@@ -538,7 +577,7 @@ size_t gw_xfer_push_body(gw_xfer_t *x, const char *data, size_t len)
 {
     pthread_mutex_lock(&x->mu);
     size_t take = 0;
-    if (ring_alloc(&x->up) == 0) {
+    if (ring_alloc(&x->up, x->up_expected) == 0) {
         take = len < ring_space(&x->up) ? len : ring_space(&x->up);
         ring_put(&x->up, data, take);
     }
@@ -600,6 +639,11 @@ const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len)
     return x->head.data ? x->head.data : "";
 }
 
+int gw_xfer_is_buffered(const gw_xfer_t *x)
+{
+    return x->buffered;
+}
+
 const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len)
 {
     *len = x->full.len;
@@ -619,7 +663,7 @@ ssize_t gw_xfer_read(gw_xfer_t *x, char *buf, size_t max)
     if (x->down.len > 0) {
         ret = (ssize_t)ring_get(&x->down, buf, max);
         /* Wake the upstream once there is room for a full curl chunk and then some. */
-        if (x->down_paused && ring_space(&x->down) >= GW_RING_BYTES / 2) {
+        if (x->down_paused && ring_space(&x->down) >= x->down.cap / 2) {
             x->down_paused = 0;
             unpause = 1;
         }

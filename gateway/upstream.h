@@ -19,6 +19,7 @@
 
 #define GW_RING_BYTES              (128 * 1024) /* per direction, allocated on first use */
 #define GW_MAX_UPSTREAM_HEADER_BYTES (64 * 1024) /* response header block → 502 */
+#define GW_SMALL_BODY_BYTES        (64 * 1024) /* answered whole, in one write */
 #define GW_UPSTREAM_CONNECT_MS     5000
 #define GW_UPSTREAM_IDLE_SECONDS   60 /* no byte from the upstream this long → 504 */
 
@@ -86,7 +87,9 @@ gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x);
 int gw_xfer_status(const gw_xfer_t *x);
 const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len);
 
-/* With buffer_cap: the complete response body (owned by the transfer). */
+/* 1 when the response body was collected whole (buffer_cap, or a small body of known size):
+ * then gw_xfer_buffered_body gives it (owned by the transfer). */
+int gw_xfer_is_buffered(const gw_xfer_t *x);
 const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len);
 
 /* The body length the upstream declared, or -1. */
