@@ -61,6 +61,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status == 0)
         status = 499; /* the client went away before an answer */
     gw_metrics_request(req->route.action, status);
+    cmn_log_debug("access", "%s %s %s family=%s action=%s status=%u up=%llu down=%llu",
+                  req->request_id, req->method ? req->method : "-", req->target,
+                  gw_route_family_name(req->route.family), gw_route_action_name(req->route.action),
+                  status, (unsigned long long)sent, (unsigned long long)received);
     gw_metrics_bytes(sent, received);
     gw_metrics_inflight(-1);
     cmn_buf_free(&req->body);
