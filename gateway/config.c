@@ -441,7 +441,8 @@ static void parse_root(loader_t *l, json_t *root)
     gw_config_t *cfg = l->cfg;
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
-        "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", NULL};
+        "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
+        NULL};
     check_keys(l, "", root, keys);
 
     parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
@@ -489,6 +490,21 @@ static void parse_root(loader_t *l, json_t *root)
                         egress);
 
     cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
+    cfg->timeouts.client_idle_seconds = 60;
+    cfg->timeouts.upstream_connect_ms = 5000;
+    cfg->timeouts.upstream_idle_seconds = 60;
+    json_t *t = get_object(l, "", root, "timeouts", 0);
+    if (t) {
+        static const char *const tkeys[] = {"client_idle_seconds", "upstream_connect_ms",
+                                            "upstream_idle_seconds", NULL};
+        check_keys(l, "/timeouts", t, tkeys);
+        cfg->timeouts.client_idle_seconds =
+            get_int(l, "/timeouts", t, "client_idle_seconds", 1, 3600, 60);
+        cfg->timeouts.upstream_connect_ms =
+            get_int(l, "/timeouts", t, "upstream_connect_ms", 100, 60000, 5000);
+        cfg->timeouts.upstream_idle_seconds =
+            get_int(l, "/timeouts", t, "upstream_idle_seconds", 1, 3600, 60);
+    }
     parse_identity(l, root);
     parse_audit(l, root);
 }

@@ -55,6 +55,12 @@ typedef struct {
     gw_egress_t egress;
     const char *egress_key_file; /* absolute path or NULL (a random key per process) */
 
+    struct {
+        int client_idle_seconds;   /* a client silent this long is dropped */
+        int upstream_connect_ms;   /* connecting to an upstream → 502 after this */
+        int upstream_idle_seconds; /* an upstream silent this long → 504 */
+    } timeouts;
+
     gw_issuer_t *issuers;
     size_t n_issuers;
     int token_max_days;

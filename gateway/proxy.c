@@ -130,6 +130,8 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
         .body = body,
         .body_len = body_len,
         .follow_redirects = dst->follow_redirects,
+        .connect_ms = cfg->timeouts.upstream_connect_ms,
+        .idle_seconds = cfg->timeouts.upstream_idle_seconds,
         .buffer_cap = dst->buffer_cap,
     };
     if (!body && !req->framing.has_body && req->framing.content_length == 0) {

@@ -494,7 +494,7 @@ int gw_serve_run(const gw_config_t *cfg)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, max_conns,
         MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)GW_MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)GW_CLIENT_IDLE_SECONDS, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        (unsigned)cfg->timeouts.client_idle_seconds, MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         &srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, &srv, MHD_OPTION_ARRAY, cfg->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     if (!srv.daemon) {

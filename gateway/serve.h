@@ -7,7 +7,6 @@
 /* Caps on what the network can make us hold, named in one place. */
 #define GW_MAX_TARGET_BYTES     8192        /* request-target, query included → 414 */
 #define GW_MAX_HEADER_BYTES     (64 * 1024) /* whole header block → 431 (MHD's pool) */
-#define GW_CLIENT_IDLE_SECONDS  60          /* a client silent this long is dropped */
 #define GW_MAX_CONNECTIONS      32768       /* concurrent client connections */
 
 /* Runs the gateway until SIGINT or SIGTERM. Takes ownership of nothing; cfg must outlive the

@@ -54,6 +54,8 @@ struct gw_xfer {
     int follow_redirects;
     int in_multi;
     struct timespec started;
+    int idle_seconds;
+    _Atomic int64_t last_activity_ms; /* monotonic; any byte or head line moved */
     char errbuf[CURL_ERROR_SIZE];
 
     /* Guarded by the upstream's mu. */
@@ -62,6 +64,13 @@ struct gw_xfer {
     gw_xfer_t *next_pending;
     gw_xfer_t *prev_active, *next_active;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct gw_upstream {
     CURLM *multi;
@@ -206,6 +215,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 {
     gw_xfer_t *x = userdata;
     size_t n = size * nitems;
+    atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
     size_t ret = n;
     pthread_mutex_lock(&x->mu);
     if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
@@ -266,6 +276,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
             ret = 0;
         } else {
             x->received += n;
+            atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
         }
     } else if (ring_alloc(&x->down, x->content_length) != 0) {
         ret = 0;
@@ -275,6 +286,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     } else {
         ring_put(&x->down, data, n);
         x->received += n;
+        atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
         wake_client(x);
     }
     pthread_mutex_unlock(&x->mu);
@@ -292,6 +304,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
     } else if (x->up.len > 0) {
         ret = ring_get(&x->up, buf, max);
         x->sent += ret;
+        atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
         wake_client(x); /* the client may be waiting for room */
     } else if (x->up_eof) {
         ret = 0;
@@ -363,6 +376,7 @@ static void start(gw_upstream_t *up, gw_xfer_t *x)
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &x->started);
+    atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
     if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
         finish(up, x, CURLE_FAILED_INIT);
         return;
@@ -401,11 +415,43 @@ static void run_pending(gw_upstream_t *up)
     }
 }
 
+/* The idle timeout, ours rather than CURLOPT_LOW_SPEED_TIME: libcurl counts the time a
+ * transfer spends paused for a slow client as upstream silence and would abort it. */
+static void sweep_idle(gw_upstream_t *up)
+{
+    int64_t now = now_ms();
+    gw_xfer_t *x = up->active;
+    while (x) {
+        gw_xfer_t *next = x->next_active;
+        pthread_mutex_lock(&x->mu);
+        int waiting_for_client = x->down_paused || x->up_paused;
+        pthread_mutex_unlock(&x->mu);
+        int64_t last = atomic_load_explicit(&x->last_activity_ms, memory_order_relaxed);
+        if (waiting_for_client) {
+            atomic_store_explicit(&x->last_activity_ms, now, memory_order_relaxed);
+        } else if (now - last > (int64_t)x->idle_seconds * 1000) {
+            pthread_mutex_lock(&x->mu);
+            if (x->error == GW_XFER_OK)
+                x->error = GW_XFER_TIMEOUT;
+            pthread_mutex_unlock(&x->mu);
+            cmn_log_warn("upstream", "%s %s: no data for %d s", x->method, x->target,
+                         x->idle_seconds);
+            finish(up, x, CURLE_OPERATION_TIMEDOUT);
+        }
+        x = next;
+    }
+}
+
 static void *io_thread(void *arg)
 {
     gw_upstream_t *up = arg;
+    int64_t last_sweep = now_ms();
     for (;;) {
         run_pending(up);
+        if (now_ms() - last_sweep >= 500) {
+            sweep_idle(up);
+            last_sweep = now_ms();
+        }
         int running = 0;
         curl_multi_perform(up->multi, &running);
         CURLMsg *msg;
@@ -518,9 +564,8 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)GW_UPSTREAM_CONNECT_MS);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)GW_UPSTREAM_IDLE_SECONDS);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_ms ? req->connect_ms : 5000));
+    x->idle_seconds = req->idle_seconds > 0 ? req->idle_seconds : 60;
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     /* Never decode: bytes and sizes reach the client as the upstream sent them. */
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);

@@ -20,8 +20,6 @@
 #define GW_RING_BYTES              (128 * 1024) /* per direction, allocated on first use */
 #define GW_MAX_UPSTREAM_HEADER_BYTES (64 * 1024) /* response header block → 502 */
 #define GW_SMALL_BODY_BYTES        (64 * 1024) /* answered whole, in one write */
-#define GW_UPSTREAM_CONNECT_MS     5000
-#define GW_UPSTREAM_IDLE_SECONDS   60 /* no byte from the upstream this long → 504 */
 
 typedef struct gw_upstream gw_upstream_t;
 typedef struct gw_xfer gw_xfer_t;
@@ -45,6 +43,8 @@ typedef struct {
     const char *body;          /* alternatively a complete body, copied */
     size_t body_len;
     int follow_redirects;      /* follow 3xx server-side (storage egress) */
+    int connect_ms;            /* connecting longer than this fails (502) */
+    int idle_seconds;          /* no byte from the upstream this long fails (504) */
     size_t buffer_cap;         /* > 0: collect the whole response body (at most this much)
                                   before the head is reported ready, for responses hubgate
                                   rewrites; more than that fails the transfer (502) */
