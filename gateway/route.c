@@ -243,7 +243,7 @@ static int file_verb(gw_route_ctx_t *c, gw_repo_type_t type, size_t v, gw_route_
         gw_family_t f = is(c, v, "resolve") ? GW_FAMILY_RESOLVE
                         : is(c, v, "raw")   ? GW_FAMILY_RAW
                                             : GW_FAMILY_BLOB;
-        size_t next;
+        size_t next = 0;
         if (!c->get)
             return NO_MATCH;
         if ((rc = gw_route_take_revision(c, v + 1, &m->revision, &next)) != MATCH)

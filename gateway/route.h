@@ -8,8 +8,9 @@
  * passed here, so the path the policy judged is the path forwarded. Anything ambiguous — dot
  * segments, `//`, an encoded `/` or `\` inside a repo id, `%00`, invalid UTF-8, double
  * encoding, a percent-encoded character that needs no encoding, a path readable both as a
- * legacy one-segment repo id and as `namespace/name` — is refused with a reason (400), never
- * guessed.
+ * legacy one-segment repo id and as `namespace/name`, a repeated query parameter that decides
+ * the route (`service`, `create_pr`) — is refused with a reason (400), never guessed. The
+ * query is otherwise not interpreted.
  *
  * The action is decided by the route, not by the method: GET …/xet-write-token is a write,
  * POST …/paths-info is a read, an LFS batch is a read or a write according to its body's
@@ -222,8 +223,9 @@ typedef struct {
     size_t nrepos;
     gw_admin_route_t admin;    /* family ADMIN only */
     gw_lfs_op_t lfs_operation; /* family LFS_BATCH, after the body */
-    unsigned pr : 1;           /* write confined to a pull request: ?create_pr=1 or a
-                                  refs/pr/N revision (commit, preupload, xet-write-token) */
+    unsigned pr : 1;           /* write confined to a pull request: ?create_pr=1 (exactly
+                                  "1") or a refs/pr/{number} revision; commit, preupload and
+                                  xet-write-token only */
     unsigned git_suffix : 1;   /* the repo id carried a ".git" suffix (stripped) */
     unsigned needs_body : 1;   /* incomplete until gw_route_classify_body() */
     gw_route_reject_t reject;  /* why classification failed; NONE on success */

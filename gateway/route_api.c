@@ -118,7 +118,7 @@ static int discussion_verb(gw_route_ctx_t *c, size_t d, gw_route_match_t *m)
 /* Verbs of a revisioned repo whose single argument is a revision (and nothing after it). */
 static int revision_only(gw_route_ctx_t *c, size_t i, gw_route_match_t *m)
 {
-    size_t next;
+    size_t next = 0;
     int rc = gw_route_take_revision(c, i, &m->revision, &next);
     if (rc != MATCH)
         return rc;
@@ -137,7 +137,6 @@ static int write_pr(gw_route_ctx_t *c, gw_route_match_t *m)
 static int bucket_verb(gw_route_ctx_t *c, size_t v, gw_route_match_t *m)
 {
     size_t n = c->t.nsegs;
-    int rc;
     if (v == n)
         return c->get    ? set(m, GW_FAMILY_REPO_INFO, GW_ACTION_READ)
                : c->post ? set(m, GW_FAMILY_REPO_CREATE, GW_ACTION_CREATE)
@@ -145,7 +144,8 @@ static int bucket_verb(gw_route_ctx_t *c, size_t v, gw_route_match_t *m)
                          : NO_MATCH;
     size_t a = n - v - 1;
     if (is(c, v, "tree") && c->get) {
-        if ((rc = gw_route_join(c, v + 1, n, &m->path)) != 0)
+        int rc = gw_route_join(c, v + 1, n, &m->path);
+        if (rc != 0)
             return rc;
         return set(m, GW_FAMILY_TREE, GW_ACTION_READ);
     }
@@ -238,7 +238,7 @@ static int api_verb(gw_route_ctx_t *c, gw_repo_type_t type, size_t v, gw_route_m
         return set(m, GW_FAMILY_COMMITS, GW_ACTION_READ);
     }
     if (strcmp(verb, "tree") == 0 || strcmp(verb, "treesize") == 0) {
-        size_t next;
+        size_t next = 0;
         if (!c->get)
             return NO_MATCH;
         if ((rc = gw_route_take_revision(c, v + 1, &m->revision, &next)) != MATCH)
@@ -364,7 +364,7 @@ static int resolve_cache_route(gw_route_ctx_t *c, gw_route_t *out)
         k = 1;
     }
     gw_route_match_t m = {0};
-    size_t next;
+    size_t next = 0;
     int rc = gw_route_take_revision(c, s + k, &m.revision, &next);
     if (rc != MATCH)
         return rc;
@@ -379,7 +379,6 @@ static int resolve_cache_route(gw_route_ctx_t *c, gw_route_t *out)
 static int api_repos_route(gw_route_ctx_t *c, gw_repo_type_t type, gw_route_t *out)
 {
     size_t n = c->t.nsegs;
-    int rc;
     if (n == 2 || (type == GW_REPO_SPACE && n == 3 && is(c, 2, "semantic-search"))) {
         if (c->get) {
             gw_route_none_repo(out, GW_FAMILY_LIST_REPOS, GW_ACTION_READ, NULL);
@@ -396,7 +395,8 @@ static int api_repos_route(gw_route_ctx_t *c, gw_repo_type_t type, gw_route_t *o
         /* GET /api/buckets/{ns}: one namespace's buckets */
         if (!c->get)
             return 0;
-        if ((rc = check_namespace(c, 2)) != 0)
+        int rc = check_namespace(c, 2);
+        if (rc != 0)
             return rc;
         gw_route_none_repo(out, GW_FAMILY_LIST_REPOS, GW_ACTION_READ, seg(c, 2));
         out->repo_type = type;

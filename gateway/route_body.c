@@ -299,19 +299,16 @@ static int bucket_batch(gw_route_t *r, cmn_arena_t *a, const char *body, size_t 
 {
     size_t start = 0;
     int rc = 0;
-    for (size_t i = 0; i <= len && rc == 0; i++) {
-        if (i < len && body[i] != '\n')
-            continue;
-        size_t end = i;
-        const char *line = body + start;
-        start = i + 1;
-        while (end > (size_t)(line - body) && (body[end - 1] == '\r' || body[end - 1] == ' '))
+    while (rc == 0 && start < len) {
+        const char *nl = memchr(body + start, '\n', len - start);
+        size_t from = start, end = nl ? (size_t)(nl - body) : len;
+        start = end + 1;
+        while (end > from && (body[end - 1] == '\r' || body[end - 1] == ' '))
             end--;
-        size_t llen = end - (size_t)(line - body);
-        if (llen == 0)
-            continue;
+        if (end == from)
+            continue; /* blank line */
         json_t *op;
-        if ((rc = load_object(r, line, llen, &op)) != 0)
+        if ((rc = load_object(r, body + from, end - from, &op)) != 0)
             break;
         rc = bucket_line(r, a, op);
         json_decref(op);

@@ -3,7 +3,11 @@
 #include "common/err.h"
 #include "common/log.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +78,9 @@ static int64_t now_ms(void)
 
 struct gw_upstream {
     CURLM *multi;
+    int epfd;             /* the upstream sockets curl asks us to watch, and the wake fd */
+    int wakefd;           /* eventfd: actions are pending */
+    int64_t timer_due_ms; /* when curl wants socket_action(CURL_SOCKET_TIMEOUT); -1 none */
     pthread_t thread;
     pthread_mutex_t mu;
     gw_xfer_t *pending; /* LIFO of transfers with actions; order does not matter */
@@ -206,7 +213,9 @@ static void post(gw_upstream_t *up, gw_xfer_t *x, int action)
         up->pending = x;
     }
     pthread_mutex_unlock(&up->mu);
-    curl_multi_wakeup(up->multi);
+    uint64_t one = 1;
+    ssize_t w = write(up->wakefd, &one, sizeof(one));
+    (void)w; /* EAGAIN means a wake is already pending */
 }
 
 /* ---- curl callbacks (I/O thread) -------------------------------------------------------- */
@@ -442,33 +451,97 @@ static void sweep_idle(gw_upstream_t *up)
     }
 }
 
+/* libcurl's socket interface: curl tells us which sockets to watch and when to call it back,
+ * so each event costs work for its own transfer only (curl_multi_perform walks them all). */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    gw_upstream_t *up = userp;
+    struct epoll_event ev = {.events = 0, .data.fd = fd};
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(up->epfd, EPOLL_CTL_DEL, fd, NULL);
+        curl_multi_assign(up->multi, fd, NULL);
+        return 0;
+    }
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    if (socketp) {
+        epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(up->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) {
+        if (errno == EEXIST)
+            epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev);
+        curl_multi_assign(up->multi, fd, up); /* any non-NULL marks "registered" */
+    }
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    gw_upstream_t *up = userp;
+    up->timer_due_ms = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return 0;
+}
+
+static void reap_done(gw_upstream_t *up)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(up->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        gw_xfer_t *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        finish(up, x, msg->data.result);
+    }
+}
+
 static void *io_thread(void *arg)
 {
     gw_upstream_t *up = arg;
     int64_t last_sweep = now_ms();
+    struct epoll_event events[64];
+    int running = 0;
     for (;;) {
-        run_pending(up);
+        int64_t now = now_ms();
+        int wait = 500;
+        if (up->timer_due_ms >= 0)
+            wait = up->timer_due_ms <= now ? 0 : (int)(up->timer_due_ms - now < 500 ? up->timer_due_ms - now : 500);
+        int n = epoll_wait(up->epfd, events, 64, wait);
+        for (int i = 0; i < n; i++) {
+            int fd = events[i].data.fd;
+            if (fd == up->wakefd) {
+                uint64_t v;
+                ssize_t r = read(up->wakefd, &v, sizeof(v));
+                (void)r;
+                run_pending(up);
+                continue;
+            }
+            int flags = 0;
+            if (events[i].events & (EPOLLIN | EPOLLHUP))
+                flags |= CURL_CSELECT_IN;
+            if (events[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (events[i].events & EPOLLERR)
+                flags |= CURL_CSELECT_ERR;
+            curl_multi_socket_action(up->multi, fd, flags, &running);
+        }
+        if (up->timer_due_ms >= 0 && now_ms() >= up->timer_due_ms) {
+            up->timer_due_ms = -1;
+            curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        reap_done(up);
         if (now_ms() - last_sweep >= 500) {
             sweep_idle(up);
             last_sweep = now_ms();
-        }
-        int running = 0;
-        curl_multi_perform(up->multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(up->multi, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            gw_xfer_t *x = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            finish(up, x, msg->data.result);
         }
         pthread_mutex_lock(&up->mu);
         int stop = up->stopping && !up->pending;
         pthread_mutex_unlock(&up->mu);
         if (stop)
             break;
-        curl_multi_poll(up->multi, NULL, 0, 1000, NULL);
     }
     while (up->active)
         finish(up, up->active, CURLE_ABORTED_BY_CALLBACK);
@@ -481,9 +554,18 @@ gw_upstream_t *gw_upstream_create(void)
     if (!up)
         return NULL;
     pthread_mutex_init(&up->mu, NULL);
+    up->epfd = epoll_create1(EPOLL_CLOEXEC);
+    up->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    up->timer_due_ms = -1;
     up->multi = curl_multi_init();
-    if (!up->multi)
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = up->wakefd};
+    if (!up->multi || up->epfd < 0 || up->wakefd < 0 ||
+        epoll_ctl(up->epfd, EPOLL_CTL_ADD, up->wakefd, &ev) != 0)
         goto fail;
+    curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
+    curl_multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up);
     /* Keep idle upstream connections for reuse: one per concurrent request is plenty. */
     curl_multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, 256L);
     if (pthread_create(&up->thread, NULL, io_thread, up) != 0)
@@ -492,6 +574,10 @@ gw_upstream_t *gw_upstream_create(void)
 fail:
     if (up->multi)
         curl_multi_cleanup(up->multi);
+    if (up->epfd >= 0)
+        close(up->epfd);
+    if (up->wakefd >= 0)
+        close(up->wakefd);
     pthread_mutex_destroy(&up->mu);
     free(up);
     return NULL;
@@ -506,7 +592,9 @@ void gw_upstream_shutdown(gw_upstream_t *up)
     pthread_mutex_unlock(&up->mu);
     if (joined)
         return;
-    curl_multi_wakeup(up->multi);
+    uint64_t one = 1;
+    ssize_t w = write(up->wakefd, &one, sizeof(one));
+    (void)w;
     pthread_join(up->thread, NULL);
 }
 
@@ -519,6 +607,8 @@ void gw_upstream_destroy(gw_upstream_t *up)
     for (size_t i = 0; i < up->npool; i++)
         curl_easy_cleanup(up->pool[i]);
     curl_multi_cleanup(up->multi);
+    close(up->epfd);
+    close(up->wakefd);
     pthread_mutex_destroy(&up->mu);
     free(up);
 }
@@ -564,6 +654,9 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* Upstreams are configured, never discovered: no proxy from the environment (and no
+     * getenv per request). */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_ms ? req->connect_ms : 5000));
     x->idle_seconds = req->idle_seconds > 0 ? req->idle_seconds : 60;
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
