@@ -1,12 +1,23 @@
-/* hubgate's own endpoints under /-/ (DESIGN.md "Admin API"). */
+/* hubgate's own endpoints under /-/ (DESIGN.md "Admin API"), and the Hub's whoami-v2, which
+ * hubgate answers from the caller's identity, never the service account's. */
 #include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int gw_admin_is_public(gw_admin_route_t admin)
+{
+    return admin == GW_ADMIN_HEALTH || admin == GW_ADMIN_READY || admin == GW_ADMIN_METRICS ||
+           admin == GW_ADMIN_JWKS;
+}
 
 static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *conn,
                                    unsigned status, json_t *o)
@@ -26,9 +37,11 @@ static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *con
 static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
 {
     int db = atomic_load(&req->srv->db_reachable);
-    json_t *o = json_pack("{s:s, s:{s:b, s:b}}", "status", db ? "ready" : "not ready", "checks",
-                          "config", 1, "database", db);
-    return answer_json(req, conn, db ? 200 : 503, o);
+    int keys = !req->srv->jwks || gw_jwks_ready(req->srv->jwks);
+    int ok = db && keys;
+    json_t *o = json_pack("{s:s, s:{s:b, s:b, s:b}}", "status", ok ? "ready" : "not ready",
+                          "checks", "config", 1, "database", db, "identity_keys", keys);
+    return answer_json(req, conn, ok ? 200 : 503, o);
 }
 
 static enum MHD_Result metrics(gw_request_t *req, struct MHD_Connection *conn)
@@ -47,8 +60,124 @@ static enum MHD_Result metrics(gw_request_t *req, struct MHD_Connection *conn)
     return r;
 }
 
-enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn)
+/* A stable, opaque Hub-style id for a principal. */
+static json_t *principal_id(gw_request_t *req)
 {
+    const char *p = gw_identity_principal(&req->identity, &req->arena);
+    unsigned char md[32];
+    unsigned int n = 32;
+    EVP_Digest(p, strlen(p), md, &n, EVP_sha256(), NULL);
+    char hex[25];
+    for (int i = 0; i < 12; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return json_string(hex);
+}
+
+/* GET /api/whoami-v2 in the Hub's shape (reference/real-clients.md §3: `auth` is required). */
+static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
+{
+    const gw_identity_t *id = &req->identity;
+    if (id->kind == GW_ID_ANONYMOUS)
+        return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
+    const char *name = id->preferred_username ? id->preferred_username : id->sub;
+    char created[32] = "1970-01-01T00:00:00.000Z";
+    time_t t = id->auth_time ? (time_t)id->auth_time : time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    json_t *o = json_pack(
+        "{s:s, s:o, s:s, s:s, s:s?, s:b, s:b, s:b, s:s, s:n, s:[], s:{s:s, s:{s:s, s:s, s:s}}}",
+        "type", "user", "id", principal_id(req), "name", name, "fullname",
+        id->name ? id->name : name, "email", id->email, "emailVerified", id->email != NULL,
+        "isPro", 0, "canPay", 0, "avatarUrl", "", "periodEnd", "orgs", "auth", "type",
+        "access_token", "accessToken", "displayName",
+        id->token_name ? id->token_name : "SSO access token", "role",
+        id->read_only ? "read" : "write", "createdAt", created);
+    return answer_json(req, conn, 200, o);
+}
+
+static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn,
+                                  const char *body, size_t len)
+{
+    if (req->identity.kind != GW_ID_SSO)
+        /* Only an SSO login mints: a hubgate token cannot extend itself. */
+        return gw_request_error(req, conn, 401, NULL,
+                                "Invalid credentials in Authorization header");
+    json_t *in = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const char *name = json_string_value(json_object_get(in, "name"));
+    const char *scope = json_string_value(json_object_get(in, "scope"));
+    json_t *days_v = json_object_get(in, "expires_days");
+    int max = req->srv->cfg->token_max_days;
+    long long days = json_is_integer(days_v) ? json_integer_value(days_v) : max;
+    const char *problem = NULL;
+    if (!json_is_object(in))
+        problem = "the body must be a JSON object {name, scope, expires_days}";
+    else if (!name || !*name || strlen(name) > GW_MAX_TOKEN_NAME)
+        problem = "name must be a string of 1 to 128 characters";
+    else if (!scope || (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0))
+        problem = "scope must be \"read\" or \"write\"";
+    else if ((days_v && !json_is_integer(days_v)) || days < 1)
+        problem = "expires_days must be a positive integer";
+    else if (days > max)
+        problem = "expires_days is above this gateway's maximum (identity.tokens.max_days)";
+    for (const char *c = name; !problem && c && *c; c++) {
+        if ((unsigned char)*c < 0x20)
+            problem = "name must not contain control characters";
+    }
+    if (problem) {
+        json_decref(in);
+        return gw_request_error(req, conn, 400, NULL, problem);
+    }
+    const char *token = NULL;
+    json_t *info = NULL;
+    int rc = gw_tokens_mint(req->srv->tokens, &req->identity, name, scope, (int)days, &req->arena,
+                            &token, &info);
+    json_decref(in);
+    if (rc)
+        return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
+    cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
+                 json_string_value(json_object_get(info, "id")), scope, days,
+                 gw_identity_principal(&req->identity, &req->arena));
+    json_object_set_new(info, "token", json_string(token));
+    return answer_json(req, conn, 201, info);
+}
+
+static enum MHD_Result tokens(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                              size_t len)
+{
+    if (req->identity.kind == GW_ID_ANONYMOUS)
+        return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
+    if (strcmp(req->method, "POST") == 0)
+        return mint_token(req, conn, body, len);
+    if (strcmp(req->method, "GET") != 0)
+        return gw_request_error(req, conn, 405, NULL, "Method Not Allowed");
+    json_t *list = gw_tokens_list(req->srv->tokens, &req->identity);
+    if (!list)
+        return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
+    return answer_json(req, conn, 200, list);
+}
+
+static enum MHD_Result revoke_token(gw_request_t *req, struct MHD_Connection *conn)
+{
+    if (req->identity.kind == GW_ID_ANONYMOUS)
+        return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
+    if (strcmp(req->method, "DELETE") != 0)
+        return gw_request_error(req, conn, 405, NULL, "Method Not Allowed");
+    int rc = gw_tokens_revoke(req->srv->tokens, &req->identity, req->route.object);
+    if (rc == CMN_ERR_NOTFOUND)
+        return gw_request_error(req, conn, 404, NULL, "no such token of yours, or already revoked");
+    if (rc)
+        return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
+    cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, req->route.object,
+                 gw_identity_principal(&req->identity, &req->arena));
+    return answer_json(req, conn, 200, json_pack("{s:s, s:b}", "id", req->route.object, "revoked", 1));
+}
+
+enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                                size_t body_len)
+{
+    if (req->route.family == GW_FAMILY_WHOAMI)
+        return whoami_v2(req, conn);
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     switch (req->route.admin) {
     case GW_ADMIN_HEALTH:
@@ -63,6 +192,26 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn)
         if (!get)
             break;
         return metrics(req, conn);
+    case GW_ADMIN_JWKS: {
+        if (!get)
+            break;
+        const char *jwks = gw_assertion_jwks(req->srv->assertion);
+        req->status = 200;
+        req->phase = GW_PHASE_ANSWERED;
+        return gw_http_answer(conn, 200, "application/jwk-set+json", jwks, strlen(jwks),
+                              req->request_id);
+    }
+    case GW_ADMIN_WHOAMI:
+        if (!get)
+            break;
+        if (req->identity.kind == GW_ID_ANONYMOUS)
+            return gw_request_error(req, conn, 401, NULL,
+                                    "Invalid credentials in Authorization header");
+        return answer_json(req, conn, 200, gw_identity_to_json(&req->identity));
+    case GW_ADMIN_TOKENS:
+        return tokens(req, conn, body, body_len);
+    case GW_ADMIN_TOKEN:
+        return revoke_token(req, conn);
     default:
         return gw_request_error(req, conn, 404, NULL, "Not Found");
     }

@@ -323,11 +323,21 @@ static void parse_identity(loader_t *l, json_t *root)
 {
     gw_config_t *cfg = l->cfg;
     cfg->token_max_days = 30;
+    cfg->jwks_refresh_seconds = 300;
+    cfg->jwks_max_stale_seconds = 86400;
+    cfg->leeway_seconds = 60;
     json_t *id = get_object(l, "", root, "identity", 0);
     if (!id)
         return;
-    static const char *const keys[] = {"issuers", "tokens", NULL};
+    static const char *const keys[] = {"issuers",         "tokens",         "jwks_refresh_seconds",
+                                       "jwks_max_stale_seconds", "leeway_seconds", "assertion_key",
+                                       NULL};
     check_keys(l, "/identity", id, keys);
+    cfg->jwks_refresh_seconds = get_int(l, "/identity", id, "jwks_refresh_seconds", 10, 86400, 300);
+    cfg->jwks_max_stale_seconds =
+        get_int(l, "/identity", id, "jwks_max_stale_seconds", 1, 30 * 86400, 86400);
+    cfg->leeway_seconds = get_int(l, "/identity", id, "leeway_seconds", 0, 600, 60);
+    cfg->assertion_key = resolve_path(l, get_string(l, "/identity", id, "assertion_key", 0, NULL));
 
     json_t *tokens = get_object(l, "/identity", id, "tokens", 0);
     if (tokens) {

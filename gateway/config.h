@@ -64,6 +64,10 @@ typedef struct {
     gw_issuer_t *issuers;
     size_t n_issuers;
     int token_max_days;
+    int jwks_refresh_seconds;   /* refetch every issuer's keys this often */
+    int jwks_max_stale_seconds; /* keep using the last good keys this long while the IdP is down */
+    int leeway_seconds;         /* clock skew allowed on exp, nbf, iat */
+    const char *assertion_key;  /* PEM (P-256) signing X-Hubgate-Identity; NULL: per process */
 
     struct {
         const char *signing_key; /* absolute path */

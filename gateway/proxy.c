@@ -52,7 +52,7 @@ static const char *seal(gw_request_t *req, const char *url, size_t len, const ch
         .method = method,
         .repo = repo_label(req),
         .action = strcmp(method, "GET") == 0 ? "read" : "write",
-        .caller = "",
+        .caller = gw_identity_principal(&req->identity, &req->arena),
         .headers = headers ? headers : "",
         .expires = (int64_t)time(NULL) + GW_EGRESS_TTL_SECONDS,
     };
@@ -97,7 +97,11 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
         .forwarded_proto = cfg->tls_cert ? "https" : "http",
         .forwarded_host = host ? cmn_arena_strndup(&req->arena, host->value, host->value_len)
                                : NULL,
-        .identity = NULL,
+        /* Only the hub learns whom hubgate vouches for; storage gets a bare signed URL. */
+        .identity = dst->credential ? gw_assertion_mint(req->srv->assertion, &req->identity, NULL,
+                                                        NULL, req->request_id, (int64_t)time(NULL),
+                                                        &req->arena)
+                                    : NULL,
     };
     struct curl_slist *headers = NULL;
     if (!forwarded_for || gw_headers_upstream(req->headers, req->nheaders, &fwd, &headers) != 0)
@@ -206,6 +210,14 @@ unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
     if (rc) {
         *message = "hubgate did not issue this link";
         return 404;
+    }
+    /* Bound to the caller it was issued to. A request without credentials may still use it (it
+     * is a short-lived capability, like the presigned URL it wraps, and git-lfs and redirect
+     * followers do not always resend credentials); one with someone else's may not. */
+    const char *caller = gw_identity_principal(&req->identity, &req->arena);
+    if (req->identity.kind != GW_ID_ANONYMOUS && strcmp(caller, claim.caller) != 0) {
+        *message = "this link was issued to someone else";
+        return 403;
     }
     int get = strcmp(claim.method, "GET") == 0;
     if (!(strcmp(req->method, claim.method) == 0 || (get && strcmp(req->method, "HEAD") == 0))) {

@@ -11,7 +11,11 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "gateway/config.h"
+#include "gateway/assertion.h"
 #include "gateway/egress.h"
+#include "gateway/identity.h"
+#include "gateway/jwks.h"
+#include "gateway/tokens.h"
 #include "gateway/headers.h"
 #include "gateway/route.h"
 #include "gateway/upstream.h"
@@ -21,6 +25,10 @@ typedef struct {
     struct MHD_Daemon *daemon;
     gw_upstream_t *upstream;
     gw_egress_key_t egress_key;
+    gw_jwks_t *jwks;
+    gw_tokens_t *tokens;
+    gw_auth_t *auth;
+    gw_assertion_t *assertion;
     atomic_int db_reachable;
 } gw_server_t;
 
@@ -51,6 +59,7 @@ typedef struct {
     size_t nheaders;
     gw_framing_t framing;
     gw_route_t route;
+    gw_identity_t identity;
     char client_ip[64]; /* the client, past trusted proxies */
     char peer_ip[64];   /* the TCP peer */
     int peer_trusted;   /* the peer is one of the configured trusted proxies */
@@ -82,8 +91,17 @@ unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
 enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *upload_data, size_t *upload_data_size);
 
-/* hubgate's own endpoints under /-/ (admin.c). Answers on the handler's final call. */
-enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn);
+/* hubgate's own endpoints under /-/ (admin.c), and GET /api/whoami-v2, which hubgate answers
+ * from the caller's identity. Answers on the handler's final call; body is what the client
+ * sent (NULL when none). */
+enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                                size_t body_len);
+
+/* The most body an admin route reads (POST /-/tokens). */
+#define GW_MAX_ADMIN_BODY_BYTES 8192
+
+/* Admin routes answered without authenticating the caller. */
+int gw_admin_is_public(gw_admin_route_t admin);
 
 /* Queues a Hub-shaped error and records the status. */
 enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,

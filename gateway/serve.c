@@ -239,6 +239,20 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
 
+    if (!(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin))) {
+        const char *why = NULL;
+        gw_auth_result_t ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders,
+                                                   &req->arena, &req->identity, &why);
+        if (ar != GW_AUTH_OK) {
+            cmn_log_info("auth", "%s %s: %s", req->request_id, req->client_ip, why);
+            if (ar == GW_AUTH_UNAVAILABLE)
+                return gw_request_error(req, conn, 503, NULL, why);
+            /* The Hub's exact words, so huggingface_hub raises its usual error. */
+            return gw_request_error(req, conn, 401, NULL,
+                                    "Invalid credentials in Authorization header");
+        }
+    }
+
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         /* A sealed link hubgate handed out: authorized when it was sealed. */
         const char *msg = NULL;
@@ -247,10 +261,14 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
             return gw_request_error(req, conn, err, NULL, msg);
         return MHD_YES;
     }
-    if (req->route.family == GW_FAMILY_ADMIN) {
+    if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI) {
         req->phase = GW_PHASE_LOCAL;
-        if (req->framing.has_body)
-            return gw_admin_answer(req, conn); /* no admin route reads a body yet */
+        if (req->framing.has_body) {
+            if (req->framing.content_length > GW_MAX_ADMIN_BODY_BYTES)
+                return gw_request_error(req, conn, 413, NULL, "request body too large");
+            cmn_buf_init(&req->body, GW_MAX_ADMIN_BODY_BYTES);
+            req->phase = GW_PHASE_READ_BODY;
+        }
         return MHD_YES;
     }
 
@@ -283,6 +301,8 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (req->body_over_cap)
         return gw_request_error(req, conn, 413, NULL,
                                 gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
+    if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI)
+        return gw_admin_answer(req, conn, req->body.data ? req->body.data : "", req->body.len);
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     int rc = gw_route_classify_body(&req->route, ctype, req->body.data ? req->body.data : "",
                                     req->body.len, &req->arena);
@@ -322,8 +342,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0; /* a body nobody reads */
             return MHD_YES;
         }
-        if (req->route.family == GW_FAMILY_ADMIN)
-            return gw_admin_answer(req, conn);
+        if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI)
+            return gw_admin_answer(req, conn, NULL, 0);
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);
     case GW_PHASE_READ_BODY:
@@ -478,6 +498,14 @@ int gw_serve_run(const gw_config_t *cfg)
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
+    srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+    srv.tokens = gw_tokens_create(cfg->database);
+    srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, NULL, NULL) : NULL;
+    srv.auth = gw_auth_create(cfg, srv.jwks, srv.tokens);
+    if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth) {
+        cmn_log_error("serve", "cannot set up authentication");
+        goto out;
+    }
     srv.upstream = gw_upstream_create();
     if (!srv.upstream) {
         cmn_log_error("serve", "cannot start the upstream I/O thread");
@@ -535,6 +563,10 @@ out:
         pthread_join(prober.thread, NULL);
     }
     gw_upstream_destroy(srv.upstream);
+    gw_auth_destroy(srv.auth);
+    gw_jwks_stop(srv.jwks);
+    gw_tokens_destroy(srv.tokens);
+    gw_assertion_destroy(srv.assertion);
     cmn_buf_free(&cert);
     if (key.data)
         memset(key.data, 0, key.len);

@@ -15,27 +15,38 @@ import { useStack, teardownAll } from '../lib/harness.mjs';
 
 const run = promisify(execFile);
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
-const CLIENT_TOKEN = 'hf_client_token_that_must_never_reach_the_hub';
+let CLIENT_TOKEN; // a hubgate token minted by alice: it must never reach the hub
+let SSO_TOKEN;    // alice's access token from the IdP: neither
 
-let stack, h, gw, tmp, opts;
-const auth = { Authorization: `Bearer ${CLIENT_TOKEN}` };
+let stack, h, gw, tmp, opts, auth;
 
 before(async () => {
   stack = useStack();
   tmp = stack.tmpdir('proxy-clients');
   const pg = await stack.postgres();
+  const idp = await stack.idp();
   h = await stack.hub({ args: ['--max-page-size', '2'] });
   gw = await stack.hubgate({
     config: {
       database: pg.url,
       policy: 'policy.json',
       regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
     policy: {},
     files: { 'us.token': `${h.serviceToken}\n` },
     env: { HUBGATE_LOG_LEVEL: 'debug' },
   });
+  SSO_TOKEN = await idp.token('alice');
+  const minted = await fetch(`${gw.url}/-/tokens`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${SSO_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'proxy tests', scope: 'write', expires_days: 1 }),
+  });
+  assert.equal(minted.status, 201);
+  CLIENT_TOKEN = (await minted.json()).token;
   opts = { hubUrl: gw.url, accessToken: CLIENT_TOKEN };
+  auth = { Authorization: `Bearer ${CLIENT_TOKEN}` };
 });
 
 after(async () => {
@@ -233,6 +244,7 @@ test('every request the hub saw is the one hubgate classified, with hubgate\'s c
   let hubEntries = 0;
   for (const e of log) {
     assert.ok(!JSON.stringify(e).includes(CLIENT_TOKEN), `client token reached the ${e.origin}: ${e.method} ${e.target}`);
+    assert.ok(!JSON.stringify(e).includes(SSO_TOKEN.split('.')[2]), `SSO token reached the ${e.origin}`);
     const rid = e.headers['x-request-id'];
     assert.match(rid ?? '', /^[0-9a-f]{32}$/, `${e.method} ${e.target} carries hubgate's request id`);
     const c = seen.get(rid);

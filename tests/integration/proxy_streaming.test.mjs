@@ -103,7 +103,7 @@ async function measured(fn) {
 // Downloads url, hashing as it goes; `stall` pauses reading once for that many ms.
 function download(url, { stall = 0, stallAt = 64 * MiB } = {}) {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false, headers: { Authorization: 'Bearer hf_client' } }, (res) => {
+    http.get(url, { agent: false }, (res) => {
       const hash = crypto.createHash('sha256');
       let bytes = 0;
       let stalled = false;
@@ -144,7 +144,7 @@ test('a 1 GiB upload streams through with RSS growth under 32 MiB', async () => 
   const total = GiB;
   const [r, growth] = await measured(() => new Promise((resolve, reject) => {
     const req = http.request(`${gw.url}/api/models/acme/big/commit/main`, {
-      method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(total), Authorization: 'Bearer hf_client' },
+      method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(total) },
     }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });

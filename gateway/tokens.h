@@ -1,0 +1,46 @@
+/* hubgate's own tokens: hf_gw_<192 random bits, base64url>. The `hf_` prefix is deliberate:
+ * @huggingface/hub refuses tokens without it, so with these real clients need nothing but
+ * HF_ENDPOINT and HF_TOKEN.
+ *
+ * Stored in PostgreSQL (access_token) only as SHA-256; shown once, at minting. A token acts
+ * for the SSO identity that minted it (a snapshot of its claims), is read- or write-scoped,
+ * expires, and is revoked at once on the instance that revokes it (the lookup cache is
+ * purged) and within GW_TOKEN_CACHE_MS on every other instance. */
+#ifndef HUBGATE_GATEWAY_TOKENS_H
+#define HUBGATE_GATEWAY_TOKENS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "gateway/identity.h"
+
+#define GW_TOKEN_PREFIX    "hf_gw_"
+#define GW_TOKEN_CACHE_MS  1000
+#define GW_MAX_TOKEN_NAME  128
+
+/* Opens the store over the database URL (connections are made on first use). */
+gw_tokens_t *gw_tokens_create(const char *database_url);
+void gw_tokens_destroy(gw_tokens_t *t);
+
+/* Mints a token for an SSO identity. scope is "read" or "write"; days ≥ 1. On success returns 0
+ * and sets *token (the secret, shown once) and *info (id, name, scope, created, expires; new
+ * reference). CMN_ERR_DB when the database fails. Blocks. */
+int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
+                   const char *scope, int days, cmn_arena_t *arena, const char **token,
+                   json_t **info);
+
+/* The owner's tokens, newest first, as a JSON array (new reference), or NULL on a database
+ * error. Blocks. */
+json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner);
+
+/* Revokes the owner's token `id`. Returns 0, CMN_ERR_NOTFOUND (no such token of this owner) or
+ * CMN_ERR_DB. Blocks. */
+int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id);
+
+/* Resolves a presented hf_gw_ token. Returns 0 with *id filled (arena strings), CMN_ERR_DENIED
+ * (unknown, expired or revoked; *reason says which) or CMN_ERR_DB. Blocks on a cache miss. */
+int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t *arena,
+                     gw_identity_t *id, const char **reason);
+
+#endif
