@@ -254,7 +254,7 @@ static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, 
         snprintf(kid, sizeof(kid), "%s", slot->kid ? slot->kid : "");
     }
     pthread_mutex_unlock(&a->mu);
-    if (claims && gw_jwks_ready(a->jwks) && gw_jwks_has_kid(a->jwks, issuer, kid[0] ? kid : NULL)) {
+    if (claims && gw_jwks_has_kid(a->jwks, issuer, kid[0] ? kid : NULL)) {
         int rc = gw_identity_from_claims(claims, a->cfg->issuers[issuer].issuer,
                                          a->cfg->issuers[issuer].groups_claim, arena, id);
         json_decref(claims);

@@ -552,7 +552,8 @@ uint64_t gw_jwks_generation(gw_jwks_t *j, size_t issuer)
 int gw_jwks_has_kid(gw_jwks_t *j, size_t issuer, const char *kid)
 {
     pthread_mutex_lock(&j->mu);
-    int has = lookup(j->issuers[issuer].current, kid) != NULL;
+    issuer_t *is = &j->issuers[issuer];
+    int has = is->current && !stale(j, is, now_ms()) && lookup(is->current, kid) != NULL;
     pthread_mutex_unlock(&j->mu);
     return has;
 }

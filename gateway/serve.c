@@ -198,6 +198,11 @@ static void local_answer(gw_request_t *req, unsigned status, const char *code, c
  * through here; nothing else calls gw_proxy_start. */
 static int authorize(gw_request_t *req)
 {
+    if (req->identity.read_only && req->route.action > GW_ACTION_READ) {
+        /* A read-scoped hubgate token reads, whatever its owner's role. */
+        local_answer(req, 403, NULL, "this hubgate token is read-only");
+        return 0;
+    }
     switch (req->route.family) {
     case GW_FAMILY_UNKNOWN:
         local_answer(req, 404, NULL, "hubgate: this route is not a known Hub API route");
