@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SSO verification cost, and what authentication costs end to end:
+#   1. bench_identity: cold RS256 and ES256 verification and a cached one (µs per token);
+#   2. wrk through hubgate (in front of nginx serving a 1 KiB JSON answer), in one run:
+#      anonymous requests (authentication off) vs requests carrying an SSO access token from
+#      the demo IdP (authentication on; verified once, then cached). Prints the ratio.
+#   bench/identity.sh [--duration SECONDS] [--connections N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+duration=10
+conns=64
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "bench/identity.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+build=${HUBGATE_BUILD:-$root/build}
+[ -x "$build/gateway/hubgate" ] && [ -x "$build/bench/bench_identity" ] || { echo "bench/identity.sh: build first (cmake --build build)" >&2; exit 1; }
+[ -d tests/node_modules/oidc-provider ] || { echo "bench/identity.sh: run tests/run.sh once (installs the demo IdP's npm packages)" >&2; exit 1; }
+
+echo "== token verification (bench_identity)"
+"$build/bench/bench_identity" 3000 2>/dev/null
+
+work=$(mktemp -d /tmp/hubgate-bench-id-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  sleep 0.3; rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+p_up=$(free_port); p_gw=$(free_port); p_idp=$(free_port)
+
+mkdir -p "$work/www/api/models/acme" "$work/tmp"
+python3 -c 'import json;print(json.dumps({"id":"acme/bert","siblings":[{"rfilename":"f%03d.bin"%i} for i in range(30)]}))' > "$work/www/api/models/acme/bert"
+chmod -R a+rX "$work"
+cat > "$work/nginx.conf" <<NGX
+worker_processes 1; pid $work/nginx.pid; error_log $work/error.log warn;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; client_body_temp_path $work/tmp; proxy_temp_path $work/tmp;
+  fastcgi_temp_path $work/tmp; uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
+  server { listen 127.0.0.1:$p_up; root $work/www; default_type application/json; } }
+NGX
+nginx -c "$work/nginx.conf" -e "$work/error.log"
+
+node tests/fixtures/idp/idp.mjs --port "$p_idp" --keys "$work/idp-keys.json" > "$work/idp.log" 2>&1 &
+pids+=($!)
+issuer="http://127.0.0.1:$p_idp"
+for _ in $(seq 100); do curl -sf "$issuer/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
+
+echo "hf_bench" > "$work/us.token"; chmod 600 "$work/us.token"; echo '{}' > "$work/policy.json"
+cat > "$work/hubgate.json" <<JSON
+{"listen": "127.0.0.1:$p_gw", "public_url": "http://127.0.0.1:$p_gw",
+ "database": "postgresql://bench@127.0.0.1:1/none?connect_timeout=1", "policy": "policy.json",
+ "regions": {"us": {"upstream": "http://127.0.0.1:$p_up", "token_file": "us.token"}},
+ "identity": {"issuers": [{"issuer": "$issuer", "audience": "hubgate"}]}}
+JSON
+HUBGATE_LOG_LEVEL=error "$build/gateway/hubgate" serve --config "$work/hubgate.json" 2>"$work/hubgate.log" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p_gw/-/health" >/dev/null && break; sleep 0.1; done
+token=$(curl -s -u alice:alice-demo-secret-7c1f9a -d grant_type=client_credentials "$issuer/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+url="http://127.0.0.1:$p_gw/api/models/acme/bert"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")" = 200 ] || { echo "bench: the token was refused" >&2; cat "$work/hubgate.log" >&2; exit 1; }
+
+rps() { wrk -t1 -c"$conns" -d"${duration}s" "$@" "$url" | awk '/^Requests\/sec/ {print $2}'; }
+echo "== end to end, ${duration}s, ${conns} connections, 1 KiB answers"
+off=$(rps); on=$(rps -H "Authorization: Bearer $token")
+off2=$(rps); on2=$(rps -H "Authorization: Bearer $token")
+printf 'authentication off (anonymous)   %10s %10s req/s\n' "$off" "$off2"
+printf 'authentication on (SSO JWT)      %10s %10s req/s\n' "$on" "$on2"
+python3 -c "import sys; a=(float(sys.argv[1])+float(sys.argv[2]))/2; b=(float(sys.argv[3])+float(sys.argv[4]))/2; print(f'on/off ratio {a/b:.3f} (goal >= 0.95)')" "$on" "$on2" "$off" "$off2"

@@ -1,0 +1,24 @@
+/* `hubgate policy …`: the admin's tools for editing a policy safely (DESIGN.md "Policy file",
+ * "Command line"): check, test, explain, diff. Also the one conversion from the route
+ * classifier's output to the policy's request type, shared with the request pipeline. */
+#ifndef HUBGATE_GATEWAY_CLI_POLICY_H
+#define HUBGATE_GATEWAY_CLI_POLICY_H
+
+#include "gateway/route.h"
+#include "policy/policy.h"
+
+/* Runs `hubgate policy SUBCOMMAND ARGS…`; argv[0] is the subcommand (main passes argc - 2,
+ * argv + 2). Prints to stdout/stderr. Returns the exit status: 0 success; 1 an invalid
+ * policy, a failing embedded test, or (diff) access changes found; 2 bad usage or unreadable
+ * input. Blocks (reads files). */
+int gw_cli_policy(int argc, char **argv);
+
+/* Converts a classified route (complete: not needs_body, not rejected) into the targets the
+ * policy decides. A route that names a namespace but no repo (org settings, jobs, collections,
+ * a user's pages) becomes a namespace target first; each (repo, action) pair of route->repos
+ * follows. Strings are borrowed from the route (they live in its arena). Returns 0, or
+ * CMN_ERR_INVAL for an incomplete or rejected route, or CMN_ERR_TOOBIG when it names more
+ * than POL_MAX_TARGETS targets (deny). Never allocates. */
+int gw_policy_request_from_route(const gw_route_t *route, pol_request_t *out);
+
+#endif
