@@ -132,12 +132,13 @@ static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn
     json_t *info = NULL;
     int rc = gw_tokens_mint(req->srv->tokens, &req->identity, name, scope, (int)days, &req->arena,
                             &token, &info);
-    json_decref(in);
+    if (rc == 0)
+        cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
+                     json_string_value(json_object_get(info, "id")), scope, days,
+                     gw_identity_principal(&req->identity, &req->arena));
+    json_decref(in); /* name and scope point into it */
     if (rc)
         return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
-    cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
-                 json_string_value(json_object_get(info, "id")), scope, days,
-                 gw_identity_principal(&req->identity, &req->arena));
     json_object_set_new(info, "token", json_string(token));
     return answer_json(req, conn, 201, info);
 }

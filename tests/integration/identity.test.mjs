@@ -74,9 +74,15 @@ before(async () => {
 });
 
 after(async () => {
-  await stack?.teardown();
+  // Our own server first: a teardown that throws (say, on a sanitizer report) must not leave it
+  // holding the event loop open.
+  rogue?.server.closeAllConnections();
   rogue?.server.close();
-  await teardownAll();
+  try {
+    await stack?.teardown();
+  } finally {
+    await teardownAll();
+  }
 });
 
 const api = (p, token, init = {}) => fetch(`${gw.url}${p}`, {

@@ -79,9 +79,13 @@ before(async () => {
 
 after(async () => {
   if (process.env.HUBGATE_LOG_LEVEL) console.log(gw?.stderr());
-  await stack?.teardown();
+  upstream?.closeAllConnections();
   upstream?.close();
-  await teardownAll();
+  try {
+    await stack?.teardown();
+  } finally {
+    await teardownAll();
+  }
 });
 
 const rssKiB = () => Number(fs.readFileSync(`/proc/${gw.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
