@@ -3,6 +3,7 @@
 #include "audit/migrate.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "gateway/cli_policy.h"
 #include "gateway/config.h"
 #include "gateway/serve.h"
 #include "gateway/version.h"
@@ -18,6 +19,10 @@ static const char usage_main[] =
     "Usage:\n"
     "  hubgate serve --config FILE [--check]   run the gateway (--check: validate and exit)\n"
     "  hubgate db migrate --database URL       create or upgrade the database schema\n"
+    "  hubgate policy check|test FILE          validate a policy / run its embedded tests\n"
+    "  hubgate policy explain FILE --subject JSON --request \"METHOD PATH\"\n"
+    "                                          show the decision and the rule that made it\n"
+    "  hubgate policy diff OLD NEW [--json]    who gains or loses which access\n"
     "  hubgate --version                       print the version\n"
     "  hubgate --help                          print this help\n"
     "\n"
@@ -170,6 +175,8 @@ int main(int argc, char **argv)
         rc = cmd_serve(argc - 2, argv + 2);
     else if (strcmp(cmd, "db") == 0)
         rc = cmd_db(argc - 2, argv + 2);
+    else if (strcmp(cmd, "policy") == 0)
+        rc = gw_cli_policy(argc - 2, argv + 2);
     else {
         fprintf(stderr, "hubgate: unknown command \"%s\" (see hubgate --help)\n", cmd);
         rc = 2;

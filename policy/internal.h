@@ -1,0 +1,206 @@
+/* The compiled form of a policy, shared by parse.c (which builds it), eval.c (which only reads
+ * it), suite.c and diff.c. Not a public header: the gateway sees policy.h only. */
+#ifndef HUBGATE_POLICY_INTERNAL_H
+#define HUBGATE_POLICY_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "policy/policy.h"
+#include "policy/sha256.h"
+
+#define POL_TYPE_ALL 0x3eu /* bits 1..5: model, dataset, space, kernel, bucket */
+
+/* An action bit: 1 << pol_action_t; ACT_UNKNOWN stands for unknown routes in rules. */
+#define ACT_BIT(a)  (1u << (unsigned)(a))
+#define ACT_UNKNOWN (1u << 7)
+
+/* `require` keys: three roles (gating every action that needs at least that role), two actions
+ * (gating that action only) and the auditor role (gating report exports). */
+typedef enum {
+    REQ_READ = 0,
+    REQ_WRITE,
+    REQ_CREATE,
+    REQ_DELETE,
+    REQ_ADMIN,
+    REQ_AUDITOR,
+    REQ_COUNT
+} req_key_t;
+
+/* A repo pattern "type/namespace/name", split once at compile time; namespace and name are
+ * lowercase globs with '*' (any run, empty included) and '?' (one character). */
+typedef struct {
+    uint8_t types;    /* bits 1 << pol_repo_type_t */
+    const char *ns;   /* lowercase */
+    const char *name; /* lowercase */
+    const char *text; /* as written */
+} pattern_t;
+
+/* Conditions: all that are set must hold. */
+typedef struct {
+    unsigned mfa : 1;
+    pol_cidr_t *nets; /* any of them */
+    size_t nnets;
+    const char *nets_text; /* "10.0.0.0/8, 192.168.0.0/16" for reasons */
+} cond_t;
+
+typedef enum { WHO_GROUP = 1, WHO_EMAIL = 2 } who_kind_t;
+
+/* A membership entry of an org or of one of its resource groups. */
+typedef struct {
+    who_kind_t kind;
+    const char *value; /* group as written; email lowercase */
+    uint64_t hash;     /* key_hash(kind, value) */
+    pol_role_t role;
+    int rgroup;       /* -1: the org's `members`; else index into org->rgroups */
+    const char *path; /* "orgs.acme.members[1]" */
+} member_t;
+
+typedef struct {
+    const char *name;
+    pattern_t *repos;
+    size_t nrepos;
+    const char *path; /* "orgs.acme.resource_groups[0]" */
+} rgroup_t;
+
+typedef struct {
+    const char *name;  /* as written */
+    const char *lname; /* lowercase: the lookup key */
+    const char *path;  /* "orgs.acme" */
+    const char **regions;
+    size_t nregions;
+    const char *regions_path; /* "orgs.acme.regions" */
+    member_t *members;        /* org members first, then each resource group's */
+    size_t nmembers, norg_members;
+    uint32_t *mtable; /* open addressing over members by hash: index + 1, 0 = empty */
+    size_t mtable_mask;
+    rgroup_t *rgroups;
+    size_t nrgroups;
+    cond_t require[REQ_COUNT];
+    const char *require_path[REQ_COUNT]; /* NULL: no such key */
+} org_t;
+
+typedef struct {
+    who_kind_t kind;
+    const char *value;
+    uint64_t hash;
+} who_t;
+
+typedef struct {
+    const char *id;
+    const char *path; /* "rules[no-deletes-from-outside]" */
+    int deny;
+    unsigned actions; /* ACT_BIT(...) | ACT_UNKNOWN */
+    pattern_t *repos;
+    size_t nrepos;
+    who_t *subjects; /* NULL: every authenticated subject */
+    size_t nsubjects;
+    int has_unless;
+    cond_t unless;
+} rule_t;
+
+typedef struct {
+    const char *name;
+    int line, col; /* of the test object */
+    pol_subject_t subject;
+    const char *method, *target;
+    const char *body; /* NULL: none */
+    size_t body_len;
+    const char *content_type;
+    int has_ip;
+    pol_ip_t ip;
+    const char *ip_text;
+    const char *region;
+    pol_effect_t expect;
+    const char *expect_rule;    /* NULL: not checked */
+    pol_answer_t expect_answer; /* POL_ANSWER_ALLOW: not checked (unless expect is allow) */
+    int has_expect_answer;
+} ptest_t;
+
+struct pol_policy {
+    atomic_int refs;
+    cmn_arena_t arena;
+    char sha256[POL_SHA256_HEX];
+    const char *name;
+    const char *default_region;
+
+    org_t *orgs;
+    size_t norgs;
+    uint32_t *otable; /* open addressing over orgs by lowercase name: index + 1 */
+    size_t otable_mask;
+
+    int external_read;
+    const char **external; /* lowercase */
+    size_t nexternal;
+    uint32_t *etable;
+    size_t etable_mask;
+
+    int personal_read, personal_write;
+
+    rule_t *rules;
+    size_t nrules;
+    size_t ndeny; /* deny rules come first in rules[] */
+
+    ptest_t *tests;
+    size_t ntests;
+
+    /* every distinct network named (require, unless), for diff's contexts */
+    pol_cidr_t *nets;
+    const char **nets_text;
+    size_t nnets;
+};
+
+/* FNV-1a over lowercase ASCII (fold) or exact bytes. */
+uint64_t pol_hash_str(const char *s, int fold);
+uint64_t pol_key_hash(who_kind_t kind, const char *value);
+
+/* Case-insensitive (ASCII) glob match of s against pat ('*', '?'). */
+int pol_glob_match(const char *pat, const char *s);
+
+/* 1 when pattern p matches repo (type, ns, name). */
+int pol_pattern_match(const pattern_t *p, pol_repo_type_t type, const char *ns, const char *name);
+
+/* The org named ns (case-insensitive), or NULL. */
+const org_t *pol_find_org(const pol_policy_t *p, const char *ns);
+
+/* 1 when ns (case-insensitive) is listed in `external`. */
+int pol_is_external(const pol_policy_t *p, const char *ns);
+
+/* The role an action needs (READ for read; WRITE for write, create; ADMIN for delete, admin). */
+pol_role_t pol_action_role(pol_action_t a);
+
+/* Subject prepared once per decision: hashes of its groups and email in a small hash set. */
+typedef struct {
+    uint64_t hash;
+    uint32_t index; /* into s->groups; UINT32_MAX for the email */
+} who_hash_t;
+
+#define PREP_SLOTS 1024 /* a power of two, at least twice POL_MAX_SUBJECT_GROUPS + 1 */
+
+typedef struct {
+    const pol_subject_t *s;
+    who_hash_t keys[POL_MAX_SUBJECT_GROUPS + 1];
+    size_t nkeys;
+    uint16_t slots[PREP_SLOTS]; /* open addressing over keys by hash: index + 1, 0 = empty */
+    const char *own_ns;         /* preferred_username, else sub; NULL when neither */
+    int too_many;
+} prepared_t;
+
+void pol_prepare(const pol_subject_t *s, prepared_t *ps);
+
+/* 1 when the prepared subject is named by (kind, value, hash). */
+int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, uint64_t hash);
+
+/* Evaluation of one target, shared by pol_decide, pol_can_read and pol_diff. trace may be
+ * NULL. Fills dec (effect, answer, rule, reason, org, role, region). source_region: the region
+ * data comes from when the target is a destination, else NULL. */
+typedef struct {
+    cmn_buf_t *trace;
+} trace_t;
+
+void pol_eval_target(const pol_policy_t *p, const prepared_t *ps, const pol_target_t *t,
+                     const pol_ip_t *ip, const char *source_region, trace_t *tr,
+                     pol_decision_t *dec);
+
+#endif
