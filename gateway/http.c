@@ -26,7 +26,8 @@ enum MHD_Result gw_http_answer(struct MHD_Connection *conn, unsigned status,
 }
 
 enum MHD_Result gw_http_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                              const char *message, const char *request_id)
+                              const char *message, const char *request_id,
+                              const char *www_authenticate)
 {
     json_t *o = json_pack("{s:s}", "error", message);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -43,6 +44,8 @@ enum MHD_Result gw_http_error(struct MHD_Connection *conn, unsigned status, cons
     MHD_add_response_header(r, "X-Error-Message", message);
     if (request_id)
         MHD_add_response_header(r, "X-Request-Id", request_id);
+    if (www_authenticate)
+        MHD_add_response_header(r, "WWW-Authenticate", www_authenticate);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;

@@ -27,9 +27,9 @@ typedef struct {
 
 static const gw_region_t *region_for(const gw_request_t *req)
 {
-    /* Until the policy assigns regions, everything goes to the default region. */
+    /* The policy's decision names the region of the repo; authorize() resolved it. */
     const gw_config_t *cfg = req->srv->cfg;
-    return &cfg->regions[cfg->default_region];
+    return req->region ? req->region : &cfg->regions[cfg->default_region];
 }
 
 /* "models/acme/bert": the repo a transfer is audited under. */

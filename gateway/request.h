@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "gateway/config.h"
 #include "gateway/assertion.h"
+#include "gateway/authz.h"
 #include "gateway/egress.h"
 #include "gateway/identity.h"
 #include "gateway/jwks.h"
@@ -29,6 +30,7 @@ typedef struct {
     gw_tokens_t *tokens;
     gw_auth_t *auth;
     gw_assertion_t *assertion;
+    gw_policies_t *policies;
     atomic_int db_reachable;
 } gw_server_t;
 
@@ -60,6 +62,10 @@ typedef struct {
     gw_framing_t framing;
     gw_route_t route;
     gw_identity_t identity;
+    pol_policy_t *policy; /* the generation that decided this request (a reference) */
+    pol_decision_t decision;
+    int decided;
+    const gw_region_t *region; /* where it is forwarded */
     char client_ip[64]; /* the client, past trusted proxies */
     char peer_ip[64];   /* the TCP peer */
     int peer_trusted;   /* the peer is one of the configured trusted proxies */

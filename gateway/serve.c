@@ -67,6 +67,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                   status, (unsigned long long)sent, (unsigned long long)received);
     gw_metrics_bytes(sent, received);
     gw_metrics_inflight(-1);
+    pol_policy_unref(req->policy);
     cmn_buf_free(&req->body);
     cmn_arena_free(&req->arena);
     free(req);
@@ -91,12 +92,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     cmn_log_warn("http", "%s", line);
 }
 
+static int is_git_family(gw_family_t f)
+{
+    return f == GW_FAMILY_GIT_INFO_REFS || f == GW_FAMILY_GIT_UPLOAD_PACK ||
+           f == GW_FAMILY_GIT_RECEIVE_PACK || f == GW_FAMILY_LFS_BATCH ||
+           f == GW_FAMILY_LFS_VERIFY || f == GW_FAMILY_LFS_LOCKS;
+}
+
 enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
                                  const char *code, const char *message)
 {
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
-    return gw_http_error(conn, status, code, message, req->request_id);
+    int git = is_git_family(req->route.family);
+    return gw_http_error(conn, status, code, message, req->request_id,
+                         status == 401 ? git ? "Basic realm=\"Hugging Face Hub (hubgate)\""
+                                             : "Bearer realm=\"hubgate\""
+                                       : NULL);
 }
 
 /* ---- the first handler call: framing, route, decision ----------------------------------- */
@@ -193,29 +205,48 @@ static void local_answer(gw_request_t *req, unsigned status, const char *code, c
     req->local_message = msg;
 }
 
-/* Authorization stage. Until the policy engine lands, the only rule is the default one: a
- * route the classifier does not know is never forwarded. Every forwarded request passes
- * through here; nothing else calls gw_proxy_start. */
-static int authorize(gw_request_t *req)
+/* Authorization stage: the policy decides; nothing else calls gw_proxy_start. A denial is
+ * answered as the Hub would: no membership → 404 RepoNotFound (401 when anonymous), so
+ * existence is not leaked; a condition unmet → 403 with the reason. */
+static int authorize(gw_request_t *req, const char *body, size_t body_len)
 {
-    if (req->identity.read_only && req->route.action > GW_ACTION_READ) {
-        /* A read-scoped hubgate token reads, whatever its owner's role. */
-        local_answer(req, 403, NULL, "this hubgate token is read-only");
-        return 0;
-    }
-    switch (req->route.family) {
-    case GW_FAMILY_UNKNOWN:
-        local_answer(req, 404, NULL, "hubgate: this route is not a known Hub API route");
-        return 0;
-    case GW_FAMILY_XET_READ_TOKEN:
-    case GW_FAMILY_XET_WRITE_TOKEN:
+    if (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
+        req->route.family == GW_FAMILY_XET_WRITE_TOKEN) {
         /* Xet storage traffic would bypass the gateway (hub-api.md §3.11): without its tokens
          * clients fall back to plain HTTP transfers. */
         local_answer(req, 403, NULL, "Xet storage is disabled by this gateway");
         return 0;
-    default:
+    }
+    pol_policy_t *shadow = NULL;
+    req->policy = gw_policies_live(req->srv->policies, &shadow);
+    gw_authz_decide(req->policy, &req->identity, &req->route, body, body_len, req->client_ip,
+                    &req->decision);
+    req->decided = 1;
+    if (shadow) {
+        pol_decision_t cand;
+        gw_authz_decide(shadow, &req->identity, &req->route, body, body_len, req->client_ip, &cand);
+        if (cand.effect != req->decision.effect)
+            cmn_log_warn("shadow", "%s %s %s: live %s by %s, candidate %s by %s (%s)",
+                         req->request_id, req->method, req->target,
+                         pol_effect_name(req->decision.effect), req->decision.rule,
+                         pol_effect_name(cand.effect), cand.rule, cand.reason);
+        pol_policy_unref(shadow);
+    }
+    const pol_decision_t *d = &req->decision;
+    if (d->effect == POL_ALLOW) {
+        const gw_config_t *cfg = req->srv->cfg;
+        req->region = d->region ? gw_config_region(cfg, d->region) : NULL;
+        if (!req->region)
+            req->region = &cfg->regions[cfg->default_region];
         return 1;
     }
+    if (d->answer == POL_ANSWER_FORBIDDEN)
+        local_answer(req, 403, NULL, d->reason);
+    else if (req->identity.kind == GW_ID_ANONYMOUS)
+        local_answer(req, 401, "RepoNotFound", "Repository not found");
+    else
+        local_answer(req, 404, "RepoNotFound", "Repository not found");
+    return 0;
 }
 
 static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn,
@@ -287,7 +318,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return MHD_YES;
     }
 
-    if (!authorize(req)) {
+    if (!authorize(req, NULL, 0)) {
         if (req->framing.has_body)
             return gw_request_error(req, conn, req->local_status, req->local_code,
                                     req->local_message);
@@ -316,7 +347,7 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (rc != 0)
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
-    if (!authorize(req))
+    if (!authorize(req, req->body.data, req->body.len))
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);
     const char *msg = NULL;
@@ -413,27 +444,14 @@ static int read_pem(const char *path, cmn_buf_t *out)
 
 int gw_serve_check(const gw_config_t *cfg)
 {
-    cmn_buf_t b;
-    cmn_buf_init(&b, 16 * 1024 * 1024);
-    int rc = cmn_buf_read_file(&b, cfg->policy);
-    int status = 0;
-    if (rc) {
-        fprintf(stderr, "%s: cannot read: %s\n", cfg->policy,
-                rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+    cmn_buf_t errors;
+    cmn_buf_init(&errors, 1024 * 1024);
+    int status = gw_policies_check_file(cfg, cfg->policy, &errors) == 0 ? 0 : 1;
+    if (cfg->shadow && gw_policies_check_file(cfg, cfg->shadow, &errors) != 0)
         status = 1;
-    } else {
-        json_error_t jerr;
-        json_t *p = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!p) {
-            fprintf(stderr, "%s:%d:%d: %s\n", cfg->policy, jerr.line, jerr.column, jerr.text);
-            status = 1;
-        } else if (!json_is_object(p)) {
-            fprintf(stderr, "%s:1:1: the policy must be a JSON object\n", cfg->policy);
-            status = 1;
-        }
-        json_decref(p);
-    }
-    cmn_buf_free(&b);
+    if (errors.len)
+        fputs(errors.data, stderr);
+    cmn_buf_free(&errors);
     if (cfg->tls_cert) {
         cmn_buf_t c;
         if (read_pem(cfg->tls_cert, &c) || read_pem(cfg->tls_key, &c))
@@ -503,6 +521,16 @@ int gw_serve_run(const gw_config_t *cfg)
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
+    cmn_buf_t perr;
+    cmn_buf_init(&perr, 1024 * 1024);
+    srv.policies = gw_policies_start(cfg, &perr, NULL, NULL);
+    if (!srv.policies) {
+        fputs(perr.data ? perr.data : "cannot load the policy\n", stderr);
+        cmn_log_error("serve", "the policy %s is invalid: not starting", cfg->policy);
+        cmn_buf_free(&perr);
+        goto out;
+    }
+    cmn_buf_free(&perr);
     srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
     srv.tokens = gw_tokens_create(cfg->database);
     srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, NULL, NULL) : NULL;
@@ -546,7 +574,8 @@ int gw_serve_run(const gw_config_t *cfg)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            cmn_log_info("serve", "SIGHUP: nothing to reload yet");
+            cmn_log_info("serve", "SIGHUP: reloading the policy");
+            gw_policies_reload(srv.policies);
             continue;
         }
         cmn_log_info("serve", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -572,6 +601,7 @@ out:
     gw_jwks_stop(srv.jwks);
     gw_tokens_destroy(srv.tokens);
     gw_assertion_destroy(srv.assertion);
+    gw_policies_stop(srv.policies);
     cmn_buf_free(&cert);
     if (key.data)
         memset(key.data, 0, key.len);

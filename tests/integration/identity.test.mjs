@@ -14,6 +14,8 @@ import * as hub from '@huggingface/hub';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { useStack, teardownAll, REPO, sleep } from '../lib/harness.mjs';
 
+const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
+
 const run = promisify(execFile);
 const b64 = (o) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 
@@ -68,7 +70,7 @@ before(async () => {
         jwks_refresh_seconds: 10,
       },
     },
-    policy: {},
+    policy: POLICY,
     files: { 'us.token': `${h.serviceToken}\n` },
   });
 });
@@ -325,7 +327,7 @@ test('with the IdP down, cached keys keep working until the staleness bound, the
       regions: { us: { upstream: h.url, token_file: 'us.token' } },
       identity: { issuers: [{ issuer: idp2.issuer, audience: 'hubgate' }], jwks_refresh_seconds: 10, jwks_max_stale_seconds: 4 },
     },
-    policy: {}, files: { 'us.token': `${h.serviceToken}\n` },
+    policy: POLICY, files: { 'us.token': `${h.serviceToken}\n` },
   });
   const token = await idp2.token('bob');
   const call = () => fetch(`${gw2.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } });

@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll } from '../lib/harness.mjs';
+import { useStack, teardownAll, REPO } from '../lib/harness.mjs';
+
+const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
 const run = promisify(execFile);
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
@@ -33,7 +35,7 @@ before(async () => {
       regions: { us: { upstream: h.url, token_file: 'us.token' } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
-    policy: {},
+    policy: POLICY,
     files: { 'us.token': `${h.serviceToken}\n` },
     env: { HUBGATE_LOG_LEVEL: 'debug' },
   });
@@ -226,7 +228,7 @@ test('framing abuse and ambiguous paths are refused and never forwarded', async 
     ['encoded slash in repo', 'GET /acme%2Fbert/resolve/main/config.json HTTP/1.1\r\nHost: x\r\n\r\n', 400],
     ['encoded dots', 'GET /acme/%2e%2e/resolve/main/config.json HTTP/1.1\r\nHost: x\r\n\r\n', 400],
     ['NUL', 'GET /acme/bert/resolve/main/a%00b HTTP/1.1\r\nHost: x\r\n\r\n', 400],
-    ['unknown route', 'GET /definitely/not/a/hub/route/x HTTP/1.1\r\nHost: x\r\n\r\n', 404],
+    ['unknown route, anonymous', 'GET /definitely/not/a/hub/route/x HTTP/1.1\r\nHost: x\r\n\r\n', 401],
     ['xet token', 'GET /api/models/acme/bert/xet-read-token/main HTTP/1.1\r\nHost: x\r\n\r\n', 403],
     ['header block over the cap', `GET /acme/bert/resolve/main/config.json HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70000)}\r\n\r\n`, 431],
   ];

@@ -7,13 +7,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { useStack, teardownAll, freePort, sleep } from '../lib/harness.mjs';
+import path from 'node:path';
+import { useStack, teardownAll, freePort, sleep, REPO } from '../lib/harness.mjs';
+
+const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const pattern = crypto.randomBytes(MiB);
 
-let stack, gw, upstream, upstreamUrl;
+let stack, gw, upstream, upstreamUrl, idp, token;
 const stats = { writesRefused: 0, uploads: [] };
 
 // The upstream: serves endless deterministic bytes at Hub paths, sinks uploads, and stalls.
@@ -64,14 +67,16 @@ before(async () => {
   upstream = await startUpstream();
   upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
   const pg = await stack.postgres();
+  idp = await stack.idp();
   gw = await stack.hubgate({
     config: {
       database: pg.url,
       policy: 'policy.json',
       regions: { us: { upstream: upstreamUrl, token_file: 'us.token' } },
+      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
       timeouts: { client_idle_seconds: 10, upstream_idle_seconds: 2, upstream_connect_ms: 1000 },
     },
-    policy: {},
+    policy: POLICY,
     files: { 'us.token': 'hf_upstream_credential\n' },
     // In the sanitizer build, ASan keeps freed memory in a quarantine (256 MiB by default),
     // which would read as RSS growth: keep it small so the measurement means the same there.
@@ -80,6 +85,7 @@ before(async () => {
       ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : ''}quarantine_size_mb=4:thread_local_quarantine_size_kb=256`,
     },
   });
+  token = await idp.token('alice');
 });
 
 after(async () => {
@@ -112,7 +118,7 @@ async function measured(fn) {
 // Downloads url, hashing as it goes; `stall` pauses reading once for that many ms.
 function download(url, { stall = 0, stallAt = 64 * MiB } = {}) {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
+    http.get(url, { agent: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
       const hash = crypto.createHash('sha256');
       let bytes = 0;
       let stalled = false;
@@ -153,7 +159,7 @@ test('a 1 GiB upload streams through with RSS growth under 32 MiB', async () => 
   const total = GiB;
   const [r, growth] = await measured(() => new Promise((resolve, reject) => {
     const req = http.request(`${gw.url}/api/models/acme/big/commit/main`, {
-      method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(total) },
+      method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(total), Authorization: `Bearer ${token}` },
     }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
@@ -195,7 +201,8 @@ async function hubError(res) {
 }
 
 test('an upstream that does not answer is a 504, one that cannot be reached a 502', async () => {
-  const stalled = await hubError(await fetch(`${gw.url}/acme/stall/resolve/main/x`));
+  const auth = { headers: { Authorization: `Bearer ${token}` } };
+  const stalled = await hubError(await fetch(`${gw.url}/acme/stall/resolve/main/x`, auth));
   assert.equal(stalled.status, 504);
   assert.equal(stalled.body.error, stalled.message);
   assert.match(stalled.rid, /^[0-9a-f]{32}$/);
@@ -203,10 +210,11 @@ test('an upstream that does not answer is a 504, one that cannot be reached a 50
   const port = await freePort();
   const pg = await stack.postgres();
   const down = await stack.hubgate({
-    config: { database: pg.url, policy: 'policy.json', regions: { us: { upstream: `http://127.0.0.1:${port}`, token_file: 't' } } },
-    policy: {}, files: { t: 'hf_x\n' },
+    config: { database: pg.url, policy: 'policy.json', regions: { us: { upstream: `http://127.0.0.1:${port}`, token_file: 't' } },
+              identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] } },
+    policy: POLICY, files: { t: 'hf_x\n' },
   });
-  const unreachable = await hubError(await fetch(`${down.url}/acme/bert/resolve/main/config.json`));
+  const unreachable = await hubError(await fetch(`${down.url}/acme/bert/resolve/main/config.json`, auth));
   assert.equal(unreachable.status, 502);
   assert.equal(unreachable.message, 'the upstream hub is unreachable');
   const metrics = await (await fetch(`${down.url}/-/metrics`)).text();
@@ -219,7 +227,7 @@ test('a client that sends its headers too slowly is disconnected', async () => {
   const strict = await stack.hubgate({
     config: { database: pg.url, policy: 'policy.json', timeouts: { client_idle_seconds: 1 },
               regions: { us: { upstream: upstreamUrl, token_file: 't' } } },
-    policy: {}, files: { t: 'hf_x\n' },
+    policy: POLICY, files: { t: 'hf_x\n' },
   });
   const port = new URL(strict.url).port;
   const closedAfter = await new Promise((resolve) => {

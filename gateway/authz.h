@@ -1,0 +1,54 @@
+/* Authorization (DESIGN.md pipeline step 3): the live policy, its reloads, the shadow policy,
+ * and the decision for one request.
+ *
+ * The live policy is an immutable, reference-counted generation. A reload (SIGHUP, or the file
+ * changed on disk) parses and validates a new one entirely and runs its embedded tests; only
+ * then is the pointer swapped. In-flight requests finish on the generation they started with.
+ * An invalid file is refused with every error logged, and the old policy stays. */
+#ifndef HUBGATE_GATEWAY_AUTHZ_H
+#define HUBGATE_GATEWAY_AUTHZ_H
+
+#include "gateway/config.h"
+#include "gateway/identity.h"
+#include "gateway/route.h"
+#include "policy/policy.h"
+
+typedef struct gw_policies gw_policies_t;
+
+/* Reports each load or refusal (for the audit log): loaded is 1 for a swap, 0 for a refusal;
+ * old_sha/new_sha are hex SHA-256 (new_sha of the refused file's bytes); errors lists the
+ * problems of a refused file. Called from the thread that reloads. */
+typedef void (*gw_policy_event_cb)(void *ctx, int loaded, const char *path, const char *old_sha,
+                                   const char *new_sha, const char *errors);
+
+/* Loads the live policy (and the shadow one, if configured) and starts watching the files.
+ * Returns NULL with the errors appended to `errors` when the live policy is invalid. */
+gw_policies_t *gw_policies_start(const gw_config_t *cfg, cmn_buf_t *errors,
+                                 gw_policy_event_cb on_event, void *ctx);
+
+/* Stops the watcher and drops the policies. Accepts NULL. Blocks until the watcher ends. */
+void gw_policies_stop(gw_policies_t *ps);
+
+/* Reloads now (SIGHUP). Returns 1 when a new policy was swapped in, 0 when the file is
+ * unchanged or was refused. Blocks (file I/O, parsing). */
+int gw_policies_reload(gw_policies_t *ps);
+
+/* The live policy, with a reference for the caller (pol_policy_unref), and the shadow one or
+ * NULL (also referenced). Never blocks for long: one uncontended mutex. */
+pol_policy_t *gw_policies_live(gw_policies_t *ps, pol_policy_t **shadow);
+
+/* Validates a policy file as serve would load it (options from the config, embedded tests
+ * run) and writes the problems to errors. Returns 0 when it would be accepted. Blocks. */
+int gw_policies_check_file(const gw_config_t *cfg, const char *path, cmn_buf_t *errors);
+
+/* The policy subject for an identity (strings borrowed). */
+void gw_authz_subject(const gw_identity_t *id, pol_subject_t *out);
+
+/* Decides a classified request. body/body_len: the request body when the gateway read it (for
+ * a create's "region"), else NULL. client_ip may be NULL. Returns 0, or CMN_ERR_INVAL when the
+ * route cannot be expressed to the policy (then *d is a deny). */
+int gw_authz_decide(const pol_policy_t *p, const gw_identity_t *id, const gw_route_t *route,
+                    const char *body, size_t body_len, const char *client_ip,
+                    pol_decision_t *d);
+
+#endif
