@@ -85,11 +85,23 @@ static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    /* The orgs the policy gives the caller a role in, as the Hub lists them. */
+    json_t *orgs = json_array();
+    pol_policy_t *policy = gw_policies_live(req->srv->policies, NULL);
+    pol_subject_t subject;
+    gw_authz_subject(id, &subject);
+    pol_membership_t m[64];
+    size_t n = pol_subject_orgs(policy, &subject, m, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "org", "name",
+                                              m[i].org, "fullname", m[i].org, "roleInOrg",
+                                              pol_role_name(m[i].role), "avatarUrl", ""));
+    pol_policy_unref(policy);
     json_t *o = json_pack(
-        "{s:s, s:o, s:s, s:s, s:s?, s:b, s:b, s:b, s:s, s:n, s:[], s:{s:s, s:{s:s, s:s, s:s}}}",
+        "{s:s, s:o, s:s, s:s, s:s?, s:b, s:b, s:b, s:s, s:n, s:o, s:{s:s, s:{s:s, s:s, s:s}}}",
         "type", "user", "id", principal_id(req), "name", name, "fullname",
         id->name ? id->name : name, "email", id->email, "emailVerified", id->email != NULL,
-        "isPro", 0, "canPay", 0, "avatarUrl", "", "periodEnd", "orgs", "auth", "type",
+        "isPro", 0, "canPay", 0, "avatarUrl", "", "periodEnd", "orgs", orgs, "auth", "type",
         "access_token", "accessToken", "displayName",
         id->token_name ? id->token_name : "SSO access token", "role",
         id->read_only ? "read" : "write", "createdAt", created);

@@ -15,6 +15,7 @@
 
 #define GW_RESPONSE_BLOCK_BYTES  (32 * 1024)
 #define GW_MAX_REWRITE_BODY_BYTES (4 * 1024 * 1024) /* LFS batch answers hubgate rewrites */
+#define GW_MAX_LISTING_BODY_BYTES (8 * 1024 * 1024) /* repo listings hubgate filters */
 
 typedef struct {
     const char *base_url;   /* decides the connection */
@@ -159,7 +160,9 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
         .base_url = cmn_arena_printf(&req->arena, "%s/", region->upstream),
         .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
         .credential = credential,
-        .buffer_cap = req->route.family == GW_FAMILY_LFS_BATCH ? GW_MAX_REWRITE_BODY_BYTES : 0,
+        .buffer_cap = req->route.family == GW_FAMILY_LFS_BATCH    ? GW_MAX_REWRITE_BODY_BYTES
+                      : req->route.family == GW_FAMILY_LIST_REPOS ? GW_MAX_LISTING_BODY_BYTES
+                                                                  : 0,
     };
     *message = "hubgate could not forward the request";
     unsigned status = credential && dst.base_url && dst.target
@@ -346,6 +349,58 @@ done:
     return out;
 }
 
+/* A listing (GET /api/models?…) with only the repos the caller may read: the service
+ * credential sees more than any user may. Entries without a usable id are dropped (fail
+ * closed). NULL when the answer is not a JSON array (relayed as is when it is an error
+ * status, refused otherwise). */
+static char *filter_listing(gw_request_t *req, const char *body, size_t len, size_t *kept,
+                            size_t *dropped)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(root)) {
+        json_decref(root);
+        return NULL;
+    }
+    pol_subject_t s;
+    gw_authz_subject(&req->identity, &s);
+    pol_ip_t ip;
+    int have_ip = pol_ip_parse(req->client_ip, &ip) == 0;
+    _Static_assert((int)GW_REPO_MODEL == (int)POL_REPO_MODEL &&
+                       (int)GW_REPO_DATASET == (int)POL_REPO_DATASET &&
+                       (int)GW_REPO_SPACE == (int)POL_REPO_SPACE &&
+                       (int)GW_REPO_KERNEL == (int)POL_REPO_KERNEL &&
+                       (int)GW_REPO_BUCKET == (int)POL_REPO_BUCKET,
+                   "route and policy repo types must line up");
+    pol_repo_type_t type = (pol_repo_type_t)req->route.repo_type;
+    json_t *out = json_array();
+    size_t i;
+    json_t *item;
+    *kept = *dropped = 0;
+    json_array_foreach(root, i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        char ns[256] = "";
+        const char *name = id;
+        const char *slash = id ? strchr(id, '/') : NULL;
+        if (slash && (size_t)(slash - id) < sizeof(ns)) {
+            memcpy(ns, id, (size_t)(slash - id));
+            ns[slash - id] = '\0';
+            name = slash + 1;
+        }
+        if (id && *name && (!slash || (size_t)(slash - id) < sizeof(ns)) &&
+            pol_can_read(req->policy, &s, type, ns, name, have_ip ? &ip : NULL, time(NULL))) {
+            json_array_append(out, item);
+            (*kept)++;
+        } else {
+            (*dropped)++;
+        }
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    json_decref(root);
+    return text;
+}
+
 static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
 {
     gw_xfer_t *x = req->xfer;
@@ -378,6 +433,19 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
                       : MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
         if (!r)
             free(rewritten);
+    } else if (req->route.family == GW_FAMILY_LIST_REPOS && !head && status == 200) {
+        size_t blen, kept, dropped;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        char *filtered = filter_listing(req, body, blen, &kept, &dropped);
+        if (!filtered)
+            return gw_request_error(req, conn, 502, NULL,
+                                    "the upstream hub sent a listing hubgate cannot filter");
+        if (dropped)
+            cmn_log_debug("listing", "%s: %zu shown, %zu hidden by the policy", req->request_id,
+                          kept, dropped);
+        r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
+        if (!r)
+            free(filtered);
     } else if (gw_xfer_is_buffered(x) && !head) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
