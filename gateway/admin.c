@@ -28,6 +28,14 @@ static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *con
         return gw_request_error(req, conn, 500, NULL, "out of memory");
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
+    if (!gw_admin_is_public(req->route.admin) && req->srv->audit) {
+        /* hubgate's own answers about the caller (whoami, tokens) are audited too */
+        aud_event_t ev;
+        gw_request_event(req, &ev, AUD_KIND_REQUEST, status);
+        ev.decision.effect = "allow";
+        ev.decision.rule = "hubgate-admin";
+        gw_auditlog_note(req->srv->audit, &ev);
+    }
     enum MHD_Result r =
         gw_http_answer(conn, status, "application/json", body, strlen(body), req->request_id);
     free(body);
@@ -38,9 +46,14 @@ static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
 {
     int db = atomic_load(&req->srv->db_reachable);
     int keys = !req->srv->jwks || gw_jwks_ready(req->srv->jwks);
-    int ok = db && keys;
-    json_t *o = json_pack("{s:s, s:{s:b, s:b, s:b}}", "status", ok ? "ready" : "not ready",
-                          "checks", "config", 1, "database", db, "identity_keys", keys);
+    aud_writer_stats_t st;
+    aud_writer_stats(req->srv->audit, &st);
+    /* Strict mode forwards nothing it cannot record: not ready while the log cannot write. */
+    int audit = !st.stopped && (st.connected || st.spooling);
+    int ok = db && keys && audit;
+    json_t *o = json_pack("{s:s, s:{s:b, s:b, s:b, s:b, s:b}}", "status", ok ? "ready" : "not ready",
+                          "checks", "config", 1, "policy", 1, "database", db, "identity_keys", keys,
+                          "audit_log", audit);
     return answer_json(req, conn, ok ? 200 : 503, o);
 }
 
@@ -144,10 +157,20 @@ static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn
     json_t *info = NULL;
     int rc = gw_tokens_mint(req->srv->tokens, &req->identity, name, scope, (int)days, &req->arena,
                             &token, &info);
-    if (rc == 0)
+    if (rc == 0) {
         cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
                      json_string_value(json_object_get(info, "id")), scope, days,
                      gw_identity_principal(&req->identity, &req->arena));
+        aud_event_t ev;
+        gw_request_event(req, &ev, AUD_KIND_TOKEN_MINTED, 201);
+        ev.decision.effect = "allow";
+        ev.decision.rule = "sso-identity";
+        aud_event_detail_str(&ev, "token_id", json_string_value(json_object_get(info, "id")));
+        aud_event_detail_str(&ev, "name", name);
+        aud_event_detail_str(&ev, "scope", scope);
+        aud_event_detail_str(&ev, "expires", json_string_value(json_object_get(info, "expires")));
+        gw_auditlog_note(req->srv->audit, &ev);
+    }
     json_decref(in); /* name and scope point into it */
     if (rc)
         return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
@@ -183,6 +206,12 @@ static enum MHD_Result revoke_token(gw_request_t *req, struct MHD_Connection *co
         return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
     cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, req->route.object,
                  gw_identity_principal(&req->identity, &req->arena));
+    aud_event_t ev;
+    gw_request_event(req, &ev, AUD_KIND_TOKEN_REVOKED, 200);
+    ev.decision.effect = "allow";
+    ev.decision.rule = "token-owner";
+    aud_event_detail_str(&ev, "token_id", req->route.object);
+    gw_auditlog_note(req->srv->audit, &ev);
     return answer_json(req, conn, 200, json_pack("{s:s, s:b}", "id", req->route.object, "revoked", 1));
 }
 

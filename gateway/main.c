@@ -3,6 +3,7 @@
 #include "audit/migrate.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "gateway/cli_audit.h"
 #include "gateway/cli_policy.h"
 #include "gateway/config.h"
 #include "gateway/serve.h"
@@ -19,6 +20,9 @@ static const char usage_main[] =
     "Usage:\n"
     "  hubgate serve --config FILE [--check]   run the gateway (--check: validate and exit)\n"
     "  hubgate db migrate --database URL       create or upgrade the database schema\n"
+    "  hubgate keygen --out FILE               create the Ed25519 key that signs the audit log\n"
+    "  hubgate audit verify --database URL [--pubkey FILE] [--checkpoint FILE] [--json]\n"
+    "                                          check every chain and signature of the log\n"
     "  hubgate policy check|test FILE          validate a policy / run its embedded tests\n"
     "  hubgate policy explain FILE --subject JSON --request \"METHOD PATH\"\n"
     "                                          show the decision and the rule that made it\n"
@@ -177,6 +181,10 @@ int main(int argc, char **argv)
         rc = cmd_db(argc - 2, argv + 2);
     else if (strcmp(cmd, "policy") == 0)
         rc = gw_cli_policy(argc - 2, argv + 2);
+    else if (strcmp(cmd, "keygen") == 0)
+        rc = gw_cli_keygen(argc - 2, argv + 2);
+    else if (strcmp(cmd, "audit") == 0)
+        rc = gw_cli_audit(argc - 2, argv + 2);
     else {
         fprintf(stderr, "hubgate: unknown command \"%s\" (see hubgate --help)\n", cmd);
         rc = 2;

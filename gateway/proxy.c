@@ -199,12 +199,11 @@ static int split_url(cmn_arena_t *a, const char *url, const char **base, const c
     return *base && *target ? 0 : -1;
 }
 
-unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
-                               const char **message)
+unsigned gw_proxy_open_egress(gw_request_t *req, const char **message)
 {
-    gw_egress_claim_t claim;
+    gw_egress_claim_t *claim = &req->egress;
     int rc = req->route.object ? gw_egress_open(&req->srv->egress_key, req->route.object,
-                                                time(NULL), &req->arena, &claim)
+                                                time(NULL), &req->arena, claim)
                                : CMN_ERR_PARSE;
     if (rc == CMN_ERR_TIMEOUT) {
         *message = "this download or upload link has expired; ask the hub for a new one";
@@ -218,21 +217,28 @@ unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
      * is a short-lived capability, like the presigned URL it wraps, and git-lfs and redirect
      * followers do not always resend credentials); one with someone else's may not. */
     const char *caller = gw_identity_principal(&req->identity, &req->arena);
-    if (req->identity.kind != GW_ID_ANONYMOUS && strcmp(caller, claim.caller) != 0) {
+    if (req->identity.kind != GW_ID_ANONYMOUS && strcmp(caller, claim->caller) != 0) {
         *message = "this link was issued to someone else";
         return 403;
     }
-    int get = strcmp(claim.method, "GET") == 0;
-    if (!(strcmp(req->method, claim.method) == 0 || (get && strcmp(req->method, "HEAD") == 0))) {
+    int get = strcmp(claim->method, "GET") == 0;
+    if (!(strcmp(req->method, claim->method) == 0 || (get && strcmp(req->method, "HEAD") == 0))) {
         *message = "this link does not allow that method";
         return 405;
     }
-    destination_t dst = {.extra = claim.headers, .follow_redirects = get};
-    if (split_url(&req->arena, claim.url, &dst.base_url, &dst.target) != 0) {
-        *message = "hubgate could not forward the request";
-        return 502;
-    }
+    req->is_egress = 1;
+    return 0;
+}
+
+unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
+                               const char **message)
+{
+    const gw_egress_claim_t *claim = &req->egress;
+    destination_t dst = {.extra = claim->headers,
+                         .follow_redirects = strcmp(claim->method, "GET") == 0};
     *message = "hubgate could not forward the request";
+    if (split_url(&req->arena, claim->url, &dst.base_url, &dst.target) != 0)
+        return 502;
     return start(req, conn, &dst, NULL, 0);
 }
 

@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "gateway/config.h"
 #include "gateway/assertion.h"
+#include "gateway/auditlog.h"
 #include "gateway/authz.h"
 #include "gateway/egress.h"
 #include "gateway/identity.h"
@@ -31,6 +32,7 @@ typedef struct {
     gw_auth_t *auth;
     gw_assertion_t *assertion;
     gw_policies_t *policies;
+    aud_writer_t *audit;
     atomic_int db_reachable;
 } gw_server_t;
 
@@ -38,6 +40,7 @@ typedef enum {
     GW_PHASE_NEW,         /* before the first handler call */
     GW_PHASE_LOCAL,       /* answered by hubgate itself; body (if any) discarded */
     GW_PHASE_READ_BODY,   /* buffering a body the classifier needs */
+    GW_PHASE_AUDIT_WAIT,  /* the decision event is being made durable (strict mode) */
     GW_PHASE_STREAM_BODY, /* streaming the client's body upstream */
     GW_PHASE_WAIT_HEAD,   /* waiting for the upstream's response head */
     GW_PHASE_ANSWERED,
@@ -66,6 +69,11 @@ typedef struct {
     pol_decision_t decision;
     int decided;
     const gw_region_t *region; /* where it is forwarded */
+    const char *stage;         /* the pipeline stage that refused it, for the audit event */
+    gw_audit_wait_t *audit_wait;
+    int audited;               /* its allow event is durable: it may be forwarded */
+    gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened */
+    int is_egress;
     char client_ip[64]; /* the client, past trusted proxies */
     char peer_ip[64];   /* the TCP peer */
     int peer_trusted;   /* the peer is one of the configured trusted proxies */
@@ -88,10 +96,18 @@ typedef struct {
 unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
                         size_t body_len, const char **message);
 
-/* Forwards a request for a sealed egress URL (/-/egress/<sealed>) to the storage it names.
- * Same returns as gw_proxy_start. */
+/* Opens a sealed egress link (/-/egress/<sealed>) into req->egress: checks it is ours, not
+ * expired, issued to this caller and used with its method. Returns 0, or an HTTP status
+ * (with *message set). */
+unsigned gw_proxy_open_egress(gw_request_t *req, const char **message);
+
+/* Forwards an opened egress link to the storage it names. Same returns as gw_proxy_start. */
 unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
                                const char **message);
+
+/* Fills an audit event from the request (its identity, route, decision, and for a completion
+ * the response). Strings are borrowed from the request. */
+void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsigned status);
 
 /* Continues a forwarded request on each handler call; returns what the handler returns. */
 enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,

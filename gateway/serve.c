@@ -6,6 +6,7 @@
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
+#include "gateway/version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,14 +53,33 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     uint64_t sent = 0, received = 0;
+    int upstream_status = AUD_ABSENT;
     if (req->xfer) {
         gw_xfer_client_done(req->xfer);
         gw_xfer_bytes(req->xfer, &sent, &received);
+        if (gw_xfer_error(req->xfer) == GW_XFER_OK)
+            upstream_status = gw_xfer_status(req->xfer);
         gw_xfer_release(req->xfer);
+        req->xfer = NULL;
     }
     unsigned status = req->status;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status == 0)
         status = 499; /* the client went away before an answer */
+    gw_audit_wait_release(req->audit_wait);
+    if (req->audited && req->srv->audit) {
+        aud_event_t ev;
+        gw_request_event(req, &ev, AUD_KIND_COMPLETION, status);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ev.response.bytes_in = (int64_t)sent;
+        ev.response.bytes_out = (int64_t)received;
+        ev.response.duration_ms = (now.tv_sec - req->started.tv_sec) * 1000 +
+                                  (now.tv_nsec - req->started.tv_nsec) / 1000000;
+        ev.response.upstream_status = upstream_status;
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            aud_event_detail_bool(&ev, "client_aborted", 1);
+        gw_auditlog_note(req->srv->audit, &ev);
+    }
     gw_metrics_request(req->route.action, status);
     cmn_log_debug("access", "%s %s %s family=%s action=%s status=%u up=%llu down=%llu",
                   req->request_id, req->method ? req->method : "-", req->target,
@@ -99,11 +119,27 @@ static int is_git_family(gw_family_t f)
            f == GW_FAMILY_LFS_VERIFY || f == GW_FAMILY_LFS_LOCKS;
 }
 
+/* Public admin routes (health, readiness, metrics, keys) are not audited: they carry no
+ * identity and would drown the log. */
+static int audited_route(const gw_request_t *req)
+{
+    return !(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin));
+}
+
 enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
                                  const char *code, const char *message)
 {
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
+    if (!req->local_message)
+        req->local_message = message;
+    if (!req->audited && req->srv->audit && audited_route(req)) {
+        /* A refusal is audited as completely as an allow (not waited for: nothing is
+         * forwarded, so nothing is left unaudited if this event is lost). */
+        aud_event_t ev;
+        gw_request_event(req, &ev, AUD_KIND_REQUEST, status);
+        gw_auditlog_note(req->srv->audit, &ev);
+    }
     int git = is_git_family(req->route.family);
     return gw_http_error(conn, status, code, message, req->request_id,
                          status == 401 ? git ? "Basic realm=\"Hugging Face Hub (hubgate)\""
@@ -249,6 +285,53 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
     return 0;
 }
 
+/* Audit stage (strict): the decision event must be durable before anything is forwarded.
+ * The connection waits suspended; the writer's callback resumes it. body: a complete body
+ * read for classification (forwarded whole), else NULL. */
+static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *conn,
+                                   const char *upload_data, size_t *upload_data_size);
+
+static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *conn,
+                                     const char *body, size_t body_len)
+{
+    (void)body;
+    (void)body_len; /* still in req->body when the audit wait is over */
+    req->stage = "audit";
+    aud_event_t ev;
+    gw_request_event(req, &ev, AUD_KIND_REQUEST, 0);
+    req->audit_wait = gw_audit_wait_submit(req->srv->audit, &ev, conn);
+    if (!req->audit_wait)
+        return gw_request_error(req, conn, 503, NULL,
+                                "the audit log cannot record this request now; try again");
+    req->phase = GW_PHASE_AUDIT_WAIT;
+    return after_audit(req, conn, NULL, &(size_t){0});
+}
+
+static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *conn,
+                                   const char *upload_data, size_t *upload_data_size)
+{
+    int state = gw_audit_wait_poll(req->audit_wait);
+    if (state == 0)
+        return MHD_YES; /* suspended; any body stays unread until the event is durable */
+    if (state < 0)
+        return gw_request_error(req, conn, 503, NULL,
+                                "the audit log cannot record this request now; try again");
+    req->audited = 1;
+    req->stage = "forward";
+    const char *msg = NULL;
+    unsigned err = req->is_egress ? gw_proxy_start_egress(req, conn, &msg)
+                   : req->body.data
+                       ? gw_proxy_start(req, conn, req->body.data, req->body.len, &msg)
+                       : gw_proxy_start(req, conn, NULL, 0, &msg);
+    if (err)
+        return gw_request_error(req, conn, err, NULL, msg);
+    if (req->phase == GW_PHASE_STREAM_BODY && *upload_data_size == 0)
+        /* This call is the one after the resume (or the first one), not the end of the body:
+         * MHD now sends 100 Continue if asked, then calls with the body (libraries.md §1e). */
+        return MHD_YES;
+    return gw_proxy_continue(req, conn, upload_data, upload_data_size);
+}
+
 static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *method, const char *version)
 {
@@ -259,6 +342,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     const char *reason = NULL;
     int status = gw_headers_check_request(method, version, req->headers, req->nheaders,
                                           &req->framing, &reason);
+    req->stage = "framing";
     if (status)
         /* Answered before any body is read: MHD closes the connection, so a request whose
          * framing we refuse can never desynchronise the next one. */
@@ -267,6 +351,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return gw_request_error(req, conn, 414, NULL, "request-target is too long");
     client_address(req, conn);
 
+    req->stage = "route";
     int rc = gw_route_classify_target(method, req->target, req->target_len, &req->arena,
                                       &req->route);
     if (rc == CMN_ERR_NOMEM)
@@ -275,6 +360,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
 
+    req->stage = "authentication";
     if (!(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin))) {
         const char *why = NULL;
         gw_auth_result_t ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders,
@@ -289,13 +375,14 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         }
     }
 
+    req->stage = "authorization";
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
-        /* A sealed link hubgate handed out: authorized when it was sealed. */
+        /* A sealed link hubgate handed out: authorized when it was sealed, for this caller. */
         const char *msg = NULL;
-        unsigned err = gw_proxy_start_egress(req, conn, &msg);
+        unsigned err = gw_proxy_open_egress(req, &msg);
         if (err)
             return gw_request_error(req, conn, err, NULL, msg);
-        return MHD_YES;
+        return begin_forward(req, conn, NULL, 0);
     }
     if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI) {
         req->phase = GW_PHASE_LOCAL;
@@ -324,11 +411,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                     req->local_message);
         return MHD_YES;
     }
-    const char *msg = NULL;
-    unsigned err = gw_proxy_start(req, conn, NULL, 0, &msg);
-    if (err)
-        return gw_request_error(req, conn, err, NULL, msg);
-    return MHD_YES;
+    return begin_forward(req, conn, NULL, 0);
 }
 
 /* All of a body-borne route's body is here: classify it, decide, forward it whole. */
@@ -350,13 +433,9 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (!authorize(req, req->body.data, req->body.len))
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);
-    const char *msg = NULL;
-    unsigned err =
-        gw_proxy_start(req, conn, req->body.data ? req->body.data : "", req->body.len, &msg);
-    if (err)
-        return gw_request_error(req, conn, err, NULL, msg);
-    req->phase = GW_PHASE_WAIT_HEAD;
-    return gw_proxy_continue(req, conn, NULL, &(size_t){0});
+    if (!req->body.data)
+        cmn_buf_append(&req->body, "", 0);
+    return begin_forward(req, conn, req->body.data, req->body.len);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -391,6 +470,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         return body_complete(req, conn);
+    case GW_PHASE_AUDIT_WAIT:
+        return after_audit(req, conn, upload_data, upload_data_size);
     case GW_PHASE_STREAM_BODY:
     case GW_PHASE_WAIT_HEAD:
         return gw_proxy_continue(req, conn, upload_data, upload_data_size);
@@ -440,6 +521,51 @@ static int read_pem(const char *path, cmn_buf_t *out)
         cmn_log_error("serve", "cannot read %s: %s", path,
                       rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
     return rc;
+}
+
+/* ---- audit events of the gateway's life ----------------------------------------------- */
+
+static void on_policy_event(void *ctx, int loaded, const char *path, const char *old_sha,
+                            const char *new_sha, const char *errors)
+{
+    gw_server_t *srv = ctx;
+    aud_event_t ev;
+    aud_event_init(&ev, loaded ? AUD_KIND_POLICY_LOADED : AUD_KIND_POLICY_REJECTED);
+    aud_event_detail_str(&ev, "path", path);
+    if (old_sha && *old_sha)
+        aud_event_detail_str(&ev, "previous_sha256", old_sha);
+    if (new_sha && *new_sha)
+        aud_event_detail_str(&ev, "sha256", new_sha);
+    if (errors && *errors) {
+        char first[512];
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn(errors, "\n"), errors);
+        aud_event_detail_str(&ev, "error", first);
+    }
+    gw_auditlog_note(srv->audit, &ev);
+}
+
+static void on_keys_changed(void *ctx, const char *issuer, const char *summary)
+{
+    gw_server_t *srv = ctx;
+    aud_event_t ev;
+    aud_event_init(&ev, AUD_KIND_KEYS_CHANGED);
+    aud_event_detail_str(&ev, "issuer", issuer);
+    aud_event_detail_str(&ev, "change", summary);
+    gw_auditlog_note(srv->audit, &ev);
+}
+
+static void lifecycle_event(gw_server_t *srv, aud_kind_t kind)
+{
+    aud_event_t ev;
+    aud_event_init(&ev, kind);
+    aud_event_detail_str(&ev, "version", HUBGATE_VERSION);
+    aud_event_detail_str(&ev, "config", srv->cfg->path);
+    aud_event_detail_str(&ev, "public_url", srv->cfg->public_url);
+    if (kind == AUD_KIND_GATEWAY_STOPPED) {
+        aud_writer_append(srv->audit, &ev); /* the last word: wait for it */
+        return;
+    }
+    gw_auditlog_note(srv->audit, &ev);
 }
 
 int gw_serve_check(const gw_config_t *cfg)
@@ -521,9 +647,15 @@ int gw_serve_run(const gw_config_t *cfg)
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
+    char aerr[512];
+    srv.audit = gw_auditlog_open(cfg, aerr, sizeof(aerr));
+    if (!srv.audit) {
+        cmn_log_error("serve", "cannot open the audit log: %s", aerr);
+        goto out;
+    }
     cmn_buf_t perr;
     cmn_buf_init(&perr, 1024 * 1024);
-    srv.policies = gw_policies_start(cfg, &perr, NULL, NULL);
+    srv.policies = gw_policies_start(cfg, &perr, on_policy_event, &srv);
     if (!srv.policies) {
         fputs(perr.data ? perr.data : "cannot load the policy\n", stderr);
         cmn_log_error("serve", "the policy %s is invalid: not starting", cfg->policy);
@@ -533,7 +665,7 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_buf_free(&perr);
     srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
     srv.tokens = gw_tokens_create(cfg->database);
-    srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, NULL, NULL) : NULL;
+    srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, on_keys_changed, &srv) : NULL;
     srv.auth = gw_auth_create(cfg, srv.jwks, srv.tokens);
     if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth) {
         cmn_log_error("serve", "cannot set up authentication");
@@ -565,6 +697,7 @@ int gw_serve_run(const gw_config_t *cfg)
     }
     if (pthread_create(&prober.thread, NULL, probe_database, &prober) == 0)
         prober_started = 1;
+    lifecycle_event(&srv, AUD_KIND_GATEWAY_STARTED);
     cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s)",
                  cfg->tls_cert ? "https" : "http", cfg->listen_host, cfg->listen_port,
                  cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s");
@@ -586,6 +719,7 @@ int gw_serve_run(const gw_config_t *cfg)
     MHD_quiesce_daemon(srv.daemon);
     gw_upstream_shutdown(srv.upstream);
     MHD_stop_daemon(srv.daemon);
+    lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED);
     cmn_log_info("serve", "stopped");
     status = 0;
 out:
@@ -602,6 +736,7 @@ out:
     gw_tokens_destroy(srv.tokens);
     gw_assertion_destroy(srv.assertion);
     gw_policies_stop(srv.policies);
+    aud_writer_close(srv.audit);
     cmn_buf_free(&cert);
     if (key.data)
         memset(key.data, 0, key.len);

@@ -3,9 +3,12 @@
 // creates is append-only as DESIGN.md says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, runHubgate } from '../lib/harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO, useStack, runHubgate } from '../lib/harness.mjs';
 
-const migrations = ['001_roles.sql', '002_audit.sql', '003_tokens.sql'];
+// Every migration in schema/, as the binary embeds them (schema/embed.cmake sorts the same way).
+const migrations = fs.readdirSync(path.join(REPO, 'schema')).filter((f) => /^[0-9]{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
 
 async function freshDb(stack, name) {
   const pg = await stack.postgres();

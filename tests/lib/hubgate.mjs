@@ -80,8 +80,17 @@ export async function startHubgate(opts = {}) {
     cfg.policy = name;
   }
   for (const [name, content] of Object.entries(files)) writeFileIn(dir, name, content);
-  const configFile = writeFileIn(dir, 'hubgate.json', cfg);
   const childEnv = { ...process.env, ...env };
+  // Every hubgate records to a signed audit log: give it a key, and a stream of its own (the
+  // tests of one file share a database, and one stream has one live writer).
+  cfg.audit = { ...(cfg.audit ?? {}) };
+  if (!cfg.audit.signing_key) {
+    const k = await run(bin, ['keygen', '--out', path.join(dir, 'audit-ed25519.pem')], { env: childEnv, cwd: dir, timeoutMs: 30000 });
+    if (k.code !== 0) throw new Error(`hubgate keygen failed (exit ${k.code ?? k.signal}):\n${k.stdout}${k.stderr}`);
+    cfg.audit.signing_key = 'audit-ed25519.pem';
+  }
+  cfg.audit.stream ??= `gw-${cfg.listen.split(':').pop()}`;
+  const configFile = writeFileIn(dir, 'hubgate.json', cfg);
   const captures = { out: new Capture('hubgate stdout'), err: new Capture('hubgate stderr') };
 
   if (cfg.database && migrate) {

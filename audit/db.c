@@ -1,0 +1,87 @@
+#include "audit/db.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg)
+{
+    if (!err || !errlen)
+        return;
+    snprintf(err, errlen, "%s%s", prefix ? prefix : "", msg && *msg ? msg : "unknown error");
+    size_t n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == '\r' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    for (char *p = err; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+}
+
+#define MAX_PARAMS 64
+
+/* Server notices and warnings (e.g. "terminating connection due to administrator command")
+ * go to the log instead of libpq's default, raw stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    char line[512];
+    aud_db_oneline(line, sizeof(line), "", message);
+    cmn_log_debug("audit", "database: %s", line);
+}
+
+PGconn *aud_db_connect(const char *url, const char *application_name, char *err, size_t errlen)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (!opts) {
+        aud_db_oneline(err, errlen, "bad database URL: ", perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return NULL;
+    }
+    const char *keys[MAX_PARAMS + 1], *vals[MAX_PARAMS + 1];
+    int n = 0;
+    /* Defaults first: a later keyword overrides an earlier one. */
+    static const char *const defaults[][2] = {
+        {"connect_timeout", "5"},     {"keepalives", "1"},       {"keepalives_idle", "5"},
+        {"keepalives_interval", "2"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
+    };
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        keys[n] = defaults[i][0];
+        vals[n++] = defaults[i][1];
+    }
+    if (application_name) {
+        keys[n] = "application_name";
+        vals[n++] = application_name;
+    }
+    const char *user_options = NULL;
+    for (PQconninfoOption *o = opts; o->keyword && n < MAX_PARAMS - 1; o++) {
+        if (!o->val)
+            continue;
+        if (strcmp(o->keyword, "options") == 0) {
+            user_options = o->val;
+            continue;
+        }
+        keys[n] = o->keyword;
+        vals[n++] = o->val;
+    }
+    char options[1024];
+    snprintf(options, sizeof(options), "%s%s-c synchronous_commit=on",
+             user_options ? user_options : "", user_options ? " " : "");
+    keys[n] = "options";
+    vals[n++] = options;
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PGconn *conn = PQconnectdbParams(keys, vals, 0);
+    PQconninfoFree(opts);
+    if (!conn) {
+        aud_db_oneline(err, errlen, "cannot connect to the database: ", "out of memory");
+        return NULL;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        aud_db_oneline(err, errlen, "cannot connect to the database: ", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor(conn, on_notice, NULL);
+    return conn;
+}

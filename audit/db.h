@@ -1,0 +1,52 @@
+/* libpq helpers shared by the writer and verify. Internal to audit/. */
+#ifndef HUBGATE_AUDIT_DB_H
+#define HUBGATE_AUDIT_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Connects with the settings in url (a libpq URL or conninfo string), adding what the audit
+ * log needs unless url sets it: connect_timeout=5, TCP keepalives, tcp_user_timeout=10 s,
+ * application_name; and always `-c synchronous_commit=on` appended to url's options, so no
+ * server or role default can make a commit return before it is durable. Returns an open
+ * connection (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */
+PGconn *aud_db_connect(const char *url, const char *application_name, char *err, size_t errlen);
+
+/* Copies a libpq message into err as one line (newlines become spaces, the trailing one goes). */
+void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg);
+
+/* Binary COPY field helpers (network byte order), appending to a cmn_buf_t-like byte sink. */
+static inline void aud_be16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+}
+static inline void aud_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+static inline void aud_be64(unsigned char *p, uint64_t v)
+{
+    aud_be32(p, (uint32_t)(v >> 32));
+    aud_be32(p + 4, (uint32_t)v);
+}
+static inline uint32_t aud_rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t aud_rd64(const unsigned char *p)
+{
+    return (uint64_t)aud_rd32(p) << 32 | aud_rd32(p + 4);
+}
+
+/* PostgreSQL's epoch (2000-01-01) in Unix microseconds: binary timestamptz counts from it. */
+#define AUD_PG_EPOCH_US 946684800000000LL
+
+/* The two-key advisory lock a writer holds on its stream: (AUD_LOCK_CLASS, stream id). */
+#define AUD_LOCK_CLASS 0x68756267 /* "hubg" */
+
+#endif

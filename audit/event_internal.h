@@ -1,0 +1,23 @@
+/* Helpers shared by the encoder (event.c) and the parser (event_parse.c), which must agree
+ * byte for byte. Internal to audit/. */
+#ifndef HUBGATE_AUDIT_EVENT_INTERNAL_H
+#define HUBGATE_AUDIT_EVENT_INTERNAL_H
+
+#include <stddef.h>
+
+/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates, at
+ * most U+10FFFF), or 0 when s does not start one. n >= 1. */
+size_t aud_utf8_seq(const unsigned char *s, size_t n);
+
+/* 1 when key[0..len) is an acceptable detail key: [a-z0-9_]{1,32} and no word naming a
+ * credential (see event.h). */
+int aud_detail_key_ok(const char *key, size_t len);
+
+/* 1 when the NUL-terminated value is shaped like a credential (JWT, hf_ token, HTTP
+ * credential, PEM private key). */
+int aud_looks_secret(const char *value);
+
+/* 1 when id[0..len) is a UUID in lowercase 8-4-4-4-12 hex form. */
+int aud_id_ok(const char *id, size_t len);
+
+#endif

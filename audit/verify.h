@@ -1,0 +1,90 @@
+/* `hubgate audit verify`: recomputes every stream's hash chain and checks every signed
+ * checkpoint, in one consistent snapshot of the database (a live writer may keep appending).
+ *
+ * For each stream, in seq order, each event must: have the next seq (else "deleted"), chain to
+ * the previous event's hash ("chain_break"; or "inserted" when the next event skips it, or
+ * "swapped" when two neighbours are in each other's place), hash to its stored hash
+ * ("modified"; "swapped" when its neighbour's content fits it), be in canonical form
+ * ("noncanonical") and agree with every column extracted from it ("column_mismatch"). Each
+ * checkpoint, from the database and from the auditor's checkpoint file, must carry a valid
+ * Ed25519 signature by a key of its stream ("checkpoint_signature", "checkpoint_key") and name
+ * the chain's hash at its seq ("checkpoint_hash"); a checkpoint beyond the last event proves a
+ * removed tail ("truncated"); a checkpoint in the file but not in the database was removed
+ * ("checkpoint_missing"); events that belong to no registered stream are "orphan_events".
+ *
+ * Keys: with pinned public keys (--pubkey), a checkpoint counts only when a pinned key signed
+ * it: keys stored in the database then prove nothing, since whoever can edit the log can add
+ * a key. Without, the keys registered in the database for the stream are used, and the report
+ * says so. */
+#ifndef HUBGATE_AUDIT_VERIFY_H
+#define HUBGATE_AUDIT_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "audit/checkpoint.h"
+
+typedef struct {
+    const char *database_url;
+    const char *const *pubkey_files; /* PEM public (or private) keys; may be empty */
+    size_t n_pubkeys;
+    const char *checkpoint_file; /* NULL: none */
+    const char *stream;          /* NULL: every stream */
+    size_t max_problems;         /* kept in the report; 0: 100 */
+} aud_verify_options_t;
+
+typedef struct {
+    char stream[AUD_STREAM_MAX + 16];
+    int64_t seq;      /* the event (or first missing seq) it is about; -1: not one event */
+    char kind[32];    /* the kind of that event, "" when there is none (missing events) */
+    const char *code; /* static: "modified", "deleted", ... (see above) */
+    char message[400];
+} aud_problem_t;
+
+typedef struct {
+    char name[AUD_STREAM_MAX + 1];
+    int64_t events;
+    int64_t first_seq, last_seq; /* 0 when empty */
+    int64_t checkpoints;         /* in the database */
+    int64_t file_checkpoints;    /* in the checkpoint file */
+    int64_t last_signed_seq;     /* highest seq covered by a valid checkpoint; -1: none */
+    int64_t unsigned_tail;       /* events after it */
+    char keys[160];              /* key ids used, comma-separated */
+    size_t problems;             /* found in this stream (all, not only those kept) */
+} aud_stream_report_t;
+
+typedef struct {
+    aud_stream_report_t *streams;
+    size_t n_streams;
+    aud_problem_t *problems; /* ordered by stream, then seq; at most max_problems */
+    size_t n_problems;
+    size_t total_problems; /* including those not kept */
+    int64_t events;
+    int64_t checkpoints;
+    double seconds;
+    int pinned; /* keys were pinned with --pubkey */
+    int ok;     /* 1 when everything holds */
+} aud_verify_report_t;
+
+/* Runs the verification. Returns 0 when it ran (report->ok says the verdict), or CMN_ERR_DB /
+ * CMN_ERR_IO / CMN_ERR_PARSE / CMN_ERR_NOMEM with a one-line reason in err when it could not
+ * (database unreachable, unreadable key or checkpoint file). The report is filled in either
+ * case; free it with aud_verify_report_free. Blocks (network, disk). */
+int aud_verify_run(const aud_verify_options_t *opts, aud_verify_report_t *report, char *err,
+                   size_t errlen);
+
+void aud_verify_report_free(aud_verify_report_t *report);
+
+/* Human-readable report: one line per stream, one per problem kept, then the verdict. */
+void aud_verify_print_text(const aud_verify_report_t *report, FILE *out);
+
+/* The same as one JSON object:
+ * {"ok":bool,"events":N,"checkpoints":N,"seconds":S,"pinned_keys":bool,
+ *  "first_problem":{stream,seq,kind,problem,message}|null,
+ *  "streams":[{stream,events,first_seq,last_seq,checkpoints,file_checkpoints,last_signed_seq,
+ *              unsigned_tail,keys:[…],problems:N}],
+ *  "problems":[{stream,seq,kind,problem,message}], "problems_total":N} */
+void aud_verify_print_json(const aud_verify_report_t *report, FILE *out);
+
+#endif

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The audit log's throughput on this machine, in one run against a throwaway PostgreSQL 15 on
+# disk (fsync on, synchronous_commit on, default settings):
+#   (a) baseline: a bare 100-row multi-row INSERT of 200-byte rows into a 1-column table
+#       (reference/libraries.md §5), with pgbench;
+#   (b) ceiling: one COPY of the same audit_event rows the writer produced, into a copy of the
+#       table with its indexes: what PostgreSQL itself ingests for these rows, no chain, no
+#       signatures, one transaction;
+#   (c) the audit writer (audit/pgwriter.c through bench/bench_audit.c): events/s appended
+#       with canonical encoding, hash chaining, Ed25519 checkpoints every 1000 events, batching
+#       (group commit) and a commit per batch, from --threads submitters;
+#   (d) `hubgate audit verify` over everything written: events/s re-hashed, re-parsed,
+#       column-checked, with every checkpoint signature checked (pinned key + checkpoint file),
+#       right after the writes and after VACUUM;
+#   (e) what PostgreSQL alone takes to stream those rows out (COPY TO /dev/null): verify's ceiling.
+# Prints the figures and the ratios (c)/(a), (c)/(b), (d)/(e). Compare only within one run.
+#   bench/audit.sh [--events N] [--threads T] [--window W] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+events=500000
+threads=2
+window=4096
+keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --events) events=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "bench/audit.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+bin=${HUBGATE_BIN:-$root/build/gateway/hubgate}
+load=$(dirname "$bin")/../bench/bench_audit
+[ -x "$bin" ] && [ -x "$load" ] || { echo "bench/audit.sh: build first (cmake --build build): need $bin and $load" >&2; exit 1; }
+"$bin" audit --help >/dev/null 2>&1 || { echo "bench/audit.sh: $bin has no 'audit' command (gateway/main.c dispatch)" >&2; exit 1; }
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$pgbin/pg_ctl" ] || { echo "bench/audit.sh: needs PostgreSQL server binaries (deploy/install-deps.sh)" >&2; exit 1; }
+
+# On disk, not tmpfs: commits must reach the disk for the figures to mean anything.
+work=$(mktemp -d /var/tmp/hubgate-bench-audit-XXXXXX)
+as_pg=()
+if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); chown postgres: "$work"; fi
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+cleanup() {
+  "${as_pg[@]}" "$pgbin/pg_ctl" stop -m immediate -D "$work/data" >/dev/null 2>&1 || true
+  if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres -E UTF8 --locale=C >/dev/null
+mkdir -p "$work/sock" && { [ "$(id -u)" != 0 ] || chown postgres: "$work/sock"; }
+"${as_pg[@]}" "$pgbin/pg_ctl" start -w -D "$work/data" -l "$work/pg.log" \
+  -o "-p $port -k $work/sock -c listen_addresses=127.0.0.1" >/dev/null
+psql=("$pgbin/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
+"${psql[@]}" -d postgres -c 'create database hubgate'
+url="postgresql://postgres@127.0.0.1:$port/hubgate"
+"$bin" db migrate --database "$url" >/dev/null
+"${psql[@]}" -d hubgate -c 'create role gw login in role hubgate_gateway'
+"$bin" keygen --out "$work/audit.pem" --pubout "$work/audit.pub" >/dev/null
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; print(round($1 / ($3 - $2)))"; }
+
+echo "bench/audit.sh: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}')"
+
+# (a) bare multi-row INSERT, 100 rows of 200 bytes per statement, one client, 5 s
+"${psql[@]}" -d hubgate -c 'create table bare (id bigserial primary key, ts timestamptz default now(), payload text not null)'
+values=$(python3 -c "print(','.join([\"(repeat('x', 200))\"] * 100))")
+echo "insert into bare (payload) values $values;" > "$work/bare.sql"
+tps=$("$pgbin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 1 -T 5 -f "$work/bare.sql" hubgate 2>/dev/null |
+      awk '/^tps/ {print $3}')
+bare=$(python3 -c "print(round($tps * 100))")
+echo "(a) bare 100-row INSERT, 200-byte rows:           $bare rows/s"
+
+# (c) the writer
+spool="$work/spool"
+out=$("$load" --database "postgresql://gw@127.0.0.1:$port/hubgate" --key "$work/audit.pem" --stream bench \
+      --spool-dir "$spool" --checkpoint-every 1000 --events "$events" --threads "$threads" --window "$window" bulk 2>/dev/null | tail -n 1)
+writer=$(echo "$out" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["events_per_s"]))')
+per_batch=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events_per_batch"])')
+cps=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["checkpoints"])')
+avg=$("${psql[@]}" -d hubgate -c 'select round(avg(length(canonical))) from audit_event')
+echo "(c) audit writer: $events events (~$avg-byte canonical), $threads submitters: $writer events/s ($per_batch events per commit, $cps checkpoints)"
+
+# (b) PostgreSQL's own ceiling for these rows: one COPY into a copy of audit_event
+n=$(( events < 200000 ? events : 200000 ))
+"${psql[@]}" -d hubgate -c "\\copy (select * from audit_event where seq <= $n) to '$work/rows.bin' with (format binary)"
+"${psql[@]}" -d hubgate -c 'create table ceiling (like audit_event including all)'
+t0=$(now)
+"${psql[@]}" -d hubgate -c "\\copy ceiling from '$work/rows.bin' with (format binary)"
+t1=$(now)
+ceiling=$(rate "$n" "$t0" "$t1")
+echo "(b) one COPY of $n such rows into audit_event's twin: $ceiling rows/s (PostgreSQL's ceiling here)"
+
+# (d) verify everything, with the pinned key and the exported checkpoint file: first right
+# after the writes (the first reader of fresh rows also sets PostgreSQL's hint bits, writing
+# pages), then after VACUUM, as an audit table that autovacuum has seen.
+verify_once() {
+  local t0 t1 vout
+  t0=$(now)
+  vout=$("$bin" audit verify --database "$url" --pubkey "$work/audit.pub" --checkpoint "$spool/bench.checkpoints" --json)
+  t1=$(now)
+  echo "$vout" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["ok"], r["first_problem"]'
+  rate "$total" "$t0" "$t1"
+}
+total=$("${psql[@]}" -d hubgate -c 'select count(*) from audit_event')
+cold=$(verify_once)
+"${psql[@]}" -d hubgate -c 'vacuum analyze audit_event'
+verify=$(verify_once)
+echo "(d) audit verify: $total events, every checkpoint signature: $verify events/s ($cold events/s right after the writes)"
+
+# (e) streaming the rows verify reads, and nothing else
+t0=$(now)
+"${psql[@]}" -d hubgate -c "\\copy (select seq, prev_hash, hash, canonical, kind, request_id, actor, org, repo, action, decision, rule, status, bytes_in, bytes_out, client_ip, ts from audit_event order by stream_id, seq) to '/dev/null' with (format binary)"
+t1=$(now)
+stream=$(rate "$total" "$t0" "$t1")
+echo "(e) PostgreSQL streaming those rows out (COPY TO /dev/null): $stream rows/s"
+
+python3 - "$writer" "$bare" "$ceiling" "$verify" "$stream" <<'PY'
+import sys
+w, bare, ceil, v, s = map(float, sys.argv[1:])
+print(f"writer / bare INSERT baseline: {w / bare:.2f}x   (goal: >= 100,000 events/s; {'met' if w >= 100000 else 'not met'})")
+print(f"writer / PostgreSQL COPY ceiling for the same rows: {w / ceil:.2f}x")
+print(f"verify / PostgreSQL streaming the same rows: {v / s:.2f}x   (goal: >= 500,000 events/s; {'met' if v >= 500000 else 'not met'})")
+PY

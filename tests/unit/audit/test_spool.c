@@ -1,0 +1,173 @@
+/* The local spool (audit/spool.h): chained records that survive a reopen, a torn last record
+ * cut off, corruption refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/chain.h"
+#include "audit/spool.h"
+#include "common/err.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/hubgate-spool-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void remove_spool(const char *stream)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/%s.spool", dir, stream);
+    unlink(p);
+}
+
+/* Appends n events after (seq, prev); returns the new head in prev. */
+static void append_n(aud_spool_t *sp, int64_t seq, unsigned char prev[AUD_HASH_BYTES], int n)
+{
+    aud_hasher_t h;
+    assert_int_equal(aud_hasher_init(&h), 0);
+    for (int i = 0; i < n; i++) {
+        char ev[64];
+        int len = snprintf(ev, sizeof(ev), "{\"n\":%d}", (int)seq + i + 1);
+        unsigned char hash[AUD_HASH_BYTES];
+        aud_chain_next(&h, prev, ev, (size_t)len, hash);
+        assert_int_equal(aud_spool_append(sp, seq + i + 1, prev, hash, ev, (size_t)len), 0);
+        memcpy(prev, hash, AUD_HASH_BYTES);
+    }
+    aud_hasher_free(&h);
+}
+
+static void records_survive_reopen(void **state)
+{
+    remove_spool("s1");
+    aud_spool_t *sp;
+    char err[256];
+    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_count(sp), 0);
+    unsigned char head[AUD_HASH_BYTES], base[AUD_HASH_BYTES];
+    aud_chain_genesis("s1", base);
+    memcpy(head, base, AUD_HASH_BYTES);
+    append_n(sp, 41, head, 5);                /* continues a chain whose head was seq 41 */
+    assert_int_equal(aud_spool_count(sp), 0); /* nothing durable before sync */
+    assert_int_equal(aud_spool_sync(sp), 0);
+    assert_int_equal(aud_spool_count(sp), 5);
+    aud_spool_close(sp);
+
+    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_count(sp), 5);
+    int64_t seq;
+    unsigned char h[AUD_HASH_BYTES];
+    aud_spool_head(sp, &seq, h);
+    assert_int_equal(seq, 46);
+    assert_memory_equal(h, head, AUD_HASH_BYTES);
+    aud_spool_pos_t pos;
+    aud_spool_start(sp, &pos);
+    assert_int_equal(pos.seq, 41);
+    assert_memory_equal(pos.hash, base, AUD_HASH_BYTES);
+    aud_spool_record_t rec;
+    int n = 0;
+    while (aud_spool_next(sp, &pos, &rec, err, sizeof(err)) == 1) {
+        n++;
+        assert_int_equal(rec.seq, 41 + n);
+        char want[32];
+        snprintf(want, sizeof(want), "{\"n\":%d}", 41 + n);
+        assert_int_equal(rec.len, strlen(want));
+        assert_memory_equal(rec.canonical, want, rec.len);
+    }
+    assert_int_equal(n, 5);
+    /* a record that does not continue the head is refused */
+    unsigned char wrong[AUD_HASH_BYTES] = {0};
+    assert_int_equal(aud_spool_append(sp, 47, wrong, wrong, "{}", 2), CMN_ERR_CONFLICT);
+    assert_int_equal(aud_spool_clear(sp), 0);
+    assert_int_equal(aud_spool_count(sp), 0);
+    aud_spool_close(sp);
+    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_count(sp), 0);
+    aud_spool_close(sp);
+}
+
+static void torn_last_record_is_cut(void **state)
+{
+    remove_spool("s2");
+    aud_spool_t *sp;
+    char err[256], path[128];
+    assert_int_equal(aud_spool_open(dir, "s2", &sp, err, sizeof(err)), 0);
+    unsigned char head[AUD_HASH_BYTES];
+    aud_chain_genesis("s2", head);
+    append_n(sp, 0, head, 3);
+    assert_int_equal(aud_spool_sync(sp), 0);
+    aud_spool_close(sp);
+    snprintf(path, sizeof(path), "%s/s2.spool", dir);
+    FILE *f = fopen(path, "a");
+    fputs("4 0123", f); /* a crash in the middle of a write */
+    fclose(f);
+    struct stat before;
+    stat(path, &before);
+    assert_int_equal(aud_spool_open(dir, "s2", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_count(sp), 3);
+    struct stat after;
+    stat(path, &after);
+    assert_int_equal(after.st_size, before.st_size - 6);
+    aud_spool_close(sp);
+}
+
+static void corruption_is_refused(void **state)
+{
+    remove_spool("s3");
+    aud_spool_t *sp;
+    char err[256], path[128];
+    assert_int_equal(aud_spool_open(dir, "s3", &sp, err, sizeof(err)), 0);
+    unsigned char head[AUD_HASH_BYTES];
+    aud_chain_genesis("s3", head);
+    append_n(sp, 0, head, 3);
+    assert_int_equal(aud_spool_sync(sp), 0);
+    aud_spool_close(sp);
+    snprintf(path, sizeof(path), "%s/s3.spool", dir);
+    /* change one event's content: its record no longer chains */
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "sed -i 's/{\"n\":2}/{\"n\":9}/' %s", path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(aud_spool_open(dir, "s3", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_non_null(strstr(err, "does not chain"));
+    /* another stream's spool */
+    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    aud_spool_close(sp);
+    char other[128];
+    snprintf(other, sizeof(other), "%s/s4.spool", dir);
+    FILE *f = fopen(other, "w");
+    fputs("hubgate-spool v1 s9 0 "
+          "0000000000000000000000000000000000000000000000000000000000000000\n",
+          f);
+    fclose(f);
+    assert_int_equal(aud_spool_open(dir, "s4", &sp, err, sizeof(err)), CMN_ERR_CONFLICT);
+    f = fopen(other, "w");
+    fputs("garbage\n", f);
+    fclose(f);
+    assert_int_equal(aud_spool_open(dir, "s4", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(records_survive_reopen),
+        cmocka_unit_test(torn_last_record_is_cut),
+        cmocka_unit_test(corruption_is_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
