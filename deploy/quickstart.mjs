@@ -66,8 +66,19 @@ Try, in another terminal:
 What reached the demo hub (note hubgate's credential, never the client's):
   tail -n 3 ${hub.logFile}
 
-Status: requests are classified, framing-checked and streamed with hubgate's credential;
-SSO verification, policy and the audit log arrive with issues #4-#6 (see README "Status").
+Try the policy (deploy/policy.example.json): bob (acme-staff) reads but cannot push;
+eve (no group) gets 404 for acme/*; dave (contractor) only acme/ft-*:
+  BOB=$(curl -s -u bob:${users.bob.secret} -d grant_type=client_credentials ${idp.issuer}/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
+  curl -s -X POST -H "Authorization: Bearer $BOB" -H 'Content-Type: application/json' -d '{"name":"x","organization":"acme"}' ${gw.url}/api/repos/create
+  ./build/gateway/hubgate policy explain deploy/policy.example.json --subject '{"sub":"bob","groups":["acme-staff"]}' --request "POST /api/models/acme/bert/commit/main"
+
+A hubgate token for real clients (HF_ENDPOINT=${gw.url} HF_TOKEN=<token>):
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"laptop","scope":"read","expires_days":7}' ${gw.url}/-/tokens
+
+The audit log: every decision, committed before the request went upstream:
+  psql ${pg.url} -c "select seq, kind, actor, repo, decision, status from audit_event order by seq desc limit 10"
+  ./build/gateway/hubgate audit verify --database ${pg.url}
+
 Ctrl-C stops everything.`);
 
   const sig = await untilSignal();
