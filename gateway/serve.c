@@ -530,6 +530,7 @@ static void on_policy_event(void *ctx, int loaded, const char *path, const char 
 {
     gw_server_t *srv = ctx;
     aud_event_t ev;
+    char first[512]; /* the event borrows it until submitted */
     aud_event_init(&ev, loaded ? AUD_KIND_POLICY_LOADED : AUD_KIND_POLICY_REJECTED);
     aud_event_detail_str(&ev, "path", path);
     if (old_sha && *old_sha)
@@ -537,7 +538,6 @@ static void on_policy_event(void *ctx, int loaded, const char *path, const char 
     if (new_sha && *new_sha)
         aud_event_detail_str(&ev, "sha256", new_sha);
     if (errors && *errors) {
-        char first[512];
         snprintf(first, sizeof(first), "%.*s", (int)strcspn(errors, "\n"), errors);
         aud_event_detail_str(&ev, "error", first);
     }
