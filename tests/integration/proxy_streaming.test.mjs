@@ -217,7 +217,12 @@ test('an upstream that does not answer is a 504, one that cannot be reached a 50
   const unreachable = await hubError(await fetch(`${down.url}/acme/bert/resolve/main/config.json`, auth));
   assert.equal(unreachable.status, 502);
   assert.equal(unreachable.message, 'the upstream hub is unreachable');
-  const metrics = await (await fetch(`${down.url}/-/metrics`)).text();
+  // Requests are counted when they complete, just after the answer went out: poll.
+  let metrics = '';
+  for (let i = 0; i < 50 && !/status="502"\} 1/.test(metrics); i++) {
+    await sleep(50);
+    metrics = await (await fetch(`${down.url}/-/metrics`)).text();
+  }
   assert.match(metrics, /hubgate_upstream_errors_total\{kind="connect"\} 1/);
   assert.match(metrics, /hubgate_requests_total\{action="read",status="502"\} 1/);
 });
