@@ -77,24 +77,35 @@ nginx_conf "$work/proxy" "$p_proxy" "location / { proxy_pass http://up; proxy_ht
 nginx -c "$work/static/nginx.conf" -e "$work/static/error.log"
 nginx -c "$work/proxy/nginx.conf" -e "$work/proxy/error.log"
 
+# hubgate runs its whole pipeline (framing, route, an SSO token verified once then cached,
+# the policy) except the audit log, whose cost bench/audit_e2e.sh measures on its own.
+[ -d tests/node_modules/oidc-provider ] || { echo "bench/proxy.sh: run tests/run.sh once (installs the demo IdP)" >&2; exit 1; }
+p_idp=$(free_port)
+node tests/fixtures/idp/idp.mjs --port "$p_idp" --keys "$work/idp-keys.json" > "$work/idp.log" 2>&1 &
+pids+=($!)
+issuer="http://127.0.0.1:$p_idp"
+for _ in $(seq 100); do curl -sf "$issuer/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
+token=$(curl -s -u alice:alice-demo-secret-7c1f9a -d grant_type=client_credentials "$issuer/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 echo "hf_bench_token" > "$work/us.token"; chmod 600 "$work/us.token"
-echo '{}' > "$work/policy.json"
+echo '{"version": 1, "orgs": {"acme": {"members": [{"group": "acme-ml", "role": "write"}]}}}' > "$work/policy.json"
 cat > "$work/hubgate.json" <<JSON
 {"listen": "127.0.0.1:$p_gw", "public_url": "http://127.0.0.1:$p_gw",
  "database": "postgresql://bench@127.0.0.1:1/none?connect_timeout=1", "policy": "policy.json",
- "regions": {"us": {"upstream": "http://127.0.0.1:$p_static", "token_file": "us.token"}}}
+ "regions": {"us": {"upstream": "http://127.0.0.1:$p_static", "token_file": "us.token"}},
+ "identity": {"issuers": [{"issuer": "$issuer", "audience": "hubgate"}]},
+ "audit": {"mode": "off"}}
 JSON
 HUBGATE_LOG_LEVEL=error "$bin" serve --config "$work/hubgate.json" 2>"$work/hubgate.log" &
 gw_pid=$!; pids+=("$gw_pid")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$p_gw/-/health" >/dev/null && break; sleep 0.1; done
 for p in $p_static $p_proxy $p_gw; do
-  curl -sf -o /dev/null "http://127.0.0.1:$p/api/models/acme/bert" || { echo "bench: server on $p does not answer" >&2; cat "$work"/*.log "$work"/*/error.log >&2; exit 1; }
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$p/api/models/acme/bert" || { echo "bench: server on $p does not answer" >&2; cat "$work"/*.log "$work"/*/error.log >&2; exit 1; }
 done
 
 # wrk: req/s, p99 (ms), transfer MB/s
 run_wrk() { # url
   local out
-  out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "$1")
+  out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$1")
   local rps p99 tput
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")

@@ -172,6 +172,11 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
     }
     if (req->policy)
         ev->decision.policy_sha256 = pol_policy_sha256(req->policy);
+    if (req->shadow_differs && kind == AUD_KIND_REQUEST) {
+        aud_event_detail_str(ev, "shadow_effect", pol_effect_name(req->shadow_effect));
+        aud_event_detail_str(ev, "shadow_rule", req->shadow_rule);
+        aud_event_detail_str(ev, "shadow_policy_sha256", pol_policy_sha256(req->shadow));
+    }
     if (status)
         ev->response.status = (int)status;
 }

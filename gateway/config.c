@@ -437,8 +437,11 @@ static void parse_audit(loader_t *l, json_t *root)
     const char *mode = get_string(l, "/audit", a, "mode", 0, "strict");
     if (mode && strcmp(mode, "spool") == 0)
         cfg->audit.mode = GW_AUDIT_SPOOL;
+    else if (mode && strcmp(mode, "off") == 0)
+        cfg->audit.mode = GW_AUDIT_OFF;
     else if (mode && strcmp(mode, "strict") != 0)
-        cmn_jdiag_error(&l->diag, "/audit/mode", 0, "unknown mode \"%s\" (expected strict, spool)",
+        cmn_jdiag_error(&l->diag, "/audit/mode", 0,
+                        "unknown mode \"%s\" (expected strict, spool, or off for benchmarks)",
                         mode);
     cfg->audit.spool_dir = resolve_path(l, get_string(l, "/audit", a, "spool_dir", 0, "spool"));
     cfg->audit.checkpoint_every = get_int(l, "/audit", a, "checkpoint_every", 1, 10000000, 1000);

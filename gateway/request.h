@@ -68,6 +68,10 @@ typedef struct {
     pol_policy_t *policy; /* the generation that decided this request (a reference) */
     pol_decision_t decision;
     int decided;
+    int shadow_differs;          /* the shadow policy decided otherwise: */
+    pol_effect_t shadow_effect;  /*   its effect and determining rule (owned by the shadow */
+    const char *shadow_rule;     /*   policy, which the request keeps a reference to) */
+    pol_policy_t *shadow;
     const gw_region_t *region; /* where it is forwarded */
     const char *stage;         /* the pipeline stage that refused it, for the audit event */
     gw_audit_wait_t *audit_wait;

@@ -88,6 +88,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_metrics_bytes(sent, received);
     gw_metrics_inflight(-1);
     pol_policy_unref(req->policy);
+    pol_policy_unref(req->shadow);
     cmn_buf_free(&req->body);
     cmn_arena_free(&req->arena);
     free(req);
@@ -259,13 +260,21 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
                     &req->decision);
     req->decided = 1;
     if (shadow) {
+        /* The candidate decides too, unenforced; a disagreement is logged and goes into the
+         * request's audit event (shadow_effect, shadow_rule). */
         pol_decision_t cand;
         gw_authz_decide(shadow, &req->identity, &req->route, body, body_len, req->client_ip, &cand);
-        if (cand.effect != req->decision.effect)
+        if (cand.effect != req->decision.effect) {
             cmn_log_warn("shadow", "%s %s %s: live %s by %s, candidate %s by %s (%s)",
                          req->request_id, req->method, req->target,
                          pol_effect_name(req->decision.effect), req->decision.rule,
                          pol_effect_name(cand.effect), cand.rule, cand.reason);
+            req->shadow_differs = 1;
+            req->shadow_effect = cand.effect;
+            req->shadow_rule = cand.rule;
+            req->shadow = shadow; /* keeps cand.rule alive */
+            shadow = NULL;
+        }
         pol_policy_unref(shadow);
     }
     const pol_decision_t *d = &req->decision;
@@ -297,6 +306,12 @@ static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *c
     (void)body;
     (void)body_len; /* still in req->body when the audit wait is over */
     req->stage = "audit";
+    if (!req->srv->audit) { /* audit.mode off (benchmarks) */
+        req->audited = 1;
+        req->phase = GW_PHASE_AUDIT_WAIT;
+        req->audit_wait = NULL;
+        return after_audit(req, conn, NULL, &(size_t){0});
+    }
     aud_event_t ev;
     gw_request_event(req, &ev, AUD_KIND_REQUEST, 0);
     req->audit_wait = gw_audit_wait_submit(req->srv->audit, &ev, conn);
@@ -310,7 +325,7 @@ static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *c
 static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *conn,
                                    const char *upload_data, size_t *upload_data_size)
 {
-    int state = gw_audit_wait_poll(req->audit_wait);
+    int state = req->audit_wait ? gw_audit_wait_poll(req->audit_wait) : 1;
     if (state == 0)
         return MHD_YES; /* suspended; any body stays unread until the event is durable */
     if (state < 0)
@@ -556,6 +571,8 @@ static void on_keys_changed(void *ctx, const char *issuer, const char *summary)
 
 static void lifecycle_event(gw_server_t *srv, aud_kind_t kind)
 {
+    if (!srv->audit)
+        return;
     aud_event_t ev;
     aud_event_init(&ev, kind);
     aud_event_detail_str(&ev, "version", HUBGATE_VERSION);
@@ -648,8 +665,10 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
     char aerr[512];
-    srv.audit = gw_auditlog_open(cfg, aerr, sizeof(aerr));
-    if (!srv.audit) {
+    if (cfg->audit.mode == GW_AUDIT_OFF) {
+        cmn_log_warn("serve", "audit.mode is off: requests are forwarded WITHOUT an audit "
+                              "record. For benchmarks only; never in production.");
+    } else if (!(srv.audit = gw_auditlog_open(cfg, aerr, sizeof(aerr)))) {
         cmn_log_error("serve", "cannot open the audit log: %s", aerr);
         goto out;
     }

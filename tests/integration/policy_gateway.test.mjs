@@ -198,3 +198,31 @@ test('policy reloads under load: never a 5xx, always one of the two valid polici
   assert.doesNotMatch(metrics, /status="5\d\d"/, 'no 5xx at all');
   console.log(`# reload under load: ${JSON.stringify(Object.fromEntries(seen))}, ${wrkOut.match(/Requests\/sec:\s+(\S+)/)?.[1]} req/s from wrk`);
 });
+
+test('shadow mode: a candidate policy decides beside the live one; disagreements are logged and audited, never enforced', async () => {
+  const pg2 = await stack.postgres();
+  const candidate = { ...POLICY, orgs: { acme: { ...POLICY.orgs.acme, members: POLICY.orgs.acme.members.filter((m) => m.group !== 'acme-staff') } } };
+  const shadowGw = await stack.hubgate({
+    config: {
+      database: pg2.url,
+      policy: 'policy.json',
+      shadow: 'candidate.json',
+      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
+    },
+    policy: POLICY,
+    files: { 'us.token': `${h.serviceToken}\n`, 'candidate.json': candidate },
+  });
+  const bob = await idp.token('bob');
+  const res = await fetch(`${shadowGw.url}/api/models/acme/bert`, { headers: { Authorization: `Bearer ${bob}` } });
+  assert.equal(res.status, 200, 'the live policy is the one enforced');
+  const rid = res.headers.get('x-request-id');
+  const alice = await idp.token('alice');
+  assert.equal((await fetch(`${shadowGw.url}/api/models/acme/bert`, { headers: { Authorization: `Bearer ${alice}` } })).status, 200);
+  assert.match(shadowGw.stderr(), new RegExp(`shadow: ${rid} GET /api/models/acme/bert: live allow by orgs\\.acme\\.members\\[2\\], candidate deny`));
+  await shadowGw.stop();
+  const event = JSON.parse(pg2.psql(`select canonical from audit_event where request_id = '${rid}' and kind = 'request'`));
+  assert.equal(event.details.shadow_effect, 'deny');
+  assert.match(event.details.shadow_policy_sha256, /^[0-9a-f]{64}$/);
+  assert.equal((shadowGw.stderr().match(/ shadow: /g) ?? []).length, 1, 'only the request on which they disagree');
+});
