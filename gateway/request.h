@@ -88,6 +88,7 @@ typedef struct {
     const char *local_message;
 
     cmn_buf_t body; /* for routes whose target is in the body; capped */
+    int body_complete; /* the handler's final call (whole request received) has happened */
     int body_over_cap;
 
     gw_xfer_t *xfer;

@@ -340,9 +340,10 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
                        : gw_proxy_start(req, conn, NULL, 0, &msg);
     if (err)
         return gw_request_error(req, conn, err, NULL, msg);
-    if (req->phase == GW_PHASE_STREAM_BODY && *upload_data_size == 0)
-        /* This call is the one after the resume (or the first one), not the end of the body:
-         * MHD now sends 100 Continue if asked, then calls with the body (libraries.md §1e). */
+    if (*upload_data_size == 0 && !req->body_complete)
+        /* The first call, or the one after the audit resume: not the end of the request. MHD
+         * now reads the body (after 100 Continue if asked) and calls again; answering from
+         * this state would make MHD close the connection (libraries.md §1e, §1f). */
         return MHD_YES;
     return gw_proxy_continue(req, conn, upload_data, upload_data_size);
 }
@@ -432,6 +433,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
 /* All of a body-borne route's body is here: classify it, decide, forward it whole. */
 static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *conn)
 {
+    req->body_complete = 1;
     if (req->body_over_cap)
         return gw_request_error(req, conn, 413, NULL,
                                 gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
