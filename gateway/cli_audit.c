@@ -1,4 +1,5 @@
 #include "gateway/cli_audit.h"
+#include "gateway/cli.h"
 #include "audit/checkpoint.h"
 #include "audit/verify.h"
 #include "common/buf.h"
@@ -42,36 +43,13 @@ static const char usage_audit[] =
     "Exit status: 0 everything holds; 1 a problem was found; 2 bad usage; 3 could not verify\n"
     "(database unreachable, unreadable file).\n";
 
-static int is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
-}
-
-/* "--name VALUE" or "--name=VALUE": 1 and *value set; 0 not this option; -1 missing value. */
-static int take(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
 int gw_cli_keygen(int argc, char **argv)
 {
     const char *out = NULL, *pubout = NULL;
     int force = 0;
     for (int i = 0; i < argc; i++) {
         int m;
-        if (is_help(argv[i])) {
+        if (gw_cli_is_help(argv[i])) {
             fputs(usage_keygen, stdout);
             return 0;
         }
@@ -79,12 +57,10 @@ int gw_cli_keygen(int argc, char **argv)
             force = 1;
             continue;
         }
-        if ((m = take(argc, argv, &i, "--out", &out)) == 0)
-            m = take(argc, argv, &i, "--pubout", &pubout);
-        if (m < 0) {
-            fprintf(stderr, "hubgate keygen: %s needs a value\n", argv[i]);
-            return 2;
-        }
+        if ((m = gw_cli_take_option(argc, argv, &i, "--out", "keygen", &out)) == 0)
+            m = gw_cli_take_option(argc, argv, &i, "--pubout", "keygen", &pubout);
+        if (m < 0)
+            return 2; /* said why */
         if (m == 0) {
             fprintf(stderr, "hubgate keygen: unknown argument \"%s\" (see hubgate keygen --help)\n",
                     argv[i]);
@@ -137,7 +113,7 @@ static int cmd_verify(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int m;
         const char *pk = NULL;
-        if (is_help(argv[i])) {
+        if (gw_cli_is_help(argv[i])) {
             fputs(usage_audit, stdout);
             free(pubkeys);
             return 0;
@@ -146,14 +122,15 @@ static int cmd_verify(int argc, char **argv)
             json = 1;
             continue;
         }
-        if ((m = take(argc, argv, &i, "--database", &o.database_url)) == 0 &&
-            (m = take(argc, argv, &i, "--checkpoint", &o.checkpoint_file)) == 0 &&
-            (m = take(argc, argv, &i, "--stream", &o.stream)) == 0 &&
-            (m = take(argc, argv, &i, "--pubkey", &pk)) == 1)
+        static const char cmd[] = "audit verify";
+        if ((m = gw_cli_take_option(argc, argv, &i, "--database", cmd, &o.database_url)) == 0 &&
+            (m = gw_cli_take_option(argc, argv, &i, "--checkpoint", cmd, &o.checkpoint_file)) ==
+                0 &&
+            (m = gw_cli_take_option(argc, argv, &i, "--stream", cmd, &o.stream)) == 0 &&
+            (m = gw_cli_take_option(argc, argv, &i, "--pubkey", cmd, &pk)) == 1)
             pubkeys[o.n_pubkeys++] = pk;
         if (m < 0) {
-            fprintf(stderr, "hubgate audit verify: %s needs a value\n", argv[i]);
-            free(pubkeys);
+            free(pubkeys); /* said why */
             return 2;
         }
         if (m == 0) {
@@ -189,7 +166,7 @@ static int cmd_verify(int argc, char **argv)
 
 int gw_cli_audit(int argc, char **argv)
 {
-    if (argc == 0 || is_help(argv[0])) {
+    if (argc == 0 || gw_cli_is_help(argv[0])) {
         fputs(usage_audit, argc == 0 ? stderr : stdout);
         return argc == 0 ? 2 : 0;
     }

@@ -1,5 +1,6 @@
 /* hubgate policy check|test|explain|diff. */
 #include "gateway/cli_policy.h"
+#include "gateway/cli.h"
 #include "common/err.h"
 
 #include <stdio.h>
@@ -79,32 +80,6 @@ static const char usage_diff[] =
     "\n"
     "Exit status: 0 no access changes, 1 access changes, 2 bad usage or invalid policy\n"
     "(like diff(1)).\n";
-
-static int is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
-}
-
-/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. Returns 1 when
- * matched, 0 when not, -1 when the value is missing (reported). */
-static int take_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "hubgate policy: %s needs a value\n", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -274,10 +249,10 @@ static int region_opts_init(region_opts_t *r, const char *cmd)
 
 static int region_option(int argc, char **argv, int *i, region_opts_t *r)
 {
-    int m = take_option(argc, argv, i, "--regions", &r->regions_arg);
+    int m = gw_cli_take_option(argc, argv, i, "--regions", "policy", &r->regions_arg);
     if (m)
         return m;
-    return take_option(argc, argv, i, "--default-region", &r->default_region);
+    return gw_cli_take_option(argc, argv, i, "--default-region", "policy", &r->default_region);
 }
 
 /* Loads a policy; prints its errors to stderr. *unreadable tells a file that could not be
@@ -312,18 +287,18 @@ static int parse_args(int argc, char **argv, args_t *a)
 {
     int explain = strcmp(a->name, "explain") == 0;
     for (int i = 1; i < argc; i++) {
-        if (is_help(argv[i])) {
+        if (gw_cli_is_help(argv[i])) {
             fputs(a->usage, stdout);
             return 0;
         }
         int m = region_option(argc, argv, &i, &a->regions);
         if (m == 0 && explain) {
-            if ((m = take_option(argc, argv, &i, "--subject", &a->subject)) == 0 &&
-                (m = take_option(argc, argv, &i, "--request", &a->request)) == 0 &&
-                (m = take_option(argc, argv, &i, "--body", &a->body)) == 0 &&
-                (m = take_option(argc, argv, &i, "--content-type", &a->content_type)) == 0 &&
-                (m = take_option(argc, argv, &i, "--ip", &a->ip)) == 0)
-                m = take_option(argc, argv, &i, "--region", &a->region);
+            if ((m = gw_cli_take_option(argc, argv, &i, "--subject", "policy", &a->subject)) == 0 &&
+                (m = gw_cli_take_option(argc, argv, &i, "--request", "policy", &a->request)) == 0 &&
+                (m = gw_cli_take_option(argc, argv, &i, "--body", "policy", &a->body)) == 0 &&
+                (m = gw_cli_take_option(argc, argv, &i, "--content-type", "policy", &a->content_type)) == 0 &&
+                (m = gw_cli_take_option(argc, argv, &i, "--ip", "policy", &a->ip)) == 0)
+                m = gw_cli_take_option(argc, argv, &i, "--region", "policy", &a->region);
         }
         if (m < 0)
             return 2;
@@ -533,7 +508,7 @@ int gw_cli_policy(int argc, char **argv)
         fputs(usage_policy, stderr);
         return 2;
     }
-    if (is_help(argv[0])) {
+    if (gw_cli_is_help(argv[0])) {
         fputs(usage_policy, stdout);
         return 0;
     }

@@ -3,6 +3,7 @@
 #include "audit/migrate.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "gateway/cli.h"
 #include "gateway/cli_audit.h"
 #include "gateway/cli_policy.h"
 #include "gateway/config.h"
@@ -56,42 +57,20 @@ static const char usage_db[] =
     "                  (run it as a role that may create roles and tables; the gateway itself\n"
     "                  connects as a member of hubgate_gateway)\n";
 
-static int is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
-}
-
-/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. */
-static int take_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "hubgate: %s needs a value\n", name);
-        exit(2);
-    }
-    *value = argv[++*i];
-    return 1;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
     const char *config = NULL;
+    int m = 0;
     int check = 0;
     for (int i = 0; i < argc; i++) {
-        if (is_help(argv[i])) {
+        if (gw_cli_is_help(argv[i])) {
             fputs(usage_serve, stdout);
             return 0;
         } else if (strcmp(argv[i], "--check") == 0) {
             check = 1;
-        } else if (!take_option(argc, argv, &i, "--config", &config)) {
+        } else if ((m = gw_cli_take_option(argc, argv, &i, "--config", "serve", &config)) <= 0) {
+            if (m < 0)
+                return 2;
             fprintf(stderr, "hubgate serve: unknown argument \"%s\" (see hubgate serve --help)\n",
                     argv[i]);
             return 2;
@@ -124,7 +103,7 @@ static int cmd_serve(int argc, char **argv)
 
 static int cmd_db(int argc, char **argv)
 {
-    if (argc == 0 || is_help(argv[0])) {
+    if (argc == 0 || gw_cli_is_help(argv[0])) {
         fputs(usage_db, argc == 0 ? stderr : stdout);
         return argc == 0 ? 2 : 0;
     }
@@ -134,11 +113,14 @@ static int cmd_db(int argc, char **argv)
     }
     const char *database = NULL;
     for (int i = 1; i < argc; i++) {
-        if (is_help(argv[i])) {
+        if (gw_cli_is_help(argv[i])) {
             fputs(usage_db, stdout);
             return 0;
         }
-        if (!take_option(argc, argv, &i, "--database", &database)) {
+        int m = gw_cli_take_option(argc, argv, &i, "--database", "db migrate", &database);
+        if (m < 0)
+            return 2;
+        if (m == 0) {
             fprintf(stderr, "hubgate db migrate: unknown argument \"%s\"\n", argv[i]);
             return 2;
         }
@@ -162,7 +144,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (is_help(cmd)) {
+    if (gw_cli_is_help(cmd)) {
         fputs(usage_main, stdout);
         return 0;
     }
