@@ -136,7 +136,9 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
 
     const gw_route_t *r = &req->route;
     ev->request.method = req->method;
-    if (req->target) {
+    if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
+        ev->request.path = "/-/egress"; /* the sealed link is a capability: never recorded */
+    } else if (req->target) {
         size_t n = strcspn(req->target, "?");
         ev->request.path = cmn_arena_strndup(&req->arena, req->target, n);
     }

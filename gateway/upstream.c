@@ -369,7 +369,8 @@ static void finish(gw_upstream_t *up, gw_xfer_t *x, CURLcode rc)
     if (x->error == GW_XFER_OK)
         x->error = x->client_gone ? GW_XFER_ABORTED : map_error(rc);
     if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK && !x->client_gone)
-        cmn_log_warn("upstream", "%s %s: %s", x->method, x->target,
+        /* the path only: a storage URL's query is its signature, a credential */
+        cmn_log_warn("upstream", "%s %.*s: %s", x->method, (int)strcspn(x->target, "?"), x->target,
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     x->down_eof = 1;
     x->head_ready = 1; /* a waiting handler wakes and sees the error, if any */
@@ -443,7 +444,8 @@ static void sweep_idle(gw_upstream_t *up)
             if (x->error == GW_XFER_OK)
                 x->error = GW_XFER_TIMEOUT;
             pthread_mutex_unlock(&x->mu);
-            cmn_log_warn("upstream", "%s %s: no data for %d s", x->method, x->target,
+            cmn_log_warn("upstream", "%s %.*s: no data for %d s", x->method,
+                         (int)strcspn(x->target, "?"), x->target,
                          x->idle_seconds);
             finish(up, x, CURLE_OPERATION_TIMEDOUT);
         }
