@@ -19,7 +19,6 @@ while [ $# -gt 0 ]; do
 done
 bin=${HUBGATE_BIN:-$root/build/gateway/hubgate}
 [ -x "$bin" ] || { echo "bench/audit_e2e.sh: build first" >&2; exit 1; }
-[ -d tests/node_modules/oidc-provider ] || { echo "bench/audit_e2e.sh: run tests/run.sh once (installs the demo IdP)" >&2; exit 1; }
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 work=$(mktemp -d /var/tmp/hubgate-bench-e2e-XXXXXX)
@@ -34,7 +33,7 @@ cleanup() {
   sleep 0.3; rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. bench/lib.sh
 p_pg=$(free_port); p_up=$(free_port); p_idp=$(free_port); p_strict=$(free_port); p_off=$(free_port)
 
 mkdir -p "$work/pg/sock"
@@ -47,26 +46,9 @@ db="postgresql://postgres@127.0.0.1:$p_pg/hubgate"
 "$bin" db migrate --database "$db" >/dev/null
 "$bin" keygen --out "$work/audit.pem" >/dev/null
 
-mkdir -p "$work/www/api/models/acme" "$work/tmp"
-python3 -c 'import json;print(json.dumps({"id":"acme/bert","siblings":[{"rfilename":"f%03d.bin"%i} for i in range(30)]}))' > "$work/www/api/models/acme/bert"
-chmod -R a+rX "$work/www"
-cat > "$work/nginx.conf" <<NGX
-worker_processes 1; pid $work/nginx.pid; error_log $work/nginx.err warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; client_body_temp_path $work/tmp; proxy_temp_path $work/tmp;
-  fastcgi_temp_path $work/tmp; uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
-  server { listen 127.0.0.1:$p_up; root $work/www; default_type application/json; } }
-NGX
-nginx -c "$work/nginx.conf" -e "$work/nginx.err"
-
-node tests/fixtures/idp/idp.mjs --port "$p_idp" --keys "$work/idp-keys.json" > "$work/idp.log" 2>&1 &
-pids+=($!)
-issuer="http://127.0.0.1:$p_idp"
-for _ in $(seq 100); do curl -sf "$issuer/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
-token=$(curl -s -u alice:alice-demo-secret-7c1f9a -d grant_type=client_credentials "$issuer/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-
-echo "hf_bench" > "$work/us.token"; chmod 600 "$work/us.token"
-echo '{"version": 1, "orgs": {"acme": {"members": [{"group": "acme-ml", "role": "write"}]}}}' > "$work/policy.json"
+bench_json_upstream "$p_up"
+bench_idp "$p_idp"
+bench_policy_files
 for mode in strict off; do
   port=$p_strict; [ $mode = off ] && port=$p_off
   cat > "$work/$mode.json" <<JSON

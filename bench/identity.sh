@@ -23,7 +23,6 @@ while [ $# -gt 0 ]; do
 done
 build=${HUBGATE_BUILD:-$root/build}
 [ -x "$build/gateway/hubgate" ] && [ -x "$build/bench/bench_identity" ] || { echo "bench/identity.sh: build first (cmake --build build)" >&2; exit 1; }
-[ -d tests/node_modules/oidc-provider ] || { echo "bench/identity.sh: run tests/run.sh once (installs the demo IdP's npm packages)" >&2; exit 1; }
 
 echo "== token verification (bench_identity)"
 "$build/bench/bench_identity" 3000 2>/dev/null
@@ -36,28 +35,11 @@ cleanup() {
   sleep 0.3; rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. bench/lib.sh
 p_up=$(free_port); p_gw=$(free_port); p_idp=$(free_port)
-
-mkdir -p "$work/www/api/models/acme" "$work/tmp"
-python3 -c 'import json;print(json.dumps({"id":"acme/bert","siblings":[{"rfilename":"f%03d.bin"%i} for i in range(30)]}))' > "$work/www/api/models/acme/bert"
-chmod -R a+rX "$work"
-cat > "$work/nginx.conf" <<NGX
-worker_processes 1; pid $work/nginx.pid; error_log $work/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; client_body_temp_path $work/tmp; proxy_temp_path $work/tmp;
-  fastcgi_temp_path $work/tmp; uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
-  server { listen 127.0.0.1:$p_up; root $work/www; default_type application/json; } }
-NGX
-nginx -c "$work/nginx.conf" -e "$work/error.log"
-
-node tests/fixtures/idp/idp.mjs --port "$p_idp" --keys "$work/idp-keys.json" > "$work/idp.log" 2>&1 &
-pids+=($!)
-issuer="http://127.0.0.1:$p_idp"
-for _ in $(seq 100); do curl -sf "$issuer/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
-
-echo "hf_bench" > "$work/us.token"; chmod 600 "$work/us.token"
-echo '{"version": 1, "orgs": {"acme": {"members": [{"group": "acme-ml", "role": "write"}]}}}' > "$work/policy.json"
+bench_json_upstream "$p_up"
+bench_idp "$p_idp"
+bench_policy_files
 cat > "$work/hubgate.json" <<JSON
 {"listen": "127.0.0.1:$p_gw", "public_url": "http://127.0.0.1:$p_gw",
  "database": "postgresql://bench@127.0.0.1:1/none?connect_timeout=1", "policy": "policy.json",
@@ -68,7 +50,6 @@ JSON
 HUBGATE_LOG_LEVEL=error "$build/gateway/hubgate" serve --config "$work/hubgate.json" 2>"$work/hubgate.log" &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p_gw/-/health" >/dev/null && break; sleep 0.1; done
-token=$(curl -s -u alice:alice-demo-secret-7c1f9a -d grant_type=client_credentials "$issuer/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 url="http://127.0.0.1:$p_gw/api/models/acme/bert"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")" = 200 ] || { echo "bench: the token was refused" >&2; cat "$work/hubgate.log" >&2; exit 1; }
 

@@ -39,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. bench/lib.sh
 p_static=$(free_port); p_proxy=$(free_port); p_gw=$(free_port)
 
 # The files, at Hub paths hubgate classifies: repo info (1 KiB JSON) and a resolve (100 MiB).
@@ -79,15 +79,9 @@ nginx -c "$work/proxy/nginx.conf" -e "$work/proxy/error.log"
 
 # hubgate runs its whole pipeline (framing, route, an SSO token verified once then cached,
 # the policy) except the audit log, whose cost bench/audit_e2e.sh measures on its own.
-[ -d tests/node_modules/oidc-provider ] || { echo "bench/proxy.sh: run tests/run.sh once (installs the demo IdP)" >&2; exit 1; }
 p_idp=$(free_port)
-node tests/fixtures/idp/idp.mjs --port "$p_idp" --keys "$work/idp-keys.json" > "$work/idp.log" 2>&1 &
-pids+=($!)
-issuer="http://127.0.0.1:$p_idp"
-for _ in $(seq 100); do curl -sf "$issuer/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
-token=$(curl -s -u alice:alice-demo-secret-7c1f9a -d grant_type=client_credentials "$issuer/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-echo "hf_bench_token" > "$work/us.token"; chmod 600 "$work/us.token"
-echo '{"version": 1, "orgs": {"acme": {"members": [{"group": "acme-ml", "role": "write"}]}}}' > "$work/policy.json"
+bench_idp "$p_idp"
+bench_policy_files
 cat > "$work/hubgate.json" <<JSON
 {"listen": "127.0.0.1:$p_gw", "public_url": "http://127.0.0.1:$p_gw",
  "database": "postgresql://bench@127.0.0.1:1/none?connect_timeout=1", "policy": "policy.json",
