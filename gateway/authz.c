@@ -305,3 +305,32 @@ int gw_authz_decide(const pol_policy_t *p, const gw_identity_t *id, const gw_rou
     pol_decide(p, &s, &r, have_ip ? &ip : NULL, time(NULL), d);
     return 0;
 }
+
+const char *gw_authz_denial_class(const pol_decision_t *d)
+{
+    static const struct {
+        const char *rule, *cls;
+    } fixed[] = {
+        {"default-deny", "not_member"},       {"anonymous", "anonymous"},
+        {"unknown-route", "unknown_route"},   {"token-scope", "token_scope"},
+        {"caller-namespace", "caller_namespace"}, {"no-target", "no_target"},
+        {"too-many-groups", "too_many_groups"}, {"external", "external"},
+        {"personal_namespaces", "personal_namespace"}, {"authenticated", "authenticated"},
+    };
+    const char *r = d->rule ? d->rule : "";
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (strcmp(r, fixed[i].rule) == 0)
+            return fixed[i].cls;
+    }
+    if (strncmp(r, "rules[", 6) == 0)
+        return "rule";
+    if (strncmp(r, "orgs.", 5) == 0) {
+        if (strstr(r, ".require."))
+            return "condition";
+        size_t n = strlen(r);
+        if (n >= 8 && strcmp(r + n - 8, ".regions") == 0)
+            return "region";
+        return d->answer == POL_ANSWER_FORBIDDEN ? "role" : "not_member";
+    }
+    return "other";
+}

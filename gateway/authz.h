@@ -51,4 +51,9 @@ int gw_authz_decide(const pol_policy_t *p, const gw_identity_t *id, const gw_rou
                     const char *body, size_t body_len, const char *client_ip,
                     pol_decision_t *d);
 
+/* A denial's reason class, for metrics: one of a fixed set of static strings ("rule",
+ * "condition", "region", "not_member", "token_scope", "anonymous", "unknown_route", ...), never
+ * an org or rule name. */
+const char *gw_authz_denial_class(const pol_decision_t *d);
+
 #endif

@@ -1,6 +1,8 @@
 #include "gateway/metrics.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "common/err.h"
 
@@ -17,6 +19,85 @@ static atomic_uint_fast64_t latency_buckets[NBUCKET + 1]; /* last: +Inf */
 static atomic_uint_fast64_t latency_sum_us, latency_count;
 static atomic_uint_fast64_t upstream_errors[GW_XFER_ABORTED + 1];
 static atomic_int inflight;
+
+/* A counter with a reason label. Reasons are static strings: the common case finds its slot
+ * by pointer without the lock; a new reason takes the lock once to claim a slot. */
+typedef struct {
+    const char *name, *help, *label;
+    pthread_mutex_t lock;
+    _Atomic(const char *) reasons[GW_METRICS_MAX_REASONS + 1]; /* last: "other" */
+    atomic_uint_fast64_t counts[GW_METRICS_MAX_REASONS + 1];
+} reason_counter_t;
+
+static reason_counter_t denials = {"hubgate_denials_total",
+                                   "Requests refused by the policy or one of its conditions, by "
+                                   "reason.",
+                                   "reason", PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+static reason_counter_t auth_failures = {"hubgate_auth_failures_total",
+                                         "Requests whose credentials were refused, by reason.",
+                                         "reason", PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+static reason_counter_t headers_dropped = {"hubgate_request_headers_dropped_total",
+                                           "Client request headers not forwarded upstream, by "
+                                           "class.",
+                                           "class", PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+
+static void count_reason(reason_counter_t *c, const char *reason)
+{
+    if (!reason || !*reason)
+        reason = "unspecified";
+    for (size_t i = 0; i < GW_METRICS_MAX_REASONS; i++) {
+        const char *r = atomic_load_explicit(&c->reasons[i], memory_order_acquire);
+        if (!r)
+            break;
+        if (r == reason || strcmp(r, reason) == 0) {
+            atomic_fetch_add_explicit(&c->counts[i], 1, memory_order_relaxed);
+            return;
+        }
+    }
+    pthread_mutex_lock(&c->lock);
+    size_t i = 0;
+    for (; i < GW_METRICS_MAX_REASONS; i++) {
+        const char *r = atomic_load_explicit(&c->reasons[i], memory_order_acquire);
+        if (!r) {
+            atomic_store_explicit(&c->reasons[i], reason, memory_order_release);
+            break;
+        }
+        if (strcmp(r, reason) == 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    atomic_fetch_add_explicit(&c->counts[i], 1, memory_order_relaxed); /* i == MAX: other */
+}
+
+void gw_metrics_denial(const char *reason)
+{
+    count_reason(&denials, reason);
+}
+
+void gw_metrics_auth_failure(const char *reason)
+{
+    count_reason(&auth_failures, reason);
+}
+
+void gw_metrics_header_dropped(const char *reason)
+{
+    count_reason(&headers_dropped, reason);
+}
+
+static int render_reasons(reason_counter_t *c, cmn_buf_t *out)
+{
+    int rc = cmn_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", c->name, c->help, c->name);
+    for (size_t i = 0; i <= GW_METRICS_MAX_REASONS; i++) {
+        const char *r = i < GW_METRICS_MAX_REASONS
+                            ? atomic_load_explicit(&c->reasons[i], memory_order_acquire)
+                            : "other";
+        uint64_t v = atomic_load_explicit(&c->counts[i], memory_order_relaxed);
+        if (r && v)
+            rc |= cmn_buf_printf(out, "%s{%s=\"%s\"} %llu\n", c->name, c->label, r,
+                                 (unsigned long long)v);
+    }
+    return rc;
+}
 
 void gw_metrics_request(gw_action_t action, unsigned status)
 {
@@ -104,5 +185,8 @@ int gw_metrics_render(cmn_buf_t *out)
                          "# TYPE hubgate_requests_in_flight gauge\n"
                          "hubgate_requests_in_flight %d\n",
                          atomic_load(&inflight));
+    rc |= render_reasons(&denials, out);
+    rc |= render_reasons(&auth_failures, out);
+    rc |= render_reasons(&headers_dropped, out);
     return rc ? CMN_ERR_TOOBIG : 0;
 }

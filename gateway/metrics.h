@@ -21,6 +21,20 @@ void gw_metrics_upstream_latency(uint64_t microseconds);
 /* An upstream transfer failed. */
 void gw_metrics_upstream_error(gw_xfer_error_t error);
 
+/* Refusals and drops counted by reason. `reason` must be a static string from a small fixed
+ * set (it becomes a Prometheus label value: free text would grow the series without bound);
+ * past GW_METRICS_MAX_REASONS distinct reasons per counter, new ones count as "other". */
+#define GW_METRICS_MAX_REASONS 64
+
+/* A request the policy (or a condition) refused, by the decision's reason class. */
+void gw_metrics_denial(const char *reason);
+
+/* A request whose credentials were refused, by why (expired, unknown_key, ...). */
+void gw_metrics_auth_failure(const char *reason);
+
+/* A client request header hubgate did not forward, by class (hop_by_hop, credential, ...). */
+void gw_metrics_header_dropped(const char *reason);
+
 /* Requests being served now. */
 void gw_metrics_inflight(int delta);
 

@@ -288,6 +288,7 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
             req->region = &cfg->regions[cfg->default_region];
         return 1;
     }
+    gw_metrics_denial(gw_authz_denial_class(d));
     if (d->answer == POL_ANSWER_FORBIDDEN)
         local_answer(req, 403, NULL, d->reason);
     else if (req->identity.kind == GW_ID_ANONYMOUS)
