@@ -117,10 +117,10 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
         .forwarded_host = host,
         /* Only the hub learns whom hubgate vouches for, and under which grant; storage gets a
          * bare signed URL. */
-        .identity = dst->credential ? gw_assertion_mint(req->srv->assertion, &req->identity, org,
-                                                        role, region, req->request_id,
-                                                        (int64_t)time(NULL), &req->arena)
-                                    : NULL,
+        .identity = dst->credential
+                        ? gw_assertion_mint(req->srv->assertion, &req->identity, org, role, region,
+                                            req->request_id, (int64_t)time(NULL), &req->arena)
+                        : NULL,
         .parsed_answer = dst->buffer_cap > 0,
         .dropped = gw_metrics_header_dropped,
     };
@@ -452,9 +452,9 @@ static int encoded(const char *block, size_t len)
  * them (a count of the unfiltered listing would tell what was hidden). */
 static int add_parsed_header(void *ctx, const char *name, const char *value)
 {
-    static const char *const skip[] = {"etag",   "content-range", "content-md5", "digest",
-                                       "accept-ranges", "content-encoding", "x-total-count",
-                                       NULL};
+    static const char *const skip[] = {
+        "etag",          "content-range",    "content-md5",   "digest",
+        "accept-ranges", "content-encoding", "x-total-count", NULL};
     for (size_t i = 0; skip[i]; i++) {
         if (strcasecmp(name, skip[i]) == 0)
             return 0;
@@ -502,8 +502,9 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
             return gw_request_error(req, conn, 500, NULL, "hubgate could not rewrite the answer");
         }
         if (!rewritten && ok)
-            return gw_request_error(req, conn, 502, NULL,
-                                    "the upstream hub sent an LFS batch answer hubgate cannot read");
+            return gw_request_error(
+                req, conn, 502, NULL,
+                "the upstream hub sent an LFS batch answer hubgate cannot read");
         /* an error answer that is no batch document carries no href: relayed as it came */
         rewrote = rewritten != NULL;
         r = rewritten ? MHD_create_response_from_buffer(strlen(rewritten), rewritten,
@@ -549,8 +550,8 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         return gw_request_error(req, conn, 500, NULL, "out of memory");
 
     gw_rewrite_t rw = rewriter(req);
-    if (gw_headers_response(block, hlen, &rw, &req->arena,
-                            rewrote ? add_parsed_header : add_header, r) != 0) {
+    if (gw_headers_response(block, hlen, &rw, &req->arena, rewrote ? add_parsed_header : add_header,
+                            r) != 0) {
         MHD_destroy_response(r);
         return gw_request_error(req, conn, 502, NULL, "the upstream hub sent a bad answer");
     }
