@@ -529,6 +529,10 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(filtered);
+    } else if (parsed && ok) {
+        /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
+        return gw_request_error(req, conn, 502, NULL,
+                                "the upstream hub sent an answer hubgate cannot inspect");
     } else if (gw_xfer_is_buffered(x) && !head) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
