@@ -107,13 +107,17 @@ const char *gw_assertion_jwks(const gw_assertion_t *a)
 }
 
 const char *gw_assertion_mint(gw_assertion_t *a, const gw_identity_t *id, const char *org,
-                              const char *role, const char *request_id, int64_t now,
-                              cmn_arena_t *arena)
+                              const char *role, const char *region, const char *request_id,
+                              int64_t now, cmn_arena_t *arena)
 {
-    json_t *claims = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:I, s:I, s:b}", "iss",
-                               a->issuer, "sub", id->sub, "sub_iss", id->iss, "email", id->email,
-                               "org", org, "role", role, "rid", request_id, "iat", (json_int_t)now,
-                               "exp", (json_int_t)(now + GW_ASSERTION_TTL_SECONDS), "mfa", id->mfa);
+    /* org, role and region are always present, null when the decision names none: a hub
+     * reading the claims can tell "no org" from a gateway that did not say. */
+    json_t *claims = json_pack(
+        "{s:s, s:s?, s:s?, s:s?, s:o, s:o, s:o, s:s, s:I, s:I, s:b}", "iss", a->issuer, "sub",
+        id->sub, "sub_iss", id->iss, "email", id->email, "org",
+        org ? json_string(org) : json_null(), "role", role ? json_string(role) : json_null(),
+        "region", region ? json_string(region) : json_null(), "rid", request_id, "iat",
+        (json_int_t)now, "exp", (json_int_t)(now + GW_ASSERTION_TTL_SECONDS), "mfa", id->mfa);
     if (claims && id->kind == GW_ID_ANONYMOUS)
         json_object_set_new(claims, "sub", json_string("anonymous"));
     if (claims && id->token_id)

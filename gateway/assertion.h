@@ -1,5 +1,6 @@
 /* X-Hubgate-Identity: a short-lived ES256 JWT in which hubgate vouches, to the upstream hub,
- * for whom it forwards a request (sub, email, org, role, request id). Its public key is served
+ * for whom it forwards a request (sub, email, request id) and under which grant (the org, role
+ * and region the policy allowed it under). Its public key is served
  * at /-/jwks.json so a hub that wants to can verify it.
  *
  * Signed with OpenSSL on a key parsed once, not with libjwt: libjwt 1.10.2 re-parses its PEM
@@ -23,11 +24,12 @@ typedef struct gw_assertion gw_assertion_t;
 gw_assertion_t *gw_assertion_create(const char *path, const char *issuer);
 void gw_assertion_destroy(gw_assertion_t *a);
 
-/* Mints the assertion for one request. org and role may be NULL. Returns the compact JWT from
- * the arena, or NULL on failure. Thread-safe. */
+/* Mints the assertion for one request. org, role and region are what the request was allowed
+ * under: NULL (a JSON null) when the decision names none — a namespace that is no org, a route
+ * about no repo. Returns the compact JWT from the arena, or NULL on failure. Thread-safe. */
 const char *gw_assertion_mint(gw_assertion_t *a, const gw_identity_t *id, const char *org,
-                              const char *role, const char *request_id, int64_t now,
-                              cmn_arena_t *arena);
+                              const char *role, const char *region, const char *request_id,
+                              int64_t now, cmn_arena_t *arena);
 
 /* The public key as a JWKS document ({"keys":[…]}), static for the object's life. */
 const char *gw_assertion_jwks(const gw_assertion_t *a);

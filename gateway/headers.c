@@ -121,15 +121,96 @@ const gw_header_t *gw_headers_find(const gw_header_t *h, size_t n, const char *n
     return NULL;
 }
 
-/* Request headers never forwarded: framing and hop-by-hop (curl frames the upstream request),
- * the client's credentials and cookies (the region's credential replaces them), and headers
- * that carry identity or routing claims only hubgate may make. */
-static const char *const drop_request[] = {
-    "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
-    "te", "trailer", "transfer-encoding", "upgrade", "content-length", "host", "expect",
-    "authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-    "x-forwarded-port", "x-forwarded-prefix", "forwarded", "x-real-ip", "x-request-id",
-    "x-amzn-trace-id", "via", NULL};
+/* Request headers are forwarded from an allow-list: what Hub clients (huggingface_hub,
+ * @huggingface/hub, transformers.js, git, git-lfs) send for the Hub to act on. Anything else
+ * is dropped, so a header that would make the upstream (or a proxy in front of it) act on
+ * another method, another URL or another identity never gets there, whatever its name. */
+static const char *const allow_request[] = {
+    "accept", "accept-encoding", "accept-language", "cache-control", "content-encoding",
+    "content-type", "git-protocol", "if-match", "if-modified-since", "if-none-match", "if-range",
+    "if-unmodified-since", "pragma", "range", "user-agent", NULL};
+
+/* Why a header is dropped, for the metrics; the first match wins, so a specific name is listed
+ * before a prefix that also covers it. A trailing '-' marks a prefix. */
+static const struct {
+    const char *name;
+    const char *cls;
+} drop_request[] = {
+    /* curl frames the upstream request itself */
+    {"host", GW_HDR_FRAMING},
+    {"content-length", GW_HDR_FRAMING},
+    {"transfer-encoding", GW_HDR_FRAMING},
+    {"expect", GW_HDR_FRAMING},
+    /* hubgate checked it; the region's credential replaces it */
+    {"authorization", GW_HDR_AUTHENTICATED},
+    {"connection", "hop_by_hop"},
+    {"keep-alive", "hop_by_hop"},
+    {"proxy-connection", "hop_by_hop"},
+    {"te", "hop_by_hop"},
+    {"trailer", "hop_by_hop"},
+    {"upgrade", "hop_by_hop"},
+    {"cookie", "credential"},
+    {"proxy-authorization", "credential"},
+    {"x-api-key", "credential"},
+    {"x-auth-token", "credential"},
+    {"x-amz-security-token", "credential"},
+    /* who the caller is: only hubgate says that (X-Hubgate-Identity) */
+    {"x-hubgate-", "identity_claim"},
+    {"x-forwarded-user", "identity_claim"},
+    {"x-forwarded-email", "identity_claim"},
+    {"x-forwarded-groups", "identity_claim"},
+    {"x-forwarded-preferred-username", "identity_claim"},
+    {"x-forwarded-access-token", "identity_claim"},
+    {"x-forwarded-client-cert", "identity_claim"},
+    {"x-auth-request-", "identity_claim"},
+    {"x-pomerium-", "identity_claim"},
+    {"x-amzn-oidc-", "identity_claim"},
+    {"cf-access-", "identity_claim"},
+    {"x-goog-authenticated-user-", "identity_claim"},
+    {"x-goog-iap-jwt-assertion", "identity_claim"},
+    {"x-ms-client-principal", "identity_claim"},
+    {"x-ms-client-principal-", "identity_claim"},
+    {"remote-user", "identity_claim"},
+    {"x-remote-", "identity_claim"},
+    {"x-webauth-user", "identity_claim"},
+    {"x-authenticated-user", "identity_claim"},
+    {"x-authenticated-userid", "identity_claim"},
+    {"x-user", "identity_claim"},
+    {"x-user-id", "identity_claim"},
+    {"x-email", "identity_claim"},
+    {"x-jwt-assertion", "identity_claim"},
+    {"x-id-token", "identity_claim"},
+    {"x-access-token", "identity_claim"},
+    {"x-userinfo", "identity_claim"},
+    {"ssl-client-cert", "identity_claim"},
+    {"x-ssl-client-", "identity_claim"},
+    {"x-client-cert", "identity_claim"},
+    /* another method, another URL, another account billed */
+    {"x-http-method-override", "override"},
+    {"x-http-method", "override"},
+    {"x-method-override", "override"},
+    {"x-original-method", "override"},
+    {"x-original-url", "override"},
+    {"x-original-uri", "override"},
+    {"x-rewrite-url", "override"},
+    {"x-original-host", "override"},
+    {"x-envoy-original-path", "override"},
+    {"x-middleware-subrequest", "override"},
+    {"x-hf-bill-to", "override"},
+    /* where the request came from and through what: hubgate sets its own */
+    {"x-forwarded-", "forwarding"},
+    {"forwarded", "forwarding"},
+    {"via", "forwarding"},
+    {"x-real-ip", "forwarding"},
+    {"x-client-ip", "forwarding"},
+    {"true-client-ip", "forwarding"},
+    {"cf-connecting-ip", "forwarding"},
+    {"fastly-client-ip", "forwarding"},
+    {"x-cluster-client-ip", "forwarding"},
+    {"x-original-forwarded-for", "forwarding"},
+    {"x-request-id", "forwarding"},
+    {"x-amzn-trace-id", "forwarding"},
+};
 
 /* Is the header named in the Connection header's list (hop-by-hop by declaration)? */
 static int listed_in_connection(const gw_header_t *h, size_t n, const gw_header_t *x)
@@ -151,6 +232,41 @@ static int listed_in_connection(const gw_header_t *h, size_t n, const gw_header_
     return 0;
 }
 
+static int name_matches(const gw_header_t *x, const char *pattern)
+{
+    size_t n = strlen(pattern);
+    if (pattern[n - 1] == '-')
+        return x->name_len > n && strncasecmp(x->name, pattern, n) == 0;
+    return name_is(x, pattern);
+}
+
+const char *gw_headers_request_class(const gw_header_t *h, size_t n, const gw_header_t *x,
+                                     int parsed_answer)
+{
+    if (listed_in_connection(h, n, x))
+        return "hop_by_hop";
+    for (size_t k = 0; allow_request[k]; k++) {
+        if (!name_is(x, allow_request[k]))
+            continue;
+        if (!parsed_answer)
+            return NULL;
+        /* hubgate reads this answer whole: a part of it, or "not modified", or a compressed
+         * form would each leave it with nothing it can filter or rewrite */
+        if (name_is(x, "accept-encoding"))
+            return GW_HDR_REPLACED;
+        if (name_is(x, "range") || name_is(x, "if-range"))
+            return "range";
+        if (strncasecmp(x->name, "if-", 3) == 0)
+            return "conditional";
+        return NULL;
+    }
+    for (size_t k = 0; k < sizeof(drop_request) / sizeof(drop_request[0]); k++) {
+        if (name_matches(x, drop_request[k].name))
+            return drop_request[k].cls;
+    }
+    return "other";
+}
+
 static int add(struct curl_slist **list, const char *line)
 {
     struct curl_slist *l = curl_slist_append(*list, line);
@@ -169,12 +285,13 @@ int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
     int has_accept = 0, has_content_type = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const gw_header_t *x = &h[i];
-        int drop = (x->name_len > 10 && strncasecmp(x->name, "x-hubgate-", 10) == 0) ||
-                   listed_in_connection(h, n, x);
-        for (size_t k = 0; !drop && drop_request[k]; k++)
-            drop = name_is(x, drop_request[k]);
-        if (drop)
+        const char *cls = gw_headers_request_class(h, n, x, fwd->parsed_answer);
+        if (cls) {
+            if (fwd->dropped && strcmp(cls, GW_HDR_FRAMING) != 0 &&
+                strcmp(cls, GW_HDR_AUTHENTICATED) != 0 && strcmp(cls, GW_HDR_REPLACED) != 0)
+                fwd->dropped(cls);
             continue;
+        }
         has_accept |= name_is(x, "accept");
         has_content_type |= name_is(x, "content-type");
         if (x->value_len == 0) {
@@ -195,6 +312,8 @@ int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
         rc = add(&list, "Content-Type:");
     if (rc == 0)
         rc = add(&list, "Expect:");
+    if (rc == 0 && fwd->parsed_answer)
+        rc = add(&list, "Accept-Encoding: identity");
     if (rc == 0 && fwd->credential) {
         snprintf(line, sizeof(line), "Authorization: %s", fwd->credential);
         rc = add(&list, line);
@@ -226,6 +345,24 @@ int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
     }
     *out = list;
     return 0;
+}
+
+int gw_headers_public_origin(const char *public_url, cmn_arena_t *arena, const char **proto,
+                             const char **host)
+{
+    const char *p = NULL;
+    if (strncasecmp(public_url, "https://", 8) == 0) {
+        *proto = "https";
+        p = public_url + 8;
+    } else if (strncasecmp(public_url, "http://", 7) == 0) {
+        *proto = "http";
+        p = public_url + 7;
+    }
+    size_t n = p ? strcspn(p, "/?#") : 0;
+    if (!n)
+        return CMN_ERR_PARSE;
+    *host = cmn_arena_strndup(arena, p, n);
+    return *host ? 0 : CMN_ERR_NOMEM;
 }
 
 const char *gw_headers_rewrite_url(const gw_rewrite_t *rw, const char *url, size_t len,

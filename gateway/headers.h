@@ -2,8 +2,9 @@
  *
  * Requests: libmicrohttpd 0.9.75 accepts duplicate Content-Length, Content-Length together
  * with Transfer-Encoding, odd Transfer-Encodings, folded lines, bare CR in values and any
- * method (libraries.md §1b), so hubgate checks framing itself before anything else, and never
- * forwards framing, hop-by-hop or client identity headers.
+ * method (libraries.md §1b), so hubgate checks framing itself before anything else, and
+ * forwards only the request headers Hub clients need (an allow-list): never framing,
+ * hop-by-hop, credential, identity or routing-override headers.
  * Responses: hop-by-hop and framing headers dropped (MHD re-frames), cookies of the service
  * account dropped, URLs that point at the upstream rewritten to hubgate's public URL, Xet
  * hints stripped unless Xet is enabled. */
@@ -38,17 +39,42 @@ int gw_headers_check_request(const char *method, const char *version, const gw_h
 typedef struct {
     const char *credential;      /* "Bearer …" for the region; secret */
     const char *request_id;
-    const char *forwarded_for;   /* the X-Forwarded-For value to send */
-    const char *forwarded_proto; /* "https" or "http" */
-    const char *forwarded_host;  /* the Host the client used, or NULL */
+    const char *forwarded_for;   /* the X-Forwarded-For value to send (xff.c), or NULL */
+    const char *forwarded_proto; /* public_url's scheme */
+    const char *forwarded_host;  /* public_url's host[:port], never the client's Host */
     const char *identity;        /* X-Hubgate-Identity assertion, or NULL */
+    /* hubgate parses the answer (rewrites or filters it): ask for all of it, unencoded —
+     * Range, If-Range and the conditionals are dropped, Accept-Encoding becomes identity */
+    int parsed_answer;
+    /* called with the class of each client header dropped (a static string from
+     * gw_headers_request_class), except framing, the credential and replaced ones; or NULL */
+    void (*dropped)(const char *cls);
 } gw_forward_t;
 
-/* Builds the upstream request's header list from the client's: end-to-end headers kept,
- * everything listed in headers.c's drop table removed, the gateway's own added. Returns 0 or
- * CMN_ERR_NOMEM; *out is the caller's (curl_slist_free_all). */
+/* Classes of request headers hubgate consumes or replaces rather than drops. */
+#define GW_HDR_FRAMING       "framing"       /* Host, Content-Length, ...: curl re-frames */
+#define GW_HDR_AUTHENTICATED "authenticated" /* Authorization: checked, then replaced */
+#define GW_HDR_REPLACED      "replaced"      /* Accept-Encoding where the answer is parsed */
+
+/* What becomes of the client's header x (one of h[0..n)) on the way upstream: NULL when it is
+ * forwarded (it is on the allow-list: what Hub clients send), else why it is not, a static
+ * string: GW_HDR_FRAMING, GW_HDR_AUTHENTICATED, GW_HDR_REPLACED, "hop_by_hop", "credential",
+ * "identity_claim", "override", "forwarding", "range", "conditional" or "other". parsed_answer
+ * as in gw_forward_t. */
+const char *gw_headers_request_class(const gw_header_t *h, size_t n, const gw_header_t *x,
+                                     int parsed_answer);
+
+/* Builds the upstream request's header list from the client's: allow-listed headers kept
+ * (gw_headers_request_class), the gateway's own added. Returns 0 or CMN_ERR_NOMEM; *out is
+ * the caller's (curl_slist_free_all). */
 int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
                         struct curl_slist **out);
+
+/* The scheme ("https"/"http", static) and host[:port] (from the arena) of an absolute http(s)
+ * URL such as public_url: what X-Forwarded-Proto and X-Forwarded-Host say. Returns 0,
+ * CMN_ERR_PARSE or CMN_ERR_NOMEM. */
+int gw_headers_public_origin(const char *public_url, cmn_arena_t *arena, const char **proto,
+                             const char **host);
 
 /* Finds a header by name (case-insensitive); the first match, or NULL. */
 const gw_header_t *gw_headers_find(const gw_header_t *h, size_t n, const char *name);

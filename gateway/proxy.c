@@ -79,33 +79,55 @@ static gw_rewrite_t rewriter(gw_request_t *req)
     return rw;
 }
 
+/* The routes whose answer hubgate parses — rewrites (LFS batch hrefs) or filters (listings) —
+ * and the most of it hubgate reads; 0 for answers that stream through. A parsed answer is
+ * asked for whole and unencoded (gw_forward_t.parsed_answer), and answer() refuses one that
+ * does not come that way: relaying it unread would hand out what hubgate exists to hide. */
+static size_t parsed_answer_cap(gw_family_t family)
+{
+    switch (family) {
+    case GW_FAMILY_LFS_BATCH:
+        return GW_MAX_REWRITE_BODY_BYTES;
+    case GW_FAMILY_LIST_REPOS:
+        return GW_MAX_LISTING_BODY_BYTES;
+    default:
+        return 0;
+    }
+}
+
 static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const destination_t *dst,
                       const char *body, size_t body_len)
 {
     const gw_config_t *cfg = req->srv->cfg;
-    /* X-Forwarded-For: the client's list is extended only when the peer is a trusted proxy;
-     * from anyone else it is dropped and the peer starts a new one. */
-    const gw_header_t *xff = gw_headers_find(req->headers, req->nheaders, "x-forwarded-for");
-    const char *forwarded_for =
-        req->peer_trusted && xff ? cmn_arena_printf(&req->arena, "%.*s, %s", (int)xff->value_len,
-                                                    xff->value, req->peer_ip)
-                                 : req->peer_ip;
-    const gw_header_t *host = gw_headers_find(req->headers, req->nheaders, "host");
+    /* The Host, scheme and identity the upstream learns are hubgate's, never the client's. */
+    const char *proto = NULL, *host = NULL;
+    if (gw_headers_public_origin(cfg->public_url, &req->arena, &proto, &host) != 0)
+        return 500;
+    const char *org = NULL, *role = NULL, *region = NULL;
+    if (req->decided && req->decision.effect == POL_ALLOW) {
+        org = req->decision.org;
+        role = req->decision.role != POL_ROLE_NONE ? pol_role_name(req->decision.role) : NULL;
+        region = req->region ? req->region->name : NULL;
+    }
     gw_forward_t fwd = {
         .credential = dst->credential,
         .request_id = req->request_id,
-        .forwarded_for = forwarded_for,
-        .forwarded_proto = cfg->tls_cert ? "https" : "http",
-        .forwarded_host = host ? cmn_arena_strndup(&req->arena, host->value, host->value_len)
-                               : NULL,
-        /* Only the hub learns whom hubgate vouches for; storage gets a bare signed URL. */
-        .identity = dst->credential ? gw_assertion_mint(req->srv->assertion, &req->identity, NULL,
-                                                        NULL, req->request_id, (int64_t)time(NULL),
-                                                        &req->arena)
-                                    : NULL,
+        .forwarded_for = req->forwarded_for,
+        .forwarded_proto = proto,
+        .forwarded_host = host,
+        /* Only the hub learns whom hubgate vouches for, and under which grant; storage gets a
+         * bare signed URL. */
+        .identity = dst->credential
+                        ? gw_assertion_mint(req->srv->assertion, &req->identity, org, role, region,
+                                            req->request_id, (int64_t)time(NULL), &req->arena)
+                        : NULL,
+        .parsed_answer = dst->buffer_cap > 0,
+        .dropped = gw_metrics_header_dropped,
     };
+    if (dst->credential && !fwd.identity)
+        return 500;
     struct curl_slist *headers = NULL;
-    if (!forwarded_for || gw_headers_upstream(req->headers, req->nheaders, &fwd, &headers) != 0)
+    if (gw_headers_upstream(req->headers, req->nheaders, &fwd, &headers) != 0)
         return 500;
     for (const char *p = dst->extra; p && *p;) {
         const char *nl = strchr(p, '\n');
@@ -160,9 +182,7 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
         .base_url = cmn_arena_printf(&req->arena, "%s/", region->upstream),
         .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
         .credential = credential,
-        .buffer_cap = req->route.family == GW_FAMILY_LFS_BATCH    ? GW_MAX_REWRITE_BODY_BYTES
-                      : req->route.family == GW_FAMILY_LIST_REPOS ? GW_MAX_LISTING_BODY_BYTES
-                                                                  : 0,
+        .buffer_cap = parsed_answer_cap(req->route.family),
     };
     *message = "hubgate could not forward the request";
     unsigned status = credential && dst.base_url && dst.target
@@ -323,7 +343,8 @@ static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char 
 }
 
 /* The LFS batch answer, with every href pointing at hubgate. NULL when it is not JSON of the
- * expected shape (then it is relayed as it came: it carries no URL we could miss). */
+ * expected shape: answer() refuses that on a success, and relays an error answer as it came
+ * (an error is no batch document: it carries no href we could miss). */
 static char *rewrite_lfs_batch(gw_request_t *req, const char *body, size_t len, int *failed)
 {
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
@@ -357,8 +378,7 @@ done:
 
 /* A listing (GET /api/models?…) with only the repos the caller may read: the service
  * credential sees more than any user may. Entries without a usable id are dropped (fail
- * closed). NULL when the answer is not a JSON array (relayed as is when it is an error
- * status, refused otherwise). */
+ * closed). NULL when the answer is not a JSON array (answer() then refuses it). */
 static char *filter_listing(gw_request_t *req, const char *body, size_t len, size_t *kept,
                             size_t *dropped)
 {
@@ -407,6 +427,41 @@ static char *filter_listing(gw_request_t *req, const char *body, size_t len, siz
     return text;
 }
 
+/* Does the upstream's header block declare a content coding other than identity? */
+static int encoded(const char *block, size_t len)
+{
+    const char *p = block, *end = block + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        if (line_end - p > 17 && strncasecmp(p, "content-encoding:", 17) == 0) {
+            const char *v = p + 17, *ve = line_end;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            if (ve > v && !((size_t)(ve - v) == 8 && strncasecmp(v, "identity", 8) == 0))
+                return 1;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return 0;
+}
+
+/* Headers that describe the upstream's bytes, not the answer hubgate rewrote or filtered from
+ * them (a count of the unfiltered listing would tell what was hidden). */
+static int add_parsed_header(void *ctx, const char *name, const char *value)
+{
+    static const char *const skip[] = {
+        "etag",          "content-range",    "content-md5",   "digest",
+        "accept-ranges", "content-encoding", "x-total-count", NULL};
+    for (size_t i = 0; skip[i]; i++) {
+        if (strcasecmp(name, skip[i]) == 0)
+            return 0;
+    }
+    return add_header(ctx, name, value);
+}
+
 static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
 {
     gw_xfer_t *x = req->xfer;
@@ -423,9 +478,21 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
     unsigned status = (unsigned)gw_xfer_status(x);
     int64_t cl = gw_xfer_content_length(x);
     int head = strcmp(req->method, "HEAD") == 0;
+    int ok = status >= 200 && status < 300;
+    size_t hlen;
+    const char *block = gw_xfer_headers(x, &hlen);
     struct MHD_Response *r = NULL;
+    int rewrote = 0; /* the body is hubgate's, not the upstream's bytes */
 
-    if (req->route.family == GW_FAMILY_LFS_BATCH && !head) {
+    /* A parsed answer comes whole and unencoded (we asked for identity), or not at all: a
+     * compressed one cannot be read, and relayed as is it would carry the upstream's storage
+     * URLs or the names of repos the caller may not see. */
+    int parsed = parsed_answer_cap(req->route.family) > 0 && !head;
+    if (parsed && !no_body_status(status) && encoded(block, hlen))
+        return gw_request_error(req, conn, 502, NULL,
+                                "the upstream hub sent a compressed answer hubgate cannot inspect");
+
+    if (parsed && req->route.family == GW_FAMILY_LFS_BATCH) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
         int failed = 0;
@@ -434,24 +501,38 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
             free(rewritten);
             return gw_request_error(req, conn, 500, NULL, "hubgate could not rewrite the answer");
         }
+        if (!rewritten && ok)
+            return gw_request_error(
+                req, conn, 502, NULL,
+                "the upstream hub sent an LFS batch answer hubgate cannot read");
+        /* an error answer that is no batch document carries no href: relayed as it came */
+        rewrote = rewritten != NULL;
         r = rewritten ? MHD_create_response_from_buffer(strlen(rewritten), rewritten,
                                                         MHD_RESPMEM_MUST_FREE)
                       : MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
         if (!r)
             free(rewritten);
-    } else if (req->route.family == GW_FAMILY_LIST_REPOS && !head && status == 200) {
+    } else if (parsed && req->route.family == GW_FAMILY_LIST_REPOS && ok) {
+        /* Every success is filtered or refused: unfiltered it would list everything the service
+         * account sees. A part of a listing (206: the upstream ignored that we asked for all of
+         * it) is no listing. */
         size_t blen, kept, dropped;
         const char *body = gw_xfer_buffered_body(x, &blen);
-        char *filtered = filter_listing(req, body, blen, &kept, &dropped);
+        char *filtered = status != 206 ? filter_listing(req, body, blen, &kept, &dropped) : NULL;
         if (!filtered)
             return gw_request_error(req, conn, 502, NULL,
                                     "the upstream hub sent a listing hubgate cannot filter");
         if (dropped)
             cmn_log_debug("listing", "%s: %zu shown, %zu hidden by the policy", req->request_id,
                           kept, dropped);
+        rewrote = 1;
         r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(filtered);
+    } else if (parsed && ok) {
+        /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
+        return gw_request_error(req, conn, 502, NULL,
+                                "the upstream hub sent an answer hubgate cannot inspect");
     } else if (gw_xfer_is_buffered(x) && !head) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
@@ -473,9 +554,8 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         return gw_request_error(req, conn, 500, NULL, "out of memory");
 
     gw_rewrite_t rw = rewriter(req);
-    size_t hlen;
-    const char *block = gw_xfer_headers(x, &hlen);
-    if (gw_headers_response(block, hlen, &rw, &req->arena, add_header, r) != 0) {
+    if (gw_headers_response(block, hlen, &rw, &req->arena, rewrote ? add_parsed_header : add_header,
+                            r) != 0) {
         MHD_destroy_response(r);
         return gw_request_error(req, conn, 502, NULL, "the upstream hub sent a bad answer");
     }

@@ -78,9 +78,10 @@ typedef struct {
     int audited;               /* its allow event is durable: it may be forwarded */
     gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened */
     int is_egress;
-    char client_ip[64]; /* the client, past trusted proxies */
+    char client_ip[64]; /* the client, past trusted proxies; "unknown" when it is not known */
     char peer_ip[64];   /* the TCP peer */
     int peer_trusted;   /* the peer is one of the configured trusted proxies */
+    const char *forwarded_for; /* the X-Forwarded-For to send upstream (xff.c), or NULL */
 
     /* A local answer decided before the body was read. */
     unsigned local_status;

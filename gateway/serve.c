@@ -7,6 +7,7 @@
 #include "gateway/metrics.h"
 #include "gateway/request.h"
 #include "gateway/version.h"
+#include "gateway/xff.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -179,13 +180,13 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* The client's address: the peer, or — when the peer is a trusted proxy — the rightmost
- * address in X-Forwarded-For that is not itself a trusted proxy. */
-static void client_address(gw_request_t *req, struct MHD_Connection *conn)
+/* The client's address, past trusted proxies (xff.c). When it cannot be established it is
+ * "unknown": network conditions then fail closed and the audit event says so. */
+static int client_address(gw_request_t *req, struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char peer[INET6_ADDRSTRLEN] = "unknown";
+    char peer[INET6_ADDRSTRLEN] = "";
     if (ci && ci->client_addr) {
         if (ci->client_addr->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, peer,
@@ -194,47 +195,15 @@ static void client_address(gw_request_t *req, struct MHD_Connection *conn)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, peer,
                       sizeof(peer));
     }
-    snprintf(req->client_ip, sizeof(req->client_ip), "%s", peer);
-    snprintf(req->peer_ip, sizeof(req->peer_ip), "%s", peer);
-
     const gw_config_t *cfg = req->srv->cfg;
-    pol_ip_t ip;
-    int trusted = 0;
-    if (pol_ip_parse(peer, &ip) == 0) {
-        for (size_t i = 0; i < cfg->n_trusted_proxies && !trusted; i++)
-            trusted = pol_cidr_contains(&cfg->trusted_proxies[i], &ip);
-    }
-    req->peer_trusted = trusted;
-    const gw_header_t *xff = gw_headers_find(req->headers, req->nheaders, "x-forwarded-for");
-    if (!trusted || !xff)
-        return;
-    /* walk the list from the right */
-    const char *v = xff->value;
-    size_t end = xff->value_len;
-    while (end > 0) {
-        size_t start = end;
-        while (start > 0 && v[start - 1] != ',')
-            start--;
-        size_t s = start, e = end;
-        while (s < e && (v[s] == ' ' || v[s] == '\t'))
-            s++;
-        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-            e--;
-        char addr[64];
-        if (e - s == 0 || e - s >= sizeof(addr))
-            return; /* malformed: keep the peer */
-        memcpy(addr, v + s, e - s);
-        addr[e - s] = '\0';
-        if (pol_ip_parse(addr, &ip) != 0)
-            return;
-        snprintf(req->client_ip, sizeof(req->client_ip), "%s", addr);
-        int hop_trusted = 0;
-        for (size_t i = 0; i < cfg->n_trusted_proxies && !hop_trusted; i++)
-            hop_trusted = pol_cidr_contains(&cfg->trusted_proxies[i], &ip);
-        if (!hop_trusted)
-            return;
-        end = start ? start - 1 : 0;
-    }
+    gw_xff_t x;
+    int rc = gw_xff_resolve(peer, req->headers, req->nheaders, cfg->trusted_proxies,
+                            cfg->n_trusted_proxies, &req->arena, &x);
+    snprintf(req->client_ip, sizeof(req->client_ip), "%s", x.client);
+    snprintf(req->peer_ip, sizeof(req->peer_ip), "%s", x.peer);
+    req->peer_trusted = x.peer_trusted;
+    req->forwarded_for = x.forward;
+    return rc;
 }
 
 static void local_answer(gw_request_t *req, unsigned status, const char *code, const char *msg)
@@ -369,7 +338,8 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return gw_request_error(req, conn, (unsigned)status, NULL, reason);
     if (req->target_too_long)
         return gw_request_error(req, conn, 414, NULL, "request-target is too long");
-    client_address(req, conn);
+    if (client_address(req, conn) != 0)
+        return gw_request_error(req, conn, 500, NULL, "out of memory");
 
     req->stage = "route";
     int rc = gw_route_classify_target(method, req->target, req->target_len, &req->arena,

@@ -89,15 +89,18 @@ static void upstream_headers_drop_credentials_and_framing(void **state)
         H("X-Drop-Me", "1"),
         H("Content-Length", "5"),
         H("X-Forwarded-For", "1.2.3.4"),
+        H("X-Forwarded-Host", "evil.example"),
         H("X-Hubgate-Identity", "forged"),
         H("Range", "bytes=0-0"),
         H("User-Agent", "hf_hub/1.0"),
+        H("If-None-Match", ""),
         H("X-Empty", ""),
     };
     gw_forward_t fwd = {.credential = "Bearer hf_region",
                         .request_id = "rid1",
                         .forwarded_for = "10.0.0.5",
-                        .forwarded_proto = "https"};
+                        .forwarded_proto = "https",
+                        .forwarded_host = "hub.corp.example"};
     struct curl_slist *list = NULL;
     assert_int_equal(gw_headers_upstream(h, sizeof(h) / sizeof(h[0]), &fwd, &list), 0);
     char all[4096] = "";
@@ -108,14 +111,184 @@ static void upstream_headers_drop_credentials_and_framing(void **state)
     curl_slist_free_all(list);
     assert_string_equal(all, "Range: bytes=0-0\n"
                              "User-Agent: hf_hub/1.0\n"
-                             "X-Empty;\n"
+                             "If-None-Match;\n"
                              "Accept:\n"
                              "Content-Type:\n"
                              "Expect:\n"
                              "Authorization: Bearer hf_region\n"
                              "X-Request-Id: rid1\n"
                              "X-Forwarded-For: 10.0.0.5\n"
-                             "X-Forwarded-Proto: https\n");
+                             "X-Forwarded-Proto: https\n"
+                             "X-Forwarded-Host: hub.corp.example\n");
+}
+
+/* What happens to each request header: forwarded (NULL) or dropped with its metrics class. */
+static const struct {
+    const char *name, *value;
+    int parsed_answer; /* the route's answer is rewritten or filtered */
+    const char *want;
+} request_cases[] = {
+    /* what Hub clients send */
+    {"Accept", "application/vnd.git-lfs+json", 0, NULL},
+    {"accept", "*/*", 1, NULL},
+    {"Accept-Encoding", "gzip, deflate", 0, NULL},
+    {"Accept-Language", "*", 0, NULL},
+    {"Cache-Control", "no-cache", 0, NULL},
+    {"Pragma", "no-cache", 0, NULL},
+    {"Content-Type", "application/x-ndjson", 0, NULL},
+    {"Content-Encoding", "gzip", 0, NULL},
+    {"Git-Protocol", "version=2", 0, NULL},
+    {"Range", "bytes=0-0", 0, NULL},
+    {"If-Range", "\"etag\"", 0, NULL},
+    {"If-None-Match", "\"etag\"", 0, NULL},
+    {"If-Match", "\"etag\"", 0, NULL},
+    {"If-Modified-Since", "Thu, 01 Jan 2026 00:00:00 GMT", 0, NULL},
+    {"If-Unmodified-Since", "Thu, 01 Jan 2026 00:00:00 GMT", 0, NULL},
+    {"User-Agent", "git/2.39.5", 0, NULL},
+    {"user-agent", "git-lfs/3.3.0", 1, NULL},
+    /* where hubgate parses the answer, it asks for all of it and unencoded */
+    {"Accept-Encoding", "gzip", 1, GW_HDR_REPLACED},
+    {"Range", "bytes=0-10", 1, "range"},
+    {"If-Range", "\"e\"", 1, "range"},
+    {"If-None-Match", "\"e\"", 1, "conditional"},
+    {"If-Modified-Since", "Thu, 01 Jan 2026 00:00:00 GMT", 1, "conditional"},
+    /* consumed or replaced by hubgate */
+    {"Host", "gw", 0, GW_HDR_FRAMING},
+    {"Content-Length", "5", 0, GW_HDR_FRAMING},
+    {"Transfer-Encoding", "chunked", 0, GW_HDR_FRAMING},
+    {"Expect", "100-continue", 0, GW_HDR_FRAMING},
+    {"Authorization", "Bearer x", 0, GW_HDR_AUTHENTICATED},
+    /* never forwarded */
+    {"Connection", "keep-alive", 0, "hop_by_hop"},
+    {"Keep-Alive", "timeout=5", 0, "hop_by_hop"},
+    {"TE", "trailers", 0, "hop_by_hop"},
+    {"Upgrade", "websocket", 0, "hop_by_hop"},
+    {"Proxy-Connection", "keep-alive", 0, "hop_by_hop"},
+    {"Cookie", "session=abc", 0, "credential"},
+    {"Proxy-Authorization", "Basic eA==", 0, "credential"},
+    {"X-Api-Key", "k", 0, "credential"},
+    {"X-Hubgate-Identity", "forged", 0, "identity_claim"},
+    {"X-Forwarded-User", "admin", 0, "identity_claim"},
+    {"X-Forwarded-Email", "admin@acme.example", 0, "identity_claim"},
+    {"X-Forwarded-Groups", "acme-admins", 0, "identity_claim"},
+    {"X-Forwarded-Preferred-Username", "admin", 0, "identity_claim"},
+    {"X-Forwarded-Access-Token", "t", 0, "identity_claim"},
+    {"X-Auth-Request-Email", "admin@acme.example", 0, "identity_claim"},
+    {"X-Auth-Request-User", "admin", 0, "identity_claim"},
+    {"X-Auth-Request-Groups", "acme-admins", 0, "identity_claim"},
+    {"Remote-User", "admin", 0, "identity_claim"},
+    {"X-Remote-User", "admin", 0, "identity_claim"},
+    {"X-Remote-Group", "admins", 0, "identity_claim"},
+    {"X-Pomerium-Jwt-Assertion", "eyJ", 0, "identity_claim"},
+    {"X-Pomerium-Claim-Email", "admin@acme.example", 0, "identity_claim"},
+    {"X-Amzn-Oidc-Data", "eyJ", 0, "identity_claim"},
+    {"Cf-Access-Jwt-Assertion", "eyJ", 0, "identity_claim"},
+    {"X-Goog-Authenticated-User-Email", "a", 0, "identity_claim"},
+    {"X-MS-Client-Principal-Name", "a", 0, "identity_claim"},
+    {"X-HTTP-Method-Override", "DELETE", 0, "override"},
+    {"X-HTTP-Method", "DELETE", 0, "override"},
+    {"X-Method-Override", "DELETE", 0, "override"},
+    {"X-Original-URL", "/api/repos/delete", 0, "override"},
+    {"X-Rewrite-URL", "/api/repos/delete", 0, "override"},
+    {"X-Original-URI", "/x", 0, "override"},
+    {"X-Middleware-Subrequest", "middleware", 0, "override"},
+    {"X-HF-Bill-To", "acme", 0, "override"},
+    {"X-Forwarded-For", "1.2.3.4", 0, "forwarding"},
+    {"X-Forwarded-Host", "evil.example", 0, "forwarding"},
+    {"X-Forwarded-Proto", "https", 0, "forwarding"},
+    {"X-Forwarded-Port", "443", 0, "forwarding"},
+    {"X-Forwarded-Prefix", "/x", 0, "forwarding"},
+    {"Forwarded", "for=1.2.3.4", 0, "forwarding"},
+    {"Via", "1.1 proxy", 0, "forwarding"},
+    {"X-Real-IP", "1.2.3.4", 0, "forwarding"},
+    {"True-Client-IP", "1.2.3.4", 0, "forwarding"},
+    {"X-Request-Id", "abc", 0, "forwarding"},
+    {"X-Amzn-Trace-Id", "Root=1", 0, "forwarding"},
+    {"X-Xet-Session-Id", "s", 0, "other"},
+    {"Origin", "https://evil.example", 0, "other"},
+    {"Sec-Fetch-Mode", "cors", 0, "other"},
+    {"X-Custom", "1", 0, "other"},
+    {"X-Forwarded", "1", 0, "other"},
+    {"X-Hubgate-", "1", 0, "other"},
+};
+
+static void request_header_classes(void **state)
+{
+    for (size_t i = 0; i < sizeof(request_cases) / sizeof(request_cases[0]); i++) {
+        gw_header_t x = {request_cases[i].name, strlen(request_cases[i].name),
+                         request_cases[i].value, strlen(request_cases[i].value)};
+        const char *got = gw_headers_request_class(&x, 1, &x, request_cases[i].parsed_answer);
+        const char *want = request_cases[i].want;
+        if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+            fail_msg("case \"%s: %s\" (parsed %d): got %s, want %s", request_cases[i].name,
+                     request_cases[i].value, request_cases[i].parsed_answer,
+                     got ? got : "forwarded", want ? want : "forwarded");
+    }
+    /* a header named in Connection is hop-by-hop, even one on the allow-list */
+    gw_header_t h[] = {H("Connection", "close, Range"), H("Range", "bytes=0-0")};
+    assert_string_equal(gw_headers_request_class(h, 2, &h[1], 0), "hop_by_hop");
+}
+
+static const char *drops[16];
+static size_t ndrops;
+
+static void record_drop(const char *cls)
+{
+    if (ndrops < 16)
+        drops[ndrops++] = cls;
+}
+
+static void upstream_headers_for_a_parsed_answer(void **state)
+{
+    gw_header_t h[] = {
+        H("Host", "gw"),
+        H("Authorization", "Bearer hf_client_secret"),
+        H("Accept", "application/vnd.git-lfs+json"),
+        H("Accept-Encoding", "gzip"),
+        H("Range", "bytes=0-10"),
+        H("If-None-Match", "\"e\""),
+        H("X-HTTP-Method-Override", "DELETE"),
+        H("Remote-User", "admin"),
+        H("Connection", "keep-alive"),
+    };
+    gw_forward_t fwd = {.request_id = "rid1", .parsed_answer = 1, .dropped = record_drop};
+    struct curl_slist *list = NULL;
+    ndrops = 0;
+    assert_int_equal(gw_headers_upstream(h, sizeof(h) / sizeof(h[0]), &fwd, &list), 0);
+    char all[4096] = "";
+    for (struct curl_slist *l = list; l; l = l->next) {
+        strcat(all, l->data);
+        strcat(all, "\n");
+    }
+    curl_slist_free_all(list);
+    assert_string_equal(all, "Accept: application/vnd.git-lfs+json\n"
+                             "Content-Type:\n"
+                             "Expect:\n"
+                             "Accept-Encoding: identity\n"
+                             "X-Request-Id: rid1\n");
+    /* framing, the credential and the replaced Accept-Encoding are not counted as drops */
+    assert_int_equal(ndrops, 5);
+    assert_string_equal(drops[0], "range");
+    assert_string_equal(drops[1], "conditional");
+    assert_string_equal(drops[2], "override");
+    assert_string_equal(drops[3], "identity_claim");
+    assert_string_equal(drops[4], "hop_by_hop");
+}
+
+static void public_origin(void **state)
+{
+    cmn_arena_t a;
+    cmn_arena_init(&a, 4096, 1 << 20);
+    const char *proto = NULL, *host = NULL;
+    assert_int_equal(gw_headers_public_origin("https://hub.corp.example", &a, &proto, &host), 0);
+    assert_string_equal(proto, "https");
+    assert_string_equal(host, "hub.corp.example");
+    assert_int_equal(gw_headers_public_origin("http://127.0.0.1:8080/hub", &a, &proto, &host), 0);
+    assert_string_equal(proto, "http");
+    assert_string_equal(host, "127.0.0.1:8080");
+    assert_int_equal(gw_headers_public_origin("ftp://x", &a, &proto, &host), CMN_ERR_PARSE);
+    assert_int_equal(gw_headers_public_origin("https://", &a, &proto, &host), CMN_ERR_PARSE);
+    cmn_arena_free(&a);
 }
 
 typedef struct {
@@ -209,6 +382,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(framing),
         cmocka_unit_test(upstream_headers_drop_credentials_and_framing),
+        cmocka_unit_test(request_header_classes),
+        cmocka_unit_test(upstream_headers_for_a_parsed_answer),
+        cmocka_unit_test(public_origin),
         cmocka_unit_test(response_headers_filtered_and_rewritten),
         cmocka_unit_test(response_header_injection_refused),
         cmocka_unit_test(rewrite_url_needs_a_boundary),

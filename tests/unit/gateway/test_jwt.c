@@ -288,7 +288,7 @@ static void assertion_is_accepted_by_libjwt(void **state)
     gw_identity_t id = {.kind = GW_ID_SSO, .iss = "https://idp", .sub = "alice",
                         .email = "alice@acme.example", .groups = groups, .ngroups = 1, .mfa = 1};
     int64_t now = (int64_t)time(NULL);
-    const char *tok = gw_assertion_mint(as, &id, "acme", "write", "rid123", now, &a);
+    const char *tok = gw_assertion_mint(as, &id, "acme", "write", "eu", "rid123", now, &a);
     assert_non_null(tok);
 
     /* the public key from /-/jwks.json, as PEM for libjwt */
@@ -318,6 +318,8 @@ static void assertion_is_accepted_by_libjwt(void **state)
     assert_string_equal(jwt_get_grant(jwt, "sub"), "alice");
     assert_string_equal(jwt_get_grant(jwt, "rid"), "rid123");
     assert_string_equal(jwt_get_grant(jwt, "org"), "acme");
+    assert_string_equal(jwt_get_grant(jwt, "role"), "write");
+    assert_string_equal(jwt_get_grant(jwt, "region"), "eu");
     assert_int_equal(jwt_get_grant_int(jwt, "exp") - jwt_get_grant_int(jwt, "iat"), 60);
     jwt_free(jwt);
     /* and a tampered one is refused */
