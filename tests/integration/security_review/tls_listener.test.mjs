@@ -125,3 +125,33 @@ test('@huggingface/hub lists and downloads over TLS, trusting the CA through NOD
     fs.rmSync(file, { force: true });
   }
 });
+
+test('TLS offloaded at a load balancer: plain HTTP listener, https public_url, and the hub is told https', async (t) => {
+  // The common deployment: the balancer terminates TLS and forwards plain HTTP from a trusted
+  // address; hubgate's public URL is the https one clients use.
+  const s = useStack(t);
+  const [pg, idp] = await Promise.all([s.postgres(), s.idp()]);
+  const hub2 = await s.hub();
+  const offload = await s.hubgate({
+    config: {
+      database: pg.url,
+      policy: 'policy.json',
+      public_url: 'https://hub.corp.example',
+      trusted_proxies: ['127.0.0.0/8'],
+      regions: { us: { upstream: hub2.url, token_file: 'us.token', storage: [hub2.storageUrl] } },
+      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
+    },
+    policy: POLICY,
+    files: { 'us.token': `${hub2.serviceToken}\n` },
+  });
+  const sso = await idp.token('alice');
+  const r = await fetch(`${offload.url}/acme/bert/resolve/main/config.json`, {
+    headers: { Authorization: `Bearer ${sso}`, 'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'http' },
+  });
+  assert.equal(r.status, 200);
+  const seen = hub2.readLog().filter((e) => e.target === '/acme/bert/resolve/main/config.json');
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].headers['x-forwarded-proto'], 'https');
+  assert.equal(seen[0].headers['x-forwarded-host'], 'hub.corp.example');
+  assert.equal(seen[0].headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+});
