@@ -117,6 +117,28 @@ static const struct {
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": \"us.token\"}}}",
      "regions.us.upstream: plain http is accepted only on loopback"},
+    {"the name localhost is not a loopback literal",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"http://localhost:9000\", \"token_file\": \"us.token\"}}}",
+     "regions.us.upstream: plain http is accepted only on loopback addresses (found host "
+     "\"localhost\""},
+    {"issuer behind a loopback-looking user part",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"issuers\": [{\"issuer\": \"http://localhost@evil.example\", "
+     "\"audience\": \"a\"}]}}",
+     "identity.issuers[0].issuer: the URL must not carry credentials"},
+    {"issuer on a name starting like loopback",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"issuers\": [{\"issuer\": \"http://127.0.0.1.evil.example\", "
+     "\"audience\": \"a\"}]}}",
+     "identity.issuers[0].issuer: plain http is accepted only on loopback addresses (found host "
+     "\"127.0.0.1.evil.example\""},
+    {"public_url over http to a mapped address",
+     "{\"public_url\": \"http://[::ffff:127.0.0.1]:8443\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "public_url: plain http is accepted only on loopback"},
     {"bad CIDR",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"trusted_proxies\": [\"10.0.0.1/8\"],\n"
