@@ -115,7 +115,7 @@ static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
     json_t *o = json_pack(
         "{s:s, s:o, s:s, s:s, s:s?, s:b, s:b, s:b, s:s, s:n, s:o, s:{s:s, s:{s:s, s:s, s:s}}}",
         "type", "user", "id", principal_id(req), "name", name, "fullname",
-        id->name ? id->name : name, "email", id->email, "emailVerified", id->email != NULL,
+        id->name ? id->name : name, "email", id->email, "emailVerified", id->email_verified != 0,
         "isPro", 0, "canPay", 0, "avatarUrl", "", "periodEnd", "orgs", orgs, "auth", "type",
         "access_token", "accessToken", "displayName",
         id->token_name ? id->token_name : "SSO access token", "role",

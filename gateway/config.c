@@ -108,6 +108,20 @@ static int get_int(loader_t *l, const char *ptr, json_t *obj, const char *key, l
     return (int)json_integer_value(v);
 }
 
+static int get_bool(loader_t *l, const char *ptr, json_t *obj, const char *key, int def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_boolean(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected true or false",
+                        type_name(v));
+        return def;
+    }
+    return json_is_true(v);
+}
+
 static json_t *get_object(loader_t *l, const char *ptr, json_t *obj, const char *key, int required)
 {
     char p[PTR_MAX];
@@ -333,7 +347,9 @@ static void parse_identity(loader_t *l, json_t *root)
     cfg->issuers = cmn_arena_alloc(&cfg->arena, (n ? n : 1) * sizeof(*cfg->issuers));
     if (!cfg->issuers)
         return;
-    static const char *const ikeys[] = {"issuer", "audience", "groups_claim", "algorithms", NULL};
+    static const char *const ikeys[] = {"issuer",     "audience",
+                                        "groups_claim", "algorithms",
+                                        "email_verified_assumed", NULL};
     static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
                                        "PS512", "ES256", "ES384", NULL};
     for (size_t i = 0; i < n; i++) {
@@ -351,6 +367,7 @@ static void parse_identity(loader_t *l, json_t *root)
                                 1);
         iss->audience = get_string(l, p, it, "audience", 1, NULL);
         iss->groups_claim = get_string(l, p, it, "groups_claim", 0, "groups");
+        iss->email_verified_assumed = get_bool(l, p, it, "email_verified_assumed", 0);
         json_t *a = get_array(l, p, it, "algorithms");
         if (!a) {
             iss->algorithms[0] = "RS256";

@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GW_STR_(x) #x
+#define GW_STR(x) GW_STR_(x)
+
 /* ---- per-request state ------------------------------------------------------------------ */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -383,12 +386,24 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     req->stage = "authentication";
     if (!(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin))) {
         const char *why = NULL;
+        gw_auth_reason_t refused = GW_AUTH_REASON_NONE;
         gw_auth_result_t ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders,
-                                                   &req->arena, &req->identity, &why);
+                                                   &req->arena, &req->identity, &refused, &why);
         if (ar != GW_AUTH_OK) {
-            cmn_log_info("auth", "%s %s: %s", req->request_id, req->client_ip, why);
+            cmn_log_info("auth", "%s %s: %s (%s)", req->request_id, req->client_ip, why,
+                         gw_auth_reason_name(refused));
+            gw_metrics_auth_failure(gw_auth_reason_name(refused));
+            req->local_message = why; /* the audit event says why; the client gets below */
             if (ar == GW_AUTH_UNAVAILABLE)
                 return gw_request_error(req, conn, 503, NULL, why);
+            if (refused == GW_AUTH_REASON_TOO_MANY_GROUPS)
+                /* Not the generic words: the caller can do nothing about those, and here the
+                 * fix (fewer groups in the token) is on the identity provider's side. */
+                return gw_request_error(req, conn, 401, NULL,
+                                        "Invalid credentials in Authorization header: the token "
+                                        "carries more than " GW_STR(GW_MAX_GROUPS)
+                                        " groups, more than hubgate evaluates; ask your identity "
+                                        "provider's administrator to send fewer");
             /* The Hub's exact words, so huggingface_hub raises its usual error. */
             return gw_request_error(req, conn, 401, NULL,
                                     "Invalid credentials in Authorization header");
