@@ -248,6 +248,23 @@ static void local_answer(gw_request_t *req, unsigned status, const char *code, c
     req->local_message = msg;
 }
 
+/* An anonymous caller on a Hub route, refused as the policy refuses nobody (401 RepoNotFound)
+ * before anything else: no body byte is read or classified for a caller who cannot be let in.
+ * The policy is asked all the same (its first rule is that nobody is denied everything), so
+ * the audit event names its decision; whatever it said, the answer is a refusal. */
+static void refuse_anonymous(gw_request_t *req)
+{
+    pol_subject_t nobody = {.anonymous = 1};
+    pol_request_t nothing;
+    memset(&nothing, 0, sizeof(nothing));
+    req->policy = gw_policies_live(req->srv->policies, NULL);
+    pol_decide(req->policy, &nobody, &nothing, NULL, time(NULL), &req->decision);
+    req->decision.effect = POL_DENY;
+    req->decided = 1;
+    gw_metrics_denial(gw_authz_denial_class(&req->decision));
+    local_answer(req, 401, "RepoNotFound", "Repository not found");
+}
+
 /* Authorization stage: the policy decides; nothing else calls gw_proxy_start. A denial is
  * answered as the Hub would: no membership → 404 RepoNotFound (401 when anonymous), so
  * existence is not leaked; a condition unmet → 403 with the reason. */
@@ -411,6 +428,24 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     }
 
     req->stage = "authorization";
+    int hub_route = req->route.family != GW_FAMILY_ADMIN && req->route.family != GW_FAMILY_WHOAMI;
+    if (req->identity.kind == GW_ID_ANONYMOUS && hub_route) {
+        refuse_anonymous(req);
+        if (req->framing.has_body)
+            /* Answered now: MHD closes the connection, the body is never read (nor is 100
+             * Continue sent to a client that waits for it). */
+            return gw_request_error(req, conn, req->local_status, req->local_code,
+                                    req->local_message);
+        return MHD_YES; /* answered on the next call, keeping the connection */
+    }
+    int needs_caller = req->route.family == GW_FAMILY_WHOAMI ||
+                       (req->route.family == GW_FAMILY_ADMIN &&
+                        !gw_admin_is_public(req->route.admin) &&
+                        req->route.admin != GW_ADMIN_EGRESS); /* a sealed link is a capability */
+    if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
+        /* hubgate's own routes that need a caller read no body for nobody either. */
+        return gw_request_error(req, conn, 401, NULL,
+                                "Invalid credentials in Authorization header");
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         /* A sealed link hubgate handed out: authorized when it was sealed, for this caller. */
         const char *msg = NULL;
