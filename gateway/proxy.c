@@ -2,6 +2,7 @@
  * and the answer streams back, its URLs pointing at hubgate (DESIGN.md pipeline steps 5, 6). */
 #include "common/err.h"
 #include "common/log.h"
+#include "gateway/collections.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
@@ -155,17 +156,22 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
                         size_t body_len, const char **message)
 {
     const gw_region_t *region = region_for(req);
-    char *credential = cmn_arena_printf(&req->arena, "Bearer %s", region->token);
+    /* Public data is asked for as anybody would ask: a hub that does not know who asks cannot
+     * answer with its service account's view (gateway/route.h, GW_TREAT_PUBLIC). */
+    int anonymous = gw_route_treatment(&req->route, NULL) == GW_TREAT_PUBLIC;
+    char *credential =
+        anonymous ? NULL : cmn_arena_printf(&req->arena, "Bearer %s", region->token);
     destination_t dst = {
         .base_url = cmn_arena_printf(&req->arena, "%s/", region->upstream),
         .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
         .credential = credential,
         .buffer_cap = req->route.family == GW_FAMILY_LFS_BATCH    ? GW_MAX_REWRITE_BODY_BYTES
                       : req->route.family == GW_FAMILY_LIST_REPOS ? GW_MAX_LISTING_BODY_BYTES
+                      : req->route.family == GW_FAMILY_COLLECTION ? GW_MAX_LISTING_BODY_BYTES
                                                                   : 0,
     };
     *message = "hubgate could not forward the request";
-    unsigned status = credential && dst.base_url && dst.target
+    unsigned status = (credential || anonymous) && dst.base_url && dst.target
                           ? start(req, conn, &dst, body, body_len)
                           : 500;
     if (credential)
@@ -407,6 +413,48 @@ static char *filter_listing(gw_request_t *req, const char *body, size_t len, siz
     return text;
 }
 
+/* A collections answer (2xx) cut down to what the caller may read (gateway/collections.h).
+ * Returns the response, or NULL with *status and *message set to answer instead. */
+static struct MHD_Response *filtered_collections(gw_request_t *req, const char *body, size_t len,
+                                                 unsigned *status, const char **message)
+{
+    if (len == 0) /* nothing to show (a deletion's answer) */
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    pol_subject_t s;
+    gw_authz_subject(&req->identity, &s);
+    pol_ip_t ip;
+    int have_ip = pol_ip_parse(req->client_ip, &ip) == 0;
+    char *text = NULL;
+    gw_collections_stats_t st;
+    switch (gw_collections_filter(req->policy, &s, have_ip ? &ip : NULL, body, len, &text, &st)) {
+    case GW_COLLECTIONS_OK: break;
+    case GW_COLLECTIONS_HIDDEN:
+        *status = 404;
+        *message = "Collection not found";
+        return NULL;
+    case GW_COLLECTIONS_NOMEM:
+        *status = 500;
+        *message = "out of memory";
+        return NULL;
+    default:
+        *status = 502;
+        *message = "the upstream hub sent a collections answer hubgate cannot filter";
+        return NULL;
+    }
+    if (st.hidden_collections || st.hidden_items)
+        cmn_log_debug("collections", "%s: %zu shown, %zu collections and %zu items hidden by the "
+                                     "policy",
+                      req->request_id, st.kept, st.hidden_collections, st.hidden_items);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        *status = 500;
+        *message = "out of memory";
+    }
+    return r;
+}
+
 static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
 {
     gw_xfer_t *x = req->xfer;
@@ -452,6 +500,16 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(filtered);
+    } else if (req->route.family == GW_FAMILY_COLLECTION && !head && status >= 200 &&
+               status < 300) {
+        /* Every 2xx: the answer is the service account's view of collections. */
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        unsigned refuse = 0;
+        const char *why = NULL;
+        r = filtered_collections(req, body, blen, &refuse, &why);
+        if (!r)
+            return gw_request_error(req, conn, refuse ? refuse : 500, NULL, why);
     } else if (gw_xfer_is_buffered(x) && !head) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);

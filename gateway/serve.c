@@ -265,6 +265,25 @@ static void refuse_anonymous(gw_request_t *req)
     local_answer(req, 401, "RepoNotFound", "Repository not found");
 }
 
+/* A route hubgate never forwards, whatever the policy says (gw_route_treatment: the hub would
+ * answer its service account, or the path is hubgate's own): 403 with why, in the Hub's shape.
+ * The decision is recorded for the audit event like a policy's. */
+static void refuse_route(gw_request_t *req, const char *why)
+{
+    pol_decision_t *d = &req->decision;
+    memset(d, 0, sizeof(*d));
+    d->effect = POL_DENY;
+    d->answer = POL_ANSWER_FORBIDDEN;
+    d->rule = gw_route_is_hubgate_own(&req->route) ? "hubgate-own-route" : "repo-less-route";
+    d->role = POL_ROLE_NONE;
+    d->target = -1;
+    snprintf(d->reason, sizeof(d->reason), "%s", why);
+    req->decided = 1;
+    gw_metrics_denial(gw_route_is_hubgate_own(&req->route) ? "hubgate_own_route"
+                                                           : "repo_less_route");
+    local_answer(req, 403, NULL, d->reason);
+}
+
 /* Authorization stage: the policy decides; nothing else calls gw_proxy_start. A denial is
  * answered as the Hub would: no membership → 404 RepoNotFound (401 when anonymous), so
  * existence is not leaked; a condition unmet → 403 with the reason. */
@@ -401,7 +420,13 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                 gw_route_reject_message(req->route.reject));
 
     req->stage = "authentication";
-    if (!(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin))) {
+    /* Public admin routes need nobody; /oauth/ and /scim/ will authenticate their callers on
+     * their own terms (client credentials, a provisioning secret), not as Hub callers. */
+    int unauthenticated = (req->route.family == GW_FAMILY_ADMIN &&
+                           gw_admin_is_public(req->route.admin)) ||
+                          (gw_route_is_hubgate_own(&req->route) &&
+                           req->route.family != GW_FAMILY_ADMIN);
+    if (!unauthenticated) {
         const char *why = NULL;
         gw_auth_reason_t refused = GW_AUTH_REASON_NONE;
         gw_auth_result_t ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders,
@@ -428,7 +453,16 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     }
 
     req->stage = "authorization";
-    int hub_route = req->route.family != GW_FAMILY_ADMIN && req->route.family != GW_FAMILY_WHOAMI;
+    const char *why_treated = NULL;
+    gw_treatment_t treatment = gw_route_treatment(&req->route, &why_treated);
+    if (treatment == GW_TREAT_DENY) {
+        refuse_route(req, why_treated);
+        if (req->framing.has_body) /* answered now: the body is never read */
+            return gw_request_error(req, conn, req->local_status, req->local_code,
+                                    req->local_message);
+        return MHD_YES;
+    }
+    int hub_route = treatment != GW_TREAT_LOCAL;
     if (req->identity.kind == GW_ID_ANONYMOUS && hub_route) {
         refuse_anonymous(req);
         if (req->framing.has_body)
@@ -438,12 +472,11 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                     req->local_message);
         return MHD_YES; /* answered on the next call, keeping the connection */
     }
-    int needs_caller = req->route.family == GW_FAMILY_WHOAMI ||
-                       (req->route.family == GW_FAMILY_ADMIN &&
-                        !gw_admin_is_public(req->route.admin) &&
+    int needs_caller = req->route.family != GW_FAMILY_ADMIN ||
+                       (!gw_admin_is_public(req->route.admin) &&
                         req->route.admin != GW_ADMIN_EGRESS); /* a sealed link is a capability */
     if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
-        /* hubgate's own routes that need a caller read no body for nobody either. */
+        /* the routes hubgate answers itself read no body for nobody either */
         return gw_request_error(req, conn, 401, NULL,
                                 "Invalid credentials in Authorization header");
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
@@ -454,7 +487,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
             return gw_request_error(req, conn, err, NULL, msg);
         return begin_forward(req, conn, NULL, 0);
     }
-    if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI) {
+    if (treatment == GW_TREAT_LOCAL) {
         req->phase = GW_PHASE_LOCAL;
         if (req->framing.has_body) {
             if (req->framing.content_length > GW_MAX_ADMIN_BODY_BYTES)
@@ -491,7 +524,7 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (req->body_over_cap)
         return gw_request_error(req, conn, 413, NULL,
                                 gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
-    if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI)
+    if (gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL)
         return gw_admin_answer(req, conn, req->body.data ? req->body.data : "", req->body.len);
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     int rc = gw_route_classify_body(&req->route, ctype, req->body.data ? req->body.data : "",
@@ -528,7 +561,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0; /* a body nobody reads */
             return MHD_YES;
         }
-        if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI)
+        if (gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL)
             return gw_admin_answer(req, conn, NULL, 0);
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);
