@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, sleep } from '../../lib/harness.mjs';
+import { useStack, teardownAll, sleep, runHubgate, makeTempDir } from '../../lib/harness.mjs';
 
 const POLICY = {
   version: 1,
@@ -225,4 +225,18 @@ test('nothing that names no repo reached the hub with the service credential, ex
     repoLess.filter((e) => JSON.stringify(e.headers).includes(h.serviceToken)).map((e) => `${e.method} ${e.target}`).join('\n'));
   // and the filtered ones were filtered (above): collections asked with the credential
   assert.ok(usedServiceCredential(log.filter((e) => e.target.startsWith('/api/collections'))));
+});
+
+test('policy explain tells an admin what the gateway does beyond the policy', async () => {
+  const file = path.join(makeTempDir('explain'), 'policy.json');
+  fs.writeFileSync(file, JSON.stringify(POLICY));
+  const explain = (request) => runHubgate(['policy', 'explain', file, '--subject', '{"sub": "carol", "groups": ["acme-admins"]}', '--request', request]);
+  const deny = await explain('PUT /api/organizations/acme/members/bob/role');
+  assert.equal(deny.code, 0, deny.stderr);
+  assert.match(deny.stdout, /^gateway: refuses this route with 403 whatever the policy decides: organization administration/m);
+  assert.match(deny.stdout, /^decision: allow/m, 'the policy\'s own decision is still shown');
+  const pub = await explain('GET /api/organizations/acme/overview');
+  assert.match(pub.stdout, /^gateway: forwarded without any credential: /m);
+  const plain = await explain('GET /acme/bert/resolve/main/config.json');
+  assert.doesNotMatch(plain.stdout, /^gateway:/m);
 });
