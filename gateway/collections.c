@@ -15,7 +15,8 @@ int gw_collections_can_read_namespace(const pol_policy_t *policy, const pol_subj
     pol_request_t r;
     memset(&r, 0, sizeof(r));
     r.action = POL_ACTION_READ;
-    r.targets[0] = (pol_target_t){.type = POL_REPO_NONE, .namespace = ns, .action = POL_ACTION_READ};
+    r.targets[0] =
+        (pol_target_t){.type = POL_REPO_NONE, .namespace = ns, .action = POL_ACTION_READ};
     r.ntargets = 1;
     pol_decision_t d;
     pol_decide(policy, subject, &r, ip, time(NULL), &d);
@@ -126,9 +127,8 @@ static int forget_service_account(json_t *v, int depth)
 static int filter_one(const who_t *w, json_t *c, gw_collections_stats_t *st)
 {
     char ns[MAX_NAMESPACE_BYTES];
-    if (!json_is_object(c) ||
-        !gw_collections_can_read_namespace(w->policy, w->subject, owner_of(c, ns, sizeof(ns)),
-                                           w->ip)) {
+    if (!json_is_object(c) || !gw_collections_can_read_namespace(
+                                  w->policy, w->subject, owner_of(c, ns, sizeof(ns)), w->ip)) {
         st->hidden_collections++;
         return 0;
     }

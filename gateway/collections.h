@@ -20,9 +20,9 @@ typedef enum {
 } gw_collections_result_t;
 
 typedef struct {
-    size_t kept;                /* collections shown */
-    size_t hidden_collections;  /* collections removed: owner not readable, or no owner */
-    size_t hidden_items;        /* items removed from the collections shown */
+    size_t kept;               /* collections shown */
+    size_t hidden_collections; /* collections removed: owner not readable, or no owner */
+    size_t hidden_items;       /* items removed from the collections shown */
 } gw_collections_stats_t;
 
 /* Filters a collections answer: a JSON array of collections (a listing) or one collection

@@ -77,8 +77,7 @@ gw_url_result_t gw_url_check(const char *url, unsigned flags, char *host, size_t
         goto out;
     }
     if (strcmp(scheme, "http") == 0 &&
-        (!gw_url_host_is_loopback(h) ||
-         curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK)) {
+        (!gw_url_host_is_loopback(h) || curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK)) {
         res = GW_URL_PLAIN_HTTP;
         goto out;
     }

@@ -18,10 +18,10 @@
 /* X(NAME, message) — why a URL was refused. The message never includes the URL's credentials. */
 #define GW_URL_RESULT_MAP(X)                                                                       \
     X(OK, "")                                                                                      \
-    X(MALFORMED, "is not an absolute URL")                                                        \
-    X(SCHEME, "has a scheme other than https or http")                                            \
-    X(PLAIN_HTTP, "uses plain http to a host that is not a loopback address (use https)")         \
-    X(CREDENTIALS, "must not carry credentials (user or password)")                               \
+    X(MALFORMED, "is not an absolute URL")                                                         \
+    X(SCHEME, "has a scheme other than https or http")                                             \
+    X(PLAIN_HTTP, "uses plain http to a host that is not a loopback address (use https)")          \
+    X(CREDENTIALS, "must not carry credentials (user or password)")                                \
     X(NOT_BASE, "must not carry a query or a fragment")
 
 typedef enum {

@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *c;
         json_array_foreach(list, i, c)
         {
-            const char *owner = json_string_value(json_object_get(json_object_get(c, "owner"), "name"));
+            const char *owner =
+                json_string_value(json_object_get(json_object_get(c, "owner"), "name"));
             const char *slug = json_string_value(json_object_get(c, "slug"));
             const char *ns = owner && *owner ? owner : slug;
             size_t n = ns ? (owner && *owner ? strlen(ns) : strcspn(ns, "/")) : 0;

@@ -52,13 +52,13 @@ static const char *const contractor_groups[] = {"contractors"};
 
 /* One collection as the hub shows it to its service account. */
 #define COLLECTION(owner, items)                                                                   \
-    "{\"slug\": \"" owner "/favs-1\", \"title\": \"Favs\", \"owner\": {\"name\": \"" owner       \
-    "\", \"type\": \"org\", \"isUserFollowing\": true}, \"isUpvotedByUser\": true, "           \
-    "\"gating\": {\"mode\": \"manual\", \"notifications\": {\"mode\": \"bulk\", \"email\": "    \
+    "{\"slug\": \"" owner "/favs-1\", \"title\": \"Favs\", \"owner\": {\"name\": \"" owner         \
+    "\", \"type\": \"org\", \"isUserFollowing\": true}, \"isUpvotedByUser\": true, "               \
+    "\"gating\": {\"mode\": \"manual\", \"notifications\": {\"mode\": \"bulk\", \"email\": "       \
     "\"admin@" owner ".example\"}}, \"items\": [" items "]}"
 
 #define ITEMS                                                                                      \
-    "{\"type\": \"model\", \"id\": \"acme/bert\", \"isLikedByUser\": true},"                      \
+    "{\"type\": \"model\", \"id\": \"acme/bert\", \"isLikedByUser\": true},"                       \
     "{\"type\": \"model\", \"id\": \"acme/ft-llama\"},"                                            \
     "{\"type\": \"dataset\", \"id\": \"secret/ds\"},"                                              \
     "{\"type\": \"model\", \"id\": \"google/gemma-7b\"},"                                          \
@@ -78,8 +78,8 @@ static const struct {
     const char *kept_ids; /* items left, comma-separated, per collection separated by '|' */
 } cases[] = {
     {"listing: collections of unreadable owners go, items are cut", "staff",
-     "[" COLLECTION("acme", ITEMS) "," COLLECTION("secret", ITEMS) "," COLLECTION("google", ITEMS)
-     "]",
+     "[" COLLECTION("acme", ITEMS) "," COLLECTION("secret", ITEMS) "," COLLECTION("google",
+                                                                                  ITEMS) "]",
      GW_COLLECTIONS_OK,
      "acme/bert,acme/ft-llama,google/t5,2401.00001,66ac|acme/bert,acme/ft-llama,google/t5,"
      "2401.00001,66ac"},
@@ -138,8 +138,8 @@ static void filters_each_answer(void **state)
             s.groups = contractor_groups, s.ngroups = 1;
         char *out = NULL;
         gw_collections_stats_t st;
-        gw_collections_result_t got = gw_collections_filter(
-            policy, &s, NULL, cases[i].body, strlen(cases[i].body), &out, &st);
+        gw_collections_result_t got = gw_collections_filter(policy, &s, NULL, cases[i].body,
+                                                            strlen(cases[i].body), &out, &st);
         if (got != cases[i].want)
             fail_msg("case \"%s\": result %d, want %d", cases[i].name, got, cases[i].want);
         if (got != GW_COLLECTIONS_OK) {

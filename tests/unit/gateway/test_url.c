@@ -45,8 +45,12 @@ static const struct {
     {"localhost trailing dot", "http://localhost./", 0, GW_URL_PLAIN_HTTP, NULL},
     {"loopback literal with trailing dot", "http://127.0.0.1./", 0, GW_URL_PLAIN_HTTP,
      "127.0.0.1."},
-    {"fullwidth dots", "http://127\xe3\x80\x82" "0\xe3\x80\x82" "0\xe3\x80\x82" "1/", 0,
-     GW_URL_PLAIN_HTTP, NULL},
+    {"fullwidth dots",
+     "http://127\xe3\x80\x82"
+     "0\xe3\x80\x82"
+     "0\xe3\x80\x82"
+     "1/",
+     0, GW_URL_PLAIN_HTTP, NULL},
     /* other addresses */
     {"plain http off loopback", "http://hub.example/", 0, GW_URL_PLAIN_HTTP, NULL},
     {"128.0.0.1", "http://128.0.0.1/", 0, GW_URL_PLAIN_HTTP, NULL},
@@ -87,9 +91,8 @@ static void judges_each_url(void **state)
         char host[GW_MAX_URL_HOST_BYTES];
         gw_url_result_t got = gw_url_check(cases[i].url, cases[i].flags, host, sizeof(host));
         if (got != cases[i].want)
-            fail_msg("case \"%s\" (%s): got %s, want %s (host \"%s\")", cases[i].name,
-                     cases[i].url, gw_url_result_name(got), gw_url_result_name(cases[i].want),
-                     host);
+            fail_msg("case \"%s\" (%s): got %s, want %s (host \"%s\")", cases[i].name, cases[i].url,
+                     gw_url_result_name(got), gw_url_result_name(cases[i].want), host);
         if (cases[i].host && strcmp(host, cases[i].host) != 0)
             fail_msg("case \"%s\" (%s): host \"%s\", want \"%s\"", cases[i].name, cases[i].url,
                      host, cases[i].host);
@@ -103,10 +106,10 @@ static void loopback_literals(void **state)
         const char *host;
         int want;
     } hosts[] = {
-        {"127.0.0.1", 1},  {"127.8.9.10", 1},    {"[::1]", 1},        {"::1", 0},
-        {"localhost", 0},  {"127.0.0.1.", 0},    {"127.1", 0},        {"[::ffff:127.0.0.1]", 0},
-        {"[::]", 0},       {"0.0.0.0", 0},       {"126.255.255.255", 0}, {"", 0},
-        {"[]", 0},         {"[::1", 0},          {"127.0.0.1:80", 0}, {"0127.0.0.1", 0},
+        {"127.0.0.1", 1}, {"127.8.9.10", 1}, {"[::1]", 1},           {"::1", 0},
+        {"localhost", 0}, {"127.0.0.1.", 0}, {"127.1", 0},           {"[::ffff:127.0.0.1]", 0},
+        {"[::]", 0},      {"0.0.0.0", 0},    {"126.255.255.255", 0}, {"", 0},
+        {"[]", 0},        {"[::1", 0},       {"127.0.0.1:80", 0},    {"0127.0.0.1", 0},
     };
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         if (gw_url_host_is_loopback(hosts[i].host) != hosts[i].want)
