@@ -135,7 +135,7 @@ typedef enum {
     X(CATALOG, "catalog") /* tags-by-type, hardware, templates */                                  \
     X(PAPERS, "papers")                                                                            \
     X(TELEMETRY, "telemetry")                                                                      \
-    X(MISC, "misc") /* validate-yaml, agent-harnesses */                                       \
+    X(MISC, "misc") /* validate-yaml, agent-harnesses */                                           \
     X(SCIM, "scim") /* /scim/...: hubgate's own (directory provisioning) */
 
 typedef enum {

@@ -421,8 +421,8 @@ static int org_route(gw_route_ctx_t *c, gw_route_t *out)
     int rg = is(c, 3, "resource-groups");
     /* The org's public face; its resource groups and repository storage are its
      * administration (the hub shows them to its admins: hubgate's service account). */
-    int read = c->get && a == 1 &&
-               (is(c, 3, "overview") || is(c, 3, "members") || is(c, 3, "followers"));
+    int read =
+        c->get && a == 1 && (is(c, 3, "overview") || is(c, 3, "members") || is(c, 3, "followers"));
     int admin =
         (c->get && ((a == 1 && rg) || (a == 2 && rg) ||
                     (a == 2 && is(c, 3, "settings") && is(c, 4, "repositories")))) ||

@@ -1138,10 +1138,16 @@ typedef void (*subj_err_fn)(void *ctx, const char *ptr, int key, const char *msg
 static int subject_from_json(json_t *obj, const char *ptr, cmn_arena_t *arena, pol_subject_t *s,
                              subj_err_fn err, void *ctx)
 {
-    static const char *const keys[] = {"iss",       "sub",           "email",
-                                       "preferred_username", "groups", "mfa",
-                                       "read_only_token",    "anonymous",
-                                       "email_verified",     NULL};
+    static const char *const keys[] = {"iss",
+                                       "sub",
+                                       "email",
+                                       "preferred_username",
+                                       "groups",
+                                       "mfa",
+                                       "read_only_token",
+                                       "anonymous",
+                                       "email_verified",
+                                       NULL};
     char p[PTR_MAX], q[PTR_MAX], msg[512];
     int errors = 0;
     memset(s, 0, sizeof(*s));
