@@ -422,10 +422,9 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     req->stage = "authentication";
     /* Public admin routes need nobody; /oauth/ and /scim/ will authenticate their callers on
      * their own terms (client credentials, a provisioning secret), not as Hub callers. */
-    int unauthenticated = (req->route.family == GW_FAMILY_ADMIN &&
-                           gw_admin_is_public(req->route.admin)) ||
-                          (gw_route_is_hubgate_own(&req->route) &&
-                           req->route.family != GW_FAMILY_ADMIN);
+    int unauthenticated =
+        (req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin)) ||
+        req->route.family == GW_FAMILY_OAUTH || req->route.family == GW_FAMILY_SCIM;
     if (!unauthenticated) {
         const char *why = NULL;
         gw_auth_reason_t refused = GW_AUTH_REASON_NONE;
