@@ -149,8 +149,9 @@ int main(int argc, char **argv)
             cmn_arena_init(&a, 8192, 1 << 20);
             gw_identity_t id;
             const char *why = NULL;
+            gw_auth_reason_t reason;
             double t0 = now_us();
-            gw_auth_result_t r = gw_auth_authenticate(auth, &h, 1, &a, &id, &why);
+            gw_auth_result_t r = gw_auth_authenticate(auth, &h, 1, &a, &id, &reason, &why);
             t[i] = now_us() - t0;
             cmn_arena_free(&a);
             if (r != GW_AUTH_OK) {

@@ -1,5 +1,5 @@
-/* hubgate's own endpoints under /-/ (DESIGN.md "Admin API"), and the Hub's whoami-v2, which
- * hubgate answers from the caller's identity, never the service account's. */
+/* hubgate's own endpoints under /-/ (DESIGN.md "Admin API"), and the Hub routes hubgate answers
+ * itself: whoami-v2, from the caller's identity, never the service account's, and telemetry. */
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -115,7 +115,7 @@ static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
     json_t *o = json_pack(
         "{s:s, s:o, s:s, s:s, s:s?, s:b, s:b, s:b, s:s, s:n, s:o, s:{s:s, s:{s:s, s:s, s:s}}}",
         "type", "user", "id", principal_id(req), "name", name, "fullname",
-        id->name ? id->name : name, "email", id->email, "emailVerified", id->email != NULL,
+        id->name ? id->name : name, "email", id->email, "emailVerified", id->email_verified != 0,
         "isPro", 0, "canPay", 0, "avatarUrl", "", "periodEnd", "orgs", orgs, "auth", "type",
         "access_token", "accessToken", "displayName",
         id->token_name ? id->token_name : "SSO access token", "role",
@@ -222,6 +222,14 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
 {
     if (req->route.family == GW_FAMILY_WHOAMI)
         return whoami_v2(req, conn);
+    if (req->route.family == GW_FAMILY_TELEMETRY) {
+        /* Usage pings about the caller: accepted and dropped, as the hub answers them. Sent
+         * on, they would be the service account's. */
+        if (req->identity.kind == GW_ID_ANONYMOUS)
+            return gw_request_error(req, conn, 401, NULL,
+                                    "Invalid credentials in Authorization header");
+        return answer_json(req, conn, 200, json_object());
+    }
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     switch (req->route.admin) {
     case GW_ADMIN_HEALTH:

@@ -120,6 +120,8 @@ const char *gw_assertion_mint(gw_assertion_t *a, const gw_identity_t *id, const 
         (json_int_t)now, "exp", (json_int_t)(now + GW_ASSERTION_TTL_SECONDS), "mfa", id->mfa);
     if (claims && id->kind == GW_ID_ANONYMOUS)
         json_object_set_new(claims, "sub", json_string("anonymous"));
+    if (claims && id->email) /* a hub relying on the email learns whether it was verified */
+        json_object_set_new(claims, "email_verified", json_boolean(id->email_verified));
     if (claims && id->token_id)
         json_object_set_new(claims, "token_id", json_string(id->token_id));
     char *payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;

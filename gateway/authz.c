@@ -263,6 +263,9 @@ void gw_authz_subject(const gw_identity_t *id, pol_subject_t *out)
     *out = (pol_subject_t){
         .iss = id->iss,
         .sub = id->sub,
+        /* An email the IdP did not verify (anyone can put any address on an account that is
+         * not checked) grants nothing, but still brings deny rules that name it, and is
+         * recorded in audit events. */
         .email = id->email,
         .preferred_username = id->preferred_username,
         .groups = (const char *const *)id->groups,
@@ -270,6 +273,7 @@ void gw_authz_subject(const gw_identity_t *id, pol_subject_t *out)
         .mfa = id->mfa ? 1 : 0,
         .read_only_token = id->read_only ? 1 : 0,
         .anonymous = id->kind == GW_ID_ANONYMOUS,
+        .email_unverified = id->email && !id->email_verified,
     };
 }
 

@@ -41,7 +41,9 @@ pol_policy_t *gw_policies_live(gw_policies_t *ps, pol_policy_t **shadow);
  * run) and writes the problems to errors. Returns 0 when it would be accepted. Blocks. */
 int gw_policies_check_file(const gw_config_t *cfg, const char *path, cmn_buf_t *errors);
 
-/* The policy subject for an identity (strings borrowed). */
+/* The policy subject for an identity (strings borrowed). An email the IdP did not verify
+ * (id->email_verified) is marked so: it matches no policy `email` member or allow rule, only
+ * deny rules. */
 void gw_authz_subject(const gw_identity_t *id, pol_subject_t *out);
 
 /* Decides a classified request. body/body_len: the request body when the gateway read it (for

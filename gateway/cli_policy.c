@@ -447,7 +447,8 @@ static int cmd_explain(args_t *a)
         if (subject.preferred_username)
             cmn_buf_printf(&text, ", username %s", subject.preferred_username);
         if (subject.email)
-            cmn_buf_printf(&text, ", email %s", subject.email);
+            cmn_buf_printf(&text, ", email %s%s", subject.email,
+                           subject.email_unverified ? " (unverified: grants nothing)" : "");
         cmn_buf_printf(&text, ", groups [");
         for (size_t i = 0; i < subject.ngroups; i++)
             cmn_buf_printf(&text, "%s%s", i ? ", " : "", subject.groups[i]);
@@ -457,6 +458,18 @@ static int cmd_explain(args_t *a)
     cmn_buf_printf(&text, "request: %s -> route %s, action %s%s\n", a->request,
                    gw_route_family_name(route.family), gw_route_action_name(route.action),
                    req.unknown ? " (unknown route)" : "");
+    const char *served_why = NULL;
+    gw_treatment_t served = gw_route_treatment(&route, &served_why);
+    if (served == GW_TREAT_DENY)
+        cmn_buf_printf(&text, "gateway: refuses this route with 403 whatever the policy decides: "
+                              "%s\n",
+                       served_why);
+    else if (served != GW_TREAT_POLICY)
+        cmn_buf_printf(&text, "gateway: %s: %s\n",
+                       served == GW_TREAT_PUBLIC   ? "forwarded without any credential"
+                       : served == GW_TREAT_FILTER ? "the answer is filtered"
+                                                   : "answered by hubgate",
+                       served_why);
     cmn_buf_printf(&text, "client address: %s\n", a->ip ? a->ip : "unknown");
     if (req.region)
         cmn_buf_printf(&text, "data from region: %s\n", req.region);

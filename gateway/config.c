@@ -2,8 +2,8 @@
 #include "common/err.h"
 #include "common/jsonpos.h"
 #include "common/log.h"
+#include "gateway/url.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -108,6 +108,20 @@ static int get_int(loader_t *l, const char *ptr, json_t *obj, const char *key, l
     return (int)json_integer_value(v);
 }
 
+static int get_bool(loader_t *l, const char *ptr, json_t *obj, const char *key, int def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_boolean(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected true or false",
+                        type_name(v));
+        return def;
+    }
+    return json_is_true(v);
+}
+
 static json_t *get_object(loader_t *l, const char *ptr, json_t *obj, const char *key, int required)
 {
     char p[PTR_MAX];
@@ -147,63 +161,43 @@ static const char *resolve_path(loader_t *l, const char *path)
     return cmn_arena_printf(&l->cfg->arena, "%s/%s", l->cfg->dir, path);
 }
 
-static int host_is_loopback(const char *host)
-{
-    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0)
-        return 1;
-    pol_cidr_t lo;
-    pol_ip_t ip;
-    return pol_cidr_parse("127.0.0.0/8", &lo) == 0 && pol_ip_parse(host, &ip) == 0 &&
-           pol_cidr_contains(&lo, &ip);
-}
-
-/* Validates an absolute http(s) URL with libcurl's parser; plain http only on loopback.
- * With base_only, no query, fragment or credentials are allowed. Returns the URL without a
- * trailing slash, or NULL after reporting. */
+/* Validates an absolute http(s) URL hubgate connects to or writes into answers (gateway/url.h:
+ * libcurl's parser, plain http only to a loopback literal, never credentials); with base_only,
+ * no query or fragment either. Returns the URL as written without a trailing slash, or NULL
+ * after reporting. */
 static const char *check_url(loader_t *l, const char *ptr, const char *url, int base_only)
 {
     if (!url)
         return NULL;
-    const char *out = NULL;
-    char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *fragment = NULL;
-    CURLU *u = curl_url();
-    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\" is not an absolute URL", url);
-        goto done;
-    }
-    if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-        cmn_jdiag_error(&l->diag, ptr, 0, "scheme \"%s\" is not supported (expected https)",
-                        scheme);
-        goto done;
-    }
-    if (strcmp(scheme, "http") == 0 && !host_is_loopback(host)) {
+    char host[GW_MAX_URL_HOST_BYTES];
+    gw_url_result_t rc = gw_url_check(url, base_only ? GW_URL_BASE_ONLY : 0, host, sizeof(host));
+    switch (rc) {
+    case GW_URL_OK: break;
+    case GW_URL_PLAIN_HTTP:
         cmn_jdiag_error(&l->diag, ptr, 0,
                         "plain http is accepted only on loopback addresses (found host \"%s\"; "
-                        "use https)",
+                        "use https, or a literal 127.0.0.0/8 or [::1] address)",
                         host);
-        goto done;
-    }
-    if (base_only && (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-                      curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-                      curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK)) {
+        return NULL;
+    case GW_URL_CREDENTIALS:
+    case GW_URL_NOT_BASE:
+        /* Not echoed: the user part may hold a password. */
         cmn_jdiag_error(&l->diag, ptr, 0,
-                        "\"%s\" must not carry credentials, a query or a fragment", url);
-        goto done;
+                        "the URL must not carry credentials, a query or a fragment (%s)",
+                        gw_url_result_message(rc));
+        return NULL;
+    case GW_URL_SCHEME:
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\": scheme is not supported (expected https)",
+                        url);
+        return NULL;
+    default:
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\" is not an absolute URL", url);
+        return NULL;
     }
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
-    out = cmn_arena_strndup(&l->cfg->arena, url, n);
-done:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(user);
-    curl_free(query);
-    curl_free(fragment);
-    curl_url_cleanup(u);
-    return out;
+    return cmn_arena_strndup(&l->cfg->arena, url, n);
 }
 
 static void parse_listen(loader_t *l, const char *listen)
@@ -353,7 +347,9 @@ static void parse_identity(loader_t *l, json_t *root)
     cfg->issuers = cmn_arena_alloc(&cfg->arena, (n ? n : 1) * sizeof(*cfg->issuers));
     if (!cfg->issuers)
         return;
-    static const char *const ikeys[] = {"issuer", "audience", "groups_claim", "algorithms", NULL};
+    static const char *const ikeys[] = {"issuer",     "audience",
+                                        "groups_claim", "algorithms",
+                                        "email_verified_assumed", NULL};
     static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
                                        "PS512", "ES256", "ES384", NULL};
     for (size_t i = 0; i < n; i++) {
@@ -371,6 +367,7 @@ static void parse_identity(loader_t *l, json_t *root)
                                 1);
         iss->audience = get_string(l, p, it, "audience", 1, NULL);
         iss->groups_claim = get_string(l, p, it, "groups_claim", 0, "groups");
+        iss->email_verified_assumed = get_bool(l, p, it, "email_verified_assumed", 0);
         json_t *a = get_array(l, p, it, "algorithms");
         if (!a) {
             iss->algorithms[0] = "RS256";

@@ -33,6 +33,10 @@ typedef struct {
     const char *groups_claim;
     const char *algorithms[8];
     size_t n_algorithms;
+    /* The IdP never sends email_verified but only issues verified emails: its emails may name
+     * callers in a policy without the claim. Off by default (an email without
+     * email_verified: true is recorded but grants nothing). */
+    int email_verified_assumed;
 } gw_issuer_t;
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "gateway/jwt.h"
 #include "gateway/tokens.h"
+#include "policy/policy.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+_Static_assert(GW_MAX_GROUPS <= POL_MAX_SUBJECT_GROUPS,
+               "an identity hubgate accepts must be one the policy evaluates");
 
 #define CACHE_SLOTS  8192 /* verified JWTs, direct-mapped by hash */
 #define KID_WAIT_MS  2000
@@ -81,27 +85,38 @@ static const json_t *claim_at(const json_t *claims, const char *path)
 }
 
 int gw_identity_from_claims(const json_t *claims, const char *iss, const char *groups_claim,
-                            cmn_arena_t *arena, gw_identity_t *id)
+                            int email_verified_assumed, cmn_arena_t *arena, gw_identity_t *id)
 {
     memset(id, 0, sizeof(*id));
     id->kind = GW_ID_SSO;
     id->iss = iss ? cmn_arena_strndup(arena, iss, strlen(iss)) : NULL;
     id->sub = dup_string(arena, json_object_get(claims, "sub"));
     id->email = dup_string(arena, json_object_get(claims, "email"));
+    /* OIDC's email_verified is a boolean: anything but true (false, "true") is not a yes. */
+    const json_t *verified = json_object_get(claims, "email_verified");
+    id->email_verified = id->email && (json_is_true(verified) ||
+                                       (!verified && email_verified_assumed));
     id->preferred_username = dup_string(arena, json_object_get(claims, "preferred_username"));
     id->name = dup_string(arena, json_object_get(claims, "name"));
+    /* Every group or none: a group dropped (past the cap, or unreadable) could be the one a
+     * deny rule names. */
     const json_t *groups = claim_at(claims, groups_claim ? groups_claim : "groups");
+    if (groups && !json_is_array(groups) && !json_is_string(groups) && !json_is_null(groups))
+        return CMN_ERR_PARSE;
     size_t n = json_is_array(groups) ? json_array_size(groups) : json_is_string(groups) ? 1 : 0;
     if (n > GW_MAX_GROUPS)
-        n = GW_MAX_GROUPS;
+        return CMN_ERR_TOOBIG;
     id->groups = cmn_arena_alloc(arena, (n ? n : 1) * sizeof(char *));
     if (!id->groups)
         return CMN_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const json_t *g = json_is_array(groups) ? json_array_get(groups, i) : groups;
+        if (!json_is_string(g))
+            return CMN_ERR_PARSE;
         const char *s = dup_string(arena, g);
-        if (s)
-            id->groups[id->ngroups++] = s;
+        if (!s)
+            return CMN_ERR_NOMEM;
+        id->groups[id->ngroups++] = s;
     }
     /* RFC 8176 authentication method references that mean a second factor. */
     static const char *const second_factor[] = {"mfa", "otp", "hwk", "swk", "sms", "fido", NULL};
@@ -130,6 +145,8 @@ json_t *gw_identity_to_json(const gw_identity_t *id)
                           kinds[id->kind], "iss", id->iss, "sub", id->sub, "email", id->email,
                           "preferred_username", id->preferred_username, "name", id->name,
                           "groups", groups, "mfa", id->mfa);
+    if (o && id->email)
+        json_object_set_new(o, "email_verified", json_boolean(id->email_verified));
     if (o && id->token_id) {
         json_object_set_new(o, "token_id", json_string(id->token_id));
         json_object_set_new(o, "token_scope", json_string(id->read_only ? "read" : "write"));
@@ -178,8 +195,9 @@ static int b64_std_decode(const char *in, size_t len, char *out, size_t cap, siz
 /* The credential in the Authorization header (Bearer, or Basic with it as password). Returns 0
  * with *token (arena) or NULL when there is none; -1 for a malformed or duplicated header. */
 static int extract_token(const gw_header_t *h, size_t n, cmn_arena_t *arena, const char **token,
-                         size_t *len, const char **reason)
+                         size_t *len, gw_auth_reason_t *code, const char **reason)
 {
+    *code = GW_AUTH_REASON_MALFORMED;
     const gw_header_t *auth = NULL;
     *token = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -220,6 +238,7 @@ static int extract_token(const gw_header_t *h, size_t n, cmn_arena_t *arena, con
             *colon = '\0';
         *len = strlen(*token);
     } else {
+        *code = GW_AUTH_REASON_UNSUPPORTED;
         *reason = "unsupported Authorization scheme";
         return -1;
     }
@@ -232,8 +251,37 @@ static int extract_token(const gw_header_t *h, size_t n, cmn_arena_t *arena, con
 
 /* ---- JWTs ------------------------------------------------------------------------------ */
 
+/* What an identity the claims could not describe is refused as. */
+static gw_auth_result_t claims_refused(int rc, gw_auth_reason_t *code, const char **reason)
+{
+    switch (rc) {
+    case CMN_ERR_TOOBIG:
+        *code = GW_AUTH_REASON_TOO_MANY_GROUPS;
+        *reason = "the token carries more groups than hubgate evaluates";
+        return GW_AUTH_INVALID;
+    case CMN_ERR_PARSE:
+        *code = GW_AUTH_REASON_MALFORMED;
+        *reason = "the groups claim is not a string or an array of strings";
+        return GW_AUTH_INVALID;
+    default:
+        *code = GW_AUTH_REASON_INTERNAL;
+        *reason = "out of memory";
+        return GW_AUTH_UNAVAILABLE;
+    }
+}
+
+static const gw_auth_reason_t claim_reasons[] = {
+    [GW_JWT_CLAIMS_OK] = GW_AUTH_REASON_NONE,
+    [GW_JWT_CLAIMS_UNSUPPORTED] = GW_AUTH_REASON_UNSUPPORTED,
+    [GW_JWT_CLAIMS_ISSUER] = GW_AUTH_REASON_WRONG_ISSUER,
+    [GW_JWT_CLAIMS_AUDIENCE] = GW_AUTH_REASON_WRONG_AUDIENCE,
+    [GW_JWT_CLAIMS_EXPIRED] = GW_AUTH_REASON_EXPIRED,
+    [GW_JWT_CLAIMS_NOT_YET_VALID] = GW_AUTH_REASON_NOT_YET_VALID,
+    [GW_JWT_CLAIMS_MALFORMED] = GW_AUTH_REASON_MALFORMED,
+};
+
 static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, cmn_arena_t *arena,
-                                   gw_identity_t *id, const char **reason)
+                                   gw_identity_t *id, gw_auth_reason_t *code, const char **reason)
 {
     unsigned char hash[32];
     unsigned int hl = 32;
@@ -255,16 +303,21 @@ static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, 
     }
     pthread_mutex_unlock(&a->mu);
     if (claims && gw_jwks_has_kid(a->jwks, issuer, kid[0] ? kid : NULL)) {
-        int rc = gw_identity_from_claims(claims, a->cfg->issuers[issuer].issuer,
-                                         a->cfg->issuers[issuer].groups_claim, arena, id);
+        /* Only tokens whose claims made an identity are cached, so this cannot fail on them
+         * but for memory. */
+        const gw_issuer_t *cached = &a->cfg->issuers[issuer];
+        int rc = gw_identity_from_claims(claims, cached->issuer, cached->groups_claim,
+                                         cached->email_verified_assumed, arena, id);
         json_decref(claims);
-        return rc == 0 ? GW_AUTH_OK : GW_AUTH_UNAVAILABLE;
+        return rc == 0 ? GW_AUTH_OK : claims_refused(rc, code, reason);
     }
     json_decref(claims);
 
     gw_jwt_t jwt;
-    if (gw_jwt_parse(token, len, arena, &jwt, reason) != 0)
+    if (gw_jwt_parse(token, len, arena, &jwt, reason) != 0) {
+        *code = GW_AUTH_REASON_MALFORMED;
         return GW_AUTH_INVALID;
+    }
     gw_auth_result_t res = GW_AUTH_INVALID;
     gw_keyset_t *set = NULL;
     const gw_jwk_t *key = NULL;
@@ -272,6 +325,7 @@ static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, 
     while (jwt.iss && i < a->cfg->n_issuers && strcmp(a->cfg->issuers[i].issuer, jwt.iss) != 0)
         i++;
     if (!jwt.iss || i == a->cfg->n_issuers) {
+        *code = GW_AUTH_REASON_WRONG_ISSUER;
         *reason = "token from an issuer that is not configured";
         goto out;
     }
@@ -281,21 +335,28 @@ static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, 
     for (size_t k = 0; alg >= 0 && k < iss->n_algorithms; k++)
         allowed |= strcmp(iss->algorithms[k], jwt.alg) == 0;
     if (!allowed) {
+        *code = GW_AUTH_REASON_ALGORITHM;
         *reason = "algorithm not accepted for this issuer";
         goto out;
     }
     if (jwt.kid && strlen(jwt.kid) > GW_MAX_KID_BYTES) {
+        *code = GW_AUTH_REASON_MALFORMED;
         *reason = "kid too long";
         goto out;
     }
     switch (gw_jwks_find(a->jwks, i, jwt.kid, KID_WAIT_MS, &set, &key)) {
     case GW_JWKS_FOUND: break;
-    case GW_JWKS_UNKNOWN_KID: *reason = "unknown signing key (kid)"; goto out;
+    case GW_JWKS_UNKNOWN_KID:
+        *code = GW_AUTH_REASON_UNKNOWN_KEY;
+        *reason = "unknown signing key (kid)";
+        goto out;
     case GW_JWKS_NO_KEYS:
+        *code = GW_AUTH_REASON_IDP_UNAVAILABLE;
         *reason = "the identity provider's keys are not available yet";
         res = GW_AUTH_UNAVAILABLE;
         goto out;
     case GW_JWKS_STALE:
+        *code = GW_AUTH_REASON_IDP_UNAVAILABLE;
         *reason = "the identity provider's keys are too old to trust (the IdP is unreachable)";
         res = GW_AUTH_UNAVAILABLE;
         goto out;
@@ -303,18 +364,27 @@ static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, 
     /* The algorithm comes from the key: a JWK that names one must name this one, and the key's
      * type must fit it (no RS/ES swap, no HMAC with a public key). */
     if ((key->alg >= 0 && key->alg != alg) || !gw_jwt_alg_fits_key((gw_jwt_alg_t)alg, key->key)) {
+        *code = GW_AUTH_REASON_ALGORITHM;
         *reason = "algorithm does not match the signing key";
         goto out;
     }
     if (gw_jwt_verify_signature(&jwt, (gw_jwt_alg_t)alg, key->key) != 0) {
+        *code = GW_AUTH_REASON_BAD_SIGNATURE;
         *reason = "bad signature";
         goto out;
     }
     gw_jwt_expect_t expect = {iss->issuer, iss->audience, now, a->cfg->leeway_seconds};
-    if (gw_jwt_check_claims(&jwt, &expect, reason) != 0)
+    gw_jwt_claims_t failed = gw_jwt_check_claims(&jwt, &expect, reason);
+    if (failed != GW_JWT_CLAIMS_OK) {
+        *code = (unsigned)failed < sizeof(claim_reasons) / sizeof(claim_reasons[0])
+                    ? claim_reasons[failed]
+                    : GW_AUTH_REASON_MALFORMED;
         goto out;
-    if (gw_identity_from_claims(jwt.payload, iss->issuer, iss->groups_claim, arena, id) != 0) {
-        res = GW_AUTH_UNAVAILABLE;
+    }
+    int rc = gw_identity_from_claims(jwt.payload, iss->issuer, iss->groups_claim,
+                                     iss->email_verified_assumed, arena, id);
+    if (rc != 0) {
+        res = claims_refused(rc, code, reason);
         goto out;
     }
     res = GW_AUTH_OK;
@@ -333,31 +403,65 @@ out:
     return res;
 }
 
-gw_auth_result_t gw_auth_authenticate(gw_auth_t *a, const gw_header_t *headers, size_t n,
-                                      cmn_arena_t *arena, gw_identity_t *id, const char **reason)
+static const char *const reason_names[] = {
+#define REASON_NAME(name, label) label,
+    GW_AUTH_REASON_MAP(REASON_NAME)
+#undef REASON_NAME
+};
+
+const char *gw_auth_reason_name(gw_auth_reason_t reason)
 {
-    memset(id, 0, sizeof(*id));
+    return (unsigned)reason < sizeof(reason_names) / sizeof(reason_names[0]) ? reason_names[reason]
+                                                                             : "?";
+}
+
+static gw_auth_result_t authenticate(gw_auth_t *a, const gw_header_t *headers, size_t n,
+                                     cmn_arena_t *arena, gw_identity_t *id,
+                                     gw_auth_reason_t *code, const char **reason)
+{
     const char *token = NULL;
     size_t len = 0;
-    if (extract_token(headers, n, arena, &token, &len, reason) != 0)
+    if (extract_token(headers, n, arena, &token, &len, code, reason) != 0)
         return GW_AUTH_INVALID;
     if (!token)
         return GW_AUTH_OK; /* anonymous: the policy decides what nobody may do */
     if (len > strlen(GW_TOKEN_PREFIX) && strncmp(token, GW_TOKEN_PREFIX, strlen(GW_TOKEN_PREFIX)) == 0) {
         if (!a->tokens) {
+            *code = GW_AUTH_REASON_UNSUPPORTED;
             *reason = "hubgate tokens are not enabled";
             return GW_AUTH_INVALID;
         }
-        int rc = gw_tokens_lookup(a->tokens, token, len, arena, id, reason);
+        int rc = gw_tokens_lookup(a->tokens, token, len, arena, id, code, reason);
         return rc == 0 ? GW_AUTH_OK : rc == CMN_ERR_DENIED ? GW_AUTH_INVALID : GW_AUTH_UNAVAILABLE;
     }
     if (!memchr(token, '.', len)) {
+        *code = GW_AUTH_REASON_MALFORMED;
         *reason = "not a JWT or a hubgate token";
         return GW_AUTH_INVALID;
     }
     if (!a->jwks || a->cfg->n_issuers == 0) {
+        *code = GW_AUTH_REASON_UNSUPPORTED;
         *reason = "no SSO issuer is configured";
         return GW_AUTH_INVALID;
     }
-    return verify_jwt(a, token, len, arena, id, reason);
+    return verify_jwt(a, token, len, arena, id, code, reason);
+}
+
+gw_auth_result_t gw_auth_authenticate(gw_auth_t *a, const gw_header_t *headers, size_t n,
+                                      cmn_arena_t *arena, gw_identity_t *id,
+                                      gw_auth_reason_t *reason, const char **why)
+{
+    memset(id, 0, sizeof(*id));
+    *reason = GW_AUTH_REASON_NONE;
+    *why = NULL;
+    gw_auth_result_t res = authenticate(a, headers, n, arena, id, reason, why);
+    if (res != GW_AUTH_OK) {
+        memset(id, 0, sizeof(*id)); /* nothing half-made survives a refusal */
+        if (*reason == GW_AUTH_REASON_NONE)
+            *reason = res == GW_AUTH_INVALID ? GW_AUTH_REASON_MALFORMED : GW_AUTH_REASON_INTERNAL;
+        if (!*why)
+            *why = "credentials refused";
+        return res;
+    }
+    return GW_AUTH_OK;
 }

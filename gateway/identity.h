@@ -13,6 +13,8 @@
 #include "gateway/headers.h"
 #include "gateway/jwks.h"
 
+/* The most groups an identity may carry. A token with more is refused (401), never truncated:
+ * a deny rule on a group past the cap would otherwise be lost. Equal to the policy's own cap. */
 #define GW_MAX_GROUPS 256
 
 typedef enum {
@@ -25,7 +27,10 @@ typedef struct {
     gw_identity_kind_t kind;
     const char *iss; /* the SSO issuer (for tokens: the minter's) */
     const char *sub;
-    const char *email;              /* NULL when the IdP gave none */
+    const char *email;              /* NULL when the IdP gave none; recorded in audit events */
+    int email_verified;             /* the email may name the caller in a policy: the IdP said
+                                       email_verified: true, or its issuer is configured with
+                                       email_verified_assumed */
     const char *preferred_username; /* NULL when the IdP gave none */
     const char *name;
     const char **groups;
@@ -52,18 +57,58 @@ typedef enum {
     GW_AUTH_UNAVAILABLE = 503, /* keys or the token store cannot be reached right now */
 } gw_auth_result_t;
 
+/* X(NAME, "label") — why credentials were refused, as counted in metrics
+ * (hubgate_auth_failures_total{reason="label"}). A small fixed set: the free text for logs is
+ * separate. */
+#define GW_AUTH_REASON_MAP(X)                                                                      \
+    X(NONE, "none")                       /* not refused */                                        \
+    X(MALFORMED, "malformed")             /* header, Basic, JWS shape, claims of a wrong type */  \
+    X(UNSUPPORTED, "unsupported")         /* scheme, typ, crit, or a kind not configured */      \
+    X(EXPIRED, "expired")                 /* JWT exp passed */                                     \
+    X(NOT_YET_VALID, "not_yet_valid")     /* JWT nbf or iat in the future */                       \
+    X(BAD_SIGNATURE, "bad_signature")                                                              \
+    X(UNKNOWN_KEY, "unknown_key")         /* kid not published by the issuer */                    \
+    X(WRONG_ISSUER, "wrong_issuer")       /* iss not a configured issuer */                        \
+    X(WRONG_AUDIENCE, "wrong_audience")                                                            \
+    X(ALGORITHM, "algorithm")             /* alg not allowed, or not the key's */                  \
+    X(TOO_MANY_GROUPS, "too_many_groups") /* more than GW_MAX_GROUPS */                            \
+    X(UNKNOWN_TOKEN, "unknown_token")     /* hf_gw_ token not in the store */                      \
+    X(REVOKED, "revoked")                 /* hf_gw_ token revoked */                               \
+    X(TOKEN_EXPIRED, "token_expired")     /* hf_gw_ token past its expiry */                       \
+    X(IDP_UNAVAILABLE, "idp_unavailable") /* no keys yet, or keys too stale (503) */               \
+    X(STORE_UNAVAILABLE, "token_store_unavailable") /* the database (503) */                       \
+    X(INTERNAL, "internal")               /* out of memory (503) */
+
+typedef enum {
+#define GW_AUTH_REASON_ENUM(name, label) GW_AUTH_REASON_##name,
+    GW_AUTH_REASON_MAP(GW_AUTH_REASON_ENUM)
+#undef GW_AUTH_REASON_ENUM
+        GW_AUTH_REASON_COUNT_
+} gw_auth_reason_t;
+
+/* The reason's static label ("expired"); "?" out of range. Never NULL. */
+const char *gw_auth_reason_name(gw_auth_reason_t reason);
+
 /* Authenticates a request from its headers. Identity strings are allocated in the arena.
- * *reason says why on failure (static text, safe to log; never the token). May block briefly:
- * an unknown kid waits for one JWKS refresh (at most 2 s), a hubgate token not in the cache is
- * looked up in PostgreSQL. */
+ * On failure *reason says why as a code (for metrics) and *why as static text (safe to log;
+ * never the token); on success *reason is GW_AUTH_REASON_NONE. May block briefly: an unknown
+ * kid waits for one JWKS refresh (at most 2 s), a hubgate token not in the cache is looked up
+ * in PostgreSQL. */
 gw_auth_result_t gw_auth_authenticate(gw_auth_t *auth, const gw_header_t *headers, size_t n,
-                                      cmn_arena_t *arena, gw_identity_t *id, const char **reason);
+                                      cmn_arena_t *arena, gw_identity_t *id,
+                                      gw_auth_reason_t *reason, const char **why);
 
 /* Extracts an identity from verified JWT claims (also used for token owner snapshots).
- * groups_claim is a dot path ("groups", "realm_access.roles"). Returns 0 or CMN_ERR_NOMEM. */
+ * groups_claim is a dot path ("groups", "realm_access.roles"): a string or an array of strings.
+ * The email is verified when "email_verified" is JSON true, or when the claim is absent and
+ * email_verified_assumed is set (an issuer that never sends it); an explicit false always
+ * stands. Returns 0; CMN_ERR_TOOBIG when the groups claim holds more than GW_MAX_GROUPS entries
+ * (refuse the token: never truncate); CMN_ERR_PARSE when it is of another type or holds a
+ * non-string; CMN_ERR_NOMEM. */
 struct json_t;
 int gw_identity_from_claims(const struct json_t *claims, const char *iss,
-                            const char *groups_claim, cmn_arena_t *arena, gw_identity_t *id);
+                            const char *groups_claim, int email_verified_assumed,
+                            cmn_arena_t *arena, gw_identity_t *id);
 
 /* The identity as a JSON object (for /-/whoami and token owner snapshots). New reference. */
 struct json_t *gw_identity_to_json(const gw_identity_t *id);

@@ -4,6 +4,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/jwt.h"
+#include "gateway/url.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -271,15 +272,6 @@ static int fetch(const char *url, cmn_buf_t *out, char *err, size_t errlen)
     return 0;
 }
 
-static int url_allowed(const char *url)
-{
-    if (strncmp(url, "https://", 8) == 0)
-        return 1;
-    /* plain http only on loopback, as for the issuer itself */
-    return strncmp(url, "http://127.", 11) == 0 || strncmp(url, "http://localhost", 16) == 0 ||
-           strncmp(url, "http://[::1]", 12) == 0;
-}
-
 /* Discovery (once) and JWKS. Returns a new key set, or NULL with err set. Blocks. */
 static gw_keyset_t *fetch_keys(issuer_t *is, char *err, size_t errlen)
 {
@@ -294,11 +286,17 @@ static gw_keyset_t *fetch_keys(issuer_t *is, char *err, size_t errlen)
         json_t *doc = json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, NULL);
         const char *iss = json_string_value(json_object_get(doc, "issuer"));
         const char *uri = json_string_value(json_object_get(doc, "jwks_uri"));
+        char host[GW_MAX_URL_HOST_BYTES];
+        gw_url_result_t bad = GW_URL_OK;
         if (!iss || strcmp(iss, is->cfg->issuer) != 0)
             snprintf(err, errlen, "discovery document names issuer \"%s\", not the configured one",
                      iss ? iss : "(none)");
-        else if (!uri || !url_allowed(uri))
-            snprintf(err, errlen, "discovery document has no usable jwks_uri");
+        else if (!uri)
+            snprintf(err, errlen, "discovery document has no jwks_uri");
+        else if ((bad = gw_url_check(uri, 0, host, sizeof(host))) != GW_URL_OK)
+            /* The same rule as for the issuer: https, or plain http to a loopback literal. */
+            snprintf(err, errlen, "discovery document's jwks_uri (host \"%s\") %s", host,
+                     gw_url_result_message(bad));
         else
             is->jwks_uri = strdup(uri);
         json_decref(doc);

@@ -214,7 +214,8 @@ static int numeric_date(json_t *v, int64_t *out)
     return -1;
 }
 
-int gw_jwt_check_claims(const gw_jwt_t *jwt, const gw_jwt_expect_t *e, const char **reason)
+gw_jwt_claims_t gw_jwt_check_claims(const gw_jwt_t *jwt, const gw_jwt_expect_t *e,
+                                    const char **reason)
 {
     json_t *typ = json_object_get(jwt->header, "typ");
     if (typ && (!json_is_string(typ) || (strcasecmp(json_string_value(typ), "JWT") != 0 &&
@@ -222,15 +223,15 @@ int gw_jwt_check_claims(const gw_jwt_t *jwt, const gw_jwt_expect_t *e, const cha
                                          strcasecmp(json_string_value(typ),
                                                     "application/at+jwt") != 0))) {
         *reason = "unexpected token type";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_UNSUPPORTED;
     }
     if (json_object_get(jwt->header, "crit")) {
         *reason = "critical JWS extensions are not supported";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_UNSUPPORTED;
     }
     if (!jwt->iss || strcmp(jwt->iss, e->issuer) != 0) {
         *reason = "wrong issuer";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_ISSUER;
     }
     json_t *aud = json_object_get(jwt->payload, "aud");
     int aud_ok = json_is_string(aud) && strcmp(json_string_value(aud), e->audience) == 0;
@@ -242,31 +243,39 @@ int gw_jwt_check_claims(const gw_jwt_t *jwt, const gw_jwt_expect_t *e, const cha
     }
     if (!aud_ok) {
         *reason = "wrong or missing audience";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_AUDIENCE;
     }
     int64_t exp, t;
     if (numeric_date(json_object_get(jwt->payload, "exp"), &exp) != 0) {
         *reason = "missing or malformed exp";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_MALFORMED;
     }
     if (e->now > exp + e->leeway) {
         *reason = "token expired";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_EXPIRED;
     }
     json_t *nbf = json_object_get(jwt->payload, "nbf");
-    if (nbf && (numeric_date(nbf, &t) != 0 || e->now + e->leeway < t)) {
+    if (nbf && numeric_date(nbf, &t) != 0) {
+        *reason = "malformed nbf";
+        return GW_JWT_CLAIMS_MALFORMED;
+    }
+    if (nbf && e->now + e->leeway < t) {
         *reason = "token not yet valid";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_NOT_YET_VALID;
     }
     json_t *iat = json_object_get(jwt->payload, "iat");
-    if (iat && (numeric_date(iat, &t) != 0 || e->now + e->leeway < t)) {
+    if (iat && numeric_date(iat, &t) != 0) {
+        *reason = "malformed iat";
+        return GW_JWT_CLAIMS_MALFORMED;
+    }
+    if (iat && e->now + e->leeway < t) {
         *reason = "token issued in the future";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_NOT_YET_VALID;
     }
     json_t *sub = json_object_get(jwt->payload, "sub");
     if (!json_is_string(sub) || json_string_length(sub) == 0) {
         *reason = "missing sub";
-        return CMN_ERR_DENIED;
+        return GW_JWT_CLAIMS_MALFORMED;
     }
-    return 0;
+    return GW_JWT_CLAIMS_OK;
 }

@@ -65,8 +65,21 @@ typedef struct {
     int leeway;           /* seconds, for exp, nbf and iat */
 } gw_jwt_expect_t;
 
+/* Which check a token failed (gw_jwt_check_claims). */
+typedef enum {
+    GW_JWT_CLAIMS_OK = 0,
+    GW_JWT_CLAIMS_UNSUPPORTED,   /* typ other than JWT / at+jwt, or crit */
+    GW_JWT_CLAIMS_ISSUER,        /* iss is not the expected issuer */
+    GW_JWT_CLAIMS_AUDIENCE,      /* aud does not name the expected audience */
+    GW_JWT_CLAIMS_EXPIRED,       /* exp passed (beyond the leeway) */
+    GW_JWT_CLAIMS_NOT_YET_VALID, /* nbf or iat in the future (beyond the leeway) */
+    GW_JWT_CLAIMS_MALFORMED,     /* exp missing, a date that is not a NumericDate, sub missing */
+} gw_jwt_claims_t;
+
 /* Checks the registered claims: typ (absent, "JWT" or "at+jwt"), no crit, iss, aud, exp
- * (required), nbf, iat (not in the future). Returns 0 or CMN_ERR_DENIED with *reason. */
-int gw_jwt_check_claims(const gw_jwt_t *jwt, const gw_jwt_expect_t *expect, const char **reason);
+ * (required), nbf, iat (not in the future), sub. Returns GW_JWT_CLAIMS_OK (0), or the first
+ * check that failed with *reason set (static text). Pure. */
+gw_jwt_claims_t gw_jwt_check_claims(const gw_jwt_t *jwt, const gw_jwt_expect_t *expect,
+                                    const char **reason);
 
 #endif

@@ -29,17 +29,24 @@ typedef struct {
     atomic_uint_fast64_t counts[GW_METRICS_MAX_REASONS + 1];
 } reason_counter_t;
 
-static reason_counter_t denials = {"hubgate_denials_total",
-                                   "Requests refused by the policy or one of its conditions, by "
-                                   "reason.",
-                                   "reason", PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
-static reason_counter_t auth_failures = {"hubgate_auth_failures_total",
-                                         "Requests whose credentials were refused, by reason.",
-                                         "reason", PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
-static reason_counter_t headers_dropped = {"hubgate_request_headers_dropped_total",
-                                           "Client request headers not forwarded upstream, by "
-                                           "class.",
-                                           "class", PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+static reason_counter_t denials = {
+    .name = "hubgate_denials_total",
+    .help = "Requests refused by the policy or one of its conditions, by reason.",
+    .label = "reason",
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+static reason_counter_t auth_failures = {
+    .name = "hubgate_auth_failures_total",
+    .help = "Requests whose credentials were refused, by reason.",
+    .label = "reason",
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+static reason_counter_t headers_dropped = {
+    .name = "hubgate_request_headers_dropped_total",
+    .help = "Client request headers not forwarded upstream, by class.",
+    .label = "class",
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
 
 static void count_reason(reason_counter_t *c, const char *reason)
 {

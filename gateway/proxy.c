@@ -2,6 +2,7 @@
  * and the answer streams back, its URLs pointing at hubgate (DESIGN.md pipeline steps 5, 6). */
 #include "common/err.h"
 #include "common/log.h"
+#include "gateway/collections.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
@@ -89,6 +90,7 @@ static size_t parsed_answer_cap(gw_family_t family)
     case GW_FAMILY_LFS_BATCH:
         return GW_MAX_REWRITE_BODY_BYTES;
     case GW_FAMILY_LIST_REPOS:
+    case GW_FAMILY_COLLECTION:
         return GW_MAX_LISTING_BODY_BYTES;
     default:
         return 0;
@@ -177,7 +179,11 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
                         size_t body_len, const char **message)
 {
     const gw_region_t *region = region_for(req);
-    char *credential = cmn_arena_printf(&req->arena, "Bearer %s", region->token);
+    /* Public data is asked for as anybody would ask: a hub that does not know who asks cannot
+     * answer with its service account's view (gateway/route.h, GW_TREAT_PUBLIC). */
+    int anonymous = gw_route_treatment(&req->route, NULL) == GW_TREAT_PUBLIC;
+    char *credential =
+        anonymous ? NULL : cmn_arena_printf(&req->arena, "Bearer %s", region->token);
     destination_t dst = {
         .base_url = cmn_arena_printf(&req->arena, "%s/", region->upstream),
         .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
@@ -185,7 +191,7 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
         .buffer_cap = parsed_answer_cap(req->route.family),
     };
     *message = "hubgate could not forward the request";
-    unsigned status = credential && dst.base_url && dst.target
+    unsigned status = (credential || anonymous) && dst.base_url && dst.target
                           ? start(req, conn, &dst, body, body_len)
                           : 500;
     if (credential)
@@ -462,6 +468,48 @@ static int add_parsed_header(void *ctx, const char *name, const char *value)
     return add_header(ctx, name, value);
 }
 
+/* A collections answer (2xx) cut down to what the caller may read (gateway/collections.h).
+ * Returns the response, or NULL with *status and *message set to answer instead. */
+static struct MHD_Response *filtered_collections(gw_request_t *req, const char *body, size_t len,
+                                                 unsigned *status, const char **message)
+{
+    if (len == 0) /* nothing to show (a deletion's answer) */
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    pol_subject_t s;
+    gw_authz_subject(&req->identity, &s);
+    pol_ip_t ip;
+    int have_ip = pol_ip_parse(req->client_ip, &ip) == 0;
+    char *text = NULL;
+    gw_collections_stats_t st;
+    switch (gw_collections_filter(req->policy, &s, have_ip ? &ip : NULL, body, len, &text, &st)) {
+    case GW_COLLECTIONS_OK: break;
+    case GW_COLLECTIONS_HIDDEN:
+        *status = 404;
+        *message = "Collection not found";
+        return NULL;
+    case GW_COLLECTIONS_NOMEM:
+        *status = 500;
+        *message = "out of memory";
+        return NULL;
+    default:
+        *status = 502;
+        *message = "the upstream hub sent a collections answer hubgate cannot filter";
+        return NULL;
+    }
+    if (st.hidden_collections || st.hidden_items)
+        cmn_log_debug("collections", "%s: %zu shown, %zu collections and %zu items hidden by the "
+                                     "policy",
+                      req->request_id, st.kept, st.hidden_collections, st.hidden_items);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        *status = 500;
+        *message = "out of memory";
+    }
+    return r;
+}
+
 static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
 {
     gw_xfer_t *x = req->xfer;
@@ -529,6 +577,20 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(filtered);
+    } else if (parsed && req->route.family == GW_FAMILY_COLLECTION && ok) {
+        /* Every 2xx: the answer is the service account's view of collections. */
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        unsigned refuse = 0;
+        const char *why = NULL;
+        if (status == 206)
+            return gw_request_error(req, conn, 502, NULL,
+                                    "the upstream hub sent a collections answer hubgate cannot "
+                                    "filter");
+        r = filtered_collections(req, body, blen, &refuse, &why);
+        if (!r)
+            return gw_request_error(req, conn, refuse ? refuse : 500, NULL, why);
+        rewrote = 1;
     } else if (parsed && ok) {
         /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
         return gw_request_error(req, conn, 502, NULL,

@@ -350,13 +350,19 @@ static void admin_route(gw_route_ctx_t *c, gw_route_t *out)
 static void oauth_route(gw_route_ctx_t *c, gw_route_t *out)
 {
     size_t n = c->t.nsegs;
+    /* Everything under /oauth/ and /scim/ is hubgate's (sign-in, provisioning), whatever the
+     * method and depth: no rule allowing unknown routes may ever forward one to the hub. */
+    if (is(c, 0, "oauth")) {
+        gw_route_none_repo(out, GW_FAMILY_OAUTH, GW_ACTION_NONE, NULL);
+        return;
+    }
+    if (is(c, 0, "scim")) {
+        gw_route_none_repo(out, GW_FAMILY_SCIM, GW_ACTION_NONE, NULL);
+        return;
+    }
     if (n != 2)
         return;
-    if (is(c, 0, "oauth") &&
-        (((is(c, 1, "token") || is(c, 1, "device")) && c->post) ||
-         (is(c, 1, "authorize") && c->get) || (is(c, 1, "userinfo") && (c->get || c->post))))
-        gw_route_none_repo(out, GW_FAMILY_OAUTH, GW_ACTION_NONE, NULL);
-    else if (is(c, 0, ".well-known") && is(c, 1, "openid-configuration") && c->get)
+    if (is(c, 0, ".well-known") && is(c, 1, "openid-configuration") && c->get)
         gw_route_none_repo(out, GW_FAMILY_OAUTH, GW_ACTION_NONE, NULL);
     else if (is(c, 0, ".well-known") && (is(c, 1, "openapi.json") || is(c, 1, "openapi.md")) &&
              c->get)
@@ -373,7 +379,7 @@ static int classify_path(gw_route_ctx_t *c, gw_route_t *out)
     }
     if (is(c, 0, "api"))
         return gw_route_api(c, out);
-    if (is(c, 0, "oauth") || is(c, 0, ".well-known")) {
+    if (is(c, 0, "oauth") || is(c, 0, "scim") || is(c, 0, ".well-known")) {
         oauth_route(c, out);
         return 0;
     }

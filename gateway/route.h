@@ -135,7 +135,8 @@ typedef enum {
     X(CATALOG, "catalog") /* tags-by-type, hardware, templates */                                  \
     X(PAPERS, "papers")                                                                            \
     X(TELEMETRY, "telemetry")                                                                      \
-    X(MISC, "misc") /* validate-yaml, agent-harnesses */
+    X(MISC, "misc") /* validate-yaml, agent-harnesses */                                           \
+    X(SCIM, "scim") /* /scim/...: hubgate's own (directory provisioning) */
 
 typedef enum {
 #define GW_ROUTE_FAMILY_ENUM(name, str) GW_FAMILY_##name,
@@ -161,6 +162,23 @@ typedef enum {
 } gw_admin_route_t;
 
 typedef enum { GW_LFS_OP_NONE = 0, GW_LFS_OP_DOWNLOAD, GW_LFS_OP_UPLOAD } gw_lfs_op_t;
+
+/* How a route is served. The upstream knows hubgate only by its service credential, so a route
+ * whose answer depends on who asks would be answered for the service account: such routes are
+ * never forwarded with it, whatever the policy allows. Each family has a fixed treatment
+ * (docs/routes.md lists every route that names no repo, with its treatment and why). */
+typedef enum {
+    GW_TREAT_POLICY = 0, /* names the repos (or namespace) it acts on: the policy decides, and it
+                            is forwarded with the region's credential */
+    GW_TREAT_LOCAL,      /* answered by hubgate itself: its own /-/ routes, whoami, telemetry */
+    GW_TREAT_FILTER,     /* the policy decides; forwarded with the credential; the answer is
+                            filtered to what the caller may read (listings, collections) */
+    GW_TREAT_PUBLIC,     /* the policy decides; forwarded without any credential: public data,
+                            the same answer whoever asks */
+    GW_TREAT_DENY,       /* refused with 403 before the policy: only the service account's answer
+                            exists upstream (settings, credentials, jobs, org administration, the
+                            hub's OAuth) or the path is hubgate's own (/oauth/, /scim/) */
+} gw_treatment_t;
 
 /* X(NAME, http status, message) — why a request was refused before any policy ran. The
  * message is safe to send back in X-Error-Message (it never echoes the request). */
@@ -276,6 +294,19 @@ const char *gw_route_reject_name(gw_route_reject_t reject);
 /* The HTTP status (400, 413, 414) and the X-Error-Message text for a rejection. Static. */
 unsigned gw_route_reject_status(gw_route_reject_t reject);
 const char *gw_route_reject_message(gw_route_reject_t reject);
+
+/* The treatment of a classified route, by its family. When
+ * why is not NULL it receives a static sentence: for GW_TREAT_DENY the message answered to the
+ * client, otherwise why the route is served so. Pure. */
+gw_treatment_t gw_route_treatment(const gw_route_t *route, const char **why);
+
+/* "policy", "local", "filter", "public", "deny"; "?" out of range. */
+const char *gw_route_treatment_name(gw_treatment_t treatment);
+
+/* 1 for routes hubgate owns and authenticates on its own terms, before any Hub route logic:
+ * its /-/ routes, and everything under /oauth/ and /scim/ (sign-in and provisioning; never
+ * forwarded to the hub). Pure. */
+int gw_route_is_hubgate_own(const gw_route_t *route);
 
 /* Parses a repo type name as used in bodies and policies ("model", "dataset", "space",
  * "kernel", "bucket"). Returns GW_REPO_NONE for anything else. */

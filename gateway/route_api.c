@@ -419,11 +419,13 @@ static int org_route(gw_route_ctx_t *c, gw_route_t *out)
         return rc;
     size_t a = n - 3; /* segments after the org */
     int rg = is(c, 3, "resource-groups");
+    /* The org's public face; its resource groups and repository storage are its
+     * administration (the hub shows them to its admins: hubgate's service account). */
     int read =
-        c->get &&
-        ((a == 1 && (is(c, 3, "overview") || is(c, 3, "members") || is(c, 3, "followers") || rg)) ||
-         (a == 2 && rg) || (a == 2 && is(c, 3, "settings") && is(c, 4, "repositories")));
+        c->get && a == 1 && (is(c, 3, "overview") || is(c, 3, "members") || is(c, 3, "followers"));
     int admin =
+        (c->get && ((a == 1 && rg) || (a == 2 && rg) ||
+                    (a == 2 && is(c, 3, "settings") && is(c, 4, "repositories")))) ||
         (a == 3 && c->put && is(c, 3, "members") && is(c, 5, "role")) ||
         (rg && ((a == 1 && c->post) || (a == 2 && (c->patch || c->del)) ||
                 (a == 3 && c->post && (is(c, 5, "settings") || is(c, 5, "users"))) ||

@@ -310,30 +310,21 @@ int gw_route_repo_segment_valid(const char *s)
     return 1;
 }
 
-/* First path segments the Hub uses for itself (hub-api.md §10 item 2, plus its web pages):
- * none of them is a user, an organization or a legacy repo. */
+/* First path segments the Hub uses for itself (hub-api.md §10 item 2, plus its web pages), and
+ * hubgate's own (scim: provisioning): none of them is a user, an organization or a legacy
+ * repo. */
 static const char *const reserved_segments[] = {
-    "-",           ".well-known",
-    "api",         "auth",
-    "avatars",     "billing",
-    "blog",        "buckets",
-    "chat",        "collections",
-    "datasets",    "docs",
-    "enterprise",  "front",
-    "huggingchat", "inference-endpoints",
-    "jobs",        "join",
-    "kernels",     "learn",
-    "login",       "logout",
-    "mcp",         "models",
-    "new",         "new-dataset",
-    "new-space",   "notifications",
-    "oauth",       "organizations",
-    "papers",      "posts",
-    "pricing",     "search",
-    "settings",    "spaces",
-    "sso",         "static-proxy",
-    "tasks",       "user",
-    "users",       NULL,
+    "-",          ".well-known",   "api",          "auth",
+    "avatars",    "billing",       "blog",         "buckets",
+    "chat",       "collections",   "datasets",     "docs",
+    "enterprise", "front",         "huggingchat",  "inference-endpoints",
+    "jobs",       "join",          "kernels",      "learn",
+    "login",      "logout",        "mcp",          "models",
+    "new",        "new-dataset",   "new-space",    "notifications",
+    "oauth",      "organizations", "papers",       "posts",
+    "pricing",    "scim",          "search",       "settings",
+    "spaces",     "sso",           "static-proxy", "tasks",
+    "user",       "users",         NULL,
 };
 
 int gw_route_reserved(const char *s)

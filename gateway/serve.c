@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GW_STR_(x) #x
+#define GW_STR(x) GW_STR_(x)
+
 /* ---- per-request state ------------------------------------------------------------------ */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -214,6 +217,42 @@ static void local_answer(gw_request_t *req, unsigned status, const char *code, c
     req->local_message = msg;
 }
 
+/* An anonymous caller on a Hub route, refused as the policy refuses nobody (401 RepoNotFound)
+ * before anything else: no body byte is read or classified for a caller who cannot be let in.
+ * The policy is asked all the same (its first rule is that nobody is denied everything), so
+ * the audit event names its decision; whatever it said, the answer is a refusal. */
+static void refuse_anonymous(gw_request_t *req)
+{
+    pol_subject_t nobody = {.anonymous = 1};
+    pol_request_t nothing;
+    memset(&nothing, 0, sizeof(nothing));
+    req->policy = gw_policies_live(req->srv->policies, NULL);
+    pol_decide(req->policy, &nobody, &nothing, NULL, time(NULL), &req->decision);
+    req->decision.effect = POL_DENY;
+    req->decided = 1;
+    gw_metrics_denial(gw_authz_denial_class(&req->decision));
+    local_answer(req, 401, "RepoNotFound", "Repository not found");
+}
+
+/* A route hubgate never forwards, whatever the policy says (gw_route_treatment: the hub would
+ * answer its service account, or the path is hubgate's own): 403 with why, in the Hub's shape.
+ * The decision is recorded for the audit event like a policy's. */
+static void refuse_route(gw_request_t *req, const char *why)
+{
+    pol_decision_t *d = &req->decision;
+    memset(d, 0, sizeof(*d));
+    d->effect = POL_DENY;
+    d->answer = POL_ANSWER_FORBIDDEN;
+    d->rule = gw_route_is_hubgate_own(&req->route) ? "hubgate-own-route" : "repo-less-route";
+    d->role = POL_ROLE_NONE;
+    d->target = -1;
+    snprintf(d->reason, sizeof(d->reason), "%s", why);
+    req->decided = 1;
+    gw_metrics_denial(gw_route_is_hubgate_own(&req->route) ? "hubgate_own_route"
+                                                           : "repo_less_route");
+    local_answer(req, 403, NULL, d->reason);
+}
+
 /* Authorization stage: the policy decides; nothing else calls gw_proxy_start. A denial is
  * answered as the Hub would: no membership → 404 RepoNotFound (401 when anonymous), so
  * existence is not leaked; a condition unmet → 403 with the reason. */
@@ -351,14 +390,31 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                 gw_route_reject_message(req->route.reject));
 
     req->stage = "authentication";
-    if (!(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin))) {
+    /* Public admin routes need nobody; /oauth/ and /scim/ will authenticate their callers on
+     * their own terms (client credentials, a provisioning secret), not as Hub callers. */
+    int unauthenticated =
+        (req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin)) ||
+        req->route.family == GW_FAMILY_OAUTH || req->route.family == GW_FAMILY_SCIM;
+    if (!unauthenticated) {
         const char *why = NULL;
+        gw_auth_reason_t refused = GW_AUTH_REASON_NONE;
         gw_auth_result_t ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders,
-                                                   &req->arena, &req->identity, &why);
+                                                   &req->arena, &req->identity, &refused, &why);
         if (ar != GW_AUTH_OK) {
-            cmn_log_info("auth", "%s %s: %s", req->request_id, req->client_ip, why);
+            cmn_log_info("auth", "%s %s: %s (%s)", req->request_id, req->client_ip, why,
+                         gw_auth_reason_name(refused));
+            gw_metrics_auth_failure(gw_auth_reason_name(refused));
+            req->local_message = why; /* the audit event says why; the client gets below */
             if (ar == GW_AUTH_UNAVAILABLE)
                 return gw_request_error(req, conn, 503, NULL, why);
+            if (refused == GW_AUTH_REASON_TOO_MANY_GROUPS)
+                /* Not the generic words: the caller can do nothing about those, and here the
+                 * fix (fewer groups in the token) is on the identity provider's side. */
+                return gw_request_error(req, conn, 401, NULL,
+                                        "Invalid credentials in Authorization header: the token "
+                                        "carries more than " GW_STR(GW_MAX_GROUPS)
+                                        " groups, more than hubgate evaluates; ask your identity "
+                                        "provider's administrator to send fewer");
             /* The Hub's exact words, so huggingface_hub raises its usual error. */
             return gw_request_error(req, conn, 401, NULL,
                                     "Invalid credentials in Authorization header");
@@ -366,6 +422,32 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     }
 
     req->stage = "authorization";
+    const char *why_treated = NULL;
+    gw_treatment_t treatment = gw_route_treatment(&req->route, &why_treated);
+    if (treatment == GW_TREAT_DENY) {
+        refuse_route(req, why_treated);
+        if (req->framing.has_body) /* answered now: the body is never read */
+            return gw_request_error(req, conn, req->local_status, req->local_code,
+                                    req->local_message);
+        return MHD_YES;
+    }
+    int hub_route = treatment != GW_TREAT_LOCAL;
+    if (req->identity.kind == GW_ID_ANONYMOUS && hub_route) {
+        refuse_anonymous(req);
+        if (req->framing.has_body)
+            /* Answered now: MHD closes the connection, the body is never read (nor is 100
+             * Continue sent to a client that waits for it). */
+            return gw_request_error(req, conn, req->local_status, req->local_code,
+                                    req->local_message);
+        return MHD_YES; /* answered on the next call, keeping the connection */
+    }
+    int needs_caller = req->route.family != GW_FAMILY_ADMIN ||
+                       (!gw_admin_is_public(req->route.admin) &&
+                        req->route.admin != GW_ADMIN_EGRESS); /* a sealed link is a capability */
+    if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
+        /* the routes hubgate answers itself read no body for nobody either */
+        return gw_request_error(req, conn, 401, NULL,
+                                "Invalid credentials in Authorization header");
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         /* A sealed link hubgate handed out: authorized when it was sealed, for this caller. */
         const char *msg = NULL;
@@ -374,7 +456,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
             return gw_request_error(req, conn, err, NULL, msg);
         return begin_forward(req, conn, NULL, 0);
     }
-    if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI) {
+    if (treatment == GW_TREAT_LOCAL) {
         req->phase = GW_PHASE_LOCAL;
         if (req->framing.has_body) {
             if (req->framing.content_length > GW_MAX_ADMIN_BODY_BYTES)
@@ -411,7 +493,7 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (req->body_over_cap)
         return gw_request_error(req, conn, 413, NULL,
                                 gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
-    if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI)
+    if (gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL)
         return gw_admin_answer(req, conn, req->body.data ? req->body.data : "", req->body.len);
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     int rc = gw_route_classify_body(&req->route, ctype, req->body.data ? req->body.data : "",
@@ -448,7 +530,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0; /* a body nobody reads */
             return MHD_YES;
         }
-        if (req->route.family == GW_FAMILY_ADMIN || req->route.family == GW_FAMILY_WHOAMI)
+        if (gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL)
             return gw_admin_answer(req, conn, NULL, 0);
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);

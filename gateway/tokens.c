@@ -103,9 +103,12 @@ static json_t *owner_snapshot(const gw_identity_t *id)
     json_t *groups = json_array();
     for (size_t i = 0; i < id->ngroups; i++)
         json_array_append_new(groups, json_string(id->groups[i]));
-    return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o, s:b}", "iss", id->iss, "sub", id->sub,
-                     "email", id->email, "preferred_username", id->preferred_username, "name",
-                     id->name, "groups", groups, "mfa", id->mfa);
+    /* Every group (an identity carries at most GW_MAX_GROUPS: more was refused), and whether
+     * the email was verified, so that the token grants what its owner's login did. */
+    return json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:s?, s:o, s:b}", "iss", id->iss, "sub",
+                     id->sub, "email", id->email, "email_verified", id->email_verified,
+                     "preferred_username", id->preferred_username, "name", id->name, "groups",
+                     groups, "mfa", id->mfa);
 }
 
 int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
@@ -260,7 +263,7 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
 }
 
 int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t *arena,
-                     gw_identity_t *id, const char **reason)
+                     gw_identity_t *id, gw_auth_reason_t *code, const char **reason)
 {
     unsigned char hash[32];
     sha256(token, len, hash);
@@ -277,6 +280,7 @@ int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t 
     if (!hit) {
         int rc = fetch_row(t, hash, &row);
         if (rc) {
+            *code = GW_AUTH_REASON_STORE_UNAVAILABLE;
             *reason = "the token store is unavailable";
             return rc;
         }
@@ -290,15 +294,30 @@ int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t 
     }
     int rc = CMN_ERR_DENIED;
     if (!row) {
+        *code = GW_AUTH_REASON_UNKNOWN_TOKEN;
         *reason = "unknown hubgate token";
     } else if (json_is_true(json_object_get(row, "revoked"))) {
+        *code = GW_AUTH_REASON_REVOKED;
         *reason = "revoked hubgate token";
     } else if (json_integer_value(json_object_get(row, "expires")) <= (json_int_t)time(NULL)) {
+        *code = GW_AUTH_REASON_TOKEN_EXPIRED;
         *reason = "expired hubgate token";
     } else {
         json_t *owner = json_object_get(row, "owner");
+        /* The snapshot says whether the email was verified when the token was minted; one
+         * taken before hubgate recorded that says nothing, and counts as unverified. */
         rc = gw_identity_from_claims(owner, json_string_value(json_object_get(owner, "iss")),
-                                     "groups", arena, id);
+                                     "groups", 0, arena, id);
+        if (rc == CMN_ERR_TOOBIG || rc == CMN_ERR_PARSE) {
+            /* Never truncated: a snapshot hubgate cannot take whole refuses the token. */
+            *code = rc == CMN_ERR_TOOBIG ? GW_AUTH_REASON_TOO_MANY_GROUPS
+                                         : GW_AUTH_REASON_MALFORMED;
+            *reason = "the token's owner carries groups hubgate cannot evaluate";
+            rc = CMN_ERR_DENIED;
+        } else if (rc) {
+            *code = GW_AUTH_REASON_INTERNAL;
+            *reason = "out of memory";
+        }
         if (rc == 0) {
             id->kind = GW_ID_TOKEN;
             id->mfa = json_is_true(json_object_get(owner, "mfa"));
@@ -309,6 +328,7 @@ int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t 
             id->token_name = nm ? cmn_arena_strndup(arena, nm, strlen(nm)) : NULL;
             id->read_only = strcmp(json_string_value(json_object_get(row, "scope")), "read") == 0;
             if (!id->token_id || !id->iss || !id->sub) {
+                *code = GW_AUTH_REASON_MALFORMED;
                 *reason = "malformed token owner";
                 rc = CMN_ERR_DENIED;
             }

@@ -38,9 +38,12 @@ json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner);
  * CMN_ERR_DB. Blocks. */
 int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id);
 
-/* Resolves a presented hf_gw_ token. Returns 0 with *id filled (arena strings), CMN_ERR_DENIED
- * (unknown, expired or revoked; *reason says which) or CMN_ERR_DB. Blocks on a cache miss. */
+/* Resolves a presented hf_gw_ token. Returns 0 with *id filled (arena strings) — the owner's
+ * identity as it was when the token was minted, every group of it or the token refused —
+ * CMN_ERR_DENIED (unknown, expired, revoked, or an owner snapshot hubgate cannot use; *code and
+ * *reason say which) or CMN_ERR_DB (*code GW_AUTH_REASON_STORE_UNAVAILABLE). Blocks on a cache
+ * miss. */
 int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t *arena,
-                     gw_identity_t *id, const char **reason);
+                     gw_identity_t *id, gw_auth_reason_t *code, const char **reason);
 
 #endif

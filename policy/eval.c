@@ -70,7 +70,8 @@ static int rule_names(const rule_t *r, const prepared_t *ps)
     if (!r->nsubjects)
         return 1;
     for (size_t i = 0; i < r->nsubjects; i++) {
-        if (pol_prepared_has(ps, r->subjects[i].kind, r->subjects[i].value, r->subjects[i].hash))
+        if (pol_prepared_has(ps, r->subjects[i].kind, r->subjects[i].value, r->subjects[i].hash,
+                             r->deny))
             return 1;
     }
     return 0;
@@ -169,7 +170,7 @@ static void grant(grants_t *g, const member_t *m)
 
 static int entry_names(const member_t *m, const prepared_t *ps)
 {
-    return pol_prepared_has(ps, m->kind, m->value, m->hash);
+    return pol_prepared_has(ps, m->kind, m->value, m->hash, 0);
 }
 
 /* The subject's grants in org o for target t (NULL: org-wide entries only). */

@@ -189,8 +189,11 @@ typedef struct {
 
 void pol_prepare(const pol_subject_t *s, prepared_t *ps);
 
-/* 1 when the prepared subject is named by (kind, value, hash). */
-int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, uint64_t hash);
+/* 1 when the prepared subject is named by (kind, value, hash). denial: the naming would deny
+ * (a deny rule's subjects), so an unverified email counts; otherwise it would grant, and only
+ * a verified one does. */
+int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, uint64_t hash,
+                     int denial);
 
 /* Evaluation of one target, shared by pol_decide, pol_can_read and pol_diff. trace may be
  * NULL. Fills dec (effect, answer, rule, reason, org, role, region). source_region: the region

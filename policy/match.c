@@ -141,7 +141,8 @@ void pol_prepare(const pol_subject_t *s, prepared_t *ps)
         prepared_add(ps, pol_key_hash(WHO_EMAIL, s->email), UINT32_MAX);
 }
 
-int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, uint64_t hash)
+int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, uint64_t hash,
+                     int denial)
 {
     /* A hash match is confirmed on the string: a collision never grants anything. */
     for (size_t slot = (size_t)hash & (PREP_SLOTS - 1); ps->slots[slot];
@@ -150,7 +151,8 @@ int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, u
         if (k->hash != hash)
             continue;
         if (k->index == UINT32_MAX) {
-            if (kind == WHO_EMAIL && eq_fold(ps->s->email, value))
+            if (kind == WHO_EMAIL && (denial || !ps->s->email_unverified) &&
+                eq_fold(ps->s->email, value))
                 return 1;
         } else if (kind == WHO_GROUP && strcmp(ps->s->groups[k->index], value) == 0) {
             return 1;

@@ -1138,8 +1138,15 @@ typedef void (*subj_err_fn)(void *ctx, const char *ptr, int key, const char *msg
 static int subject_from_json(json_t *obj, const char *ptr, cmn_arena_t *arena, pol_subject_t *s,
                              subj_err_fn err, void *ctx)
 {
-    static const char *const keys[] = {"iss",    "sub", "email",           "preferred_username",
-                                       "groups", "mfa", "read_only_token", "anonymous",
+    static const char *const keys[] = {"iss",
+                                       "sub",
+                                       "email",
+                                       "preferred_username",
+                                       "groups",
+                                       "mfa",
+                                       "read_only_token",
+                                       "anonymous",
+                                       "email_verified",
                                        NULL};
     char p[PTR_MAX], q[PTR_MAX], msg[512];
     int errors = 0;
@@ -1171,7 +1178,7 @@ static int subject_from_json(json_t *obj, const char *ptr, cmn_arena_t *arena, p
             continue;
         }
         if (strcmp(key, "mfa") == 0 || strcmp(key, "read_only_token") == 0 ||
-            strcmp(key, "anonymous") == 0) {
+            strcmp(key, "anonymous") == 0 || strcmp(key, "email_verified") == 0) {
             if (!json_is_boolean(v)) {
                 snprintf(msg, sizeof(msg), "found %s, expected true or false", type_name(v));
                 err(ctx, p, 0, msg);
@@ -1180,6 +1187,8 @@ static int subject_from_json(json_t *obj, const char *ptr, cmn_arena_t *arena, p
             }
             if (key[0] == 'm')
                 s->mfa = json_is_true(v);
+            else if (key[0] == 'e') /* absent: verified, as a test usually means it */
+                s->email_unverified = !json_is_true(v);
             else if (key[0] == 'r')
                 s->read_only_token = json_is_true(v);
             else

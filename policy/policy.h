@@ -37,6 +37,8 @@
  *                           namespaces included), "subjects": [{"group"|"email"}] (absent:
  *                           everyone), "unless": {"mfa", "networks"} (deny rules only: the
  *                           rule does not apply when all of these hold)}]
+ *                           An "email" grants (members, allow rules) only when the subject's
+ *                           email is verified; a deny rule names verified and unverified alike
  *   tests                   [{"name", "subject": {...as pol_subject_parse}, "request":
  *                           "METHOD /path", "body": JSON or string, "content_type", "ip",
  *                           "region", "expect": allow|deny, "rule": expected determining rule,
@@ -115,6 +117,9 @@ typedef struct {
     unsigned mfa : 1;             /* a second factor was used (amr/acr) */
     unsigned read_only_token : 1; /* a read-scoped hubgate token: grants capped at read */
     unsigned anonymous : 1;       /* no credentials: everything is denied (answered 401) */
+    unsigned email_unverified : 1; /* the IdP did not vouch for the email: it can bring a deny
+                                      rule onto the subject, never a grant (membership, resource
+                                      group, allow rule) */
 } pol_subject_t;
 
 /* One (repo, action) pair the request needs, or the namespace itself (type NONE, name NULL)
@@ -241,7 +246,8 @@ int pol_explain(const pol_policy_t *p, const pol_subject_t *s, const pol_request
                 const pol_ip_t *ip, time_t now, pol_decision_t *out, cmn_buf_t *trace);
 
 /* Parses a subject written as JSON — {"sub", "iss", "email", "preferred_username", "groups",
- * "mfa", "read_only_token", "anonymous"} — as in a policy's tests and `policy explain
+ * "mfa", "read_only_token", "anonymous", "email_verified" (default true)} — as in a policy's
+ * tests and `policy explain
  * --subject`. Strings are copied into `arena`. Returns 0, or CMN_ERR_PARSE with one line
  * of explanation in err, or CMN_ERR_NOMEM. */
 int pol_subject_parse(const char *json, size_t len, cmn_arena_t *arena, pol_subject_t *out,

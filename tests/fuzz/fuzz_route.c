@@ -32,6 +32,7 @@ static unsigned allowed_actions(gw_family_t f)
     case GW_FAMILY_ADMIN:
     case GW_FAMILY_WHOAMI:
     case GW_FAMILY_OAUTH:
+    case GW_FAMILY_SCIM:
     case GW_FAMILY_CREDENTIALS_REVOKE:
     case GW_FAMILY_TELEMETRY:
     case GW_FAMILY_MISC:

@@ -188,7 +188,7 @@ test('explain: the considered rules and the determining one', { skip }, async ()
 test('explain: bad input says what and where', { skip }, async () => {
   const cases = [
     [['--subject', '{"sub": "a", "group": []}', '--request', 'GET /x'],
-      'hubgate policy explain: --subject: group: unknown key "group" (expected one of: iss, sub, email, preferred_username, groups, mfa, read_only_token, anonymous; did you mean "groups"?)\n'],
+      'hubgate policy explain: --subject: group: unknown key "group" (expected one of: iss, sub, email, preferred_username, groups, mfa, read_only_token, anonymous, email_verified; did you mean "groups"?)\n'],
     [['--subject', '{"sub": ', '--request', 'GET /x'], 'hubgate policy explain: --subject: line 1, column 8: unexpected token near end of file\n'],
     [['--subject', '{"sub": "a"}', '--request', 'GET'], 'hubgate policy explain: --request "GET": expected "METHOD /path", e.g. "GET /acme/bert/resolve/main/config.json"\n'],
     [['--subject', '{"sub": "a"}', '--request', 'GET /a/../b/resolve/main/x'], 'hubgate policy explain: --request "GET /a/../b/resolve/main/x": the gateway answers 400 before any policy: \'.\' or \'..\' segment in request path\n'],

@@ -64,7 +64,9 @@ static const char full[] =
     "  \"default_region\": \"eu\",\n"
     "  \"egress\": \"redirect\",\n"
     "  \"identity\": {\"issuers\": [{\"issuer\": \"https://login.corp.example\",\n"
-    "                 \"audience\": \"hubgate\", \"algorithms\": [\"ES256\"]}],\n"
+    "                 \"audience\": \"hubgate\", \"algorithms\": [\"ES256\"]},\n"
+    "                {\"issuer\": \"https://ldap.corp.example\", \"audience\": \"hubgate\",\n"
+    "                 \"email_verified_assumed\": true}],\n"
     "               \"tokens\": {\"max_days\": 7}},\n"
     "  \"audit\": {\"stream\": \"gw-2\", \"mode\": \"spool\", \"write_timeout_ms\": 500}\n"
     "}\n";
@@ -85,9 +87,12 @@ static void loads_a_full_config(void **state)
     assert_string_equal(gw_config_region(cfg, "eu")->upstream, "http://127.0.0.1:9000");
     assert_null(gw_config_region(cfg, "ap"));
     assert_int_equal(cfg->egress, GW_EGRESS_REDIRECT);
-    assert_int_equal(cfg->n_issuers, 1);
+    assert_int_equal(cfg->n_issuers, 2);
     assert_string_equal(cfg->issuers[0].groups_claim, "groups");
     assert_int_equal(cfg->issuers[0].n_algorithms, 1);
+    /* emails name callers only when verified, unless an issuer says all of its emails are */
+    assert_int_equal(cfg->issuers[0].email_verified_assumed, 0);
+    assert_int_equal(cfg->issuers[1].email_verified_assumed, 1);
     assert_int_equal(cfg->token_max_days, 7);
     assert_int_equal(cfg->audit.mode, GW_AUDIT_SPOOL);
     assert_int_equal(cfg->audit.write_timeout_ms, 500);
@@ -117,6 +122,28 @@ static const struct {
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": \"us.token\"}}}",
      "regions.us.upstream: plain http is accepted only on loopback"},
+    {"the name localhost is not a loopback literal",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"http://localhost:9000\", \"token_file\": \"us.token\"}}}",
+     "regions.us.upstream: plain http is accepted only on loopback addresses (found host "
+     "\"localhost\""},
+    {"issuer behind a loopback-looking user part",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"issuers\": [{\"issuer\": \"http://localhost@evil.example\", "
+     "\"audience\": \"a\"}]}}",
+     "identity.issuers[0].issuer: the URL must not carry credentials"},
+    {"issuer on a name starting like loopback",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"issuers\": [{\"issuer\": \"http://127.0.0.1.evil.example\", "
+     "\"audience\": \"a\"}]}}",
+     "identity.issuers[0].issuer: plain http is accepted only on loopback addresses (found host "
+     "\"127.0.0.1.evil.example\""},
+    {"public_url over http to a mapped address",
+     "{\"public_url\": \"http://[::ffff:127.0.0.1]:8443\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "public_url: plain http is accepted only on loopback"},
     {"bad CIDR",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"trusted_proxies\": [\"10.0.0.1/8\"],\n"
@@ -146,6 +173,13 @@ static const struct {
      " \"identity\": {\"issuers\": [{\"issuer\": \"https://i\", \"audience\": \"a\", "
      "\"algorithms\": [\"HS256\"]}]}}",
      "identity.issuers[0].algorithms[0]: \"HS256\" is not an accepted algorithm"},
+    {"email_verified_assumed must be a boolean",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"issuers\": [{\"issuer\": \"https://i\", \"audience\": \"a\", "
+     "\"email_verified_assumed\": \"yes\"}]}}",
+     "config.json:3:94: identity.issuers[0].email_verified_assumed: found a string, expected true "
+     "or false"},
     {"integer out of range",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"

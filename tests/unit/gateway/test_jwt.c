@@ -183,35 +183,39 @@ static void claims(void **state)
 {
     static const struct {
         const char *name, *header, *payload, *want; /* want NULL: accepted */
+        gw_jwt_claims_t code;
     } cases[] = {
-        {"ok", "{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}", claims_ok, NULL},
+        {"ok", "{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}", claims_ok, NULL, GW_JWT_CLAIMS_OK},
         {"aud string", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", NULL},
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", NULL, GW_JWT_CLAIMS_OK},
         {"exp within leeway", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1450}", NULL},
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1450}", NULL, GW_JWT_CLAIMS_OK},
         {"expired", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1400}", "token expired"},
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1400}", "token expired", GW_JWT_CLAIMS_EXPIRED},
         {"no exp", "{\"alg\":\"RS256\"}", "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\"}",
-         "missing or malformed exp"},
+         "missing or malformed exp", GW_JWT_CLAIMS_MALFORMED},
         {"exp string", "{\"alg\":\"RS256\"}",
          "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":\"2000\"}",
-         "missing or malformed exp"},
+         "missing or malformed exp", GW_JWT_CLAIMS_MALFORMED},
         {"nbf future", "{\"alg\":\"RS256\"}",
          "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000,\"nbf\":1600}",
-         "token not yet valid"},
+         "token not yet valid", GW_JWT_CLAIMS_NOT_YET_VALID},
+        {"nbf not a date", "{\"alg\":\"RS256\"}",
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000,\"nbf\":\"x\"}",
+         "malformed nbf", GW_JWT_CLAIMS_MALFORMED},
         {"iat future", "{\"alg\":\"RS256\"}",
          "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000,\"iat\":1600}",
-         "token issued in the future"},
+         "token issued in the future", GW_JWT_CLAIMS_NOT_YET_VALID},
         {"wrong iss", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp/\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", "wrong issuer"},
+         "{\"iss\":\"https://idp/\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", "wrong issuer", GW_JWT_CLAIMS_ISSUER},
         {"wrong aud", "{\"alg\":\"RS256\"}",
          "{\"iss\":\"https://idp\",\"aud\":[\"x\"],\"sub\":\"a\",\"exp\":2000}",
-         "wrong or missing audience"},
+         "wrong or missing audience", GW_JWT_CLAIMS_AUDIENCE},
         {"no sub", "{\"alg\":\"RS256\"}", "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"exp\":2000}",
-         "missing sub"},
+         "missing sub", GW_JWT_CLAIMS_MALFORMED},
         {"crit", "{\"alg\":\"RS256\",\"crit\":[\"b64\"]}", claims_ok,
-         "critical JWS extensions are not supported"},
-        {"typ JWE", "{\"alg\":\"RS256\",\"typ\":\"JOSE+JSON\"}", claims_ok, "unexpected token type"},
+         "critical JWS extensions are not supported", GW_JWT_CLAIMS_UNSUPPORTED},
+        {"typ JWE", "{\"alg\":\"RS256\",\"typ\":\"JOSE+JSON\"}", claims_ok, "unexpected token type", GW_JWT_CLAIMS_UNSUPPORTED},
     };
     gw_jwt_expect_t e = {"https://idp", "hubgate", 1500, 60};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -221,9 +225,11 @@ static void claims(void **state)
         gw_jwt_t jwt;
         const char *why = NULL;
         assert_int_equal(gw_jwt_parse(tok, strlen(tok), &a, &jwt, &why), 0);
-        int rc = gw_jwt_check_claims(&jwt, &e, &why);
+        gw_jwt_claims_t rc = gw_jwt_check_claims(&jwt, &e, &why);
         if (cases[i].want ? (rc == 0 || strcmp(why, cases[i].want) != 0) : rc != 0)
             fail_msg("case \"%s\": rc %d (%s)", cases[i].name, rc, why ? why : "-");
+        if (rc != cases[i].code)
+            fail_msg("case \"%s\": code %d, want %d", cases[i].name, rc, cases[i].code);
         gw_jwt_free(&jwt);
         cmn_arena_free(&a);
         free(tok);

@@ -925,6 +925,19 @@ static const route_case_t cases[] = {
      .family = F(OAUTH), .action = A(NONE), .repos = ""},
     {.name = "openid configuration", .method = "GET", .target = "/.well-known/openid-configuration",
      .family = F(OAUTH), .action = A(NONE), .repos = ""},
+    /* everything under /oauth/ and /scim/ is hubgate's, whatever the method or depth */
+    {.name = "oauth any path", .method = "GET", .target = "/oauth/userinfo/extra?x=1",
+     .family = F(OAUTH), .action = A(NONE), .repos = ""},
+    {.name = "oauth any method", .method = "DELETE", .target = "/oauth/token", .family = F(OAUTH),
+     .action = A(NONE), .repos = ""},
+    {.name = "oauth root", .method = "GET", .target = "/oauth", .family = F(OAUTH),
+     .action = A(NONE), .repos = ""},
+    {.name = "scim users", .method = "GET", .target = "/scim/v2/Users?filter=userName", .family = F(SCIM),
+     .action = A(NONE), .repos = ""},
+    {.name = "scim patch", .method = "PATCH", .target = "/scim/v2/Users/2819c223", .family = F(SCIM),
+     .action = A(NONE), .repos = ""},
+    {.name = "scim is no namespace", .method = "GET", .target = "/api/models/scim/v2",
+     .rc = CMN_ERR_PARSE, .reject = R(BAD_REPO_ID)},
     {.name = "openapi spec", .method = "GET", .target = "/.well-known/openapi.json",
      .family = F(CATALOG), .action = A(READ), .repos = ""},
     {.name = "other .well-known is unknown", .method = "GET", .target = "/.well-known/security.txt",
@@ -953,8 +966,8 @@ static const route_case_t cases[] = {
      .target = "/api/organizations/acme/members?email=a%40acme.example&limit=10",
      .family = F(ORG_INFO), .action = A(READ), .ns = "acme", .repos = ""},
     {.name = "org repo storage settings", .method = "GET",
-     .target = "/api/organizations/acme/settings/repositories", .family = F(ORG_INFO),
-     .action = A(READ), .ns = "acme", .repos = ""},
+     .target = "/api/organizations/acme/settings/repositories", .family = F(ORG_ADMIN),
+     .action = A(ADMIN), .ns = "acme", .repos = ""},
     {.name = "org member role change", .method = "PUT",
      .target = "/api/organizations/acme/members/bob/role", .family = F(ORG_ADMIN),
      .action = A(ADMIN), .ns = "acme", .object = "bob", .repos = ""},
@@ -965,8 +978,13 @@ static const route_case_t cases[] = {
      .target = "/api/organizations/acme/resource-groups/66ab/users", .family = F(ORG_ADMIN),
      .action = A(ADMIN), .ns = "acme", .object = "66ab", .repos = ""},
     {.name = "org resource group read", .method = "GET",
-     .target = "/api/organizations/acme/resource-groups/66ab", .family = F(ORG_INFO),
-     .action = A(READ), .ns = "acme", .object = "66ab", .repos = ""},
+     .target = "/api/organizations/acme/resource-groups/66ab", .family = F(ORG_ADMIN),
+     .action = A(ADMIN), .ns = "acme", .object = "66ab", .repos = ""},
+    {.name = "org resource groups list", .method = "GET",
+     .target = "/api/organizations/acme/resource-groups", .family = F(ORG_ADMIN),
+     .action = A(ADMIN), .ns = "acme", .repos = ""},
+    {.name = "org followers", .method = "GET", .target = "/api/organizations/acme/followers",
+     .family = F(ORG_INFO), .action = A(READ), .ns = "acme", .repos = ""},
     {.name = "org token revoke", .method = "POST",
      .target = "/api/organizations/acme/settings/tokens/revoke", .family = F(ORG_ADMIN),
      .action = A(ADMIN), .ns = "acme", .repos = ""},
@@ -1348,6 +1366,11 @@ static int run_case(const route_case_t *c)
                  c->ns && c->ns[0] ? "/" : "", S(c->repo), gw_route_action_name(c->action));
     }
     CHECK(strcmp(got, want) == 0, "repos \"%s\", want \"%s\"", got, want);
+    /* A route that names no repo is answered for whoever the credential names: it is never
+     * forwarded with the service credential on the policy's word alone (issue 9, finding 4). */
+    gw_treatment_t t = gw_route_treatment(&r, NULL);
+    CHECK(r.nrepos > 0 || r.family == GW_FAMILY_UNKNOWN || t != GW_TREAT_POLICY,
+          "names no repo, yet served as %s", gw_route_treatment_name(t));
 out:
     cmn_arena_free(&arena);
     return failed;
@@ -1587,6 +1610,66 @@ static void test_names(void **state)
     assert_false(gw_route_repo_segment_valid("a/b"));
 }
 
+/* How each route that names no repo is served (docs/routes.md). */
+static void test_treatments(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *target;
+        gw_treatment_t want;
+    } t[] = {
+        {"GET", "/-/tokens", GW_TREAT_LOCAL},
+        {"GET", "/api/whoami-v2", GW_TREAT_LOCAL},
+        {"HEAD", "/api/telemetry/hf_hub/download", GW_TREAT_LOCAL},
+        {"POST", "/api/telemetry/examples/x", GW_TREAT_LOCAL},
+        {"GET", "/api/models?author=acme", GW_TREAT_FILTER},
+        {"GET", "/api/spaces/semantic-search?q=x", GW_TREAT_FILTER},
+        {"GET", "/api/buckets/acme", GW_TREAT_FILTER},
+        {"GET", "/api/collections?owner=acme", GW_TREAT_FILTER},
+        {"GET", "/api/collections/acme/favs-1", GW_TREAT_FILTER},
+        {"PATCH", "/api/collections/acme/favs-1", GW_TREAT_FILTER},
+        {"GET", "/api/models-tags-by-type", GW_TREAT_PUBLIC},
+        {"GET", "/api/spaces/hardware", GW_TREAT_PUBLIC},
+        {"GET", "/api/jobs/hardware", GW_TREAT_PUBLIC},
+        {"GET", "/.well-known/openapi.json", GW_TREAT_PUBLIC},
+        {"GET", "/api/daily_papers", GW_TREAT_PUBLIC},
+        {"POST", "/api/validate-yaml", GW_TREAT_PUBLIC},
+        {"GET", "/api/organizations/acme/overview", GW_TREAT_PUBLIC},
+        {"GET", "/api/organizations/acme/members", GW_TREAT_PUBLIC},
+        {"GET", "/api/users/alice/likes", GW_TREAT_PUBLIC},
+        {"POST", "/oauth/token", GW_TREAT_DENY},
+        {"GET", "/oauth/anything/at/all", GW_TREAT_DENY},
+        {"GET", "/.well-known/openid-configuration", GW_TREAT_DENY},
+        {"PUT", "/scim/v2/Users/1", GW_TREAT_DENY},
+        {"POST", "/api/credentials/revoke", GW_TREAT_DENY},
+        {"GET", "/api/settings/repositories", GW_TREAT_DENY},
+        {"GET", "/api/settings/webhooks", GW_TREAT_DENY},
+        {"GET", "/api/organizations/acme/resource-groups", GW_TREAT_DENY},
+        {"GET", "/api/organizations/acme/settings/repositories", GW_TREAT_DENY},
+        {"PUT", "/api/organizations/acme/members/bob/role", GW_TREAT_DENY},
+        {"GET", "/api/jobs/acme", GW_TREAT_DENY},
+        {"POST", "/api/scheduled-jobs/acme/68ab/suspend", GW_TREAT_DENY},
+        {"GET", "/acme/bert/resolve/main/config.json", GW_TREAT_POLICY},
+        {"GET", "/api/models/acme/bert", GW_TREAT_POLICY},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        cmn_arena_t arena;
+        cmn_arena_init(&arena, 4096, 1 << 20);
+        gw_route_t r;
+        int rc = gw_route_classify_target(t[i].method, t[i].target, strlen(t[i].target), &arena,
+                                          &r);
+        const char *why = NULL;
+        gw_treatment_t got = gw_route_treatment(&r, &why);
+        if (rc != 0 || got != t[i].want || !why || !*why)
+            fail_msg("%s %s: rc %d, family %s, treatment %s, want %s", t[i].method, t[i].target,
+                     rc, gw_route_family_name(r.family), gw_route_treatment_name(got),
+                     gw_route_treatment_name(t[i].want));
+        cmn_arena_free(&arena);
+    }
+    assert_string_equal(gw_route_treatment_name(GW_TREAT_PUBLIC), "public");
+    assert_string_equal(gw_route_treatment_name((gw_treatment_t)9), "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1595,6 +1678,7 @@ int main(void)
         cmocka_unit_test(test_target_not_terminated), cmocka_unit_test(test_two_steps_and_body_cap),
         cmocka_unit_test(test_too_many_repos),        cmocka_unit_test(test_arena_exhausted),
         cmocka_unit_test(test_null_arguments),        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_treatments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,6 +304,25 @@ static void too_many_groups(void **state)
     assert_int_equal(pol_can_read(policy, &s, POL_REPO_MODEL, "acme", "bert", NULL, 0), 1);
 }
 
+/* An email the IdP did not verify makes the subject a member of nothing. */
+static void unverified_email(void **state)
+{
+    pol_subject_t s = subject("auditor");
+    pol_membership_t m[4];
+    assert_int_equal(pol_subject_orgs(policy, &s, m, 4), 1);
+    assert_string_equal(m[0].org, "acme");
+    s.email_unverified = 1;
+    assert_int_equal(pol_subject_orgs(policy, &s, m, 4), 0);
+    pol_ip_t ip;
+    assert_int_equal(pol_ip_parse("10.1.1.1", &ip), 0);
+    pol_decision_t d;
+    pol_decide_report(policy, &s, "acme", &ip, 0, &d);
+    assert_int_equal(d.effect, POL_DENY);
+    s.email_unverified = 0;
+    pol_decide_report(policy, &s, "acme", &ip, 0, &d);
+    assert_int_equal(d.effect, POL_ALLOW);
+}
+
 static void listing_filter(void **state)
 {
     static const struct {
@@ -512,6 +531,7 @@ int main(void)
         cmocka_unit_test(table),
         cmocka_unit_test(decision_region),
         cmocka_unit_test(too_many_groups),
+        cmocka_unit_test(unverified_email),
         cmocka_unit_test(listing_filter),
         cmocka_unit_test(memberships),
         cmocka_unit_test(report_exports),

@@ -291,7 +291,7 @@ static const struct {
      "p.json:1:51: tests[0].subject: missing required key \"sub\" (expected the subject's id, or \"anonymous\": true)\n"},
     {"test subject unknown key",
      "{\"version\": 1, \"tests\": [{\"name\": \"t\", \"subject\": {\"sub\": \"a\", \"group\": [\"g\"]}, \"request\": \"GET /x\", \"expect\": \"deny\"}]}",
-     "p.json:1:64: tests[0].subject.group: unknown key \"group\" (expected one of: iss, sub, email, preferred_username, groups, mfa, read_only_token, anonymous; did you mean \"groups\"?)\n"},
+     "p.json:1:64: tests[0].subject.group: unknown key \"group\" (expected one of: iss, sub, email, preferred_username, groups, mfa, read_only_token, anonymous, email_verified; did you mean \"groups\"?)\n"},
     {"test subject group of the wrong type",
      "{\"version\": 1, \"tests\": [{\"name\": \"t\", \"subject\": {\"sub\": \"a\", \"groups\": [\"g\", 2]}, \"request\": \"GET /x\", \"expect\": \"deny\"}]}",
      "p.json:1:80: tests[0].subject.groups[1]: found an integer, expected a group name\n"},
@@ -535,7 +535,7 @@ static void subject_parse(void **state)
         {"{\"sub\":\"a\",\"mfa\":1}", "mfa: found an integer, expected true or false"},
         {"{\"sub\":\"a\",\"role\":\"admin\"}",
          "role: unknown key \"role\" (expected one of: iss, sub, email, preferred_username, "
-         "groups, mfa, read_only_token, anonymous)"},
+         "groups, mfa, read_only_token, anonymous, email_verified)"},
         {"{\"sub\":\"\"}", "sub: found an empty string, expected a non-empty string"},
         {"{\"sub\":\"a\",\"sub\":\"b\"}", "line 1, column 16: duplicate object key near '\"sub\"'"},
     };
