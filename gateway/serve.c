@@ -1,4 +1,6 @@
 #include "gateway/serve.h"
+#include "audit/db.h"
+#include "audit/role.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,9 +514,56 @@ typedef struct {
     pthread_cond_t wake;
     pthread_t thread;
     int stopping;
+    int role_checked; /* the database role was found fit (prober thread after the start) */
+    atomic_int unfit; /* it was not: the gateway stops with status 1 */
 } prober_t;
 
-/* Probes the database every few seconds for /-/ready, off the request threads. */
+/* Whether the gateway's database role could change what the audit log holds. Returns 1 when
+ * fit, 0 when unfit (every problem and the fix logged), -1 when the database could not be
+ * asked (logged as an error when unreachable_is_error, else as a warning). */
+static int check_database_role(const gw_config_t *cfg, int unreachable_is_error)
+{
+    char err[512], role[128] = "?", problems[4096];
+    PGconn *db = aud_db_connect(cfg->database, "hubgate role check", err, sizeof(err));
+    if (!db) {
+        if (unreachable_is_error)
+            cmn_log_error("serve", "cannot check the database role: %s", err);
+        else
+            cmn_log_warn("serve", "cannot check the database role yet (%s): it is checked as "
+                                  "soon as the database answers",
+                         err);
+        return -1;
+    }
+    int rc = aud_role_check_gateway(db, role, sizeof(role), problems, sizeof(problems));
+    PQfinish(db);
+    if (rc == 0)
+        return 1;
+    if (rc == CMN_ERR_DB) {
+        cmn_log_error("serve", "%s", problems);
+        return unreachable_is_error ? 0 : -1;
+    }
+    if (rc == CMN_ERR_NOTFOUND) {
+        cmn_log_error("serve", "%s", problems);
+        return 0;
+    }
+    cmn_log_error("serve",
+                  "the database role \"%s\" could change what the audit log holds; hubgate does "
+                  "not run with it:",
+                  role);
+    for (const char *p = problems; *p;) {
+        size_t n = strcspn(p, "\n");
+        cmn_log_error("serve", "  - %s %.*s", role, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    cmn_log_error("serve", "fix: connect as a login role that is a member of hubgate_gateway and "
+                           "nothing else; create one with: hubgate db role create --database "
+                           "ADMIN_URL --kind gateway --name NAME (see hubgate db --help), and put "
+                           "it in \"database\"");
+    return 0;
+}
+
+/* Probes the database every few seconds for /-/ready, off the request threads. A gateway that
+ * started while the database was away checks its role here, once it answers: unfit, it stops. */
 static void *probe_database(void *arg)
 {
     prober_t *p = arg;
@@ -523,6 +573,14 @@ static void *probe_database(void *arg)
         int ok = PQping(p->srv->cfg->database) == PQPING_OK;
         if (ok != atomic_exchange(&p->srv->db_reachable, ok))
             cmn_log_info("serve", "database %s", ok ? "reachable" : "unreachable");
+        if (ok && !p->role_checked) {
+            int fit = check_database_role(p->srv->cfg, 0);
+            p->role_checked = fit != -1;
+            if (fit == 0) {
+                atomic_store(&p->unfit, 1);
+                kill(getpid(), SIGTERM); /* the main thread's sigwait takes it */
+            }
+        }
         pthread_mutex_lock(&p->lock);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -670,6 +728,11 @@ int gw_serve_run(const gw_config_t *cfg)
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
+    /* Before anything is written: a role that could rewrite the log must not write it. */
+    int fit = check_database_role(cfg, 0);
+    if (fit == 0)
+        goto out;
+    prober.role_checked = fit == 1;
     char aerr[512];
     if (cfg->audit.mode == GW_AUDIT_OFF) {
         cmn_log_warn("serve", "audit.mode is off: requests are forwarded WITHOUT an audit "
@@ -746,7 +809,7 @@ int gw_serve_run(const gw_config_t *cfg)
     MHD_stop_daemon(srv.daemon);
     lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED);
     cmn_log_info("serve", "stopped");
-    status = 0;
+    status = atomic_load(&prober.unfit) ? 1 : 0;
 out:
     if (prober_started) {
         pthread_mutex_lock(&prober.lock);
