@@ -168,8 +168,9 @@ static const char check_sql[] =
     "  rel.name) FROM rel, unnest(ARRAY['SELECT', 'INSERT']) p(priv) "
     "  WHERE rel.kind IN ('audit', 'token') AND NOT has_table_privilege(rel.oid, p.priv) "
     "UNION ALL SELECT 'lacks UPDATE (revoked_at) on access_token (is it a member of "
-    "hubgate_gateway?)' FROM rel WHERE rel.name = 'access_token' "
-    "  AND NOT has_column_privilege(rel.oid, 'revoked_at', 'UPDATE')";
+    "hubgate_gateway?)' FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid "
+    "  AND a.attname = 'revoked_at' WHERE rel.name = 'access_token' "
+    "  AND NOT has_column_privilege(rel.oid, a.attnum, 'UPDATE')";
 
 int aud_role_check_gateway(PGconn *db, char *role, size_t rolelen, char *problems,
                            size_t problemslen)

@@ -538,11 +538,8 @@ static int check_database_role(const gw_config_t *cfg, int unreachable_is_error)
     PQfinish(db);
     if (rc == 0)
         return 1;
-    if (rc == CMN_ERR_DB) {
-        cmn_log_error("serve", "%s", problems);
-        return unreachable_is_error ? 0 : -1;
-    }
-    if (rc == CMN_ERR_NOTFOUND) {
+    if (rc == CMN_ERR_DB || rc == CMN_ERR_NOTFOUND) {
+        /* Connected, yet the role could not be judged: fail closed. */
         cmn_log_error("serve", "%s", problems);
         return 0;
     }
