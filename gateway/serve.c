@@ -544,8 +544,9 @@ static int check_database_role(const gw_config_t *cfg, int unreachable_is_error)
         return 0;
     }
     cmn_log_error("serve",
-                  "the database role \"%s\" could change what the audit log holds; hubgate does "
-                  "not run with it:",
+                  "the database role \"%s\" is not fit for a gateway, which must be able to "
+                  "append to the audit log and unable to change what it holds; hubgate does not "
+                  "run with it:",
                   role);
     for (const char *p = problems; *p;) {
         size_t n = strcspn(p, "\n");
@@ -601,10 +602,14 @@ static int read_pem(const char *path, cmn_buf_t *out)
 
 /* ---- audit events of the gateway's life ----------------------------------------------- */
 
-static void on_policy_event(void *ctx, int loaded, const char *path, const char *old_sha,
-                            const char *new_sha, const char *errors)
+/* A load is a privileged change: its event must be durable before the policy decides
+ * anything (the caller swaps it in only on 0). A refusal changes nothing: noted, not waited. */
+static int on_policy_event(void *ctx, int loaded, const char *path, const char *old_sha,
+                           const char *new_sha, const char *errors)
 {
     gw_server_t *srv = ctx;
+    if (!srv->audit)
+        return 0; /* audit.mode off: nothing is recorded, nothing to wait for */
     aud_event_t ev;
     char first[512]; /* the event borrows it until submitted */
     aud_event_init(&ev, loaded ? AUD_KIND_POLICY_LOADED : AUD_KIND_POLICY_REJECTED);
@@ -617,7 +622,15 @@ static void on_policy_event(void *ctx, int loaded, const char *path, const char 
         snprintf(first, sizeof(first), "%.*s", (int)strcspn(errors, "\n"), errors);
         aud_event_detail_str(&ev, "error", first);
     }
-    gw_auditlog_note(srv->audit, &ev);
+    if (!loaded) {
+        gw_auditlog_note(srv->audit, &ev);
+        return 0;
+    }
+    int rc = aud_writer_append(srv->audit, &ev);
+    if (rc != 0)
+        cmn_log_warn("policy", "the audit log cannot record the load of %s: %s", path,
+                     cmn_err_str(rc));
+    return rc;
 }
 
 static void on_keys_changed(void *ctx, const char *issuer, const char *summary)
