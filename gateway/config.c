@@ -2,6 +2,7 @@
 #include "common/err.h"
 #include "common/jsonpos.h"
 #include "common/log.h"
+#include "common/secret.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define PTR_MAX 512
 
@@ -236,16 +236,17 @@ static void parse_listen(loader_t *l, const char *listen)
     cfg->listen_port = (uint16_t)port;
 }
 
-/* Reads a secret file: one line, printable ASCII, trailing newline removed. */
+/* Reads a secret file (any *_file key): private to its owner (cmn_secret_read refuses it
+ * otherwise, as ssh does a private key), one line of printable ASCII, trailing newline
+ * removed. */
 static const char *read_secret(loader_t *l, const char *ptr, const char *path)
 {
     cmn_buf_t b;
     cmn_buf_init(&b, GW_MAX_SECRET_BYTES);
     const char *out = NULL;
-    int rc = cmn_buf_read_file(&b, path);
-    if (rc) {
-        cmn_jdiag_error(&l->diag, ptr, 0, "cannot read \"%s\": %s", path,
-                        rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+    char why[PTR_MAX + 256];
+    if (cmn_secret_read(&b, path, why, sizeof(why)) != 0) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "%s", why);
         goto done;
     }
     while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
@@ -259,10 +260,6 @@ static const char *read_secret(loader_t *l, const char *ptr, const char *path)
                         "\"%s\" must hold one token of printable ASCII without spaces", path);
         goto done;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & 0077))
-        cmn_log_warn("config", "%s is readable by group or others (mode %03o); chmod 600 it",
-                     path, (unsigned)(st.st_mode & 0777));
     out = cmn_arena_strndup(&l->cfg->arena, b.data, b.len);
 done:
     if (b.data)

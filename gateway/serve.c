@@ -1,10 +1,12 @@
 #include "gateway/serve.h"
 #include "audit/db.h"
+#include "audit/checkpoint.h"
 #include "audit/role.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
@@ -14,6 +16,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -590,14 +593,67 @@ static void *probe_database(void *arg)
     return NULL;
 }
 
-static int read_pem(const char *path, cmn_buf_t *out)
+/* Reads a PEM file; a private key (secret) must be private to its owner, like every secret
+ * file (cmn_secret_read). */
+static int read_pem(const char *path, int secret, cmn_buf_t *out)
 {
     cmn_buf_init(out, 1024 * 1024);
-    int rc = cmn_buf_read_file(out, path);
+    char why[512];
+    int rc = secret ? cmn_secret_read(out, path, why, sizeof(why)) : cmn_buf_read_file(out, path);
+    if (rc && !secret)
+        snprintf(why, sizeof(why), "cannot read %s: %s", path,
+                 rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
     if (rc)
-        cmn_log_error("serve", "cannot read %s: %s", path,
-                      rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+        cmn_log_error("serve", "%s", why);
     return rc;
+}
+
+/* Every secret file the config names, loaded as `serve` would load it: the same refusals (a
+ * mode letting group or others in, bad content), reported the same way. Region token files
+ * were read with the config. Returns 0 when all are fit. Blocks. */
+static int check_secret_files(const gw_config_t *cfg)
+{
+    int status = 0;
+    char why[512];
+    if (cfg->egress_key_file) {
+        gw_egress_key_t k;
+        if (gw_egress_key_load(&k, cfg->egress_key_file, why, sizeof(why)) != 0) {
+            cmn_log_error("serve", "egress_key_file: %s", why);
+            status = 1;
+        }
+        OPENSSL_cleanse(&k, sizeof(k));
+    }
+    if (cfg->audit.mode != GW_AUDIT_OFF && cfg->audit.signing_key) {
+        aud_key_t *k = aud_key_load(cfg->audit.signing_key, why, sizeof(why));
+        if (!k) {
+            cmn_log_error("serve", "audit.signing_key: %s", why);
+            status = 1;
+        } else if (!aud_key_is_private(k)) {
+            cmn_log_error("serve", "audit.signing_key: %s is a public key (expected the private "
+                                   "key made by hubgate keygen)",
+                          cfg->audit.signing_key);
+            status = 1;
+        }
+        aud_key_free(k);
+    }
+    if (cfg->assertion_key) {
+        gw_assertion_t *a = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+        if (!a)
+            status = 1; /* the reason is logged */
+        gw_assertion_destroy(a);
+    }
+    if (cfg->tls_cert) {
+        cmn_buf_t c;
+        if (read_pem(cfg->tls_cert, 0, &c))
+            status = 1;
+        cmn_buf_free(&c);
+        if (read_pem(cfg->tls_key, 1, &c))
+            status = 1;
+        if (c.data)
+            OPENSSL_cleanse(c.data, c.cap);
+        cmn_buf_free(&c);
+    }
+    return status;
 }
 
 /* ---- audit events of the gateway's life ----------------------------------------------- */
@@ -669,12 +725,8 @@ int gw_serve_check(const gw_config_t *cfg)
     if (errors.len)
         fputs(errors.data, stderr);
     cmn_buf_free(&errors);
-    if (cfg->tls_cert) {
-        cmn_buf_t c;
-        if (read_pem(cfg->tls_cert, &c) || read_pem(cfg->tls_key, &c))
-            status = 1;
-        cmn_buf_free(&c);
-    }
+    if (check_secret_files(cfg) != 0)
+        status = 1;
     return status;
 }
 
@@ -726,13 +778,13 @@ int gw_serve_run(const gw_config_t *cfg)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     if (cfg->tls_cert) {
-        if (read_pem(cfg->tls_cert, &cert) || read_pem(cfg->tls_key, &key))
+        if (read_pem(cfg->tls_cert, 0, &cert) || read_pem(cfg->tls_key, 1, &key))
             goto out;
         flags |= MHD_USE_TLS;
     }
-    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file) != 0) {
-        cmn_log_error("serve", "cannot load the egress key %s (expected 64 hex digits)",
-                      cfg->egress_key_file ? cfg->egress_key_file : "(random)");
+    char kerr[512];
+    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file, kerr, sizeof(kerr)) != 0) {
+        cmn_log_error("serve", "cannot load the egress key: %s", kerr);
         goto out;
     }
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)

@@ -40,6 +40,10 @@ static int setup(void **state)
     write_file("us.token", "hf_service_us\n");
     write_file("eu.token", "hf_service_eu");
     write_file("bad.token", "two words\n");
+    write_file("open.token", "hf_service_open\n");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/open.token", dir);
+    chmod(path, 0644); /* what a careless copy leaves: refused, as ssh refuses a key */
     return 0;
 }
 
@@ -132,6 +136,11 @@ static const struct {
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"},\n"
      "             \"eu\": {\"upstream\": \"https://e\", \"token_file\": \"eu.token\"}}}",
      "missing required key \"default_region\""},
+    {"token file readable by others",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"open.token\"}}}",
+     "open.token is readable or writable by group or others (mode 0644): "
+     "a secret file must be private to its owner; chmod 600 "},
     {"missing token file",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"none.token\"}}}",
