@@ -59,22 +59,6 @@ static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
     return answer_json(req, conn, ok ? 200 : 503, o);
 }
 
-static enum MHD_Result metrics(gw_request_t *req, struct MHD_Connection *conn)
-{
-    cmn_buf_t b;
-    cmn_buf_init(&b, 4 * 1024 * 1024);
-    if (gw_metrics_render(&b) != 0) {
-        cmn_buf_free(&b);
-        return gw_request_error(req, conn, 500, NULL, "metrics too large");
-    }
-    req->status = 200;
-    req->phase = GW_PHASE_ANSWERED;
-    enum MHD_Result r = gw_http_answer(conn, 200, "text/plain; version=0.0.4", b.data, b.len,
-                                       req->request_id);
-    cmn_buf_free(&b);
-    return r;
-}
-
 /* A stable, opaque Hub-style id for a principal. */
 static json_t *principal_id(gw_request_t *req)
 {
@@ -271,9 +255,9 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
             break;
         return ready(req, conn);
     case GW_ADMIN_METRICS:
-        if (!get)
-            break;
-        return metrics(req, conn);
+        /* Metrics are served on metrics_listen only: the public listener never shows what
+         * the gateway has been denying, to whom it was refusing credentials, how busy it is. */
+        return gw_request_error(req, conn, 404, NULL, "Not Found");
     case GW_ADMIN_JWKS: {
         if (!get)
             break;

@@ -9,6 +9,7 @@
 #include "common/secret.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
+#include "gateway/metrics_listen.h"
 #include "gateway/request.h"
 #include "gateway/version.h"
 
@@ -736,6 +737,7 @@ int gw_serve_run(const gw_config_t *cfg)
     gw_server_t srv = {.cfg = cfg};
     prober_t prober = {.srv = &srv};
     int prober_started = 0;
+    gw_metrics_listen_t *metrics = NULL;
     pthread_mutex_init(&prober.lock, NULL);
     pthread_cond_init(&prober.wake, NULL);
     cmn_buf_t cert, key;
@@ -827,6 +829,10 @@ int gw_serve_run(const gw_config_t *cfg)
         goto out;
     }
 
+    if (cfg->metrics_port &&
+        !(metrics = gw_metrics_listen_start(cfg->metrics_host, cfg->metrics_port)))
+        goto out;
+
     struct MHD_OptionItem tls_opts[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, key.data},
@@ -851,6 +857,10 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s)",
                  cfg->tls_cert ? "https" : "http", cfg->listen_host, cfg->listen_port,
                  cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s");
+    if (metrics)
+        cmn_log_info("serve", "metrics on http://%s%s%s:%u/metrics",
+                     strchr(cfg->metrics_host, ':') ? "[" : "", cfg->metrics_host,
+                     strchr(cfg->metrics_host, ':') ? "]" : "", cfg->metrics_port);
 
     for (;;) {
         int sig = 0;
@@ -880,6 +890,7 @@ out:
         pthread_mutex_unlock(&prober.lock);
         pthread_join(prober.thread, NULL);
     }
+    gw_metrics_listen_stop(metrics);
     gw_upstream_destroy(srv.upstream);
     gw_auth_destroy(srv.auth);
     gw_jwks_stop(srv.jwks);

@@ -11,7 +11,7 @@ import { psqlUrl } from './postgres.mjs';
 /** The login role every test gateway connects as: a member of hubgate_gateway and nothing
  *  else, as a production gateway must be (`serve` refuses a role that could alter the audit
  *  log). Roles are cluster-wide: one per cluster, created on first use. */
-export const GATEWAY_ROLE = 'hubgate_test_gateway';
+export const GATEWAY_ROLE = 'hubgate_gw';
 
 // gateway URL → the administrator's URL it was made from, so that a config copied from a
 // running gateway (`{ ...gw.config }`) still migrates as the administrator.
@@ -165,6 +165,8 @@ export async function startHubgate(opts = {}) {
 
   const gw = {
     url,
+    /** http://<metrics_listen>/metrics when the config sets metrics_listen, else null */
+    metricsUrl: cfg.metrics_listen ? `http://${cfg.metrics_listen}/metrics` : null,
     pid: proc.child.pid,
     configFile,
     dir,

@@ -156,7 +156,7 @@ test('serve refuses a database role that could alter the audit log, and says how
     files: { 'us.token': `${hub.serviceToken}\n` },
   });
   // The harness's own gateway runs as a member of hubgate_gateway only, and works.
-  assert.match(gw.config.database, /^postgresql:\/\/hubgate_test_gateway@/);
+  assert.match(gw.config.database, /^postgresql:\/\/hubgate_gw@/);
   const alice = await idp.token('alice');
   assert.equal((await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } })).status, 200);
   assert.equal(await gw.stop(), 0);
