@@ -181,8 +181,8 @@ int aud_role_check_gateway(PGconn *db, char *role, size_t rolelen, char *problem
     PGresult *res = PQexec(db, "SELECT current_user, rolsuper, to_regclass('audit_event') IS "
                                "NOT NULL FROM pg_roles WHERE rolname = current_user");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        aud_db_oneline(problems, problemslen, "reading the database role: ",
-                       PQresultErrorMessage(res));
+        aud_db_oneline(problems, problemslen,
+                       "reading the database role: ", PQresultErrorMessage(res));
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -202,8 +202,8 @@ int aud_role_check_gateway(PGconn *db, char *role, size_t rolelen, char *problem
     PQclear(res);
     res = PQexec(db, check_sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        aud_db_oneline(problems, problemslen, "checking the database role: ",
-                       PQresultErrorMessage(res));
+        aud_db_oneline(problems, problemslen,
+                       "checking the database role: ", PQresultErrorMessage(res));
         rc = CMN_ERR_DB;
         goto out;
     }

@@ -93,8 +93,7 @@ static int read_password(const char *path, cmn_buf_t *b)
     for (size_t i = 0; ok && i < b->len; i++)
         ok = b->data[i] != '\n' && b->data[i] != '\r';
     if (!ok) {
-        fprintf(stderr,
-                "hubgate db role create: %s must hold one non-empty line (the password)\n",
+        fprintf(stderr, "hubgate db role create: %s must hold one non-empty line (the password)\n",
                 path);
         return 1;
     }
@@ -191,7 +190,6 @@ int gw_cli_db(int argc, char **argv)
         return db_migrate(argc, argv);
     if (strcmp(argv[0], "role") == 0)
         return db_role(argc, argv);
-    fprintf(stderr, "hubgate db: unknown subcommand \"%s\" (expected migrate or role)\n",
-            argv[0]);
+    fprintf(stderr, "hubgate db: unknown subcommand \"%s\" (expected migrate or role)\n", argv[0]);
     return 2;
 }

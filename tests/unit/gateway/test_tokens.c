@@ -37,7 +37,10 @@ static void names(void **state)
         {"a quote", "a\"b", "may hold only"},
         {"a backslash", "a\\b", "may hold only"},
         {"UTF-8", "caf\xc3\xa9", "may hold only"},
-        {"a bidi override", "a\xe2\x80\xae" "b", "may hold only"},
+        {"a bidi override",
+         "a\xe2\x80\xae"
+         "b",
+         "may hold only"},
         {"a leading space", " a", "must not start or end with a space"},
         {"a trailing space", "a ", "must not start or end with a space"},
     };
