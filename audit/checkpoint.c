@@ -3,6 +3,7 @@
 #include "common/b64.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,12 +106,12 @@ aud_key_t *aud_key_load(const char *path, char *err, size_t errlen)
         set_err(err, errlen, "%s: %s", path, why);
         return NULL;
     }
-    struct stat st;
-    if (k->is_private && stat(path, &st) == 0 && (st.st_mode & 077))
-        cmn_log_warn("audit",
-                     "%s: the signing key is readable by other users (mode %03o); "
-                     "chmod 600 it",
-                     path, (unsigned)(st.st_mode & 0777));
+    /* A private key others can read is no longer private: refused, as ssh refuses one. */
+    if (k->is_private && cmn_secret_check(-1, path, why, sizeof(why)) != 0) {
+        set_err(err, errlen, "%s", why);
+        aud_key_free(k);
+        return NULL;
+    }
     return k;
 }
 

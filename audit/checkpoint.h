@@ -38,8 +38,9 @@
 typedef struct aud_key aud_key_t;
 
 /* Reads a PEM file holding an Ed25519 private key (PKCS#8, as `hubgate keygen` writes) or
- * public key (SubjectPublicKeyInfo). Returns the key (caller frees with aud_key_free) or NULL
- * with a one-line reason in err. Blocks (file I/O). */
+ * public key (SubjectPublicKeyInfo). A private key's file must be private to its owner
+ * (cmn_secret_check: no group or other permission bits), else it is refused. Returns the key
+ * (caller frees with aud_key_free) or NULL with a one-line reason in err. Blocks (file I/O). */
 aud_key_t *aud_key_load(const char *path, char *err, size_t errlen);
 
 /* The same from PEM text in memory. */

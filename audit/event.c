@@ -319,6 +319,11 @@ int aud_looks_secret(const char *v)
     return 0;
 }
 
+int aud_event_value_looks_secret(const char *value)
+{
+    return value && aud_looks_secret(value);
+}
+
 static aud_detail_t *add_detail(aud_event_t *ev, const char *key)
 {
     if (!key || ev->n_details >= AUD_MAX_DETAILS || !aud_detail_key_ok(key, strlen(key)))

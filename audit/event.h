@@ -149,6 +149,11 @@ int aud_event_detail_int(aud_event_t *ev, const char *key, int64_t value);
 int aud_event_detail_bool(aud_event_t *ev, const char *key, int value);
 int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *items, size_t n);
 
+/* 1 when a detail value would be refused as shaped like a credential (a JWT, an hf_ token, a
+ * "Bearer "/"Basic " value, a PEM private key): the encoder's own test, for input that will
+ * become a detail value and must be refused before anything happens (a token's name). */
+int aud_event_value_looks_secret(const char *value);
+
 /* Appends the canonical encoding of ev to out (which the caller initialised with its cap).
  * Returns 0; CMN_ERR_INVAL for an event that breaks the model (unknown kind, bad detail key,
  * duplicate detail keys, a credential-shaped detail value, a number beyond ±(2^53 − 1), an

@@ -44,6 +44,9 @@ mkdir -p "$work/pg/sock"
 "$pgbin/psql" -X -q -h 127.0.0.1 -p "$p_pg" -U postgres -d postgres -c 'create database hubgate'
 db="postgresql://postgres@127.0.0.1:$p_pg/hubgate"
 "$bin" db migrate --database "$db" >/dev/null
+# The gateway connects as its own least-privileged role (serve refuses the superuser).
+"$bin" db role create --database "$db" --kind gateway --name bench_gw >/dev/null
+gwdb="postgresql://bench_gw@127.0.0.1:$p_pg/hubgate"
 "$bin" keygen --out "$work/audit.pem" >/dev/null
 
 bench_json_upstream "$p_up"
@@ -52,7 +55,7 @@ bench_policy_files
 for mode in strict off; do
   port=$p_strict; [ $mode = off ] && port=$p_off
   cat > "$work/$mode.json" <<JSON
-{"listen": "127.0.0.1:$port", "public_url": "http://127.0.0.1:$port", "database": "$db",
+{"listen": "127.0.0.1:$port", "public_url": "http://127.0.0.1:$port", "database": "$gwdb",
  "policy": "policy.json", "regions": {"us": {"upstream": "http://127.0.0.1:$p_up", "token_file": "us.token"}},
  "identity": {"issuers": [{"issuer": "$issuer", "audience": "hubgate"}]},
  "audit": {"mode": "$mode", "signing_key": "audit.pem", "stream": "bench-$mode", "spool_dir": "spool-$mode"}}

@@ -9,7 +9,7 @@ import {
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const base = Number(process.env.HUBGATE_QS_PORT_BASE || 18000);
-const ports = { idp: base + 1, hub: base + 2, storage: base + 3, pg: base + 4, gateway: base + 80 };
+const ports = { idp: base + 1, hub: base + 2, storage: base + 3, pg: base + 4, gateway: base + 80, metrics: base + 81 };
 const varDir = path.join(repo, 'var', 'quickstart');
 
 async function main() {
@@ -29,6 +29,7 @@ async function main() {
   const gw = await startHubgate({
     config: {
       listen: `127.0.0.1:${ports.gateway}`,
+      metrics_listen: `127.0.0.1:${ports.metrics}`, // metrics never on the public listener
       public_url: gatewayUrl,
       database: pg.url,
       policy: path.join(repo, 'deploy', 'policy.example.json'),
@@ -46,10 +47,12 @@ async function main() {
   console.log(`
 hubgate quickstart is up (${((Date.now() - t0) / 1000).toFixed(1)} s):
   gateway    ${gw.url}   hubgate serve --config ${gw.configFile}
+  metrics    ${gw.metricsUrl}   (Prometheus; loopback only, never on the public listener)
   demo hub   ${hub.url}   sample repos acme/bert (LFS weights), acme/tiny-tok, acme/ds,
                                    google/gemma-mini, gpt2; storage origin ${hub.storageUrl}
   IdP        ${idp.issuer}   users alice bob carol dave eve audrey (tests/fixtures/idp/users.json)
-  database   ${pg.url}
+  database   ${pg.url}   (the administrator, who ran hubgate db migrate)
+             the gateway connects as ${gw.config.database}: a member of hubgate_gateway only
 
 Try, in another terminal:
   # an SSO access token for alice (group acme-ml), from the IdP
@@ -61,7 +64,7 @@ Try, in another terminal:
   # LFS weights: hubgate answers with a sealed link to itself and streams the bytes from storage
   curl -sL -o model.safetensors -w '%{http_code} %{size_download} bytes\\n' -H "Authorization: Bearer $TOKEN" ${gw.url}/acme/bert/resolve/main/model.safetensors
   git clone http://hf_user:$TOKEN@127.0.0.1:${ports.gateway}/acme/bert
-  curl -s ${gw.url}/-/metrics | grep hubgate_requests_total
+  curl -s ${gw.metricsUrl} | grep -E 'hubgate_(requests|denials)_total'
 
 What reached the demo hub (note hubgate's credential, never the client's):
   tail -n 3 ${hub.logFile}
@@ -74,6 +77,10 @@ eve (no group) gets 404 for acme/*; dave (contractor) only acme/ft-*:
 
 A hubgate token for real clients (HF_ENDPOINT=${gw.url} HF_TOKEN=<token>):
   curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"laptop","scope":"read","expires_days":7}' ${gw.url}/-/tokens
+
+The database roles: the gateway's can only append to the audit log; an auditor's only read it:
+  ./build/gateway/hubgate db role create --database ${pg.url} --kind auditor --name auditor_demo
+  ./build/gateway/hubgate audit verify --database ${pg.url.replace('postgres@', 'auditor_demo@')}
 
 The audit log: every decision, committed before the request went upstream:
   psql ${pg.url} -c "select seq, kind, actor, repo, decision, status from audit_event order by seq desc limit 10"

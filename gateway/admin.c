@@ -59,22 +59,6 @@ static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
     return answer_json(req, conn, ok ? 200 : 503, o);
 }
 
-static enum MHD_Result metrics(gw_request_t *req, struct MHD_Connection *conn)
-{
-    cmn_buf_t b;
-    cmn_buf_init(&b, 4 * 1024 * 1024);
-    if (gw_metrics_render(&b) != 0) {
-        cmn_buf_free(&b);
-        return gw_request_error(req, conn, 500, NULL, "metrics too large");
-    }
-    req->status = 200;
-    req->phase = GW_PHASE_ANSWERED;
-    enum MHD_Result r = gw_http_answer(conn, 200, "text/plain; version=0.0.4", b.data, b.len,
-                                       req->request_id);
-    cmn_buf_free(&b);
-    return r;
-}
-
 /* A stable, opaque Hub-style id for a principal. */
 static json_t *principal_id(gw_request_t *req)
 {
@@ -123,6 +107,45 @@ static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
     return answer_json(req, conn, 200, o);
 }
 
+/* A privileged change's audit event, made durable before the change commits (the tokens
+ * store's confirm step). With no audit log (audit.mode off, benchmarks) there is nothing to
+ * wait for. */
+typedef struct {
+    gw_request_t *req;
+    aud_kind_t kind;
+    const char *rule;
+    const char *name, *scope; /* token.minted */
+    int audit_failed;         /* the event could not be made durable */
+} privileged_t;
+
+static int record_privileged(void *arg, const json_t *info)
+{
+    privileged_t *p = arg;
+    gw_request_t *req = p->req;
+    if (!req->srv->audit)
+        return 0;
+    aud_event_t ev;
+    gw_request_event(req, &ev, p->kind, p->kind == AUD_KIND_TOKEN_MINTED ? 201 : 200);
+    ev.decision.effect = "allow";
+    ev.decision.rule = p->rule;
+    aud_event_detail_str(&ev, "token_id", json_string_value(json_object_get(info, "id")));
+    if (p->kind == AUD_KIND_TOKEN_MINTED) {
+        aud_event_detail_str(&ev, "name", p->name);
+        aud_event_detail_str(&ev, "scope", p->scope);
+        aud_event_detail_str(&ev, "expires",
+                             json_string_value(json_object_get(info, "expires")));
+    }
+    /* Blocks this connection's thread for at most audit.write_timeout_ms: the change is not
+     * done until its event is, as a request in strict mode is not forwarded until its own. */
+    int rc = aud_writer_append(req->srv->audit, &ev);
+    if (rc != 0) {
+        cmn_log_warn("tokens", "%s: the audit log cannot record %s (%s): not done",
+                     req->request_id, aud_kind_name(p->kind), cmn_err_str(rc));
+        p->audit_failed = 1;
+    }
+    return rc;
+}
+
 static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *body, size_t len)
 {
@@ -139,43 +162,36 @@ static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn
     const char *problem = NULL;
     if (!json_is_object(in))
         problem = "the body must be a JSON object {name, scope, expires_days}";
-    else if (!name || !*name || strlen(name) > GW_MAX_TOKEN_NAME)
+    else if (!name)
         problem = "name must be a string of 1 to 128 characters";
-    else if (!scope || (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0))
+    else
+        problem = gw_tokens_name_problem(name); /* before anything happens */
+    if (!problem && (!scope || (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0)))
         problem = "scope must be \"read\" or \"write\"";
-    else if ((days_v && !json_is_integer(days_v)) || days < 1)
+    if (!problem && ((days_v && !json_is_integer(days_v)) || days < 1))
         problem = "expires_days must be a positive integer";
-    else if (days > max)
+    if (!problem && days > max)
         problem = "expires_days is above this gateway's maximum (identity.tokens.max_days)";
-    for (const char *c = name; !problem && c && *c; c++) {
-        if ((unsigned char)*c < 0x20)
-            problem = "name must not contain control characters";
-    }
     if (problem) {
         json_decref(in);
         return gw_request_error(req, conn, 400, NULL, problem);
     }
     const char *token = NULL;
     json_t *info = NULL;
+    privileged_t p = {req, AUD_KIND_TOKEN_MINTED, "sso-identity", name, scope, 0};
     int rc = gw_tokens_mint(req->srv->tokens, &req->identity, name, scope, (int)days, &req->arena,
-                            &token, &info);
-    if (rc == 0) {
+                            record_privileged, &p, &token, &info);
+    if (rc == 0)
         cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
                      json_string_value(json_object_get(info, "id")), scope, days,
                      gw_identity_principal(&req->identity, &req->arena));
-        aud_event_t ev;
-        gw_request_event(req, &ev, AUD_KIND_TOKEN_MINTED, 201);
-        ev.decision.effect = "allow";
-        ev.decision.rule = "sso-identity";
-        aud_event_detail_str(&ev, "token_id", json_string_value(json_object_get(info, "id")));
-        aud_event_detail_str(&ev, "name", name);
-        aud_event_detail_str(&ev, "scope", scope);
-        aud_event_detail_str(&ev, "expires", json_string_value(json_object_get(info, "expires")));
-        gw_auditlog_note(req->srv->audit, &ev);
-    }
     json_decref(in); /* name and scope point into it */
     if (rc)
-        return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
+        return gw_request_error(req, conn, 503, NULL,
+                                p.audit_failed
+                                    ? "the audit log cannot record this now: no token was "
+                                      "minted; try again"
+                                    : "the token store is unavailable");
     json_object_set_new(info, "token", json_string(token));
     return answer_json(req, conn, 201, info);
 }
@@ -195,25 +211,31 @@ static enum MHD_Result tokens(gw_request_t *req, struct MHD_Connection *conn, co
     return answer_json(req, conn, 200, list);
 }
 
+/* A revocation is a privileged change like a mint: it is done only once its token.revoked
+ * event is durable, and when the audit log cannot take the event the token stays valid and
+ * the caller gets 503. Revoking anyway would be the safer side for a leaked token, but it is
+ * not needed for safety: whenever the log cannot record an event the gateway forwards nothing
+ * (strict mode), so the token opens nothing either, and spool mode records the event on disk;
+ * a refusal keeps the log complete and the answer honest ("try again"). */
 static enum MHD_Result revoke_token(gw_request_t *req, struct MHD_Connection *conn)
 {
     if (req->identity.kind == GW_ID_ANONYMOUS)
         return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
     if (strcmp(req->method, "DELETE") != 0)
         return gw_request_error(req, conn, 405, NULL, "Method Not Allowed");
-    int rc = gw_tokens_revoke(req->srv->tokens, &req->identity, req->route.object);
+    privileged_t p = {req, AUD_KIND_TOKEN_REVOKED, "token-owner", NULL, NULL, 0};
+    int rc = gw_tokens_revoke(req->srv->tokens, &req->identity, req->route.object,
+                              record_privileged, &p);
     if (rc == CMN_ERR_NOTFOUND)
         return gw_request_error(req, conn, 404, NULL, "no such token of yours, or already revoked");
     if (rc)
-        return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
+        return gw_request_error(req, conn, 503, NULL,
+                                p.audit_failed
+                                    ? "the audit log cannot record this now: the token was not "
+                                      "revoked; try again"
+                                    : "the token store is unavailable");
     cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, req->route.object,
                  gw_identity_principal(&req->identity, &req->arena));
-    aud_event_t ev;
-    gw_request_event(req, &ev, AUD_KIND_TOKEN_REVOKED, 200);
-    ev.decision.effect = "allow";
-    ev.decision.rule = "token-owner";
-    aud_event_detail_str(&ev, "token_id", req->route.object);
-    gw_auditlog_note(req->srv->audit, &ev);
     return answer_json(req, conn, 200, json_pack("{s:s, s:b}", "id", req->route.object, "revoked", 1));
 }
 
@@ -241,9 +263,9 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
             break;
         return ready(req, conn);
     case GW_ADMIN_METRICS:
-        if (!get)
-            break;
-        return metrics(req, conn);
+        /* Metrics are served on metrics_listen only: the public listener never shows what
+         * the gateway has been denying, to whom it was refusing credentials, how busy it is. */
+        return gw_request_error(req, conn, 404, NULL, "Not Found");
     case GW_ADMIN_JWKS: {
         if (!get)
             break;

@@ -2,10 +2,12 @@
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/secret.h"
 
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -36,12 +38,22 @@ gw_assertion_t *gw_assertion_create(const char *path, const char *issuer)
     if (!a)
         return NULL;
     if (path) {
-        FILE *f = fopen(path, "r");
-        a->key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-        if (f)
-            fclose(f);
-        if (!a->key)
-            cmn_log_error("assertion", "cannot read the P-256 private key %s", path);
+        /* A secret file: refused when group or others may read or write it. */
+        cmn_buf_t pem;
+        cmn_buf_init(&pem, GW_ASSERTION_MAX_KEY_FILE);
+        char why[512];
+        if (cmn_secret_read(&pem, path, why, sizeof(why)) != 0) {
+            cmn_log_error("assertion", "identity.assertion_key: %s", why);
+        } else {
+            BIO *bio = BIO_new_mem_buf(pem.data, (int)pem.len);
+            a->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+            BIO_free(bio);
+            if (!a->key)
+                cmn_log_error("assertion", "cannot read the P-256 private key %s", path);
+        }
+        if (pem.data)
+            OPENSSL_cleanse(pem.data, pem.cap);
+        cmn_buf_free(&pem);
     } else {
         a->key = EVP_EC_gen("P-256");
     }

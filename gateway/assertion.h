@@ -19,7 +19,11 @@
 
 typedef struct gw_assertion gw_assertion_t;
 
-/* Loads a P-256 private key (PEM) from path, or generates one when path is NULL. issuer is
+/* A PEM key file is far smaller; anything larger is not one. */
+#define GW_ASSERTION_MAX_KEY_FILE (64 * 1024)
+
+/* Loads a P-256 private key (PEM) from path, which must be private to its owner (no group or
+ * other permission bits: cmn_secret_read), or generates one when path is NULL. issuer is
  * hubgate's public URL (the "iss" claim). Returns NULL with a log line on failure. */
 gw_assertion_t *gw_assertion_create(const char *path, const char *issuer);
 void gw_assertion_destroy(gw_assertion_t *a);

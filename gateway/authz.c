@@ -117,26 +117,34 @@ static int reload_one(gw_policies_t *ps, int shadow, int force)
     cmn_buf_t errors;
     cmn_buf_init(&errors, 1024 * 1024);
     pol_policy_t *p = load(&ps->opts, path, &errors);
-    pthread_mutex_lock(&ps->mu);
     pol_policy_t **slot = shadow ? &ps->shadow : &ps->live;
     char old_sha[65] = "";
+    pthread_mutex_lock(&ps->mu);
     if (*slot)
         snprintf(old_sha, sizeof(old_sha), "%s", pol_policy_sha256(*slot));
+    pthread_mutex_unlock(&ps->mu); /* only reloads change the slot, and they hold reload_mu */
     int swapped = 0;
     pol_policy_t *old = NULL;
     if (p && strcmp(old_sha, pol_policy_sha256(p)) != 0) {
-        old = *slot;
-        *slot = p;
-        p = NULL;
-        swapped = 1;
-    }
-    pthread_mutex_unlock(&ps->mu);
-    if (swapped) {
-        const char *new_sha = pol_policy_sha256(shadow ? ps->shadow : ps->live);
-        cmn_log_info("policy", "%s%s loaded: sha256 %s (was %s)", shadow ? "shadow " : "", path,
-                     new_sha, old_sha[0] ? old_sha : "none");
-        if (ps->on_event)
-            ps->on_event(ps->ctx, 1, path, old_sha, new_sha, "");
+        /* Recorded first, swapped after: a policy nobody can find in the log never decides. */
+        const char *new_sha = pol_policy_sha256(p);
+        if (ps->on_event && ps->on_event(ps->ctx, 1, path, old_sha, new_sha, "") != 0) {
+            cmn_log_error("policy",
+                          "%s%s (sha256 %s) not loaded: the audit log cannot record the change; "
+                          "the previous policy stays, and the file is tried again at the next "
+                          "check",
+                          shadow ? "shadow " : "", path, new_sha);
+            memset(known, 0, sizeof(*known)); /* no file matches: the watcher retries */
+        } else {
+            pthread_mutex_lock(&ps->mu);
+            old = *slot;
+            *slot = p;
+            p = NULL;
+            pthread_mutex_unlock(&ps->mu);
+            swapped = 1;
+            cmn_log_info("policy", "%s%s loaded: sha256 %s (was %s)", shadow ? "shadow " : "",
+                         path, new_sha, old_sha[0] ? old_sha : "none");
+        }
     } else if (!p && errors.len) {
         log_errors(shadow ? "shadow policy refused, the previous one stays" :
                             "policy refused, the previous one stays", &errors);
@@ -213,10 +221,14 @@ gw_policies_t *gw_policies_start(const gw_config_t *cfg, cmn_buf_t *errors,
             log_errors("shadow policy refused", &serr); /* the live policy still serves */
         cmn_buf_free(&serr);
     }
-    if (on_event) {
-        on_event(ctx, 1, cfg->policy, "", pol_policy_sha256(ps->live), "");
-        if (ps->shadow)
-            on_event(ctx, 1, cfg->shadow, "", pol_policy_sha256(ps->shadow), "");
+    /* No request is decided before the load is in the audit log. */
+    if (on_event && (on_event(ctx, 1, cfg->policy, "", pol_policy_sha256(ps->live), "") != 0 ||
+                     (ps->shadow &&
+                      on_event(ctx, 1, cfg->shadow, "", pol_policy_sha256(ps->shadow), "") != 0))) {
+        cmn_buf_printf(errors, "%s: the audit log cannot record the policy's load: not "
+                               "starting\n",
+                       cfg->policy);
+        goto fail;
     }
     if (pthread_create(&ps->watcher, NULL, watch, ps) != 0)
         goto fail;

@@ -17,12 +17,17 @@ typedef struct gw_policies gw_policies_t;
 
 /* Reports each load or refusal (for the audit log): loaded is 1 for a swap, 0 for a refusal;
  * old_sha/new_sha are hex SHA-256 (new_sha of the refused file's bytes); errors lists the
- * problems of a refused file. Called from the thread that reloads. */
-typedef void (*gw_policy_event_cb)(void *ctx, int loaded, const char *path, const char *old_sha,
-                                   const char *new_sha, const char *errors);
+ * problems of a refused file. Called from the thread that reloads, and for a load *before* the
+ * new policy takes effect: a load is a privileged change, done only once its event is durable.
+ * Returns 0 when the event is recorded; else the load does not happen (the previous policy
+ * stays, and the file is tried again at the next check). The result of a refusal's report is
+ * ignored. May block (up to the audit log's write timeout). */
+typedef int (*gw_policy_event_cb)(void *ctx, int loaded, const char *path, const char *old_sha,
+                                  const char *new_sha, const char *errors);
 
 /* Loads the live policy (and the shadow one, if configured) and starts watching the files.
- * Returns NULL with the errors appended to `errors` when the live policy is invalid. */
+ * Returns NULL with the errors appended to `errors` when the live policy is invalid, or when
+ * the audit log cannot record its load (on_event fails). */
 gw_policies_t *gw_policies_start(const gw_config_t *cfg, cmn_buf_t *errors,
                                  gw_policy_event_cb on_event, void *ctx);
 

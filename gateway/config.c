@@ -2,6 +2,7 @@
 #include "common/err.h"
 #include "common/jsonpos.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "gateway/url.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define PTR_MAX 512
 
@@ -200,22 +200,23 @@ static const char *check_url(loader_t *l, const char *ptr, const char *url, int 
     return cmn_arena_strndup(&l->cfg->arena, url, n);
 }
 
-static void parse_listen(loader_t *l, const char *listen)
+/* "HOST:PORT" (IPv6 in brackets) into *host (arena) and *port. Returns 0, else reports at ptr
+ * and returns -1. */
+static int parse_hostport(loader_t *l, const char *ptr, const char *value, const char **host_out,
+                          uint16_t *port_out)
 {
     gw_config_t *cfg = l->cfg;
-    if (!listen)
-        return; /* wrong type, already reported */
-    const char *colon = strrchr(listen, ':');
+    const char *colon = strrchr(value, ':');
     char *end = NULL;
     errno = 0;
     long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || colon == listen || !end || *end || errno || port < 1 || port > 65535) {
-        cmn_jdiag_error(&l->diag, "/listen", 0,
-                        "\"%s\" is not HOST:PORT (expected e.g. \"0.0.0.0:8443\")", listen);
-        return;
+    if (!colon || colon == value || !end || *end || errno || port < 1 || port > 65535) {
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "\"%s\" is not HOST:PORT (expected e.g. \"0.0.0.0:8443\")", value);
+        return -1;
     }
-    const char *host = listen;
-    size_t hlen = (size_t)(colon - listen);
+    const char *host = value;
+    size_t hlen = (size_t)(colon - value);
     if (host[0] == '[' && hlen >= 2 && host[hlen - 1] == ']') {
         host++;
         hlen -= 2;
@@ -223,23 +224,56 @@ static void parse_listen(loader_t *l, const char *listen)
     char *h = cmn_arena_strndup(&cfg->arena, host, hlen);
     pol_ip_t ip;
     if (!h || pol_ip_parse(h, &ip) != 0) {
-        cmn_jdiag_error(&l->diag, "/listen", 0, "\"%s\" is not an IP address", h ? h : "");
-        return;
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\" is not an IP address", h ? h : "");
+        return -1;
     }
-    cfg->listen_host = h;
-    cfg->listen_port = (uint16_t)port;
+    *host_out = h;
+    *port_out = (uint16_t)port;
+    return 0;
 }
 
-/* Reads a secret file: one line, printable ASCII, trailing newline removed. */
+static void parse_listen(loader_t *l, const char *listen)
+{
+    if (!listen)
+        return; /* wrong type, already reported */
+    (void)parse_hostport(l, "/listen", listen, &l->cfg->listen_host, &l->cfg->listen_port);
+}
+
+/* The metrics listener: optional (no key, no metrics anywhere), never the public listener. */
+static void parse_metrics_listen(loader_t *l, const char *value)
+{
+    gw_config_t *cfg = l->cfg;
+    if (!value || parse_hostport(l, "/metrics_listen", value, &cfg->metrics_host,
+                                 &cfg->metrics_port) != 0)
+        return;
+    if (cfg->listen_host && cfg->metrics_port == cfg->listen_port) {
+        pol_ip_t a, b;
+        int same_host = pol_ip_parse(cfg->metrics_host, &a) == 0 &&
+                        pol_ip_parse(cfg->listen_host, &b) == 0 &&
+                        memcmp(a.addr, b.addr, sizeof(a.addr)) == 0;
+        /* A wildcard address takes the port on every interface. */
+        int any = strcmp(cfg->metrics_host, "0.0.0.0") == 0 ||
+                  strcmp(cfg->metrics_host, "::") == 0 ||
+                  strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        if (same_host || any)
+            cmn_jdiag_error(&l->diag, "/metrics_listen", 0,
+                            "\"%s\" is the public listener's port (expected a listener of its "
+                            "own, e.g. \"127.0.0.1:9464\")",
+                            value);
+    }
+}
+
+/* Reads a secret file (any *_file key): private to its owner (cmn_secret_read refuses it
+ * otherwise, as ssh does a private key), one line of printable ASCII, trailing newline
+ * removed. */
 static const char *read_secret(loader_t *l, const char *ptr, const char *path)
 {
     cmn_buf_t b;
     cmn_buf_init(&b, GW_MAX_SECRET_BYTES);
     const char *out = NULL;
-    int rc = cmn_buf_read_file(&b, path);
-    if (rc) {
-        cmn_jdiag_error(&l->diag, ptr, 0, "cannot read \"%s\": %s", path,
-                        rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+    char why[PTR_MAX + 256];
+    if (cmn_secret_read(&b, path, why, sizeof(why)) != 0) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "%s", why);
         goto done;
     }
     while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
@@ -253,10 +287,6 @@ static const char *read_secret(loader_t *l, const char *ptr, const char *path)
                         "\"%s\" must hold one token of printable ASCII without spaces", path);
         goto done;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & 0077))
-        cmn_log_warn("config", "%s is readable by group or others (mode %03o); chmod 600 it",
-                     path, (unsigned)(st.st_mode & 0777));
     out = cmn_arena_strndup(&l->cfg->arena, b.data, b.len);
 done:
     if (b.data)
@@ -452,10 +482,11 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        NULL};
+        "metrics_listen", NULL};
     check_keys(l, "", root, keys);
 
     parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
+    parse_metrics_listen(l, get_string(l, "", root, "metrics_listen", 0, NULL));
 
     json_t *tls = get_object(l, "", root, "tls", 0);
     if (tls) {

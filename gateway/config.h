@@ -46,6 +46,10 @@ typedef struct {
 
     const char *listen_host;
     uint16_t listen_port;
+    /* metrics_listen: Prometheus metrics on a listener of their own, never the public one.
+     * NULL / 0 when unset: no metrics listener, and no metrics anywhere. */
+    const char *metrics_host;
+    uint16_t metrics_port;
     const char *tls_cert; /* NULL without TLS */
     const char *tls_key;
     const char *public_url; /* without trailing slash */

@@ -2,6 +2,7 @@
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/secret.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -15,25 +16,49 @@
 #define TAG   16
 static const char aad[] = "hubgate-egress-v1";
 
-int gw_egress_key_load(gw_egress_key_t *key, const char *path)
+static int hex_value(char c)
 {
-    if (!path)
-        return RAND_bytes(key->key, sizeof(key->key)) == 1 ? 0 : CMN_ERR_CRYPTO;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen)
+{
+    if (!path) {
+        if (RAND_bytes(key->key, sizeof(key->key)) == 1)
+            return 0;
+        snprintf(err, errlen, "cannot draw a random egress key");
+        return CMN_ERR_CRYPTO;
+    }
     cmn_buf_t b;
     cmn_buf_init(&b, 256);
-    int rc = cmn_buf_read_file(&b, path);
-    if (rc == 0) {
-        size_t n = b.len;
-        while (n && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r'))
-            n--;
-        rc = n == 64 ? 0 : CMN_ERR_PARSE;
-        for (size_t i = 0; rc == 0 && i < 32; i++) {
-            unsigned v;
-            if (sscanf(b.data + 2 * i, "%2x", &v) != 1)
-                rc = CMN_ERR_PARSE;
-            key->key[i] = (unsigned char)v;
+    int rc = cmn_secret_read(&b, path, err, errlen);
+    /* Exactly 64 hex digits and at most one newline: anything else is a mistake (a truncated
+     * copy, a key of another kind), and a partial key must never be padded into a weak one. */
+    if (rc == 0 && !(b.len == 64 || (b.len == 65 && b.data[64] == '\n'))) {
+        snprintf(err, errlen,
+                 "%s must hold exactly 64 hex digits (32 bytes, e.g. from openssl rand -hex 32) "
+                 "and an optional newline",
+                 path);
+        rc = CMN_ERR_PARSE;
+    }
+    unsigned char k[32];
+    for (size_t i = 0; rc == 0 && i < 32; i++) {
+        int hi = hex_value(b.data[2 * i]), lo = hex_value(b.data[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            snprintf(err, errlen, "%s must hold exactly 64 hex digits (found another character "
+                                  "at offset %zu)",
+                     path, hi < 0 ? 2 * i : 2 * i + 1);
+            rc = CMN_ERR_PARSE;
+        } else {
+            k[i] = (unsigned char)(hi << 4 | lo);
         }
     }
+    if (rc == 0)
+        memcpy(key->key, k, sizeof(k));
+    OPENSSL_cleanse(k, sizeof(k));
     if (b.data)
         OPENSSL_cleanse(b.data, b.cap);
     cmn_buf_free(&b);

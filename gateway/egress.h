@@ -10,6 +10,7 @@
 #ifndef HUBGATE_GATEWAY_EGRESS_H
 #define HUBGATE_GATEWAY_EGRESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -33,9 +34,11 @@ typedef struct {
     int64_t expires;     /* unix seconds */
 } gw_egress_claim_t;
 
-/* A key from a file holding 64 hex digits, or (path NULL) a fresh random one: URLs sealed by
- * one process then open only in that process. Returns 0, CMN_ERR_NOTFOUND/IO/PARSE. Blocks. */
-int gw_egress_key_load(gw_egress_key_t *key, const char *path);
+/* A key from a file holding exactly 64 hex digits and an optional newline, private to its
+ * owner (cmn_secret_read), or (path NULL) a fresh random one: URLs sealed by one process then
+ * open only in that process. Returns 0; else CMN_ERR_NOTFOUND/IO/DENIED (the file's mode) /
+ * PARSE / CRYPTO with a one-line reason naming the file in err, and key unchanged. Blocks. */
+int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen);
 
 /* Seals a claim into a base64url token (arena-owned). NULL when out of memory or when a field
  * is too long or holds a NUL. */

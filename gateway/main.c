@@ -1,10 +1,10 @@
 /* hubgate: one binary, one command per job (DESIGN.md "Command line"). Each command prints
  * --help; bad input exits non-zero with one line saying what and where. */
-#include "audit/migrate.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "gateway/cli.h"
 #include "gateway/cli_audit.h"
+#include "gateway/cli_db.h"
 #include "gateway/cli_policy.h"
 #include "gateway/config.h"
 #include "gateway/serve.h"
@@ -21,6 +21,8 @@ static const char usage_main[] =
     "Usage:\n"
     "  hubgate serve --config FILE [--check]   run the gateway (--check: validate and exit)\n"
     "  hubgate db migrate --database URL       create or upgrade the database schema\n"
+    "  hubgate db role create --database URL --kind gateway|auditor --name NAME\n"
+    "                                          create a least-privileged login role\n"
     "  hubgate keygen --out FILE               create the Ed25519 key that signs the audit log\n"
     "  hubgate audit verify --database URL [--pubkey FILE] [--checkpoint FILE] [--json]\n"
     "                                          check every chain and signature of the log\n"
@@ -45,17 +47,6 @@ static const char usage_serve[] =
     "                  0 when valid, 1 otherwise (like nginx -t)\n"
     "\n"
     "Signals: SIGTERM or SIGINT stop it.\n";
-
-static const char usage_db[] =
-    "Usage: hubgate db migrate --database URL\n"
-    "\n"
-    "Applies the schema migrations this hubgate carries (schema/NNN_*.sql) that the database\n"
-    "lacks, each in its own transaction, and records them in schema_migration. Running it again\n"
-    "changes nothing. It refuses a database holding a migration it does not know.\n"
-    "\n"
-    "  --database URL  libpq connection URL, e.g. postgresql://admin@db.example/hubgate\n"
-    "                  (run it as a role that may create roles and tables; the gateway itself\n"
-    "                  connects as a member of hubgate_gateway)\n";
 
 static int cmd_serve(int argc, char **argv)
 {
@@ -101,42 +92,6 @@ static int cmd_serve(int argc, char **argv)
     return rc;
 }
 
-static int cmd_db(int argc, char **argv)
-{
-    if (argc == 0 || gw_cli_is_help(argv[0])) {
-        fputs(usage_db, argc == 0 ? stderr : stdout);
-        return argc == 0 ? 2 : 0;
-    }
-    if (strcmp(argv[0], "migrate") != 0) {
-        fprintf(stderr, "hubgate db: unknown subcommand \"%s\" (expected migrate)\n", argv[0]);
-        return 2;
-    }
-    const char *database = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (gw_cli_is_help(argv[i])) {
-            fputs(usage_db, stdout);
-            return 0;
-        }
-        int m = gw_cli_take_option(argc, argv, &i, "--database", "db migrate", &database);
-        if (m < 0)
-            return 2;
-        if (m == 0) {
-            fprintf(stderr, "hubgate db migrate: unknown argument \"%s\"\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!database) {
-        fprintf(stderr, "hubgate db migrate: --database URL is required\n");
-        return 2;
-    }
-    char err[1024];
-    if (aud_migrate_run(database, stdout, err, sizeof(err)) != 0) {
-        fprintf(stderr, "hubgate db migrate: %s\n", err);
-        return 1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -160,7 +115,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0)
         rc = cmd_serve(argc - 2, argv + 2);
     else if (strcmp(cmd, "db") == 0)
-        rc = cmd_db(argc - 2, argv + 2);
+        rc = gw_cli_db(argc - 2, argv + 2);
     else if (strcmp(cmd, "policy") == 0)
         rc = gw_cli_policy(argc - 2, argv + 2);
     else if (strcmp(cmd, "keygen") == 0)

@@ -1,10 +1,15 @@
 #include "gateway/serve.h"
+#include "audit/db.h"
+#include "audit/checkpoint.h"
+#include "audit/role.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "gateway/http.h"
 #include "gateway/metrics.h"
+#include "gateway/metrics_listen.h"
 #include "gateway/request.h"
 #include "gateway/version.h"
 #include "gateway/xff.h"
@@ -13,10 +18,12 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,9 +570,54 @@ typedef struct {
     pthread_cond_t wake;
     pthread_t thread;
     int stopping;
+    int role_checked; /* the database role was found fit (prober thread after the start) */
+    atomic_int unfit; /* it was not: the gateway stops with status 1 */
 } prober_t;
 
-/* Probes the database every few seconds for /-/ready, off the request threads. */
+/* Whether the gateway's database role could change what the audit log holds. Returns 1 when
+ * fit, 0 when unfit (every problem and the fix logged), -1 when the database could not be
+ * asked (logged as an error when unreachable_is_error, else as a warning). */
+static int check_database_role(const gw_config_t *cfg, int unreachable_is_error)
+{
+    char err[512], role[128] = "?", problems[4096];
+    PGconn *db = aud_db_connect(cfg->database, "hubgate role check", err, sizeof(err));
+    if (!db) {
+        if (unreachable_is_error)
+            cmn_log_error("serve", "cannot check the database role: %s", err);
+        else
+            cmn_log_warn("serve", "cannot check the database role yet (%s): it is checked as "
+                                  "soon as the database answers",
+                         err);
+        return -1;
+    }
+    int rc = aud_role_check_gateway(db, role, sizeof(role), problems, sizeof(problems));
+    PQfinish(db);
+    if (rc == 0)
+        return 1;
+    if (rc == CMN_ERR_DB || rc == CMN_ERR_NOTFOUND) {
+        /* Connected, yet the role could not be judged: fail closed. */
+        cmn_log_error("serve", "%s", problems);
+        return 0;
+    }
+    cmn_log_error("serve",
+                  "the database role \"%s\" is not fit for a gateway, which must be able to "
+                  "append to the audit log and unable to change what it holds; hubgate does not "
+                  "run with it:",
+                  role);
+    for (const char *p = problems; *p;) {
+        size_t n = strcspn(p, "\n");
+        cmn_log_error("serve", "  - %s %.*s", role, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    cmn_log_error("serve", "fix: connect as a login role that is a member of hubgate_gateway and "
+                           "nothing else; create one with: hubgate db role create --database "
+                           "ADMIN_URL --kind gateway --name NAME (see hubgate db --help), and put "
+                           "it in \"database\"");
+    return 0;
+}
+
+/* Probes the database every few seconds for /-/ready, off the request threads. A gateway that
+ * started while the database was away checks its role here, once it answers: unfit, it stops. */
 static void *probe_database(void *arg)
 {
     prober_t *p = arg;
@@ -575,6 +627,14 @@ static void *probe_database(void *arg)
         int ok = PQping(p->srv->cfg->database) == PQPING_OK;
         if (ok != atomic_exchange(&p->srv->db_reachable, ok))
             cmn_log_info("serve", "database %s", ok ? "reachable" : "unreachable");
+        if (ok && !p->role_checked) {
+            int fit = check_database_role(p->srv->cfg, 0);
+            p->role_checked = fit != -1;
+            if (fit == 0) {
+                atomic_store(&p->unfit, 1);
+                kill(getpid(), SIGTERM); /* the main thread's sigwait takes it */
+            }
+        }
         pthread_mutex_lock(&p->lock);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -586,22 +646,79 @@ static void *probe_database(void *arg)
     return NULL;
 }
 
-static int read_pem(const char *path, cmn_buf_t *out)
+/* Reads a PEM file; a private key (secret) must be private to its owner, like every secret
+ * file (cmn_secret_read). */
+static int read_pem(const char *path, int secret, cmn_buf_t *out)
 {
     cmn_buf_init(out, 1024 * 1024);
-    int rc = cmn_buf_read_file(out, path);
+    char why[512];
+    int rc = secret ? cmn_secret_read(out, path, why, sizeof(why)) : cmn_buf_read_file(out, path);
+    if (rc && !secret)
+        snprintf(why, sizeof(why), "cannot read %s: %s", path,
+                 rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
     if (rc)
-        cmn_log_error("serve", "cannot read %s: %s", path,
-                      rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+        cmn_log_error("serve", "%s", why);
     return rc;
+}
+
+/* Every secret file the config names, loaded as `serve` would load it: the same refusals (a
+ * mode letting group or others in, bad content), reported the same way. Region token files
+ * were read with the config. Returns 0 when all are fit. Blocks. */
+static int check_secret_files(const gw_config_t *cfg)
+{
+    int status = 0;
+    char why[512];
+    if (cfg->egress_key_file) {
+        gw_egress_key_t k;
+        if (gw_egress_key_load(&k, cfg->egress_key_file, why, sizeof(why)) != 0) {
+            cmn_log_error("serve", "egress_key_file: %s", why);
+            status = 1;
+        }
+        OPENSSL_cleanse(&k, sizeof(k));
+    }
+    if (cfg->audit.mode != GW_AUDIT_OFF && cfg->audit.signing_key) {
+        aud_key_t *k = aud_key_load(cfg->audit.signing_key, why, sizeof(why));
+        if (!k) {
+            cmn_log_error("serve", "audit.signing_key: %s", why);
+            status = 1;
+        } else if (!aud_key_is_private(k)) {
+            cmn_log_error("serve", "audit.signing_key: %s is a public key (expected the private "
+                                   "key made by hubgate keygen)",
+                          cfg->audit.signing_key);
+            status = 1;
+        }
+        aud_key_free(k);
+    }
+    if (cfg->assertion_key) {
+        gw_assertion_t *a = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+        if (!a)
+            status = 1; /* the reason is logged */
+        gw_assertion_destroy(a);
+    }
+    if (cfg->tls_cert) {
+        cmn_buf_t c;
+        if (read_pem(cfg->tls_cert, 0, &c))
+            status = 1;
+        cmn_buf_free(&c);
+        if (read_pem(cfg->tls_key, 1, &c))
+            status = 1;
+        if (c.data)
+            OPENSSL_cleanse(c.data, c.cap);
+        cmn_buf_free(&c);
+    }
+    return status;
 }
 
 /* ---- audit events of the gateway's life ----------------------------------------------- */
 
-static void on_policy_event(void *ctx, int loaded, const char *path, const char *old_sha,
-                            const char *new_sha, const char *errors)
+/* A load is a privileged change: its event must be durable before the policy decides
+ * anything (the caller swaps it in only on 0). A refusal changes nothing: noted, not waited. */
+static int on_policy_event(void *ctx, int loaded, const char *path, const char *old_sha,
+                           const char *new_sha, const char *errors)
 {
     gw_server_t *srv = ctx;
+    if (!srv->audit)
+        return 0; /* audit.mode off: nothing is recorded, nothing to wait for */
     aud_event_t ev;
     char first[512]; /* the event borrows it until submitted */
     aud_event_init(&ev, loaded ? AUD_KIND_POLICY_LOADED : AUD_KIND_POLICY_REJECTED);
@@ -614,7 +731,15 @@ static void on_policy_event(void *ctx, int loaded, const char *path, const char 
         snprintf(first, sizeof(first), "%.*s", (int)strcspn(errors, "\n"), errors);
         aud_event_detail_str(&ev, "error", first);
     }
-    gw_auditlog_note(srv->audit, &ev);
+    if (!loaded) {
+        gw_auditlog_note(srv->audit, &ev);
+        return 0;
+    }
+    int rc = aud_writer_append(srv->audit, &ev);
+    if (rc != 0)
+        cmn_log_warn("policy", "the audit log cannot record the load of %s: %s", path,
+                     cmn_err_str(rc));
+    return rc;
 }
 
 static void on_keys_changed(void *ctx, const char *issuer, const char *summary)
@@ -653,12 +778,8 @@ int gw_serve_check(const gw_config_t *cfg)
     if (errors.len)
         fputs(errors.data, stderr);
     cmn_buf_free(&errors);
-    if (cfg->tls_cert) {
-        cmn_buf_t c;
-        if (read_pem(cfg->tls_cert, &c) || read_pem(cfg->tls_key, &c))
-            status = 1;
-        cmn_buf_free(&c);
-    }
+    if (check_secret_files(cfg) != 0)
+        status = 1;
     return status;
 }
 
@@ -668,6 +789,7 @@ int gw_serve_run(const gw_config_t *cfg)
     gw_server_t srv = {.cfg = cfg};
     prober_t prober = {.srv = &srv};
     int prober_started = 0;
+    gw_metrics_listen_t *metrics = NULL;
     pthread_mutex_init(&prober.lock, NULL);
     pthread_cond_init(&prober.wake, NULL);
     cmn_buf_t cert, key;
@@ -710,18 +832,23 @@ int gw_serve_run(const gw_config_t *cfg)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     if (cfg->tls_cert) {
-        if (read_pem(cfg->tls_cert, &cert) || read_pem(cfg->tls_key, &key))
+        if (read_pem(cfg->tls_cert, 0, &cert) || read_pem(cfg->tls_key, 1, &key))
             goto out;
         flags |= MHD_USE_TLS;
     }
-    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file) != 0) {
-        cmn_log_error("serve", "cannot load the egress key %s (expected 64 hex digits)",
-                      cfg->egress_key_file ? cfg->egress_key_file : "(random)");
+    char kerr[512];
+    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file, kerr, sizeof(kerr)) != 0) {
+        cmn_log_error("serve", "cannot load the egress key: %s", kerr);
         goto out;
     }
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
+    /* Before anything is written: a role that could rewrite the log must not write it. */
+    int fit = check_database_role(cfg, 0);
+    if (fit == 0)
+        goto out;
+    prober.role_checked = fit == 1;
     char aerr[512];
     if (cfg->audit.mode == GW_AUDIT_OFF) {
         cmn_log_warn("serve", "audit.mode is off: requests are forwarded WITHOUT an audit "
@@ -754,6 +881,10 @@ int gw_serve_run(const gw_config_t *cfg)
         goto out;
     }
 
+    if (cfg->metrics_port &&
+        !(metrics = gw_metrics_listen_start(cfg->metrics_host, cfg->metrics_port)))
+        goto out;
+
     struct MHD_OptionItem tls_opts[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, key.data},
@@ -778,6 +909,10 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s)",
                  cfg->tls_cert ? "https" : "http", cfg->listen_host, cfg->listen_port,
                  cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s");
+    if (metrics)
+        cmn_log_info("serve", "metrics on http://%s%s%s:%u/metrics",
+                     strchr(cfg->metrics_host, ':') ? "[" : "", cfg->metrics_host,
+                     strchr(cfg->metrics_host, ':') ? "]" : "", cfg->metrics_port);
 
     for (;;) {
         int sig = 0;
@@ -798,7 +933,7 @@ int gw_serve_run(const gw_config_t *cfg)
     MHD_stop_daemon(srv.daemon);
     lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED);
     cmn_log_info("serve", "stopped");
-    status = 0;
+    status = atomic_load(&prober.unfit) ? 1 : 0;
 out:
     if (prober_started) {
         pthread_mutex_lock(&prober.lock);
@@ -807,6 +942,7 @@ out:
         pthread_mutex_unlock(&prober.lock);
         pthread_join(prober.thread, NULL);
     }
+    gw_metrics_listen_stop(metrics);
     gw_upstream_destroy(srv.upstream);
     gw_auth_destroy(srv.auth);
     gw_jwks_stop(srv.jwks);

@@ -1,4 +1,5 @@
 #include "gateway/tokens.h"
+#include "audit/event.h"
 #include "common/b64.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -84,12 +85,55 @@ static void release(gw_tokens_t *t, PGconn *c)
     if (!c)
         return;
     pthread_mutex_lock(&t->mu);
-    if (t->nidle < POOL && PQstatus(c) == CONNECTION_OK) {
+    /* Only a connection in no transaction goes back: never one a failed change left open. */
+    if (t->nidle < POOL && PQstatus(c) == CONNECTION_OK &&
+        PQtransactionStatus(c) == PQTRANS_IDLE) {
         t->idle[t->nidle++] = c;
         c = NULL;
     }
     pthread_mutex_unlock(&t->mu);
     PQfinish(c);
+}
+
+const char *gw_tokens_name_problem(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > GW_MAX_TOKEN_NAME)
+        return "name must be a string of 1 to 128 characters";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              (c != '\0' && strchr(GW_TOKEN_NAME_PUNCT, c))))
+            return "name may hold only ASCII letters, digits, spaces and - _ . , : ; @ # ( ) + /";
+    }
+    if (name[0] == ' ' || name[n - 1] == ' ')
+        return "name must not start or end with a space";
+    if (aud_event_value_looks_secret(name))
+        return "name looks like a credential (a token, \"Bearer …\" or a JWT): name a token "
+               "for where it is used, never with a secret";
+    return NULL;
+}
+
+/* Ends the transaction a change opened: COMMIT when rc is 0, else ROLLBACK. Returns rc, or
+ * CMN_ERR_DB when the COMMIT failed (then nothing changed). */
+static int finish(PGconn *c, int rc, const char *what)
+{
+    PGresult *res = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
+    if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        cmn_log_error("tokens", "%s: the commit failed after the audit event was recorded: %s",
+                      what, PQresultErrorMessage(res));
+        rc = CMN_ERR_DB;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int begin(PGconn *c)
+{
+    PGresult *res = PQexec(c, "BEGIN");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
 }
 
 static void sha256(const char *p, size_t n, unsigned char out[32])
@@ -112,9 +156,11 @@ static json_t *owner_snapshot(const gw_identity_t *id)
 }
 
 int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
-                   const char *scope, int days, cmn_arena_t *arena, const char **token,
-                   json_t **info)
+                   const char *scope, int days, cmn_arena_t *arena, gw_tokens_confirm_fn confirm,
+                   void *arg, const char **token, json_t **info)
 {
+    if (gw_tokens_name_problem(name))
+        return CMN_ERR_INVAL;
     unsigned char secret[24], idraw[9], hash[32];
     if (RAND_bytes(secret, sizeof(secret)) != 1 || RAND_bytes(idraw, sizeof(idraw)) != 1)
         return CMN_ERR_CRYPTO;
@@ -140,7 +186,8 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     int formats[8] = {0, 1, 0, 0, 0, 0, 0, 0};
     int rc = CMN_ERR_DB;
     PGconn *c = snap_text ? acquire(t) : NULL;
-    PGresult *res = c ? PQexecParams(c,
+    int open = c && begin(c);
+    PGresult *res = open ? PQexecParams(c,
                                      "INSERT INTO access_token (id, hash, name, owner_iss, "
                                      "owner_sub, owner, scope, expires_at) VALUES ($1, $2, $3, $4, "
                                      "$5, $6::jsonb, $7, now() + make_interval(days => $8::int)) "
@@ -149,15 +196,26 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
                                      "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
                                      8, NULL, params, lengths, formats, 0)
                       : NULL;
+    *info = NULL;
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "name", name, "scope", scope,
                           "created", PQgetvalue(res, 0, 0), "expires", PQgetvalue(res, 0, 1));
-        *token = tok;
         rc = *info ? 0 : CMN_ERR_NOMEM;
+        /* Committed only once the event is durable: no token without its token.minted. */
+        if (rc == 0 && confirm)
+            rc = confirm(arg, *info);
     } else if (res) {
         cmn_log_warn("tokens", "minting failed: %s", PQresultErrorMessage(res));
     }
     PQclear(res);
+    if (open)
+        rc = finish(c, rc, "minting");
+    if (rc == 0) {
+        *token = tok;
+    } else {
+        json_decref(*info);
+        *info = NULL;
+    }
     release(t, c);
     free(snap_text);
     return rc;
@@ -196,11 +254,13 @@ json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
     return out;
 }
 
-int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id)
+int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
+                     gw_tokens_confirm_fn confirm, void *arg)
 {
     const char *params[3] = {id, owner->iss, owner->sub};
     PGconn *c = acquire(t);
-    PGresult *res = c ? PQexecParams(c,
+    int open = c && begin(c);
+    PGresult *res = open ? PQexecParams(c,
                                      "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
                                      "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL",
                                      3, NULL, params, NULL, NULL, 0)
@@ -211,6 +271,13 @@ int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id)
     else if (res)
         cmn_log_warn("tokens", "revoking failed: %s", PQresultErrorMessage(res));
     PQclear(res);
+    if (rc == 0 && confirm) {
+        json_t *info = json_pack("{s:s}", "id", id);
+        rc = info ? confirm(arg, info) : CMN_ERR_NOMEM;
+        json_decref(info);
+    }
+    if (open)
+        rc = finish(c, rc, "revoking");
     release(t, c);
     if (rc == 0) {
         /* Effective at once here: no cached acceptance of this token survives. */

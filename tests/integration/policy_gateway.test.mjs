@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, sleep } from '../lib/harness.mjs';
+import { useStack, teardownAll, sleep, freePort } from '../lib/harness.mjs';
 
 const run = promisify(execFile);
 
@@ -51,6 +51,7 @@ before(async () => {
       policy: 'policy.json',
       regions: { us: { upstream: h.url, token_file: 'us.token' } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
+      metrics_listen: `127.0.0.1:${await freePort()}`,
     },
     policy: POLICY,
     files: { 'us.token': `${h.serviceToken}\n` },
@@ -192,9 +193,12 @@ test('policy reloads under load: never a 5xx, always one of the two valid polici
   assert.match(wrkOut, /Requests\/sec/);
   assert.doesNotMatch(wrkOut, /Socket errors/, wrkOut);
   const refused = (gw.stderr().match(/policy refused/g) ?? []).length - refusedBefore;
-  assert.ok(refused >= 40, `the invalid policy was refused each time (${refused})`);
+  // Each valid load waits for its policy.loaded event to commit (under wrk's load, a batch
+  // commit) before it takes effect; SIGHUPs that arrive meanwhile coalesce into one reload, so
+  // not every one of the 50 invalid writes is seen. Most are.
+  assert.ok(refused >= 25, `the invalid policy was refused each time it was read (${refused})`);
   assert.match(gw.stderr(), /unknown role "owner"/);
-  const metrics = await (await fetch(`${gw.url}/-/metrics`)).text();
+  const metrics = await (await fetch(gw.metricsUrl)).text();
   assert.doesNotMatch(metrics, /status="5\d\d"/, 'no 5xx at all');
   console.log(`# reload under load: ${JSON.stringify(Object.fromEntries(seen))}, ${wrkOut.match(/Requests\/sec:\s+(\S+)/)?.[1]} req/s from wrk`);
 });

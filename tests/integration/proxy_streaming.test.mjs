@@ -211,7 +211,8 @@ test('an upstream that does not answer is a 504, one that cannot be reached a 50
   const pg = await stack.postgres();
   const down = await stack.hubgate({
     config: { database: pg.url, policy: 'policy.json', regions: { us: { upstream: `http://127.0.0.1:${port}`, token_file: 't' } },
-              identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] } },
+              identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
+              metrics_listen: `127.0.0.1:${await freePort()}` },
     policy: POLICY, files: { t: 'hf_x\n' },
   });
   const unreachable = await hubError(await fetch(`${down.url}/acme/bert/resolve/main/config.json`, auth));
@@ -221,7 +222,7 @@ test('an upstream that does not answer is a 504, one that cannot be reached a 50
   let metrics = '';
   for (let i = 0; i < 50 && !/status="502"\} 1/.test(metrics); i++) {
     await sleep(50);
-    metrics = await (await fetch(`${down.url}/-/metrics`)).text();
+    metrics = await (await fetch(down.metricsUrl)).text();
   }
   assert.match(metrics, /hubgate_upstream_errors_total\{kind="connect"\} 1/);
   assert.match(metrics, /hubgate_requests_total\{action="read",status="502"\} 1/);

@@ -7,16 +7,19 @@ import {
   Capture, KEEP_TMP, REPO, SCOPE, Scope, isAlive, liveResources, makeTempDir, refreshReaper,
   register, sleep, teardownAll, untilSignal, withTimeout,
 } from './registry.mjs';
-import { startPostgres } from './postgres.mjs';
+import { startPostgres, psqlUrl } from './postgres.mjs';
 import { startIdp, signWithKeysFile, unsignedToken, decodeJwt, DEFAULT_USERS_FILE } from './idp.mjs';
-import { startHubgate, runHubgate, hubgateBin, hubgateAvailable, sanitizerReport } from './hubgate.mjs';
+import {
+  startHubgate, runHubgate, hubgateBin, hubgateAvailable, sanitizerReport, GATEWAY_ROLE, gatewayDatabaseUrl,
+  adminDatabaseUrl,
+} from './hubgate.mjs';
 import { freePort, httpRequest } from './net.mjs';
 
 export {
   REPO, KEEP_TMP, freePort, httpRequest, startPostgres, startIdp, startHubgate, runHubgate,
   hubgateBin, hubgateAvailable, teardownAll, untilSignal, makeTempDir, isAlive, liveResources,
   sleep, withTimeout, signWithKeysFile, unsignedToken, decodeJwt, DEFAULT_USERS_FILE,
-  sanitizerReport,
+  sanitizerReport, psqlUrl, GATEWAY_ROLE, gatewayDatabaseUrl, adminDatabaseUrl,
 };
 
 /** tests/fixtures/hub/launch.mjs, or $HUBGATE_HUB_LAUNCHER (a module with the same API). */

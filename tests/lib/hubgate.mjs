@@ -6,6 +6,47 @@ import {
   spawnCaptured, terminate, withTimeout,
 } from './registry.mjs';
 import { freePort, httpRequest } from './net.mjs';
+import { psqlUrl } from './postgres.mjs';
+
+/** The login role every test gateway connects as: a member of hubgate_gateway and nothing
+ *  else, as a production gateway must be (`serve` refuses a role that could alter the audit
+ *  log). Roles are cluster-wide: one per cluster, created on first use. */
+export const GATEWAY_ROLE = 'hubgate_gw';
+
+// gateway URL → the administrator's URL it was made from, so that a config copied from a
+// running gateway (`{ ...gw.config }`) still migrates as the administrator.
+const adminUrls = new Map();
+
+/** The administrator's URL behind a database URL the harness handed to a gateway, else url. */
+export function adminDatabaseUrl(url) {
+  return adminUrls.get(url) ?? url;
+}
+
+function withUser(url, user) {
+  const u = new URL(url);
+  u.username = user;
+  u.password = '';
+  return u.toString();
+}
+
+/** Creates GATEWAY_ROLE in the cluster behind adminUrl if missing (the database must be
+ *  migrated: hubgate_gateway must exist); resolves the URL the gateway connects with. */
+export async function gatewayDatabaseUrl(adminUrl) {
+  const sql = `DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${GATEWAY_ROLE}') THEN
+      CREATE ROLE ${GATEWAY_ROLE} LOGIN INHERIT IN ROLE hubgate_gateway;
+    END IF;
+  END $$;`;
+  try {
+    await psqlUrl(adminUrl, sql);
+  } catch (e) {
+    // Two gateways of one test starting at once: the loser of the race finds the role there.
+    if (!/already exists|duplicate key/.test(e.message)) throw e;
+  }
+  const url = withUser(adminUrl, GATEWAY_ROLE);
+  adminUrls.set(url, adminUrl);
+  return url;
+}
 
 /** The gateway binary: $HUBGATE_BIN, else <repo>/build/gateway/hubgate. */
 export function hubgateBin() {
@@ -59,10 +100,14 @@ const LOOPBACK = /^(127\.0\.0\.1|\[::1\]|localhost):\d+$/;
  *   env        extra environment variables
  *   args       extra arguments after `serve --config FILE`
  *   migrate    run `hubgate db migrate` first when config.database is set (default true)
+ *   dbRole     'gateway' (default): after migrating as config.database's role (an
+ *              administrator), connect the gateway as GATEWAY_ROLE, a member of hubgate_gateway
+ *              only (the config written, and gw.config, carry that URL; tests keep using pg.url
+ *              for psql); null: connect as config.database says (tests of the role check)
  *   timeoutMs  how long to wait for GET /-/health = 200 (default 20000)
  */
 export async function startHubgate(opts = {}) {
-  const { config = {}, policy, files = {}, env = {}, args = [], migrate = true, timeoutMs = 20000 } = opts;
+  const { config = {}, policy, files = {}, env = {}, args = [], migrate = true, dbRole = 'gateway', timeoutMs = 20000 } = opts;
   const bin = hubgateBin();
   if (!fs.existsSync(bin)) throw new Error(`hubgate binary not found: ${bin} (build it, or set HUBGATE_BIN)`);
   const dir = makeTempDir('hubgate');
@@ -90,14 +135,27 @@ export async function startHubgate(opts = {}) {
     cfg.audit.signing_key = 'audit-ed25519.pem';
   }
   cfg.audit.stream ??= `gw-${cfg.listen.split(':').pop()}`;
-  const configFile = writeFileIn(dir, 'hubgate.json', cfg);
   const captures = { out: new Capture('hubgate stdout'), err: new Capture('hubgate stderr') };
 
-  if (cfg.database && migrate) {
-    const m = await run(bin, ['db', 'migrate', '--database', cfg.database], { env: childEnv, cwd: dir, timeoutMs: 60000 });
-    captures.err.push(`$ hubgate db migrate --database ${cfg.database}\n${m.stdout}${m.stderr}`);
+  const adminUrl = cfg.database ? adminDatabaseUrl(cfg.database) : null;
+  if (adminUrl && migrate) {
+    const m = await run(bin, ['db', 'migrate', '--database', adminUrl], { env: childEnv, cwd: dir, timeoutMs: 60000 });
+    captures.err.push(`$ hubgate db migrate --database ${adminUrl}\n${m.stdout}${m.stderr}`);
     if (m.code !== 0) throw new Error(`hubgate db migrate failed (exit ${m.code ?? m.signal}):\n${m.stdout}${m.stderr}`);
   }
+  if (adminUrl && dbRole === 'gateway') {
+    try {
+      cfg.database = await gatewayDatabaseUrl(adminUrl);
+    } catch (e) {
+      // Without the migration, a test may point the gateway at a database that is not there
+      // or not migrated: it gets the URL as given.
+      if (migrate) throw new Error(`startHubgate: cannot create the gateway's login role: ${e.message}`);
+      cfg.database = config.database;
+    }
+  } else if (adminUrl && dbRole !== null) {
+    throw new Error(`startHubgate: dbRole must be 'gateway' or null, got ${dbRole}`);
+  }
+  const configFile = writeFileIn(dir, 'hubgate.json', cfg);
 
   const proc = spawnCaptured('hubgate', bin, ['serve', '--config', configFile, ...args], { cwd: dir, env: childEnv, captures });
   let result = null; // exit status once it exited
@@ -107,6 +165,8 @@ export async function startHubgate(opts = {}) {
 
   const gw = {
     url,
+    /** http://<metrics_listen>/metrics when the config sets metrics_listen, else null */
+    metricsUrl: cfg.metrics_listen ? `http://${cfg.metrics_listen}/metrics` : null,
     pid: proc.child.pid,
     configFile,
     dir,

@@ -110,6 +110,22 @@ async function ensureTemplate() {
 }
 
 /**
+ * Runs SQL through psql against a connection URL (any role, any database): resolves stdout
+ * without its last newline, rejects with psql's stderr in the message (err.stderr). For the
+ * harness's own set-up steps; tests use pg.psql.
+ */
+export async function psqlUrl(url, sql, { timeoutMs = 60000 } = {}) {
+  const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', '-'];
+  const r = await run(path.join(PG_BIN, 'psql'), args, { input: sql, timeoutMs, env: { ...process.env, PGCONNECT_TIMEOUT: '10', PGPASSWORD: '' } });
+  if (r.code !== 0) {
+    const err = new Error(`psql: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+    err.stderr = r.stderr;
+    throw err;
+  }
+  return r.stdout.replace(/\n$/, '');
+}
+
+/**
  * Starts a fresh cluster. Options:
  *   dir       where to keep it (created if missing; an existing cluster there is reused and
  *             the dir is not removed at teardown). Default: a new temp dir, removed at teardown.

@@ -40,6 +40,10 @@ static int setup(void **state)
     write_file("us.token", "hf_service_us\n");
     write_file("eu.token", "hf_service_eu");
     write_file("bad.token", "two words\n");
+    write_file("open.token", "hf_service_open\n");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/open.token", dir);
+    chmod(path, 0644); /* what a careless copy leaves: refused, as ssh refuses a key */
     return 0;
 }
 
@@ -53,6 +57,7 @@ static int teardown(void **state)
 static const char full[] =
     "{\n"
     "  \"listen\": \"127.0.0.1:8443\",\n"
+    "  \"metrics_listen\": \"[::1]:9464\",\n"
     "  \"public_url\": \"https://hub.corp.example/\",\n"
     "  \"trusted_proxies\": [\"10.0.0.0/8\", \"::1/128\"],\n"
     "  \"database\": \"postgresql://hubgate@127.0.0.1/hubgate\",\n"
@@ -79,6 +84,8 @@ static void loads_a_full_config(void **state)
         fail_msg("unexpected errors:\n%s", errors.data);
     assert_string_equal(cfg->listen_host, "127.0.0.1");
     assert_int_equal(cfg->listen_port, 8443);
+    assert_string_equal(cfg->metrics_host, "::1");
+    assert_int_equal(cfg->metrics_port, 9464);
     assert_string_equal(cfg->public_url, "https://hub.corp.example");
     assert_int_equal(cfg->n_trusted_proxies, 2);
     assert_int_equal(cfg->n_regions, 2);
@@ -159,6 +166,11 @@ static const struct {
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"},\n"
      "             \"eu\": {\"upstream\": \"https://e\", \"token_file\": \"eu.token\"}}}",
      "missing required key \"default_region\""},
+    {"token file readable by others",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"open.token\"}}}",
+     "open.token is readable or writable by group or others (mode 0644): "
+     "a secret file must be private to its owner; chmod 600 "},
     {"missing token file",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"none.token\"}}}",
@@ -190,6 +202,17 @@ static const struct {
      "\"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
      "listen: \"8443\" is not HOST:PORT"},
+    {"metrics_listen without a host",
+     "{\"metrics_listen\": \"9464\", \"public_url\": \"https://h\", \"database\": \"d\", "
+     "\"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "config.json:1:20: metrics_listen: \"9464\" is not HOST:PORT"},
+    {"metrics_listen on the public listener",
+     "{\"listen\": \"0.0.0.0:8443\", \"metrics_listen\": \"127.0.0.1:8443\", \"public_url\": "
+     "\"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "metrics_listen: \"127.0.0.1:8443\" is the public listener's port (expected a listener of "
+     "its own"},
     {"public_url with a query",
      "{\"public_url\": \"https://h/?x=1\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
