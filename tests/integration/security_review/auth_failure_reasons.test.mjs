@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { useStack, teardownAll } from '../../lib/harness.mjs';
+import { useStack, freePort, teardownAll } from '../../lib/harness.mjs';
 
 let stack, pg, idp, h, gw, down;
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -22,6 +22,7 @@ before(async () => {
   await new Promise((r) => down.listen(0, '127.0.0.1', r));
   gw = await stack.hubgate({
     config: {
+      metrics_listen: `127.0.0.1:${await freePort()}`,
       database: pg.url,
       regions: { us: { upstream: h.url, token_file: 'us.token' } },
       identity: {
@@ -48,7 +49,7 @@ after(async () => {
 
 // The metrics listener (a separate one once metrics leave the public listener).
 async function failures() {
-  const text = await (await fetch(gw.metricsUrl ?? `${gw.url}/-/metrics`)).text();
+  const text = await (await fetch(gw.metricsUrl)).text();
   const out = {};
   for (const m of text.matchAll(/^hubgate_auth_failures_total\{reason="([a-z_]+)"\} (\d+)$/gm)) out[m[1]] = Number(m[2]);
   return out;

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
+import { useStack, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
 
 const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
@@ -69,6 +69,7 @@ before(async () => {
   h = await stack.hub();
   gw = await stack.hubgate({
     config: {
+      metrics_listen: `127.0.0.1:${await freePort()}`,
       database: pg.url,
       policy: 'policy.json',
       regions: { us: { upstream: h.url, token_file: 'us.token' } },
@@ -102,7 +103,7 @@ const received = (rid) => {
 };
 
 async function droppedByClass() {
-  const res = await fetch(`${gw.metricsUrl ?? `${gw.url}/-/metrics`}`);
+  const res = await fetch(gw.metricsUrl);
   assert.equal(res.status, 200);
   const counts = {};
   for (const m of (await res.text()).matchAll(/^hubgate_request_headers_dropped_total\{class="([a-z_]+)"\} (\d+)$/gm)) counts[m[1]] = Number(m[2]);
