@@ -97,11 +97,10 @@ static int destination_allowed(gw_request_t *req, const char *url, size_t len)
     if (parsed && (gw_origin_equal(&o, &region->upstream_origin) ||
                    gw_origin_listed(&o, region->storage, region->n_storage)))
         return 1;
-    char where[GW_MAX_ORIGIN_HOST_BYTES + 32];
-    req->refused_destination = parsed ? cmn_arena_strndup(&req->arena,
-                                                          gw_origin_format(&o, where, sizeof(where)),
-                                                          strlen(where))
-                                      : "(not an http(s) origin)";
+    char where[GW_MAX_ORIGIN_HOST_BYTES + 32] = "(not a plain http(s) origin: credentials or another scheme)";
+    if (parsed)
+        gw_origin_format(&o, where, sizeof(where));
+    req->refused_destination = cmn_arena_strndup(&req->arena, where, strlen(where));
     if (!req->refused_destination)
         req->refused_destination = "(out of memory)";
     cmn_log_warn("egress",
@@ -439,6 +438,8 @@ static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char 
             }
         }
     }
+    if (json_is_object(header) && json_object_size(header) == 0)
+        json_object_del(action, "header");
     const char *sealed = seal(req, url, strlen(url), method, secret.data);
     cmn_buf_free(&secret);
     return sealed ? json_object_set_new(action, "href", json_string(sealed)) : -1;
