@@ -385,6 +385,39 @@ static int is_http_url(const char *s)
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
 }
 
+/* An LFS action hubgate serves itself (verify, multipart completion): a credential the
+ * upstream put in its headers can only be the one it saw, hubgate's service credential, so it
+ * is removed; the client's own Authorization takes its place, because a client such as git-lfs
+ * sends exactly these headers, and no credential of its own, for an "authenticated" object. */
+static int hub_action_credentials(gw_request_t *req, json_t *action)
+{
+    json_t *header = json_object_get(action, "header");
+    if (json_is_object(header)) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(header, tmp, k, v)
+        {
+            if (strcasecmp(k, "authorization") == 0 || strcasecmp(k, "cookie") == 0 ||
+                strcasecmp(k, "proxy-authorization") == 0)
+                json_object_del(header, k);
+        }
+    }
+    const gw_header_t *mine = gw_headers_find(req->headers, req->nheaders, "authorization");
+    if (!mine) {
+        if (json_is_object(header) && json_object_size(header) == 0)
+            json_object_del(action, "header");
+        return 0;
+    }
+    if (!json_is_object(header)) {
+        header = json_object();
+        if (!header || json_object_set_new(action, "header", header) != 0)
+            return -1;
+    }
+    return json_object_set_new(header, "Authorization",
+                               json_stringn(mine->value, mine->value_len));
+}
+
 /* Rewrites one LFS action ({href, header}) in place: a Hub URL points at hubgate, a storage
  * URL is sealed (with the storage headers moved inside the seal, away from the client), a URL
  * elsewhere fails the answer (-1, with req->refused_destination set). */
@@ -401,7 +434,10 @@ static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char 
     switch (gw_headers_url_kind(rw, json_string_value(href), json_string_length(href), method,
                                 &req->arena, &url)) {
     case GW_URL_KEEP: return 0;
-    case GW_URL_HUB: return json_object_set_new(action, "href", json_string(url));
+    case GW_URL_HUB:
+        return json_object_set_new(action, "href", json_string(url)) == 0
+                   ? hub_action_credentials(req, action)
+                   : -1;
     case GW_URL_ERROR: return -1;
     case GW_URL_FOREIGN: break;
     }

@@ -103,6 +103,14 @@ before(async () => {
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
         const o = JSON.parse(body).objects[0];
+        if (o.oid === oid('e')) {
+          // Echoes the credential it was called with into a Hub-route action, as a hub that
+          // hands clients their own credential for the verify call would.
+          const verify = { href: `${upstream.url}/acme/bert.git/info/lfs/objects/verify`, header: { Authorization: req.headers.authorization, Cookie: 'session=svc' } };
+          res.writeHead(200, { 'Content-Type': 'application/vnd.git-lfs+json' });
+          res.end(JSON.stringify({ transfer: 'basic', objects: [{ oid: o.oid, size: o.size, authenticated: true, actions: { verify } }] }));
+          return;
+        }
         const action = {
           [oid('a')]: { href: `${secret.url}/latest/meta-data/` },
           [oid('b')]: { href: `${storage1.url}/hop-cross`, header: { 'X-Storage-Claim': 'claim-b' } },
@@ -286,6 +294,20 @@ test('storage headers sealed in a link reach its own origin only', async () => {
   assert.equal(await (await fetch(same.headers.get('location'))).text(), 'STORAGE-ONE-BYTES');
   const blob = storageSeen.find((s) => s.origin === 1 && s.url === '/blob?same=1');
   assert.equal(blob.headers['x-storage-claim'], 'claim-c');
+});
+
+test('a credential the upstream puts in a Hub-route action never reaches the client', async () => {
+  const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
+    method: 'POST',
+    headers: { ...auth(), 'Content-Type': 'application/vnd.git-lfs+json', Accept: 'application/vnd.git-lfs+json' },
+    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: oid('e'), size: 17 }] }),
+  });
+  assert.equal(batch.status, 200);
+  const text = await batch.text();
+  assert.ok(!text.includes('hf_upstream_credential') && !text.includes('session=svc'), `the region's credential leaked: ${text}`);
+  const verify = JSON.parse(text).objects[0].actions.verify;
+  assert.equal(verify.href, `${gw.url}/acme/bert.git/info/lfs/objects/verify`);
+  assert.deepEqual(verify.header, auth(), 'the client\'s own credential, for clients that send only these headers');
 });
 
 test('egress "redirect" mode hands out listed URLs unchanged and refuses the rest', async () => {
