@@ -281,12 +281,12 @@ static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *
         return;
     join(p, ptr, "storage");
     if (json_array_size(list) > GW_MAX_STORAGE_ORIGINS) {
-        cmn_jdiag_error(&l->diag, p, 0, "%zu origins, expected at most %d",
-                        json_array_size(list), GW_MAX_STORAGE_ORIGINS);
+        cmn_jdiag_error(&l->diag, p, 0, "%zu origins, expected at most %d", json_array_size(list),
+                        GW_MAX_STORAGE_ORIGINS);
         return;
     }
-    reg->storage = cmn_arena_alloc(&l->cfg->arena,
-                                   (json_array_size(list) + 1) * sizeof(*reg->storage));
+    reg->storage =
+        cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) * sizeof(*reg->storage));
     if (!reg->storage)
         return;
     size_t i;
@@ -296,7 +296,8 @@ static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *
         join_index(q, p, i);
         const char *s = json_string_value(v);
         if (!s || !*s || strlen(s) != json_string_length(v)) {
-            cmn_jdiag_error(&l->diag, q, 0, "found %s, expected an origin such as "
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "found %s, expected an origin such as "
                             "\"https://cdn-lfs.example.com\"",
                             json_is_string(v) ? "an empty string" : type_name(v));
             continue;
@@ -311,8 +312,8 @@ static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *
             continue;
         }
         if (gw_origin_parse(url, strlen(url), &reg->storage[reg->n_storage]) != 0) {
-            cmn_jdiag_error(&l->diag, q, 0, "\"%s\" is not an origin (expected scheme://host[:port])",
-                            s);
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" is not an origin (expected scheme://host[:port])", s);
             continue;
         }
         reg->n_storage++;
@@ -330,12 +331,12 @@ static void parse_storage_networks(loader_t *l, const char *ptr, json_t *r, gw_r
         return;
     join(p, ptr, "storage_networks");
     if (json_array_size(list) > GW_MAX_STORAGE_NETWORKS) {
-        cmn_jdiag_error(&l->diag, p, 0, "%zu networks, expected at most %d",
-                        json_array_size(list), GW_MAX_STORAGE_NETWORKS);
+        cmn_jdiag_error(&l->diag, p, 0, "%zu networks, expected at most %d", json_array_size(list),
+                        GW_MAX_STORAGE_NETWORKS);
         return;
     }
-    reg->storage_networks = cmn_arena_alloc(
-        &l->cfg->arena, (json_array_size(list) + 1) * sizeof(*reg->storage_networks));
+    reg->storage_networks = cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) *
+                                                                sizeof(*reg->storage_networks));
     if (!reg->storage_networks)
         return;
     size_t i;

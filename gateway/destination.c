@@ -56,8 +56,7 @@ out:
 
 int gw_origin_equal(const gw_origin_t *a, const gw_origin_t *b)
 {
-    return a->port == b->port && strcmp(a->scheme, b->scheme) == 0 &&
-           strcmp(a->host, b->host) == 0;
+    return a->port == b->port && strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0;
 }
 
 int gw_origin_listed(const gw_origin_t *o, const gw_origin_t *list, size_t n)
@@ -76,6 +75,7 @@ const char *gw_origin_format(const gw_origin_t *o, char *buf, size_t cap)
 }
 
 /* Ranges that are not the public Internet. Order matters only for the name reported. */
+/* clang-format off */
 static const struct {
     const char *cidr;
     const char *cls;
@@ -104,6 +104,7 @@ static const struct {
     {"100::/64", "reserved"},           /* discard-only */
     {"2001:db8::/32", "reserved"},
 };
+/* clang-format on */
 
 static const char *class_of(const pol_ip_t *ip)
 {

@@ -22,7 +22,7 @@
 
 /* An origin, normalised: scheme and host lowercase, the port explicit. */
 typedef struct {
-    char scheme[8];                           /* "http" or "https" */
+    char scheme[8];                          /* "http" or "https" */
     char host[GW_MAX_ORIGIN_HOST_BYTES + 1]; /* a name, an IPv4 literal, or "[v6]" */
     uint16_t port;
 } gw_origin_t;

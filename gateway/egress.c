@@ -40,10 +40,10 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path)
     return rc;
 }
 
-/* Plaintext: the version, then every field NUL-terminated, in the order of FIELDS. The
+/* Plaintext: the version, then every field NUL-terminated, in the order of seal's fields[]. The
  * version is also in the associated data, so a link sealed by an older layout never opens. */
-#define NFIELDS 16
-#define B64_LEN(n) (((n) * 4 + 2) / 3)
+#define NFIELDS    16
+#define B64_LEN(n) (((n)*4 + 2) / 3)
 _Static_assert(B64_LEN(NONCE + GW_EGRESS_MAX_PLAIN + TAG) <= GW_EGRESS_MAX_TOKEN,
                "a sealed link of the largest claim must fit GW_EGRESS_MAX_TOKEN");
 
@@ -57,10 +57,9 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
 {
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
-    const char *fields[NFIELDS] = {"v2",      exp,          c->method, c->url,
-                                   c->headers, c->repo_type, c->repo,   c->action,
-                                   c->iss,    c->sub,       c->email,  c->token_id,
-                                   c->org,    c->role,      c->region, c->rule};
+    const char *fields[NFIELDS] = {"v2",    exp,       c->method, c->url, c->headers, c->repo_type,
+                                   c->repo, c->action, c->iss,    c->sub, c->email,   c->token_id,
+                                   c->org,  c->role,   c->region, c->rule};
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++) {
         if (!fields[i] || strlen(fields[i]) > field_cap(i))
@@ -142,9 +141,20 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
     long long exp = strtoll(f[1], &end, 10);
     if (errno || !end || *end || end == f[1])
         return CMN_ERR_PARSE;
-    *out = (gw_egress_claim_t){.method = f[2], .url = f[3], .headers = f[4], .repo_type = f[5],
-                               .repo = f[6], .action = f[7], .iss = f[8], .sub = f[9],
-                               .email = f[10], .token_id = f[11], .org = f[12], .role = f[13],
-                               .region = f[14], .rule = f[15], .expires = exp};
+    *out = (gw_egress_claim_t){.method = f[2],
+                               .url = f[3],
+                               .headers = f[4],
+                               .repo_type = f[5],
+                               .repo = f[6],
+                               .action = f[7],
+                               .iss = f[8],
+                               .sub = f[9],
+                               .email = f[10],
+                               .token_id = f[11],
+                               .org = f[12],
+                               .role = f[13],
+                               .region = f[14],
+                               .rule = f[15],
+                               .expires = exp};
     return exp < (long long)now ? CMN_ERR_TIMEOUT : 0;
 }

@@ -23,8 +23,8 @@
 #define GW_EGRESS_MAX_FIELD   512  /* each other field (repo, issuer, subject, rule, ...) */
 /* All fields together: a sealed link must fit in a request-target hubgate accepts
  * (GW_MAX_TARGET_BYTES), so a long URL leaves less room for headers, and the other way round. */
-#define GW_EGRESS_MAX_PLAIN   5888
-#define GW_EGRESS_MAX_TOKEN   7900 /* base64url of nonce, GW_EGRESS_MAX_PLAIN bytes and tag */
+#define GW_EGRESS_MAX_PLAIN 5888
+#define GW_EGRESS_MAX_TOKEN 7900 /* base64url of nonce, GW_EGRESS_MAX_PLAIN bytes and tag */
 
 typedef struct {
     unsigned char key[32];
@@ -41,13 +41,13 @@ typedef struct {
     const char *action;    /* "read", "write" */
     const char *iss;       /* the caller it was issued to; both "" when anonymous */
     const char *sub;
-    const char *email;     /* for the audit event's actor; "" when unknown */
-    const char *token_id;  /* the hubgate token the caller used (its id, never the token) */
-    const char *org;       /* the decision that allowed the request that produced the URL */
+    const char *email;    /* for the audit event's actor; "" when unknown */
+    const char *token_id; /* the hubgate token the caller used (its id, never the token) */
+    const char *org;      /* the decision that allowed the request that produced the URL */
     const char *role;
-    const char *region;    /* also where the link may lead: that region's origins */
+    const char *region; /* also where the link may lead: that region's origins */
     const char *rule;
-    int64_t expires;       /* unix seconds */
+    int64_t expires; /* unix seconds */
 } gw_egress_claim_t;
 
 /* A key from a file holding 64 hex digits, or (path NULL) a fresh random one: URLs sealed by

@@ -301,6 +301,16 @@ gw_url_kind_t gw_headers_url_kind(const gw_rewrite_t *rw, const char *url, size_
 {
     const char *abs;
     *out = NULL;
+    /* What clients (and browsers) read differently: "/\\evil", "/<TAB>/evil", "https:evil". */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)url[i];
+        if (c <= 0x20 || c == 0x7f || c == '\\')
+            return GW_URL_ERROR;
+    }
+    if (has_scheme(url, len) && !is_http(url, len) &&
+        ((len >= 5 && strncasecmp(url, "http:", 5) == 0) ||
+         (len >= 6 && strncasecmp(url, "https:", 6) == 0)))
+        return GW_URL_ERROR;
     if (len >= 2 && url[0] == '/' && url[1] == '/') {
         /* "//host/x": another host, with the scheme of the URL it came relative to */
         const char *b = rw->base ? rw->base : rw->upstream;
@@ -324,8 +334,7 @@ gw_url_kind_t gw_headers_url_kind(const gw_rewrite_t *rw, const char *url, size_
     }
     gw_origin_t o, up;
     if (gw_origin_parse(abs, alen, &o) == 0 &&
-        gw_origin_parse(rw->upstream, strlen(rw->upstream), &up) == 0 &&
-        gw_origin_equal(&o, &up)) {
+        gw_origin_parse(rw->upstream, strlen(rw->upstream), &up) == 0 && gw_origin_equal(&o, &up)) {
         const char *path = path_of(abs), *base = path_of(rw->upstream);
         size_t plen = strlen(path), blen = strlen(base);
         if (plen >= blen && memcmp(path, base, blen) == 0 &&
@@ -345,11 +354,13 @@ const char *gw_headers_rewrite_url(const gw_rewrite_t *rw, const char *url, size
     const char *out;
     switch (gw_headers_url_kind(rw, url, len, method, arena, &out)) {
     case GW_URL_KEEP:
-    case GW_URL_HUB: return out;
+    case GW_URL_HUB:
+        return out;
     case GW_URL_FOREIGN:
         return rw->foreign ? rw->foreign(rw->foreign_ctx, out, strlen(out), method ? method : "GET")
                            : out;
-    case GW_URL_ERROR: break;
+    case GW_URL_ERROR:
+        break;
     }
     return NULL;
 }

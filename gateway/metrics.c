@@ -174,8 +174,8 @@ int gw_metrics_render(cmn_buf_t *out)
                          "hubgate_upstream_latency_seconds_count %llu\n",
                          (double)atomic_load(&latency_sum_us) / 1e6,
                          (unsigned long long)atomic_load(&latency_count));
-    static const char *const kinds[] = {"none", "connect", "timeout", "protocol", "aborted",
-                                        "refused"};
+    static const char *const kinds[] = {"none",     "connect", "timeout",
+                                        "protocol", "aborted", "refused"};
     rc |= cmn_buf_puts(out, "# HELP hubgate_upstream_errors_total Upstream transfers that "
                             "failed, by kind.\n# TYPE hubgate_upstream_errors_total counter\n");
     for (unsigned k = GW_XFER_CONNECT; k <= GW_XFER_REFUSED; k++)

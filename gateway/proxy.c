@@ -76,8 +76,8 @@ static const char *seal(gw_request_t *req, const char *url, size_t len, const ch
     claim.method = method;
     claim.headers = headers ? headers : "";
     claim.expires = (int64_t)time(NULL) + GW_EGRESS_TTL_SECONDS;
-    const char *token = u && claim.repo ? gw_egress_seal(&req->srv->egress_key, &claim, &req->arena)
-                                        : NULL;
+    const char *token =
+        u && claim.repo ? gw_egress_seal(&req->srv->egress_key, &claim, &req->arena) : NULL;
     if (!token) {
         cmn_log_warn("egress", "%s: cannot seal a link (%zu-byte URL, %zu bytes of headers)",
                      req->request_id, len, headers ? strlen(headers) : (size_t)0);
@@ -97,7 +97,8 @@ static int destination_allowed(gw_request_t *req, const char *url, size_t len)
     if (parsed && (gw_origin_equal(&o, &region->upstream_origin) ||
                    gw_origin_listed(&o, region->storage, region->n_storage)))
         return 1;
-    char where[GW_MAX_ORIGIN_HOST_BYTES + 32] = "(not a plain http(s) origin: credentials or another scheme)";
+    char where[GW_MAX_ORIGIN_HOST_BYTES + 32] =
+        "(not a plain http(s) origin: credentials or another scheme)";
     if (parsed)
         gw_origin_format(&o, where, sizeof(where));
     req->refused_destination = cmn_arena_strndup(&req->arena, where, strlen(where));
@@ -387,9 +388,10 @@ static int is_http_url(const char *s)
 
 /* An LFS action hubgate serves itself (verify, multipart completion): a credential the
  * upstream put in its headers can only be the one it saw, hubgate's service credential, so it
- * is removed; the client's own Authorization takes its place, because a client such as git-lfs
- * sends exactly these headers, and no credential of its own, for an "authenticated" object. */
-static int hub_action_credentials(gw_request_t *req, json_t *action)
+ * is removed. A verify action gets the client's own Authorization instead, because a client
+ * such as git-lfs sends exactly its headers, and no credential of its own, for an
+ * "authenticated" object. */
+static int hub_action_credentials(gw_request_t *req, const char *kind, json_t *action)
 {
     json_t *header = json_object_get(action, "header");
     if (json_is_object(header)) {
@@ -403,7 +405,9 @@ static int hub_action_credentials(gw_request_t *req, json_t *action)
                 json_object_del(header, k);
         }
     }
-    const gw_header_t *mine = gw_headers_find(req->headers, req->nheaders, "authorization");
+    const gw_header_t *mine = strcmp(kind, "verify") == 0
+                                  ? gw_headers_find(req->headers, req->nheaders, "authorization")
+                                  : NULL;
     if (!mine) {
         if (json_is_object(header) && json_object_size(header) == 0)
             json_object_del(action, "header");
@@ -414,8 +418,7 @@ static int hub_action_credentials(gw_request_t *req, json_t *action)
         if (!header || json_object_set_new(action, "header", header) != 0)
             return -1;
     }
-    return json_object_set_new(header, "Authorization",
-                               json_stringn(mine->value, mine->value_len));
+    return json_object_set_new(header, "Authorization", json_stringn(mine->value, mine->value_len));
 }
 
 /* Rewrites one LFS action ({href, header}) in place: a Hub URL points at hubgate, a storage
@@ -433,13 +436,16 @@ static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char 
     const char *url = NULL;
     switch (gw_headers_url_kind(rw, json_string_value(href), json_string_length(href), method,
                                 &req->arena, &url)) {
-    case GW_URL_KEEP: return 0;
+    case GW_URL_KEEP:
+        return 0;
     case GW_URL_HUB:
         return json_object_set_new(action, "href", json_string(url)) == 0
-                   ? hub_action_credentials(req, action)
+                   ? hub_action_credentials(req, kind, action)
                    : -1;
-    case GW_URL_ERROR: return -1;
-    case GW_URL_FOREIGN: break;
+    case GW_URL_ERROR:
+        return -1;
+    case GW_URL_FOREIGN:
+        break;
     }
     if (!destination_allowed(req, url, strlen(url)))
         return -1;

@@ -413,7 +413,7 @@ static void finish(gw_upstream_t *up, gw_xfer_t *x, CURLcode rc)
     }
     pthread_mutex_lock(&x->mu);
     if (x->error == GW_XFER_OK)
-        x->error = x->client_gone                  ? GW_XFER_ABORTED
+        x->error = x->client_gone                 ? GW_XFER_ABORTED
                    : rc != CURLE_OK && x->refused ? GW_XFER_REFUSED
                                                   : map_error(rc);
     if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK && !x->client_gone)

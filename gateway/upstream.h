@@ -21,7 +21,7 @@
 #define GW_RING_BYTES              (128 * 1024) /* per direction, allocated on first use */
 #define GW_MAX_UPSTREAM_HEADER_BYTES (64 * 1024) /* response header block → 502 */
 #define GW_SMALL_BODY_BYTES        (64 * 1024) /* answered whole, in one write */
-#define GW_MAX_ADDRESS_CTX_BYTES   4096        /* what an address check may keep per transfer */
+#define GW_MAX_ADDRESS_CTX_BYTES     4096        /* what an address check may keep per transfer */
 
 typedef struct gw_upstream gw_upstream_t;
 typedef struct gw_xfer gw_xfer_t;
@@ -29,11 +29,11 @@ typedef struct gw_xfer gw_xfer_t;
 /* Why a transfer failed, for the answer the client gets. */
 typedef enum {
     GW_XFER_OK = 0,
-    GW_XFER_CONNECT, /* could not connect or resolve: 502 */
-    GW_XFER_TIMEOUT, /* upstream silent too long: 504 */
+    GW_XFER_CONNECT,  /* could not connect or resolve: 502 */
+    GW_XFER_TIMEOUT,  /* upstream silent too long: 504 */
     GW_XFER_PROTOCOL, /* malformed or oversized answer: 502 */
-    GW_XFER_ABORTED, /* the client went away or the gateway is stopping */
-    GW_XFER_REFUSED, /* the destination's address is not one hubgate may connect to: 502 */
+    GW_XFER_ABORTED,  /* the client went away or the gateway is stopping */
+    GW_XFER_REFUSED,  /* the destination's address is not one hubgate may connect to: 502 */
 } gw_xfer_error_t;
 
 typedef struct {

@@ -90,7 +90,8 @@ static void loads_a_full_config(void **state)
     const gw_region_t *us = gw_config_region(cfg, "us");
     assert_int_equal(us->n_storage, 3);
     char o[300];
-    assert_string_equal(gw_origin_format(&us->storage[0], o, sizeof(o)), "https://cdn-lfs.hf.co:443");
+    assert_string_equal(gw_origin_format(&us->storage[0], o, sizeof(o)),
+                        "https://cdn-lfs.hf.co:443");
     assert_string_equal(gw_origin_format(&us->storage[1], o, sizeof(o)), "https://s3.example:8443");
     assert_string_equal(gw_origin_format(&us->storage[2], o, sizeof(o)), "http://127.0.0.1:9001");
     assert_string_equal(gw_origin_format(&us->upstream_origin, o, sizeof(o)),
@@ -128,7 +129,8 @@ static const struct {
     {"missing required keys", "{}", "missing required key \"public_url\""},
     {"plain http refused off loopback",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
-     " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": \"us.token\"}}}",
+     " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": "
+     "\"us.token\"}}}",
      "regions.us.upstream: plain http is accepted only on loopback"},
     {"bad CIDR",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"

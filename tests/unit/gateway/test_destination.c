@@ -34,10 +34,10 @@ static void origins(void **state)
         gw_origin_t o;
         char buf[300];
         int rc = gw_origin_parse(cases[i].url, strlen(cases[i].url), &o);
-        if (cases[i].want && (rc != 0 || strcmp(gw_origin_format(&o, buf, sizeof(buf)),
-                                                cases[i].want) != 0))
-            fail_msg("case \"%s\": rc %d, origin %s, want %s", cases[i].url, rc,
-                     rc ? "-" : buf, cases[i].want);
+        if (cases[i].want &&
+            (rc != 0 || strcmp(gw_origin_format(&o, buf, sizeof(buf)), cases[i].want) != 0))
+            fail_msg("case \"%s\": rc %d, origin %s, want %s", cases[i].url, rc, rc ? "-" : buf,
+                     cases[i].want);
         if (!cases[i].want && rc == 0)
             fail_msg("case \"%s\": accepted as %s", cases[i].url,
                      gw_origin_format(&o, buf, sizeof(buf)));
@@ -90,8 +90,7 @@ static void classes(void **state)
         pol_ip_t ip;
         assert_int_equal(pol_ip_parse(cases[i].ip, &ip), 0);
         const char *got = gw_destination_address_class(&ip);
-        if ((got == NULL) != (cases[i].want == NULL) ||
-            (got && strcmp(got, cases[i].want) != 0))
+        if ((got == NULL) != (cases[i].want == NULL) || (got && strcmp(got, cases[i].want) != 0))
             fail_msg("case %s: %s, want %s", cases[i].ip, got ? got : "public",
                      cases[i].want ? cases[i].want : "public");
     }

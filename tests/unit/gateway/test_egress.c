@@ -63,9 +63,20 @@ static void tampering_and_foreign_keys_fail(void **state)
     assert_int_equal(gw_egress_key_load(&other, NULL), 0);
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
-    gw_egress_claim_t c = {.url = "http://s/x", .method = "PUT", .headers = "", .repo_type = "",
-                           .repo = "a/b", .action = "write", .iss = "", .sub = "", .email = "",
-                           .token_id = "", .org = "", .role = "", .region = "us", .rule = "",
+    gw_egress_claim_t c = {.url = "http://s/x",
+                           .method = "PUT",
+                           .headers = "",
+                           .repo_type = "",
+                           .repo = "a/b",
+                           .action = "write",
+                           .iss = "",
+                           .sub = "",
+                           .email = "",
+                           .token_id = "",
+                           .org = "",
+                           .role = "",
+                           .region = "us",
+                           .rule = "",
                            .expires = 4000000000};
     const char *t = gw_egress_seal(&k, &c, &a);
     gw_egress_claim_t o;
@@ -96,10 +107,21 @@ static void sealed_links_stay_bounded(void **state)
     memset(url + 10, 'u', sizeof(url) - 11);
     memset(headers, 'h', sizeof(headers) - 1);
     memset(field, 'f', sizeof(field) - 1);
-    gw_egress_claim_t base = {.url = "https://s/x", .method = "GET", .headers = "",
-                              .repo_type = "model", .repo = "a/b", .action = "read", .iss = "i",
-                              .sub = "s", .email = "", .token_id = "", .org = "", .role = "",
-                              .region = "us", .rule = "r", .expires = 4000000000};
+    gw_egress_claim_t base = {.url = "https://s/x",
+                              .method = "GET",
+                              .headers = "",
+                              .repo_type = "model",
+                              .repo = "a/b",
+                              .action = "read",
+                              .iss = "i",
+                              .sub = "s",
+                              .email = "",
+                              .token_id = "",
+                              .org = "",
+                              .role = "",
+                              .region = "us",
+                              .rule = "r",
+                              .expires = 4000000000};
     struct {
         const char *name;
         size_t url_len, headers_len, sub_len; /* 0: base's value */

@@ -196,8 +196,9 @@ static void rewrite_url_needs_a_boundary(void **state)
     gw_rewrite_t rw = {.upstream = "https://hub.example", .public_url = "https://gw.example"};
     assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example", 19, "GET", &a),
                         "https://gw.example");
-    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", &a),
-                        "https://gw.example/api/models");
+    assert_string_equal(
+        gw_headers_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", &a),
+        "https://gw.example/api/models");
     assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example.evil/a", 26, "GET", &a),
                         "https://hub.example.evil/a");
     assert_string_equal(gw_headers_rewrite_url(&rw, "/relative", 9, "GET", &a), "/relative");
@@ -215,8 +216,8 @@ static void url_kinds(void **state)
     } cases[] = {
         {"listing", NULL, NULL, "http://127.0.0.1:9000/api/models?p=2", "GET", GW_URL_HUB,
          "https://gw.example/api/models?p=2"},
-        {"resolve", NULL, NULL, "http://127.0.0.1:9000/acme/bert/resolve/main/x", "GET",
-         GW_URL_HUB, "https://gw.example/acme/bert/resolve/main/x"},
+        {"resolve", NULL, NULL, "http://127.0.0.1:9000/acme/bert/resolve/main/x", "GET", GW_URL_HUB,
+         "https://gw.example/acme/bert/resolve/main/x"},
         {"LFS verify", NULL, NULL, "http://127.0.0.1:9000/acme/bert.git/info/lfs/objects/verify",
          "POST", GW_URL_HUB, "https://gw.example/acme/bert.git/info/lfs/objects/verify"},
         {"the root", NULL, NULL, "http://127.0.0.1:9000", "GET", GW_URL_HUB, "https://gw.example"},
@@ -245,8 +246,8 @@ static void url_kinds(void **state)
          "https://cdn.example/x?sig=1"},
         {"network-path reference", NULL, NULL, "//cdn.example/x", "GET", GW_URL_FOREIGN,
          "http://cdn.example/x"},
-        {"network-path reference to the upstream", NULL, NULL, "//127.0.0.1:9000/api/models",
-         "GET", GW_URL_HUB, "https://gw.example/api/models"},
+        {"network-path reference to the upstream", NULL, NULL, "//127.0.0.1:9000/api/models", "GET",
+         GW_URL_HUB, "https://gw.example/api/models"},
         {"relative, no base", NULL, NULL, "/relative?x", "GET", GW_URL_KEEP, "/relative?x"},
         {"another scheme", NULL, NULL, "mailto:a@b.example", "GET", GW_URL_KEEP,
          "mailto:a@b.example"},
@@ -256,6 +257,9 @@ static void url_kinds(void **state)
          GW_URL_FOREIGN, "https://cdn.example/api/models"},
         {"storage back to the hub", NULL, "https://cdn.example/a/b",
          "http://127.0.0.1:9000/api/models", "GET", GW_URL_HUB, "https://gw.example/api/models"},
+        {"backslash", NULL, NULL, "/\\evil.example/x", "GET", GW_URL_ERROR, NULL},
+        {"tab", NULL, NULL, "/\t/evil.example/x", "GET", GW_URL_ERROR, NULL},
+        {"http without slashes", NULL, NULL, "https:evil.example/x", "GET", GW_URL_ERROR, NULL},
         {"under the upstream's base path", "http://127.0.0.1:9000/hub", NULL,
          "http://127.0.0.1:9000/hub/api/models", "GET", GW_URL_HUB,
          "https://gw.example/api/models"},
@@ -269,16 +273,17 @@ static void url_kinds(void **state)
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        gw_rewrite_t rw = {.upstream = cases[i].upstream ? cases[i].upstream
-                                                         : "http://127.0.0.1:9000",
+        gw_rewrite_t rw = {.upstream =
+                               cases[i].upstream ? cases[i].upstream : "http://127.0.0.1:9000",
                            .public_url = "https://gw.example",
                            .base = cases[i].base};
         const char *out = NULL;
-        gw_url_kind_t k = gw_headers_url_kind(&rw, cases[i].url, strlen(cases[i].url),
-                                              cases[i].method, &a, &out);
-        if (k != cases[i].want || !out || strcmp(out, cases[i].out) != 0)
+        gw_url_kind_t k =
+            gw_headers_url_kind(&rw, cases[i].url, strlen(cases[i].url), cases[i].method, &a, &out);
+        if (k != cases[i].want || !out != !cases[i].out || (out && strcmp(out, cases[i].out) != 0))
             fail_msg("case \"%s\": kind %d \"%s\", want %d \"%s\"", cases[i].name, (int)k,
-                     out ? out : "(null)", (int)cases[i].want, cases[i].out);
+                     out ? out : "(null)", (int)cases[i].want,
+                     cases[i].out ? cases[i].out : "(null)");
     }
     cmn_arena_free(&a);
 }
@@ -297,8 +302,10 @@ static const char *refuse_all(void *ctx, const char *url, size_t len, const char
 static void foreign_urls_reach_the_callback(void **state)
 {
     int calls = 0;
-    gw_rewrite_t rw = {.upstream = "http://127.0.0.1:9000", .public_url = "https://gw.example",
-                       .foreign = refuse_all, .foreign_ctx = &calls};
+    gw_rewrite_t rw = {.upstream = "http://127.0.0.1:9000",
+                       .public_url = "https://gw.example",
+                       .foreign = refuse_all,
+                       .foreign_ctx = &calls};
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
     static const char ok[] = "Location: /relative\r\n"
