@@ -285,12 +285,13 @@ static int hub_path(const char *method, const char *rest, size_t n, cmn_arena_t 
     if (gw_route_classify_target(method, rest, n, arena, &route) != 0 ||
         route.family != GW_FAMILY_UNKNOWN)
         return 1;
+    /* compared without case: an upstream may route "/API/..." as "/api/..." */
     static const char *const namespaces[] = {"api", "oauth", ".well-known", "-"};
     size_t seg = strcspn(rest + 1, "/?#");
     if (seg > n - 1)
         seg = n - 1;
     for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
-        if (strlen(namespaces[i]) == seg && memcmp(rest + 1, namespaces[i], seg) == 0)
+        if (strlen(namespaces[i]) == seg && strncasecmp(rest + 1, namespaces[i], seg) == 0)
             return 1;
     }
     return 0;

@@ -229,6 +229,8 @@ static void url_kinds(void **state)
          GW_URL_FOREIGN, "HTTP://127.0.0.1:9000/storage/x"},
         {"an API route hubgate does not know", NULL, NULL, "http://127.0.0.1:9000/api/new-thing",
          "GET", GW_URL_HUB, "https://gw.example/api/new-thing"},
+        {"the API namespace in capitals", NULL, NULL, "http://127.0.0.1:9000/API/models/a/b",
+         "GET", GW_URL_HUB, "https://gw.example/API/models/a/b"},
         {"an OAuth route", NULL, NULL, "http://127.0.0.1:9000/oauth/other", "GET", GW_URL_HUB,
          "https://gw.example/oauth/other"},
         {"ambiguous: never sealed", NULL, NULL,
