@@ -131,7 +131,8 @@ test('git clone, git-lfs pull and an LFS push through hubgate', async () => {
     GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T',
     GIT_COMMITTER_EMAIL: 't@example.invalid',
   };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
+  // bounded: against a gateway that breaks LFS, git-lfs retries with backoff for minutes
+  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: 60000 });
   const remote = new URL(gw.url);
   remote.username = 'hf_user';
   remote.password = CLIENT_TOKEN;
