@@ -33,7 +33,7 @@ async function main() {
       public_url: gatewayUrl,
       database: pg.url,
       policy: path.join(repo, 'deploy', 'policy.example.json'),
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
+      regions: { us: { upstream: hub.url, token_file: 'us.token', storage: [hub.storageUrl] } },
       identity: {
         issuers: [{ issuer: idp.issuer, audience: 'hubgate', groups_claim: 'groups', algorithms: ['RS256', 'ES256'] }],
         tokens: { max_days: 30 },

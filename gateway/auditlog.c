@@ -129,6 +129,13 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
         ev->actor.n_groups = id->ngroups;
         ev->actor.token_id = id->token_id; /* the id, never the token */
         ev->actor.mfa = id->mfa ? 1 : 0;
+    } else if (req->is_egress && *req->egress.sub) {
+        /* A sealed link used without credentials: the caller it was sealed for. */
+        const gw_egress_claim_t *c = &req->egress;
+        ev->actor.iss = c->iss;
+        ev->actor.sub = c->sub;
+        ev->actor.email = *c->email ? c->email : NULL;
+        ev->actor.token_id = *c->token_id ? c->token_id : NULL;
     }
     ev->client.ip = req->client_ip[0] ? req->client_ip : NULL;
     const gw_header_t *ua = gw_headers_find(req->headers, req->nheaders, "user-agent");
@@ -143,7 +150,8 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
         ev->request.path = cmn_arena_strndup(&req->arena, req->target, n);
     }
     if (req->is_egress) {
-        ev->request.repo = req->egress.repo;
+        ev->request.repo_type = *req->egress.repo_type ? req->egress.repo_type : NULL;
+        ev->request.repo = *req->egress.repo ? req->egress.repo : NULL;
         ev->request.action = req->egress.action;
     } else {
         if (r->repo_type != GW_REPO_NONE)
@@ -160,8 +168,13 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
                                    (status == 0 || status < 400));
     ev->decision.effect = allowed || req->is_egress ? "allow" : "deny";
     if (req->is_egress) {
-        ev->decision.rule = "egress-link";
+        /* The decision the link was sealed under: who may use it was settled then. */
+        const gw_egress_claim_t *c = &req->egress;
+        ev->decision.rule = *c->rule ? c->rule : "egress-link";
         ev->decision.reason = "a link hubgate sealed for this caller";
+        ev->decision.org = *c->org ? c->org : NULL;
+        ev->decision.role = *c->role ? c->role : NULL;
+        ev->decision.region = c->region;
     } else if (req->decided) {
         ev->decision.rule = req->decision.rule;
         ev->decision.reason = req->decision.reason;
@@ -179,6 +192,8 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
         aud_event_detail_str(ev, "shadow_rule", req->shadow_rule);
         aud_event_detail_str(ev, "shadow_policy_sha256", pol_policy_sha256(req->shadow));
     }
+    if (req->refused_destination)
+        aud_event_detail_str(ev, "refused_destination", req->refused_destination);
     if (status)
         ev->response.status = (int)status;
 }

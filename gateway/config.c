@@ -295,6 +295,100 @@ done:
     return out;
 }
 
+/* regions.<name>.storage: the origins the region's answers may send clients to. Each is an
+ * origin only (no path, query or credentials), https unless on loopback, like upstreams. */
+static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
+{
+    char p[PTR_MAX], q[PTR_MAX];
+    json_t *list = get_array(l, ptr, r, "storage");
+    if (!list)
+        return;
+    join(p, ptr, "storage");
+    if (json_array_size(list) > GW_MAX_STORAGE_ORIGINS) {
+        cmn_jdiag_error(&l->diag, p, 0, "%zu origins, expected at most %d", json_array_size(list),
+                        GW_MAX_STORAGE_ORIGINS);
+        return;
+    }
+    reg->storage =
+        cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) * sizeof(*reg->storage));
+    if (!reg->storage)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        join_index(q, p, i);
+        const char *s = json_string_value(v);
+        if (!s || !*s || strlen(s) != json_string_length(v)) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "found %s, expected an origin such as "
+                            "\"https://cdn-lfs.example.com\"",
+                            json_is_string(v) ? "an empty string" : type_name(v));
+            continue;
+        }
+        const char *url = check_url(l, q, s, 1);
+        if (!url)
+            continue;
+        const char *auth = strstr(url, "://");
+        if (!auth || strchr(auth + 3, '/')) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" has a path; expected an origin (scheme://host[:port])", s);
+            continue;
+        }
+        if (gw_origin_parse(url, strlen(url), &reg->storage[reg->n_storage]) != 0) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" is not an origin (expected scheme://host[:port])", s);
+            continue;
+        }
+        reg->n_storage++;
+    }
+}
+
+/* regions.<name>.storage_networks: the narrow opt-in for storage whose name resolves to a
+ * non-public address (a MinIO on the private network). A prefix as wide as a whole address
+ * family is refused: it would switch the check off. */
+static void parse_storage_networks(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
+{
+    char p[PTR_MAX], q[PTR_MAX];
+    json_t *list = get_array(l, ptr, r, "storage_networks");
+    if (!list)
+        return;
+    join(p, ptr, "storage_networks");
+    if (json_array_size(list) > GW_MAX_STORAGE_NETWORKS) {
+        cmn_jdiag_error(&l->diag, p, 0, "%zu networks, expected at most %d", json_array_size(list),
+                        GW_MAX_STORAGE_NETWORKS);
+        return;
+    }
+    reg->storage_networks = cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) *
+                                                                sizeof(*reg->storage_networks));
+    if (!reg->storage_networks)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        join_index(q, p, i);
+        const char *s = json_string_value(v);
+        pol_cidr_t *c = &reg->storage_networks[reg->n_storage_networks];
+        if (!s || pol_cidr_parse(s, c) != 0) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "found %s, expected a network such as \"10.20.0.0/16\" (host bits "
+                            "zero)",
+                            s ? "an invalid network" : type_name(v));
+            continue;
+        }
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        int v4 = c->bits >= 96 && memcmp(c->addr, mapped, sizeof(mapped)) == 0;
+        if (c->bits < (v4 ? 96 + 8 : 16)) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" is too wide (expected at most a /8 for IPv4, a /16 for IPv6)",
+                            s);
+            continue;
+        }
+        reg->n_storage_networks++;
+    }
+}
+
 static void parse_regions(loader_t *l, json_t *root)
 {
     gw_config_t *cfg = l->cfg;
@@ -309,7 +403,8 @@ static void parse_regions(loader_t *l, json_t *root)
     cfg->regions = cmn_arena_alloc(&cfg->arena, n * sizeof(*cfg->regions));
     if (!cfg->regions)
         return;
-    static const char *const keys[] = {"upstream", "token_file", NULL};
+    static const char *const keys[] = {"upstream", "token_file", "storage", "storage_networks",
+                                       NULL};
     const char *name;
     json_t *r;
     json_object_foreach(regions, name, r)
@@ -322,11 +417,19 @@ static void parse_regions(loader_t *l, json_t *root)
         }
         check_keys(l, p, r, keys);
         gw_region_t *reg = &cfg->regions[cfg->n_regions++];
+        memset(reg, 0, sizeof(*reg));
         reg->name = cmn_arena_strndup(&cfg->arena, name, strlen(name));
         reg->upstream = check_url(l, join(q, p, "upstream"),
                                   get_string(l, p, r, "upstream", 1, NULL), 1);
         const char *tf = resolve_path(l, get_string(l, p, r, "token_file", 1, NULL));
         reg->token = tf ? read_secret(l, join(q, p, "token_file"), tf) : NULL;
+        if (reg->upstream &&
+            gw_origin_parse(reg->upstream, strlen(reg->upstream), &reg->upstream_origin) != 0)
+            cmn_jdiag_error(&l->diag, join(q, p, "upstream"), 0,
+                            "\"%s\" has no usable origin (expected scheme://host[:port])",
+                            reg->upstream);
+        parse_storage(l, p, r, reg);
+        parse_storage_networks(l, p, r, reg);
     }
     const char *def = get_string(l, "", root, "default_region", n > 1, NULL);
     if (!def) {

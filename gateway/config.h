@@ -11,6 +11,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "gateway/destination.h"
 #include "policy/cidr.h"
 
 #define GW_MAX_CONFIG_BYTES  (1024 * 1024)
@@ -25,6 +26,15 @@ typedef struct {
     const char *name;
     const char *upstream;  /* base URL without trailing slash */
     const char *token;     /* the region's service credential; secret */
+    gw_origin_t upstream_origin;
+    /* Where the upstream's redirects and hrefs may point besides its own origin ("storage":
+     * ["https://cdn-lfs-us-1.hf.co"]); a URL elsewhere makes the answer a 502. */
+    gw_origin_t *storage;
+    size_t n_storage;
+    /* Non-public networks a listed storage name may resolve to ("storage_networks"); without
+     * them only public addresses, or the literal address an origin names, are connected to. */
+    pol_cidr_t *storage_networks;
+    size_t n_storage_networks;
 } gw_region_t;
 
 typedef struct {

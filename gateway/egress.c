@@ -14,7 +14,7 @@
 
 #define NONCE 12
 #define TAG   16
-static const char aad[] = "hubgate-egress-v1";
+static const char aad[] = "hubgate-egress-v2";
 
 static int hex_value(char c)
 {
@@ -65,20 +65,33 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t
     return rc;
 }
 
-/* Plaintext: "v1" NUL expires NUL method NUL repo NUL action NUL caller NUL headers NUL url. */
+/* Plaintext: the version, then every field NUL-terminated, in the order of seal's fields[]. The
+ * version is also in the associated data, so a link sealed by an older layout never opens. */
+#define NFIELDS    16
+#define B64_LEN(n) (((n)*4 + 2) / 3)
+_Static_assert(B64_LEN(NONCE + GW_EGRESS_MAX_PLAIN + TAG) <= GW_EGRESS_MAX_TOKEN,
+               "a sealed link of the largest claim must fit GW_EGRESS_MAX_TOKEN");
+
+static size_t field_cap(size_t i)
+{
+    return i == 3 ? GW_EGRESS_MAX_URL : i == 4 ? GW_EGRESS_MAX_HEADERS : GW_EGRESS_MAX_FIELD;
+}
+
 const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
                            cmn_arena_t *arena)
 {
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
-    const char *fields[] = {"v1", exp, c->method, c->repo, c->action, c->caller, c->headers, c->url};
+    const char *fields[NFIELDS] = {"v2",    exp,       c->method, c->url, c->headers, c->repo_type,
+                                   c->repo, c->action, c->iss,    c->sub, c->email,   c->token_id,
+                                   c->org,  c->role,   c->region, c->rule};
     size_t n = 0;
-    for (size_t i = 0; i < 8; i++) {
-        if (!fields[i])
+    for (size_t i = 0; i < NFIELDS; i++) {
+        if (!fields[i] || strlen(fields[i]) > field_cap(i))
             return NULL;
         n += strlen(fields[i]) + 1;
     }
-    if (strlen(c->url) > GW_EGRESS_MAX_URL || n > 3 * GW_EGRESS_MAX_URL)
+    if (n > GW_EGRESS_MAX_PLAIN)
         return NULL;
     unsigned char *plain = cmn_arena_alloc(arena, n);
     unsigned char *sealed = cmn_arena_alloc(arena, NONCE + n + TAG);
@@ -87,7 +100,7 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
     if (!plain || !out)
         return NULL;
     size_t o = 0;
-    for (size_t i = 0; i < 8; i++) {
+    for (size_t i = 0; i < NFIELDS; i++) {
         size_t l = strlen(fields[i]) + 1;
         memcpy(plain + o, fields[i], l);
         o += l;
@@ -113,13 +126,13 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
                    gw_egress_claim_t *out)
 {
     size_t tlen = strlen(token);
-    if (tlen > 4 * (4 * GW_EGRESS_MAX_URL))
+    if (tlen > GW_EGRESS_MAX_TOKEN)
         return CMN_ERR_PARSE;
     unsigned char *raw = cmn_arena_alloc(arena, tlen * 3 / 4 + 1);
     if (!raw)
         return CMN_ERR_NOMEM;
     long rn = cmn_b64url_decode(token, tlen, raw);
-    if (rn < NONCE + TAG + 2)
+    if (rn < NONCE + TAG + NFIELDS)
         return CMN_ERR_PARSE;
     size_t n = (size_t)rn - NONCE - TAG;
     char *plain = cmn_arena_alloc(arena, n + 1);
@@ -137,22 +150,36 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
     if (!ok)
         return CMN_ERR_PARSE;
     plain[n] = '\0';
-    const char *f[8];
+    const char *f[NFIELDS];
     size_t o = 0;
-    for (int i = 0; i < 8; i++) {
-        if (o >= n + (i == 7))
+    for (int i = 0; i < NFIELDS; i++) {
+        /* each field ends with its own NUL inside the plaintext */
+        if (o >= n || !memchr(plain + o, '\0', n - o))
             return CMN_ERR_PARSE;
         f[i] = plain + o;
         o += strlen(plain + o) + 1;
     }
-    if (strcmp(f[0], "v1") != 0)
+    if (o != n || strcmp(f[0], "v2") != 0)
         return CMN_ERR_PARSE;
     char *end = NULL;
     errno = 0;
     long long exp = strtoll(f[1], &end, 10);
-    if (errno || !end || *end)
+    if (errno || !end || *end || end == f[1])
         return CMN_ERR_PARSE;
-    *out = (gw_egress_claim_t){.url = f[7], .method = f[2], .repo = f[3], .action = f[4],
-                               .caller = f[5], .headers = f[6], .expires = exp};
+    *out = (gw_egress_claim_t){.method = f[2],
+                               .url = f[3],
+                               .headers = f[4],
+                               .repo_type = f[5],
+                               .repo = f[6],
+                               .action = f[7],
+                               .iss = f[8],
+                               .sub = f[9],
+                               .email = f[10],
+                               .token_id = f[11],
+                               .org = f[12],
+                               .role = f[13],
+                               .region = f[14],
+                               .rule = f[15],
+                               .expires = exp};
     return exp < (long long)now ? CMN_ERR_TIMEOUT : 0;
 }

@@ -1,12 +1,14 @@
 /* Sealed egress URLs (DESIGN.md pipeline step 6).
  *
- * A URL in a response that hubgate cannot route as a Hub path (a storage or CDN URL, an LFS
- * upload href) is replaced by public_url/-/egress/<sealed>: the original URL, the method it
- * may be used with, the repo and action it was issued for, the caller, and an expiry,
- * encrypted and authenticated with AES-256-GCM under a key only hubgate holds. hubgate
- * forwards only URLs it sealed itself, for the caller they were sealed for, until they
- * expire, so clients need to reach nothing but hubgate and every byte is counted and audited
- * under the repo and action of the request that produced the URL. */
+ * A URL in a response that is not a Hub route (a storage or CDN URL, an LFS upload href, a
+ * storage path on the upstream's own origin) is replaced by public_url/-/egress/<sealed>: the
+ * original URL, the method it may be used with, the repo and action it was issued for, who it
+ * was issued to and under which decision (org, role, region, rule), and an expiry, encrypted
+ * and authenticated with AES-256-GCM under a key only hubgate holds. hubgate forwards only URLs
+ * it sealed itself, for the caller they were sealed for, until they expire, so clients need to
+ * reach nothing but hubgate, and every byte is counted and audited under the caller, repo,
+ * action and decision of the request that produced the URL, even when the link is used without
+ * credentials (git-lfs and redirect followers often send none). */
 #ifndef HUBGATE_GATEWAY_EGRESS_H
 #define HUBGATE_GATEWAY_EGRESS_H
 
@@ -17,21 +19,36 @@
 #include "common/arena.h"
 
 #define GW_EGRESS_TTL_SECONDS 3600
-#define GW_EGRESS_MAX_URL     4096
+#define GW_EGRESS_MAX_URL     4096 /* the storage URL */
+#define GW_EGRESS_MAX_HEADERS 2048 /* the storage headers sealed with it */
+#define GW_EGRESS_MAX_FIELD   512  /* each other field (repo, issuer, subject, rule, ...) */
+/* All fields together: a sealed link must fit in a request-target hubgate accepts
+ * (GW_MAX_TARGET_BYTES), so a long URL leaves less room for headers, and the other way round. */
+#define GW_EGRESS_MAX_PLAIN 5888
+#define GW_EGRESS_MAX_TOKEN 7900 /* base64url of nonce, GW_EGRESS_MAX_PLAIN bytes and tag */
 
 typedef struct {
     unsigned char key[32];
 } gw_egress_key_t;
 
+/* Every string is present ("" when absent) and holds no NUL. */
 typedef struct {
-    const char *url;     /* absolute http(s) URL to fetch */
-    const char *method;  /* "GET" (HEAD implied), "PUT" or "POST" */
-    const char *repo;    /* "models/acme/bert": what the transfer is audited under */
-    const char *action;  /* "read", "write" */
-    const char *caller;  /* the identity it was issued to ("" when anonymous) */
-    const char *headers; /* extra request headers for the storage, "Name: value\n"… ("" none);
-                            secrets the client never sees */
-    int64_t expires;     /* unix seconds */
+    const char *url;       /* absolute http(s) URL to fetch */
+    const char *method;    /* "GET" (HEAD implied), "PUT" or "POST" */
+    const char *headers;   /* extra request headers for the storage, "Name: value\n"… ("" none);
+                              secrets the client never sees, sent to this URL's origin only */
+    const char *repo_type; /* "model", "dataset", …; "" when the route named no repo */
+    const char *repo;      /* "acme/bert": what the transfer is audited under */
+    const char *action;    /* "read", "write" */
+    const char *iss;       /* the caller it was issued to; both "" when anonymous */
+    const char *sub;
+    const char *email;    /* for the audit event's actor; "" when unknown */
+    const char *token_id; /* the hubgate token the caller used (its id, never the token) */
+    const char *org;      /* the decision that allowed the request that produced the URL */
+    const char *role;
+    const char *region; /* also where the link may lead: that region's origins */
+    const char *rule;
+    int64_t expires; /* unix seconds */
 } gw_egress_claim_t;
 
 /* A key from a file holding exactly 64 hex digits and an optional newline, private to its
@@ -40,13 +57,15 @@ typedef struct {
  * PARSE / CRYPTO with a one-line reason naming the file in err, and key unchanged. Blocks. */
 int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen);
 
-/* Seals a claim into a base64url token (arena-owned). NULL when out of memory or when a field
- * is too long or holds a NUL. */
+/* Seals a claim into a base64url token (arena-owned) of at most GW_EGRESS_MAX_TOKEN
+ * characters. NULL when out of memory, when a field is NULL or over its cap, or when the
+ * fields together exceed GW_EGRESS_MAX_PLAIN. */
 const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
                            cmn_arena_t *arena);
 
 /* Opens a token sealed by this key. Returns 0 with the claim's strings in the arena, or
- * CMN_ERR_PARSE (not ours, tampered) or CMN_ERR_TIMEOUT (expired at `now`). */
+ * CMN_ERR_PARSE (not ours, tampered, sealed by an older version, longer than
+ * GW_EGRESS_MAX_TOKEN) or CMN_ERR_TIMEOUT (expired at `now`). */
 int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
                    gw_egress_claim_t *out);
 

@@ -17,7 +17,7 @@ static atomic_uint_fast64_t requests[NACTION][NSTATUS];
 static atomic_uint_fast64_t bytes_from_clients, bytes_to_clients;
 static atomic_uint_fast64_t latency_buckets[NBUCKET + 1]; /* last: +Inf */
 static atomic_uint_fast64_t latency_sum_us, latency_count;
-static atomic_uint_fast64_t upstream_errors[GW_XFER_ABORTED + 1];
+static atomic_uint_fast64_t upstream_errors[GW_XFER_REFUSED + 1];
 static atomic_int inflight;
 
 /* A counter with a reason label. Reasons are static strings: the common case finds its slot
@@ -133,7 +133,7 @@ void gw_metrics_upstream_latency(uint64_t us)
 
 void gw_metrics_upstream_error(gw_xfer_error_t error)
 {
-    if ((unsigned)error <= GW_XFER_ABORTED)
+    if ((unsigned)error <= GW_XFER_REFUSED)
         atomic_fetch_add_explicit(&upstream_errors[error], 1, memory_order_relaxed);
 }
 
@@ -181,10 +181,11 @@ int gw_metrics_render(cmn_buf_t *out)
                          "hubgate_upstream_latency_seconds_count %llu\n",
                          (double)atomic_load(&latency_sum_us) / 1e6,
                          (unsigned long long)atomic_load(&latency_count));
-    static const char *const kinds[] = {"none", "connect", "timeout", "protocol", "aborted"};
+    static const char *const kinds[] = {"none",     "connect", "timeout",
+                                        "protocol", "aborted", "refused"};
     rc |= cmn_buf_puts(out, "# HELP hubgate_upstream_errors_total Upstream transfers that "
                             "failed, by kind.\n# TYPE hubgate_upstream_errors_total counter\n");
-    for (unsigned k = GW_XFER_CONNECT; k <= GW_XFER_ABORTED; k++)
+    for (unsigned k = GW_XFER_CONNECT; k <= GW_XFER_REFUSED; k++)
         rc |= cmn_buf_printf(out, "hubgate_upstream_errors_total{kind=\"%s\"} %llu\n", kinds[k],
                              (unsigned long long)atomic_load(&upstream_errors[k]));
     rc |= cmn_buf_printf(out,

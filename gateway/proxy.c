@@ -7,7 +7,9 @@
 #include "gateway/metrics.h"
 #include "gateway/request.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@ typedef struct {
     const char *target;     /* sent byte for byte */
     const char *credential; /* "Bearer …" or NULL */
     const char *extra;      /* more header lines "Name: value\n", or NULL */
-    int follow_redirects;
+    const gw_destination_t *allowed; /* egress: what the connection may reach; NULL: any */
     size_t buffer_cap;
 } destination_t;
 
@@ -34,39 +36,106 @@ static const gw_region_t *region_for(const gw_request_t *req)
     return req->region ? req->region : &cfg->regions[cfg->default_region];
 }
 
-/* "models/acme/bert": the repo a transfer is audited under. */
+/* "acme/bert": the repo a transfer is audited under (with its type, like any request). */
 static const char *repo_label(gw_request_t *req)
 {
     const gw_route_t *r = &req->route;
     if (!r->name)
         return "";
-    return cmn_arena_printf(&req->arena, "%ss/%s%s%s", gw_route_repo_type_name(r->repo_type),
-                            r->namespace ? r->namespace : "",
-                            r->namespace && *r->namespace ? "/" : "", r->name);
+    return r->namespace && *r->namespace
+               ? cmn_arena_printf(&req->arena, "%s/%s", r->namespace, r->name)
+               : r->name;
 }
 
+/* Seals url into a hubgate link for the caller, under the decision that allowed this request;
+ * a link an egress answer points on to keeps the caller, repo and decision of the link that
+ * led there. */
 static const char *seal(gw_request_t *req, const char *url, size_t len, const char *method,
                         const char *headers)
 {
     const char *u = cmn_arena_strndup(&req->arena, url, len);
-    gw_egress_claim_t claim = {
-        .url = u,
-        .method = method,
-        .repo = repo_label(req),
-        .action = strcmp(method, "GET") == 0 ? "read" : "write",
-        .caller = gw_identity_principal(&req->identity, &req->arena),
-        .headers = headers ? headers : "",
-        .expires = (int64_t)time(NULL) + GW_EGRESS_TTL_SECONDS,
-    };
-    const char *token = u ? gw_egress_seal(&req->srv->egress_key, &claim, &req->arena) : NULL;
-    if (!token)
+    gw_egress_claim_t claim = req->egress;
+    if (!req->is_egress) {
+        const gw_identity_t *id = &req->identity;
+        const pol_decision_t *d = &req->decision;
+        int known = id->kind != GW_ID_ANONYMOUS && id->iss && id->sub;
+        claim = (gw_egress_claim_t){
+            .repo_type = req->route.name ? gw_route_repo_type_name(req->route.repo_type) : "",
+            .repo = repo_label(req),
+            .action = strcmp(method, "GET") == 0 ? "read" : "write",
+            .iss = known ? id->iss : "",
+            .sub = known ? id->sub : "",
+            .email = known && id->email ? id->email : "",
+            .token_id = known && id->token_id ? id->token_id : "",
+            .org = req->decided && d->org ? d->org : "",
+            .role = req->decided ? pol_role_name(d->role) : "",
+            .region = region_for(req)->name,
+            .rule = req->decided && d->rule ? d->rule : "",
+        };
+    }
+    claim.url = u;
+    claim.method = method;
+    claim.headers = headers ? headers : "";
+    claim.expires = (int64_t)time(NULL) + GW_EGRESS_TTL_SECONDS;
+    const char *token =
+        u && claim.repo ? gw_egress_seal(&req->srv->egress_key, &claim, &req->arena) : NULL;
+    if (!token) {
+        cmn_log_warn("egress", "%s: cannot seal a link (%zu-byte URL, %zu bytes of headers)",
+                     req->request_id, len, headers ? strlen(headers) : (size_t)0);
         return NULL;
+    }
     return cmn_arena_printf(&req->arena, "%s/-/egress/%s", req->srv->cfg->public_url, token);
 }
 
-static const char *seal_get(void *ctx, const char *url, size_t len, const char *method)
+/* May a client be sent to url? Only to the region's upstream and its listed storage origins:
+ * anything else is where an upstream (compromised, or tricked into redirecting) would send
+ * hubgate or its clients into the internal network. A refusal is remembered for the answer. */
+static int destination_allowed(gw_request_t *req, const char *url, size_t len)
 {
-    return seal(ctx, url, len, method, NULL);
+    const gw_region_t *region = region_for(req);
+    gw_origin_t o;
+    int parsed = gw_origin_parse(url, len, &o) == 0;
+    if (parsed && (gw_origin_equal(&o, &region->upstream_origin) ||
+                   gw_origin_listed(&o, region->storage, region->n_storage)))
+        return 1;
+    char where[GW_MAX_ORIGIN_HOST_BYTES + 32] =
+        "(not a plain http(s) origin: credentials or another scheme)";
+    if (parsed)
+        gw_origin_format(&o, where, sizeof(where));
+    req->refused_destination = cmn_arena_strndup(&req->arena, where, strlen(where));
+    if (!req->refused_destination)
+        req->refused_destination = "(out of memory)";
+    cmn_log_warn("egress",
+                 "%s: the upstream answer points to %s, which region %s does not list in "
+                 "\"storage\": refused",
+                 req->request_id, req->refused_destination, region->name);
+    return 0;
+}
+
+/* What a client gets instead of a URL outside the upstream's Hub routes: in "redirect" mode
+ * the URL itself, else a sealed link; NULL when the destination is not allowed. */
+static const char *hand_out(gw_request_t *req, const char *url, size_t len, const char *method,
+                            const char *headers)
+{
+    if (!destination_allowed(req, url, len))
+        return NULL;
+    if (req->srv->cfg->egress == GW_EGRESS_REDIRECT)
+        return cmn_arena_strndup(&req->arena, url, len);
+    return seal(req, url, len, method, headers);
+}
+
+/* gw_rewrite_t's foreign callback. In an egress answer (a storage redirect), the headers the
+ * link carried go on only to the same origin: another origin never gets them. */
+static const char *seal_foreign(void *ctx, const char *url, size_t len, const char *method)
+{
+    gw_request_t *req = ctx;
+    const char *headers = NULL;
+    gw_origin_t from, to;
+    if (req->is_egress && *req->egress.headers &&
+        gw_origin_parse(req->egress.url, strlen(req->egress.url), &from) == 0 &&
+        gw_origin_parse(url, len, &to) == 0 && gw_origin_equal(&from, &to))
+        headers = req->egress.headers;
+    return hand_out(req, url, len, method, headers);
 }
 
 static gw_rewrite_t rewriter(gw_request_t *req)
@@ -75,8 +144,15 @@ static gw_rewrite_t rewriter(gw_request_t *req)
     gw_rewrite_t rw = {.upstream = region_for(req)->upstream,
                        .public_url = cfg->public_url,
                        .xet_enabled = 0,
-                       .foreign = cfg->egress == GW_EGRESS_PROXY ? seal_get : NULL,
+                       .foreign = seal_foreign,
                        .foreign_ctx = req};
+    /* A storage answer's relative Location is relative to the storage URL, not to hubgate's
+     * link, and a 307 or 308 is followed with the same method (HEAD links also allow GET). */
+    if (req->is_egress)
+        rw.base = req->egress.url;
+    int status = req->xfer ? gw_xfer_status(req->xfer) : 0;
+    if ((status == 307 || status == 308) && strcmp(req->method, "HEAD") != 0)
+        rw.location_method = req->method;
     return rw;
 }
 
@@ -95,6 +171,26 @@ static size_t parsed_answer_cap(gw_family_t family)
     default:
         return 0;
     }
+}
+
+/* gw_xfer_req_t's address check for egress (I/O thread): ctx is the transfer's copy of the
+ * gw_destination_t. */
+static int check_address(const void *ctx, const struct sockaddr *sa, size_t len)
+{
+    const gw_destination_t *d = ctx;
+    const char *why = NULL;
+    if (gw_destination_check(d, sa, len, &why) == 0)
+        return 0;
+    char ip[INET6_ADDRSTRLEN] = "?", where[GW_MAX_ORIGIN_HOST_BYTES + 32];
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+    cmn_log_warn("egress",
+                 "refused to connect to %s (%s) for %s: list the address in \"storage\", or its "
+                 "network in \"storage_networks\", if it is really storage",
+                 ip, why, gw_origin_format(&d->origin, where, sizeof(where)));
+    return -1;
 }
 
 static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const destination_t *dst,
@@ -158,7 +254,9 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
         .body_length = req->framing.chunked ? -1 : req->framing.content_length,
         .body = body,
         .body_len = body_len,
-        .follow_redirects = dst->follow_redirects,
+        .address_check = dst->allowed ? check_address : NULL,
+        .address_ctx = dst->allowed,
+        .address_ctx_len = dst->allowed ? sizeof(*dst->allowed) : 0,
         .connect_ms = cfg->timeouts.upstream_connect_ms,
         .idle_seconds = cfg->timeouts.upstream_idle_seconds,
         .buffer_cap = dst->buffer_cap,
@@ -235,15 +333,19 @@ unsigned gw_proxy_open_egress(gw_request_t *req, const char **message)
         *message = "this download or upload link has expired; ask the hub for a new one";
         return 403;
     }
-    if (rc) {
+    const gw_region_t *region = rc == 0 ? gw_config_region(req->srv->cfg, claim->region) : NULL;
+    if (!region) {
+        /* not ours, or sealed by a gateway (sharing the key) that serves another region */
         *message = "hubgate did not issue this link";
         return 404;
     }
     /* Bound to the caller it was issued to. A request without credentials may still use it (it
      * is a short-lived capability, like the presigned URL it wraps, and git-lfs and redirect
      * followers do not always resend credentials); one with someone else's may not. */
-    const char *caller = gw_identity_principal(&req->identity, &req->arena);
-    if (req->identity.kind != GW_ID_ANONYMOUS && strcmp(caller, claim->caller) != 0) {
+    const gw_identity_t *id = &req->identity;
+    if (id->kind != GW_ID_ANONYMOUS &&
+        (!*claim->sub || !id->iss || !id->sub || strcmp(id->iss, claim->iss) != 0 ||
+         strcmp(id->sub, claim->sub) != 0)) {
         *message = "this link was issued to someone else";
         return 403;
     }
@@ -252,6 +354,7 @@ unsigned gw_proxy_open_egress(gw_request_t *req, const char **message)
         *message = "this link does not allow that method";
         return 405;
     }
+    req->region = region;
     req->is_egress = 1;
     return 0;
 }
@@ -260,11 +363,22 @@ unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
                                const char **message)
 {
     const gw_egress_claim_t *claim = &req->egress;
-    destination_t dst = {.extra = claim->headers,
-                         .follow_redirects = strcmp(claim->method, "GET") == 0};
+    const gw_region_t *region = region_for(req);
+    gw_destination_t allowed = {.networks = region->storage_networks,
+                                .n_networks = region->n_storage_networks};
+    /* Never follows a redirect itself: a 3xx goes back to the client as a link of its own. */
+    destination_t dst = {.extra = claim->headers, .allowed = &allowed};
     *message = "hubgate could not forward the request";
-    if (split_url(&req->arena, claim->url, &dst.base_url, &dst.target) != 0)
+    if (split_url(&req->arena, claim->url, &dst.base_url, &dst.target) != 0 ||
+        gw_origin_parse(dst.base_url, strlen(dst.base_url), &allowed.origin) != 0)
         return 502;
+    /* The config may have changed since the link was sealed (another instance, a restart). */
+    allowed.any_address = gw_origin_equal(&allowed.origin, &region->upstream_origin);
+    if (!allowed.any_address &&
+        !gw_origin_listed(&allowed.origin, region->storage, region->n_storage)) {
+        *message = "this link leads to a destination hubgate does not allow";
+        return 502;
+    }
     return start(req, conn, &dst, NULL, 0);
 }
 
@@ -298,28 +412,74 @@ static int is_http_url(const char *s)
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
 }
 
+/* An LFS action hubgate serves itself (verify, multipart completion): a credential the
+ * upstream put in its headers can only be the one it saw, hubgate's service credential, so it
+ * is removed. A verify action gets the client's own Authorization instead, because a client
+ * such as git-lfs sends exactly its headers, and no credential of its own, for an
+ * "authenticated" object. */
+static int hub_action_credentials(gw_request_t *req, const char *kind, json_t *action)
+{
+    json_t *header = json_object_get(action, "header");
+    if (json_is_object(header)) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(header, tmp, k, v)
+        {
+            if (strcasecmp(k, "authorization") == 0 || strcasecmp(k, "cookie") == 0 ||
+                strcasecmp(k, "proxy-authorization") == 0)
+                json_object_del(header, k);
+        }
+    }
+    const gw_header_t *mine = strcmp(kind, "verify") == 0
+                                  ? gw_headers_find(req->headers, req->nheaders, "authorization")
+                                  : NULL;
+    if (!mine) {
+        if (json_is_object(header) && json_object_size(header) == 0)
+            json_object_del(action, "header");
+        return 0;
+    }
+    if (!json_is_object(header)) {
+        header = json_object();
+        if (!header || json_object_set_new(action, "header", header) != 0)
+            return -1;
+    }
+    return json_object_set_new(header, "Authorization", json_stringn(mine->value, mine->value_len));
+}
+
 /* Rewrites one LFS action ({href, header}) in place: a Hub URL points at hubgate, a storage
- * URL is sealed (with the storage headers moved inside the seal, away from the client). */
+ * URL is sealed (with the storage headers moved inside the seal, away from the client), a URL
+ * elsewhere fails the answer (-1, with req->refused_destination set). */
 static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char *kind,
                           json_t *action)
 {
     json_t *href = json_object_get(action, "href");
     if (!json_is_string(href))
         return 0;
-    const char *url = json_string_value(href);
-    size_t ulen = strlen(rw->upstream);
-    if (strncasecmp(url, rw->upstream, ulen) == 0) {
-        const char *u = gw_headers_rewrite_url(rw, url, strlen(url), &req->arena);
-        return u ? json_object_set_new(action, "href", json_string(u)) : -1;
-    }
-    if (!rw->foreign || !is_http_url(url))
-        return 0;
     const char *method = strcmp(kind, "download") == 0 ? "GET"
                          : strcmp(kind, "upload") == 0 ? "PUT"
                                                        : "POST";
+    const char *url = NULL;
+    switch (gw_headers_url_kind(rw, json_string_value(href), json_string_length(href), method,
+                                &req->arena, &url)) {
+    case GW_URL_KEEP:
+        return 0;
+    case GW_URL_HUB:
+        return json_object_set_new(action, "href", json_string(url)) == 0
+                   ? hub_action_credentials(req, kind, action)
+                   : -1;
+    case GW_URL_ERROR:
+        return -1;
+    case GW_URL_FOREIGN:
+        break;
+    }
+    if (!destination_allowed(req, url, strlen(url)))
+        return -1;
+    if (req->srv->cfg->egress == GW_EGRESS_REDIRECT)
+        return 0; /* the client goes to storage itself, with the storage's headers */
     json_t *header = json_object_get(action, "header");
     cmn_buf_t secret;
-    cmn_buf_init(&secret, 16 * 1024);
+    cmn_buf_init(&secret, GW_EGRESS_MAX_HEADERS + 1);
     if (json_is_object(header)) {
         const char *k;
         json_t *v;
@@ -330,19 +490,24 @@ static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char 
             if (!s)
                 continue;
             if (is_http_url(s)) {
-                /* multipart: one presigned URL per part */
-                const char *sealed = seal(req, s, strlen(s), "PUT", NULL);
-                if (!sealed || json_object_set_new(header, k, json_string(sealed)) != 0) {
+                /* multipart: one presigned URL per part, judged like the href */
+                const char *part = gw_headers_rewrite_url(rw, s, strlen(s), "PUT", &req->arena);
+                if (!part || json_object_set_new(header, k, json_string(part)) != 0) {
                     cmn_buf_free(&secret);
                     return -1;
                 }
             } else if (strcmp(k, "chunk_size") != 0 && !strchr(k, ':') && !strpbrk(s, "\r\n") &&
                        strncasecmp(k, "x-hubgate-", 10) != 0) {
-                cmn_buf_printf(&secret, "%s: %s\n", k, s);
+                if (cmn_buf_printf(&secret, "%s: %s\n", k, s) != 0) {
+                    cmn_buf_free(&secret);
+                    return -1; /* more than a link can carry */
+                }
                 json_object_del(header, k);
             }
         }
     }
+    if (json_is_object(header) && json_object_size(header) == 0)
+        json_object_del(action, "header");
     const char *sealed = seal(req, url, strlen(url), method, secret.data);
     cmn_buf_free(&secret);
     return sealed ? json_object_set_new(action, "href", json_string(sealed)) : -1;
@@ -510,6 +675,17 @@ static struct MHD_Response *filtered_collections(gw_request_t *req, const char *
     return r;
 }
 
+/* An answer hubgate could not hand on: when it pointed outside the region's origins, a 502
+ * that says so; otherwise the given status and message. */
+static enum MHD_Result refuse_answer(gw_request_t *req, struct MHD_Connection *conn,
+                                     unsigned status, const char *message)
+{
+    if (req->refused_destination)
+        return gw_request_error(req, conn, 502, NULL,
+                                "the upstream pointed to a destination hubgate does not allow");
+    return gw_request_error(req, conn, status, NULL, message);
+}
+
 static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
 {
     gw_xfer_t *x = req->xfer;
@@ -519,8 +695,10 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         if (err == GW_XFER_TIMEOUT)
             return gw_request_error(req, conn, 504, NULL, "the upstream hub did not answer in time");
         return gw_request_error(req, conn, 502, NULL,
-                                err == GW_XFER_CONNECT ? "the upstream hub is unreachable"
-                                                       : "the upstream hub sent a bad answer");
+                                err == GW_XFER_CONNECT   ? "the upstream hub is unreachable"
+                                : err == GW_XFER_REFUSED ? "hubgate does not connect to that "
+                                                           "destination's address"
+                                                         : "the upstream hub sent a bad answer");
     }
     gw_metrics_upstream_latency(gw_xfer_head_latency_us(x));
     unsigned status = (unsigned)gw_xfer_status(x);
@@ -547,7 +725,7 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         char *rewritten = rewrite_lfs_batch(req, body, blen, &failed);
         if (failed) {
             free(rewritten);
-            return gw_request_error(req, conn, 500, NULL, "hubgate could not rewrite the answer");
+            return refuse_answer(req, conn, 500, "hubgate could not rewrite the answer");
         }
         if (!rewritten && ok)
             return gw_request_error(
@@ -619,7 +797,7 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
     if (gw_headers_response(block, hlen, &rw, &req->arena, rewrote ? add_parsed_header : add_header,
                             r) != 0) {
         MHD_destroy_response(r);
-        return gw_request_error(req, conn, 502, NULL, "the upstream hub sent a bad answer");
+        return refuse_answer(req, conn, 502, "the upstream hub sent a bad answer");
     }
     MHD_add_response_header(r, "X-Request-Id", req->request_id);
     req->status = status;

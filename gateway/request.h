@@ -78,6 +78,8 @@ typedef struct {
     int audited;               /* its allow event is durable: it may be forwarded */
     gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened */
     int is_egress;
+    const char *refused_destination; /* the origin of a URL in the answer that leads outside
+                                        the region's origins: the answer becomes a 502 */
     char client_ip[64]; /* the client, past trusted proxies; "unknown" when it is not known */
     char peer_ip[64];   /* the TCP peer */
     int peer_trusted;   /* the peer is one of the configured trusted proxies */
@@ -103,11 +105,14 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
                         size_t body_len, const char **message);
 
 /* Opens a sealed egress link (/-/egress/<sealed>) into req->egress: checks it is ours, not
- * expired, issued to this caller and used with its method. Returns 0, or an HTTP status
- * (with *message set). */
+ * expired, issued to this caller, used with its method and sealed for a region this gateway
+ * serves (req->region). Returns 0, or an HTTP status (with *message set). */
 unsigned gw_proxy_open_egress(gw_request_t *req, const char **message);
 
-/* Forwards an opened egress link to the storage it names. Same returns as gw_proxy_start. */
+/* Forwards an opened egress link to the storage it names, if that is still one of its
+ * region's origins, connecting only to addresses the region allows (gateway/destination.h);
+ * redirects are not followed but handed to the client as links of their own. Same returns as
+ * gw_proxy_start. */
 unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
                                const char **message);
 

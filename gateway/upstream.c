@@ -3,7 +3,9 @@
 #include "common/err.h"
 #include "common/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -42,6 +44,7 @@ struct gw_xfer {
     int head_ok;    /* a final head arrived */
     int status;
     int64_t content_length;
+    int refused;    /* address_check refused a connection */
     cmn_buf_t head; /* the final response's header lines */
     int buffered;   /* collect the body in `full` instead of streaming it */
     int nobody;     /* HEAD: no body will come */
@@ -55,7 +58,8 @@ struct gw_xfer {
     struct curl_slist *req_headers;
     char *method, *target;
     gw_upstream_t *owner;
-    int follow_redirects;
+    int (*address_check)(const void *ctx, const struct sockaddr *addr, size_t len);
+    void *address_ctx; /* the transfer's own copy */
     int in_multi;
     struct timespec started;
     int idle_seconds;
@@ -168,6 +172,7 @@ void gw_xfer_release(gw_xfer_t *x)
     curl_slist_free_all(x->req_headers);
     free(x->method);
     free(x->target);
+    free(x->address_ctx);
     free(x);
 }
 
@@ -228,17 +233,14 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
     size_t ret = n;
     pthread_mutex_lock(&x->mu);
     if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-        /* A new response head: a 1xx, a followed redirect, or the final one. */
+        /* A new response head: a 1xx or the final one. */
         const char *sp = memchr(line, ' ', n);
         x->status = sp && n - (size_t)(sp - line) > 3 ? atoi(sp + 1) : 0;
         x->content_length = -1;
         cmn_buf_clear(&x->head);
     } else if ((n == 2 && line[0] == '\r') || (n == 1 && line[0] == '\n')) {
         int informational = x->status >= 100 && x->status < 200;
-        int redirect_followed =
-            x->follow_redirects && (x->status == 301 || x->status == 302 || x->status == 303 ||
-                                    x->status == 307 || x->status == 308);
-        if (!informational && !redirect_followed && !x->head_ready) {
+        if (!informational && !x->head_ready) {
             /* A small body of known size is collected whole and answered in one write with
              * its head: streaming it costs a suspend, a resume and a send of its own. */
             if (!x->buffered && !x->nobody && x->content_length > 0 &&
@@ -325,6 +327,50 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
     return ret;
 }
 
+/* Opens the socket for a connection curl is about to make, if the address passes the check. */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *address)
+{
+    gw_xfer_t *x = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        x->address_check(x->address_ctx, &address->addr, (size_t)address->addrlen) != 0) {
+        pthread_mutex_lock(&x->mu);
+        x->refused = 1;
+        pthread_mutex_unlock(&x->mu);
+        return CURL_SOCKET_BAD; /* curl tries the name's next address, if any */
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* Before each request on a connection, new or reused: the peer it is connected to. */
+static int on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    (void)local_ip;
+    (void)local_port;
+    gw_xfer_t *x = clientp;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    size_t len = 0;
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, primary_ip, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)primary_port);
+        len = sizeof(*in);
+    } else if (inet_pton(AF_INET6, primary_ip, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)primary_port);
+        len = sizeof(*in6);
+    }
+    if (len && x->address_check(x->address_ctx, (struct sockaddr *)&ss, len) == 0)
+        return CURL_PREREQFUNC_OK;
+    pthread_mutex_lock(&x->mu);
+    x->refused = 1;
+    pthread_mutex_unlock(&x->mu);
+    return CURL_PREREQFUNC_ABORT;
+}
+
 /* ---- I/O thread ------------------------------------------------------------------------- */
 
 static gw_xfer_error_t map_error(CURLcode rc)
@@ -367,7 +413,9 @@ static void finish(gw_upstream_t *up, gw_xfer_t *x, CURLcode rc)
     }
     pthread_mutex_lock(&x->mu);
     if (x->error == GW_XFER_OK)
-        x->error = x->client_gone ? GW_XFER_ABORTED : map_error(rc);
+        x->error = x->client_gone                 ? GW_XFER_ABORTED
+                   : rc != CURLE_OK && x->refused ? GW_XFER_REFUSED
+                                                  : map_error(rc);
     if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK && !x->client_gone)
         /* the path only: a storage URL's query is its signature, a credential */
         cmn_log_warn("upstream", "%s %.*s: %s", x->method, (int)strcspn(x->target, "?"), x->target,
@@ -632,12 +680,22 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     x->method = strdup(req->method);
     x->target = strdup(req->target);
     x->req_headers = req->headers;
-    if (!e || !x->method || !x->target) {
+    if (req->address_check && (!req->address_ctx || req->address_ctx_len == 0 ||
+                               req->address_ctx_len > GW_MAX_ADDRESS_CTX_BYTES)) {
+        if (e)
+            curl_easy_cleanup(e);
+        return CMN_ERR_INVAL;
+    }
+    if (req->address_check) {
+        x->address_ctx = malloc(req->address_ctx_len);
+        if (x->address_ctx)
+            memcpy(x->address_ctx, req->address_ctx, req->address_ctx_len);
+    }
+    if (!e || !x->method || !x->target || (req->address_check && !x->address_ctx)) {
         if (e)
             curl_easy_cleanup(e);
         return CMN_ERR_NOMEM;
     }
-    x->follow_redirects = req->follow_redirects;
     x->owner = up;
     if (req->buffer_cap) {
         x->buffered = 1;
@@ -665,12 +723,14 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     /* Never decode: bytes and sizes reach the client as the upstream sent them. */
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (req->follow_redirects) {
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        /* The request-target and credentials belong to the first hop only. */
-        curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    if (req->address_check) {
+        /* Checked before connecting, so a refused service never sees a connection, and again
+         * before each request, which covers a connection reused from the pool. */
+        x->address_check = req->address_check;
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+        curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+        curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     }
 
     if (strcmp(req->method, "HEAD") == 0) {

@@ -15,11 +15,13 @@
 #include <microhttpd.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define GW_RING_BYTES              (128 * 1024) /* per direction, allocated on first use */
 #define GW_MAX_UPSTREAM_HEADER_BYTES (64 * 1024) /* response header block → 502 */
 #define GW_SMALL_BODY_BYTES        (64 * 1024) /* answered whole, in one write */
+#define GW_MAX_ADDRESS_CTX_BYTES     4096        /* what an address check may keep per transfer */
 
 typedef struct gw_upstream gw_upstream_t;
 typedef struct gw_xfer gw_xfer_t;
@@ -27,10 +29,11 @@ typedef struct gw_xfer gw_xfer_t;
 /* Why a transfer failed, for the answer the client gets. */
 typedef enum {
     GW_XFER_OK = 0,
-    GW_XFER_CONNECT, /* could not connect or resolve: 502 */
-    GW_XFER_TIMEOUT, /* upstream silent too long: 504 */
+    GW_XFER_CONNECT,  /* could not connect or resolve: 502 */
+    GW_XFER_TIMEOUT,  /* upstream silent too long: 504 */
     GW_XFER_PROTOCOL, /* malformed or oversized answer: 502 */
-    GW_XFER_ABORTED, /* the client went away or the gateway is stopping */
+    GW_XFER_ABORTED,  /* the client went away or the gateway is stopping */
+    GW_XFER_REFUSED,  /* the destination's address is not one hubgate may connect to: 502 */
 } gw_xfer_error_t;
 
 typedef struct {
@@ -42,7 +45,14 @@ typedef struct {
     int64_t body_length;       /* with stream_body: declared length, or -1 (chunked) */
     const char *body;          /* alternatively a complete body, copied */
     size_t body_len;
-    int follow_redirects;      /* follow 3xx server-side (storage egress) */
+    /* When set, every connection the transfer opens or reuses must be to an address this
+     * accepts (0) — egress to storage. It runs on the I/O thread on a private copy of the
+     * address_ctx_len bytes at address_ctx (at most GW_MAX_ADDRESS_CTX_BYTES), since the request
+     * may be gone by then. A refusal fails the transfer with GW_XFER_REFUSED. Redirects are
+     * never followed: the client follows them, through hubgate, each hop judged again. */
+    int (*address_check)(const void *ctx, const struct sockaddr *addr, size_t len);
+    const void *address_ctx;
+    size_t address_ctx_len;
     int connect_ms;            /* connecting longer than this fails (502) */
     int idle_seconds;          /* no byte from the upstream this long fails (504) */
     size_t buffer_cap;         /* > 0: collect the whole response body (at most this much)

@@ -34,7 +34,7 @@ async function gateway(audit = {}, extra = {}) {
     config: {
       database: pg.url,
       policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
       audit: { write_timeout_ms: 1000, checkpoint_every: 50, checkpoint_seconds: 1, ...audit },
       ...extra,

@@ -60,7 +60,7 @@ before(async () => {
     config: {
       database: pg.url,
       policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: {
         issuers: [
           { issuer: idp.issuer, audience: 'hubgate', groups_claim: 'groups', algorithms: ['RS256', 'ES256'] },
@@ -324,7 +324,7 @@ test('with the IdP down, cached keys keep working until the staleness bound, the
   const gw2 = await stack.hubgate({
     config: {
       database: pg.url, policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp2.issuer, audience: 'hubgate' }], jwks_refresh_seconds: 10, jwks_max_stale_seconds: 4 },
     },
     policy: POLICY, files: { 'us.token': `${h.serviceToken}\n` },

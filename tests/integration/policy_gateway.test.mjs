@@ -49,7 +49,7 @@ before(async () => {
     config: {
       database: pg.url,
       policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
       metrics_listen: `127.0.0.1:${await freePort()}`,
     },
@@ -212,7 +212,7 @@ test('shadow mode: a candidate policy decides beside the live one; disagreements
       database: pg2.url,
       policy: 'policy.json',
       shadow: 'candidate.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
     policy: POLICY,

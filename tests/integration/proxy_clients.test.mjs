@@ -32,7 +32,7 @@ before(async () => {
     config: {
       database: pg.url,
       policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
     policy: POLICY,

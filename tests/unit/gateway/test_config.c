@@ -63,7 +63,10 @@ static const char full[] =
     "  \"database\": \"postgresql://hubgate@127.0.0.1/hubgate\",\n"
     "  \"policy\": \"policy.json\",\n"
     "  \"regions\": {\n"
-    "    \"us\": {\"upstream\": \"https://huggingface.co\", \"token_file\": \"us.token\"},\n"
+    "    \"us\": {\"upstream\": \"https://huggingface.co\", \"token_file\": \"us.token\",\n"
+    "           \"storage\": [\"https://CDN-LFS.hf.co\", \"https://s3.example:8443/\",\n"
+    "                       \"http://127.0.0.1:9001\"],\n"
+    "           \"storage_networks\": [\"10.20.0.0/16\", \"fd00:1::/64\"]},\n"
     "    \"eu\": {\"upstream\": \"http://127.0.0.1:9000/\", \"token_file\": \"eu.token\"}\n"
     "  },\n"
     "  \"default_region\": \"eu\",\n"
@@ -93,6 +96,17 @@ static void loads_a_full_config(void **state)
     assert_string_equal(gw_config_region(cfg, "us")->token, "hf_service_us");
     assert_string_equal(gw_config_region(cfg, "eu")->upstream, "http://127.0.0.1:9000");
     assert_null(gw_config_region(cfg, "ap"));
+    const gw_region_t *us = gw_config_region(cfg, "us");
+    assert_int_equal(us->n_storage, 3);
+    char o[300];
+    assert_string_equal(gw_origin_format(&us->storage[0], o, sizeof(o)),
+                        "https://cdn-lfs.hf.co:443");
+    assert_string_equal(gw_origin_format(&us->storage[1], o, sizeof(o)), "https://s3.example:8443");
+    assert_string_equal(gw_origin_format(&us->storage[2], o, sizeof(o)), "http://127.0.0.1:9001");
+    assert_string_equal(gw_origin_format(&us->upstream_origin, o, sizeof(o)),
+                        "https://huggingface.co:443");
+    assert_int_equal(us->n_storage_networks, 2);
+    assert_int_equal(gw_config_region(cfg, "eu")->n_storage, 0); /* none: the upstream only */
     assert_int_equal(cfg->egress, GW_EGRESS_REDIRECT);
     assert_int_equal(cfg->n_issuers, 2);
     assert_string_equal(cfg->issuers[0].groups_claim, "groups");
@@ -127,7 +141,8 @@ static const struct {
     {"missing required keys", "{}", "missing required key \"public_url\""},
     {"plain http refused off loopback",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
-     " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": \"us.token\"}}}",
+     " \"regions\": {\"us\": {\"upstream\": \"http://hub.example\", \"token_file\": "
+     "\"us.token\"}}}",
      "regions.us.upstream: plain http is accepted only on loopback"},
     {"the name localhost is not a loopback literal",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
@@ -217,6 +232,43 @@ static const struct {
      "{\"public_url\": \"https://h/?x=1\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
      "must not carry credentials, a query or a fragment"},
+    {"storage origin with a path",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storage\": [\"https://cdn.example\", \"https://s3.example/bucket\"]}}}",
+     "config.json:3:39: regions.us.storage[1]: \"https://s3.example/bucket\" has a path; "
+     "expected an origin (scheme://host[:port])"},
+    {"storage origin over plain http off loopback",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storage\": [\"http://minio.internal:9000\"]}}}",
+     "regions.us.storage[0]: plain http is accepted only on loopback"},
+    {"storage origin with credentials",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storage\": [\"https://user@cdn.example\"]}}}",
+     "regions.us.storage[0]: the URL must not carry credentials"},
+    {"storage not a list of strings",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storage\": [7]}}}",
+     "regions.us.storage[0]: found an integer, expected an origin"},
+    {"storage network too wide",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storage_networks\": [\"0.0.0.0/0\"]}}}",
+     "regions.us.storage_networks[0]: \"0.0.0.0/0\" is too wide"},
+    {"storage network with host bits",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storage_networks\": [\"10.0.0.1/8\"]}}}",
+     "regions.us.storage_networks[0]: found an invalid network, expected a network"},
+    {"unknown region key",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
+     "   \"storages\": []}}}",
+     "regions.us.storages: unknown key \"storages\" (expected one of: upstream, token_file, "
+     "storage, storage_networks)"},
     {"unknown audit mode",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"

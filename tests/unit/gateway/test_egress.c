@@ -20,10 +20,18 @@ static void seal_then_open(void **state)
     cmn_arena_init(&a, 4096, 1 << 20);
     gw_egress_claim_t c = {.url = "http://127.0.0.1:9/lfs/ab/abcd?sig=x&exp=1",
                            .method = "GET",
-                           .repo = "models/acme/bert",
+                           .headers = "x-amz-acl: private\n",
+                           .repo_type = "model",
+                           .repo = "acme/bert",
                            .action = "read",
-                           .caller = "https://idp|alice",
-                           .headers = "",
+                           .iss = "https://idp",
+                           .sub = "alice",
+                           .email = "alice@acme.example",
+                           .token_id = "tok_1",
+                           .org = "acme",
+                           .role = "write",
+                           .region = "us",
+                           .rule = "orgs.acme.members[0]",
                            .expires = 2000};
     const char *t = gw_egress_seal(&k, &c, &a);
     assert_non_null(t);
@@ -34,8 +42,18 @@ static void seal_then_open(void **state)
     assert_int_equal(gw_egress_open(&k, t, 1999, &a, &o), 0);
     assert_string_equal(o.url, c.url);
     assert_string_equal(o.method, "GET");
-    assert_string_equal(o.repo, "models/acme/bert");
-    assert_string_equal(o.caller, "https://idp|alice");
+    assert_string_equal(o.headers, c.headers);
+    assert_string_equal(o.repo_type, "model");
+    assert_string_equal(o.repo, "acme/bert");
+    assert_string_equal(o.action, "read");
+    assert_string_equal(o.iss, "https://idp");
+    assert_string_equal(o.sub, "alice");
+    assert_string_equal(o.email, "alice@acme.example");
+    assert_string_equal(o.token_id, "tok_1");
+    assert_string_equal(o.org, "acme");
+    assert_string_equal(o.role, "write");
+    assert_string_equal(o.region, "us");
+    assert_string_equal(o.rule, "orgs.acme.members[0]");
     assert_int_equal(o.expires, 2000);
     assert_int_equal(gw_egress_open(&k, t, 2001, &a, &o), CMN_ERR_TIMEOUT);
     cmn_arena_free(&a);
@@ -48,7 +66,21 @@ static void tampering_and_foreign_keys_fail(void **state)
     assert_int_equal(gw_egress_key_load(&other, NULL, NULL, 0), 0);
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
-    gw_egress_claim_t c = {"http://s/x", "PUT", "models/a/b", "write", "", "", 4000000000};
+    gw_egress_claim_t c = {.url = "http://s/x",
+                           .method = "PUT",
+                           .headers = "",
+                           .repo_type = "",
+                           .repo = "a/b",
+                           .action = "write",
+                           .iss = "",
+                           .sub = "",
+                           .email = "",
+                           .token_id = "",
+                           .org = "",
+                           .role = "",
+                           .region = "us",
+                           .rule = "",
+                           .expires = 4000000000};
     const char *t = gw_egress_seal(&k, &c, &a);
     gw_egress_claim_t o;
     assert_int_equal(gw_egress_open(&other, t, 0, &a, &o), CMN_ERR_PARSE);
@@ -139,12 +171,83 @@ static void key_files_are_read_strictly(void **state)
     rmdir(dir);
 }
 
+/* A sealed link must fit in a request-target: every field is capped, and so is their sum. */
+static void sealed_links_stay_bounded(void **state)
+{
+    gw_egress_key_t k;
+    assert_int_equal(gw_egress_key_load(&k, NULL, NULL, 0), 0);
+    cmn_arena_t a;
+    cmn_arena_init(&a, 4096, 1 << 22);
+    static char url[GW_EGRESS_MAX_URL + 2], headers[GW_EGRESS_MAX_HEADERS + 2],
+        field[GW_EGRESS_MAX_FIELD + 2];
+    memcpy(url, "https://s/", 10);
+    memset(url + 10, 'u', sizeof(url) - 11);
+    memset(headers, 'h', sizeof(headers) - 1);
+    memset(field, 'f', sizeof(field) - 1);
+    gw_egress_claim_t base = {.url = "https://s/x",
+                              .method = "GET",
+                              .headers = "",
+                              .repo_type = "model",
+                              .repo = "a/b",
+                              .action = "read",
+                              .iss = "i",
+                              .sub = "s",
+                              .email = "",
+                              .token_id = "",
+                              .org = "",
+                              .role = "",
+                              .region = "us",
+                              .rule = "r",
+                              .expires = 4000000000};
+    struct {
+        const char *name;
+        size_t url_len, headers_len, sub_len; /* 0: base's value */
+        int sealed;
+    } cases[] = {
+        {"the largest URL alone", GW_EGRESS_MAX_URL, 0, 0, 1},
+        {"a URL over its cap", GW_EGRESS_MAX_URL + 1, 0, 0, 0},
+        {"the largest headers alone", 0, GW_EGRESS_MAX_HEADERS, 0, 1},
+        {"headers over their cap", 0, GW_EGRESS_MAX_HEADERS + 1, 0, 0},
+        {"a field at its cap", 0, 0, GW_EGRESS_MAX_FIELD, 1},
+        {"a field over its cap", 0, 0, GW_EGRESS_MAX_FIELD + 1, 0},
+        {"URL and headers together over the total", GW_EGRESS_MAX_URL, GW_EGRESS_MAX_HEADERS, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_egress_claim_t c = base;
+        if (cases[i].url_len)
+            c.url = cmn_arena_strndup(&a, url, cases[i].url_len);
+        if (cases[i].headers_len)
+            c.headers = cmn_arena_strndup(&a, headers, cases[i].headers_len);
+        if (cases[i].sub_len)
+            c.sub = cmn_arena_strndup(&a, field, cases[i].sub_len);
+        const char *t = gw_egress_seal(&k, &c, &a);
+        if (!!t != cases[i].sealed)
+            fail_msg("case \"%s\": sealed %d, want %d", cases[i].name, !!t, cases[i].sealed);
+        if (t && strlen(t) > GW_EGRESS_MAX_TOKEN)
+            fail_msg("case \"%s\": %zu characters", cases[i].name, strlen(t));
+        gw_egress_claim_t o;
+        if (t && gw_egress_open(&k, t, 0, &a, &o) != 0)
+            fail_msg("case \"%s\": does not open", cases[i].name);
+    }
+    gw_egress_claim_t missing = base;
+    missing.rule = NULL;
+    assert_null(gw_egress_seal(&k, &missing, &a));
+    /* a token longer than any sealed link is refused before decoding */
+    char *long_token = cmn_arena_alloc(&a, GW_EGRESS_MAX_TOKEN + 2);
+    memset(long_token, 'A', GW_EGRESS_MAX_TOKEN + 1);
+    long_token[GW_EGRESS_MAX_TOKEN + 1] = '\0';
+    gw_egress_claim_t o;
+    assert_int_equal(gw_egress_open(&k, long_token, 0, &a, &o), CMN_ERR_PARSE);
+    cmn_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seal_then_open),
         cmocka_unit_test(tampering_and_foreign_keys_fail),
         cmocka_unit_test(key_files_are_read_strictly),
+        cmocka_unit_test(sealed_links_stay_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

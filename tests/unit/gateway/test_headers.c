@@ -367,13 +367,138 @@ static void rewrite_url_needs_a_boundary(void **state)
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
     gw_rewrite_t rw = {.upstream = "https://hub.example", .public_url = "https://gw.example"};
-    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example", 19, &a),
+    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example", 19, "GET", &a),
                         "https://gw.example");
-    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example/a", 21, &a),
-                        "https://gw.example/a");
-    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example.evil/a", 26, &a),
+    assert_string_equal(
+        gw_headers_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", &a),
+        "https://gw.example/api/models");
+    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example.evil/a", 26, "GET", &a),
                         "https://hub.example.evil/a");
-    assert_string_equal(gw_headers_rewrite_url(&rw, "/relative", 9, &a), "/relative");
+    assert_string_equal(gw_headers_rewrite_url(&rw, "/relative", 9, "GET", &a), "/relative");
+    cmn_arena_free(&a);
+}
+
+/* What each URL an answer can carry becomes: Hub routes go to public_url (judged on use),
+ * everything else, the upstream's own storage paths included, is for the egress callback. */
+static void url_kinds(void **state)
+{
+    static const struct {
+        const char *name, *upstream, *base, *url, *method;
+        gw_url_kind_t want;
+        const char *out;
+    } cases[] = {
+        {"listing", NULL, NULL, "http://127.0.0.1:9000/api/models?p=2", "GET", GW_URL_HUB,
+         "https://gw.example/api/models?p=2"},
+        {"resolve", NULL, NULL, "http://127.0.0.1:9000/acme/bert/resolve/main/x", "GET", GW_URL_HUB,
+         "https://gw.example/acme/bert/resolve/main/x"},
+        {"LFS verify", NULL, NULL, "http://127.0.0.1:9000/acme/bert.git/info/lfs/objects/verify",
+         "POST", GW_URL_HUB, "https://gw.example/acme/bert.git/info/lfs/objects/verify"},
+        {"the root", NULL, NULL, "http://127.0.0.1:9000", "GET", GW_URL_HUB, "https://gw.example"},
+        {"same-origin storage", NULL, NULL, "http://127.0.0.1:9000/storage/lfs/ab?sig=1", "GET",
+         GW_URL_FOREIGN, "http://127.0.0.1:9000/storage/lfs/ab?sig=1"},
+        {"same-origin upload", NULL, NULL, "http://127.0.0.1:9000/lfs-upload/ab/12", "PUT",
+         GW_URL_FOREIGN, "http://127.0.0.1:9000/lfs-upload/ab/12"},
+        {"scheme and host case", NULL, NULL, "HTTP://127.0.0.1:9000/storage/x", "GET",
+         GW_URL_FOREIGN, "HTTP://127.0.0.1:9000/storage/x"},
+        {"an API route hubgate does not know", NULL, NULL, "http://127.0.0.1:9000/api/new-thing",
+         "GET", GW_URL_HUB, "https://gw.example/api/new-thing"},
+        {"the API namespace in capitals", NULL, NULL, "http://127.0.0.1:9000/API/models/a/b",
+         "GET", GW_URL_HUB, "https://gw.example/API/models/a/b"},
+        {"an OAuth route", NULL, NULL, "http://127.0.0.1:9000/oauth/other", "GET", GW_URL_HUB,
+         "https://gw.example/oauth/other"},
+        {"ambiguous: never sealed", NULL, NULL,
+         "http://127.0.0.1:9000/storage/../api/models/acme/bert", "GET", GW_URL_HUB,
+         "https://gw.example/storage/../api/models/acme/bert"},
+        {"encoded letters: never sealed", NULL, NULL, "http://127.0.0.1:9000/%61pi/x", "GET",
+         GW_URL_HUB, "https://gw.example/%61pi/x"},
+        {"another port", NULL, NULL, "http://127.0.0.1:80/api/models", "GET", GW_URL_FOREIGN,
+         "http://127.0.0.1:80/api/models"},
+        {"default port written out", "https://hub.example", NULL,
+         "https://HUB.example:443/api/models", "GET", GW_URL_HUB, "https://gw.example/api/models"},
+        {"credentials in the authority", NULL, NULL, "http://127.0.0.1:9000@evil.example/x", "GET",
+         GW_URL_FOREIGN, "http://127.0.0.1:9000@evil.example/x"},
+        {"a CDN", NULL, NULL, "https://cdn.example/x?sig=1", "GET", GW_URL_FOREIGN,
+         "https://cdn.example/x?sig=1"},
+        {"network-path reference", NULL, NULL, "//cdn.example/x", "GET", GW_URL_FOREIGN,
+         "http://cdn.example/x"},
+        {"network-path reference to the upstream", NULL, NULL, "//127.0.0.1:9000/api/models", "GET",
+         GW_URL_HUB, "https://gw.example/api/models"},
+        {"relative, no base", NULL, NULL, "/relative?x", "GET", GW_URL_KEEP, "/relative?x"},
+        {"another scheme", NULL, NULL, "mailto:a@b.example", "GET", GW_URL_KEEP,
+         "mailto:a@b.example"},
+        {"relative to storage", NULL, "https://cdn.example/a/b?sig=1", "../c?x", "GET",
+         GW_URL_FOREIGN, "https://cdn.example/c?x"},
+        {"absolute path on storage", NULL, "https://cdn.example/a/b", "/api/models", "GET",
+         GW_URL_FOREIGN, "https://cdn.example/api/models"},
+        {"storage back to the hub", NULL, "https://cdn.example/a/b",
+         "http://127.0.0.1:9000/api/models", "GET", GW_URL_HUB, "https://gw.example/api/models"},
+        {"backslash", NULL, NULL, "/\\evil.example/x", "GET", GW_URL_ERROR, NULL},
+        {"tab", NULL, NULL, "/\t/evil.example/x", "GET", GW_URL_ERROR, NULL},
+        {"http without slashes", NULL, NULL, "https:evil.example/x", "GET", GW_URL_ERROR, NULL},
+        {"under the upstream's base path", "http://127.0.0.1:9000/hub", NULL,
+         "http://127.0.0.1:9000/hub/api/models", "GET", GW_URL_HUB,
+         "https://gw.example/api/models"},
+        {"beside the upstream's base path", "http://127.0.0.1:9000/hub", NULL,
+         "http://127.0.0.1:9000/other/api/models", "GET", GW_URL_FOREIGN,
+         "http://127.0.0.1:9000/other/api/models"},
+        {"a longer base path", "http://127.0.0.1:9000/hub", NULL,
+         "http://127.0.0.1:9000/hubx/api/models", "GET", GW_URL_FOREIGN,
+         "http://127.0.0.1:9000/hubx/api/models"},
+    };
+    cmn_arena_t a;
+    cmn_arena_init(&a, 4096, 1 << 20);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_rewrite_t rw = {.upstream =
+                               cases[i].upstream ? cases[i].upstream : "http://127.0.0.1:9000",
+                           .public_url = "https://gw.example",
+                           .base = cases[i].base};
+        const char *out = NULL;
+        gw_url_kind_t k =
+            gw_headers_url_kind(&rw, cases[i].url, strlen(cases[i].url), cases[i].method, &a, &out);
+        if (k != cases[i].want || !out != !cases[i].out || (out && strcmp(out, cases[i].out) != 0))
+            fail_msg("case \"%s\": kind %d \"%s\", want %d \"%s\"", cases[i].name, (int)k,
+                     out ? out : "(null)", (int)cases[i].want,
+                     cases[i].out ? cases[i].out : "(null)");
+    }
+    cmn_arena_free(&a);
+}
+
+static const char *refuse_all(void *ctx, const char *url, size_t len, const char *method)
+{
+    (void)url;
+    (void)len;
+    (void)method;
+    ++*(int *)ctx;
+    return NULL;
+}
+
+/* A foreign URL anywhere in the head (Location, Content-Location, Link) refuses the answer;
+ * Hub routes and relative references do not reach the callback. */
+static void foreign_urls_reach_the_callback(void **state)
+{
+    int calls = 0;
+    gw_rewrite_t rw = {.upstream = "http://127.0.0.1:9000",
+                       .public_url = "https://gw.example",
+                       .foreign = refuse_all,
+                       .foreign_ctx = &calls};
+    cmn_arena_t a;
+    cmn_arena_init(&a, 4096, 1 << 20);
+    static const char ok[] = "Location: /relative\r\n"
+                             "Link: <http://127.0.0.1:9000/api/models?cursor=x>; rel=\"next\"\r\n";
+    collect_t c = {""};
+    assert_int_equal(gw_headers_response(ok, sizeof(ok) - 1, &rw, &a, collect, &c), 0);
+    assert_int_equal(calls, 0);
+    static const char *const bad[] = {
+        "Location: http://127.0.0.1:8080/.well-known/openid-configuration\r\n",
+        "Content-Location: https://cdn.example/x\r\n",
+        "Link: <http://127.0.0.1:9000/api/models>; rel=\"a\", <//evil.example/x>; rel=\"b\"\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        collect_t d = {""};
+        if (gw_headers_response(bad[i], strlen(bad[i]), &rw, &a, collect, &d) == 0)
+            fail_msg("case %zu: accepted: %s", i, d.out);
+    }
+    assert_int_equal(calls, 3);
     cmn_arena_free(&a);
 }
 
@@ -388,6 +513,8 @@ int main(void)
         cmocka_unit_test(response_headers_filtered_and_rewritten),
         cmocka_unit_test(response_header_injection_refused),
         cmocka_unit_test(rewrite_url_needs_a_boundary),
+        cmocka_unit_test(url_kinds),
+        cmocka_unit_test(foreign_urls_reach_the_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
