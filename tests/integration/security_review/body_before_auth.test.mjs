@@ -22,7 +22,7 @@ before(async () => {
   gw = await stack.hubgate({
     config: {
       database: pg.url,
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
     policy: { version: 1, orgs: { acme: { members: [{ group: 'acme-ml', role: 'write' }] } } },

@@ -25,12 +25,12 @@ let gzipHub, gw;       // a hub that gzips when asked, and honours identity
 let rogueHub, gwRogue; // a hub that gzips whatever it is asked
 let mock, gwMock;      // an upstream that answers a batch with an HTML page
 
-function gateway(upstream) {
+function gateway(upstream, storage = []) {
   return stack.hubgate({
     config: {
       database: pg.url,
       policy: 'policy.json',
-      regions: { us: { upstream, token_file: 'us.token' } },
+      regions: { us: { upstream, token_file: 'us.token', storage } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
     policy: POLICY,
@@ -53,8 +53,8 @@ before(async () => {
     res.end(html);
   });
   await new Promise((resolve) => mock.listen(0, '127.0.0.1', resolve));
-  gw = await gateway(gzipHub.url);
-  gwRogue = await gateway(rogueHub.url);
+  gw = await gateway(gzipHub.url, [gzipHub.storageUrl]);
+  gwRogue = await gateway(rogueHub.url, [rogueHub.storageUrl]);
   gwMock = await gateway(`http://127.0.0.1:${mock.address().port}`);
   token = await idp.token('alice');
   // a hubgate token, for clients that want an hf_ token (git's Basic password, @huggingface/hub)

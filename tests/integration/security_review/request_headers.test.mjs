@@ -72,7 +72,7 @@ before(async () => {
       metrics_listen: `127.0.0.1:${await freePort()}`,
       database: pg.url,
       policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
+      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
     policy: POLICY,
