@@ -210,9 +210,11 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
     gw_forward_t fwd = {
         .credential = dst->credential,
         .request_id = req->request_id,
-        .forwarded_for = req->forwarded_for,
-        .forwarded_proto = proto,
-        .forwarded_host = host,
+        /* Storage (a CDN, often a third party) learns nothing of the client's network: only
+         * the hub gets the forwarding headers. */
+        .forwarded_for = req->is_egress ? NULL : req->forwarded_for,
+        .forwarded_proto = req->is_egress ? NULL : proto,
+        .forwarded_host = req->is_egress ? NULL : host,
         /* Only the hub learns whom hubgate vouches for, and under which grant; storage gets a
          * bare signed URL. */
         .identity = dst->credential

@@ -67,9 +67,15 @@ test('a link used without credentials is audited under the caller and decision i
   const decided = origin.find((e) => e.kind === 'request');
   assert.equal(decided.decision.rule, 'orgs.acme.members[1]');
 
-  const res = await fetch(link); // no credentials at all
+  const before = h.readLog().length;
+  const res = await fetch(link, { headers: { 'X-Forwarded-For': '198.51.100.9' } }); // no credentials at all
   assert.equal(res.status, 200);
   const bytes = Buffer.from(await res.arrayBuffer());
+  // Storage (often a third-party CDN) learns nothing of the client's network.
+  const fetched = h.readLog().slice(before).filter((e) => e.origin === 'storage');
+  assert.equal(fetched.length, 1);
+  for (const name of ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-hubgate-identity', 'authorization'])
+    assert.equal(fetched[0].headers[name], undefined, `storage received ${name}`);
   const egress = await events(res.headers.get('x-request-id'));
   assert.deepEqual(egress.map((e) => e.kind), ['request', 'completion']);
   for (const ev of egress) {
