@@ -1,0 +1,28 @@
+/* SOC2-style evidence reports (docs/evidence-format.md): `hubgate report soc2` and the admin
+ * API's /-/reports/soc2 both call aud_report_soc2, which reads the audit log through a
+ * read-only (auditor) database role and writes a report directory; `hubgate report verify`
+ * checks one offline (audit/report_verify.h). */
+#ifndef HUBGATE_AUDIT_REPORT_H
+#define HUBGATE_AUDIT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *database_url;  /* an auditor role suffices: the report only reads */
+    int64_t from_us, to_us;    /* the period [from, to), microseconds since the epoch, UTC */
+    const char *org;           /* NULL: every org; else an org-scoped report */
+    const char *key_file;      /* Ed25519 private key (PEM) signing manifest.json; NULL: none */
+    const char *const *checkpoint_files; /* checkpoint files the auditor kept; may be empty */
+    size_t n_checkpoint_files;
+} aud_report_options_t;
+
+/* Writes the report directory `out_dir` (which must not exist) through a temporary sibling
+ * renamed once complete: report.json, report.html, events.jsonl, events.csv, manifest.json and,
+ * with a key, manifest.sig. Memory stays bounded whatever the number of events (rows are
+ * streamed from the database). Returns 0, or a CMN_ERR_* code with one line saying what and
+ * where in err. Blocks (database, files). */
+int aud_report_soc2(const aud_report_options_t *opts, const char *out_dir, char *err,
+                    size_t errlen);
+
+#endif
