@@ -71,6 +71,7 @@ static const char *seal(gw_request_t *req, const char *url, size_t len, const ch
             .role = req->decided ? pol_role_name(d->role) : "",
             .region = region_for(req)->name,
             .rule = req->decided && d->rule ? d->rule : "",
+            .policy_sha256 = req->decided && req->policy ? pol_policy_sha256(req->policy) : "",
         };
     }
     claim.url = u;
