@@ -163,6 +163,18 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   const okBody = Buffer.from(await ok.arrayBuffer());
   const denied = await call(bearer(eve));
   assert.equal(denied.status, 404);
+  // Body bytes both ways: a body sent (paths-info reads with a form body) and a listing
+  // hubgate filters before the client sees it.
+  const form = 'paths=config.json&paths=model.safetensors&expand=false';
+  const paths = await call(bearer(alice), '/api/models/acme/bert/paths-info/main', {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form,
+  });
+  assert.equal(paths.status, 200);
+  const pathsBody = Buffer.from(await paths.arrayBuffer());
+  const listing = await call(bearer(eve), '/api/models'); // eve sees no acme repo
+  assert.equal(listing.status, 200);
+  const listingBody = Buffer.from(await listing.arrayBuffer());
+  assert.ok(!listingBody.toString().includes('acme/'), 'the listing was filtered');
   const anon = await call({});
   assert.equal(anon.status, 401);
   const anonAdmin = await call({}, '/-/whoami');
@@ -294,6 +306,13 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   assert.equal(okDone.response.bytes_out, okBody.length);
   assert.equal(okDone.response.bytes_in, 0);
   assert.equal(okDone.response.status, 200);
+
+  const pathsDone = byRequest(events, rid(paths)).find((e) => e.kind === 'completion');
+  assert.deepEqual([pathsDone.response.bytes_in, pathsDone.response.bytes_out], [form.length, pathsBody.length]);
+  const listingDone = byRequest(events, rid(listing)).find((e) => e.kind === 'completion');
+  assert.equal(listingDone.response.bytes_out, listingBody.length, 'the filtered listing, as the client got it');
+  assert.equal(listingDone.request.repo, undefined, 'a listing names no repo');
+  assert.equal(listingDone.request.repo_type, undefined);
 
   // Denied by the policy: who, which org, which rule, which policy; refused by authorization.
   const [den] = byRequest(events, rid(denied));
