@@ -173,7 +173,8 @@ static void event_repo(gw_request_t *req, aud_event_t *ev)
         return;
     }
     const gw_route_t *r = &req->route;
-    if (r->name && r->repo_type != GW_REPO_NONE) {
+    int headline = r->name && r->repo_type != GW_REPO_NONE;
+    if (headline) {
         ev->request.repo_type = gw_route_repo_type_name(r->repo_type);
         ev->request.repo = r->namespace && *r->namespace
                                ? cmn_arena_printf(&req->arena, "%s/%s", r->namespace, r->name)
@@ -184,6 +185,26 @@ static void event_repo(gw_request_t *req, aud_event_t *ev)
         aud_event_detail_str(ev, "namespace", r->namespace);
     }
     ev->request.action = gw_route_action_name(r->action);
+
+    /* The other repos the request acts on (a move's destination, a duplicate's source, a repo
+     * a bucket copies from, a collection's item), each "repo_type:repo=action", the repo
+     * spelled as above. */
+    const char **others = cmn_arena_alloc(&req->arena, GW_ROUTE_MAX_REPOS * sizeof(char *));
+    size_t n = 0;
+    for (size_t i = 0; others && i < r->nrepos && i < GW_ROUTE_MAX_REPOS; i++) {
+        const gw_route_repo_t *o = &r->repos[i];
+        if (headline && o->type == r->repo_type && strcmp(o->name, r->name) == 0 &&
+            strcmp(o->namespace ? o->namespace : "", r->namespace ? r->namespace : "") == 0)
+            continue;
+        const char *item = cmn_arena_printf(
+            &req->arena, "%s:%s%s%s=%s", gw_route_repo_type_name(o->type),
+            o->namespace ? o->namespace : "", o->namespace && *o->namespace ? "/" : "", o->name,
+            gw_route_action_name(o->action));
+        if (item)
+            others[n++] = item;
+    }
+    if (n)
+        aud_event_detail_list(ev, "other_repos", others, n);
 }
 
 void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsigned status)

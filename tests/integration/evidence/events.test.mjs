@@ -175,6 +175,12 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   assert.equal(listing.status, 200);
   const listingBody = Buffer.from(await listing.arrayBuffer());
   assert.ok(!listingBody.toString().includes('acme/'), 'the listing was filtered');
+  // A request about two repos: a move names its source and its destination.
+  const move = await call(bearer(eve), '/api/repos/move', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ fromRepo: 'acme/bert', toRepo: 'eve/bert', type: 'model' }),
+  });
+  assert.equal(move.status, 404);
   const anon = await call({});
   assert.equal(anon.status, 401);
   const anonAdmin = await call({}, '/-/whoami');
@@ -320,6 +326,10 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
     ['deny', 'eve', 'acme', 'default-deny', sha0, 'authorization']);
   assert.equal(den.decision.role, undefined, 'no role is no role, not "none"');
   assert.deepEqual([den.request.repo_type, den.request.repo], ['model', 'acme/bert']);
+
+  const [moved] = byRequest(events, rid(move));
+  assert.deepEqual([moved.request.repo_type, moved.request.repo, moved.details.other_repos, moved.details.refused_by],
+    ['model', 'acme/bert', ['model:eve/bert=create'], 'authorization']);
 
   // Anonymous: nobody, refused by authorization under the policy's rule for nobody.
   for (const [res, repo] of [[anon, 'acme/bert'], [anonAdmin, undefined]]) {
