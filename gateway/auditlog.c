@@ -278,3 +278,17 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
     if (status)
         ev->response.status = (int)status;
 }
+
+void gw_request_report_event(gw_request_t *req, aud_event_t *ev, const char *from, const char *to,
+                             const char *org, const char *format)
+{
+    gw_request_event(req, ev, AUD_KIND_REPORT_EXPORTED, 0);
+    if (from)
+        aud_event_detail_str(ev, "from", from);
+    if (to)
+        aud_event_detail_str(ev, "to", to);
+    if (org)
+        aud_event_detail_str(ev, "org", org);
+    if (format)
+        aud_event_detail_str(ev, "format", format);
+}

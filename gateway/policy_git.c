@@ -81,9 +81,9 @@ static int run_git(const char *dir, char *const argv[], run_t *r, char *why, siz
     snprintf(path_env, sizeof(path_env), "PATH=%s",
              getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
     snprintf(home_env, sizeof(home_env), "HOME=%s", getenv("HOME") ? getenv("HOME") : "/");
-    char *const envp[] = {path_env,           home_env,
-                          "LC_ALL=C",         "GIT_TERMINAL_PROMPT=0",
-                          "GIT_OPTIONAL_LOCKS=0", "GIT_PAGER=cat", NULL};
+    char *const envp[] = {
+        path_env,        home_env, "LC_ALL=C", "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0",
+        "GIT_PAGER=cat", NULL};
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(why, whylen, "cannot run git: %s", strerror(errno));
@@ -159,7 +159,8 @@ static int run_git(const char *dir, char *const argv[], run_t *r, char *why, siz
     if (rc == 0 && WIFEXITED(status))
         r->exit_status = WEXITSTATUS(status);
     else if (rc == 0) {
-        snprintf(why, whylen, "git was killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        snprintf(why, whylen, "git was killed by signal %d",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
         rc = -1;
     }
     if (r->out)
@@ -212,9 +213,9 @@ void gw_policy_git_lookup(const char *path, const char *sha256_hex, gw_policy_gi
     r.with_stderr = 0;
 
     /* The last commit that touched the file, and its author: "<id>\n<name> <<email>>\n". */
-    char *const log[] = {"git",       "-c", "log.showSignature=false", "log",
-                         "-1",        "--no-color", "--format=%H%n%an <%ae>", "--",
-                         rel,         NULL};
+    char *const log[] = {"git", "-c",         "log.showSignature=false", "log",
+                         "-1",  "--no-color", "--format=%H%n%an <%ae>",  "--",
+                         rel,   NULL};
     if (run_git(dir, log, &r, out->why, sizeof(out->why)) != 0)
         goto out;
     size_t idlen = strcspn(text, "\n");

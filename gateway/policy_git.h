@@ -14,10 +14,10 @@
 
 #include <stddef.h>
 
-#define GW_POLICY_GIT_TIMEOUT_MS  3000 /* each git command */
-#define GW_POLICY_GIT_MAX_OUTPUT  4096 /* what rev-parse and log may print */
-#define GW_POLICY_GIT_MAX_AUTHOR  512  /* "Name <email>", cut beyond */
-#define GW_POLICY_GIT_MAX_BLOB    (16 * 1024 * 1024) /* a policy file's largest size */
+#define GW_POLICY_GIT_TIMEOUT_MS 3000               /* each git command */
+#define GW_POLICY_GIT_MAX_OUTPUT 4096               /* what rev-parse and log may print */
+#define GW_POLICY_GIT_MAX_AUTHOR 512                /* "Name <email>", cut beyond */
+#define GW_POLICY_GIT_MAX_BLOB   (16 * 1024 * 1024) /* a policy file's largest size */
 
 typedef enum {
     GW_POLICY_GIT_NONE = 0,  /* not in a git work tree, or git could not say (see why) */

@@ -126,6 +126,15 @@ unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
  * the response). Strings are borrowed from the request. */
 void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsigned status);
 
+/* Fills the report.exported event of an auditor's export (GET /-/reports/soc2), to be made
+ * durable (aud_writer_append) before the report is served: the auditor as actor, the decision
+ * that allowed the export — record it first in req->decision (req->decided = 1, effect allow,
+ * its org and role "auditor" for an org's auditor; req->policy the policy that made it), else
+ * the event says "deny" — and details from, to (as the request gave them, normalised), org
+ * (NULL: every org) and format ("json", "html", "csv"). Strings are borrowed. */
+void gw_request_report_event(gw_request_t *req, aud_event_t *ev, const char *from, const char *to,
+                             const char *org, const char *format);
+
 /* Continues a forwarded request on each handler call; returns what the handler returns. */
 enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *upload_data, size_t *upload_data_size);

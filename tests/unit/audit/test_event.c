@@ -341,8 +341,7 @@ static const struct {
     {"version with a leading zero", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":02}"},
     {"version as a string", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":\"2\"}"},
     {"negative version", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":-2}"},
-    {"report.exported in version 1",
-     "{" E_ID ",\"kind\":\"report.exported\"," E_TS ",\"v\":1}"},
+    {"report.exported in version 1", "{" E_ID ",\"kind\":\"report.exported\"," E_TS ",\"v\":1}"},
     {"unknown kind", "{" E_ID ",\"kind\":\"nap\"," E_TS ",\"v\":1}"},
     {"uppercase id",
      "{\"id\":\"0190A1B2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"kind\":\"request\"," E_TS ",\"v\":1}"},
@@ -511,13 +510,26 @@ static size_t copy_unescape(char *s)
         }
         i++;
         switch (*i) {
-        case 't': *o++ = '\t'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'v': *o++ = '\v'; break;
-        default: *o++ = *i;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'v':
+            *o++ = '\v';
+            break;
+        default:
+            *o++ = *i;
         }
     }
     *o = '\0';
@@ -584,9 +596,9 @@ static void stored_v1_events_reencode_byte_for_byte(void **state)
     cmn_buf_free(&b);
     /* the fixture holds every kind a gateway of that release wrote in its run */
     assert_true(count >= 15);
-    static const aud_kind_t expected[] = {AUD_KIND_REQUEST,      AUD_KIND_COMPLETION,
-                                          AUD_KIND_POLICY_LOADED, AUD_KIND_TOKEN_MINTED,
-                                          AUD_KIND_TOKEN_REVOKED, AUD_KIND_KEYS_CHANGED,
+    static const aud_kind_t expected[] = {AUD_KIND_REQUEST,         AUD_KIND_COMPLETION,
+                                          AUD_KIND_POLICY_LOADED,   AUD_KIND_TOKEN_MINTED,
+                                          AUD_KIND_TOKEN_REVOKED,   AUD_KIND_KEYS_CHANGED,
                                           AUD_KIND_GATEWAY_STARTED, AUD_KIND_GATEWAY_STOPPED};
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
         if (!kinds_seen[expected[i]])
@@ -619,9 +631,14 @@ static void v2_events_round_trip(void **state)
     aud_event_init(loaded, AUD_KIND_POLICY_LOADED);
     assert_int_equal(aud_event_detail_str(loaded, "trigger", "file_change"), 0);
     assert_int_equal(aud_event_detail_str(loaded, "path", "/etc/hubgate/policy.json"), 0);
-    assert_int_equal(aud_event_detail_str(loaded, "sha256", "7af736a54821164aee007e5c1825cfbbbf5193b09aecc783401a84c002c5a30b"), 0);
-    assert_int_equal(aud_event_detail_str(loaded, "git_commit", "8b2b98c00a6b4d291155e4890773ca8f769aee53"), 0);
-    assert_int_equal(aud_event_detail_str(loaded, "git_author", "Carol Admin <carol@acme.example>"), 0);
+    assert_int_equal(
+        aud_event_detail_str(loaded, "sha256",
+                             "7af736a54821164aee007e5c1825cfbbbf5193b09aecc783401a84c002c5a30b"),
+        0);
+    assert_int_equal(
+        aud_event_detail_str(loaded, "git_commit", "8b2b98c00a6b4d291155e4890773ca8f769aee53"), 0);
+    assert_int_equal(aud_event_detail_str(loaded, "git_author", "Carol Admin <carol@acme.example>"),
+                     0);
     assert_int_equal(aud_event_detail_str(loaded, "git_state", "committed"), 0);
 
     aud_event_init(egress, AUD_KIND_COMPLETION);
@@ -640,7 +657,8 @@ static void v2_events_round_trip(void **state)
     egress->decision.role = "read";
     egress->decision.region = "eu";
     egress->decision.rule = "orgs.acme.members[0]";
-    egress->decision.policy_sha256 = "7af736a54821164aee007e5c1825cfbbbf5193b09aecc783401a84c002c5a30b";
+    egress->decision.policy_sha256 =
+        "7af736a54821164aee007e5c1825cfbbbf5193b09aecc783401a84c002c5a30b";
     egress->response.status = 200;
     egress->response.bytes_in = 0;
     egress->response.bytes_out = 1048576;
@@ -711,7 +729,8 @@ static void report_exported_is_a_v2_kind(void **state)
     assert_int_equal(aud_event_encode(&ev, &b), 0);
     assert_string_equal(
         b.data,
-        "{\"actor\":{\"email\":\"audrey@audit.example\",\"iss\":\"https://idp\",\"sub\":\"audrey\"},"
+        "{\"actor\":{\"email\":\"audrey@audit.example\",\"iss\":\"https://"
+        "idp\",\"sub\":\"audrey\"},"
         "\"decision\":{\"effect\":\"allow\",\"org\":\"acme\",\"role\":\"auditor\",\"rule\":"
         "\"orgs.acme.members[3]\"},\"details\":{\"format\":\"html\",\"from\":"
         "\"2026-01-01T00:00:00Z\",\"org\":\"acme\",\"to\":\"2026-04-01T00:00:00Z\"},\"id\":"
