@@ -48,8 +48,8 @@
 #define AUD_MAX_DETAIL_ITEMS 64        /* items of all detail lists of one event */
 #define AUD_MAX_EVENT_BYTES  (2 << 20) /* encoded event; the caps above keep every event below */
 #define AUD_MAX_DETAIL_KEY   32        /* detail keys are [a-z0-9_]{1,32} */
-#define AUD_EVENT_VERSION    2 /* what aud_event_init gives an event */
-#define AUD_EVENT_VERSION_MIN 1 /* the oldest version the parser still accepts */
+#define AUD_EVENT_VERSION     2         /* what aud_event_init gives an event */
+#define AUD_EVENT_VERSION_MIN 1         /* the oldest version the parser still accepts */
 
 /* X(name, text) */
 #define AUD_KIND_MAP(X)                                                                            \
@@ -146,8 +146,9 @@ typedef struct {
 void aud_event_init(aud_event_t *ev, aud_kind_t kind);
 
 /* Gives an already filled event a new kind, id and time and drops its details, keeping the
- * rest (its version included): a request event becomes its completion event without refilling actor, request and
- * decision (completion events repeat them so that each event stands alone in reports). */
+ * rest (its version included): a request event becomes its completion event without refilling
+ * actor, request and decision (completion events repeat them so that each event stands alone in
+ * reports). */
 void aud_event_stamp(aud_event_t *ev, aud_kind_t kind);
 
 /* Adds a kind-specific detail (e.g. policy.loaded: "old_sha256", "new_sha256"; token.minted:
@@ -199,8 +200,8 @@ typedef struct {
  * the canonical grammar above (whitespace, key order, escapes, number forms, UTF-8, caps) and
  * the schema (known keys with the right types, a known kind, "v":1 or "v":2, and a kind that
  * exists in that version). So a successful parse re-encodes to the same bytes: an event stored
- * as v1 stays v1 (p->ev.v) and keeps verifying. Returns 0, CMN_ERR_PARSE with a short reason and the byte
- * offset in `why` (may be NULL), or CMN_ERR_NOMEM. Does not block. */
+ * as v1 stays v1 (p->ev.v) and keeps verifying. Returns 0, CMN_ERR_PARSE with a short reason and
+ * the byte offset in `why` (may be NULL), or CMN_ERR_NOMEM. Does not block. */
 int aud_event_parse(aud_parsed_t *p, const char *text, size_t len, char *why, size_t whylen);
 
 void aud_parsed_free(aud_parsed_t *p);

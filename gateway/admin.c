@@ -137,9 +137,8 @@ static int record_privileged(void *arg, const json_t *info)
         return 0;
     /* The person who made the change is the event's actor (the caller, as authenticated). */
     gw_request_decide(req, POL_ALLOW, p->rule,
-                      p->kind == AUD_KIND_TOKEN_MINTED
-                          ? "an SSO identity mints its own tokens"
-                          : "a token's owner revokes it");
+                      p->kind == AUD_KIND_TOKEN_MINTED ? "an SSO identity mints its own tokens"
+                                                       : "a token's owner revokes it");
     aud_event_t ev;
     gw_request_event(req, &ev, p->kind, p->kind == AUD_KIND_TOKEN_MINTED ? 201 : 200);
     aud_event_detail_str(&ev, "token_id", json_string_value(json_object_get(info, "id")));

@@ -240,8 +240,8 @@ gw_policies_t *gw_policies_start(const gw_config_t *cfg, cmn_buf_t *errors,
     }
     /* No request is decided before the load is in the audit log. */
     gw_policy_event_t live = {1, 0, cfg->policy, "start", "", pol_policy_sha256(ps->live), ""};
-    gw_policy_event_t shadow = {1, 1, cfg->shadow, "start", "",
-                                ps->shadow ? pol_policy_sha256(ps->shadow) : "", ""};
+    gw_policy_event_t shadow = {
+        1, 1, cfg->shadow, "start", "", ps->shadow ? pol_policy_sha256(ps->shadow) : "", ""};
     if (on_event && (on_event(ctx, &live) != 0 || (ps->shadow && on_event(ctx, &shadow) != 0))) {
         cmn_buf_printf(errors, "%s: the audit log cannot record the policy's load: not "
                                "starting\n",

@@ -82,11 +82,10 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
 {
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
-    const char *fields[NFIELDS] = {"v3",     exp,       c->method, c->url,
-                                   c->headers, c->repo_type, c->repo, c->action,
-                                   c->iss,     c->sub,    c->email,  c->token_id,
-                                   c->org,     c->role,   c->region, c->rule,
-                                   c->policy_sha256};
+    const char *fields[NFIELDS] = {
+        "v3",    exp,       c->method, c->url,  c->headers,      c->repo_type,
+        c->repo, c->action, c->iss,    c->sub,  c->email,        c->token_id,
+        c->org,  c->role,   c->region, c->rule, c->policy_sha256};
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++) {
         if (!fields[i] || strlen(fields[i]) > field_cap(i))

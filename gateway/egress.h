@@ -3,10 +3,10 @@
  * A URL in a response that is not a Hub route (a storage or CDN URL, an LFS upload href, a
  * storage path on the upstream's own origin) is replaced by public_url/-/egress/<sealed>: the
  * original URL, the method it may be used with, the repo and action it was issued for, who it
- * was issued to and under which decision (org, role, region, rule, policy), and an expiry, encrypted
- * and authenticated with AES-256-GCM under a key only hubgate holds. hubgate forwards only URLs
- * it sealed itself, for the caller they were sealed for, until they expire, so clients need to
- * reach nothing but hubgate, and every byte is counted and audited under the caller, repo,
+ * was issued to and under which decision (org, role, region, rule, policy), and an expiry,
+ * encrypted and authenticated with AES-256-GCM under a key only hubgate holds. hubgate forwards
+ * only URLs it sealed itself, for the caller they were sealed for, until they expire, so clients
+ * need to reach nothing but hubgate, and every byte is counted and audited under the caller, repo,
  * action and decision of the request that produced the URL, even when the link is used without
  * credentials (git-lfs and redirect followers often send none). */
 #ifndef HUBGATE_GATEWAY_EGRESS_H

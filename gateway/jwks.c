@@ -344,7 +344,7 @@ static void refresh(gw_jwks_t *j, issuer_t *is)
     /* Why this fetch, for the audit event of a change (read under the lock the scheduler held
      * when it chose this issuer; only this thread clears them). */
     pthread_mutex_lock(&j->mu);
-    const char *trigger = !is->current          ? "start"
+    const char *trigger = !is->current            ? "start"
                           : is->refresh_requested ? "unknown_kid"
                           : is->failures          ? "retry"
                                                   : "schedule";

@@ -99,8 +99,8 @@ typedef struct {
 
     gw_xfer_t *xfer;
     unsigned status; /* what the client got, for metrics and audit */
-    int answer_own;        /* the answer's body is hubgate's (an error, a rewritten or filtered
-                              answer), not the upstream's bytes relayed: */
+    int answer_own;  /* the answer's body is hubgate's (an error, a rewritten or filtered
+                        answer), not the upstream's bytes relayed: */
     uint64_t answer_bytes; /*   its length, the completion's bytes_out */
 } gw_request_t;
 

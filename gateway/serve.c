@@ -168,8 +168,7 @@ enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn,
                                        : NULL);
 }
 
-void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule,
-                       const char *reason)
+void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule, const char *reason)
 {
     pol_decision_t *d = &req->decision;
     memset(d, 0, sizeof(*d));
@@ -276,10 +275,9 @@ static void refuse_anonymous(gw_request_t *req)
 static void refuse_route(gw_request_t *req, const char *why)
 {
     pol_decision_t *d = &req->decision;
-    gw_request_decide(req, POL_DENY,
-                      gw_route_is_hubgate_own(&req->route) ? "hubgate-own-route"
-                                                           : "repo-less-route",
-                      why);
+    gw_request_decide(
+        req, POL_DENY,
+        gw_route_is_hubgate_own(&req->route) ? "hubgate-own-route" : "repo-less-route", why);
     gw_metrics_denial(gw_route_is_hubgate_own(&req->route) ? "hubgate_own_route"
                                                            : "repo_less_route");
     local_answer(req, 403, NULL, d->reason);
@@ -800,8 +798,7 @@ static int on_policy_event(void *ctx, const gw_policy_event_t *pe)
     return rc;
 }
 
-static void on_keys_changed(void *ctx, const char *issuer, const char *summary,
-                            const char *trigger)
+static void on_keys_changed(void *ctx, const char *issuer, const char *summary, const char *trigger)
 {
     gw_server_t *srv = ctx;
     aud_event_t ev;

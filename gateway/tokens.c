@@ -262,12 +262,13 @@ int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
     int open = c && begin(c);
     /* The revoked token's name and scope come back for its token.revoked event: the report of
      * tokens minted and revoked names each the same way. */
-    PGresult *res = open ? PQexecParams(c,
-                                     "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
-                                     "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
-                                     "RETURNING name, scope",
-                                     3, NULL, params, NULL, NULL, 0)
-                      : NULL;
+    PGresult *res =
+        open ? PQexecParams(c,
+                            "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
+                            "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
+                            "RETURNING name, scope",
+                            3, NULL, params, NULL, NULL, 0)
+             : NULL;
     int rc = CMN_ERR_DB;
     json_t *info = NULL;
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {

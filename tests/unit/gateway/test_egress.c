@@ -102,7 +102,6 @@ static void tampering_and_foreign_keys_fail(void **state)
     cmn_arena_free(&a);
 }
 
-
 /* The egress key file: exactly 64 hex digits and an optional newline, private to its owner. */
 static void key_files_are_read_strictly(void **state)
 {
