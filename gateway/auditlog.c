@@ -228,7 +228,7 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
     /* The decision: the policy's, hubgate's own (gw_request_decide), or for an egress link the
      * one it was sealed under (who may use it was settled then). */
     int decided_allow = req->is_egress || (req->decided && req->decision.effect == POL_ALLOW);
-    int allowed = req->audited || (decided_allow && (status == 0 || status < 400));
+    int allowed = req->audited || (decided_allow && status < 400); /* 0: not answered yet */
     ev->decision.effect = allowed ? "allow" : "deny";
     if (req->is_egress) {
         const gw_egress_claim_t *c = &req->egress;

@@ -130,7 +130,12 @@ static int run_git(const char *dir, char *const argv[], run_t *r, char *why, siz
         int pr = poll(&p, 1, (int)left);
         if (pr < 0 && errno == EINTR)
             continue;
-        if (pr <= 0)
+        if (pr < 0) {
+            snprintf(why, whylen, "cannot read git's output: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (pr == 0)
             continue; /* the deadline is checked above */
         ssize_t n = read(fds[0], buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
