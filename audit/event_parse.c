@@ -525,7 +525,8 @@ static int top_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
         return 0;
     }
     if (key_is(k, kl, "v")) {
-        if (!lit(c, "1"))
+        /* 2: events of format v2 (chain 2, audit/chain.h) */
+        if (!lit(c, "1") && !lit(c, "2"))
             return fail(c, "unsupported version");
         t->v = 1;
         return 0;

@@ -321,7 +321,7 @@ static const struct {
     {"duplicate key", "{" E_ID "," E_ID ",\"kind\":\"request\"," E_TS ",\"v\":1}"},
     {"unknown key", "{\"extra\":\"x\"," E_ID ",\"kind\":\"request\"," E_TS ",\"v\":1}"},
     {"missing v", "{" E_ID ",\"kind\":\"request\"," E_TS "}"},
-    {"version 2", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":2}"},
+    {"version 3", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":3}"},
     {"unknown kind", "{" E_ID ",\"kind\":\"nap\"," E_TS ",\"v\":1}"},
     {"uppercase id",
      "{\"id\":\"0190A1B2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"kind\":\"request\"," E_TS ",\"v\":1}"},
