@@ -6,6 +6,7 @@
 #include "gateway/cli_audit.h"
 #include "gateway/cli_db.h"
 #include "gateway/cli_policy.h"
+#include "gateway/cli_report_verify.h"
 #include "gateway/config.h"
 #include "gateway/serve.h"
 #include "gateway/version.h"
@@ -26,6 +27,8 @@ static const char usage_main[] =
     "  hubgate keygen --out FILE               create the Ed25519 key that signs the audit log\n"
     "  hubgate audit verify --database URL [--pubkey FILE] [--checkpoint FILE] [--json]\n"
     "                                          check every chain and signature of the log\n"
+    "  hubgate report verify DIR --pubkey FILE... [--checkpoint FILE...]\n"
+    "                                          check a report directory offline\n"
     "  hubgate policy check|test FILE          validate a policy / run its embedded tests\n"
     "  hubgate policy explain FILE --subject JSON --request \"METHOD PATH\"\n"
     "                                          show the decision and the rule that made it\n"
@@ -122,6 +125,8 @@ int main(int argc, char **argv)
         rc = gw_cli_keygen(argc - 2, argv + 2);
     else if (strcmp(cmd, "audit") == 0)
         rc = gw_cli_audit(argc - 2, argv + 2);
+    else if (strcmp(cmd, "report") == 0 && argc > 2 && strcmp(argv[2], "verify") == 0)
+        rc = gw_cli_report_verify(argc - 2, argv + 2);
     else {
         fprintf(stderr, "hubgate: unknown command \"%s\" (see hubgate --help)\n", cmd);
         rc = 2;
