@@ -65,8 +65,9 @@ typedef struct {
     int genesis;
     rcp_t start, end;
     int has_end;
-    int64_t next_seq;                   /* the seq the next line must have */
-    unsigned char head[AUD_HASH_BYTES]; /* the hash at next_seq - 1 */
+    int64_t next_seq;                        /* the seq the next line must have */
+    unsigned char head[AUD_HASH_BYTES];      /* the hash at next_seq - 1 */
+    int64_t gap_line, gap_expected, gap_seq; /* a seq skipped at gap_line, not yet reported */
     int saw_in_period;
     int64_t pending_hidden_line, pending_hidden_seq; /* a hidden line after an in-period one */
     size_t fcp_next, fcp_end;                        /* this stream's --checkpoint entries */
@@ -500,9 +501,9 @@ static void check_manifest_signature(rv_t *v, const cmn_buf_t *manifest, const c
         goto out;
     }
     if (aud_key_verify(k, manifest->data, manifest->len, raw) != 0)
-        problem(v, "manifest_signature", F_SIG, 1, NULL, -1,
-                "manifest.sig does not verify over manifest.json with key %s: the manifest was "
-                "altered, or signed by another key",
+        problem(v, "manifest_signature", F_MANIFEST, 0, NULL, -1,
+                "manifest.sig does not verify over manifest.json with key %s: manifest.json or "
+                "manifest.sig was altered, or another key signed it",
                 key_id);
 out:
     cmn_buf_free(&sig);
@@ -1216,6 +1217,19 @@ static void check_hidden(rv_t *v, sstate_t *s, const line_t *l, int64_t lineno)
     }
 }
 
+/* Reports a skipped seq that turned out not to be a swap. */
+static void flush_gap(rv_t *v, sstate_t *s)
+{
+    if (!s->gap_line)
+        return;
+    stream_problem(v, s, "deleted", s->gap_line, s->gap_expected,
+                   s->gap_seq - s->gap_expected == 1
+                       ? "event seq %lld is missing: the line has seq %lld"
+                       : "events from seq %lld are missing: the line has seq %lld",
+                   (long long)s->gap_expected, (long long)s->gap_seq);
+    s->gap_line = 0;
+}
+
 static void check_line(rv_t *v, const char *text, size_t n, int64_t lineno)
 {
     line_t l;
@@ -1245,6 +1259,19 @@ static void check_line(rv_t *v, const char *text, size_t n, int64_t lineno)
                        (long long)l.seq, (long long)s->end.seq);
         return;
     }
+    if (s->gap_line) {
+        /* the seq skipped on the line before, found here: two lines in each other's place */
+        if (l.seq == s->gap_expected && s->gap_seq == l.seq + 1 && s->gap_line == lineno - 1) {
+            stream_problem(v, s, "swapped", lineno, l.seq,
+                           "events seq %lld and %lld are in each other's place (lines %lld and "
+                           "%lld): reordered",
+                           (long long)l.seq, (long long)s->gap_seq, (long long)s->gap_line,
+                           (long long)lineno);
+            s->gap_line = 0;
+            return;
+        }
+        flush_gap(v, s);
+    }
     if (l.seq < s->next_seq) {
         stream_problem(v, s, "out_of_order", lineno, l.seq,
                        "event seq %lld comes after seq %lld: an event was added, repeated or "
@@ -1254,11 +1281,10 @@ static void check_line(rv_t *v, const char *text, size_t n, int64_t lineno)
     }
     const unsigned char *prev = s->head;
     if (l.seq > s->next_seq) {
-        stream_problem(v, s, "deleted", lineno, s->next_seq,
-                       l.seq - s->next_seq == 1
-                           ? "event seq %lld is missing: the line has seq %lld"
-                           : "events from seq %lld are missing: the line has seq %lld",
-                       (long long)s->next_seq, (long long)l.seq);
+        /* told once the next line shows whether it is a removal or a swap */
+        s->gap_line = lineno;
+        s->gap_expected = s->next_seq;
+        s->gap_seq = l.seq;
         prev = l.prev; /* resynchronise */
     } else if (memcmp(l.prev, s->head, AUD_HASH_BYTES) != 0) {
         char a[17], b[17];
@@ -1366,6 +1392,7 @@ static void finish_streams(rv_t *v)
 {
     for (size_t i = 0; i < v->r->n_streams; i++) {
         sstate_t *s = &v->ss[i];
+        flush_gap(v, s);
         if (!s->has_end)
             continue;
         int64_t last = s->next_seq - 1;
