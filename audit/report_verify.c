@@ -8,6 +8,7 @@
 #include "audit/report_verify.h"
 #include "audit/chain.h"
 #include "audit/event.h"
+#include "audit/report_line.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -73,17 +75,25 @@ typedef struct {
     size_t fcp_next, fcp_end;                        /* this stream's --checkpoint entries */
 } sstate_t;
 
-/* One line of events.jsonl, decoded. Strings point into the line buffer or `text`. */
+/* What a worker finds in one line of events.jsonl: everything that depends on the line alone.
+ * The sequencer then checks, in line order, what depends on the lines before it. */
 typedef struct {
-    int hidden;
-    int chain;
-    int in_period;
+    const char *bad_line; /* NULL, or what the line lacks (static) */
+    int hidden, chain, in_period_flag;
     int64_t seq;
     char stream[AUD_STREAM_MAX + 1];
-    unsigned char hash[AUD_HASH_BYTES], prev[AUD_HASH_BYTES], commitment[AUD_HASH_BYTES];
-    char *text; /* decoded canonical (whole) or org (hidden); not NUL-terminated */
-    size_t text_len;
-} line_t;
+    unsigned char hash[AUD_HASH_BYTES], prev[AUD_HASH_BYTES];
+    unsigned char computed[AUD_HASH_BYTES]; /* the hash recomputed after the stated prev_hash */
+    int computed_ok;
+    int noncanonical; /* whole: 1 does not parse (why), 2 does not re-encode the same */
+    int version;      /* whole: the chain its text names */
+    int in_period;    /* whole: ts in [from, to) */
+    int64_t ts_us;
+    int disclosed;    /* whole, org-scoped report: another org's v2 event (org in why) */
+    int own_org;      /* hidden, org-scoped report: of the report's org */
+    const char *kind; /* whole: its kind (static) */
+    char why[160];
+} res_t;
 
 typedef struct {
     const aud_report_verify_options_t *o;
@@ -94,10 +104,7 @@ typedef struct {
     size_t n_fcps;
     sstate_t *ss;
     aud_hasher_t hasher;
-    aud_parsed_t parsed;
-    cmn_buf_t enc;
-    char *decode; /* decoding buffer for a line's string */
-    size_t decode_cap;
+    int64_t lines; /* of events.jsonl, sequenced */
     /* manifest */
     char listed[AUD_REPORT_VERIFY_MAX_FILES][128];
     unsigned char listed_hash[AUD_REPORT_VERIFY_MAX_FILES][AUD_HASH_BYTES];
@@ -895,233 +902,151 @@ static void check_missing_streams(rv_t *v)
     }
 }
 
-/* ---- step 2 and 3: events.jsonl ---- */
+/* ---- step 2 and 3: events.jsonl ----
+ *
+ * A pipeline, so that a large report verifies at the speed of the machine's cores: the main
+ * thread reads the file in batches of whole lines (and hashes it for the manifest), workers
+ * check each batch's lines on their own (decode, parse, re-encode, recompute the hash after the
+ * line's prev_hash), and the main thread then sequences the results in line order (seqs,
+ * links, end checkpoints, problems). Batches in flight are bounded: memory stays flat. */
 
-static int lit(const char **p, const char *end, const char *w, size_t n)
+#define BATCH_BYTES (1 << 20)
+#define MAX_WORKERS 16
+
+enum { B_FREE, B_FILLED, B_TAKEN, B_DONE };
+
+typedef struct {
+    char *buf;
+    size_t len, cap; /* buf[0..len) holds whole lines, each ending with '\n' */
+    res_t *res;
+    size_t n_res, res_cap;
+    int state;
+} batch_t;
+
+struct pipe;
+
+typedef struct {
+    struct pipe *p;
+    pthread_t thread;
+    int started;
+    aud_hasher_t hasher;
+    aud_parsed_t parsed;
+    cmn_buf_t enc;
+    char *decode;
+    size_t decode_cap;
+} worker_t;
+
+typedef struct pipe {
+    rv_t *v;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    batch_t *batches;
+    size_t n_batches;
+    size_t next_fill, next_take, next_seq; /* counters; a batch is batches[i % n_batches] */
+    int stop;
+    worker_t workers[MAX_WORKERS];
+    size_t n_workers;
+} pipe_t;
+
+static int is_global_kind(aud_kind_t kind)
 {
-    if ((size_t)(end - *p) < n || memcmp(*p, w, n) != 0)
-        return -1;
-    *p += n;
+    const char *k = aud_kind_name(kind);
+    for (size_t i = 0; k && i < sizeof(GLOBAL_KINDS) / sizeof(GLOBAL_KINDS[0]); i++)
+        if (strcmp(k, GLOBAL_KINDS[i]) == 0)
+            return 1;
     return 0;
 }
 
-#define LIT(p, end, w) lit(p, end, w, sizeof(w) - 1)
-
-static int hex_field(const char **p, const char *end, unsigned char out[AUD_HASH_BYTES])
+/* Checks one line on its own (worker side). Reads only what never changes during the pass. */
+static void work_line(worker_t *w, const char *text, size_t n, res_t *r)
 {
-    if ((size_t)(end - *p) < HEX_LEN + 2 || (*p)[0] != '"' || (*p)[HEX_LEN + 1] != '"' ||
-        aud_unhex(*p + 1, HEX_LEN, out, AUD_HASH_BYTES) != 0)
-        return -1;
-    *p += HEX_LEN + 2;
-    return 0;
-}
-
-static int int_field(const char **p, const char *end, int64_t *out)
-{
-    const char *s = *p;
-    int64_t x = 0;
-    size_t nd = 0;
-    while (s + nd < end && s[nd] >= '0' && s[nd] <= '9' && nd < 16)
-        x = x * 10 + (s[nd++] - '0');
-    if (nd == 0 || (s[0] == '0' && nd > 1) || (s + nd < end && s[nd] >= '0' && s[nd] <= '9'))
-        return -1;
-    *out = x;
-    *p += nd;
-    return 0;
-}
-
-static int utf8_put(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-static int hex4(const char *s, uint32_t *out)
-{
-    uint32_t x = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        x = x << 4 | (uint32_t)d;
-    }
-    *out = x;
-    return 0;
-}
-
-/* Decodes the JSON string at *p into dst (capacity: the string's encoded length). Any JSON
- * escape is accepted: what the bytes must be is checked afterwards (the event re-encodes the
- * same, the org hashes into the chain). */
-static int string_field(const char **p, const char *end, char *dst, size_t *outlen)
-{
-    const char *s = *p;
-    if (s >= end || *s != '"')
-        return -1;
-    s++;
-    size_t n = 0;
-    for (;;) {
-        const char *q = s;
-        while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-            q++;
-        memcpy(dst + n, s, (size_t)(q - s));
-        n += (size_t)(q - s);
-        s = q;
-        if (s >= end || (unsigned char)*s < 0x20)
-            return -1;
-        if (*s == '"')
-            break;
-        if (end - s < 2)
-            return -1;
-        char e = s[1];
-        s += 2;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            dst[n++] = e;
-            break;
-        case 'b':
-            dst[n++] = '\b';
-            break;
-        case 'f':
-            dst[n++] = '\f';
-            break;
-        case 'n':
-            dst[n++] = '\n';
-            break;
-        case 'r':
-            dst[n++] = '\r';
-            break;
-        case 't':
-            dst[n++] = '\t';
-            break;
-        case 'u': {
-            uint32_t cp, lo;
-            if (end - s < 4 || hex4(s, &cp) != 0)
-                return -1;
-            s += 4;
-            if (cp >= 0xd800 && cp < 0xdc00) {
-                if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, &lo) != 0 ||
-                    lo < 0xdc00 || lo >= 0xe000)
-                    return -1;
-                s += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp < 0xe000) {
-                return -1;
-            }
-            n += (size_t)utf8_put(dst + n, cp);
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    *p = s + 1;
-    *outlen = n;
-    return 0;
-}
-
-static int stream_field(const char **p, const char *end, char out[AUD_STREAM_MAX + 1])
-{
-    const char *s = *p;
-    if (s >= end || *s != '"')
-        return -1;
-    const char *q = memchr(s + 1, '"', (size_t)(end - s - 1));
-    if (!q || q - s - 1 > AUD_STREAM_MAX || q - s - 1 < 1)
-        return -1;
-    memcpy(out, s + 1, (size_t)(q - s - 1));
-    out[q - s - 1] = '\0';
-    if (!aud_stream_name_ok(out))
-        return -1;
-    *p = q + 1;
-    return 0;
-}
-
-/* Parses one line of events.jsonl in exactly one of its two forms (keys sorted, no
- * whitespace). Returns 0 or -1 with what was expected in *why. */
-static int parse_line(rv_t *v, const char *s, size_t n, line_t *l, const char **why)
-{
-    const char *p = s, *end = s + n;
-    memset(l, 0, offsetof(line_t, text));
-    if (v->decode_cap < n) {
-        char *d = realloc(v->decode, n);
+    const aud_report_verify_result_t *rr = w->p->v->r;
+    memset(r, 0, offsetof(res_t, why));
+    r->why[0] = '\0';
+    if (w->decode_cap < n) {
+        char *d = realloc(w->decode, n);
         if (!d) {
-            *why = "out of memory";
-            return -1;
+            r->bad_line = "memory to decode it (out of memory)";
+            return;
         }
-        v->decode = d;
-        v->decode_cap = n;
+        w->decode = d;
+        w->decode_cap = n;
     }
-    l->text = v->decode;
-    if (LIT(&p, end, "{\"canonical\":") == 0) {
-        *why = "\"canonical\" (a JSON string)";
-        if (string_field(&p, end, l->text, &l->text_len) != 0)
-            return -1;
-        *why = "\"chain\": 1 or 2";
-        if (LIT(&p, end, ",\"chain\":") != 0 || p >= end || (*p != '1' && *p != '2'))
-            return -1;
-        l->chain = *p++ - '0';
-        *why = "\"hash\" (64 hex digits)";
-        if (LIT(&p, end, ",\"hash\":") != 0 || hex_field(&p, end, l->hash) != 0)
-            return -1;
-        *why = "\"in_period\": true or false";
-        if (LIT(&p, end, ",\"in_period\":") != 0)
-            return -1;
-        if (LIT(&p, end, "true") == 0)
-            l->in_period = 1;
-        else if (LIT(&p, end, "false") != 0)
-            return -1;
-    } else if (LIT(&p, end, "{\"chain\":2,\"commitment\":") == 0) {
-        l->hidden = 1;
-        l->chain = 2;
-        *why = "\"commitment\" (64 hex digits)";
-        if (hex_field(&p, end, l->commitment) != 0)
-            return -1;
-        *why = "\"hash\" (64 hex digits)";
-        if (LIT(&p, end, ",\"hash\":") != 0 || hex_field(&p, end, l->hash) != 0)
-            return -1;
-        *why = "\"hidden\":true then \"org\" (a JSON string)";
-        if (LIT(&p, end, ",\"hidden\":true,\"org\":") != 0 ||
-            string_field(&p, end, l->text, &l->text_len) != 0 || l->text_len > AUD_CHAIN_MAX_ORG)
-            return -1;
-    } else {
-        *why = "{\"canonical\":… (an event shown whole) or {\"chain\":2,\"commitment\":… (an "
-               "event shown hidden)";
-        return -1;
+    aud_report_line_t l;
+    if (aud_report_line_parse(text, n, w->decode, &l, &r->bad_line) != 0)
+        return;
+    r->bad_line = NULL;
+    r->hidden = l.hidden;
+    r->chain = l.chain;
+    r->in_period_flag = l.in_period;
+    r->seq = l.seq;
+    memcpy(r->stream, l.stream, sizeof(r->stream));
+    memcpy(r->hash, l.hash, AUD_HASH_BYTES);
+    memcpy(r->prev, l.prev, AUD_HASH_BYTES);
+    int rc = l.hidden ? aud_chain_next_v2(&w->hasher, l.prev, l.text, l.text_len, l.commitment,
+                                          r->computed)
+                      : aud_chain_next(&w->hasher, l.prev, l.text, l.text_len, r->computed);
+    r->computed_ok = rc == 0;
+    if (l.hidden) {
+        r->own_org =
+            rr->scoped && l.text_len == strlen(rr->org) && memcmp(l.text, rr->org, l.text_len) == 0;
+        return;
     }
-    *why = "\"prev_hash\" (64 hex digits)";
-    if (LIT(&p, end, ",\"prev_hash\":") != 0 || hex_field(&p, end, l->prev) != 0)
-        return -1;
-    *why = "\"seq\" (a positive integer)";
-    if (LIT(&p, end, ",\"seq\":") != 0 || int_field(&p, end, &l->seq) != 0 || l->seq < 1)
-        return -1;
-    *why = "\"stream\" (a stream name) and the end of the object";
-    if (LIT(&p, end, ",\"stream\":") != 0 || stream_field(&p, end, l->stream) != 0 ||
-        LIT(&p, end, "}") != 0 || p != end)
-        return -1;
-    return 0;
+    if (aud_event_parse(&w->parsed, l.text, l.text_len, r->why, sizeof(r->why)) != 0) {
+        r->noncanonical = 1;
+        return;
+    }
+    cmn_buf_clear(&w->enc);
+    if (aud_event_encode(&w->parsed.ev, &w->enc) != 0 || w->enc.len != l.text_len ||
+        memcmp(w->enc.data, l.text, l.text_len) != 0) {
+        r->noncanonical = 2;
+        return;
+    }
+    const aud_event_t *ev = &w->parsed.ev;
+    r->version = aud_chain_version(l.text, l.text_len);
+    r->ts_us = ev->ts_us;
+    r->in_period = ev->ts_us >= rr->from_us && ev->ts_us < rr->to_us;
+    r->kind = aud_kind_name(ev->kind);
+    if (rr->scoped && r->version == 2) {
+        const char *org = ev->decision.org ? ev->decision.org : "";
+        if (strcmp(org, rr->org) != 0 && (org[0] || !is_global_kind(ev->kind))) {
+            r->disclosed = 1;
+            snprintf(r->why, sizeof(r->why), "%.60s", org);
+        }
+    }
+}
+
+static void work_batch(worker_t *w, batch_t *b)
+{
+    const char *at = b->buf, *end = b->buf + b->len;
+    b->n_res = 0;
+    while (at < end) {
+        const char *nl = memchr(at, '\n', (size_t)(end - at));
+        work_line(w, at, (size_t)(nl - at), &b->res[b->n_res++]);
+        at = nl + 1;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    pipe_t *p = w->p;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->next_take == p->next_fill)
+            pthread_cond_wait(&p->cv_work, &p->mu);
+        if (p->next_take == p->next_fill)
+            break; /* stopped, nothing left */
+        batch_t *b = &p->batches[p->next_take++ % p->n_batches];
+        b->state = B_TAKEN;
+        pthread_mutex_unlock(&p->mu);
+        work_batch(w, b);
+        pthread_mutex_lock(&p->mu);
+        b->state = B_DONE;
+        pthread_cond_broadcast(&p->cv_done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
 }
 
 static sstate_t *find_state(rv_t *v, const char *name)
@@ -1140,80 +1065,62 @@ static sstate_t *find_state(rv_t *v, const char *name)
     return NULL;
 }
 
-static int is_global_kind(aud_kind_t kind)
+/* Step 3 for an event shown whole, in line order. */
+static void seq_whole(rv_t *v, sstate_t *s, const res_t *r, int64_t lineno)
 {
-    const char *k = aud_kind_name(kind);
-    for (size_t i = 0; k && i < sizeof(GLOBAL_KINDS) / sizeof(GLOBAL_KINDS[0]); i++)
-        if (strcmp(k, GLOBAL_KINDS[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Step 3 for an event shown whole. */
-static void check_whole(rv_t *v, sstate_t *s, const line_t *l, int64_t lineno)
-{
-    const aud_report_verify_result_t *r = v->r;
-    char why[200];
-    if (aud_event_parse(&v->parsed, l->text, l->text_len, why, sizeof(why)) != 0) {
-        stream_problem(v, s, "noncanonical", lineno, l->seq,
-                       "event seq %lld is not a canonical hubgate event (%s)", (long long)l->seq,
-                       why);
+    const aud_report_verify_result_t *rr = v->r;
+    if (r->noncanonical) {
+        if (r->noncanonical == 1)
+            stream_problem(v, s, "noncanonical", lineno, r->seq,
+                           "event seq %lld is not a canonical hubgate event (%s)",
+                           (long long)r->seq, r->why);
+        else
+            stream_problem(v, s, "noncanonical", lineno, r->seq,
+                           "event seq %lld does not re-encode to the same bytes",
+                           (long long)r->seq);
         return;
     }
-    cmn_buf_clear(&v->enc);
-    if (aud_event_encode(&v->parsed.ev, &v->enc) != 0 || v->enc.len != l->text_len ||
-        memcmp(v->enc.data, l->text, l->text_len) != 0) {
-        stream_problem(v, s, "noncanonical", lineno, l->seq,
-                       "event seq %lld does not re-encode to the same bytes", (long long)l->seq);
-        return;
-    }
-    const aud_event_t *ev = &v->parsed.ev;
-    int version = aud_chain_version(l->text, l->text_len);
-    if (l->chain != version)
-        stream_problem(v, s, "chain_version", lineno, l->seq,
+    if (r->chain != r->version)
+        stream_problem(v, s, "chain_version", lineno, r->seq,
                        "event seq %lld says \"chain\":%d, but its canonical text is of chain %d",
-                       (long long)l->seq, l->chain, version);
-    int in = ev->ts_us >= r->from_us && ev->ts_us < r->to_us;
-    if (in != l->in_period) {
+                       (long long)r->seq, r->chain, r->version);
+    if (r->in_period != r->in_period_flag) {
         char ts[28];
-        aud_time_format(ev->ts_us, ts);
-        stream_problem(v, s, "in_period", lineno, l->seq,
+        aud_time_format(r->ts_us, ts);
+        stream_problem(v, s, "in_period", lineno, r->seq,
                        "event seq %lld has ts %s, %s the period, but says \"in_period\":%s",
-                       (long long)l->seq, ts, in ? "inside" : "outside",
-                       l->in_period ? "true" : "false");
+                       (long long)r->seq, ts, r->in_period ? "inside" : "outside",
+                       r->in_period_flag ? "true" : "false");
     }
-    if (r->scoped && version == 2) {
-        const char *org = ev->decision.org ? ev->decision.org : "";
-        if (strcmp(org, r->org) != 0 && (org[0] || !is_global_kind(ev->kind)))
-            stream_problem(v, s, "disclosed", lineno, l->seq,
-                           "event seq %lld (org \"%.60s\", kind %s) is shown whole in a report "
-                           "scoped to org \"%.60s\": it should be hidden",
-                           (long long)l->seq, org, aud_kind_name(ev->kind), r->org);
-    }
-    if (in) {
+    if (r->disclosed)
+        stream_problem(v, s, "disclosed", lineno, r->seq,
+                       "event seq %lld (org \"%s\", kind %s) is shown whole in a report scoped to "
+                       "org \"%.60s\": it should be hidden",
+                       (long long)r->seq, r->why, r->kind, rr->org);
+    if (r->in_period) {
         s->out->in_period++;
-        if (!r->scoped && s->pending_hidden_line) {
+        if (!rr->scoped && s->pending_hidden_line) {
             stream_problem(v, s, "hidden_in_period", s->pending_hidden_line, s->pending_hidden_seq,
                            "event seq %lld is hidden, but lies between events of the period "
                            "(seq %lld is in it): a report of every org shows those whole",
-                           (long long)s->pending_hidden_seq, (long long)l->seq);
+                           (long long)s->pending_hidden_seq, (long long)r->seq);
             s->pending_hidden_line = 0;
         }
         s->saw_in_period = 1;
     }
 }
 
-static void check_hidden(rv_t *v, sstate_t *s, const line_t *l, int64_t lineno)
+static void seq_hidden(rv_t *v, sstate_t *s, const res_t *r, int64_t lineno)
 {
-    const aud_report_verify_result_t *r = v->r;
-    if (r->scoped && l->text_len == strlen(r->org) && memcmp(l->text, r->org, l->text_len) == 0)
-        stream_problem(v, s, "hidden_own_org", lineno, l->seq,
+    const aud_report_verify_result_t *rr = v->r;
+    if (r->own_org)
+        stream_problem(v, s, "hidden_own_org", lineno, r->seq,
                        "event seq %lld of org \"%.60s\" is hidden in a report of that org: it "
                        "must be shown whole",
-                       (long long)l->seq, r->org);
-    if (!r->scoped && s->saw_in_period && !s->pending_hidden_line) {
+                       (long long)r->seq, rr->org);
+    if (!rr->scoped && s->saw_in_period && !s->pending_hidden_line) {
         s->pending_hidden_line = lineno;
-        s->pending_hidden_seq = l->seq;
+        s->pending_hidden_seq = r->seq;
     }
 }
 
@@ -1230,87 +1137,176 @@ static void flush_gap(rv_t *v, sstate_t *s)
     s->gap_line = 0;
 }
 
-static void check_line(rv_t *v, const char *text, size_t n, int64_t lineno)
+/* Step 2 for one line, in line order. */
+static void seq_line(rv_t *v, const res_t *r, int64_t lineno)
 {
-    line_t l;
-    const char *why = "";
     v->r->events++;
-    if (parse_line(v, text, n, &l, &why) != 0) {
+    if (r->bad_line) {
         problem(v, "line", F_EVENTS, lineno, NULL, -1,
-                "line %lld is not an events.jsonl line: expected %s", (long long)lineno, why);
+                "line %lld is not an events.jsonl line: expected %s", (long long)lineno,
+                r->bad_line);
         return;
     }
-    sstate_t *s = find_state(v, l.stream);
+    sstate_t *s = find_state(v, r->stream);
     if (!s) {
-        problem(v, "stream_unknown", F_EVENTS, lineno, l.stream, l.seq,
+        problem(v, "stream_unknown", F_EVENTS, lineno, r->stream, r->seq,
                 "event seq %lld is of stream %s, which report.json's integrity section does not "
                 "name: nothing proves it",
-                (long long)l.seq, l.stream);
+                (long long)r->seq, r->stream);
         return;
     }
     s->out->events++;
-    if (l.hidden)
+    if (r->hidden)
         s->out->hidden++;
     else
         s->out->whole++;
-    if (s->has_end && l.seq > s->end.seq) {
-        stream_problem(v, s, "beyond_end", lineno, l.seq,
-                       "event seq %lld comes after the end checkpoint (seq %lld): it was added",
-                       (long long)l.seq, (long long)s->end.seq);
-        return;
-    }
     if (s->gap_line) {
         /* the seq skipped on the line before, found here: two lines in each other's place */
-        if (l.seq == s->gap_expected && s->gap_seq == l.seq + 1 && s->gap_line == lineno - 1) {
-            stream_problem(v, s, "swapped", lineno, l.seq,
+        if (r->seq == s->gap_expected && s->gap_seq == r->seq + 1 && s->gap_line == lineno - 1) {
+            stream_problem(v, s, "swapped", lineno, r->seq,
                            "events seq %lld and %lld are in each other's place (lines %lld and "
                            "%lld): reordered",
-                           (long long)l.seq, (long long)s->gap_seq, (long long)s->gap_line,
+                           (long long)r->seq, (long long)s->gap_seq, (long long)s->gap_line,
                            (long long)lineno);
             s->gap_line = 0;
             return;
         }
         flush_gap(v, s);
     }
-    if (l.seq < s->next_seq) {
-        stream_problem(v, s, "out_of_order", lineno, l.seq,
-                       "event seq %lld comes after seq %lld: an event was added, repeated or "
-                       "moved",
-                       (long long)l.seq, (long long)(s->next_seq - 1));
+    if (s->has_end && r->seq > s->end.seq) {
+        stream_problem(v, s, "beyond_end", lineno, r->seq,
+                       "event seq %lld comes after the end checkpoint (seq %lld): it was added",
+                       (long long)r->seq, (long long)s->end.seq);
         return;
     }
-    const unsigned char *prev = s->head;
-    if (l.seq > s->next_seq) {
+    if (r->seq < s->next_seq) {
+        stream_problem(v, s, "out_of_order", lineno, r->seq,
+                       "event seq %lld comes after seq %lld: an event was added, repeated or "
+                       "moved",
+                       (long long)r->seq, (long long)(s->next_seq - 1));
+        return;
+    }
+    if (r->seq > s->next_seq) {
         /* told once the next line shows whether it is a removal or a swap */
         s->gap_line = lineno;
         s->gap_expected = s->next_seq;
-        s->gap_seq = l.seq;
-        prev = l.prev; /* resynchronise */
-    } else if (memcmp(l.prev, s->head, AUD_HASH_BYTES) != 0) {
+        s->gap_seq = r->seq;
+    } else if (memcmp(r->prev, s->head, AUD_HASH_BYTES) != 0) {
         char a[17], b[17];
-        stream_problem(v, s, "chain_break", lineno, l.seq,
+        stream_problem(v, s, "chain_break", lineno, r->seq,
                        "event seq %lld has prev_hash %s…, but the chain has %s… before it: an "
                        "event before it was removed, added or replaced",
-                       (long long)l.seq, short_hex(l.prev, a), short_hex(s->head, b));
-        prev = l.prev;
+                       (long long)r->seq, short_hex(r->prev, a), short_hex(s->head, b));
     }
-    unsigned char h[AUD_HASH_BYTES];
-    int rc = l.hidden ? aud_chain_next_v2(&v->hasher, prev, l.text, l.text_len, l.commitment, h)
-                      : aud_chain_next(&v->hasher, prev, l.text, l.text_len, h);
-    if (rc != 0 || memcmp(h, l.hash, AUD_HASH_BYTES) != 0)
-        stream_problem(v, s, "modified", lineno, l.seq,
-                       "event seq %lld does not hash to its hash: %s", (long long)l.seq,
-                       l.hidden ? "its org or commitment was altered" : "its content was altered");
-    file_checkpoints_at(v, s, l.seq, lineno, h);
-    memcpy(s->head, rc == 0 && memcmp(h, l.hash, AUD_HASH_BYTES) == 0 ? h : l.hash, AUD_HASH_BYTES);
-    s->next_seq = l.seq + 1;
-    if (l.hidden)
-        check_hidden(v, s, &l, lineno);
+    /* the hash was recomputed after the line's own prev_hash: equal to the chain's head unless
+     * a problem was just told, so that each tampering is named once, where it is */
+    int holds = r->computed_ok && memcmp(r->computed, r->hash, AUD_HASH_BYTES) == 0;
+    if (!holds)
+        stream_problem(v, s, "modified", lineno, r->seq,
+                       "event seq %lld does not hash to its hash: %s", (long long)r->seq,
+                       r->hidden ? "its org or commitment was altered" : "its content was altered");
+    file_checkpoints_at(v, s, r->seq, lineno, r->computed);
+    memcpy(s->head, holds ? r->computed : r->hash, AUD_HASH_BYTES);
+    s->next_seq = r->seq + 1;
+    if (r->hidden)
+        seq_hidden(v, s, r, lineno);
     else
-        check_whole(v, s, &l, lineno);
+        seq_whole(v, s, r, lineno);
 }
 
-/* Reads events.jsonl line by line, hashing the file as it goes. */
+static void seq_batch(rv_t *v, const batch_t *b)
+{
+    for (size_t i = 0; i < b->n_res; i++)
+        seq_line(v, &b->res[i], ++v->lines);
+}
+
+static void worker_free(worker_t *w)
+{
+    aud_hasher_free(&w->hasher);
+    aud_parsed_free(&w->parsed);
+    cmn_buf_free(&w->enc);
+    free(w->decode);
+}
+
+static size_t worker_count(const aud_report_verify_options_t *o)
+{
+    long n = o->threads > 0 ? (long)o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (size_t)n;
+}
+
+/* Fills b with the carried partial line and more of the file, up to whole lines; what follows
+ * the last '\n' is carried into the next batch. Returns 1 at the end of the file, 0, or -1
+ * after a problem (I/O, a line over the cap). */
+static int fill_batch(rv_t *v, int fd, EVP_MD_CTX *fctx, batch_t *b, cmn_buf_t *carry)
+{
+    b->len = 0;
+    if (carry->len) {
+        if (b->cap < carry->len + BATCH_BYTES) {
+            char *nb = realloc(b->buf, carry->len + BATCH_BYTES);
+            if (!nb)
+                goto nomem;
+            b->buf = nb;
+            b->cap = carry->len + BATCH_BYTES;
+        }
+        memcpy(b->buf, carry->data, carry->len);
+        b->len = carry->len;
+        cmn_buf_clear(carry);
+    }
+    int eof = 0;
+    for (;;) {
+        while (b->len < b->cap) {
+            ssize_t n = read(fd, b->buf + b->len, b->cap - b->len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                problem(v, "file_hash", F_EVENTS, 0, NULL, -1, "events.jsonl: %s", strerror(errno));
+                return -1;
+            }
+            if (n == 0) {
+                eof = 1;
+                break;
+            }
+            EVP_DigestUpdate(fctx, b->buf + b->len, (size_t)n);
+            b->len += (size_t)n;
+        }
+        char *last = b->len ? memrchr(b->buf, '\n', b->len) : NULL;
+        if (last || eof) {
+            size_t keep = last ? (size_t)(last - b->buf) + 1 : 0;
+            if (cmn_buf_append(carry, b->buf + keep, b->len - keep) != 0)
+                goto nomem;
+            b->len = keep;
+            break;
+        }
+        /* not one whole line yet: a long line */
+        if (b->cap >= (size_t)AUD_REPORT_VERIFY_MAX_LINE) {
+            problem(v, "line", F_EVENTS, v->lines + 1, NULL, -1,
+                    "a line of events.jsonl is longer than %d bytes", AUD_REPORT_VERIFY_MAX_LINE);
+            return -1;
+        }
+        char *nb = realloc(b->buf, b->cap * 2);
+        if (!nb)
+            goto nomem;
+        b->buf = nb;
+        b->cap *= 2;
+    }
+    /* one result per line: at most one per two bytes ("{}\n" is the shortest) */
+    size_t lines = 0;
+    for (const char *q = b->buf, *e = b->buf + b->len; (q = memchr(q, '\n', (size_t)(e - q))); q++)
+        lines++;
+    if (b->res_cap < lines) {
+        res_t *nr = realloc(b->res, lines * sizeof(res_t));
+        if (!nr)
+            goto nomem;
+        b->res = nr;
+        b->res_cap = lines;
+    }
+    return eof;
+nomem:
+    problem(v, "line", F_EVENTS, v->lines + 1, NULL, -1, "out of memory reading events.jsonl");
+    return -1;
+}
+
+/* Reads events.jsonl through the pipeline, hashing the file as it goes. */
 static void read_events(rv_t *v)
 {
     int fd = open_in(v->o->dir, F_EVENTS);
@@ -1319,71 +1315,111 @@ static void read_events(rv_t *v)
                 "events.jsonl cannot be read: %s", strerror(errno));
         return;
     }
+    pipe_t p;
+    memset(&p, 0, sizeof(p));
+    p.v = v;
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv_work, NULL);
+    pthread_cond_init(&p.cv_done, NULL);
+    cmn_buf_t carry;
+    cmn_buf_init(&carry, AUD_REPORT_VERIFY_MAX_LINE);
     EVP_MD_CTX *fctx = EVP_MD_CTX_new();
-    size_t cap = READ_CHUNK, len = 0, at = 0;
-    char *buf = malloc(cap);
-    int64_t lineno = 0;
-    int ok = fctx && buf && EVP_DigestInit_ex(fctx, EVP_sha256(), NULL) == 1;
-    int eof = 0;
-    while (ok && !eof) {
-        /* keep the partial line, read more behind it */
-        if (at > 0) {
-            memmove(buf, buf + at, len - at);
-            len -= at;
-            at = 0;
-        }
-        if (len == cap) {
-            if (cap >= (size_t)AUD_REPORT_VERIFY_MAX_LINE + READ_CHUNK) {
-                problem(v, "line", F_EVENTS, lineno + 1, NULL, -1,
-                        "line %lld is longer than %d bytes", (long long)(lineno + 1),
-                        AUD_REPORT_VERIFY_MAX_LINE);
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            problem(v, "file_hash", F_EVENTS, lineno, NULL, -1, "events.jsonl: %s",
-                    strerror(errno));
+    size_t want = worker_count(v->o);
+    /* one worker on the main thread when alone; else threads, the main one reading */
+    p.n_batches = want > 1 ? 2 * want + 2 : 1;
+    p.batches = calloc(p.n_batches, sizeof(batch_t));
+    int ok = fctx && p.batches && EVP_DigestInit_ex(fctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < p.n_batches; i++) {
+        p.batches[i].buf = malloc(BATCH_BYTES);
+        p.batches[i].cap = BATCH_BYTES;
+        ok = p.batches[i].buf != NULL;
+    }
+    for (size_t i = 0; ok && i < want; i++) {
+        worker_t *w = &p.workers[p.n_workers];
+        w->p = &p;
+        cmn_buf_init(&w->enc, AUD_MAX_EVENT_BYTES);
+        if (aud_hasher_init(&w->hasher) != 0) {
             ok = 0;
             break;
         }
-        if (n == 0) {
-            eof = 1;
-        } else {
-            EVP_DigestUpdate(fctx, buf + len, (size_t)n);
-            len += (size_t)n;
+        p.n_workers++;
+        if (want > 1) {
+            w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+            if (!w->started)
+                break; /* fewer threads: the ones started do the work */
         }
-        for (;;) {
-            char *nl = memchr(buf + at, '\n', len - at);
-            if (!nl)
-                break;
-            check_line(v, buf + at, (size_t)(nl - (buf + at)), ++lineno);
-            at = (size_t)(nl - buf) + 1;
-        }
-        if (eof && at < len)
-            problem(v, "line", F_EVENTS, lineno + 1, NULL, -1,
-                    "the last line of events.jsonl has no newline: the file was cut");
     }
+    int inline_work = p.n_workers > 0 && !p.workers[0].started;
+    if (p.n_workers == 0)
+        ok = 0;
+    if (!ok)
+        problem(v, "line", F_EVENTS, 0, NULL, -1, "out of memory reading events.jsonl");
+    int eof = !ok, failed = !ok;
+    while (ok) {
+        /* fill every free batch, then sequence the oldest when it is done */
+        while (!eof && p.next_fill - p.next_seq < p.n_batches) {
+            batch_t *b = &p.batches[p.next_fill % p.n_batches];
+            int rc = fill_batch(v, fd, fctx, b, &carry);
+            if (rc < 0) {
+                eof = failed = 1;
+                break;
+            }
+            eof = rc;
+            if (inline_work) {
+                work_batch(&p.workers[0], b);
+                b->state = B_DONE;
+                p.next_fill++;
+                p.next_take++;
+            } else {
+                pthread_mutex_lock(&p.mu);
+                b->state = B_FILLED;
+                p.next_fill++;
+                pthread_cond_signal(&p.cv_work);
+                pthread_mutex_unlock(&p.mu);
+            }
+        }
+        if (p.next_seq == p.next_fill)
+            break;
+        batch_t *b = &p.batches[p.next_seq % p.n_batches];
+        pthread_mutex_lock(&p.mu);
+        while (b->state != B_DONE)
+            pthread_cond_wait(&p.cv_done, &p.mu);
+        pthread_mutex_unlock(&p.mu);
+        seq_batch(v, b);
+        b->state = B_FREE;
+        p.next_seq++;
+    }
+    pthread_mutex_lock(&p.mu);
+    p.stop = 1;
+    pthread_cond_broadcast(&p.cv_work);
+    pthread_mutex_unlock(&p.mu);
+    for (size_t i = 0; i < p.n_workers; i++) {
+        if (p.workers[i].started)
+            pthread_join(p.workers[i].thread, NULL);
+        worker_free(&p.workers[i]);
+    }
+    if (!failed && carry.len)
+        problem(v, "line", F_EVENTS, v->lines + 1, NULL, -1,
+                "the last line of events.jsonl has no newline: the file was cut");
     unsigned char h[AUD_HASH_BYTES];
     unsigned int hl = 0;
-    if (ok && eof && v->events_listed >= 0 && EVP_DigestFinal_ex(fctx, h, &hl) == 1 &&
+    if (!failed && v->events_listed >= 0 && EVP_DigestFinal_ex(fctx, h, &hl) == 1 &&
         memcmp(h, v->listed_hash[v->events_listed], AUD_HASH_BYTES) != 0) {
         char a[17], b[17];
         problem(v, "file_hash", F_EVENTS, 0, NULL, -1,
                 "events.jsonl has SHA-256 %s…, but manifest.json says %s…: the file was changed",
                 short_hex(h, a), short_hex(v->listed_hash[v->events_listed], b));
     }
-    if (!buf || !fctx)
-        problem(v, "file_hash", F_EVENTS, 0, NULL, -1, "out of memory");
+    for (size_t i = 0; p.batches && i < p.n_batches; i++) {
+        free(p.batches[i].buf);
+        free(p.batches[i].res);
+    }
+    free(p.batches);
+    cmn_buf_free(&carry);
     EVP_MD_CTX_free(fctx);
-    free(buf);
+    pthread_cond_destroy(&p.cv_work);
+    pthread_cond_destroy(&p.cv_done);
+    pthread_mutex_destroy(&p.mu);
     close(fd);
 }
 
@@ -1427,7 +1463,6 @@ int aud_report_verify_run(const aud_report_verify_options_t *o, aud_report_verif
     memset(&v, 0, sizeof(v));
     v.o = o;
     v.r = r;
-    cmn_buf_init(&v.enc, AUD_MAX_EVENT_BYTES);
     int64_t t0 = mono_us();
     int rc = 0;
     struct stat st;
@@ -1470,9 +1505,6 @@ out:
         aud_key_free(v.keys[i].key);
     free(v.fcps);
     free(v.ss);
-    free(v.decode);
-    cmn_buf_free(&v.enc);
-    aud_parsed_free(&v.parsed);
     aud_hasher_free(&v.hasher);
     if (rc)
         r->ok = 0;

@@ -20,7 +20,9 @@
  * against keys the auditor pinned. An event removed, added, altered or reordered fails it even
  * when the manifest was recomputed and re-signed with the same key.
  *
- * events.jsonl is read once, streamed: memory stays flat whatever the number of events. Each
+ * events.jsonl is read once, streamed in batches that worker threads check in parallel and the
+ * caller's thread then sequences in line order: memory stays flat whatever the number of
+ * events, and the verdict does not depend on the number of threads. Each
  * problem names its file and, for an event, its line, stream and seq; the first problem of
  * each kind is kept with the count of its kind. */
 #ifndef HUBGATE_AUDIT_REPORT_VERIFY_H
@@ -48,6 +50,7 @@ typedef struct {
     size_t n_pubkeys;
     const char *const *checkpoint_files; /* checkpoint files the auditor kept; may be empty */
     size_t n_checkpoint_files;
+    unsigned threads; /* threads checking lines; 0: one per online CPU (at most 16) */
 } aud_report_verify_options_t;
 
 /* The first problem of one kind, and how many of that kind were found. */
