@@ -1,6 +1,9 @@
 #include "audit/report_line.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static int lit(const char **p, const char *end, const char *w, size_t n)
 {
@@ -77,32 +80,55 @@ static int hex4(const char *s, uint32_t *out)
     return 0;
 }
 
-/* Copies the bytes that a JSON string holds as they are (not '"', '\\' or a control) from s
- * to dst + *n, eight at a time where it can: the canonical text inside a line is most of what
- * report verify reads. dst has room for everything up to end (decoding never grows). Returns
- * where it stopped. */
-static const char *copy_plain(const char *s, const char *end, char *dst, size_t *n)
+/* Decodes the plain bytes and the common escapes (\" \\ \/) of a JSON string from s into
+ * dst + *n, 64 input bytes at a time: the canonical text inside a line escapes a quote every few
+ * bytes, and finding every special byte of a block at once (a bit mask) costs much less than
+ * stopping at each. Stops before the closing quote, a control character, another escape, or
+ * within 80 bytes of end (the byte loop of the caller takes over). The 16-byte stores may write
+ * past what was decoded, never past where the input stands: dst has room for everything up to end
+ * (decoding never grows). Returns where it stopped. */
+static const char *decode_blocks(const char *s, const char *end, char *dst, size_t *n)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-    while (end - s >= 8) {
-        uint64_t w, q, b;
-        memcpy(&w, s, 8);
-        q = w ^ (ones * '"');
-        b = w ^ (ones * '\\');
-        /* the lowest flagged byte of each test is exact: '"', '\\', below 0x20 */
-        uint64_t m =
-            ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((w - ones * 0x20) & ~w & high);
-        memcpy(dst + *n, s, 8);
-        if (m) {
-            size_t k = (size_t)__builtin_ctzll(m) / 8;
-            *n += k;
-            return s + k;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i ctl = _mm_set1_epi8(0x1f);
+    while (end - s >= 80) {
+        uint64_t m = 0;
+        for (int i = 0; i < 4; i++) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + 16 * i));
+            __m128i sp =
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                             _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x)); /* x <= 0x1f */
+            m |= (uint64_t)(unsigned)_mm_movemask_epi8(sp) << (16 * i);
         }
-        *n += 8;
-        s += 8;
+        size_t pos = 0;
+        while (m) {
+            size_t k = (size_t)__builtin_ctzll(m);
+            /* the run before it: 16 bytes at a time, the excess overwritten later */
+            for (size_t c = pos; c < k; c += 16)
+                _mm_storeu_si128((__m128i *)(void *)(dst + *n + (c - pos)),
+                                 _mm_loadu_si128((const __m128i *)(const void *)(s + c)));
+            *n += k - pos;
+            char e = s[k + 1];
+            if (s[k] != '\\' || k == 63 || (e != '"' && e != '\\' && e != '/'))
+                return s + k; /* the end, a control, another escape, or one across blocks */
+            dst[(*n)++] = e;
+            pos = k + 2;
+            m &= k + 2 < 64 ? ~0ULL << (k + 2) : 0; /* past the escape and what it escapes */
+        }
+        for (size_t c = pos; c < 64; c += 16)
+            _mm_storeu_si128((__m128i *)(void *)(dst + *n + (c - pos)),
+                             _mm_loadu_si128((const __m128i *)(const void *)(s + c)));
+        *n += 64 - pos;
+        s += 64;
     }
 #endif
+    return s;
+}
+
+/* The same, one byte at a time, for what decode_blocks leaves. */
+static const char *copy_plain(const char *s, const char *end, char *dst, size_t *n)
+{
     while (s < end && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
         dst[(*n)++] = *s++;
     return s;
@@ -119,6 +145,7 @@ static int string_field(const char **p, const char *end, char *dst, size_t *outl
     s++;
     size_t n = 0;
     for (;;) {
+        s = decode_blocks(s, end, dst, &n);
         s = copy_plain(s, end, dst, &n);
         if (s >= end || (unsigned char)*s < 0x20)
             return -1;

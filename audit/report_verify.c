@@ -920,6 +920,7 @@ typedef struct {
     size_t len, cap; /* buf[0..len) holds whole lines, each ending with '\n' */
     res_t *res;
     size_t n_res, res_cap;
+    int short_of_memory; /* the worker could not hold a result for every line */
     int state;
 } batch_t;
 
@@ -1016,11 +1017,25 @@ static void work_line(worker_t *w, const char *text, size_t n, res_t *r)
     }
 }
 
+/* Checks every line of b into b->res (the worker owns b until it is done). Out of memory,
+ * b->n_res stops short and b->short_of_memory says so (the sequencer stops there). */
 static void work_batch(worker_t *w, batch_t *b)
 {
     const char *at = b->buf, *end = b->buf + b->len;
     b->n_res = 0;
+    b->short_of_memory = 0;
     while (at < end) {
+        if (b->n_res == b->res_cap) {
+            /* a real line is hundreds of bytes: this rarely grows past the first guess */
+            size_t cap = b->res_cap ? 2 * b->res_cap : b->len / 256 + 64;
+            res_t *nr = realloc(b->res, cap * sizeof(res_t));
+            if (!nr) {
+                b->short_of_memory = 1;
+                return;
+            }
+            b->res = nr;
+            b->res_cap = cap;
+        }
         const char *nl = memchr(at, '\n', (size_t)(end - at));
         work_line(w, at, (size_t)(nl - at), &b->res[b->n_res++]);
         at = nl + 1;
@@ -1214,10 +1229,17 @@ static void seq_line(rv_t *v, const res_t *r, int64_t lineno)
         seq_whole(v, s, r, lineno);
 }
 
-static void seq_batch(rv_t *v, const batch_t *b)
+/* Returns -1 when the batch could not be checked whole: the pass stops there (fail closed). */
+static int seq_batch(rv_t *v, const batch_t *b)
 {
     for (size_t i = 0; i < b->n_res; i++)
         seq_line(v, &b->res[i], ++v->lines);
+    if (b->short_of_memory) {
+        problem(v, "line", F_EVENTS, v->lines + 1, NULL, -1,
+                "out of memory checking events.jsonl from line %lld on", (long long)(v->lines + 1));
+        return -1;
+    }
+    return 0;
 }
 
 static void worker_free(worker_t *w)
@@ -1288,17 +1310,6 @@ static int fill_batch(rv_t *v, int fd, EVP_MD_CTX *fctx, batch_t *b, cmn_buf_t *
             goto nomem;
         b->buf = nb;
         b->cap *= 2;
-    }
-    /* one result per line: at most one per two bytes ("{}\n" is the shortest) */
-    size_t lines = 0;
-    for (const char *q = b->buf, *e = b->buf + b->len; (q = memchr(q, '\n', (size_t)(e - q))); q++)
-        lines++;
-    if (b->res_cap < lines) {
-        res_t *nr = realloc(b->res, lines * sizeof(res_t));
-        if (!nr)
-            goto nomem;
-        b->res = nr;
-        b->res_cap = lines;
     }
     return eof;
 nomem:
@@ -1385,9 +1396,13 @@ static void read_events(rv_t *v)
         while (b->state != B_DONE)
             pthread_cond_wait(&p.cv_done, &p.mu);
         pthread_mutex_unlock(&p.mu);
-        seq_batch(v, b);
+        int rc = seq_batch(v, b);
         b->state = B_FREE;
         p.next_seq++;
+        if (rc != 0) {
+            failed = 1;
+            break;
+        }
     }
     pthread_mutex_lock(&p.mu);
     p.stop = 1;

@@ -4,10 +4,11 @@
  * aud_report_verify_run over it and prints one JSON line:
  *   {"events":N,"bytes":B,"seconds":S,"events_per_second":R,"ok":true,"max_rss_kib":K,...}
  *
- *   bench_report_verify [--events N] [--org ORG] [--checkpoint-every K] [--keep]
+ *   bench_report_verify [--events N] [--org ORG] [--checkpoint-every K] [--threads T] [--keep]
  *     --org ORG             an org-scoped report: every third event is of another org, hidden
  *     --checkpoint-every K  also write the writer's checkpoint file (one every K events) and
  *                           pass it as --checkpoint (0: none; default 1000)
+ *     --threads T           threads checking lines (0: one per CPU, as hubgate does)
  *     --keep                leave the folder (its path is printed on stderr)
  * Exit status: 0 when the report verified, 1 when it did not, 2 for bad arguments or I/O. */
 #include "audit/chain.h"
@@ -120,7 +121,7 @@ static void cp_json(FILE *f, const aud_checkpoint_t *cp)
 static int write_report(const char *dir, const char *keyfile, long events, const char *org,
                         long cp_every, const char *cpfile, aud_key_t *key)
 {
-    char path[4200];
+    char path[2048];
     const int64_t from = 1777593600000000LL; /* 2026-05-01T00:00:00Z */
     const int64_t step = 1000;               /* 1 ms between events */
     const long margin = events / 100;        /* 1% before the period and after it */
@@ -268,7 +269,7 @@ static int write_report(const char *dir, const char *keyfile, long events, const
 
 int main(int argc, char **argv)
 {
-    long events = 1000000, cp_every = 1000;
+    long events = 1000000, cp_every = 1000, threads = 0;
     const char *org = NULL;
     int keep = 0;
     for (int i = 1; i < argc; i++) {
@@ -278,24 +279,30 @@ int main(int argc, char **argv)
             org = argv[++i];
         else if (strcmp(argv[i], "--checkpoint-every") == 0 && i + 1 < argc)
             cp_every = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = 1;
         else {
             fprintf(stderr, "usage: bench_report_verify [--events N] [--org ORG] "
-                            "[--checkpoint-every K] [--keep]\n");
+                            "[--checkpoint-every K] [--threads T] [--keep]\n");
             return 2;
         }
     }
-    if (events < 100 || cp_every < 0) {
+    if (events < 100 || cp_every < 0 || threads < 0) {
         fprintf(stderr, "bench_report_verify: --events must be at least 100\n");
         return 2;
     }
-    char base[] = "/tmp/hubgate-rv-XXXXXX";
+    /* $TMPDIR (bench/report_verify.sh uses a tmpfs: the figure is the verifier's, not the
+     * disk's) */
+    char base[900];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(base, sizeof(base), "%s/hubgate-rv-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(base)) {
         perror("mkdtemp");
         return 2;
     }
-    char dir[64], keyfile[64], pubfile[64], cpfile[64], err[512];
+    char dir[1024], keyfile[1024], pubfile[1024], cpfile[1024], err[512];
     snprintf(dir, sizeof(dir), "%s/report", base);
     snprintf(keyfile, sizeof(keyfile), "%s/key.pem", base);
     snprintf(pubfile, sizeof(pubfile), "%s/key.pub", base);
@@ -310,7 +317,7 @@ int main(int argc, char **argv)
     }
     aud_key_free(key);
     struct stat st;
-    char ev_path[128];
+    char ev_path[2048];
     snprintf(ev_path, sizeof(ev_path), "%s/events.jsonl", dir);
     stat(ev_path, &st);
 
@@ -320,7 +327,8 @@ int main(int argc, char **argv)
                                      .pubkey_files = keys,
                                      .n_pubkeys = 1,
                                      .checkpoint_files = cps,
-                                     .n_checkpoint_files = cp_every > 0};
+                                     .n_checkpoint_files = cp_every > 0,
+                                     .threads = threads > 0 ? (unsigned)threads : 0};
     aud_report_verify_result_t r;
     struct rusage before;
     getrusage(RUSAGE_SELF, &before);
@@ -333,18 +341,25 @@ int main(int argc, char **argv)
     }
     if (!r.ok)
         aud_report_verify_print_text(&r, stderr);
+    double cpu = (double)(ru.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+                 (double)(ru.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
+                 (double)(ru.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
     printf("{\"events\":%lld,\"bytes\":%lld,\"org\":%s%s%s,\"checkpoint_every\":%ld,"
-           "\"seconds\":%.3f,\"events_per_second\":%.0f,\"ok\":%s,\"max_rss_kib\":%ld,"
+           "\"threads\":%ld,\"seconds\":%.3f,\"events_per_second\":%.0f,\"cpu_seconds\":%.3f,"
+           "\"events_per_cpu_second\":%.0f,\"ok\":%s,\"max_rss_kib\":%ld,"
            "\"max_rss_kib_before_verify\":%ld}\n",
            (long long)r.events, (long long)st.st_size, org ? "\"" : "", org ? org : "null",
-           org ? "\"" : "", cp_every, r.seconds, r.seconds > 0 ? (double)r.events / r.seconds : 0,
-           r.ok ? "true" : "false", ru.ru_maxrss, before.ru_maxrss);
+           org ? "\"" : "", cp_every, threads, r.seconds,
+           r.seconds > 0 ? (double)r.events / r.seconds : 0, cpu,
+           cpu > 0 ? (double)r.events / cpu : 0, r.ok ? "true" : "false", ru.ru_maxrss,
+           before.ru_maxrss);
     int ok = r.ok;
     aud_report_verify_result_free(&r);
     if (keep) {
         fprintf(stderr, "kept %s\n", base);
     } else {
-        char cmd[128];
+        char cmd[1024];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", base);
