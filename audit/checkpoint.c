@@ -146,6 +146,16 @@ int aud_key_same_public(const aud_key_t *a, const aud_key_t *b)
     return memcmp(a->raw, b->raw, 32) == 0;
 }
 
+int aud_key_verify(const aud_key_t *key, const void *msg, size_t len,
+                   const unsigned char sig[AUD_SIG_BYTES])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
+             EVP_DigestVerify(ctx, sig, AUD_SIG_BYTES, msg, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : CMN_ERR_CRYPTO;
+}
+
 static int bio_to_buf(BIO *bio, cmn_buf_t *out)
 {
     char *data = NULL;

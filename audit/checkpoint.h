@@ -60,6 +60,12 @@ const char *aud_key_id(const aud_key_t *key);
 /* 1 when both hold the same public key. */
 int aud_key_same_public(const aud_key_t *a, const aud_key_t *b);
 
+/* Checks an Ed25519 signature over msg[0..len) (pure mode: what `openssl pkeyutl -verify
+ * -rawin` checks) with key's public half. Returns 0, or CMN_ERR_CRYPTO when it does not
+ * verify. Does not block. */
+int aud_key_verify(const aud_key_t *key, const void *msg, size_t len,
+                   const unsigned char sig[AUD_SIG_BYTES]);
+
 /* Appends the public key as PEM (SubjectPublicKeyInfo). Returns 0, CMN_ERR_CRYPTO or the
  * buffer's error. */
 int aud_key_public_pem(const aud_key_t *key, cmn_buf_t *out);

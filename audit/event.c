@@ -27,6 +27,13 @@ const char *aud_kind_name(aud_kind_t kind)
     return kind_names[kind];
 }
 
+int aud_kind_in_version(aud_kind_t kind, int v)
+{
+    if (v < AUD_EVENT_VERSION_MIN || v > AUD_EVENT_VERSION || !aud_kind_name(kind))
+        return 0;
+    return kind != AUD_KIND_REPORT_EXPORTED || v >= 2;
+}
+
 int aud_kind_parse(const char *s, size_t len)
 {
     for (int i = 0; i < AUD_KIND__COUNT; i++)
@@ -231,6 +238,7 @@ int aud_id_ok(const char *id, size_t len)
 void aud_event_init(aud_event_t *ev, aud_kind_t kind)
 {
     memset(ev, 0, sizeof(*ev));
+    ev->v = AUD_EVENT_VERSION;
     ev->actor.mfa = AUD_ABSENT;
     ev->response.status = AUD_ABSENT;
     ev->response.upstream_status = AUD_ABSENT;
@@ -605,7 +613,7 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
     e.first = 1;
     e.n = 0;
     const char *kind = aud_kind_name(ev->kind);
-    if (!kind)
+    if (!kind || !aud_kind_in_version(ev->kind, ev->v))
         return CMN_ERR_INVAL;
     if (ev->decision.effect && strcmp(ev->decision.effect, "allow") != 0 &&
         strcmp(ev->decision.effect, "deny") != 0)
@@ -768,7 +776,9 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
     aud_time_format(ev->ts_us, ts);
     put(&e, ",\"ts\":\"", 7);
     put(&e, ts, 27);
-    put(&e, "\",\"v\":1}", 8);
+    put(&e, "\",\"v\":", 6);
+    putc1(&e, (char)('0' + ev->v)); /* 1 or 2: checked above */
+    putc1(&e, '}');
     flush(&e);
     if (e.err == 0 && !aud_id_ok(ev->id, strnlen(ev->id, sizeof(ev->id))))
         return CMN_ERR_INVAL;

@@ -21,7 +21,11 @@
  *     are cut at a character boundary, and lists beyond their caps are cut; the event then
  *     carries "truncated":true;
  *   - "ts" is RFC 3339 UTC with exactly six fractional digits: "2024-05-01T12:34:56.123456Z";
- *   - "id" is a UUIDv7 in lowercase text form; "v" is the format version, 1.
+ *   - "id" is a UUIDv7 in lowercase text form; "v" is the format version: 2 for events built
+ *     from this release on, 1 for events stored before it. Both are encoded by the same rules;
+ *     version 2 only says more (docs/evidence-format.md, "Event format v2": one repo identity,
+ *     the actor and decision on every event a caller caused, refusals by stage and reason, who
+ *     or what made hubgate's own changes), and adds the kind "report.exported".
  * Top level: actor{email,groups[],iss,mfa,sub,token_id} client{ip,user_agent}
  * decision{effect,org,policy_sha256,reason,region,role,rule} details{…} id kind
  * request{action,file,method,path,repo,repo_type,revision} request_id
@@ -44,7 +48,8 @@
 #define AUD_MAX_DETAIL_ITEMS 64        /* items of all detail lists of one event */
 #define AUD_MAX_EVENT_BYTES  (2 << 20) /* encoded event; the caps above keep every event below */
 #define AUD_MAX_DETAIL_KEY   32        /* detail keys are [a-z0-9_]{1,32} */
-#define AUD_EVENT_VERSION    1
+#define AUD_EVENT_VERSION    2 /* what aud_event_init gives an event */
+#define AUD_EVENT_VERSION_MIN 1 /* the oldest version the parser still accepts */
 
 /* X(name, text) */
 #define AUD_KIND_MAP(X)                                                                            \
@@ -57,7 +62,8 @@
     X(KEYS_CHANGED, "keys.changed")                                                                \
     X(GATEWAY_STARTED, "gateway.started")                                                          \
     X(GATEWAY_STOPPED, "gateway.stopped")                                                          \
-    X(AUDIT_SPOOLED, "audit.spooled")
+    X(AUDIT_SPOOLED, "audit.spooled")                                                              \
+    X(REPORT_EXPORTED, "report.exported") /* v2 on */
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,
@@ -97,6 +103,8 @@ typedef struct {
  * is an absent field; "" is present and empty. */
 typedef struct {
     aud_kind_t kind;
+    int v;         /* format version: AUD_EVENT_VERSION from aud_event_init; a parsed event keeps
+                      the version it was written with, so it re-encodes to the same bytes */
     char id[37];   /* UUIDv7 text; set by aud_event_init / aud_event_stamp */
     int64_t ts_us; /* microseconds since the Unix epoch, UTC; set by init / stamp */
     const char *request_id;
@@ -133,11 +141,12 @@ typedef struct {
     size_t n_details;
 } aud_event_t;
 
-/* Clears ev, sets its kind, a fresh id and the current time. Never fails. */
+/* Clears ev, sets its kind, the current format version (AUD_EVENT_VERSION), a fresh id and
+ * the current time. Never fails. */
 void aud_event_init(aud_event_t *ev, aud_kind_t kind);
 
 /* Gives an already filled event a new kind, id and time and drops its details, keeping the
- * rest: a request event becomes its completion event without refilling actor, request and
+ * rest (its version included): a request event becomes its completion event without refilling actor, request and
  * decision (completion events repeat them so that each event stands alone in reports). */
 void aud_event_stamp(aud_event_t *ev, aud_kind_t kind);
 
@@ -155,7 +164,8 @@ int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *i
 int aud_event_value_looks_secret(const char *value);
 
 /* Appends the canonical encoding of ev to out (which the caller initialised with its cap).
- * Returns 0; CMN_ERR_INVAL for an event that breaks the model (unknown kind, bad detail key,
+ * Returns 0; CMN_ERR_INVAL for an event that breaks the model (unknown kind, a version other
+ * than 1 or 2, a kind its version does not have (report.exported in v1), bad detail key,
  * duplicate detail keys, a credential-shaped detail value, a number beyond ±(2^53 − 1), an
  * invalid effect); CMN_ERR_TOOBIG or CMN_ERR_NOMEM from the buffer. On error out may hold a
  * partial encoding: clear it. */
@@ -187,8 +197,9 @@ typedef struct {
 
 /* Parses text[0..len), which must be exactly what aud_event_encode produces for some event:
  * the canonical grammar above (whitespace, key order, escapes, number forms, UTF-8, caps) and
- * the schema (known keys with the right types, a known kind, "v":1). So a successful parse
- * re-encodes to the same bytes. Returns 0, CMN_ERR_PARSE with a short reason and the byte
+ * the schema (known keys with the right types, a known kind, "v":1 or "v":2, and a kind that
+ * exists in that version). So a successful parse re-encodes to the same bytes: an event stored
+ * as v1 stays v1 (p->ev.v) and keeps verifying. Returns 0, CMN_ERR_PARSE with a short reason and the byte
  * offset in `why` (may be NULL), or CMN_ERR_NOMEM. Does not block. */
 int aud_event_parse(aud_parsed_t *p, const char *text, size_t len, char *why, size_t whylen);
 

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "audit/event.h"
+
 /* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates, at
  * most U+10FFFF), or 0 when s does not start one. n >= 1. */
 size_t aud_utf8_seq(const unsigned char *s, size_t n);
@@ -16,6 +18,10 @@ int aud_detail_key_ok(const char *key, size_t len);
 /* 1 when the NUL-terminated value is shaped like a credential (JWT, hf_ token, HTTP
  * credential, PEM private key). */
 int aud_looks_secret(const char *value);
+
+/* 1 when `kind` exists in format version v (1 or 2; "report.exported" is new in 2), else 0
+ * (also for a version outside AUD_EVENT_VERSION_MIN..AUD_EVENT_VERSION). */
+int aud_kind_in_version(aud_kind_t kind, int v);
 
 /* 1 when id[0..len) is a UUID in lowercase 8-4-4-4-12 hex form. */
 int aud_id_ok(const char *id, size_t len);

@@ -525,8 +525,15 @@ static int top_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
         return 0;
     }
     if (key_is(k, kl, "v")) {
-        if (!lit(c, "1"))
+        int64_t v = 0;
+        size_t at = c->i;
+        if (parse_int(c, 0, &v))
+            return CMN_ERR_PARSE;
+        if (v < AUD_EVENT_VERSION_MIN || v > AUD_EVENT_VERSION) {
+            c->i = at;
             return fail(c, "unsupported version");
+        }
+        ev->v = (int)v;
         t->v = 1;
         return 0;
     }
@@ -566,6 +573,8 @@ int aud_event_parse(aud_parsed_t *p, const char *text, size_t len, char *why, si
         return fail(c, "trailing bytes after the event");
     if (!t.id || !t.kind || !t.ts || !t.v)
         return fail(c, "missing %s", !t.id ? "id" : !t.kind ? "kind" : !t.ts ? "ts" : "v");
+    if (!aud_kind_in_version(ev->kind, ev->v))
+        return fail(c, "kind \"%s\" does not exist in version %d", aud_kind_name(ev->kind), ev->v);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "audit/report.h"
 #include "gateway/cli.h"
 #include "gateway/cli_policy.h"
+#include "gateway/cli_report_verify.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ static const char usage_report[] =
     "  --checkpoint FILE  a checkpoint file kept outside the database (repeatable): its lines\n"
     "                     can bound the period, and those inside it are compared with the chain\n"
     "\n"
-    "Check a report offline with hubgate report verify DIR --pubkey FILE.\n"
+    "Check a report offline with hubgate report verify DIR --pubkey FILE... (see hubgate\n"
+    "report verify --help).\n"
     "Exit status: 0 written; 1 could not be written (the reason on stderr); 2 bad usage.\n";
 
 static int parse_bound(const char *name, const char *value, int64_t *us)
@@ -149,6 +151,9 @@ int gw_cli_report(int argc, char **argv)
     }
     if (strcmp(argv[0], "soc2") == 0)
         return cmd_soc2(argc, argv);
-    fprintf(stderr, "hubgate report: unknown subcommand \"%s\" (expected soc2)\n", argv[0]);
+    if (strcmp(argv[0], "verify") == 0)
+        return gw_cli_report_verify(argc, argv);
+    fprintf(stderr, "hubgate report: unknown subcommand \"%s\" (expected soc2 or verify)\n",
+            argv[0]);
     return 2;
 }

@@ -27,6 +27,8 @@ static const char usage_main[] =
     "  hubgate keygen --out FILE               create the Ed25519 key that signs the audit log\n"
     "  hubgate audit verify --database URL [--pubkey FILE] [--checkpoint FILE] [--json]\n"
     "                                          check every chain and signature of the log\n"
+    "  hubgate report verify DIR --pubkey FILE... [--checkpoint FILE...]\n"
+    "                                          check a report directory offline\n"
     "  hubgate policy check|test FILE          validate a policy / run its embedded tests\n"
     "  hubgate policy explain FILE --subject JSON --request \"METHOD PATH\"\n"
     "                                          show the decision and the rule that made it\n"

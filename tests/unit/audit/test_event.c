@@ -68,14 +68,29 @@ static const char golden[] =
     "1234,\"duration_ms\":5,\"status\":200,\"upstream_status\":200},\"ts\":"
     "\"2024-05-01T12:34:56.123456Z\",\"v\":1}";
 
+/* The same event as version 2: the encoding rules did not change, only the version. */
 static void encodes_golden_bytes(void **state)
 {
     aud_event_t ev;
     fill_full(&ev);
+    assert_int_equal(ev.v, AUD_EVENT_VERSION);
+    assert_int_equal(AUD_EVENT_VERSION, 2);
     cmn_buf_t b;
     cmn_buf_init(&b, AUD_MAX_EVENT_BYTES);
     assert_int_equal(aud_event_encode(&ev, &b), 0);
+    char want[sizeof(golden)];
+    memcpy(want, golden, sizeof(golden));
+    want[sizeof(golden) - 3] = '2'; /* …,"v":1} → …,"v":2} */
+    assert_string_equal(b.data, want);
+    /* Asked for version 1, the encoder writes exactly what the previous release wrote. */
+    ev.v = 1;
+    cmn_buf_clear(&b);
+    assert_int_equal(aud_event_encode(&ev, &b), 0);
     assert_string_equal(b.data, golden);
+    ev.v = 2;
+    cmn_buf_clear(&b);
+    assert_int_equal(aud_event_encode(&ev, &b), 0);
+    assert_string_equal(b.data, want);
     /* Encoding is a pure function of the event: twice gives the same bytes. */
     cmn_buf_t b2;
     cmn_buf_init(&b2, AUD_MAX_EVENT_BYTES);
@@ -96,7 +111,7 @@ static void minimal_event_has_only_required_keys(void **state)
     assert_int_equal(aud_event_encode(&ev, &b), 0);
     assert_string_equal(b.data,
                         "{\"id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"kind\":"
-                        "\"gateway.started\",\"ts\":\"2024-05-01T12:34:56.123456Z\",\"v\":1}");
+                        "\"gateway.started\",\"ts\":\"2024-05-01T12:34:56.123456Z\",\"v\":2}");
     cmn_buf_free(&b);
 }
 
@@ -321,7 +336,13 @@ static const struct {
     {"duplicate key", "{" E_ID "," E_ID ",\"kind\":\"request\"," E_TS ",\"v\":1}"},
     {"unknown key", "{\"extra\":\"x\"," E_ID ",\"kind\":\"request\"," E_TS ",\"v\":1}"},
     {"missing v", "{" E_ID ",\"kind\":\"request\"," E_TS "}"},
-    {"version 2", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":2}"},
+    {"version 0", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":0}"},
+    {"version 3", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":3}"},
+    {"version with a leading zero", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":02}"},
+    {"version as a string", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":\"2\"}"},
+    {"negative version", "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":-2}"},
+    {"report.exported in version 1",
+     "{" E_ID ",\"kind\":\"report.exported\"," E_TS ",\"v\":1}"},
     {"unknown kind", "{" E_ID ",\"kind\":\"nap\"," E_TS ",\"v\":1}"},
     {"uppercase id",
      "{\"id\":\"0190A1B2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"kind\":\"request\"," E_TS ",\"v\":1}"},
@@ -363,9 +384,13 @@ static void parser_refuses_non_canonical(void **state)
 {
     /* the texts above are otherwise canonical: the same without the flaw parses */
     const char *good = "{" E_ID ",\"kind\":\"request\"," E_TS ",\"v\":1}";
+    const char *good2 = "{" E_ID ",\"kind\":\"report.exported\"," E_TS ",\"v\":2}";
     aud_parsed_t p;
     memset(&p, 0, sizeof(p));
     assert_int_equal(aud_event_parse(&p, good, strlen(good), NULL, 0), 0);
+    assert_int_equal(p.ev.v, 1);
+    assert_int_equal(aud_event_parse(&p, good2, strlen(good2), NULL, 0), 0);
+    assert_int_equal(p.ev.v, 2);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char why[200] = "";
         if (aud_event_parse(&p, bad[i].text, strlen(bad[i].text), why, sizeof(why)) !=
@@ -475,6 +500,246 @@ static void kinds_round_trip(void **state)
     assert_int_equal(aud_kind_parse("requests", 8), -1);
 }
 
+/* COPY's text format back to the bytes (\\ \t \n \r and friends), in place. */
+static size_t copy_unescape(char *s)
+{
+    char *o = s;
+    for (char *i = s; *i; i++) {
+        if (*i != '\\' || !i[1]) {
+            *o++ = *i;
+            continue;
+        }
+        i++;
+        switch (*i) {
+        case 't': *o++ = '\t'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'v': *o++ = '\v'; break;
+        default: *o++ = *i;
+        }
+    }
+    *o = '\0';
+    return (size_t)(o - s);
+}
+
+/* Every event the previous release stored (tests/fixtures/db/legacy-0.1.sql, made by hubgate
+ * 0.1.0) still parses, as version 1, and re-encodes to exactly its stored bytes: the chain
+ * over them keeps verifying. */
+static void stored_v1_events_reencode_byte_for_byte(void **state)
+{
+    const char *src = getenv("HUBGATE_SOURCE_DIR");
+    if (!src)
+        src = ".";
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/tests/fixtures/db/legacy-0.1.sql", src);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s (set HUBGATE_SOURCE_DIR)", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int in_copy = 0, count = 0, kinds_seen[AUD_KIND__COUNT] = {0};
+    aud_parsed_t p;
+    memset(&p, 0, sizeof(p));
+    cmn_buf_t b;
+    cmn_buf_init(&b, AUD_MAX_EVENT_BYTES);
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (!in_copy) {
+            in_copy = strncmp(line, "COPY public.audit_event ", 24) == 0;
+            continue;
+        }
+        if (strcmp(line, "\\.") == 0)
+            break;
+        /* stream_id, seq, ts, prev_hash, hash, canonical, … */
+        char *field = line;
+        for (int i = 0; i < 5 && field; i++) {
+            field = strchr(field, '\t');
+            field = field ? field + 1 : NULL;
+        }
+        if (!field)
+            fail_msg("%s: an audit_event row without a canonical column", path);
+        char *end = strchr(field, '\t');
+        if (end)
+            *end = '\0';
+        size_t len = copy_unescape(field);
+        char why[200] = "";
+        if (aud_event_parse(&p, field, len, why, sizeof(why)) != 0)
+            fail_msg("stored event %d does not parse: %s\n%s", count + 1, why, field);
+        assert_int_equal(p.ev.v, 1);
+        kinds_seen[p.ev.kind] = 1;
+        cmn_buf_clear(&b);
+        assert_int_equal(aud_event_encode(&p.ev, &b), 0);
+        if (b.len != len || memcmp(b.data, field, len) != 0)
+            fail_msg("stored event %d re-encodes differently:\n%s\n%.*s", count + 1, field,
+                     (int)b.len, b.data);
+        count++;
+    }
+    free(line);
+    fclose(f);
+    aud_parsed_free(&p);
+    cmn_buf_free(&b);
+    /* the fixture holds every kind a gateway of that release wrote in its run */
+    assert_true(count >= 15);
+    static const aud_kind_t expected[] = {AUD_KIND_REQUEST,      AUD_KIND_COMPLETION,
+                                          AUD_KIND_POLICY_LOADED, AUD_KIND_TOKEN_MINTED,
+                                          AUD_KIND_TOKEN_REVOKED, AUD_KIND_KEYS_CHANGED,
+                                          AUD_KIND_GATEWAY_STARTED, AUD_KIND_GATEWAY_STOPPED};
+    for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+        if (!kinds_seen[expected[i]])
+            fail_msg("the fixture holds no %s event", aud_kind_name(expected[i]));
+}
+
+/* What version 2 events say (docs/evidence-format.md): a refusal's stage and reason code, the
+ * git provenance of a policy, an egress completion under its sealed principal. Each round
+ * trips through the parser to the same bytes, as version 2. */
+static void v2_events_round_trip(void **state)
+{
+    aud_event_t evs[3];
+    aud_event_t *refusal = &evs[0], *loaded = &evs[1], *egress = &evs[2];
+
+    aud_event_init(refusal, AUD_KIND_REQUEST);
+    refusal->request_id = "0123456789abcdef0123456789abcdef";
+    refusal->client.ip = "192.0.2.7";
+    refusal->request.method = "GET";
+    refusal->request.path = "/api/models/acme/bert";
+    refusal->request.repo_type = "model";
+    refusal->request.repo = "acme/bert";
+    refusal->request.action = "read";
+    refusal->decision.effect = "deny";
+    refusal->decision.rule = "authentication";
+    refusal->decision.reason = "token expired";
+    refusal->response.status = 401;
+    assert_int_equal(aud_event_detail_str(refusal, "refused_by", "authentication"), 0);
+    assert_int_equal(aud_event_detail_str(refusal, "auth_failure", "expired"), 0);
+
+    aud_event_init(loaded, AUD_KIND_POLICY_LOADED);
+    assert_int_equal(aud_event_detail_str(loaded, "trigger", "file_change"), 0);
+    assert_int_equal(aud_event_detail_str(loaded, "path", "/etc/hubgate/policy.json"), 0);
+    assert_int_equal(aud_event_detail_str(loaded, "sha256", "7af736a54821164aee007e5c1825cfbbbf5193b09aecc783401a84c002c5a30b"), 0);
+    assert_int_equal(aud_event_detail_str(loaded, "git_commit", "8b2b98c00a6b4d291155e4890773ca8f769aee53"), 0);
+    assert_int_equal(aud_event_detail_str(loaded, "git_author", "Carol Admin <carol@acme.example>"), 0);
+    assert_int_equal(aud_event_detail_str(loaded, "git_state", "committed"), 0);
+
+    aud_event_init(egress, AUD_KIND_COMPLETION);
+    egress->request_id = "fedcba9876543210fedcba9876543210";
+    egress->actor.iss = "https://idp.acme.example";
+    egress->actor.sub = "alice";
+    egress->actor.email = "alice@acme.example";
+    egress->actor.token_id = "tok_kXg7rr23JIHV";
+    egress->request.method = "GET";
+    egress->request.path = "/-/egress";
+    egress->request.repo_type = "model";
+    egress->request.repo = "acme/bert";
+    egress->request.action = "read";
+    egress->decision.effect = "allow";
+    egress->decision.org = "acme";
+    egress->decision.role = "read";
+    egress->decision.region = "eu";
+    egress->decision.rule = "orgs.acme.members[0]";
+    egress->decision.policy_sha256 = "7af736a54821164aee007e5c1825cfbbbf5193b09aecc783401a84c002c5a30b";
+    egress->response.status = 200;
+    egress->response.bytes_in = 0;
+    egress->response.bytes_out = 1048576;
+
+    cmn_buf_t b, b2;
+    cmn_buf_init(&b, AUD_MAX_EVENT_BYTES);
+    cmn_buf_init(&b2, AUD_MAX_EVENT_BYTES);
+    aud_parsed_t p;
+    memset(&p, 0, sizeof(p));
+    for (size_t i = 0; i < 3; i++) {
+        cmn_buf_clear(&b);
+        cmn_buf_clear(&b2);
+        assert_int_equal(aud_event_encode(&evs[i], &b), 0);
+        assert_true(b.len > 8 && memcmp(b.data + b.len - 6, "\"v\":2}", 6) == 0);
+        char why[200] = "";
+        if (aud_event_parse(&p, b.data, b.len, why, sizeof(why)) != 0)
+            fail_msg("event %zu: %s", i, why);
+        assert_int_equal(p.ev.v, 2);
+        assert_int_equal(p.ev.kind, evs[i].kind);
+        assert_int_equal(aud_event_encode(&p.ev, &b2), 0);
+        assert_int_equal(b.len, b2.len);
+        assert_memory_equal(b.data, b2.data, b.len);
+    }
+    /* the refusal, byte for byte: details sort before everything but actor, client, decision */
+    cmn_buf_clear(&b);
+    memcpy(refusal->id, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", 37);
+    refusal->ts_us = 1714566896123456LL;
+    assert_int_equal(aud_event_encode(refusal, &b), 0);
+    assert_string_equal(
+        b.data,
+        "{\"client\":{\"ip\":\"192.0.2.7\"},\"decision\":{\"effect\":\"deny\",\"reason\":\"token "
+        "expired\",\"rule\":\"authentication\"},\"details\":{\"auth_failure\":\"expired\","
+        "\"refused_by\":\"authentication\"},\"id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\","
+        "\"kind\":\"request\",\"request\":{\"action\":\"read\",\"method\":\"GET\",\"path\":"
+        "\"/api/models/acme/bert\",\"repo\":\"acme/bert\",\"repo_type\":\"model\"},"
+        "\"request_id\":\"0123456789abcdef0123456789abcdef\",\"response\":{\"status\":401},"
+        "\"ts\":\"2024-05-01T12:34:56.123456Z\",\"v\":2}");
+    aud_parsed_free(&p);
+    cmn_buf_free(&b);
+    cmn_buf_free(&b2);
+}
+
+/* report.exported: a kind of version 2, carrying the auditor and the export's scope; version 1
+ * never had it, so neither the encoder nor the parser makes one. */
+static void report_exported_is_a_v2_kind(void **state)
+{
+    assert_string_equal(aud_kind_name(AUD_KIND_REPORT_EXPORTED), "report.exported");
+    assert_int_equal(aud_kind_parse("report.exported", 15), AUD_KIND_REPORT_EXPORTED);
+    aud_event_t ev;
+    aud_event_init(&ev, AUD_KIND_REPORT_EXPORTED);
+    memcpy(ev.id, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", 37);
+    ev.ts_us = 1714566896123456LL;
+    ev.request_id = "00000000000000000000000000000001";
+    ev.actor.iss = "https://idp";
+    ev.actor.sub = "audrey";
+    ev.actor.email = "audrey@audit.example";
+    ev.decision.effect = "allow";
+    ev.decision.org = "acme";
+    ev.decision.role = "auditor";
+    ev.decision.rule = "orgs.acme.members[3]";
+    assert_int_equal(aud_event_detail_str(&ev, "from", "2026-01-01T00:00:00Z"), 0);
+    assert_int_equal(aud_event_detail_str(&ev, "to", "2026-04-01T00:00:00Z"), 0);
+    assert_int_equal(aud_event_detail_str(&ev, "org", "acme"), 0);
+    assert_int_equal(aud_event_detail_str(&ev, "format", "html"), 0);
+    cmn_buf_t b, b2;
+    cmn_buf_init(&b, AUD_MAX_EVENT_BYTES);
+    cmn_buf_init(&b2, AUD_MAX_EVENT_BYTES);
+    assert_int_equal(aud_event_encode(&ev, &b), 0);
+    assert_string_equal(
+        b.data,
+        "{\"actor\":{\"email\":\"audrey@audit.example\",\"iss\":\"https://idp\",\"sub\":\"audrey\"},"
+        "\"decision\":{\"effect\":\"allow\",\"org\":\"acme\",\"role\":\"auditor\",\"rule\":"
+        "\"orgs.acme.members[3]\"},\"details\":{\"format\":\"html\",\"from\":"
+        "\"2026-01-01T00:00:00Z\",\"org\":\"acme\",\"to\":\"2026-04-01T00:00:00Z\"},\"id\":"
+        "\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"kind\":\"report.exported\",\"request_id\":"
+        "\"00000000000000000000000000000001\",\"ts\":\"2024-05-01T12:34:56.123456Z\",\"v\":2}");
+    aud_parsed_t p;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(aud_event_parse(&p, b.data, b.len, NULL, 0), 0);
+    assert_int_equal(p.ev.kind, AUD_KIND_REPORT_EXPORTED);
+    assert_int_equal(aud_event_encode(&p.ev, &b2), 0);
+    assert_string_equal(b.data, b2.data);
+    aud_parsed_free(&p);
+    /* not in version 1, and no other version exists */
+    static const int refused_versions[] = {1, 0, 3, -1};
+    for (size_t i = 0; i < sizeof(refused_versions) / sizeof(refused_versions[0]); i++) {
+        ev.v = refused_versions[i];
+        cmn_buf_clear(&b);
+        if (aud_event_encode(&ev, &b) != CMN_ERR_INVAL)
+            fail_msg("report.exported encoded as version %d", refused_versions[i]);
+    }
+    aud_event_init(&ev, AUD_KIND_REQUEST);
+    ev.v = 3;
+    cmn_buf_clear(&b);
+    assert_int_equal(aud_event_encode(&ev, &b), CMN_ERR_INVAL);
+    cmn_buf_free(&b);
+    cmn_buf_free(&b2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +756,9 @@ int main(void)
         cmocka_unit_test(stamp_keeps_fields),
         cmocka_unit_test(extracts_columns),
         cmocka_unit_test(kinds_round_trip),
+        cmocka_unit_test(stored_v1_events_reencode_byte_for_byte),
+        cmocka_unit_test(v2_events_round_trip),
+        cmocka_unit_test(report_exported_is_a_v2_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
