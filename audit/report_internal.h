@@ -121,23 +121,6 @@ long rpt_choose_start(const rpt_cp_t *cps, size_t n, int64_t from_us, int64_t fi
  * min_seq, the lowest seq (then the earliest). -1: none yet. */
 long rpt_choose_end(const rpt_cp_t *cps, size_t n, int64_t to_us, int64_t min_seq);
 
-/* Both chain versions (docs/evidence-format.md "Chain v2"). */
-
-/* The chain version the canonical text says ("v":1 → 1, "v":2 → 2; 0: neither). Canonical
- * keys are sorted and "v" sorts last, so the text ends with ,"v":N}. */
-int rpt_chain_version(const char *canonical, size_t len);
-
-/* commitment = SHA-256(canonical). Returns 0 or CMN_ERR_CRYPTO. */
-int rpt_commitment(aud_hasher_t *h, const char *canonical, size_t len,
-                   unsigned char out[AUD_HASH_BYTES]);
-
-/* chain 1: SHA-256(prev ‖ canonical); chain 2: SHA-256(prev ‖ be16(len(org)) ‖ org ‖
- * commitment), with commitment computed when NULL. org NULL = "". Returns 0, CMN_ERR_INVAL
- * (org longer than 4096 bytes, unknown version) or CMN_ERR_CRYPTO. */
-int rpt_chain_hash(aud_hasher_t *h, int version, const unsigned char prev[AUD_HASH_BYTES],
-                   const char *canonical, size_t len, const char *org,
-                   const unsigned char *commitment, unsigned char out[AUD_HASH_BYTES]);
-
 #define RPT_FILE_CANDIDATES 16    /* per stream, each side of the period */
 #define RPT_MAX_FILE_MID    50000 /* checkpoint-file lines inside the period kept to cross-check */
 

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ORG_BYTES 4096 /* chain 2 hashes len(org) as 16 bits; events cap strings here */
-
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -27,58 +25,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-/* ---- chains ---- */
-
-int rpt_chain_version(const char *canonical, size_t len)
-{
-    if (len >= 7 && memcmp(canonical + len - 7, ",\"v\":1}", 7) == 0)
-        return 1;
-    if (len >= 7 && memcmp(canonical + len - 7, ",\"v\":2}", 7) == 0)
-        return 2;
-    return 0;
-}
-
-int rpt_commitment(aud_hasher_t *h, const char *canonical, size_t len,
-                   unsigned char out[AUD_HASH_BYTES])
-{
-    unsigned int n = 0;
-    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
-        EVP_DigestUpdate(h->ctx, canonical, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &n) != 1 ||
-        n != AUD_HASH_BYTES)
-        return CMN_ERR_CRYPTO;
-    return 0;
-}
-
-int rpt_chain_hash(aud_hasher_t *h, int version, const unsigned char prev[AUD_HASH_BYTES],
-                   const char *canonical, size_t len, const char *org,
-                   const unsigned char *commitment, unsigned char out[AUD_HASH_BYTES])
-{
-    if (version == 1)
-        return aud_chain_next(h, prev, canonical, len, out);
-    if (version != 2)
-        return CMN_ERR_INVAL;
-    size_t olen = org ? strlen(org) : 0;
-    if (olen > MAX_ORG_BYTES)
-        return CMN_ERR_INVAL;
-    unsigned char c[AUD_HASH_BYTES];
-    if (!commitment) {
-        if (rpt_commitment(h, canonical, len, c) != 0)
-            return CMN_ERR_CRYPTO;
-        commitment = c;
-    }
-    unsigned char be[2];
-    aud_be16(be, (uint16_t)olen);
-    unsigned int n = 0;
-    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
-        EVP_DigestUpdate(h->ctx, prev, AUD_HASH_BYTES) != 1 ||
-        EVP_DigestUpdate(h->ctx, be, 2) != 1 ||
-        (olen && EVP_DigestUpdate(h->ctx, org, olen) != 1) ||
-        EVP_DigestUpdate(h->ctx, commitment, AUD_HASH_BYTES) != 1 ||
-        EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != AUD_HASH_BYTES)
-        return CMN_ERR_CRYPTO;
-    return 0;
 }
 
 /* ---- choosing the checkpoints ---- */
@@ -269,6 +215,7 @@ typedef struct {
     int64_t expect;
     unsigned char last[AUD_HASH_BYTES];
     int64_t first_in, last_in, in_period, listed, hidden;
+    int64_t span_first, span_last; /* first and last seq whose ts column is in the period */
     const rpt_file_stream_t *fs;
     size_t mid_next;
     int64_t file_checked;
@@ -484,26 +431,23 @@ static int one_event(stream_t *s, const row_t *x)
                 "event's hash)",
                 (long long)x->seq);
     }
-    int version = rpt_chain_version(x->canonical, x->len);
+    int version = aud_chain_version(x->canonical, x->len);
     char why[200];
-    int parsed =
-        version && aud_event_parse(&c->parsed, x->canonical, x->len, why, sizeof(why)) == 0;
+    int parsed = aud_event_parse(&c->parsed, x->canonical, x->len, why, sizeof(why)) == 0;
     if (!parsed)
         problem(s, x->seq, "noncanonical", "event seq %lld is not a canonical event: %s",
-                (long long)x->seq, version ? why : "no known format version");
+                (long long)x->seq, why);
     const aud_event_t *ev = &c->parsed.ev;
     const char *org = parsed ? ev->decision.org : NULL;
     unsigned char commitment[AUD_HASH_BYTES], computed[AUD_HASH_BYTES];
-    int hashed = 0;
-    if (version == 2) {
-        hashed = rpt_commitment(&c->hasher, x->canonical, x->len, commitment) == 0 &&
-                 rpt_chain_hash(&c->hasher, 2, x->prev, x->canonical, x->len, org, commitment,
-                                computed) == 0;
-    } else if (version == 1) {
-        hashed =
-            rpt_chain_hash(&c->hasher, 1, x->prev, x->canonical, x->len, NULL, NULL, computed) == 0;
-    }
-    if (version && (!hashed || memcmp(computed, x->hash, AUD_HASH_BYTES) != 0))
+    int hashed;
+    if (version == 2 && parsed)
+        hashed = aud_chain_commitment(&c->hasher, x->canonical, x->len, commitment) == 0 &&
+                 aud_chain_next_v2(&c->hasher, x->prev, org ? org : "", org ? strlen(org) : 0,
+                                   commitment, computed) == 0;
+    else
+        hashed = aud_chain_next(&c->hasher, x->prev, x->canonical, x->len, computed) == 0;
+    if (!hashed || memcmp(computed, x->hash, AUD_HASH_BYTES) != 0)
         problem(s, x->seq, "modified",
                 "event seq %lld does not hash to its stored hash: it was modified",
                 (long long)x->seq);
@@ -516,14 +460,26 @@ static int one_event(stream_t *s, const row_t *x)
             s->first_in = x->seq;
         s->last_in = x->seq;
     }
-    /* A chain-2 event outside the scope is shown as its org and commitment; a chain-1 event,
-     * or one that cannot be read, only whole. */
-    if (version == 2 && parsed && !in_scope && hashed) {
+    /* What is shown whole (docs/evidence-format.md "events.jsonl"): a chain-1 event, or one
+     * that cannot be read, always; in an org's report, the org's events and those of no org
+     * that concern every org, whatever their time; in a report of every org, the events from
+     * the period's first to its last. Any other chain-2 event is shown as its org and
+     * commitment. */
+    int whole = 1;
+    if (version == 2 && parsed && hashed) {
+        if (o->org)
+            whole = org ? strcmp(org, o->org) == 0
+                        : aud_report_kind_concerns_every_org(aud_kind_name(ev->kind));
+        else
+            whole = in_period ||
+                    (s->span_first >= 0 && x->seq >= s->span_first && x->seq <= s->span_last);
+    }
+    if (whole) {
+        rpt_jsonl_whole(&c->jsonl, s->name, x->seq, version, x->prev, x->hash, x->canonical, x->len,
+                        in_period);
+    } else {
         rpt_jsonl_hidden(&c->jsonl, s->name, x->seq, x->prev, x->hash, org, commitment);
         s->hidden++;
-    } else {
-        rpt_jsonl_whole(&c->jsonl, s->name, x->seq, version ? version : 1, x->prev, x->hash,
-                        x->canonical, x->len, in_period);
     }
     s->listed++;
     if (in_scope) {
@@ -655,6 +611,8 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         goto out;
     if (head < 0)
         head = 0;
+    s.span_first = span[0];
+    s.span_last = span[1];
 
     /* The checkpoints around the period: the database's, then the auditor's files'. */
     rpt_cp_t before[2 * RPT_FILE_CANDIDATES + 2], after[2 * RPT_FILE_CANDIDATES + 2];
