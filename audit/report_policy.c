@@ -305,11 +305,24 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
             pol_policy_unref(pp);
             json_decref(why);
         }
+        /* Who loaded it, when known: its first load in the period, else the one before. */
+        json_t *first_load = NULL;
+        json_t *loads =
+            json_object_get(json_object_get(criterion(report, "CC8.1"), "loads"), "items");
+        for (size_t k = 0; !first_load && k < json_array_size(loads); k++) {
+            json_t *l = json_array_get(loads, k);
+            const char *lsha = json_string_value(json_object_get(l, "sha256"));
+            if (lsha && strcmp(lsha, x->sha256) == 0)
+                first_load = json_deep_copy(l);
+        }
+        if (!first_load && json_array_size(x->start_loads))
+            first_load = json_deep_copy(json_array_get(x->start_loads, 0));
         char first[28];
         aud_time_format(x->first_ts_us, first);
         json_array_append_new(
-            versions, json_pack("{s:s, s:b, s:s, s:I, s:o, s:o, s:o, s:o, s:b}", "sha256",
+            versions, json_pack("{s:s, s:b, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:b}", "sha256",
                                 x->sha256, "in_force_at_start", x->at_start, "first_loaded", first,
+                                "loaded_by", first_load ? first_load : json_null(),
                                 "loads_in_period", (json_int_t)x->loads, "loads_before_period",
                                 x->start_loads ? json_incref(x->start_loads) : json_array(),
                                 "previous_sha256", prev ? json_string(prev) : json_null(), "diff",
