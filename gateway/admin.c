@@ -30,16 +30,27 @@ static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *con
     req->phase = GW_PHASE_ANSWERED;
     if (!gw_admin_is_public(req->route.admin) && req->srv->audit) {
         /* hubgate's own answers about the caller (whoami, tokens) are audited too */
+        if (!req->decided)
+            gw_request_decide(req, POL_ALLOW, "hubgate-admin",
+                              "hubgate answers the caller about itself");
         aud_event_t ev;
         gw_request_event(req, &ev, AUD_KIND_REQUEST, status);
-        ev.decision.effect = "allow";
-        ev.decision.rule = "hubgate-admin";
         gw_auditlog_note(req->srv->audit, &ev);
     }
     enum MHD_Result r =
         gw_http_answer(conn, status, "application/json", body, strlen(body), req->request_id);
     free(body);
     return r;
+}
+
+/* A refusal by hubgate's admin API, audited under the stage that refused it: "request" (the
+ * request is malformed or names nothing of the caller's), "route" (no such endpoint or method),
+ * "token_store" (the database), "audit" (the change could not be recorded). */
+static enum MHD_Result refuse(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
+                              const char *stage, const char *message)
+{
+    req->stage = stage;
+    return gw_request_error(req, conn, status, NULL, message);
 }
 
 static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
@@ -77,7 +88,7 @@ static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
 {
     const gw_identity_t *id = &req->identity;
     if (id->kind == GW_ID_ANONYMOUS)
-        return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
+        return gw_request_anonymous(req, conn);
     const char *name = id->preferred_username ? id->preferred_username : id->sub;
     char created[32] = "1970-01-01T00:00:00.000Z";
     time_t t = id->auth_time ? (time_t)id->auth_time : time(NULL);
@@ -124,17 +135,27 @@ static int record_privileged(void *arg, const json_t *info)
     gw_request_t *req = p->req;
     if (!req->srv->audit)
         return 0;
+    /* The person who made the change is the event's actor (the caller, as authenticated). */
+    gw_request_decide(req, POL_ALLOW, p->rule,
+                      p->kind == AUD_KIND_TOKEN_MINTED
+                          ? "an SSO identity mints its own tokens"
+                          : "a token's owner revokes it");
     aud_event_t ev;
     gw_request_event(req, &ev, p->kind, p->kind == AUD_KIND_TOKEN_MINTED ? 201 : 200);
-    ev.decision.effect = "allow";
-    ev.decision.rule = p->rule;
     aud_event_detail_str(&ev, "token_id", json_string_value(json_object_get(info, "id")));
-    if (p->kind == AUD_KIND_TOKEN_MINTED) {
-        aud_event_detail_str(&ev, "name", p->name);
-        aud_event_detail_str(&ev, "scope", p->scope);
-        aud_event_detail_str(&ev, "expires",
-                             json_string_value(json_object_get(info, "expires")));
-    }
+    const char *name = p->kind == AUD_KIND_TOKEN_MINTED
+                           ? p->name
+                           : json_string_value(json_object_get(info, "name"));
+    const char *scope = p->kind == AUD_KIND_TOKEN_MINTED
+                            ? p->scope
+                            : json_string_value(json_object_get(info, "scope"));
+    if (name)
+        aud_event_detail_str(&ev, "name", name);
+    if (scope)
+        aud_event_detail_str(&ev, "scope", scope);
+    const char *expires = json_string_value(json_object_get(info, "expires"));
+    if (expires)
+        aud_event_detail_str(&ev, "expires", expires);
     /* Blocks this connection's thread for at most audit.write_timeout_ms: the change is not
      * done until its event is, as a request in strict mode is not forwarded until its own. */
     int rc = aud_writer_append(req->srv->audit, &ev);
@@ -149,10 +170,13 @@ static int record_privileged(void *arg, const json_t *info)
 static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *body, size_t len)
 {
-    if (req->identity.kind != GW_ID_SSO)
+    if (req->identity.kind != GW_ID_SSO) {
         /* Only an SSO login mints: a hubgate token cannot extend itself. */
+        gw_request_decide(req, POL_DENY, "sso-identity",
+                          "only an SSO sign-in mints tokens, not a hubgate token");
         return gw_request_error(req, conn, 401, NULL,
                                 "Invalid credentials in Authorization header");
+    }
     json_t *in = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     const char *name = json_string_value(json_object_get(in, "name"));
     const char *scope = json_string_value(json_object_get(in, "scope"));
@@ -174,7 +198,7 @@ static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn
         problem = "expires_days is above this gateway's maximum (identity.tokens.max_days)";
     if (problem) {
         json_decref(in);
-        return gw_request_error(req, conn, 400, NULL, problem);
+        return refuse(req, conn, 400, "request", problem);
     }
     const char *token = NULL;
     json_t *info = NULL;
@@ -186,12 +210,13 @@ static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn
                      json_string_value(json_object_get(info, "id")), scope, days,
                      gw_identity_principal(&req->identity, &req->arena));
     json_decref(in); /* name and scope point into it */
-    if (rc)
-        return gw_request_error(req, conn, 503, NULL,
-                                p.audit_failed
-                                    ? "the audit log cannot record this now: no token was "
-                                      "minted; try again"
-                                    : "the token store is unavailable");
+    if (rc) {
+        req->decided = 0; /* the change did not happen: refused, not allowed */
+        return refuse(req, conn, 503, p.audit_failed ? "audit" : "token_store",
+                      p.audit_failed ? "the audit log cannot record this now: no token was "
+                                       "minted; try again"
+                                     : "the token store is unavailable");
+    }
     json_object_set_new(info, "token", json_string(token));
     return answer_json(req, conn, 201, info);
 }
@@ -200,14 +225,14 @@ static enum MHD_Result tokens(gw_request_t *req, struct MHD_Connection *conn, co
                               size_t len)
 {
     if (req->identity.kind == GW_ID_ANONYMOUS)
-        return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
+        return gw_request_anonymous(req, conn);
     if (strcmp(req->method, "POST") == 0)
         return mint_token(req, conn, body, len);
     if (strcmp(req->method, "GET") != 0)
-        return gw_request_error(req, conn, 405, NULL, "Method Not Allowed");
+        return refuse(req, conn, 405, "route", "Method Not Allowed");
     json_t *list = gw_tokens_list(req->srv->tokens, &req->identity);
     if (!list)
-        return gw_request_error(req, conn, 503, NULL, "the token store is unavailable");
+        return refuse(req, conn, 503, "token_store", "the token store is unavailable");
     return answer_json(req, conn, 200, list);
 }
 
@@ -220,20 +245,21 @@ static enum MHD_Result tokens(gw_request_t *req, struct MHD_Connection *conn, co
 static enum MHD_Result revoke_token(gw_request_t *req, struct MHD_Connection *conn)
 {
     if (req->identity.kind == GW_ID_ANONYMOUS)
-        return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
+        return gw_request_anonymous(req, conn);
     if (strcmp(req->method, "DELETE") != 0)
-        return gw_request_error(req, conn, 405, NULL, "Method Not Allowed");
+        return refuse(req, conn, 405, "route", "Method Not Allowed");
     privileged_t p = {req, AUD_KIND_TOKEN_REVOKED, "token-owner", NULL, NULL, 0};
     int rc = gw_tokens_revoke(req->srv->tokens, &req->identity, req->route.object,
                               record_privileged, &p);
     if (rc == CMN_ERR_NOTFOUND)
-        return gw_request_error(req, conn, 404, NULL, "no such token of yours, or already revoked");
-    if (rc)
-        return gw_request_error(req, conn, 503, NULL,
-                                p.audit_failed
-                                    ? "the audit log cannot record this now: the token was not "
-                                      "revoked; try again"
-                                    : "the token store is unavailable");
+        return refuse(req, conn, 404, "request", "no such token of yours, or already revoked");
+    if (rc) {
+        req->decided = 0; /* the change did not happen: refused, not allowed */
+        return refuse(req, conn, 503, p.audit_failed ? "audit" : "token_store",
+                      p.audit_failed ? "the audit log cannot record this now: the token was not "
+                                       "revoked; try again"
+                                     : "the token store is unavailable");
+    }
     cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, req->route.object,
                  gw_identity_principal(&req->identity, &req->arena));
     return answer_json(req, conn, 200, json_pack("{s:s, s:b}", "id", req->route.object, "revoked", 1));
@@ -248,8 +274,7 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
         /* Usage pings about the caller: accepted and dropped, as the hub answers them. Sent
          * on, they would be the service account's. */
         if (req->identity.kind == GW_ID_ANONYMOUS)
-            return gw_request_error(req, conn, 401, NULL,
-                                    "Invalid credentials in Authorization header");
+            return gw_request_anonymous(req, conn);
         return answer_json(req, conn, 200, json_object());
     }
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
@@ -265,7 +290,7 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
     case GW_ADMIN_METRICS:
         /* Metrics are served on metrics_listen only: the public listener never shows what
          * the gateway has been denying, to whom it was refusing credentials, how busy it is. */
-        return gw_request_error(req, conn, 404, NULL, "Not Found");
+        return refuse(req, conn, 404, "route", "Not Found");
     case GW_ADMIN_JWKS: {
         if (!get)
             break;
@@ -279,15 +304,14 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
         if (!get)
             break;
         if (req->identity.kind == GW_ID_ANONYMOUS)
-            return gw_request_error(req, conn, 401, NULL,
-                                    "Invalid credentials in Authorization header");
+            return gw_request_anonymous(req, conn);
         return answer_json(req, conn, 200, gw_identity_to_json(&req->identity));
     case GW_ADMIN_TOKENS:
         return tokens(req, conn, body, body_len);
     case GW_ADMIN_TOKEN:
         return revoke_token(req, conn);
     default:
-        return gw_request_error(req, conn, 404, NULL, "Not Found");
+        return refuse(req, conn, 404, "route", "Not Found");
     }
-    return gw_request_error(req, conn, 405, NULL, "Method Not Allowed");
+    return refuse(req, conn, 405, "route", "Method Not Allowed");
 }

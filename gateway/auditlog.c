@@ -116,32 +116,85 @@ void gw_auditlog_note(aud_writer_t *w, const aud_event_t *ev)
                      cmn_err_str(rc));
 }
 
-void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsigned status)
+/* A sentence for decision.reason that cannot carry a credential: every reason hubgate writes is
+ * its own static text, and this keeps it so whatever a future caller passes. */
+static const char *safe_reason(const char *reason)
 {
-    aud_event_init(ev, kind);
-    ev->request_id = req->request_id;
+    return aud_event_value_looks_secret(reason) ? "(withheld: shaped like a credential)" : reason;
+}
+
+/* Who caused the request: the caller hubgate authenticated; for a sealed egress link, the
+ * principal it was sealed for (the same person when credentials came with it: the link opens
+ * for nobody else), so that the bytes of a download are counted under one actor. Nobody for an
+ * anonymous caller and a refused credential (unverified claims name nobody). */
+static void event_actor(gw_request_t *req, aud_event_t *ev)
+{
     const gw_identity_t *id = &req->identity;
-    if (id->kind != GW_ID_ANONYMOUS) {
-        ev->actor.iss = id->iss;
-        ev->actor.sub = id->sub;
-        ev->actor.email = id->email;
-        ev->actor.groups = (const char *const *)id->groups;
-        ev->actor.n_groups = id->ngroups;
-        ev->actor.token_id = id->token_id; /* the id, never the token */
-        ev->actor.mfa = id->mfa ? 1 : 0;
-    } else if (req->is_egress && *req->egress.sub) {
-        /* A sealed link used without credentials: the caller it was sealed for. */
+    if (req->is_egress) {
         const gw_egress_claim_t *c = &req->egress;
+        if (!*c->sub)
+            return;
         ev->actor.iss = c->iss;
         ev->actor.sub = c->sub;
         ev->actor.email = *c->email ? c->email : NULL;
         ev->actor.token_id = *c->token_id ? c->token_id : NULL;
+        if (id->kind != GW_ID_ANONYMOUS) {
+            ev->actor.groups = (const char *const *)id->groups;
+            ev->actor.n_groups = id->ngroups;
+            ev->actor.mfa = id->mfa ? 1 : 0;
+        }
+        return;
     }
+    if (id->kind == GW_ID_ANONYMOUS)
+        return;
+    ev->actor.iss = id->iss;
+    ev->actor.sub = id->sub;
+    ev->actor.email = id->email;
+    ev->actor.groups = (const char *const *)id->groups;
+    ev->actor.n_groups = id->ngroups;
+    ev->actor.token_id = id->token_id; /* the id, never the token */
+    ev->actor.mfa = id->mfa ? 1 : 0;
+}
+
+/* The repo the request is about, spelled one way everywhere: request.repo_type ("model", …)
+ * and request.repo ("namespace/name", or the bare name of a legacy one-segment id), both or
+ * neither. An egress link names the repo of the request that produced it, spelled by the same
+ * rule when it was sealed. A route that names a namespace but no repo (a listing of a
+ * namespace's buckets, an org's page, a collection) says details.namespace instead. */
+static void event_repo(gw_request_t *req, aud_event_t *ev)
+{
+    if (req->is_egress) {
+        const gw_egress_claim_t *c = &req->egress;
+        if (*c->repo_type && *c->repo) {
+            ev->request.repo_type = c->repo_type;
+            ev->request.repo = c->repo;
+        }
+        ev->request.action = c->action;
+        return;
+    }
+    const gw_route_t *r = &req->route;
+    if (r->name && r->repo_type != GW_REPO_NONE) {
+        ev->request.repo_type = gw_route_repo_type_name(r->repo_type);
+        ev->request.repo = r->namespace && *r->namespace
+                               ? cmn_arena_printf(&req->arena, "%s/%s", r->namespace, r->name)
+                               : r->name;
+        ev->request.revision = r->revision;
+        ev->request.file = r->path_in_repo;
+    } else if (r->namespace && *r->namespace) {
+        aud_event_detail_str(ev, "namespace", r->namespace);
+    }
+    ev->request.action = gw_route_action_name(r->action);
+}
+
+void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsigned status)
+{
+    aud_event_init(ev, kind);
+    ev->request_id = req->request_id;
+    event_actor(req, ev);
     ev->client.ip = req->client_ip[0] ? req->client_ip : NULL;
     const gw_header_t *ua = gw_headers_find(req->headers, req->nheaders, "user-agent");
     ev->client.user_agent = ua ? cmn_arena_strndup(&req->arena, ua->value, ua->value_len) : NULL;
 
-    const gw_route_t *r = &req->route;
     ev->request.method = req->method;
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         ev->request.path = "/-/egress"; /* the sealed link is a capability: never recorded */
@@ -149,44 +202,51 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
         size_t n = strcspn(req->target, "?");
         ev->request.path = cmn_arena_strndup(&req->arena, req->target, n);
     }
+    event_repo(req, ev);
+
+    /* The decision: the policy's, hubgate's own (gw_request_decide), or for an egress link the
+     * one it was sealed under (who may use it was settled then). */
+    int decided_allow = req->is_egress || (req->decided && req->decision.effect == POL_ALLOW);
+    int allowed = req->audited || (decided_allow && (status == 0 || status < 400));
+    ev->decision.effect = allowed ? "allow" : "deny";
     if (req->is_egress) {
-        ev->request.repo_type = *req->egress.repo_type ? req->egress.repo_type : NULL;
-        ev->request.repo = *req->egress.repo ? req->egress.repo : NULL;
-        ev->request.action = req->egress.action;
-    } else {
-        if (r->repo_type != GW_REPO_NONE)
-            ev->request.repo_type = gw_route_repo_type_name(r->repo_type);
-        if (r->name)
-            ev->request.repo = r->namespace && *r->namespace
-                                   ? cmn_arena_printf(&req->arena, "%s/%s", r->namespace, r->name)
-                                   : r->name;
-        ev->request.revision = r->revision;
-        ev->request.file = r->path_in_repo;
-        ev->request.action = gw_route_action_name(r->action);
-    }
-    int allowed = req->audited || (req->decided && req->decision.effect == POL_ALLOW &&
-                                   (status == 0 || status < 400));
-    ev->decision.effect = allowed || req->is_egress ? "allow" : "deny";
-    if (req->is_egress) {
-        /* The decision the link was sealed under: who may use it was settled then. */
         const gw_egress_claim_t *c = &req->egress;
         ev->decision.rule = *c->rule ? c->rule : "egress-link";
         ev->decision.reason = "a link hubgate sealed for this caller";
         ev->decision.org = *c->org ? c->org : NULL;
         ev->decision.role = *c->role ? c->role : NULL;
         ev->decision.region = c->region;
+        ev->decision.policy_sha256 = *c->policy_sha256 ? c->policy_sha256 : NULL;
     } else if (req->decided) {
         ev->decision.rule = req->decision.rule;
         ev->decision.reason = req->decision.reason;
         ev->decision.org = req->decision.org;
-        ev->decision.role = pol_role_name(req->decision.role);
+        ev->decision.role =
+            req->decision.role != POL_ROLE_NONE ? pol_role_name(req->decision.role) : NULL;
         ev->decision.region = req->region ? req->region->name : req->decision.region;
-    } else {
-        ev->decision.rule = req->stage ? req->stage : "gateway";
-        ev->decision.reason = req->local_message;
+        if (req->policy)
+            ev->decision.policy_sha256 = pol_policy_sha256(req->policy);
     }
-    if (req->policy)
-        ev->decision.policy_sha256 = pol_policy_sha256(req->policy);
+    if (!allowed) {
+        /* A refusal says which stage refused and why. When a decision allowed the request and a
+         * later stage refused it (the audit log could not record it), the decision's org, role
+         * and region stay, and the refusal's own words replace its rule and reason. */
+        const char *stage = req->stage ? req->stage : "gateway";
+        aud_event_detail_str(ev, "refused_by", stage);
+        if (!req->decided || decided_allow) {
+            ev->decision.rule = stage;
+            ev->decision.reason = req->local_message;
+        }
+        if (req->auth_failure != GW_AUTH_REASON_NONE)
+            aud_event_detail_str(ev, "auth_failure", gw_auth_reason_name(req->auth_failure));
+    } else if (kind == AUD_KIND_COMPLETION && req->answer_own && status >= 400 &&
+               req->local_message) {
+        /* Forwarding was allowed, and hubgate answered with an error of its own (the upstream
+         * unreachable, an answer it cannot inspect): why. */
+        aud_event_detail_str(ev, "error", safe_reason(req->local_message));
+    }
+    if (ev->decision.reason)
+        ev->decision.reason = safe_reason(ev->decision.reason);
     if (req->shadow_differs && kind == AUD_KIND_REQUEST) {
         aud_event_detail_str(ev, "shadow_effect", pol_effect_name(req->shadow_effect));
         aud_event_detail_str(ev, "shadow_rule", req->shadow_rule);

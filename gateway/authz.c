@@ -2,6 +2,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/cli_policy.h"
+#include "policy/sha256.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -103,8 +104,20 @@ static void log_errors(const char *what, const cmn_buf_t *errors)
     }
 }
 
+/* The SHA-256 of a refused file's bytes, so that its event names what was refused. "" when
+ * it cannot be read. */
+static void file_sha256(const char *path, char out[POL_SHA256_HEX])
+{
+    cmn_buf_t b;
+    cmn_buf_init(&b, POL_MAX_POLICY_BYTES);
+    out[0] = '\0';
+    if (cmn_buf_read_file(&b, path) == 0)
+        pol_sha256_hex(b.data ? b.data : "", b.len, out);
+    cmn_buf_free(&b);
+}
+
 /* Reloads one of the two files if it changed (or when forced). Returns 1 on a swap. */
-static int reload_one(gw_policies_t *ps, int shadow, int force)
+static int reload_one(gw_policies_t *ps, int shadow, int force, const char *trigger)
 {
     const char *path = shadow ? ps->cfg->shadow : ps->cfg->policy;
     file_id_t *known = shadow ? &ps->shadow_id : &ps->live_id;
@@ -128,7 +141,8 @@ static int reload_one(gw_policies_t *ps, int shadow, int force)
     if (p && strcmp(old_sha, pol_policy_sha256(p)) != 0) {
         /* Recorded first, swapped after: a policy nobody can find in the log never decides. */
         const char *new_sha = pol_policy_sha256(p);
-        if (ps->on_event && ps->on_event(ps->ctx, 1, path, old_sha, new_sha, "") != 0) {
+        gw_policy_event_t ev = {1, shadow, path, trigger, old_sha, new_sha, ""};
+        if (ps->on_event && ps->on_event(ps->ctx, &ev) != 0) {
             cmn_log_error("policy",
                           "%s%s (sha256 %s) not loaded: the audit log cannot record the change; "
                           "the previous policy stays, and the file is tried again at the next "
@@ -148,8 +162,11 @@ static int reload_one(gw_policies_t *ps, int shadow, int force)
     } else if (!p && errors.len) {
         log_errors(shadow ? "shadow policy refused, the previous one stays" :
                             "policy refused, the previous one stays", &errors);
+        char refused_sha[POL_SHA256_HEX];
+        file_sha256(path, refused_sha);
+        gw_policy_event_t ev = {0, shadow, path, trigger, old_sha, refused_sha, errors.data};
         if (ps->on_event)
-            ps->on_event(ps->ctx, 0, path, old_sha, "", errors.data);
+            ps->on_event(ps->ctx, &ev);
     }
     pol_policy_unref(p);
     pol_policy_unref(old); /* in-flight requests keep theirs until they finish */
@@ -157,12 +174,12 @@ static int reload_one(gw_policies_t *ps, int shadow, int force)
     return swapped;
 }
 
-int gw_policies_reload(gw_policies_t *ps)
+int gw_policies_reload(gw_policies_t *ps, const char *trigger)
 {
     pthread_mutex_lock(&ps->reload_mu);
-    int swapped = reload_one(ps, 0, 1);
+    int swapped = reload_one(ps, 0, 1, trigger);
     if (ps->cfg->shadow)
-        swapped |= reload_one(ps, 1, 1);
+        swapped |= reload_one(ps, 1, 1, trigger);
     pthread_mutex_unlock(&ps->reload_mu);
     return swapped;
 }
@@ -182,9 +199,9 @@ static void *watch(void *arg)
             break;
         pthread_mutex_unlock(&ps->wmu);
         pthread_mutex_lock(&ps->reload_mu);
-        reload_one(ps, 0, 0);
+        reload_one(ps, 0, 0, "file_change");
         if (ps->cfg->shadow)
-            reload_one(ps, 1, 0);
+            reload_one(ps, 1, 0, "file_change");
         pthread_mutex_unlock(&ps->reload_mu);
         pthread_mutex_lock(&ps->wmu);
     }
@@ -222,9 +239,10 @@ gw_policies_t *gw_policies_start(const gw_config_t *cfg, cmn_buf_t *errors,
         cmn_buf_free(&serr);
     }
     /* No request is decided before the load is in the audit log. */
-    if (on_event && (on_event(ctx, 1, cfg->policy, "", pol_policy_sha256(ps->live), "") != 0 ||
-                     (ps->shadow &&
-                      on_event(ctx, 1, cfg->shadow, "", pol_policy_sha256(ps->shadow), "") != 0))) {
+    gw_policy_event_t live = {1, 0, cfg->policy, "start", "", pol_policy_sha256(ps->live), ""};
+    gw_policy_event_t shadow = {1, 1, cfg->shadow, "start", "",
+                                ps->shadow ? pol_policy_sha256(ps->shadow) : "", ""};
+    if (on_event && (on_event(ctx, &live) != 0 || (ps->shadow && on_event(ctx, &shadow) != 0))) {
         cmn_buf_printf(errors, "%s: the audit log cannot record the policy's load: not "
                                "starting\n",
                        cfg->policy);

@@ -14,7 +14,7 @@
 
 #define NONCE 12
 #define TAG   16
-static const char aad[] = "hubgate-egress-v2";
+static const char aad[] = "hubgate-egress-v3";
 
 static int hex_value(char c)
 {
@@ -67,7 +67,7 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t
 
 /* Plaintext: the version, then every field NUL-terminated, in the order of seal's fields[]. The
  * version is also in the associated data, so a link sealed by an older layout never opens. */
-#define NFIELDS    16
+#define NFIELDS    17
 #define B64_LEN(n) (((n)*4 + 2) / 3)
 _Static_assert(B64_LEN(NONCE + GW_EGRESS_MAX_PLAIN + TAG) <= GW_EGRESS_MAX_TOKEN,
                "a sealed link of the largest claim must fit GW_EGRESS_MAX_TOKEN");
@@ -82,9 +82,11 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
 {
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
-    const char *fields[NFIELDS] = {"v2",    exp,       c->method, c->url, c->headers, c->repo_type,
-                                   c->repo, c->action, c->iss,    c->sub, c->email,   c->token_id,
-                                   c->org,  c->role,   c->region, c->rule};
+    const char *fields[NFIELDS] = {"v3",     exp,       c->method, c->url,
+                                   c->headers, c->repo_type, c->repo, c->action,
+                                   c->iss,     c->sub,    c->email,  c->token_id,
+                                   c->org,     c->role,   c->region, c->rule,
+                                   c->policy_sha256};
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++) {
         if (!fields[i] || strlen(fields[i]) > field_cap(i))
@@ -159,7 +161,7 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
         f[i] = plain + o;
         o += strlen(plain + o) + 1;
     }
-    if (o != n || strcmp(f[0], "v2") != 0)
+    if (o != n || strcmp(f[0], "v3") != 0)
         return CMN_ERR_PARSE;
     char *end = NULL;
     errno = 0;
@@ -180,6 +182,7 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
                                .role = f[13],
                                .region = f[14],
                                .rule = f[15],
+                               .policy_sha256 = f[16],
                                .expires = exp};
     return exp < (long long)now ? CMN_ERR_TIMEOUT : 0;
 }

@@ -3,7 +3,7 @@
  * A URL in a response that is not a Hub route (a storage or CDN URL, an LFS upload href, a
  * storage path on the upstream's own origin) is replaced by public_url/-/egress/<sealed>: the
  * original URL, the method it may be used with, the repo and action it was issued for, who it
- * was issued to and under which decision (org, role, region, rule), and an expiry, encrypted
+ * was issued to and under which decision (org, role, region, rule, policy), and an expiry, encrypted
  * and authenticated with AES-256-GCM under a key only hubgate holds. hubgate forwards only URLs
  * it sealed itself, for the caller they were sealed for, until they expire, so clients need to
  * reach nothing but hubgate, and every byte is counted and audited under the caller, repo,
@@ -48,7 +48,8 @@ typedef struct {
     const char *role;
     const char *region; /* also where the link may lead: that region's origins */
     const char *rule;
-    int64_t expires; /* unix seconds */
+    const char *policy_sha256; /* of the policy that made that decision ("" when none did) */
+    int64_t expires;           /* unix seconds */
 } gw_egress_claim_t;
 
 /* A key from a file holding exactly 64 hex digits and an optional newline, private to its

@@ -341,6 +341,14 @@ static void describe_change(const gw_keyset_t *old, const gw_keyset_t *new, cmn_
 static void refresh(gw_jwks_t *j, issuer_t *is)
 {
     char err[512] = "";
+    /* Why this fetch, for the audit event of a change (read under the lock the scheduler held
+     * when it chose this issuer; only this thread clears them). */
+    pthread_mutex_lock(&j->mu);
+    const char *trigger = !is->current          ? "start"
+                          : is->refresh_requested ? "unknown_kid"
+                          : is->failures          ? "retry"
+                                                  : "schedule";
+    pthread_mutex_unlock(&j->mu);
     gw_keyset_t *set = fetch_keys(is, err, sizeof(err)); /* unlocked: blocks on the network */
     pthread_mutex_lock(&j->mu);
     is->last_attempt_ms = now_ms();
@@ -373,7 +381,7 @@ static void refresh(gw_jwks_t *j, issuer_t *is)
     if (change.len) {
         cmn_log_info("jwks", "%s: key set changed: %s", is->cfg->issuer, change.data);
         if (j->on_change)
-            j->on_change(j->ctx, is->cfg->issuer, change.data);
+            j->on_change(j->ctx, is->cfg->issuer, change.data, trigger);
     }
     gw_keyset_release(old);
     cmn_buf_free(&change);

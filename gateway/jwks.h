@@ -38,8 +38,11 @@ typedef struct {
 typedef struct gw_jwks gw_jwks_t;
 
 /* Called (from the fetch thread) when an issuer's key set changed: summary lists the kids
- * added and removed. */
-typedef void (*gw_jwks_change_cb)(void *ctx, const char *issuer, const char *summary);
+ * added and removed; trigger says what made hubgate fetch them: "start" (the first fetch),
+ * "unknown_kid" (a token named a key hubgate did not know), "retry" (after a failed fetch),
+ * "schedule" (the periodic refresh). */
+typedef void (*gw_jwks_change_cb)(void *ctx, const char *issuer, const char *summary,
+                                  const char *trigger);
 
 /* Starts the fetch thread for every issuer of the config (which must outlive it). Returns NULL
  * on failure. Does not wait for the first fetch. */

@@ -71,6 +71,7 @@ static const char *seal(gw_request_t *req, const char *url, size_t len, const ch
             .role = req->decided ? pol_role_name(d->role) : "",
             .region = region_for(req)->name,
             .rule = req->decided && d->rule ? d->rule : "",
+            .policy_sha256 = req->decided && req->policy ? pol_policy_sha256(req->policy) : "",
         };
     }
     claim.url = u;
@@ -640,6 +641,7 @@ static int add_parsed_header(void *ctx, const char *name, const char *value)
 static struct MHD_Response *filtered_collections(gw_request_t *req, const char *body, size_t len,
                                                  unsigned *status, const char **message)
 {
+    req->answer_bytes = 0;
     if (len == 0) /* nothing to show (a deletion's answer) */
         return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     pol_subject_t s;
@@ -663,6 +665,7 @@ static struct MHD_Response *filtered_collections(gw_request_t *req, const char *
         *message = "the upstream hub sent a collections answer hubgate cannot filter";
         return NULL;
     }
+    req->answer_bytes = strlen(text);
     if (st.hidden_collections || st.hidden_items)
         cmn_log_debug("collections", "%s: %zu shown, %zu collections and %zu items hidden by the "
                                      "policy",
@@ -735,6 +738,8 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
                 "the upstream hub sent an LFS batch answer hubgate cannot read");
         /* an error answer that is no batch document carries no href: relayed as it came */
         rewrote = rewritten != NULL;
+        if (rewrote)
+            req->answer_bytes = strlen(rewritten);
         r = rewritten ? MHD_create_response_from_buffer(strlen(rewritten), rewritten,
                                                         MHD_RESPMEM_MUST_FREE)
                       : MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -754,6 +759,7 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
             cmn_log_debug("listing", "%s: %zu shown, %zu hidden by the policy", req->request_id,
                           kept, dropped);
         rewrote = 1;
+        req->answer_bytes = strlen(filtered);
         r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(filtered);
@@ -804,6 +810,11 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
     MHD_add_response_header(r, "X-Request-Id", req->request_id);
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
+    /* The completion counts the body the client gets: hubgate's own when it rewrote or filtered
+     * the upstream's (answer_bytes, set above), else the upstream's bytes as relayed. */
+    req->answer_own = rewrote || head;
+    if (head)
+        req->answer_bytes = 0;
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;

@@ -73,7 +73,10 @@ typedef struct {
     const char *shadow_rule;     /*   policy, which the request keeps a reference to) */
     pol_policy_t *shadow;
     const gw_region_t *region; /* where it is forwarded */
-    const char *stage;         /* the pipeline stage that refused it, for the audit event */
+    const char *stage;         /* the pipeline stage it is in, and so the one that refused it
+                                  (details.refused_by): framing, route, authentication,
+                                  authorization, request, token_store, audit, forward */
+    gw_auth_reason_t auth_failure; /* why its credentials were refused (details.auth_failure) */
     gw_audit_wait_t *audit_wait;
     int audited;               /* its allow event is durable: it may be forwarded */
     gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened */
@@ -96,6 +99,9 @@ typedef struct {
 
     gw_xfer_t *xfer;
     unsigned status; /* what the client got, for metrics and audit */
+    int answer_own;        /* the answer's body is hubgate's (an error, a rewritten or filtered
+                              answer), not the upstream's bytes relayed: */
+    uint64_t answer_bytes; /*   its length, the completion's bytes_out */
 } gw_request_t;
 
 /* Forwarding (proxy.c). Starts the upstream transfer for an authorized request; body, when
@@ -136,8 +142,19 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
 /* Admin routes answered without authenticating the caller. */
 int gw_admin_is_public(gw_admin_route_t admin);
 
-/* Queues a Hub-shaped error and records the status. */
+/* Queues a Hub-shaped error and records the status. A request not yet audited is audited now
+ * as a refusal by the stage it is in (req->stage). */
 enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
                                  const char *code, const char *message);
+
+/* Records a decision hubgate makes itself, without the policy (a route it never forwards, an
+ * answer of its own admin API, a caller without credentials where one is needed): the audit
+ * event then names `rule` and `reason` (a sentence, copied) as a policy decision's. */
+void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule,
+                       const char *reason);
+
+/* Refuses a caller without credentials on a route that needs one: 401 with the Hub's words,
+ * audited as the policy's refusal of anonymous callers is (rule "anonymous"). */
+enum MHD_Result gw_request_anonymous(gw_request_t *req, struct MHD_Connection *conn);
 
 #endif

@@ -10,6 +10,8 @@
 #include "gateway/http.h"
 #include "gateway/metrics.h"
 #include "gateway/metrics_listen.h"
+#include "gateway/policy_git.h"
+#include "gateway/policy_record.h"
 #include "gateway/request.h"
 #include "gateway/version.h"
 #include "gateway/xff.h"
@@ -21,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -82,8 +85,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         gw_request_event(req, &ev, AUD_KIND_COMPLETION, status);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
+        /* Body bytes both ways: the client's body forwarded, and the answer's body — the
+         * upstream's bytes as relayed, or the one hubgate made (filtered, rewritten, an error). */
         ev.response.bytes_in = (int64_t)sent;
-        ev.response.bytes_out = (int64_t)received;
+        ev.response.bytes_out = (int64_t)(req->answer_own ? req->answer_bytes : received);
         ev.response.duration_ms = (now.tv_sec - req->started.tv_sec) * 1000 +
                                   (now.tv_nsec - req->started.tv_nsec) / 1000000;
         ev.response.upstream_status = upstream_status;
@@ -146,6 +151,8 @@ enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn,
 {
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
+    req->answer_own = 1; /* the upstream's bytes, if any came, are not what the client gets */
+    req->answer_bytes = 0;
     if (!req->local_message)
         req->local_message = message;
     if (!req->audited && req->srv->audit && audited_route(req)) {
@@ -160,6 +167,29 @@ enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn,
                          status == 401 ? git ? "Basic realm=\"Hugging Face Hub (hubgate)\""
                                              : "Bearer realm=\"hubgate\""
                                        : NULL);
+}
+
+void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule,
+                       const char *reason)
+{
+    pol_decision_t *d = &req->decision;
+    memset(d, 0, sizeof(*d));
+    d->effect = effect;
+    d->answer = effect == POL_ALLOW ? POL_ANSWER_ALLOW : POL_ANSWER_FORBIDDEN;
+    d->rule = rule;
+    d->role = POL_ROLE_NONE;
+    d->target = -1;
+    snprintf(d->reason, sizeof(d->reason), "%s", reason ? reason : "");
+    req->decided = 1;
+}
+
+enum MHD_Result gw_request_anonymous(gw_request_t *req, struct MHD_Connection *conn)
+{
+    /* The policy's own words for nobody (its first rule), without asking it: hubgate's routes
+     * are not the policy's to open. */
+    req->stage = "authorization";
+    gw_request_decide(req, POL_DENY, "anonymous", "authentication required");
+    return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
 }
 
 /* ---- the first handler call: framing, route, decision ----------------------------------- */
@@ -247,14 +277,10 @@ static void refuse_anonymous(gw_request_t *req)
 static void refuse_route(gw_request_t *req, const char *why)
 {
     pol_decision_t *d = &req->decision;
-    memset(d, 0, sizeof(*d));
-    d->effect = POL_DENY;
-    d->answer = POL_ANSWER_FORBIDDEN;
-    d->rule = gw_route_is_hubgate_own(&req->route) ? "hubgate-own-route" : "repo-less-route";
-    d->role = POL_ROLE_NONE;
-    d->target = -1;
-    snprintf(d->reason, sizeof(d->reason), "%s", why);
-    req->decided = 1;
+    gw_request_decide(req, POL_DENY,
+                      gw_route_is_hubgate_own(&req->route) ? "hubgate-own-route"
+                                                           : "repo-less-route",
+                      why);
     gw_metrics_denial(gw_route_is_hubgate_own(&req->route) ? "hubgate_own_route"
                                                            : "repo_less_route");
     local_answer(req, 403, NULL, d->reason);
@@ -267,9 +293,10 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
 {
     if (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
         req->route.family == GW_FAMILY_XET_WRITE_TOKEN) {
-        /* Xet storage traffic would bypass the gateway (hub-api.md §3.11): without its tokens
-         * clients fall back to plain HTTP transfers. */
-        local_answer(req, 403, NULL, "Xet storage is disabled by this gateway");
+        /* Xet storage traffic would bypass the gateway: without its tokens clients fall back
+         * to plain HTTP transfers. */
+        gw_request_decide(req, POL_DENY, "xet-disabled", "Xet storage is disabled by this gateway");
+        local_answer(req, 403, NULL, req->decision.reason);
         return 0;
     }
     pol_policy_t *shadow = NULL;
@@ -411,7 +438,10 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
             cmn_log_info("auth", "%s %s: %s (%s)", req->request_id, req->client_ip, why,
                          gw_auth_reason_name(refused));
             gw_metrics_auth_failure(gw_auth_reason_name(refused));
-            req->local_message = why; /* the audit event says why; the client gets below */
+            /* The audit event says why and the reason code; the client gets the Hub's words
+             * below. `why` is static text of the identity module, never the credential. */
+            req->local_message = why;
+            req->auth_failure = refused;
             if (ar == GW_AUTH_UNAVAILABLE)
                 return gw_request_error(req, conn, 503, NULL, why);
             if (refused == GW_AUTH_REASON_TOO_MANY_GROUPS)
@@ -453,8 +483,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                         req->route.admin != GW_ADMIN_EGRESS); /* a sealed link is a capability */
     if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
         /* the routes hubgate answers itself read no body for nobody either */
-        return gw_request_error(req, conn, 401, NULL,
-                                "Invalid credentials in Authorization header");
+        return gw_request_anonymous(req, conn);
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         /* A sealed link hubgate handed out: authorized when it was sealed, for this caller. */
         const char *msg = NULL;
@@ -466,8 +495,10 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     if (treatment == GW_TREAT_LOCAL) {
         req->phase = GW_PHASE_LOCAL;
         if (req->framing.has_body) {
-            if (req->framing.content_length > GW_MAX_ADMIN_BODY_BYTES)
+            if (req->framing.content_length > GW_MAX_ADMIN_BODY_BYTES) {
+                req->stage = "request";
                 return gw_request_error(req, conn, 413, NULL, "request body too large");
+            }
             cmn_buf_init(&req->body, GW_MAX_ADMIN_BODY_BYTES);
             req->phase = GW_PHASE_READ_BODY;
         }
@@ -476,9 +507,11 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
 
     if (req->route.needs_body) {
         size_t cap = gw_route_body_cap(&req->route);
-        if (req->framing.content_length > (long long)cap)
+        if (req->framing.content_length > (long long)cap) {
+            req->stage = "route"; /* the route's target is in a body it cannot read */
             return gw_request_error(req, conn, 413, NULL,
                                     gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
+        }
         cmn_buf_init(&req->body, cap);
         req->phase = GW_PHASE_READ_BODY;
         return MHD_YES;
@@ -497,11 +530,15 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
 static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *conn)
 {
     req->body_complete = 1;
-    if (req->body_over_cap)
+    int local = gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL;
+    if (req->body_over_cap) {
+        req->stage = local ? "request" : "route";
         return gw_request_error(req, conn, 413, NULL,
                                 gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
-    if (gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL)
+    }
+    if (local)
         return gw_admin_answer(req, conn, req->body.data ? req->body.data : "", req->body.len);
+    req->stage = "route"; /* the body completes the route */
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     int rc = gw_route_classify_body(&req->route, ctype, req->body.data ? req->body.data : "",
                                     req->body.len, &req->arena);
@@ -510,6 +547,7 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (rc != 0)
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
+    req->stage = "authorization";
     if (!authorize(req, req->body.data, req->body.len))
         return gw_request_error(req, conn, req->local_status, req->local_code,
                                 req->local_message);
@@ -711,61 +749,142 @@ static int check_secret_files(const gw_config_t *cfg)
 
 /* ---- audit events of the gateway's life ----------------------------------------------- */
 
+/* A detail value that cannot carry a credential: names that come from outside hubgate (a git
+ * author, a process name) are written as they are unless they are shaped like one, which the
+ * encoder would refuse — and a refused policy.loaded event would refuse the policy. */
+static const char *safe_value(const char *v)
+{
+    return aud_event_value_looks_secret(v) ? "(withheld: shaped like a credential)" : v;
+}
+
 /* A load is a privileged change: its event must be durable before the policy decides
- * anything (the caller swaps it in only on 0). A refusal changes nothing: noted, not waited. */
-static int on_policy_event(void *ctx, int loaded, const char *path, const char *old_sha,
-                           const char *new_sha, const char *errors)
+ * anything (the caller swaps it in only on 0). A refusal changes nothing: noted, not waited.
+ * Either says what triggered it, the file's SHA-256 and, from git, who changed it. */
+static int on_policy_event(void *ctx, const gw_policy_event_t *pe)
 {
     gw_server_t *srv = ctx;
     if (!srv->audit)
         return 0; /* audit.mode off: nothing is recorded, nothing to wait for */
     aud_event_t ev;
     char first[512]; /* the event borrows it until submitted */
-    aud_event_init(&ev, loaded ? AUD_KIND_POLICY_LOADED : AUD_KIND_POLICY_REJECTED);
-    aud_event_detail_str(&ev, "path", path);
-    if (old_sha && *old_sha)
-        aud_event_detail_str(&ev, "previous_sha256", old_sha);
-    if (new_sha && *new_sha)
-        aud_event_detail_str(&ev, "sha256", new_sha);
-    if (errors && *errors) {
-        snprintf(first, sizeof(first), "%.*s", (int)strcspn(errors, "\n"), errors);
+    gw_policy_git_t git;
+    aud_event_init(&ev, pe->loaded ? AUD_KIND_POLICY_LOADED : AUD_KIND_POLICY_REJECTED);
+    aud_event_detail_str(&ev, "path", pe->path);
+    aud_event_detail_str(&ev, "trigger", pe->trigger);
+    if (pe->shadow)
+        aud_event_detail_bool(&ev, "shadow", 1);
+    if (pe->old_sha && *pe->old_sha)
+        aud_event_detail_str(&ev, "previous_sha256", pe->old_sha);
+    if (pe->new_sha && *pe->new_sha)
+        aud_event_detail_str(&ev, "sha256", pe->new_sha);
+    if (pe->errors && *pe->errors) {
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn(pe->errors, "\n"), pe->errors);
         aud_event_detail_str(&ev, "error", first);
     }
-    if (!loaded) {
+    /* This thread reads the policy (start, SIGHUP, the watcher): never a request's. */
+    gw_policy_git_lookup(pe->path, pe->new_sha, &git);
+    aud_event_detail_str(&ev, "git_state", gw_policy_git_state_name(git.state));
+    if (git.commit[0]) {
+        aud_event_detail_str(&ev, "git_commit", git.commit);
+        aud_event_detail_str(&ev, "git_author", safe_value(git.author));
+    }
+    if (git.state == GW_POLICY_GIT_NONE && git.why[0])
+        cmn_log_warn("policy", "%s: no git provenance for the audit log: %s", pe->path, git.why);
+    if (!pe->loaded) {
         gw_auditlog_note(srv->audit, &ev);
         return 0;
     }
     int rc = aud_writer_append(srv->audit, &ev);
     if (rc != 0)
-        cmn_log_warn("policy", "the audit log cannot record the load of %s: %s", path,
+        cmn_log_warn("policy", "the audit log cannot record the load of %s: %s", pe->path,
                      cmn_err_str(rc));
+    char why[512];
+    if (rc == 0 && gw_policy_record(srv->cfg->database, pe->path, pe->new_sha, why, sizeof(why)))
+        cmn_log_warn("policy", "the text of policy %s is not recorded for reports: %s",
+                     pe->new_sha ? pe->new_sha : "?", why);
     return rc;
 }
 
-static void on_keys_changed(void *ctx, const char *issuer, const char *summary)
+static void on_keys_changed(void *ctx, const char *issuer, const char *summary,
+                            const char *trigger)
 {
     gw_server_t *srv = ctx;
     aud_event_t ev;
     aud_event_init(&ev, AUD_KIND_KEYS_CHANGED);
     aud_event_detail_str(&ev, "issuer", issuer);
     aud_event_detail_str(&ev, "change", summary);
+    aud_event_detail_str(&ev, "trigger", trigger);
     gw_auditlog_note(srv->audit, &ev);
 }
 
-static void lifecycle_event(gw_server_t *srv, aud_kind_t kind)
+/* The name of a user id ("hubgate"), else the number. */
+static void user_name(uid_t uid, char *out, size_t cap)
+{
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found && found->pw_name)
+        snprintf(out, cap, "%s", found->pw_name);
+    else
+        snprintf(out, cap, "%u", (unsigned)uid);
+}
+
+/* The command name of a process ("systemd", "kill"), or "" when it cannot be read (gone). */
+static void process_name(pid_t pid, char *out, size_t cap)
+{
+    char path[64];
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(out, (int)cap, f))
+        out[strcspn(out, "\n")] = '\0';
+    else
+        out[0] = '\0';
+    fclose(f);
+}
+
+/* What stopped the gateway, for gateway.stopped. */
+typedef struct {
+    const char *trigger; /* "sigterm", "sigint", "database_role_unfit" */
+    int from_process;    /* a process sent the signal: */
+    pid_t sender_pid;
+    uid_t sender_uid;
+} stop_cause_t;
+
+/* gateway.started and gateway.stopped: what started or stopped it, as whom it runs, and (for a
+ * signal another process sent) who sent it. */
+static void lifecycle_event(gw_server_t *srv, aud_kind_t kind, const stop_cause_t *stop)
 {
     if (!srv->audit)
         return;
     aud_event_t ev;
+    char os_user[256], parent[64], sender[256], sender_name[64];
     aud_event_init(&ev, kind);
     aud_event_detail_str(&ev, "version", HUBGATE_VERSION);
     aud_event_detail_str(&ev, "config", srv->cfg->path);
     aud_event_detail_str(&ev, "public_url", srv->cfg->public_url);
-    if (kind == AUD_KIND_GATEWAY_STOPPED) {
-        aud_writer_append(srv->audit, &ev); /* the last word: wait for it */
+    user_name(geteuid(), os_user, sizeof(os_user));
+    aud_event_detail_str(&ev, "os_user", safe_value(os_user));
+    aud_event_detail_int(&ev, "pid", (int64_t)getpid());
+    if (kind == AUD_KIND_GATEWAY_STARTED) {
+        aud_event_detail_str(&ev, "trigger", "start");
+        process_name(getppid(), parent, sizeof(parent));
+        if (parent[0])
+            aud_event_detail_str(&ev, "parent", safe_value(parent));
+        gw_auditlog_note(srv->audit, &ev);
         return;
     }
-    gw_auditlog_note(srv->audit, &ev);
+    aud_event_detail_str(&ev, "trigger", stop->trigger);
+    if (stop->from_process) {
+        user_name(stop->sender_uid, sender, sizeof(sender));
+        aud_event_detail_str(&ev, "signal_sender_user", safe_value(sender));
+        aud_event_detail_int(&ev, "signal_sender_pid", (int64_t)stop->sender_pid);
+        process_name(stop->sender_pid, sender_name, sizeof(sender_name));
+        if (sender_name[0])
+            aud_event_detail_str(&ev, "signal_sender", safe_value(sender_name));
+    }
+    aud_writer_append(srv->audit, &ev); /* the last word: wait for it */
 }
 
 int gw_serve_check(const gw_config_t *cfg)
@@ -905,7 +1024,7 @@ int gw_serve_run(const gw_config_t *cfg)
     }
     if (pthread_create(&prober.thread, NULL, probe_database, &prober) == 0)
         prober_started = 1;
-    lifecycle_event(&srv, AUD_KIND_GATEWAY_STARTED);
+    lifecycle_event(&srv, AUD_KIND_GATEWAY_STARTED, NULL);
     cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s)",
                  cfg->tls_cert ? "https" : "http", cfg->listen_host, cfg->listen_port,
                  cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s");
@@ -914,14 +1033,28 @@ int gw_serve_run(const gw_config_t *cfg)
                      strchr(cfg->metrics_host, ':') ? "[" : "", cfg->metrics_host,
                      strchr(cfg->metrics_host, ':') ? "]" : "", cfg->metrics_port);
 
+    stop_cause_t stop = {"sigterm", 0, 0, 0};
     for (;;) {
-        int sig = 0;
-        if (sigwait(&sigs, &sig) != 0)
+        siginfo_t si;
+        int sig = sigwaitinfo(&sigs, &si);
+        if (sig < 0)
             continue;
         if (sig == SIGHUP) {
             cmn_log_info("serve", "SIGHUP: reloading the policy");
-            gw_policies_reload(srv.policies);
+            gw_policies_reload(srv.policies, "sighup");
             continue;
+        }
+        /* Who stopped it: a process (kill, systemd) says so in the signal; the prober stops
+         * the gateway itself when its database role is unfit. */
+        stop.trigger = sig == SIGINT ? "sigint" : "sigterm";
+        if (si.si_code == SI_USER || si.si_code == SI_QUEUE) {
+            if (si.si_pid == getpid() && atomic_load(&prober.unfit)) {
+                stop.trigger = "database_role_unfit";
+            } else {
+                stop.from_process = 1;
+                stop.sender_pid = si.si_pid;
+                stop.sender_uid = si.si_uid;
+            }
         }
         cmn_log_info("serve", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
@@ -931,7 +1064,7 @@ int gw_serve_run(const gw_config_t *cfg)
     MHD_quiesce_daemon(srv.daemon);
     gw_upstream_shutdown(srv.upstream);
     MHD_stop_daemon(srv.daemon);
-    lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED);
+    lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED, &stop);
     cmn_log_info("serve", "stopped");
     status = atomic_load(&prober.unfit) ? 1 : 0;
 out:

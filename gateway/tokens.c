@@ -260,22 +260,28 @@ int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
     const char *params[3] = {id, owner->iss, owner->sub};
     PGconn *c = acquire(t);
     int open = c && begin(c);
+    /* The revoked token's name and scope come back for its token.revoked event: the report of
+     * tokens minted and revoked names each the same way. */
     PGresult *res = open ? PQexecParams(c,
                                      "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
-                                     "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL",
+                                     "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
+                                     "RETURNING name, scope",
                                      3, NULL, params, NULL, NULL, 0)
                       : NULL;
     int rc = CMN_ERR_DB;
-    if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
-        rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : CMN_ERR_NOTFOUND;
-    else if (res)
+    json_t *info = NULL;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+        rc = PQntuples(res) == 1 ? 0 : CMN_ERR_NOTFOUND;
+        if (rc == 0)
+            info = json_pack("{s:s, s:s, s:s}", "id", id, "name", PQgetvalue(res, 0, 0), "scope",
+                             PQgetvalue(res, 0, 1));
+    } else if (res) {
         cmn_log_warn("tokens", "revoking failed: %s", PQresultErrorMessage(res));
-    PQclear(res);
-    if (rc == 0 && confirm) {
-        json_t *info = json_pack("{s:s}", "id", id);
-        rc = info ? confirm(arg, info) : CMN_ERR_NOMEM;
-        json_decref(info);
     }
+    PQclear(res);
+    if (rc == 0 && confirm)
+        rc = info ? confirm(arg, info) : CMN_ERR_NOMEM;
+    json_decref(info);
     if (open)
         rc = finish(c, rc, "revoking");
     release(t, c);

@@ -54,7 +54,7 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
 json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner);
 
 /* Revokes the owner's token `id`, in a transaction that commits only when confirm(arg, info)
- * returns 0 (info: {id}). Returns 0, CMN_ERR_NOTFOUND (no such token of this owner, or already
+ * returns 0 (info: {id, name, scope}). Returns 0, CMN_ERR_NOTFOUND (no such token of this owner, or already
  * revoked: confirm is not called), CMN_ERR_DB, or confirm's non-zero result (the token stays
  * valid). Blocks (database, and confirm). */
 int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,

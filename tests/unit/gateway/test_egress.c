@@ -12,6 +12,8 @@
 #include "common/err.h"
 #include "gateway/egress.h"
 
+#define HEX64 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
 static void seal_then_open(void **state)
 {
     gw_egress_key_t k;
@@ -32,6 +34,7 @@ static void seal_then_open(void **state)
                            .role = "write",
                            .region = "us",
                            .rule = "orgs.acme.members[0]",
+                           .policy_sha256 = HEX64,
                            .expires = 2000};
     const char *t = gw_egress_seal(&k, &c, &a);
     assert_non_null(t);
@@ -54,6 +57,7 @@ static void seal_then_open(void **state)
     assert_string_equal(o.role, "write");
     assert_string_equal(o.region, "us");
     assert_string_equal(o.rule, "orgs.acme.members[0]");
+    assert_string_equal(o.policy_sha256, HEX64);
     assert_int_equal(o.expires, 2000);
     assert_int_equal(gw_egress_open(&k, t, 2001, &a, &o), CMN_ERR_TIMEOUT);
     cmn_arena_free(&a);
@@ -80,6 +84,7 @@ static void tampering_and_foreign_keys_fail(void **state)
                            .role = "",
                            .region = "us",
                            .rule = "",
+                           .policy_sha256 = "",
                            .expires = 4000000000};
     const char *t = gw_egress_seal(&k, &c, &a);
     gw_egress_claim_t o;
@@ -97,7 +102,6 @@ static void tampering_and_foreign_keys_fail(void **state)
     cmn_arena_free(&a);
 }
 
-#define HEX64 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 /* The egress key file: exactly 64 hex digits and an optional newline, private to its owner. */
 static void key_files_are_read_strictly(void **state)
@@ -198,6 +202,7 @@ static void sealed_links_stay_bounded(void **state)
                               .role = "",
                               .region = "us",
                               .rule = "r",
+                              .policy_sha256 = "",
                               .expires = 4000000000};
     struct {
         const char *name;
