@@ -9,6 +9,7 @@
 #include "audit/chain.h"
 #include "audit/event.h"
 #include "audit/report_line.h"
+#include "audit/report_stats.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -33,10 +34,6 @@ static const char F_EVENTS[] = "events.jsonl";
 static const char F_REPORT[] = "report.json";
 static const char F_MANIFEST[] = "manifest.json";
 static const char F_SIG[] = "manifest.sig";
-
-/* Kinds of event that concern every org: an org-scoped report shows them whole. */
-static const char *const GLOBAL_KINDS[] = {"policy.loaded",   "policy.rejected", "gateway.started",
-                                           "gateway.stopped", "keys.changed",    "audit.spooled"};
 
 typedef struct {
     char id[AUD_KEY_ID_LEN + 1];
@@ -89,9 +86,11 @@ typedef struct {
     int version;      /* whole: the chain its text names */
     int in_period;    /* whole: ts in [from, to) */
     int64_t ts_us;
-    int disclosed;    /* whole, org-scoped report: another org's v2 event (org in why) */
-    int own_org;      /* hidden, org-scoped report: of the report's org */
-    const char *kind; /* whole: its kind (static) */
+    int disclosed;             /* whole, org-scoped report: another org's v2 event (org in why) */
+    int own_org;               /* hidden, org-scoped report: of the report's org */
+    const char *kind;          /* whole: its kind (static) */
+    int in_scope;              /* whole: counted by report.json (audit/report_stats.h) */
+    size_t text_off, text_len; /* in scope: its canonical text in the batch's texts */
     char why[160];
 } res_t;
 
@@ -105,6 +104,11 @@ typedef struct {
     sstate_t *ss;
     aud_hasher_t hasher;
     int64_t lines; /* of events.jsonl, sequenced */
+    /* step 4: the counts recomputed from the events in scope, compared with report.json's */
+    json_t *report_json;
+    aud_report_stats_t *stats;
+    int stats_failed;
+    aud_parsed_t parsed;
     /* manifest */
     char listed[AUD_REPORT_VERIFY_MAX_FILES][128];
     unsigned char listed_hash[AUD_REPORT_VERIFY_MAX_FILES][AUD_HASH_BYTES];
@@ -760,6 +764,12 @@ static int load_report(rv_t *v)
         r->scoped = 1;
         snprintf(r->org, sizeof(r->org), "%s", json_string_value(org));
     }
+    /* step 4: the same accumulator as report soc2's, fed the whole events in scope */
+    v->stats = aud_report_stats_create(r->from_us, r->to_us, r->scoped ? r->org : NULL);
+    if (!v->stats)
+        problem(v, "count", F_REPORT, 0, NULL, -1,
+                "report.json's counts cannot be recounted: the period is longer than %d days",
+                AUD_REPORT_MAX_DAYS);
     json_t *integrity = json_object_get(root, "integrity");
     json_t *streams = json_is_array(integrity) ? integrity : json_object_get(integrity, "streams");
     if (!json_is_array(streams) || json_array_size(streams) > AUD_REPORT_VERIFY_MAX_STREAMS) {
@@ -866,6 +876,8 @@ static int load_report(rv_t *v)
         file_checkpoints_at(v, s, s->start.seq, 0, s->start.hash);
     }
     rc = 0;
+    v->report_json = root; /* kept for step 4 */
+    root = NULL;
 out:
     json_decref(root);
     cmn_buf_free(&b);
@@ -921,6 +933,7 @@ typedef struct {
     res_t *res;
     size_t n_res, res_cap;
     int short_of_memory; /* the worker could not hold a result for every line */
+    cmn_buf_t texts;     /* the canonical texts of the events in scope */
     int state;
 } batch_t;
 
@@ -949,17 +962,8 @@ typedef struct pipe {
     size_t n_workers;
 } pipe_t;
 
-static int is_global_kind(aud_kind_t kind)
-{
-    const char *k = aud_kind_name(kind);
-    for (size_t i = 0; k && i < sizeof(GLOBAL_KINDS) / sizeof(GLOBAL_KINDS[0]); i++)
-        if (strcmp(k, GLOBAL_KINDS[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* Checks one line on its own (worker side). Reads only what never changes during the pass. */
-static void work_line(worker_t *w, const char *text, size_t n, res_t *r)
+static void work_line(worker_t *w, batch_t *b, const char *text, size_t n, res_t *r)
 {
     const aud_report_verify_result_t *rr = w->p->v->r;
     memset(r, 0, offsetof(res_t, why));
@@ -1008,9 +1012,17 @@ static void work_line(worker_t *w, const char *text, size_t n, res_t *r)
     r->ts_us = ev->ts_us;
     r->in_period = ev->ts_us >= rr->from_us && ev->ts_us < rr->to_us;
     r->kind = aud_kind_name(ev->kind);
+    r->in_scope = aud_report_in_scope(ev, rr->from_us, rr->to_us, rr->scoped ? rr->org : NULL);
+    if (r->in_scope) {
+        r->text_off = b->texts.len;
+        r->text_len = l.text_len;
+        if (cmn_buf_append(&b->texts, l.text, l.text_len) != 0)
+            b->short_of_memory = 1;
+    }
     if (rr->scoped && r->version == 2) {
         const char *org = ev->decision.org ? ev->decision.org : "";
-        if (strcmp(org, rr->org) != 0 && (org[0] || !is_global_kind(ev->kind))) {
+        if (strcmp(org, rr->org) != 0 &&
+            (org[0] || !aud_report_kind_concerns_every_org(aud_kind_name(ev->kind)))) {
             r->disclosed = 1;
             snprintf(r->why, sizeof(r->why), "%.60s", org);
         }
@@ -1024,6 +1036,7 @@ static void work_batch(worker_t *w, batch_t *b)
     const char *at = b->buf, *end = b->buf + b->len;
     b->n_res = 0;
     b->short_of_memory = 0;
+    cmn_buf_clear(&b->texts);
     while (at < end) {
         if (b->n_res == b->res_cap) {
             /* a real line is hundreds of bytes: this rarely grows past the first guess */
@@ -1037,7 +1050,7 @@ static void work_batch(worker_t *w, batch_t *b)
             b->res_cap = cap;
         }
         const char *nl = memchr(at, '\n', (size_t)(end - at));
-        work_line(w, at, (size_t)(nl - at), &b->res[b->n_res++]);
+        work_line(w, b, at, (size_t)(nl - at), &b->res[b->n_res++]);
         at = nl + 1;
     }
 }
@@ -1081,7 +1094,17 @@ static sstate_t *find_state(rv_t *v, const char *name)
 }
 
 /* Step 3 for an event shown whole, in line order. */
-static void seq_whole(rv_t *v, sstate_t *s, const res_t *r, int64_t lineno)
+/* Step 4: counts an event in scope as report soc2 did. */
+static void count_event(rv_t *v, sstate_t *s, const batch_t *b, const res_t *r)
+{
+    if (!v->stats || v->stats_failed)
+        return;
+    if (aud_event_parse(&v->parsed, b->texts.data + r->text_off, r->text_len, NULL, 0) != 0 ||
+        aud_report_stats_add(v->stats, s->out->name, r->seq, &v->parsed.ev) != 0)
+        v->stats_failed = 1;
+}
+
+static void seq_whole(rv_t *v, sstate_t *s, const batch_t *b, const res_t *r, int64_t lineno)
 {
     const aud_report_verify_result_t *rr = v->r;
     if (r->noncanonical) {
@@ -1123,6 +1146,8 @@ static void seq_whole(rv_t *v, sstate_t *s, const res_t *r, int64_t lineno)
         }
         s->saw_in_period = 1;
     }
+    if (r->in_scope)
+        count_event(v, s, b, r);
 }
 
 static void seq_hidden(rv_t *v, sstate_t *s, const res_t *r, int64_t lineno)
@@ -1153,7 +1178,7 @@ static void flush_gap(rv_t *v, sstate_t *s)
 }
 
 /* Step 2 for one line, in line order. */
-static void seq_line(rv_t *v, const res_t *r, int64_t lineno)
+static void seq_line(rv_t *v, const batch_t *b, const res_t *r, int64_t lineno)
 {
     v->r->events++;
     if (r->bad_line) {
@@ -1207,11 +1232,11 @@ static void seq_line(rv_t *v, const res_t *r, int64_t lineno)
         s->gap_expected = s->next_seq;
         s->gap_seq = r->seq;
     } else if (memcmp(r->prev, s->head, AUD_HASH_BYTES) != 0) {
-        char a[17], b[17];
+        char x[17], y[17];
         stream_problem(v, s, "chain_break", lineno, r->seq,
                        "event seq %lld has prev_hash %s…, but the chain has %s… before it: an "
                        "event before it was removed, added or replaced",
-                       (long long)r->seq, short_hex(r->prev, a), short_hex(s->head, b));
+                       (long long)r->seq, short_hex(r->prev, x), short_hex(s->head, y));
     }
     /* the hash was recomputed after the line's own prev_hash: equal to the chain's head unless
      * a problem was just told, so that each tampering is named once, where it is */
@@ -1226,14 +1251,14 @@ static void seq_line(rv_t *v, const res_t *r, int64_t lineno)
     if (r->hidden)
         seq_hidden(v, s, r, lineno);
     else
-        seq_whole(v, s, r, lineno);
+        seq_whole(v, s, b, r, lineno);
 }
 
 /* Returns -1 when the batch could not be checked whole: the pass stops there (fail closed). */
 static int seq_batch(rv_t *v, const batch_t *b)
 {
     for (size_t i = 0; i < b->n_res; i++)
-        seq_line(v, &b->res[i], ++v->lines);
+        seq_line(v, b, &b->res[i], ++v->lines);
     if (b->short_of_memory) {
         problem(v, "line", F_EVENTS, v->lines + 1, NULL, -1,
                 "out of memory checking events.jsonl from line %lld on", (long long)(v->lines + 1));
@@ -1343,6 +1368,7 @@ static void read_events(rv_t *v)
     for (size_t i = 0; ok && i < p.n_batches; i++) {
         p.batches[i].buf = malloc(BATCH_BYTES);
         p.batches[i].cap = BATCH_BYTES;
+        cmn_buf_init(&p.batches[i].texts, 2 * (size_t)AUD_REPORT_VERIFY_MAX_LINE + BATCH_BYTES);
         ok = p.batches[i].buf != NULL;
     }
     for (size_t i = 0; ok && i < want; i++) {
@@ -1428,6 +1454,7 @@ static void read_events(rv_t *v)
     for (size_t i = 0; p.batches && i < p.n_batches; i++) {
         free(p.batches[i].buf);
         free(p.batches[i].res);
+        cmn_buf_free(&p.batches[i].texts);
     }
     free(p.batches);
     cmn_buf_free(&carry);
@@ -1436,6 +1463,87 @@ static void read_events(rv_t *v)
     pthread_cond_destroy(&p.cv_done);
     pthread_mutex_destroy(&p.mu);
     close(fd);
+}
+
+/* JSON equality where numbers are compared by value (4 and 4.0 are one number in JSON, and a
+ * report may pass through tools that print either). */
+static int json_same(const json_t *a, const json_t *b)
+{
+    if (json_is_number(a) && json_is_number(b)) {
+        if (json_is_integer(a) && json_is_integer(b))
+            return json_integer_value(a) == json_integer_value(b);
+        return json_number_value(a) == json_number_value(b);
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!json_same(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+        return 1;
+    }
+    if (json_is_object(a) && json_is_object(b)) {
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)a, k, x)
+        {
+            if (!json_same(x, json_object_get(b, k)))
+                return 0;
+        }
+        return 1;
+    }
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+/* Compares the members recounted (got) with report.json's (want), recursing into objects so
+ * that only what comes from events is compared; path names the member for the message. */
+static void compare_counts(rv_t *v, const json_t *got, const json_t *want, char *path, size_t cap)
+{
+    if (json_is_object(got) && json_is_object(want)) {
+        const char *k;
+        json_t *g;
+        size_t l = strlen(path);
+        json_object_foreach((json_t *)got, k, g)
+        {
+            snprintf(path + l, cap - l, "%s%s", l ? "." : "", k);
+            compare_counts(v, g, json_object_get(want, k), path, cap);
+            path[l] = '\0';
+        }
+        return;
+    }
+    if (want && json_same(got, want))
+        return;
+    char *a = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *b = want ? json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    problem(v, "count", F_REPORT, 0, NULL, -1,
+            "report.json's %s is %.120s%s, but the events of events.jsonl in scope count "
+            "%.120s%s: report.json was changed after the events",
+            path, b ? b : "missing", b && strlen(b) > 120 ? "…" : "", a ? a : "?",
+            a && strlen(a) > 120 ? "…" : "");
+    free(a);
+    free(b);
+}
+
+/* Step 4: every count of report.json that comes from events, recounted. */
+static void check_counts(rv_t *v)
+{
+    if (!v->stats || !v->report_json)
+        return;
+    if (v->stats_failed) {
+        problem(v, "count", F_REPORT, 0, NULL, -1,
+                "report.json's counts could not be recounted (out of memory)");
+        return;
+    }
+    json_t *fresh = json_object();
+    char path[512] = "";
+    if (!fresh || aud_report_stats_json(v->stats, fresh) != 0)
+        problem(v, "count", F_REPORT, 0, NULL, -1,
+                "report.json's counts could not be recounted (out of memory)");
+    else
+        compare_counts(v, fresh, v->report_json, path, sizeof(path));
+    json_decref(fresh);
 }
 
 /* After the last line: each stream must have reached its end checkpoint, exactly. */
@@ -1505,6 +1613,7 @@ int aud_report_verify_run(const aud_report_verify_options_t *o, aud_report_verif
         read_events(&v);
         finish_streams(&v);
         check_missing_streams(&v);
+        check_counts(&v);
     } else if (v.events_listed >= 0) {
         /* still say whether events.jsonl is the file the manifest lists */
         unsigned char h[AUD_HASH_BYTES];
@@ -1520,6 +1629,9 @@ out:
         aud_key_free(v.keys[i].key);
     free(v.fcps);
     free(v.ss);
+    json_decref(v.report_json);
+    aud_report_stats_destroy(v.stats);
+    aud_parsed_free(&v.parsed);
     aud_hasher_free(&v.hasher);
     if (rc)
         r->ok = 0;

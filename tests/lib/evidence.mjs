@@ -111,9 +111,12 @@ export function reportData(pg, { from, to, org = null, hideMargins = false, db =
   return { from, to, org, streams };
 }
 
-// report.json's integrity part for the data above.
-export function reportJson(data) {
+// report.json for the data above: period, scope and integrity from the data; the counts (what
+// `hubgate report verify` recounts from the events) from `base`, a report.json that `hubgate
+// report soc2` wrote for the same period and scope, when given.
+export function reportJson(data, base = {}) {
   return {
+    ...base,
     period: { from: data.from, to: data.to },
     scope: { org: data.org },
     integrity: {
@@ -144,12 +147,12 @@ export function signManifest(dir, keyFile) {
   fs.writeFileSync(path.join(dir, 'manifest.sig'), `${sig.toString('base64')}\n`);
 }
 
-// A whole report directory: events.jsonl (streams in name order), report.json, two placeholder
-// files, and the signed manifest.
-export function writeReportDir(dir, data, keyFile) {
+// A whole report directory: events.jsonl (streams in name order), report.json (counts from
+// base), two placeholder files, and the signed manifest.
+export function writeReportDir(dir, data, keyFile, base = {}) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'events.jsonl'), data.streams.map((s) => jsonl(s.lines)).join(''));
-  fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(reportJson(data)));
+  fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(reportJson(data, base)));
   fs.writeFileSync(path.join(dir, 'report.html'), '<!doctype html><title>report</title><h1>CC6.1</h1>\n');
   fs.writeFileSync(path.join(dir, 'events.csv'), 'stream,seq,kind\n');
   signManifest(dir, keyFile);

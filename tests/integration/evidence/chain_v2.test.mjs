@@ -114,11 +114,19 @@ test('a stream of the previous release continued with v2 events verifies, offlin
   assert.ok(data.streams[0].start.genesis, 'the stream began in the period: from its genesis');
   assert.ok(lines.filter((l) => l.chain === 1).every((l) => !l.hidden), 'v1 events are shown whole');
   assert.ok(lines.some((l) => l.hidden && l.org === 'globex'), "globex's v2 events are hidden");
+  // the counts as report soc2 made them (report verify recounts them from the events)
+  const soc2 = path.join(dir, 'soc2');
+  const g = await runHubgate(['report', 'soc2', '--database', urlFor(pg, 'legacy'), '--from', from, '--to', to, '--org', 'acme', '--out', soc2, '--key', reportKey]);
+  assert.equal(g.code, 0, g.stderr);
+  const { period, scope, integrity, ...counts } = JSON.parse(fs.readFileSync(path.join(soc2, 'report.json'), 'utf8'));
   const out = path.join(dir, 'report');
-  writeReportDir(out, data, reportKey);
+  writeReportDir(out, data, reportKey, counts);
   const rv = await runHubgate(['report', 'verify', out, '--pubkey', reportPub, ...keys.flatMap((k) => ['--pubkey', k]), '--json']);
   assert.equal(rv.code, 0, rv.stdout + rv.stderr);
   const js = JSON.parse(rv.stdout).streams[0];
   assert.equal(js.events, lines.length);
   assert.equal(js.hidden, lines.filter((l) => l.hidden).length);
+  // and the generator's own directory
+  const own = await runHubgate(['report', 'verify', soc2, '--pubkey', reportPub, ...keys.flatMap((k) => ['--pubkey', k])]);
+  assert.equal(own.code, 0, own.stdout + own.stderr);
 });

@@ -87,11 +87,25 @@ after(async () => {
 });
 
 let n = 0;
+const counts = new Map();
+// report.json's counts for the period and scope, as `hubgate report soc2` computed them (what
+// report verify recounts from the events); the rest of each directory is written here.
+async function countsFor(org) {
+  if (!counts.has(org)) {
+    const out = path.join(dir, `soc2-${org ?? 'all'}`);
+    const r = await runHubgate(['report', 'soc2', '--database', pg.url, '--from', from, '--to', to, ...(org ? ['--org', org] : []), '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const { period, scope, integrity, ...rest } = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    counts.set(org, rest);
+  }
+  return counts.get(org);
+}
+
 // A report directory for the period (optionally scoped), as the contract says to write it.
-function report(opts = {}) {
+async function report(opts = {}) {
   const out = path.join(dir, `r${++n}`);
   const data = reportData(pg, { from, to, ...opts });
-  writeReportDir(out, data, reportKey);
+  writeReportDir(out, data, reportKey, await countsFor(opts.org ?? null));
   return { out, data };
 }
 
@@ -124,7 +138,7 @@ const lineOf = (data, seq) => {
 };
 
 test('a report of every org verifies, its chain from the start checkpoint to the end one', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const { code, json, stdout } = await verify(out);
   assert.equal(code, 0, stdout);
   assert.equal(json.ok, true);
@@ -150,7 +164,7 @@ test('a report of every org verifies, its chain from the start checkpoint to the
 test('the gateway writes chain-2 events, and an org report hides the other orgs', async () => {
   const versions = pg.psql(`select distinct canonical::json->>'v' from audit_event order by 1`);
   assert.equal(versions, '2', 'this release writes format v2 events');
-  const { out, data } = report({ org: 'acme' });
+  const { out, data } = await report({ org: 'acme' });
   const { code, json, stdout } = await verify(out);
   assert.equal(code, 0, stdout);
   const lines = data.streams.find((x) => x.name === stream).lines;
@@ -165,7 +179,7 @@ test('the gateway writes chain-2 events, and an org report hides the other orgs'
 });
 
 test('a report of every org may hide the margins outside the period', async () => {
-  const { out, data } = report({ hideMargins: true });
+  const { out, data } = await report({ hideMargins: true });
   const lines = data.streams.find((x) => x.name === stream).lines;
   assert.ok(lines.some((l) => l.hidden), 'margin events hidden');
   const { code, stdout } = await verify(out);
@@ -173,7 +187,7 @@ test('a report of every org may hide the margins outside the period', async () =
 });
 
 test('one byte changed in any file fails and names the file', async () => {
-  const { out } = report();
+  const { out } = await report();
   for (const [file, code] of [['report.json', 'file_hash'], ['report.html', 'file_hash'], ['events.csv', 'file_hash'],
     ['events.jsonl', 'file_hash'], ['manifest.json', 'manifest_signature'], ['manifest.sig', 'manifest_signature']]) {
     const copy = path.join(dir, `byte-${file}`);
@@ -194,7 +208,7 @@ test('one byte changed in any file fails and names the file', async () => {
 });
 
 test('an event removed from events.jsonl fails, manifest recomputed and re-signed, naming stream and seq', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const victim = s.lines.find((l) => l.in_period);
   const line = lineOf(data, victim.seq);
@@ -209,7 +223,7 @@ test('an event removed from events.jsonl fails, manifest recomputed and re-signe
 });
 
 test('the removal hidden by renumbering and rehashing the rest still fails at the end checkpoint', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const k = s.lines.findIndex((l) => l.in_period);
   const removed = s.lines[k].seq;
@@ -235,7 +249,7 @@ test('the removal hidden by renumbering and rehashing the rest still fails at th
 });
 
 test('an event altered fails, naming stream, seq and line', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const victim = s.lines.find((l) => l.in_period && l.canonical.includes('"effect":"deny"'));
   assert.ok(victim, 'a denied request in the period');
@@ -248,7 +262,7 @@ test('an event altered fails, naming stream, seq and line', async () => {
 });
 
 test('two events swapped fail, naming stream and seq', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const k = s.lines.findIndex((l) => l.in_period);
   const [first, line] = [s.lines[k].seq, lineOf(data, s.lines[k].seq)];
@@ -256,12 +270,13 @@ test('two events swapped fail, naming stream and seq', async () => {
   rewrite(out, data.streams);
   const { code, json } = await verify(out);
   assert.equal(code, 1);
-  assert.equal(json.problems.length, 1, JSON.stringify(json.problems));
+  // one problem where it is, and report.json's counts no longer match the events shown
+  assert.deepEqual(json.problems.map((x) => x.problem).sort(), [json.first_problem.problem, 'count'].sort(), JSON.stringify(json.problems));
   const p = json.first_problem;
   // named where the first of the two now is
   assert.deepEqual([p.problem, p.stream, p.seq, p.line], ['swapped', stream, first, line + 1]);
   // the swap hidden by exchanging the contents in place instead: the chain breaks there
-  const again = report();
+  const again = await report();
   const t = again.data.streams.find((x) => x.name === stream);
   const j = t.lines.findIndex((l) => l.in_period);
   [t.lines[j].canonical, t.lines[j + 1].canonical] = [t.lines[j + 1].canonical, t.lines[j].canonical];
@@ -272,7 +287,7 @@ test('two events swapped fail, naming stream and seq', async () => {
 });
 
 test('an event added fails, naming stream and seq', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const k = s.lines.findIndex((l) => l.in_period);
   // a forged event, chained properly after seq k, the rest renumbered and rehashed
@@ -294,7 +309,7 @@ test('an event added fails, naming stream and seq', async () => {
   assert.equal(p.seq, s.end.seq + 1, 'the event pushed past the end checkpoint');
   assert.ok(problem(json, 'end_hash'), 'and the chain no longer ends at the signed hash');
   // a duplicated line is named where it repeats
-  const dup = report();
+  const dup = await report();
   const t = dup.data.streams.find((x) => x.name === stream);
   const j = t.lines.findIndex((l) => l.in_period);
   t.lines.splice(j + 1, 0, t.lines[j]);
@@ -305,7 +320,7 @@ test('an event added fails, naming stream and seq', async () => {
 });
 
 test("an event of the report's own org hidden fails, though its chain holds", async () => {
-  const { out, data } = report({ org: 'acme' });
+  const { out, data } = await report({ org: 'acme' });
   const s = data.streams.find((x) => x.name === stream);
   const k = s.lines.findIndex((l) => !l.hidden && l.in_period && JSON.parse(l.canonical).decision?.org === 'acme');
   const l = s.lines[k];
@@ -313,10 +328,11 @@ test("an event of the report's own org hidden fails, though its chain holds", as
   rewrite(out, data.streams);
   const { code, json } = await verify(out);
   assert.equal(code, 1);
-  assert.equal(json.problems.length, 1, JSON.stringify(json.problems));
+  // one problem where it is, and report.json's counts no longer match the events shown
+  assert.deepEqual(json.problems.map((x) => x.problem).sort(), [json.first_problem.problem, 'count'].sort(), JSON.stringify(json.problems));
   assert.deepEqual([json.first_problem.problem, json.first_problem.seq, json.first_problem.line], ['hidden_own_org', l.seq, lineOf(data, l.seq)]);
   // and another org's event shown whole in acme's report discloses it
-  const again = report({ org: 'acme' });
+  const again = await report({ org: 'acme' });
   const t = again.data.streams.find((x) => x.name === stream);
   const j = t.lines.findIndex((x) => x.hidden && x.org === 'globex');
   const whole = reportData(pg, { from, to }).streams.find((x) => x.name === stream).lines.find((x) => x.seq === t.lines[j].seq);
@@ -327,7 +343,7 @@ test("an event of the report's own org hidden fails, though its chain holds", as
 });
 
 test('a hidden event among the period of a report of every org fails', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const inp = s.lines.filter((l) => l.in_period);
   const l = inp[Math.floor(inp.length / 2)];
@@ -340,7 +356,7 @@ test('a hidden event among the period of a report of every org fails', async () 
 });
 
 test('a wrong in_period fails, naming the event', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const s = data.streams.find((x) => x.name === stream);
   const l = s.lines.find((x) => !x.in_period);
   l.in_period = true;
@@ -351,7 +367,7 @@ test('a wrong in_period fails, naming the event', async () => {
 });
 
 test('checkpoints count only when a pinned key signed them, and must bracket the period', async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   // the audit key not pinned: nothing proves the chain
   const unpinned = await verify(out, [], [reportPub]);
   assert.equal(unpinned.code, 1);
@@ -376,7 +392,7 @@ test('checkpoints count only when a pinned key signed them, and must bracket the
   assert.equal(late.code, 1);
   assert.deepEqual([late.json.first_problem.problem, late.json.first_problem.seq], ['checkpoint_period', seq], JSON.stringify(late.json.problems));
   // a forged end checkpoint signature
-  const forged = report();
+  const forged = await report();
   const rj2 = JSON.parse(fs.readFileSync(path.join(forged.out, 'report.json'), 'utf8'));
   const sigb = Buffer.from(rj2.integrity.streams[0].end.signature, 'base64');
   sigb[5] ^= 1;
@@ -388,12 +404,19 @@ test('checkpoints count only when a pinned key signed them, and must bracket the
 });
 
 test("the auditor's checkpoint file: matched in range, and a stream left out is found", async () => {
-  const { out, data } = report();
+  const { out, data } = await report();
   const ok = await verify(out, ['--checkpoint', cpFile]);
   assert.equal(ok.code, 0, ok.stdout);
   assert.ok(ok.json.streams[0].file_checkpoints >= 2, 'checkpoints of the file fall in the range and match');
-  // the whole stream removed from the report, manifest re-signed: only the file can tell
-  const rj = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  // the whole stream removed from the report, its counts those of no event (as report soc2
+  // counts an empty database), manifest re-signed: only the file can tell
+  pg.psql('create database empty', { db: 'postgres' });
+  const emptyUrl = pg.url.replace(/\/hubgate$/, '/empty');
+  assert.equal((await runHubgate(['db', 'migrate', '--database', emptyUrl])).code, 0);
+  const none = path.join(dir, 'soc2-empty');
+  assert.equal((await runHubgate(['report', 'soc2', '--database', emptyUrl, '--from', from, '--to', to, '--out', none])).code, 0);
+  const { period, scope, integrity, ...zero } = JSON.parse(fs.readFileSync(path.join(none, 'report.json'), 'utf8'));
+  const rj = { ...JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')), ...zero };
   rj.integrity.streams = [];
   fs.writeFileSync(path.join(out, 'report.json'), JSON.stringify(rj));
   rewrite(out, data.streams.map((s) => ({ ...s, lines: [] })));
@@ -404,8 +427,34 @@ test("the auditor's checkpoint file: matched in range, and a stream left out is 
   assert.deepEqual([withFile.json.first_problem.problem, withFile.json.first_problem.stream], ['stream_missing', stream]);
 });
 
+test("report.json's counts are recounted from the events: one changed fails, naming it", async () => {
+  const { out } = await report({ org: 'acme' });
+  const rj = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.ok(rj.totals.denied > 0, 'acme had denials in the period');
+  rj.totals.denied -= 1;
+  fs.writeFileSync(path.join(out, 'report.json'), JSON.stringify(rj));
+  signManifest(out, reportKey);
+  const { code, json } = await verify(out);
+  assert.equal(code, 1);
+  assert.equal(json.problems.length, 1, JSON.stringify(json.problems));
+  assert.equal(json.first_problem.problem, 'count');
+  assert.equal(json.first_problem.file, 'report.json');
+  assert.match(json.first_problem.message, /report\.json's totals\.denied is \d+, but the events of events\.jsonl in scope count \d+/);
+});
+
+test('what `hubgate report soc2` writes verifies, whole or for one org, with the checkpoint file', async () => {
+  for (const org of [null, 'acme', 'globex']) {
+    const out = path.join(dir, `soc2-signed-${org ?? 'all'}`);
+    const r = await runHubgate(['report', 'soc2', '--database', pg.url, '--from', from, '--to', to, ...(org ? ['--org', org] : []), '--out', out, '--key', reportKey]);
+    assert.equal(r.code, 0, r.stderr);
+    const v = await verify(out, ['--checkpoint', cpFile]);
+    assert.equal(v.code, 0, `${org}: ${v.stdout}`);
+    assert.equal(v.json.org, org);
+  }
+});
+
 test('a file the manifest does not list, and a missing signature, fail', async () => {
-  const { out } = report();
+  const { out } = await report();
   fs.writeFileSync(path.join(out, 'extra.txt'), 'unvouched\n');
   const extra = await verify(out);
   assert.equal(extra.code, 1);
