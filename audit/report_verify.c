@@ -86,11 +86,11 @@ typedef struct {
     int version;      /* whole: the chain its text names */
     int in_period;    /* whole: ts in [from, to) */
     int64_t ts_us;
-    int disclosed;             /* whole, org-scoped report: another org's v2 event (org in why) */
-    int own_org;               /* hidden, org-scoped report: of the report's org */
-    const char *kind;          /* whole: its kind (static) */
-    int in_scope;              /* whole: counted by report.json (audit/report_stats.h) */
-    size_t text_off, text_len; /* in scope: its canonical text in the batch's texts */
+    int disclosed;    /* whole, org-scoped report: another org's v2 event (org in why) */
+    int own_org;      /* hidden, org-scoped report: of the report's org */
+    const char *kind; /* whole: its kind (static) */
+    int in_scope; /* whole: counted in report.json (audit/report_stats.h); the event as parsed is
+                     the batch's parsed[i] */
     char why[160];
 } res_t;
 
@@ -108,7 +108,6 @@ typedef struct {
     json_t *report_json;
     aud_report_stats_t *stats;
     int stats_failed;
-    aud_parsed_t parsed;
     /* manifest */
     char listed[AUD_REPORT_VERIFY_MAX_FILES][128];
     unsigned char listed_hash[AUD_REPORT_VERIFY_MAX_FILES][AUD_HASH_BYTES];
@@ -932,8 +931,9 @@ typedef struct {
     size_t len, cap; /* buf[0..len) holds whole lines, each ending with '\n' */
     res_t *res;
     size_t n_res, res_cap;
-    int short_of_memory; /* the worker could not hold a result for every line */
-    cmn_buf_t texts;     /* the canonical texts of the events in scope */
+    int short_of_memory;   /* the worker could not hold a result for every line */
+    aud_parsed_t **parsed; /* per line: the event as the worker parsed it, for step 4 (each
+allocated once: its event points into itself) */
     int state;
 } batch_t;
 
@@ -944,7 +944,6 @@ typedef struct {
     pthread_t thread;
     int started;
     aud_hasher_t hasher;
-    aud_parsed_t parsed;
     cmn_buf_t enc;
     char *decode;
     size_t decode_cap;
@@ -963,7 +962,7 @@ typedef struct pipe {
 } pipe_t;
 
 /* Checks one line on its own (worker side). Reads only what never changes during the pass. */
-static void work_line(worker_t *w, batch_t *b, const char *text, size_t n, res_t *r)
+static void work_line(worker_t *w, aud_parsed_t *parsed, const char *text, size_t n, res_t *r)
 {
     const aud_report_verify_result_t *rr = w->p->v->r;
     memset(r, 0, offsetof(res_t, why));
@@ -997,28 +996,22 @@ static void work_line(worker_t *w, batch_t *b, const char *text, size_t n, res_t
             rr->scoped && l.text_len == strlen(rr->org) && memcmp(l.text, rr->org, l.text_len) == 0;
         return;
     }
-    if (aud_event_parse(&w->parsed, l.text, l.text_len, r->why, sizeof(r->why)) != 0) {
+    if (aud_event_parse(parsed, l.text, l.text_len, r->why, sizeof(r->why)) != 0) {
         r->noncanonical = 1;
         return;
     }
     cmn_buf_clear(&w->enc);
-    if (aud_event_encode(&w->parsed.ev, &w->enc) != 0 || w->enc.len != l.text_len ||
+    if (aud_event_encode(&parsed->ev, &w->enc) != 0 || w->enc.len != l.text_len ||
         memcmp(w->enc.data, l.text, l.text_len) != 0) {
         r->noncanonical = 2;
         return;
     }
-    const aud_event_t *ev = &w->parsed.ev;
+    const aud_event_t *ev = &parsed->ev;
     r->version = aud_chain_version(l.text, l.text_len);
     r->ts_us = ev->ts_us;
     r->in_period = ev->ts_us >= rr->from_us && ev->ts_us < rr->to_us;
     r->kind = aud_kind_name(ev->kind);
     r->in_scope = aud_report_in_scope(ev, rr->from_us, rr->to_us, rr->scoped ? rr->org : NULL);
-    if (r->in_scope) {
-        r->text_off = b->texts.len;
-        r->text_len = l.text_len;
-        if (cmn_buf_append(&b->texts, l.text, l.text_len) != 0)
-            b->short_of_memory = 1;
-    }
     if (rr->scoped && r->version == 2) {
         const char *org = ev->decision.org ? ev->decision.org : "";
         if (strcmp(org, rr->org) != 0 &&
@@ -1036,21 +1029,30 @@ static void work_batch(worker_t *w, batch_t *b)
     const char *at = b->buf, *end = b->buf + b->len;
     b->n_res = 0;
     b->short_of_memory = 0;
-    cmn_buf_clear(&b->texts);
     while (at < end) {
         if (b->n_res == b->res_cap) {
             /* a real line is hundreds of bytes: this rarely grows past the first guess */
             size_t cap = b->res_cap ? 2 * b->res_cap : b->len / 256 + 64;
             res_t *nr = realloc(b->res, cap * sizeof(res_t));
-            if (!nr) {
+            if (nr)
+                b->res = nr;
+            aud_parsed_t **np = nr ? realloc(b->parsed, cap * sizeof(*np)) : NULL;
+            if (!np) {
                 b->short_of_memory = 1;
                 return;
             }
-            b->res = nr;
+            b->parsed = np;
+            memset(np + b->res_cap, 0, (cap - b->res_cap) * sizeof(*np));
             b->res_cap = cap;
         }
+        size_t i = b->n_res;
+        if (!b->parsed[i] && !(b->parsed[i] = calloc(1, sizeof(aud_parsed_t)))) {
+            b->short_of_memory = 1;
+            return;
+        }
         const char *nl = memchr(at, '\n', (size_t)(end - at));
-        work_line(w, b, at, (size_t)(nl - at), &b->res[b->n_res++]);
+        work_line(w, b->parsed[i], at, (size_t)(nl - at), &b->res[i]);
+        b->n_res++;
         at = nl + 1;
     }
 }
@@ -1099,8 +1101,7 @@ static void count_event(rv_t *v, sstate_t *s, const batch_t *b, const res_t *r)
 {
     if (!v->stats || v->stats_failed)
         return;
-    if (aud_event_parse(&v->parsed, b->texts.data + r->text_off, r->text_len, NULL, 0) != 0 ||
-        aud_report_stats_add(v->stats, s->out->name, r->seq, &v->parsed.ev) != 0)
+    if (aud_report_stats_add(v->stats, s->out->name, r->seq, &b->parsed[r - b->res]->ev) != 0)
         v->stats_failed = 1;
 }
 
@@ -1270,7 +1271,6 @@ static int seq_batch(rv_t *v, const batch_t *b)
 static void worker_free(worker_t *w)
 {
     aud_hasher_free(&w->hasher);
-    aud_parsed_free(&w->parsed);
     cmn_buf_free(&w->enc);
     free(w->decode);
 }
@@ -1368,7 +1368,7 @@ static void read_events(rv_t *v)
     for (size_t i = 0; ok && i < p.n_batches; i++) {
         p.batches[i].buf = malloc(BATCH_BYTES);
         p.batches[i].cap = BATCH_BYTES;
-        cmn_buf_init(&p.batches[i].texts, 2 * (size_t)AUD_REPORT_VERIFY_MAX_LINE + BATCH_BYTES);
+
         ok = p.batches[i].buf != NULL;
     }
     for (size_t i = 0; ok && i < want; i++) {
@@ -1453,8 +1453,12 @@ static void read_events(rv_t *v)
     }
     for (size_t i = 0; p.batches && i < p.n_batches; i++) {
         free(p.batches[i].buf);
+        for (size_t k = 0; p.batches[i].parsed && k < p.batches[i].res_cap; k++) {
+            aud_parsed_free(p.batches[i].parsed[k]);
+            free(p.batches[i].parsed[k]);
+        }
+        free(p.batches[i].parsed);
         free(p.batches[i].res);
-        cmn_buf_free(&p.batches[i].texts);
     }
     free(p.batches);
     cmn_buf_free(&carry);
@@ -1631,7 +1635,6 @@ out:
     free(v.ss);
     json_decref(v.report_json);
     aud_report_stats_destroy(v.stats);
-    aud_parsed_free(&v.parsed);
     aud_hasher_free(&v.hasher);
     if (rc)
         r->ok = 0;

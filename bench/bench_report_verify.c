@@ -14,9 +14,11 @@
 #include "audit/chain.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/report_stats.h"
 #include "audit/report_verify.h"
 #include "common/buf.h"
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -106,18 +108,6 @@ static int sha256_file(const char *path, char hex[2 * AUD_HASH_BYTES + 1])
     return 0;
 }
 
-static void cp_json(FILE *f, const aud_checkpoint_t *cp)
-{
-    char hash[65], ts[28];
-    aud_hex(cp->hash, AUD_HASH_BYTES, hash);
-    aud_time_format(cp->ts_us, ts);
-    unsigned char b64[100];
-    EVP_EncodeBlock(b64, cp->sig, AUD_SIG_BYTES);
-    fprintf(f,
-            "{\"hash\":\"%s\",\"key_id\":\"%s\",\"seq\":%lld,\"signature\":\"%s\",\"ts\":\"%s\"}",
-            hash, cp->key_id, (long long)cp->seq, b64, ts);
-}
-
 static int write_report(const char *dir, const char *keyfile, long events, const char *org,
                         long cp_every, const char *cpfile, aud_key_t *key)
 {
@@ -138,6 +128,10 @@ static int write_report(const char *dir, const char *keyfile, long events, const
     aud_chain_genesis(STREAM, prev);
     cmn_buf_t enc;
     cmn_buf_init(&enc, AUD_MAX_EVENT_BYTES);
+    /* report.json's counts, as report soc2 makes them (report verify recounts them) */
+    aud_report_stats_t *stats = aud_report_stats_create(from, to, org);
+    if (!stats)
+        return -1;
     aud_event_t ev;
     char rid[64], p[128], repo[64], hp[65], hh[65], hc[65];
     int64_t end_ts = 0;
@@ -169,6 +163,9 @@ static int write_report(const char *dir, const char *keyfile, long events, const
                 aud_chain_version(enc.data, enc.len), hh, ts >= from && ts < to ? "true" : "false",
                 hp, i + 1);
         }
+        if (aud_report_in_scope(&ev, from, to, org) &&
+            aud_report_stats_add(stats, STREAM, i + 1, &ev) != 0)
+            return -1;
         memcpy(prev, hash, AUD_HASH_BYTES);
         if (cpf && (i + 1) % cp_every == 0) {
             aud_checkpoint_t cp;
@@ -203,17 +200,22 @@ static int write_report(const char *dir, const char *keyfile, long events, const
     aud_hex(g, 32, gh);
     aud_time_format(from, fts);
     aud_time_format(to, tts);
+    char sig64[100], eh[65];
+    EVP_EncodeBlock((unsigned char *)sig64, end.sig, AUD_SIG_BYTES);
+    aud_hex(end.hash, AUD_HASH_BYTES, eh);
+    char ets[28];
+    aud_time_format(end.ts_us, ets);
+    json_t *rj = json_pack(
+        "{s:{s:s, s:s}, s:{s:s*}, s:{s:[{s:s, s:{s:b, s:s, s:i}, s:{s:s, s:s, s:I, s:s, s:s}}]}}",
+        "period", "from", fts, "to", tts, "scope", "org", org, "integrity", "streams", "stream",
+        STREAM, "start", "genesis", 1, "hash", gh, "seq", 0, "end", "hash", eh, "key_id",
+        end.key_id, "seq", (json_int_t)end.seq, "signature", sig64, "ts", ets);
     snprintf(path, sizeof(path), "%s/report.json", dir);
-    f = fopen(path, "w");
-    if (!f)
+    if (!rj || aud_report_stats_json(stats, rj) != 0 ||
+        json_dump_file(rj, path, JSON_COMPACT | JSON_SORT_KEYS) != 0)
         return -1;
-    fputs("{\"integrity\":{\"streams\":[{\"end\":", f);
-    cp_json(f, &end);
-    fprintf(f,
-            ",\"start\":{\"genesis\":true,\"hash\":\"%s\",\"seq\":0},\"stream\":\"" STREAM "\"}]},"
-            "\"period\":{\"from\":\"%s\",\"to\":\"%s\"},\"scope\":{\"org\":%s%s%s}}",
-            gh, fts, tts, org ? "\"" : "", org ? org : "null", org ? "\"" : "");
-    fclose(f);
+    json_decref(rj);
+    aud_report_stats_destroy(stats);
     const char *other[] = {"report.html", "events.csv"};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, other[i]);
