@@ -113,6 +113,7 @@ typedef struct {
     unsigned char listed_hash[AUD_REPORT_VERIFY_MAX_FILES][AUD_HASH_BYTES];
     size_t n_listed;
     int events_listed; /* index in listed, -1: not listed */
+    int manifest_read; /* manifest.json has the manifest's shape */
 } rv_t;
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -535,10 +536,12 @@ static void load_manifest(rv_t *v)
     root = json_loadb(m.data ? m.data : "", m.len, JSON_REJECT_DUPLICATES, &je);
     json_t *files = json_object_get(root, "files");
     json_t *format = json_object_get(root, "format");
-    const char *key_id = json_string_value(json_object_get(root, "key_id"));
+    /* key_id is absent from the manifest of a report exported without --key */
+    json_t *kid = json_object_get(root, "key_id");
+    const char *key_id = json_string_value(kid);
     if (!root || !json_is_object(files) || !json_is_integer(format) ||
-        !json_is_string(json_object_get(root, "generated")) || !key_id ||
-        json_object_size(root) != 4) {
+        !json_is_string(json_object_get(root, "generated")) || (kid && !key_id) ||
+        json_object_size(root) != (key_id ? 4u : 3u)) {
         problem(
             v, "manifest", F_MANIFEST, root ? 0 : je.line, NULL, -1,
             "manifest.json is not {\"files\":{…},\"format\":1,\"generated\":…,\"key_id\":…}%s%s",
@@ -551,7 +554,8 @@ static void load_manifest(rv_t *v)
                 (long long)json_integer_value(format));
         goto out;
     }
-    snprintf(v->r->manifest_key_id, sizeof(v->r->manifest_key_id), "%s", key_id);
+    snprintf(v->r->manifest_key_id, sizeof(v->r->manifest_key_id), "%s", key_id ? key_id : "");
+    v->manifest_read = 1;
     const char *name;
     json_t *val;
     json_object_foreach(files, name, val)
@@ -576,7 +580,12 @@ static void load_manifest(rv_t *v)
             v->events_listed = (int)v->n_listed;
         v->n_listed++;
     }
-    check_manifest_signature(v, &m, key_id);
+    if (key_id)
+        check_manifest_signature(v, &m, key_id);
+    else
+        problem(v, "manifest_unsigned", F_MANIFEST, 0, NULL, -1,
+                "manifest.json names no key and is not signed: nothing says who exported these "
+                "files (the report was made without --key)");
 out:
     json_decref(root);
     cmn_buf_free(&m);
@@ -607,7 +616,7 @@ static void check_files(rv_t *v)
                     v->listed[i], short_hex(h, a), short_hex(v->listed_hash[i], b));
         }
     }
-    if (v->r->manifest_key_id[0]) {
+    if (v->manifest_read) {
         if (v->events_listed < 0)
             problem(v, "manifest", F_MANIFEST, 0, NULL, -1, "manifest.json does not list %s",
                     F_EVENTS);

@@ -464,6 +464,12 @@ test('a file the manifest does not list, and a missing signature, fail', async (
   const unsigned = await verify(out);
   assert.equal(unsigned.code, 1);
   assert.equal(problem(unsigned.json, 'manifest_unsigned').file, 'manifest.sig');
+  // exported without --key: no key in the manifest, no signature; all else holds
+  const plain = path.join(dir, 'soc2-unsigned');
+  assert.equal((await runHubgate(['report', 'soc2', '--database', pg.url, '--from', from, '--to', to, '--out', plain])).code, 0);
+  const nokey = await verify(plain);
+  assert.equal(nokey.code, 1);
+  assert.deepEqual(nokey.json.problems.map((x) => [x.problem, x.file]), [['manifest_unsigned', 'manifest.json']]);
   // usage errors and unreadable inputs are told apart from a failed verification
   assert.equal((await runHubgate(['report', 'verify', out])).code, 2);
   assert.equal((await runHubgate(['report', 'verify', path.join(out, 'nope'), '--pubkey', auditPub])).code, 3);
