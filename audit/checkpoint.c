@@ -146,6 +146,16 @@ int aud_key_same_public(const aud_key_t *a, const aud_key_t *b)
     return memcmp(a->raw, b->raw, 32) == 0;
 }
 
+int aud_key_verify(const aud_key_t *key, const void *msg, size_t len,
+                   const unsigned char sig[AUD_SIG_BYTES])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
+             EVP_DigestVerify(ctx, sig, AUD_SIG_BYTES, msg, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : CMN_ERR_CRYPTO;
+}
+
 static int bio_to_buf(BIO *bio, cmn_buf_t *out)
 {
     char *data = NULL;
@@ -337,6 +347,19 @@ int aud_checkpoint_verify(const aud_checkpoint_t *cp, const aud_key_t *key)
     int ok =
         ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
         EVP_DigestVerify(ctx, cp->sig, AUD_SIG_BYTES, (const unsigned char *)msg, (size_t)n) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : CMN_ERR_CRYPTO;
+}
+
+int aud_key_sign(const aud_key_t *key, const void *msg, size_t len,
+                 unsigned char sig[AUD_SIG_BYTES])
+{
+    if (!key->is_private)
+        return CMN_ERR_INVAL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t siglen = AUD_SIG_BYTES;
+    int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
+             EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == AUD_SIG_BYTES;
     EVP_MD_CTX_free(ctx);
     return ok ? 0 : CMN_ERR_CRYPTO;
 }

@@ -60,6 +60,12 @@ const char *aud_key_id(const aud_key_t *key);
 /* 1 when both hold the same public key. */
 int aud_key_same_public(const aud_key_t *a, const aud_key_t *b);
 
+/* Checks an Ed25519 signature over msg[0..len) (pure mode: what `openssl pkeyutl -verify
+ * -rawin` checks) with key's public half. Returns 0, or CMN_ERR_CRYPTO when it does not
+ * verify. Does not block. */
+int aud_key_verify(const aud_key_t *key, const void *msg, size_t len,
+                   const unsigned char sig[AUD_SIG_BYTES]);
+
 /* Appends the public key as PEM (SubjectPublicKeyInfo). Returns 0, CMN_ERR_CRYPTO or the
  * buffer's error. */
 int aud_key_public_pem(const aud_key_t *key, cmn_buf_t *out);
@@ -74,6 +80,11 @@ int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite,
 /* Writes the public key PEM to path the same way (mode 0644). */
 int aud_key_write_public(const aud_key_t *key, const char *path, int overwrite, char *err,
                          size_t errlen);
+
+/* Signs msg[0..len) (the whole message, Ed25519's pure mode: what `openssl pkeyutl -rawin`
+ * verifies) with a private key. Returns 0, CMN_ERR_INVAL (public key only) or CMN_ERR_CRYPTO. */
+int aud_key_sign(const aud_key_t *key, const void *msg, size_t len,
+                 unsigned char sig[AUD_SIG_BYTES]);
 
 typedef struct {
     char stream[AUD_STREAM_MAX + 1];

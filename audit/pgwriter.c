@@ -1023,7 +1023,11 @@ static void write_batch(aud_writer_t *w, ticket_t **ts, size_t n)
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *canon = row_canonical(ts[i], &len);
-        aud_chain_next(&w->hasher, prev, canon, len, hash);
+        if (aud_chain_next(&w->hasher, prev, canon, len, hash) != 0) {
+            /* only for text that is not a canonical event, which submit refuses: fail closed */
+            complete(w, ts, n, CMN_ERR_INVAL);
+            return;
+        }
         copy_row(w, &w->copy, first + (int64_t)i, prev, hash, ts[i]->row.data, ts[i]->row.len);
         memcpy(prev, hash, AUD_HASH_BYTES);
     }
@@ -1085,7 +1089,8 @@ static int spool_own_event(aud_writer_t *w, const aud_event_t *ev)
     int64_t seq;
     unsigned char prev[AUD_HASH_BYTES], hash[AUD_HASH_BYTES];
     aud_spool_head(w->spool, &seq, prev);
-    aud_chain_next(&w->hasher, prev, w->scratch.data, w->scratch.len, hash);
+    if (aud_chain_next(&w->hasher, prev, w->scratch.data, w->scratch.len, hash) != 0)
+        return CMN_ERR_INVAL;
     if (aud_spool_append(w->spool, seq + 1, prev, hash, w->scratch.data, w->scratch.len) != 0 ||
         aud_spool_sync(w->spool) != 0)
         return CMN_ERR_IO;

@@ -6,8 +6,9 @@
  *     hubgate-spool v1 <stream> <base_seq> <base_hash_hex>      header: the chain head before
  *                                                               the first record
  *     <seq> <hash_hex> <canonical event>                        one record per event
- * Records continue the chain from the base: seq = previous + 1, hash = SHA-256(previous hash ‖
- * canonical). The canonical form has no raw newline, so a line is a record. An empty file is an
+ * Records continue the chain from the base: seq = previous + 1, hash = aud_chain_next(previous
+ * hash, canonical) — chain 1 or chain 2 as each event's "v" says, exactly as in the database
+ * (audit/chain.h). The canonical form has no raw newline, so a line is a record. An empty file is an
  * empty spool. A last line without its '\n' is a record whose write was torn by a crash: it was
  * never acknowledged, and opening the spool cuts it off. Anything else that does not parse or
  * chain is corruption: the spool refuses to open rather than drain a doubtful file.

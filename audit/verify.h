@@ -1,6 +1,10 @@
 /* `hubgate audit verify`: recomputes every stream's hash chain and checks every signed
  * checkpoint, in one consistent snapshot of the database (a live writer may keep appending).
  *
+ * Each event's hash is recomputed under the chain version its canonical text names (chain 1
+ * for "v":1, chain 2 for "v":2: audit/chain.h), so a stream mixing events written before and
+ * after format v2 verifies as one chain.
+ *
  * For each stream, in seq order, each event must: have the next seq (else "deleted"), chain to
  * the previous event's hash ("chain_break"; or "inserted" when the next event skips it, or
  * "swapped" when two neighbours are in each other's place), hash to its stored hash

@@ -11,6 +11,7 @@
 #include "gateway/metrics.h"
 #include "gateway/metrics_listen.h"
 #include "gateway/policy_git.h"
+#include "gateway/policy_record.h"
 #include "gateway/request.h"
 #include "gateway/version.h"
 #include "gateway/xff.h"
@@ -795,6 +796,10 @@ static int on_policy_event(void *ctx, const gw_policy_event_t *pe)
     if (rc != 0)
         cmn_log_warn("policy", "the audit log cannot record the load of %s: %s", pe->path,
                      cmn_err_str(rc));
+    char why[512];
+    if (rc == 0 && gw_policy_record(srv->cfg->database, pe->path, pe->new_sha, why, sizeof(why)))
+        cmn_log_warn("policy", "the text of policy %s is not recorded for reports: %s",
+                     pe->new_sha ? pe->new_sha : "?", why);
     return rc;
 }
 

@@ -4,11 +4,11 @@
 // own role, PostgreSQL itself refuses UPDATE, DELETE and TRUNCATE.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startPostgres, runHubgate, hubgateBin, makeTempDir, teardownAll } from '../lib/harness.mjs';
 import { run } from '../lib/registry.mjs';
+import { chainHash, genesis as genesisOf } from '../lib/evidence.mjs';
 
 after(teardownAll);
 
@@ -32,6 +32,12 @@ async function verify(db, extra = []) {
   assert.ok(report, `verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   return { code: r.code, report, stderr: r.stderr };
 }
+
+// The chain hash in SQL of text `c` after bytea `prev`, chain 1 or 2 as the text's "v" says.
+const CHAIN_SQL = (prev, c) => `case when ${c} like '%"v":2}'
+  then sha256(${prev} || int2send(octet_length(coalesce(${c}::json->'decision'->>'org', ''))::int2)
+              || convert_to(coalesce(${c}::json->'decision'->>'org', ''), 'UTF8') || sha256(convert_to(${c}, 'UTF8')))
+  else sha256(${prev} || convert_to(${c}, 'UTF8')) end`;
 
 let cases = 0;
 // A fresh copy of the written log, tampered with by `sql` as the superuser.
@@ -83,15 +89,17 @@ test('the untouched log verifies, with its checkpoints, and is JCS-canonical', a
   const rows = pg.psql(`select canonical from audit_event order by seq`).split('\n');
   assert.equal(rows.length, EVENTS);
   for (const c of rows) assert.equal(jcs(JSON.parse(c)), c);
-  // And the chain by hand: hash = SHA-256(prev_hash || canonical), genesis per stream.
-  const genesis = crypto.createHash('sha256').update(`hubgate-audit-genesis-v1\n${STREAM}`).digest('hex');
+  // And the chain by hand (docs/evidence-format.md "Chain v2"): chain 1, hash =
+  // SHA-256(prev_hash || canonical), or chain 2 from the event's org and commitment, as each
+  // event's "v" says; genesis per stream.
+  const genesis = genesisOf(STREAM);
   const chain = pg.psql(`select encode(prev_hash, 'hex') || ' ' || encode(hash, 'hex') || ' ' || canonical from audit_event order by seq`).split('\n');
   let prev = genesis;
   for (const line of chain) {
     const [p, h] = line.split(' ', 2);
     const canonical = line.slice(p.length + h.length + 2);
     assert.equal(p, prev);
-    assert.equal(crypto.createHash('sha256').update(Buffer.from(p, 'hex')).update(canonical).digest('hex'), h);
+    assert.equal(chainHash(p, canonical), h);
     prev = h;
   }
 });
@@ -134,7 +142,7 @@ test('an inserted forged event is found, even with its hash computed and the seq
     update audit_event set seq = seq - 1000000 + 1 where seq > 1000000;
     insert into audit_event (stream_id, seq, ts, prev_hash, hash, canonical, kind, request_id, actor, org, repo,
                              action, decision, rule, status, bytes_in, bytes_out, client_ip)
-      select stream_id, 150, ts, hash, sha256(hash || convert_to(c, 'UTF8')), c, kind, 'forged', actor, org, repo,
+      select stream_id, 150, ts, hash, ${CHAIN_SQL('hash', 'c')}, c, kind, 'forged', actor, org, repo,
              action, decision, rule, status, bytes_in, bytes_out, client_ip
       from (select *, replace(canonical, '"request_id":"' || request_id || '"', '"request_id":"forged"') as c
             from audit_event where seq = 149) x;
@@ -212,7 +220,7 @@ test('a chain rewritten from an event onward, hashes and all, is caught by the s
   let prev = rows[0].prev;
   const sql = ['alter table audit_event disable trigger audit_event_no_change;'];
   for (const r of rows) {
-    const h = crypto.createHash('sha256').update(Buffer.from(prev, 'hex')).update(r.canonical).digest('hex');
+    const h = chainHash(prev, r.canonical);
     sql.push(`update audit_event set prev_hash = '\\x${prev}', hash = '\\x${h}', canonical = $c$${r.canonical}$c$,
               decision = ${r.seq === 60 ? `'deny'` : 'decision'} where seq = ${r.seq};`);
     prev = h;

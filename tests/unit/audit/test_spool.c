@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "audit/chain.h"
 #include "audit/spool.h"
 #include "common/err.h"
@@ -162,12 +164,105 @@ static void corruption_is_refused(void **state)
     assert_int_equal(aud_spool_open(dir, "s4", &sp, err, sizeof(err)), CMN_ERR_PARSE);
 }
 
+/* The chain as docs/evidence-format.md defines it, computed here with OpenSSL's one-shot SHA-256
+ * rather than audit/chain.c: chain 1 for "v":1 text, chain 2 (org, commitment) for "v":2. */
+static void chain_by_hand(const unsigned char prev[AUD_HASH_BYTES], const char *text,
+                          const char *org, int version, unsigned char out[AUD_HASH_BYTES])
+{
+    unsigned char buf[512];
+    size_t n = 0, tl = strlen(text), ol = strlen(org);
+    memcpy(buf, prev, AUD_HASH_BYTES);
+    n = AUD_HASH_BYTES;
+    if (version == 1) {
+        memcpy(buf + n, text, tl);
+        n += tl;
+    } else {
+        buf[n++] = (unsigned char)(ol >> 8);
+        buf[n++] = (unsigned char)ol;
+        memcpy(buf + n, org, ol);
+        n += ol;
+        SHA256((const unsigned char *)text, tl, buf + n);
+        n += AUD_HASH_BYTES;
+    }
+    SHA256(buf, n, out);
+}
+
+/* A spool holding both chain versions (a gateway upgraded while spooling, or a v2 writer
+ * continuing a v1 stream) reopens and drains, and each record is checked under its own
+ * version: an org edited in a v2 record, or a v2 record hashed as v1, does not chain. */
+static void mixed_versions_chain(void **state)
+{
+    static const struct {
+        const char *text, *org;
+        int version;
+    } recs[] = {
+        {"{\"decision\":{\"org\":\"acme\"},\"kind\":\"request\",\"v\":1}", "", 1},
+        {"{\"decision\":{\"effect\":\"allow\",\"org\":\"acme\"},\"kind\":\"request\",\"v\":2}",
+         "acme", 2},
+        {"{\"kind\":\"gateway.started\",\"v\":2}", "", 2},
+        {"{\"decision\":{\"org\":\"glob\\\"ex\"},\"kind\":\"request\",\"v\":2}", "glob\"ex", 2},
+    };
+    const size_t n = sizeof(recs) / sizeof(recs[0]);
+    remove_spool("s5");
+    aud_spool_t *sp;
+    char err[256], path[128];
+    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), 0);
+    unsigned char head[AUD_HASH_BYTES], base[AUD_HASH_BYTES], want[4][AUD_HASH_BYTES];
+    aud_chain_genesis("s5", base);
+    memcpy(head, base, AUD_HASH_BYTES);
+    for (size_t i = 0; i < n; i++) {
+        chain_by_hand(head, recs[i].text, recs[i].org, recs[i].version, want[i]);
+        assert_int_equal(
+            aud_spool_append(sp, (int64_t)i + 1, head, want[i], recs[i].text, strlen(recs[i].text)),
+            0);
+        memcpy(head, want[i], AUD_HASH_BYTES);
+    }
+    assert_int_equal(aud_spool_sync(sp), 0);
+    aud_spool_close(sp);
+
+    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_count(sp), (int64_t)n);
+    aud_spool_pos_t pos;
+    aud_spool_record_t rec;
+    aud_spool_start(sp, &pos);
+    for (size_t i = 0; i < n; i++) {
+        if (aud_spool_next(sp, &pos, &rec, err, sizeof(err)) != 1)
+            fail_msg("record %zu: %s", i, err);
+        assert_memory_equal(rec.hash, want[i], AUD_HASH_BYTES);
+    }
+    aud_spool_close(sp);
+
+    /* the org of a v2 record, edited in the file */
+    snprintf(path, sizeof(path), "%s/s5.spool", dir);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd),
+             "sed -i "
+             "'s/\"org\":\"acme\"},\"kind\":\"request\",\"v\":2/"
+             "\"org\":\"acmf\"},\"kind\":\"request\",\"v\":2/' %s",
+             path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_non_null(strstr(err, "record seq 2 does not chain"));
+
+    /* a v2 record whose hash was made under chain 1 */
+    remove_spool("s5");
+    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), 0);
+    unsigned char h1[AUD_HASH_BYTES];
+    chain_by_hand(base, recs[1].text, "", 1, h1);
+    assert_int_equal(aud_spool_append(sp, 1, base, h1, recs[1].text, strlen(recs[1].text)), 0);
+    assert_int_equal(aud_spool_sync(sp), 0);
+    aud_spool_close(sp);
+    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_non_null(strstr(err, "record seq 1 does not chain"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records_survive_reopen),
         cmocka_unit_test(torn_last_record_is_cut),
         cmocka_unit_test(corruption_is_refused),
+        cmocka_unit_test(mixed_versions_chain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

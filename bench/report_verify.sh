@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `hubgate report verify` speed and memory on this machine (goal: >= 500,000 events/s, memory
+# flat). bench/bench_report_verify.c writes a report directory of N events (request/completion
+# pairs as the gateway writes them, chained, a checkpoint file, a signed end checkpoint and
+# manifest) and times aud_report_verify_run over it, which is what `hubgate report verify` runs:
+#   (a) a report of every org, with the checkpoint file: threads = CPUs, then one thread;
+#   (b) an org-scoped report (a third of the events hidden as org and commitment);
+#   (c) baseline, same run: `openssl dgst -sha256 events.jsonl` of (a), the floor of any
+#       verification that reads and hashes the file once (the manifest check alone).
+# Prints one JSON line per run and the ratio (a)/(c). Peak RSS is the process's (max_rss_kib).
+#   bench/report_verify.sh [--events N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=1000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --events) events=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "bench/report_verify.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+# the report on a tmpfs when there is one: the figures are the verifier's, not the disk's
+[ -d /dev/shm ] && export TMPDIR=${TMPDIR:-/dev/shm}
+bin=${HUBGATE_BIN:-$PWD/build/gateway/hubgate}
+bench=$(dirname "$bin")/../bench/bench_report_verify
+[ -x "$bench" ] || { echo "bench/report_verify.sh: build first (cmake --build build): need $bench" >&2; exit 1; }
+echo "# $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+out=$(mktemp)
+kept=$("$bench" --events "$events" --keep 2>&1 >"$out" | sed -n 's/^kept //p')
+a=$(cat "$out"); rm -f "$out"
+echo "(a) every org, $(nproc) threads: $a"
+start=$(date +%s.%N); openssl dgst -sha256 "$kept/report/events.jsonl" >/dev/null; end=$(date +%s.%N)
+rm -rf "$kept"
+echo "(a) every org, 1 thread:   $("$bench" --events "$events" --threads 1)"
+echo "(b) acme only:             $("$bench" --events "$events" --org acme)"
+python3 - "$a" "$start" "$end" "$events" <<'PY'
+import json, sys
+a = json.loads(sys.argv[1]); s = float(sys.argv[3]) - float(sys.argv[2]); n = int(sys.argv[4])
+print(f"(c) openssl dgst -sha256 events.jsonl ({a['bytes'] / 1e6:.0f} MB): {s:.3f} s, {n / s:.0f} events/s")
+print(f"(a)/(c): {a['events_per_second'] / (n / s):.2f}; verify costs {1e6 * a['cpu_seconds'] / n:.2f} us of CPU per event")
+PY
