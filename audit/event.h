@@ -57,7 +57,8 @@
     X(KEYS_CHANGED, "keys.changed")                                                                \
     X(GATEWAY_STARTED, "gateway.started")                                                          \
     X(GATEWAY_STOPPED, "gateway.stopped")                                                          \
-    X(AUDIT_SPOOLED, "audit.spooled")
+    X(AUDIT_SPOOLED, "audit.spooled")                                                              \
+    X(REPORT_EXPORTED, "report.exported") /* v2 on */
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,
