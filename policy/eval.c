@@ -493,10 +493,10 @@ static const member_t *policy_auditor(const pol_policy_t *p, const prepared_t *p
         const member_t *a = &p->auditors[i];
         int named = entry_names(a, ps);
         TR(tr, "  %s: %s %s: %s\n", a->path, who_text(a), a->value,
-           named                      ? "names the subject"
+           named                     ? "names the subject"
            : names_unverified(a, ps) ? "names the subject's email, which is unverified: grants "
-                                        "nothing"
-                                      : "not the subject");
+                                       "nothing"
+                                     : "not the subject");
         if (named && !hit)
             hit = a;
     }
@@ -515,8 +515,8 @@ static const member_t *org_auditor(const org_t *o, const prepared_t *ps)
 }
 
 /* o's require.auditor, when it has one: 1 when it holds, else 0 with the denial written. */
-static int report_condition(const org_t *o, const prepared_t *ps, const pol_ip_t *ip,
-                            trace_t *tr, pol_decision_t *out)
+static int report_condition(const org_t *o, const prepared_t *ps, const pol_ip_t *ip, trace_t *tr,
+                            pol_decision_t *out)
 {
     char missing[512];
     if (!o->require_path[REQ_AUDITOR])
@@ -531,8 +531,7 @@ static int report_condition(const org_t *o, const prepared_t *ps, const pol_ip_t
     deny(out, POL_ANSWER_FORBIDDEN, o->require_path[REQ_AUDITOR]);
     out->org = o->name;
     reason(out, "exporting the reports of %s requires %s", o->name, missing);
-    TR(tr, "  %s: exports %s: %s is missing → deny\n", o->require_path[REQ_AUDITOR], need,
-       missing);
+    TR(tr, "  %s: exports %s: %s is missing → deny\n", o->require_path[REQ_AUDITOR], need, missing);
     return 0;
 }
 
@@ -546,12 +545,10 @@ static void allow_report(pol_decision_t *out, const member_t *by)
 
 /* The report of one org. */
 static void report_org(const pol_policy_t *p, const prepared_t *ps, const org_t *o,
-                       const member_t *global, const pol_ip_t *ip, trace_t *tr,
-                       pol_decision_t *out)
+                       const member_t *global, const pol_ip_t *ip, trace_t *tr, pol_decision_t *out)
 {
     grants_t g;
-    if (tr)
-        TR(tr, "  %s: the org's members\n", o->path);
+    TR(tr, "  %s: members of org %s\n", o->path, o->name);
     collect(o, ps, NULL, tr, &g);
     const member_t *local = org_auditor(o, ps);
     out->org = o->name;
@@ -562,8 +559,9 @@ static void report_org(const pol_policy_t *p, const prepared_t *ps, const org_t 
         /* A member may know the org exists: 403 with why. Anyone else: as if it did not. */
         deny(out, g.member ? POL_ANSWER_FORBIDDEN : POL_ANSWER_NOT_FOUND,
              g.member ? g.entry->path : "default-deny");
-        reason(out, "the reports of %s are for its auditors (role auditor) and the policy's "
-                    "auditors%s",
+        reason(out,
+               "the reports of %s are for its auditors (role auditor) and the policy's "
+               "auditors%s",
                o->name, g.member ? "; being a member, even an admin, is not enough" : "");
         TR(tr, "  %s → deny\n", out->reason);
         return;
@@ -603,7 +601,6 @@ static void report_decide(const pol_policy_t *p, const pol_subject_t *s, const c
             TR(tr, "  %s → deny\n", out->reason);
             return;
         }
-        TR(tr, "  the report of org %s:\n", o->name);
         report_org(p, &ps, o, global, ip, tr, out);
         return;
     }
@@ -624,8 +621,9 @@ static void report_decide(const pol_policy_t *p, const pol_subject_t *s, const c
         }
         if (n > 1) {
             deny(out, POL_ANSWER_FORBIDDEN, "default-deny");
-            reason(out, "a report of every org is for the policy's auditors; name one of the %zu "
-                        "orgs whose auditor you are (org=…)",
+            reason(out,
+                   "a report of every org is for the policy's auditors; name one of the %zu "
+                   "orgs whose auditor you are (org=…)",
                    n);
         } else {
             reason(out, "evidence reports are for auditors: an org's (role auditor) or the "

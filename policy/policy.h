@@ -44,7 +44,8 @@
  *                           An "email" grants (members, allow rules) only when the subject's
  *                           email is verified; a deny rule names verified and unverified alike
  *   tests                   [{"name", "subject": {...as pol_subject_parse}, "request":
- *                           "METHOD /path", "body": JSON or string, "content_type", "ip",
+ *                           "METHOD /path" (a report export: "GET /-/reports/soc2?org=acme"),
+ *                           "body": JSON or string, "content_type", "ip",
  *                           "region", "expect": allow|deny, "rule": expected determining rule,
  *                           "answer": not_found|forbidden}]
  * Patterns are "type/namespace/name" with type models|datasets|spaces|kernels|buckets|*, and
