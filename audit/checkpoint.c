@@ -341,6 +341,19 @@ int aud_checkpoint_verify(const aud_checkpoint_t *cp, const aud_key_t *key)
     return ok ? 0 : CMN_ERR_CRYPTO;
 }
 
+int aud_key_sign(const aud_key_t *key, const void *msg, size_t len,
+                 unsigned char sig[AUD_SIG_BYTES])
+{
+    if (!key->is_private)
+        return CMN_ERR_INVAL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t siglen = AUD_SIG_BYTES;
+    int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
+             EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == AUD_SIG_BYTES;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : CMN_ERR_CRYPTO;
+}
+
 int aud_checkpoint_format(const aud_checkpoint_t *cp, char *out, size_t cap)
 {
     char hash[2 * AUD_HASH_BYTES + 1], ts[28], sig[90];

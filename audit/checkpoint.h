@@ -75,6 +75,11 @@ int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite,
 int aud_key_write_public(const aud_key_t *key, const char *path, int overwrite, char *err,
                          size_t errlen);
 
+/* Signs msg[0..len) (the whole message, Ed25519's pure mode: what `openssl pkeyutl -rawin`
+ * verifies) with a private key. Returns 0, CMN_ERR_INVAL (public key only) or CMN_ERR_CRYPTO. */
+int aud_key_sign(const aud_key_t *key, const void *msg, size_t len,
+                 unsigned char sig[AUD_SIG_BYTES]);
+
 typedef struct {
     char stream[AUD_STREAM_MAX + 1];
     int64_t seq;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy/policy.h"
+
 typedef struct {
     const char *database_url;  /* an auditor role suffices: the report only reads */
     int64_t from_us, to_us;    /* the period [from, to), microseconds since the epoch, UTC */
@@ -15,6 +17,11 @@ typedef struct {
     const char *key_file;      /* Ed25519 private key (PEM) signing manifest.json; NULL: none */
     const char *const *checkpoint_files; /* checkpoint files the auditor kept; may be empty */
     size_t n_checkpoint_files;
+    /* Runs each policy version's embedded tests again: the gateway's route classifier
+     * (gw_cli_policy_classify) and its context. NULL: the report says they were not run. */
+    pol_route_fn policy_route;
+    void *policy_route_ctx;
+    const pol_options_t *policy_options; /* regions to parse policies with; NULL: unchecked */
 } aud_report_options_t;
 
 /* Writes the report directory `out_dir` (which must not exist) through a temporary sibling
@@ -24,5 +31,11 @@ typedef struct {
  * where in err. Blocks (database, files). */
 int aud_report_soc2(const aud_report_options_t *opts, const char *out_dir, char *err,
                     size_t errlen);
+
+/* Parses a period bound: a date "2024-05-01" (midnight UTC) or an RFC 3339 time
+ * "2024-05-01T12:00:00Z", "…T12:00:00.5+02:00" (seconds required, fraction up to 6 digits,
+ * "Z" or an offset; "t"/"z" and a space for "T" accepted). Returns 0 with *us set (microseconds
+ * since the epoch, UTC), or CMN_ERR_PARSE. */
+int aud_report_parse_time(const char *s, int64_t *us);
 
 #endif

@@ -6,6 +6,7 @@
 #include "gateway/cli_audit.h"
 #include "gateway/cli_db.h"
 #include "gateway/cli_policy.h"
+#include "gateway/cli_report.h"
 #include "gateway/config.h"
 #include "gateway/serve.h"
 #include "gateway/version.h"
@@ -30,6 +31,8 @@ static const char usage_main[] =
     "  hubgate policy explain FILE --subject JSON --request \"METHOD PATH\"\n"
     "                                          show the decision and the rule that made it\n"
     "  hubgate policy diff OLD NEW [--json]    who gains or loses which access\n"
+    "  hubgate report soc2 --database URL --from T --to T [--org ORG] --out DIR [--key FILE]\n"
+    "                                          write a SOC 2 evidence report for a period\n"
     "  hubgate --version                       print the version\n"
     "  hubgate --help                          print this help\n"
     "\n"
@@ -122,6 +125,8 @@ int main(int argc, char **argv)
         rc = gw_cli_keygen(argc - 2, argv + 2);
     else if (strcmp(cmd, "audit") == 0)
         rc = gw_cli_audit(argc - 2, argv + 2);
+    else if (strcmp(cmd, "report") == 0)
+        rc = gw_cli_report(argc - 2, argv + 2);
     else {
         fprintf(stderr, "hubgate: unknown command \"%s\" (see hubgate --help)\n", cmd);
         rc = 2;

@@ -301,6 +301,28 @@ int pol_policy_run_tests(const pol_policy_t *p, pol_route_fn route, void *ctx, i
 int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int json,
              cmn_buf_t *out, size_t *changes);
 
+/* One membership entry: `who` may hold `role` in `org` (over the whole org, or over a resource
+ * group's repos). Strings belong to the policy: the org, group and patterns as written, an
+ * email lowercased (as it is matched). */
+typedef struct {
+    const char *org;
+    const char *kind;  /* "group" | "email" */
+    const char *value; /* the group or email */
+    pol_role_t role;
+    const char *resource_group; /* NULL: an org-wide `members` entry */
+    const char *const *repos;   /* the resource group's patterns; valid during the call only */
+    size_t nrepos;
+    const char *path; /* "orgs.acme.members[1]", "orgs.acme.resource_groups[0].members[0]" */
+} pol_grant_t;
+
+/* Returns 0 to go on; anything else stops the walk and is returned by pol_policy_each_grant. */
+typedef int (*pol_grant_fn)(void *ctx, const pol_grant_t *grant);
+
+/* Calls fn for every membership entry of every org, in policy order (org members first, then
+ * each resource group's). Returns 0, fn's first non-zero result, or CMN_ERR_NOMEM. Allocates
+ * briefly (the pattern list); not for the request path. */
+int pol_policy_each_grant(const pol_policy_t *p, pol_grant_fn fn, void *ctx);
+
 /* Static names: "model", "write", "admin", "allow", "not_found"; "?" when out of range. */
 const char *pol_repo_type_name(pol_repo_type_t t);
 const char *pol_action_name(pol_action_t a);

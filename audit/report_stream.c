@@ -1,0 +1,803 @@
+/* One audit stream of a report: the signed checkpoints that bound the period, every event
+ * between them read once from the database (a binary COPY, so memory stays flat), its chain
+ * recomputed, and each event written to events.jsonl — whole, or as its org and commitment —
+ * and, when in scope, to events.csv and the counts. */
+#include "audit/db.h"
+#include "audit/report_internal.h"
+#include "common/b64.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ORG_BYTES 4096 /* chain 2 hashes len(org) as 16 bits; events cap strings here */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- chains ---- */
+
+int rpt_chain_version(const char *canonical, size_t len)
+{
+    if (len >= 7 && memcmp(canonical + len - 7, ",\"v\":1}", 7) == 0)
+        return 1;
+    if (len >= 7 && memcmp(canonical + len - 7, ",\"v\":2}", 7) == 0)
+        return 2;
+    return 0;
+}
+
+int rpt_commitment(aud_hasher_t *h, const char *canonical, size_t len,
+                   unsigned char out[AUD_HASH_BYTES])
+{
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
+        EVP_DigestUpdate(h->ctx, canonical, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &n) != 1 ||
+        n != AUD_HASH_BYTES)
+        return CMN_ERR_CRYPTO;
+    return 0;
+}
+
+int rpt_chain_hash(aud_hasher_t *h, int version, const unsigned char prev[AUD_HASH_BYTES],
+                   const char *canonical, size_t len, const char *org,
+                   const unsigned char *commitment, unsigned char out[AUD_HASH_BYTES])
+{
+    if (version == 1)
+        return aud_chain_next(h, prev, canonical, len, out);
+    if (version != 2)
+        return CMN_ERR_INVAL;
+    size_t olen = org ? strlen(org) : 0;
+    if (olen > MAX_ORG_BYTES)
+        return CMN_ERR_INVAL;
+    unsigned char c[AUD_HASH_BYTES];
+    if (!commitment) {
+        if (rpt_commitment(h, canonical, len, c) != 0)
+            return CMN_ERR_CRYPTO;
+        commitment = c;
+    }
+    unsigned char be[2];
+    aud_be16(be, (uint16_t)olen);
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
+        EVP_DigestUpdate(h->ctx, prev, AUD_HASH_BYTES) != 1 ||
+        EVP_DigestUpdate(h->ctx, be, 2) != 1 ||
+        (olen && EVP_DigestUpdate(h->ctx, org, olen) != 1) ||
+        EVP_DigestUpdate(h->ctx, commitment, AUD_HASH_BYTES) != 1 ||
+        EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != AUD_HASH_BYTES)
+        return CMN_ERR_CRYPTO;
+    return 0;
+}
+
+/* ---- choosing the checkpoints ---- */
+
+long rpt_choose_start(const rpt_cp_t *cps, size_t n, int64_t from_us, int64_t first_seq)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        const rpt_cp_t *c = &cps[i];
+        if (c->sig_ok != 1 || c->ts_us > from_us || (first_seq >= 0 && c->seq >= first_seq))
+            continue;
+        if (best < 0 || c->seq > cps[best].seq ||
+            (c->seq == cps[best].seq && c->ts_us > cps[best].ts_us))
+            best = (long)i;
+    }
+    return best;
+}
+
+long rpt_choose_end(const rpt_cp_t *cps, size_t n, int64_t to_us, int64_t min_seq)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        const rpt_cp_t *c = &cps[i];
+        if (c->sig_ok != 1 || c->ts_us < to_us || c->seq < min_seq)
+            continue;
+        if (best < 0 || c->seq < cps[best].seq ||
+            (c->seq == cps[best].seq && c->ts_us < cps[best].ts_us))
+            best = (long)i;
+    }
+    return best;
+}
+
+/* ---- checkpoint files ---- */
+
+static rpt_file_stream_t *file_stream(rpt_ctx_t *c, const char *name, int create)
+{
+    for (size_t i = 0; i < c->nfstreams; i++)
+        if (strcmp(c->fstreams[i].stream, name) == 0)
+            return &c->fstreams[i];
+    if (!create)
+        return NULL;
+    rpt_file_stream_t *n = realloc(c->fstreams, (c->nfstreams + 1) * sizeof(*n));
+    if (!n)
+        return NULL;
+    c->fstreams = n;
+    rpt_file_stream_t *f = &n[c->nfstreams++];
+    memset(f, 0, sizeof(*f));
+    snprintf(f->stream, sizeof(f->stream), "%s", name);
+    return f;
+}
+
+static void cp_from(rpt_cp_t *d, const aud_checkpoint_t *s)
+{
+    memset(d, 0, sizeof(*d));
+    d->seq = s->seq;
+    memcpy(d->hash, s->hash, AUD_HASH_BYTES);
+    d->ts_us = s->ts_us;
+    memcpy(d->key_id, s->key_id, sizeof(d->key_id));
+    memcpy(d->sig, s->sig, AUD_SIG_BYTES);
+    d->from_file = 1;
+    d->sig_ok = -1;
+}
+
+/* Keeps the RPT_FILE_CANDIDATES checkpoints with the highest (high) or lowest seqs. */
+static void keep_candidate(rpt_cp_t *set, size_t *n, const rpt_cp_t *cp, int high)
+{
+    if (*n < RPT_FILE_CANDIDATES) {
+        set[(*n)++] = *cp;
+        return;
+    }
+    size_t worst = 0;
+    for (size_t i = 1; i < *n; i++)
+        if (high ? set[i].seq < set[worst].seq : set[i].seq > set[worst].seq)
+            worst = i;
+    if (high ? cp->seq > set[worst].seq : cp->seq < set[worst].seq)
+        set[worst] = *cp;
+}
+
+static int cmp_cp(const void *a, const void *b)
+{
+    const rpt_cp_t *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return (x->ts_us > y->ts_us) - (x->ts_us < y->ts_us);
+}
+
+int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        set_err(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
+        return CMN_ERR_IO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        size_t sp = 0;
+        while (sp < len && (line[sp] == ' ' || line[sp] == '\t'))
+            sp++;
+        if (sp == len || line[sp] == '#')
+            continue;
+        aud_checkpoint_t cp;
+        char why[200];
+        if (len > AUD_CHECKPOINT_MAX_LINE ||
+            aud_checkpoint_parse(line, len, &cp, why, sizeof(why)) != 0) {
+            set_err(err, errlen, "--checkpoint %s:%ld: not a checkpoint line: %s", path, lineno,
+                    len > AUD_CHECKPOINT_MAX_LINE ? "too long" : why);
+            rc = CMN_ERR_PARSE;
+            break;
+        }
+        rpt_file_stream_t *fs = file_stream(c, cp.stream, 1);
+        if (!fs) {
+            set_err(err, errlen, "out of memory");
+            rc = CMN_ERR_NOMEM;
+            break;
+        }
+        fs->lines++;
+        rpt_cp_t r;
+        cp_from(&r, &cp);
+        if (r.ts_us <= c->o->from_us)
+            keep_candidate(fs->before, &fs->nbefore, &r, 1);
+        if (r.ts_us >= c->o->to_us)
+            keep_candidate(fs->after, &fs->nafter, &r, 0);
+        if (r.ts_us > c->o->from_us && r.ts_us < c->o->to_us) {
+            size_t total = 0;
+            for (size_t i = 0; i < c->nfstreams; i++)
+                total += c->fstreams[i].nmid;
+            if (total >= RPT_MAX_FILE_MID) {
+                c->file_mid_skipped++;
+                continue;
+            }
+            if (fs->nmid == fs->capmid) {
+                size_t ncap = fs->capmid ? fs->capmid * 2 : 64;
+                rpt_cp_t *m = realloc(fs->mid, ncap * sizeof(*m));
+                if (!m) {
+                    set_err(err, errlen, "out of memory");
+                    rc = CMN_ERR_NOMEM;
+                    break;
+                }
+                fs->mid = m;
+                fs->capmid = ncap;
+            }
+            fs->mid[fs->nmid++] = r;
+        }
+    }
+    if (!rc && ferror(f)) {
+        set_err(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
+        rc = CMN_ERR_IO;
+    }
+    free(line);
+    fclose(f);
+    for (size_t i = 0; i < c->nfstreams; i++)
+        qsort(c->fstreams[i].mid, c->fstreams[i].nmid, sizeof(rpt_cp_t), cmp_cp);
+    return rc;
+}
+
+void rpt_checkpoint_files_free(rpt_ctx_t *c)
+{
+    for (size_t i = 0; i < c->nfstreams; i++)
+        free(c->fstreams[i].mid);
+    free(c->fstreams);
+    c->fstreams = NULL;
+    c->nfstreams = 0;
+}
+
+/* ---- one stream ---- */
+
+typedef struct {
+    char id[AUD_KEY_ID_LEN + 1];
+    aud_key_t *key;
+} keyref_t;
+
+typedef struct {
+    rpt_ctx_t *c;
+    const char *name;
+    keyref_t keys[RPT_MAX_STREAM_KEYS];
+    size_t nkeys;
+    json_t *problems;
+    int64_t nproblems;
+    /* the pass */
+    int64_t expect;
+    unsigned char last[AUD_HASH_BYTES];
+    int64_t first_in, last_in, in_period, listed, hidden;
+    const rpt_file_stream_t *fs;
+    size_t mid_next;
+    int64_t file_checked;
+} stream_t;
+
+static void problem(stream_t *s, int64_t seq, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void problem(stream_t *s, int64_t seq, const char *code, const char *fmt, ...)
+{
+    s->nproblems++;
+    if (json_array_size(s->problems) >= RPT_MAX_PROBLEMS)
+        return;
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_array_append_new(s->problems, json_pack("{s:o, s:s, s:s}", "seq",
+                                                 seq >= 0 ? json_integer(seq) : json_null(),
+                                                 "problem", code, "message", msg));
+}
+
+static void sig_check(stream_t *s, rpt_cp_t *cp)
+{
+    aud_key_t *k = NULL;
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (strcmp(s->keys[i].id, cp->key_id) == 0)
+            k = s->keys[i].key;
+    if (!k) {
+        cp->sig_ok = -1;
+        return;
+    }
+    aud_checkpoint_t m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.stream, sizeof(m.stream), "%s", s->name);
+    m.seq = cp->seq;
+    memcpy(m.hash, cp->hash, AUD_HASH_BYTES);
+    m.ts_us = cp->ts_us;
+    memcpy(m.key_id, cp->key_id, sizeof(m.key_id));
+    memcpy(m.sig, cp->sig, AUD_SIG_BYTES);
+    cp->sig_ok = aud_checkpoint_verify(&m, k) == 0;
+}
+
+static void note_bad_signature(stream_t *s, const rpt_cp_t *cp)
+{
+    char ts[28];
+    aud_time_format(cp->ts_us, ts);
+    if (cp->sig_ok == 0)
+        problem(s, cp->seq, "checkpoint_signature",
+                "the %s checkpoint at seq %lld (%s) does not verify with key %s: altered or "
+                "forged",
+                cp->from_file ? "checkpoint file's" : "database's", (long long)cp->seq, ts,
+                cp->key_id);
+    else if (cp->sig_ok < 0)
+        problem(s, cp->seq, "checkpoint_key",
+                "the %s checkpoint at seq %lld (%s) is signed by key %s, not registered for this "
+                "stream",
+                cp->from_file ? "checkpoint file's" : "database's", (long long)cp->seq, ts,
+                cp->key_id);
+}
+
+static int add_key(stream_t *s, const char *kid, const char *pem)
+{
+    char why[200];
+    aud_key_t *k = aud_key_from_pem(pem, strlen(pem), why, sizeof(why));
+    if (!k) {
+        problem(s, -1, "stream_key", "the stream's key %s is unreadable: %s", kid, why);
+        return 0;
+    }
+    if (strcmp(aud_key_id(k), kid) != 0) {
+        problem(s, -1, "stream_key", "the stream's key registered as %s is in fact key %s", kid,
+                aud_key_id(k));
+        aud_key_free(k);
+        return 0;
+    }
+    if (s->nkeys >= RPT_MAX_STREAM_KEYS) {
+        aud_key_free(k);
+        return 0;
+    }
+    snprintf(s->keys[s->nkeys].id, sizeof(s->keys[0].id), "%s", kid);
+    s->keys[s->nkeys++].key = k;
+    return 0;
+}
+
+static int64_t rd_i64(const PGresult *r, int row, int col)
+{
+    return (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, row, col));
+}
+
+/* Up to RPT_FILE_CANDIDATES checkpoints of the database, binary columns seq, hash, ts, key_id,
+ * signature, appended to cps. */
+static int db_checkpoints(stream_t *s, const char *sql, const char *const *params, int nparams,
+                          rpt_cp_t *cps, size_t *n, char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(s->c->db, sql, nparams, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(r));
+        PQclear(r);
+        return CMN_ERR_DB;
+    }
+    for (int i = 0; i < PQntuples(r) && *n < 2 * RPT_FILE_CANDIDATES + 2; i++) {
+        rpt_cp_t *cp = &cps[(*n)++];
+        memset(cp, 0, sizeof(*cp));
+        cp->seq = rd_i64(r, i, 0);
+        if (PQgetlength(r, i, 1) == AUD_HASH_BYTES)
+            memcpy(cp->hash, PQgetvalue(r, i, 1), AUD_HASH_BYTES);
+        cp->ts_us = rd_i64(r, i, 2) + AUD_PG_EPOCH_US;
+        snprintf(cp->key_id, sizeof(cp->key_id), "%.*s", PQgetlength(r, i, 3), PQgetvalue(r, i, 3));
+        if (PQgetlength(r, i, 4) == AUD_SIG_BYTES)
+            memcpy(cp->sig, PQgetvalue(r, i, 4), AUD_SIG_BYTES);
+        sig_check(s, cp);
+        if (cp->sig_ok != 1)
+            note_bad_signature(s, cp);
+    }
+    PQclear(r);
+    return 0;
+}
+
+static json_t *cp_json(const rpt_cp_t *cp)
+{
+    char hash[2 * AUD_HASH_BYTES + 1], ts[28];
+    unsigned char b64[4 * ((AUD_SIG_BYTES + 2) / 3) + 1];
+    aud_hex(cp->hash, AUD_HASH_BYTES, hash);
+    aud_time_format(cp->ts_us, ts);
+    EVP_EncodeBlock(b64, cp->sig, AUD_SIG_BYTES);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)cp->seq, "hash", hash,
+                     "ts", ts, "key_id", cp->key_id, "signature", (const char *)b64, "source",
+                     cp->from_file ? "checkpoint_file" : "database");
+}
+
+/* ---- the pass over the events ---- */
+
+/* One row of the binary COPY: seq, ts, prev_hash, hash, canonical. */
+typedef struct {
+    int64_t seq;
+    const unsigned char *prev, *hash;
+    const char *canonical;
+    size_t len;
+} row_t;
+
+static int parse_row(const char *buf, int len, row_t *row)
+{
+    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+    if (end - p < 2)
+        return -1;
+    int n = (int16_t)((p[0] << 8) | p[1]);
+    p += 2;
+    if (n == -1)
+        return 0; /* the trailer */
+    if (n != 5)
+        return -1;
+    const unsigned char *f[5];
+    int32_t l[5];
+    for (int i = 0; i < 5; i++) {
+        if (end - p < 4)
+            return -1;
+        l[i] = (int32_t)aud_rd32(p);
+        p += 4;
+        if (l[i] < 0 || end - p < l[i])
+            return -1;
+        f[i] = p;
+        p += l[i];
+    }
+    if (l[0] != 8 || l[1] != 8 || l[2] != AUD_HASH_BYTES || l[3] != AUD_HASH_BYTES)
+        return -1;
+    row->seq = (int64_t)aud_rd64(f[0]);
+    row->prev = f[2];
+    row->hash = f[3];
+    row->canonical = (const char *)f[4];
+    row->len = (size_t)l[4];
+    return 1;
+}
+
+/* Compares the checkpoint-file lines at this seq with the chain's hash there. */
+static void file_checkpoints_at(stream_t *s, int64_t seq, const unsigned char hash[AUD_HASH_BYTES])
+{
+    if (!s->fs)
+        return;
+    while (s->mid_next < s->fs->nmid && s->fs->mid[s->mid_next].seq <= seq) {
+        const rpt_cp_t *cp = &s->fs->mid[s->mid_next++];
+        if (cp->seq < seq)
+            continue; /* its event is missing: reported as a gap */
+        s->file_checked++;
+        if (memcmp(cp->hash, hash, AUD_HASH_BYTES) != 0) {
+            char ts[28];
+            aud_time_format(cp->ts_us, ts);
+            problem(s, seq, "checkpoint_hash",
+                    "the checkpoint file's checkpoint at seq %lld (%s) signed another hash than "
+                    "the chain has there: events up to it were rewritten",
+                    (long long)seq, ts);
+        }
+    }
+}
+
+static int one_event(stream_t *s, const row_t *x)
+{
+    rpt_ctx_t *c = s->c;
+    const aud_report_options_t *o = c->o;
+    if (x->seq != s->expect) {
+        c->gaps++;
+        if (x->seq > s->expect)
+            problem(s, s->expect, "deleted",
+                    "events %lld..%lld are missing: the chain resumes at seq %lld",
+                    (long long)s->expect, (long long)(x->seq - 1), (long long)x->seq);
+        else
+            problem(s, x->seq, "reordered", "event seq %lld comes after seq %lld",
+                    (long long)x->seq, (long long)(s->expect - 1));
+    } else if (memcmp(x->prev, s->last, AUD_HASH_BYTES) != 0) {
+        c->gaps++;
+        problem(s, x->seq, "chain_break",
+                "event seq %lld does not follow the one before it (its prev_hash is not that "
+                "event's hash)",
+                (long long)x->seq);
+    }
+    int version = rpt_chain_version(x->canonical, x->len);
+    char why[200];
+    int parsed =
+        version && aud_event_parse(&c->parsed, x->canonical, x->len, why, sizeof(why)) == 0;
+    if (!parsed)
+        problem(s, x->seq, "noncanonical", "event seq %lld is not a canonical event: %s",
+                (long long)x->seq, version ? why : "no known format version");
+    const aud_event_t *ev = &c->parsed.ev;
+    const char *org = parsed ? ev->decision.org : NULL;
+    unsigned char commitment[AUD_HASH_BYTES], computed[AUD_HASH_BYTES];
+    int hashed = 0;
+    if (version == 2) {
+        hashed = rpt_commitment(&c->hasher, x->canonical, x->len, commitment) == 0 &&
+                 rpt_chain_hash(&c->hasher, 2, x->prev, x->canonical, x->len, org, commitment,
+                                computed) == 0;
+    } else if (version == 1) {
+        hashed =
+            rpt_chain_hash(&c->hasher, 1, x->prev, x->canonical, x->len, NULL, NULL, computed) == 0;
+    }
+    if (version && (!hashed || memcmp(computed, x->hash, AUD_HASH_BYTES) != 0))
+        problem(s, x->seq, "modified",
+                "event seq %lld does not hash to its stored hash: it was modified",
+                (long long)x->seq);
+
+    int in_period = parsed && aud_report_in_period(ev, o->from_us, o->to_us);
+    int in_scope = parsed && aud_report_in_scope(ev, o->from_us, o->to_us, o->org);
+    if (in_period) {
+        s->in_period++;
+        if (s->first_in < 0)
+            s->first_in = x->seq;
+        s->last_in = x->seq;
+    }
+    /* A chain-2 event outside the scope is shown as its org and commitment; a chain-1 event,
+     * or one that cannot be read, only whole. */
+    if (version == 2 && parsed && !in_scope && hashed) {
+        rpt_jsonl_hidden(&c->jsonl, s->name, x->seq, x->prev, x->hash, org, commitment);
+        s->hidden++;
+    } else {
+        rpt_jsonl_whole(&c->jsonl, s->name, x->seq, version ? version : 1, x->prev, x->hash,
+                        x->canonical, x->len, in_period);
+    }
+    s->listed++;
+    if (in_scope) {
+        rpt_csv_row(&c->csv, s->name, x->seq, ev, x->hash);
+        int rc = aud_report_stats_add(c->stats, s->name, x->seq, ev);
+        if (rc)
+            return rc;
+    }
+    file_checkpoints_at(s, x->seq, x->hash);
+    memcpy(s->last, x->hash, AUD_HASH_BYTES);
+    s->expect = x->seq + 1;
+    return 0;
+}
+
+/* Streams events [from_seq, to_seq] of the stream through one_event. */
+static int pass(stream_t *s, const char *id, int64_t from_seq, int64_t to_seq, char *err,
+                size_t errlen)
+{
+    rpt_ctx_t *c = s->c;
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "COPY (SELECT seq, ts, prev_hash, hash, canonical FROM audit_event WHERE stream_id = "
+             "%lld AND seq BETWEEN %lld AND %lld ORDER BY seq) TO STDOUT (FORMAT binary)",
+             (long long)strtoll(id, NULL, 10), (long long)from_seq, (long long)to_seq);
+    PGresult *r = PQexec(c->db, sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
+        PQclear(r);
+        return CMN_ERR_DB;
+    }
+    PQclear(r);
+    int rc = 0, header = 0, n;
+    char *buf = NULL;
+    while ((n = PQgetCopyData(c->db, &buf, 0)) > 0) {
+        const char *p = buf;
+        if (!header) {
+            if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
+                set_err(err, errlen, "reading events: not a binary COPY stream");
+                rc = CMN_ERR_DB;
+            }
+            p += 19;
+            n -= 19;
+            header = 1;
+        }
+        row_t row;
+        int k = rc || n == 0 ? 0 : parse_row(p, n, &row);
+        if (k < 0 && !rc) {
+            set_err(err, errlen, "reading events: malformed row");
+            rc = CMN_ERR_DB;
+        }
+        if (k > 0 && !rc)
+            rc = one_event(s, &row);
+        PQfreemem(buf);
+        buf = NULL;
+    }
+    if (n == -2 && !rc) {
+        aud_db_oneline(err, errlen, "reading events: ", PQerrorMessage(c->db));
+        rc = CMN_ERR_DB;
+    }
+    while ((r = PQgetResult(c->db)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
+            aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
+            rc = CMN_ERR_DB;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int query_i64s(PGconn *db, const char *sql, const char *const *params, int nparams,
+                      int64_t *out, int nout, char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
+        PQclear(r);
+        return CMN_ERR_DB;
+    }
+    for (int i = 0; i < nout; i++)
+        out[i] = PQgetisnull(r, 0, i) ? -1 : strtoll(PQgetvalue(r, 0, i), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *pem,
+                   const char *key_id, json_t *integrity, char *err, size_t errlen)
+{
+    const aud_report_options_t *o = c->o;
+    stream_t s;
+    memset(&s, 0, sizeof(s));
+    s.c = c;
+    s.name = name;
+    s.first_in = s.last_in = -1;
+    s.problems = json_array();
+    json_t *entry = NULL, *key_ids = json_array();
+    int rc = 0;
+    if (!s.problems || !key_ids) {
+        set_err(err, errlen, "out of memory");
+        rc = CMN_ERR_NOMEM;
+        goto out;
+    }
+
+    /* The stream's keys: the one it was created with and any registered since. */
+    add_key(&s, key_id, pem);
+    json_array_append_new(key_ids, json_string(key_id));
+    for (int i = 0; i < PQntuples(c->stream_keys); i++) {
+        if (strcmp(PQgetvalue(c->stream_keys, i, 0), id) != 0)
+            continue;
+        const char *kid = PQgetvalue(c->stream_keys, i, 1);
+        if (strcmp(kid, key_id) == 0)
+            continue;
+        add_key(&s, kid, PQgetvalue(c->stream_keys, i, 2));
+        json_array_append_new(key_ids, json_string(kid));
+    }
+
+    /* Where the period lies in the stream (by the ts column: the events' own ts decide what
+     * is in the period, but the range read is bounded by checkpoints anyway). */
+    char from[28], to[28];
+    aud_time_format(o->from_us, from);
+    aud_time_format(o->to_us, to);
+    int64_t span[3], head;
+    const char *p3[3] = {id, from, to};
+    if ((rc = query_i64s(c->db,
+                         "SELECT min(seq), max(seq), count(*) FROM audit_event WHERE stream_id = "
+                         "$1::bigint AND ts >= $2::timestamptz AND ts < $3::timestamptz",
+                         p3, 3, span, 3, err, errlen)) ||
+        (rc = query_i64s(c->db, "SELECT max(seq) FROM audit_event WHERE stream_id = $1::bigint", p3,
+                         1, &head, 1, err, errlen)))
+        goto out;
+    if (head < 0)
+        head = 0;
+
+    /* The checkpoints around the period: the database's, then the auditor's files'. */
+    rpt_cp_t before[2 * RPT_FILE_CANDIDATES + 2], after[2 * RPT_FILE_CANDIDATES + 2];
+    size_t nb = 0, na = 0;
+    char first[24];
+    snprintf(first, sizeof(first), "%lld", (long long)span[0]);
+    const char *pb[3] = {id, from, span[0] >= 0 ? first : NULL};
+    if ((rc = db_checkpoints(&s,
+                             "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint WHERE "
+                             "stream_id = $1::bigint AND ts <= $2::timestamptz AND ($3::bigint IS "
+                             "NULL OR seq < $3::bigint) ORDER BY seq DESC, ts DESC LIMIT 16",
+                             pb, 3, before, &nb, err, errlen)))
+        goto out;
+    s.fs = file_stream(c, name, 0);
+    for (size_t i = 0; s.fs && i < s.fs->nbefore && nb < sizeof(before) / sizeof(*before); i++) {
+        before[nb] = s.fs->before[i];
+        sig_check(&s, &before[nb]);
+        if (before[nb].sig_ok != 1)
+            note_bad_signature(&s, &before[nb]);
+        nb++;
+    }
+    long bi = rpt_choose_start(before, nb, o->from_us, span[0]);
+    rpt_cp_t start;
+    memset(&start, 0, sizeof(start));
+    if (bi >= 0)
+        start = before[bi];
+    else
+        aud_chain_genesis(name, start.hash);
+
+    int64_t min_end = span[1] >= 0 ? span[1] : start.seq;
+    char minseq[24];
+    snprintf(minseq, sizeof(minseq), "%lld", (long long)min_end);
+    const char *pa[3] = {id, to, minseq};
+    if ((rc = db_checkpoints(&s,
+                             "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint WHERE "
+                             "stream_id = $1::bigint AND ts >= $2::timestamptz AND seq >= "
+                             "$3::bigint ORDER BY seq, ts LIMIT 16",
+                             pa, 3, after, &na, err, errlen)))
+        goto out;
+    for (size_t i = 0; s.fs && i < s.fs->nafter && na < sizeof(after) / sizeof(*after); i++) {
+        after[na] = s.fs->after[i];
+        sig_check(&s, &after[na]);
+        if (after[na].sig_ok != 1)
+            note_bad_signature(&s, &after[na]);
+        na++;
+    }
+    long ai = rpt_choose_end(after, na, o->to_us, min_end);
+    int64_t end_seq = ai >= 0 ? after[ai].seq : head;
+
+    /* The database's checkpoints inside the range must name the chain's hashes. */
+    char a[24], b[24];
+    snprintf(a, sizeof(a), "%lld", (long long)start.seq);
+    snprintf(b, sizeof(b), "%lld", (long long)end_seq);
+    const char *pm[3] = {id, a, b};
+    PGresult *r = PQexecParams(
+        c->db,
+        "SELECT c.seq, count(*) OVER (), (SELECT count(*) FROM audit_checkpoint k WHERE "
+        "k.stream_id = $1::bigint AND k.seq > $2::bigint AND k.seq <= $3::bigint) FROM "
+        "audit_checkpoint c JOIN audit_event e ON e.stream_id = c.stream_id AND e.seq = c.seq "
+        "WHERE c.stream_id = $1::bigint AND c.seq > $2::bigint AND c.seq <= $3::bigint AND "
+        "c.hash <> e.hash ORDER BY c.seq LIMIT 10",
+        3, NULL, pm, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(r));
+        PQclear(r);
+        rc = CMN_ERR_DB;
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        problem(&s, strtoll(PQgetvalue(r, i, 0), NULL, 10), "checkpoint_hash",
+                "the database's checkpoint at seq %s signed another hash than the event there "
+                "has: events up to it were rewritten",
+                PQgetvalue(r, i, 0));
+    PQclear(r);
+    int64_t db_cps_in_range = 0;
+    const char *pc[3] = {id, a, b};
+    if ((rc = query_i64s(c->db,
+                         "SELECT count(*) FROM audit_checkpoint WHERE stream_id = $1::bigint AND "
+                         "seq > $2::bigint AND seq <= $3::bigint",
+                         pc, 3, &db_cps_in_range, 1, err, errlen)))
+        goto out;
+
+    /* The events. */
+    s.expect = start.seq + 1;
+    memcpy(s.last, start.hash, AUD_HASH_BYTES);
+    if (end_seq > start.seq && (rc = pass(&s, id, start.seq + 1, end_seq, err, errlen)))
+        goto out;
+    if (bi >= 0 && start.seq > head) {
+        c->gaps++;
+        problem(&s, head + 1, "truncated",
+                "the stream ends at seq %lld, but the checkpoint opening the period signs seq "
+                "%lld: events were removed",
+                (long long)head, (long long)start.seq);
+    } else if (s.expect <= end_seq) {
+        c->gaps++;
+        problem(&s, s.expect, "truncated",
+                ai >= 0 ? "the stream ends at seq %lld, but the checkpoint closing the period "
+                          "signs seq %lld: events were removed"
+                        : "the stream ends at seq %lld before seq %lld",
+                (long long)(s.expect - 1), (long long)end_seq);
+    } else if (ai >= 0 && memcmp(s.last, after[ai].hash, AUD_HASH_BYTES) != 0) {
+        problem(&s, end_seq, "checkpoint_hash",
+                "the chain's hash at seq %lld is not the one the checkpoint closing the period "
+                "signed: events were rewritten",
+                (long long)end_seq);
+    }
+
+    int ok = s.nproblems == 0;
+    int complete = ok && ai >= 0;
+    if (!complete)
+        c->complete = 0;
+    if (s.in_period)
+        c->streams_with_period_events++;
+    json_t *start_j;
+    if (bi >= 0) {
+        start_j = cp_json(&start);
+    } else {
+        char g[2 * AUD_HASH_BYTES + 1];
+        aud_hex(start.hash, AUD_HASH_BYTES, g);
+        start_j = json_pack("{s:b, s:i, s:s}", "genesis", 1, "seq", 0, "hash", g);
+    }
+    entry = json_pack(
+        "{s:s, s:O, s:o, s:o, s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:{s:b, s:s, s:I, s:I, "
+        "s:I, s:I, s:O, s:I}, s:b}",
+        "stream", name, "key_ids", key_ids, "start", start_j, "end",
+        ai >= 0 ? cp_json(&after[ai]) : json_null(), "first_seq",
+        s.first_in >= 0 ? json_integer(s.first_in) : json_null(), "last_seq",
+        s.last_in >= 0 ? json_integer(s.last_in) : json_null(), "events_in_period",
+        (json_int_t)s.in_period, "range", "from_seq", (json_int_t)(start.seq + 1), "to_seq",
+        (json_int_t)end_seq, "events_listed", (json_int_t)s.listed, "events_hidden",
+        (json_int_t)s.hidden, "verification", "ok", ok, "keys", "registered in the database",
+        "events_checked", (json_int_t)s.listed, "database_checkpoints_in_range",
+        (json_int_t)db_cps_in_range, "file_checkpoints_in_range", (json_int_t)s.file_checked,
+        "file_lines", (json_int_t)(s.fs ? s.fs->lines : 0), "problems", s.problems,
+        "problems_total", (json_int_t)s.nproblems, "complete", complete);
+    if (!entry || json_array_append_new(integrity, entry) != 0) {
+        set_err(err, errlen, "out of memory");
+        rc = CMN_ERR_NOMEM;
+    }
+out:
+    for (size_t i = 0; i < s.nkeys; i++)
+        aud_key_free(s.keys[i].key);
+    json_decref(s.problems);
+    json_decref(key_ids);
+    return rc;
+}
