@@ -1,5 +1,6 @@
 /* The query of GET /-/reports/soc2, parsed strictly (see report_query.h). */
 #include "gateway/report_query.h"
+#include "audit/report.h"
 #include "common/err.h"
 
 #include <stdio.h>
@@ -40,87 +41,6 @@ static long decode(const char *s, size_t n, char *out, size_t cap)
     }
     out[k] = '\0';
     return (long)k;
-}
-
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM)" (T and Z in either case), years
- * 1970 to 9999. Returns 0 with *us set, or -1. */
-static int parse_time(const char *s, size_t n, int64_t *us)
-{
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d))
-        return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-        return -1;
-    int64_t frac = 0;
-    int64_t offset_s = 0;
-    if (n > 10) {
-        if ((s[10] != 'T' && s[10] != 't') || n < 20 || digits(s + 11, 2, &h) || s[13] != ':' ||
-            digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
-            return -1;
-        if (h > 23 || mi > 59 || sec > 59)
-            return -1;
-        size_t i = 19;
-        if (s[i] == '.') {
-            size_t start = ++i;
-            while (i < n && s[i] >= '0' && s[i] <= '9')
-                i++;
-            size_t nd = i - start;
-            if (nd < 1 || nd > 6)
-                return -1;
-            int f = 0;
-            (void)digits(s + start, (int)nd, &f);
-            frac = f;
-            for (size_t k = nd; k < 6; k++)
-                frac *= 10;
-        }
-        if (i < n && (s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
-            offset_s = 0;
-        } else if (i < n && (s[i] == '+' || s[i] == '-') && i + 6 == n) {
-            int oh, om;
-            if (digits(s + i + 1, 2, &oh) || s[i + 3] != ':' || digits(s + i + 4, 2, &om) ||
-                oh > 23 || om > 59)
-                return -1;
-            offset_s = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-        } else {
-            return -1;
-        }
-    }
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-    if (t < 0)
-        return -1;
-    *us = t * 1000000 + frac;
-    return 0;
 }
 
 /* An org name as policies spell them: 1-96 of A-Z a-z 0-9 _ . - */
@@ -181,7 +101,8 @@ int gw_report_query_parse(const char *target, size_t len, cmn_arena_t *arena,
             int is_from = key[0] == 'f';
             twice = is_from ? out->has_from : out->has_to;
             int64_t *t = is_from ? &out->from_us : &out->to_us;
-            if (!twice && parse_time(value, (size_t)vlen, t) != 0) {
+            /* the same reading as `hubgate report soc2 --from/--to`; before 1970 is no period */
+            if (!twice && (aud_report_parse_time(value, t) != 0 || *t < 0)) {
                 snprintf(problem, cap,
                          "%s=%s: expected a date (2024-05-01, midnight UTC) or an RFC 3339 time "
                          "(2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00), from 1970 on",

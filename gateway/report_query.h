@@ -28,8 +28,9 @@ typedef struct {
 
 /* Parses the query of a request-target ("/-/reports/soc2?from=…", len bytes, no NUL needed):
  * parameters from, to, org and format, each at most once, percent-decoded (no control
- * characters), nothing else. Times are "YYYY-MM-DD" (midnight UTC) or RFC 3339
- * "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)". from and to need not both be present (the caller
+ * characters), nothing else. Times are read as `hubgate report soc2` reads them
+ * (aud_report_parse_time): "YYYY-MM-DD" (midnight UTC) or RFC 3339
+ * "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)", from 1970 on. from and to need not both be present (the caller
  * requires them); when both are, from < to and the period is at most
  * GW_REPORT_MAX_PERIOD_DAYS. Strings are copied into arena. Returns 0, CMN_ERR_PARSE with one
  * sentence (safe to send to the client) in problem, or CMN_ERR_NOMEM. Never blocks. */
