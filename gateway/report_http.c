@@ -43,7 +43,7 @@ void gw_reports_drain(gw_reports_t *r)
     if (!r)
         return;
     pthread_mutex_lock(&r->mu);
-    while (r->running)
+    while (r->running || r->held)
         pthread_cond_wait(&r->idle, &r->mu);
     pthread_mutex_unlock(&r->mu);
 }
@@ -52,7 +52,10 @@ void gw_reports_destroy(gw_reports_t *r)
 {
     if (!r)
         return;
-    gw_reports_drain(r);
+    pthread_mutex_lock(&r->mu); /* an export thread may still be on its way out */
+    while (r->running)
+        pthread_cond_wait(&r->idle, &r->mu);
+    pthread_mutex_unlock(&r->mu);
     pthread_cond_destroy(&r->idle);
     pthread_mutex_destroy(&r->mu);
     free(r);
@@ -71,6 +74,7 @@ static void slot_give(gw_reports_t *r)
 {
     pthread_mutex_lock(&r->mu);
     r->held = 0;
+    pthread_cond_broadcast(&r->idle);
     pthread_mutex_unlock(&r->mu);
 }
 

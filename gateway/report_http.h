@@ -35,12 +35,14 @@ typedef struct gw_report_job gw_report_job_t;
 /* NULL when out of memory. */
 gw_reports_t *gw_reports_create(void);
 
-/* Waits until no export is being made (each one resumes its connection when done). Call after
- * the listener stopped accepting and before MHD_stop_daemon: MHD must not stop with a
- * suspended connection. Blocks for as long as a running report takes. */
+/* Waits until no export is being made or sent: each one resumes its connection when made, and
+ * its request completes once the file is sent (or the client's idle timeout ends it). Call
+ * after the listener stopped accepting and before MHD_stop_daemon: MHD must not stop with a
+ * suspended connection, and an auditor's file is not cut off. Blocks for as long as that
+ * takes. */
 void gw_reports_drain(gw_reports_t *r);
 
-/* Frees r after gw_reports_drain. Accepts NULL. */
+/* Frees r (after gw_reports_drain, or when the listener never started). Accepts NULL. */
 void gw_reports_destroy(gw_reports_t *r);
 
 #endif

@@ -308,3 +308,29 @@ test('no export when the audit log cannot record it: 503, nothing served', async
   const [outcome] = await untilEvent(requestEvent, rid);
   assert.equal(outcome.response.status, 503);
 });
+
+// Last: it stops the gateway.
+test('stopping the gateway while a report is being made: the auditor still gets the file, then it exits', async () => {
+  const exports = () => Number(pg.psql(`select count(*) from audit_event where kind = 'report.exported'`));
+  const lock = holdLock('policy_version');
+  await lock.locked;
+  let pending, status;
+  try {
+    const before = exports();
+    pending = report('eve', `${PERIOD}&format=csv`);
+    for (let i = 0; i < 100 && exports() === before; i++) await sleep(100);
+    assert.equal(exports(), before + 1, 'the export was recorded');
+    gw.signal('SIGTERM');
+    // The gateway does not stop under a suspended export: it waits for it.
+    status = await Promise.race([gw.exited.then(() => 'exited'), sleep(1500).then(() => 'running')]);
+  } finally {
+    await lock.release();
+  }
+  assert.equal(status, 'running', 'the gateway waited for the report being made');
+  const r = await pending;
+  const csv = await r.text();
+  assert.equal(r.status, 200, csv);
+  assert.ok(csv.includes(r.headers.get('x-request-id')), 'the whole file, its own export event included');
+  assert.equal(await gw.waitExit(20000), 0, gw.stderr());
+  assert.deepEqual(tmpLeft(), []);
+});
