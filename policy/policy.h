@@ -295,7 +295,9 @@ int pol_policy_run_tests(const pol_policy_t *p, pol_route_fn route, void *ctx, i
  * subject per member entry), and any authenticated user; each org's repos of every type,
  * each resource-group and rule pattern, each external namespace and the caller's own
  * namespace; evaluated with and without MFA, from outside every named network and from
- * inside each. With json, writes one JSON object; else human text. *changes (may be NULL)
+ * inside each; and, for each subject an auditor entry names, who gains or loses exporting the
+ * reports of each org and of every org at once (JSON: "report_exports"). With json, writes one
+ * JSON object; else human text. *changes (may be NULL)
  * receives the number of changed (subject, repo, actions) lines. Returns 0, CMN_ERR_NOMEM or
  * CMN_ERR_TOOBIG (output buffer). Allocates; not for the request path. */
 int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int json,
