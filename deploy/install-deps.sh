@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package hubgate's build, tests and quickstart need.
+# Installs every Debian package hubgate's build, tests and quickstart need (chromium: the
+# evidence report's HTML is checked in a real browser, headless, by tests/lib/browser.mjs).
 # Idempotent: on a machine that already has everything it only checks (a few seconds).
 # Usage: deploy/install-deps.sh            (needs root or sudo for apt)
 set -euo pipefail
@@ -11,6 +12,7 @@ packages=(
   postgresql-15 postgresql-client-15
   git git-lfs curl ca-certificates openssl procps iproute2
   nginx-light wrk
+  chromium
 )
 
 missing=()

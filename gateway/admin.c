@@ -309,6 +309,8 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
         return tokens(req, conn, body, body_len);
     case GW_ADMIN_TOKEN:
         return revoke_token(req, conn);
+    case GW_ADMIN_REPORT_SOC2:
+        return gw_report_http_answer(req, conn);
     default:
         return refuse(req, conn, 404, "route", "Not Found");
     }

@@ -1,6 +1,7 @@
 /* hubgate policy check|test|explain|diff. */
 #include "gateway/cli_policy.h"
 #include "gateway/cli.h"
+#include "gateway/report_query.h"
 #include "common/err.h"
 
 #include <stdio.h>
@@ -57,7 +58,9 @@ static const char usage_explain[] =
     "  --subject JSON        {\"sub\": \"alice\", \"email\": …, \"preferred_username\": …,\n"
     "                        \"groups\": […], \"mfa\": true, \"read_only_token\": false} or\n"
     "                        {\"anonymous\": true}\n"
-    "  --request \"M /path\"   method and request-target as a client sends them\n"
+    "  --request \"M /path\"   method and request-target as a client sends them;\n"
+    "                        \"GET /-/reports/soc2?org=acme\" decides an evidence report\n"
+    "                        export (the policy's auditors and the org's)\n"
     "  --body JSON           request body, for routes whose target is in it (repos/create,\n"
     "                        move, duplicate, LFS batch, collections)\n"
     "  --content-type TYPE   of the body (default application/json)\n"
@@ -74,7 +77,8 @@ static const char usage_diff[] =
     "over the subjects and repos the two files name: each group and email (one synthetic\n"
     "subject per member entry) and any authenticated user; each org's repos, resource-group\n"
     "and rule patterns, external namespaces and the caller's own namespace; with and without\n"
-    "MFA, from outside every named network and from inside each.\n"
+    "MFA, from outside every named network and from inside each. Also who gains or loses\n"
+    "exporting which org's evidence reports (or every org's), for each auditor entry.\n"
     "\n"
     "  --json                one JSON object instead of text\n"
     "\n"
@@ -179,6 +183,26 @@ int gw_cli_policy_classify(void *ctx, const char *method, const char *target, co
         else
             snprintf(err, errlen, "%s", cmn_err_str(rc));
         return -1;
+    }
+    if (route.family == GW_FAMILY_ADMIN && route.admin == GW_ADMIN_REPORT_SOC2) {
+        /* Report exports are the policy's to decide (auditors): from its org= alone. */
+        gw_report_query_t q;
+        char problem[384];
+        if (strcmp(method, "GET") != 0) {
+            snprintf(err, errlen, "reports are exported with GET only");
+            return -1;
+        }
+        if (gw_report_query_parse(target, strlen(target), arena, &q, problem, sizeof(problem)) !=
+            0) {
+            snprintf(err, errlen, "the gateway answers 400: %s", problem);
+            return -1;
+        }
+        if (keep)
+            *keep = route;
+        memset(out, 0, sizeof(*out));
+        out->report = 1;
+        out->report_org = q.org;
+        return 0;
     }
     if (route.family == GW_FAMILY_ADMIN) {
         snprintf(err, errlen,
@@ -348,10 +372,11 @@ static int cmd_check(args_t *a)
     pol_stats_t st;
     pol_policy_stats(p, &st);
     printf("%s: valid policy (sha256 %s): %zu org%s, %zu member entr%s, %zu resource group%s, "
-           "%zu rule%s, %zu test%s\n",
+           "%zu rule%s, %zu test%s, %zu policy auditor%s\n",
            a->files[0], pol_policy_sha256(p), st.orgs, st.orgs == 1 ? "" : "s", st.members,
            st.members == 1 ? "y" : "ies", st.resource_groups, st.resource_groups == 1 ? "" : "s",
-           st.rules, st.rules == 1 ? "" : "s", st.tests, st.tests == 1 ? "" : "s");
+           st.rules, st.rules == 1 ? "" : "s", st.tests, st.tests == 1 ? "" : "s", st.auditors,
+           st.auditors == 1 ? "" : "s");
     pol_policy_unref(p);
     return 0;
 }
@@ -455,11 +480,15 @@ static int cmd_explain(args_t *a)
         cmn_buf_printf(&text, "], %s%s\n", subject.mfa ? "MFA" : "no MFA",
                        subject.read_only_token ? ", read-only token" : "");
     }
-    cmn_buf_printf(&text, "request: %s -> route %s, action %s%s\n", a->request,
-                   gw_route_family_name(route.family), gw_route_action_name(route.action),
-                   req.unknown ? " (unknown route)" : "");
+    if (req.report)
+        cmn_buf_printf(&text, "request: %s -> evidence report export of %s\n", a->request,
+                       req.report_org ? req.report_org : "(no org named)");
+    else
+        cmn_buf_printf(&text, "request: %s -> route %s, action %s%s\n", a->request,
+                       gw_route_family_name(route.family), gw_route_action_name(route.action),
+                       req.unknown ? " (unknown route)" : "");
     const char *served_why = NULL;
-    gw_treatment_t served = gw_route_treatment(&route, &served_why);
+    gw_treatment_t served = req.report ? GW_TREAT_POLICY : gw_route_treatment(&route, &served_why);
     if (served == GW_TREAT_DENY)
         cmn_buf_printf(&text, "gateway: refuses this route with 403 whatever the policy decides: "
                               "%s\n",

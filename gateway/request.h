@@ -19,6 +19,7 @@
 #include "gateway/jwks.h"
 #include "gateway/tokens.h"
 #include "gateway/headers.h"
+#include "gateway/report_http.h"
 #include "gateway/route.h"
 #include "gateway/upstream.h"
 
@@ -33,6 +34,7 @@ typedef struct {
     gw_assertion_t *assertion;
     gw_policies_t *policies;
     aud_writer_t *audit;
+    gw_reports_t *reports;
     atomic_int db_reachable;
 } gw_server_t;
 
@@ -98,6 +100,7 @@ typedef struct {
     int body_over_cap;
 
     gw_xfer_t *xfer;
+    gw_report_job_t *report; /* /-/reports/soc2: the export being made for it */
     unsigned status; /* what the client got, for metrics and audit */
     int answer_own;  /* the answer's body is hubgate's (an error, a rewritten or filtered
                         answer), not the upstream's bytes relayed: */
@@ -144,6 +147,15 @@ enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn
  * sent (NULL when none). */
 enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, const char *body,
                                 size_t body_len);
+
+/* GET /-/reports/soc2 (report_http.c): decides, records the export, makes the report on a
+ * thread of its own while the connection waits suspended, then streams the file. Called on the
+ * handler's final call and again after the resume; answers once the export is done. */
+enum MHD_Result gw_report_http_answer(gw_request_t *req, struct MHD_Connection *conn);
+
+/* The request is complete (MHD's completion callback): lets go of its export, if any, and of
+ * the instance's export slot. Never blocks for long. */
+void gw_report_http_done(gw_request_t *req);
 
 /* The most body an admin route reads (POST /-/tokens). */
 #define GW_MAX_ADMIN_BODY_BYTES 8192

@@ -80,6 +80,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status == 0)
         status = 499; /* the client went away before an answer */
     gw_audit_wait_release(req->audit_wait);
+    gw_report_http_done(req);
     if (req->audited && req->srv->audit) {
         aud_event_t ev;
         gw_request_event(req, &ev, AUD_KIND_COMPLETION, status);
@@ -996,6 +997,11 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_error("serve", "cannot start the upstream I/O thread");
         goto out;
     }
+    srv.reports = gw_reports_create();
+    if (!srv.reports) {
+        cmn_log_error("serve", "out of memory");
+        goto out;
+    }
 
     if (cfg->metrics_port &&
         !(metrics = gw_metrics_listen_start(cfg->metrics_host, cfg->metrics_port)))
@@ -1060,6 +1066,7 @@ int gw_serve_run(const gw_config_t *cfg)
      * every suspended connection: MHD must not stop with one suspended), then stop. */
     MHD_quiesce_daemon(srv.daemon);
     gw_upstream_shutdown(srv.upstream);
+    gw_reports_drain(srv.reports); /* a report being made resumes its connection when done */
     MHD_stop_daemon(srv.daemon);
     lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED, &stop);
     cmn_log_info("serve", "stopped");
@@ -1074,6 +1081,7 @@ out:
     }
     gw_metrics_listen_stop(metrics);
     gw_upstream_destroy(srv.upstream);
+    gw_reports_destroy(srv.reports);
     gw_auth_destroy(srv.auth);
     gw_jwks_stop(srv.jwks);
     gw_tokens_destroy(srv.tokens);

@@ -10,7 +10,10 @@
  *               by reading each wildcard as a character no repo name contains, so the
  *               instance matches exactly the patterns at least as broad as it;
  *   contexts  — with and without MFA, from outside every named network and from inside each.
- * A change a specific subject shares with "any authenticated user" is reported once, there. */
+ * A change a specific subject shares with "any authenticated user" is reported once, there.
+ * Report exports are diffed too: for each subject an auditor entry names (an org's role
+ * auditor, the policy's `auditors`), the reports of each org and of every org at once, in the
+ * same contexts. */
 #include "common/err.h"
 #include "policy/internal.h"
 
@@ -36,6 +39,7 @@ typedef struct {
     size_t *orgs; /* indexes into the union of org names */
     size_t norgs, cap;
     int in_rules; /* named by a rule's subjects */
+    int reports;  /* named by an auditor entry: report exports are diffed for it */
 } dsubject_t;
 
 typedef struct {
@@ -45,6 +49,13 @@ typedef struct {
     unsigned types; /* after merging: repo types sharing this change (bits 1 << type) */
     int merged;     /* folded into an earlier change */
 } change_t;
+
+/* Who gains or loses exporting which reports. */
+typedef struct {
+    size_t subject;
+    long org; /* index into the union of org names; -1: every org at once */
+    uint64_t old_mask, new_mask;
+} rchange_t;
 
 typedef struct {
     const pol_policy_t *a, *b;
@@ -72,6 +83,8 @@ typedef struct {
     size_t nnets;
     change_t *changes;
     size_t nchanges, changes_cap;
+    rchange_t *rchanges; /* report exports */
+    size_t nrchanges, rchanges_cap;
     int oom;
 } diff_t;
 
@@ -321,7 +334,14 @@ static void collect_policy(diff_t *d, const pol_policy_t *p)
             dsubject_t *s = subject_for(d, o->members[k].kind, o->members[k].value);
             if (s)
                 subject_in_org(d, s, oi);
+            if (s && o->members[k].role == POL_ROLE_AUDITOR)
+                s->reports = 1;
         }
+    }
+    for (size_t i = 0; i < p->nauditors && !d->oom; i++) {
+        dsubject_t *s = subject_for(d, p->auditors[i].kind, p->auditors[i].value);
+        if (s)
+            s->reports = 1;
     }
     for (size_t i = 0; i < p->nrules && !d->oom; i++) {
         const rule_t *r = &p->rules[i];
@@ -421,6 +441,53 @@ static void add_change(diff_t *d, size_t subject, size_t sample, pol_action_t a,
         return;
     d->changes = c;
     d->changes[d->nchanges++] = (change_t){subject, sample, ACT_BIT(a), o, n, 0, 0};
+}
+
+/* Like allowed(), for exporting the reports of org (NULL: of every org at once; an org
+ * auditor's default of their one org does not count as that). */
+static uint64_t report_allowed(const diff_t *d, const pol_policy_t *p, const dprep_t *dp,
+                               const char *org)
+{
+    uint64_t mask = 0;
+    size_t places = d->nnets + 1;
+    for (unsigned mfa = 0; mfa < 2; mfa++) {
+        for (size_t place = 0; place < places; place++) {
+            pol_ip_t ip;
+            if (place)
+                memcpy(ip.addr, d->nets[place - 1].addr, 16);
+            pol_decision_t dec;
+            pol_decide_report(p, &dp->subject[mfa], org, place ? &ip : NULL, 0, &dec);
+            if (dec.effect == POL_ALLOW && (org || !dec.org))
+                mask |= 1ull << (mfa * places + place);
+        }
+    }
+    return mask;
+}
+
+static void report_changes(diff_t *d, size_t si, const dprep_t *dp)
+{
+    for (long o = -1; o < (long)d->norgs && !d->oom; o++) {
+        const char *org = o < 0 ? NULL : d->orgs[o];
+        uint64_t om = report_allowed(d, d->a, dp, org), nm = report_allowed(d, d->b, dp, org);
+        if (om == nm)
+            continue;
+        rchange_t *c = grow(d, d->rchanges, &d->rchanges_cap, d->nrchanges, sizeof(rchange_t));
+        if (!c)
+            return;
+        d->rchanges = c;
+        d->rchanges[d->nrchanges++] = (rchange_t){si, o, om, nm};
+    }
+}
+
+/* The org as the newer policy that has it spells it, or "every org". */
+static const char *report_scope(const diff_t *d, long o)
+{
+    if (o < 0)
+        return "every org";
+    const org_t *org = pol_find_org(d->b, d->orgs[o]);
+    if (!org)
+        org = pol_find_org(d->a, d->orgs[o]);
+    return org ? org->name : d->orgs[o];
 }
 
 /* The any-user subject's masks on the global samples, to suppress repeats. */
@@ -627,6 +694,29 @@ static int write_text(const diff_t *d, cmn_buf_t *out)
         else
             cmn_buf_printf(out, "  ~ %s %s on %s: %s -> %s\n", kind, acts, display, o, n);
     }
+    last = (size_t)-1;
+    for (size_t i = 0; i < d->nrchanges; i++) {
+        const rchange_t *c = &d->rchanges[i];
+        char subj[512], o[1024], n[1024];
+        lines++;
+        if (c->subject != last) {
+            subject_text(&d->subjects[c->subject], subj, sizeof(subj));
+            cmn_buf_printf(out, "%s (report exports):\n", subj);
+            last = c->subject;
+        }
+        describe_mask(d, c->old_mask, o, sizeof(o));
+        describe_mask(d, c->new_mask, n, sizeof(n));
+        const char *kind = change_kind(c->old_mask, c->new_mask);
+        for (int k = 0; k < 5; k++)
+            counts[k] += strcmp(kind, kinds[k]) == 0;
+        const char *scope = report_scope(d, c->org);
+        if (!c->old_mask)
+            cmn_buf_printf(out, "  + gains the reports of %s (%s)\n", scope, n);
+        else if (!c->new_mask)
+            cmn_buf_printf(out, "  - loses the reports of %s (was %s)\n", scope, o);
+        else
+            cmn_buf_printf(out, "  ~ %s the reports of %s: %s -> %s\n", kind, scope, o, n);
+    }
     if (!lines)
         return cmn_buf_printf(out, "no access changes over %zu subjects and %zu repo patterns\n",
                               d->nsubjects, d->nsamples);
@@ -679,6 +769,21 @@ static int write_json(const diff_t *d, cmn_buf_t *out)
                                         change_kind(c->old_mask, c->new_mask), "old", o, "new", n));
     }
     json_object_set_new(root, "changes", changes);
+    json_t *reports = json_array();
+    for (size_t i = 0; reports && i < d->nrchanges; i++) {
+        const rchange_t *c = &d->rchanges[i];
+        const dsubject_t *s = &d->subjects[c->subject];
+        char o[1024], n[1024];
+        describe_mask(d, c->old_mask, o, sizeof(o));
+        describe_mask(d, c->new_mask, n, sizeof(n));
+        json_array_append_new(
+            reports,
+            json_pack("{s:{s:s, s:s}, s:o, s:s, s:s, s:s}", "subject", "kind",
+                      s->kind == WHO_GROUP ? "group" : "email", "value", s->value, "org",
+                      c->org < 0 ? json_null() : json_string(report_scope(d, c->org)), "change",
+                      change_kind(c->old_mask, c->new_mask), "old", o, "new", n));
+    }
+    json_object_set_new(root, "report_exports", reports ? reports : json_array());
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!text)
@@ -850,6 +955,12 @@ int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int
         }
         evaluate(&d, s, dp, d.global, positions, npos, base, NULL, 0);
     }
+    for (size_t s = 1; s < d.nsubjects && !d.oom; s++) {
+        if (!d.subjects[s].reports)
+            continue;
+        prepare(&d.subjects[s], dp);
+        report_changes(&d, s, dp);
+    }
     if (d.oom)
         goto out;
     merge_types(&d);
@@ -858,6 +969,7 @@ int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int
         *nchanges = 0;
         for (size_t i = 0; i < d.nchanges; i++)
             *nchanges += !d.changes[i].merged;
+        *nchanges += d.nrchanges;
     }
 out:
     if (d.oom)
@@ -889,5 +1001,6 @@ out:
     free(d.subjects);
     free(d.subject_set);
     free(d.changes);
+    free(d.rchanges);
     return rc;
 }

@@ -473,9 +473,190 @@ static void init_decision(pol_decision_t *d)
     d->target = -1;
 }
 
+/* ---- report exports ---------------------------------------------------------------------- */
+
+/* The subject's text for traces when an entry names its email but the email is unverified. */
+static int names_unverified(const member_t *m, const prepared_t *ps)
+{
+    return m->kind == WHO_EMAIL && ps->s->email_unverified &&
+           pol_prepared_has(ps, m->kind, m->value, m->hash, 1);
+}
+
+/* The first entry of the policy's `auditors` naming the subject, or NULL. Traced entry by
+ * entry when explaining. */
+static const member_t *policy_auditor(const pol_policy_t *p, const prepared_t *ps, trace_t *tr)
+{
+    const member_t *hit = NULL;
+    if (tr && p->nauditors == 0)
+        TR(tr, "  auditors: none in this policy\n");
+    for (size_t i = 0; i < p->nauditors && (tr || !hit); i++) {
+        const member_t *a = &p->auditors[i];
+        int named = entry_names(a, ps);
+        TR(tr, "  %s: %s %s: %s\n", a->path, who_text(a), a->value,
+           named                     ? "names the subject"
+           : names_unverified(a, ps) ? "names the subject's email, which is unverified: grants "
+                                       "nothing"
+                                     : "not the subject");
+        if (named && !hit)
+            hit = a;
+    }
+    return hit;
+}
+
+/* The org-wide auditor entry of o naming the subject, or NULL. */
+static const member_t *org_auditor(const org_t *o, const prepared_t *ps)
+{
+    for (size_t i = 0; i < o->norg_members; i++) {
+        const member_t *m = &o->members[i];
+        if (m->role == POL_ROLE_AUDITOR && entry_names(m, ps))
+            return m;
+    }
+    return NULL;
+}
+
+/* o's require.auditor, when it has one: 1 when it holds, else 0 with the denial written. */
+static int report_condition(const org_t *o, const prepared_t *ps, const pol_ip_t *ip, trace_t *tr,
+                            pol_decision_t *out)
+{
+    char missing[512];
+    if (!o->require_path[REQ_AUDITOR])
+        return 1;
+    const cond_t *c = &o->require[REQ_AUDITOR];
+    char need[512];
+    cond_text(c, need, sizeof(need));
+    if (cond_holds(c, ps, ip, missing, sizeof(missing))) {
+        TR(tr, "  %s: exports %s: holds\n", o->require_path[REQ_AUDITOR], need);
+        return 1;
+    }
+    deny(out, POL_ANSWER_FORBIDDEN, o->require_path[REQ_AUDITOR]);
+    out->org = o->name;
+    reason(out, "exporting the reports of %s requires %s", o->name, missing);
+    TR(tr, "  %s: exports %s: %s is missing → deny\n", o->require_path[REQ_AUDITOR], need, missing);
+    return 0;
+}
+
+static void allow_report(pol_decision_t *out, const member_t *by)
+{
+    out->effect = POL_ALLOW;
+    out->answer = POL_ANSWER_ALLOW;
+    out->rule = by->path;
+    out->role = POL_ROLE_AUDITOR;
+}
+
+/* The report of one org. */
+static void report_org(const pol_policy_t *p, const prepared_t *ps, const org_t *o,
+                       const member_t *global, const pol_ip_t *ip, trace_t *tr, pol_decision_t *out)
+{
+    grants_t g;
+    TR(tr, "  %s: members of org %s\n", o->path, o->name);
+    collect(o, ps, NULL, tr, &g);
+    const member_t *local = org_auditor(o, ps);
+    out->org = o->name;
+    out->region = region_of(p, o);
+    out->role = g.auditor ? POL_ROLE_AUDITOR : g.role;
+    const member_t *by = local ? local : global;
+    if (!by) {
+        /* A member may know the org exists: 403 with why. Anyone else: as if it did not. */
+        deny(out, g.member ? POL_ANSWER_FORBIDDEN : POL_ANSWER_NOT_FOUND,
+             g.member ? g.entry->path : "default-deny");
+        reason(out,
+               "the reports of %s are for its auditors (role auditor) and the policy's "
+               "auditors%s",
+               o->name, g.member ? "; being a member, even an admin, is not enough" : "");
+        TR(tr, "  %s → deny\n", out->reason);
+        return;
+    }
+    if (!report_condition(o, ps, ip, tr, out))
+        return;
+    allow_report(out, by);
+    reason(out, "%s (%s) may export the reports of %s",
+           local ? "an auditor of the org" : "one of the policy's auditors", by->path, o->name);
+    TR(tr, "  → allow by %s\n", by->path);
+}
+
+static void report_decide(const pol_policy_t *p, const pol_subject_t *s, const char *org,
+                          const pol_ip_t *ip, trace_t *tr, pol_decision_t *out)
+{
+    init_decision(out);
+    if (s->anonymous) {
+        out->rule = "anonymous";
+        reason(out, "authentication required");
+        TR(tr, "  anonymous: no credentials → deny (401)\n");
+        return;
+    }
+    prepared_t ps;
+    pol_prepare(s, &ps);
+    if (ps.too_many) {
+        deny(out, POL_ANSWER_FORBIDDEN, "too-many-groups");
+        reason(out, "the identity carries %zu groups, more than the %d the policy evaluates",
+               s->ngroups, POL_MAX_SUBJECT_GROUPS);
+        TR(tr, "  too-many-groups: %s → deny\n", out->reason);
+        return;
+    }
+    const member_t *global = policy_auditor(p, &ps, tr);
+    if (org) {
+        const org_t *o = pol_find_org(p, org);
+        if (!o) {
+            reason(out, "%s is not an org of this policy", org);
+            TR(tr, "  %s → deny\n", out->reason);
+            return;
+        }
+        report_org(p, &ps, o, global, ip, tr, out);
+        return;
+    }
+    if (!global) {
+        /* No org named: the one org the subject audits, if there is exactly one. */
+        const org_t *only = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < p->norgs; i++) {
+            if (org_auditor(&p->orgs[i], &ps)) {
+                n++;
+                only = only ? only : &p->orgs[i];
+            }
+        }
+        if (n == 1) {
+            TR(tr, "  no org named: the subject audits one org, %s\n", only->name);
+            report_org(p, &ps, only, NULL, ip, tr, out);
+            return;
+        }
+        if (n > 1) {
+            deny(out, POL_ANSWER_FORBIDDEN, "default-deny");
+            reason(out,
+                   "a report of every org is for the policy's auditors; name one of the %zu "
+                   "orgs whose auditor you are (org=…)",
+                   n);
+        } else {
+            reason(out, "evidence reports are for auditors: an org's (role auditor) or the "
+                        "policy's (auditors)");
+        }
+        TR(tr, "  no org named: %s → deny\n", out->reason);
+        return;
+    }
+    TR(tr, "  no org named: the report of every org, for one of the policy's auditors\n");
+    for (size_t i = 0; i < p->norgs; i++) {
+        if (!report_condition(&p->orgs[i], &ps, ip, tr, out))
+            return;
+    }
+    allow_report(out, global);
+    reason(out, "one of the policy's auditors (%s) may export the reports of every org",
+           global->path);
+    TR(tr, "  → allow by %s\n", global->path);
+}
+
+void pol_decide_report(const pol_policy_t *p, const pol_subject_t *s, const char *org,
+                       const pol_ip_t *ip, time_t now, pol_decision_t *out)
+{
+    (void)now;
+    report_decide(p, s, org, ip, NULL, out);
+}
+
 static void decide(const pol_policy_t *p, const pol_subject_t *s, const pol_request_t *r,
                    const pol_ip_t *ip, trace_t *tr, pol_decision_t *out)
 {
+    if (r->report) {
+        report_decide(p, s, r->report_org, ip, tr, out);
+        return;
+    }
     init_decision(out);
     if (s->anonymous) {
         out->rule = "anonymous";
@@ -597,9 +778,11 @@ int pol_explain(const pol_policy_t *p, const pol_subject_t *s, const pol_request
     size_t before = text->len;
     decide(p, s, r, ip, &tr, out);
     int rc = cmn_buf_printf(text, "decision: %s (%s) by %s: %s\n", pol_effect_name(out->effect),
-                            out->effect == POL_ALLOW              ? "forward"
+                            out->effect == POL_ALLOW && r->report ? "export the report"
+                            : out->effect == POL_ALLOW            ? "forward"
                             : out->answer == POL_ANSWER_FORBIDDEN ? "answer 403"
                             : s->anonymous                        ? "answer 401"
+                            : r->report                           ? "answer 404"
                                                                   : "answer 404 RepoNotFound",
                             out->rule, out->reason);
     if (rc == 0 && text->len == before)
@@ -634,71 +817,4 @@ size_t pol_subject_orgs(const pol_policy_t *p, const pol_subject_t *s, pol_membe
         n++;
     }
     return n;
-}
-
-static void report_one(const pol_policy_t *p, const prepared_t *ps, const org_t *o,
-                       const pol_ip_t *ip, pol_decision_t *out)
-{
-    char missing[512];
-    grants_t g;
-    collect(o, ps, NULL, NULL, &g);
-    out->org = o->name;
-    out->role = g.auditor ? POL_ROLE_AUDITOR : g.role;
-    out->region = region_of(p, o);
-    if (!g.auditor && g.role != POL_ROLE_ADMIN) {
-        deny(out, g.member ? POL_ANSWER_FORBIDDEN : POL_ANSWER_NOT_FOUND,
-             g.entry ? g.entry->path : "default-deny");
-        reason(out, "reports of %s are for its auditors and admins", o->name);
-        return;
-    }
-    const cond_t *c = &o->require[REQ_AUDITOR];
-    if (o->require_path[REQ_AUDITOR] && !cond_holds(c, ps, ip, missing, sizeof(missing))) {
-        deny(out, POL_ANSWER_FORBIDDEN, o->require_path[REQ_AUDITOR]);
-        reason(out, "exporting the reports of %s requires %s", o->name, missing);
-        return;
-    }
-    out->effect = POL_ALLOW;
-    out->answer = POL_ANSWER_ALLOW;
-    out->rule = g.entry->path;
-    reason(out, "role %s (%s) may export the reports of %s", pol_role_name(g.role), g.entry->path,
-           o->name);
-}
-
-void pol_decide_report(const pol_policy_t *p, const pol_subject_t *s, const char *org,
-                       const pol_ip_t *ip, time_t now, pol_decision_t *out)
-{
-    (void)now;
-    init_decision(out);
-    if (s->anonymous) {
-        out->rule = "anonymous";
-        reason(out, "authentication required");
-        return;
-    }
-    prepared_t ps;
-    pol_prepare(s, &ps);
-    if (ps.too_many) {
-        deny(out, POL_ANSWER_FORBIDDEN, "too-many-groups");
-        reason(out, "the identity carries too many groups");
-        return;
-    }
-    if (org) {
-        const org_t *o = pol_find_org(p, org);
-        if (!o) {
-            reason(out, "%s is not an org of this policy", org);
-            return;
-        }
-        report_one(p, &ps, o, ip, out);
-        return;
-    }
-    if (p->norgs == 0) {
-        reason(out, "the policy has no orgs");
-        return;
-    }
-    for (size_t i = 0; i < p->norgs; i++) {
-        report_one(p, &ps, &p->orgs[i], ip, out);
-        if (out->effect == POL_DENY)
-            return;
-    }
-    out->org = NULL;
-    reason(out, "auditor or admin of every org of the policy");
 }

@@ -47,7 +47,8 @@ typedef struct {
 
 typedef enum { WHO_GROUP = 1, WHO_EMAIL = 2 } who_kind_t;
 
-/* A membership entry of an org or of one of its resource groups. */
+/* A membership entry of an org or of one of its resource groups, or an entry of the policy's
+ * top-level `auditors` (role auditor, rgroup -1, path "auditors[0]"). */
 typedef struct {
     who_kind_t kind;
     const char *value; /* group as written; email lowercase */
@@ -137,6 +138,9 @@ struct pol_policy {
     size_t etable_mask;
 
     int personal_read, personal_write;
+
+    member_t *auditors; /* the policy's auditors: every org's reports */
+    size_t nauditors;
 
     rule_t *rules;
     size_t nrules;

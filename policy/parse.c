@@ -942,6 +942,74 @@ static void parse_personal(parser_t *ps, json_t *root)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* auditors                                                                                   */
+
+/* The policy's auditors: [{"group": …} | {"email": …}], no role (every entry is an auditor of
+ * every org). An empty list says "nobody" explicitly. */
+static void parse_auditors(parser_t *ps, json_t *root)
+{
+    json_t *arr = get_typed(ps, "", root, "auditors", JSON_ARRAY, 0,
+                            "an array of {\"group\": …} or {\"email\": …} entries");
+    if (!arr)
+        return;
+    pol_policy_t *p = ps->p;
+    size_t n = json_array_size(arr);
+    p->auditors = alloc(ps, (n ? n : 1) * sizeof(member_t));
+    if (!p->auditors)
+        return;
+    char q[PTR_MAX];
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        join_index(q, "/auditors", i);
+        who_kind_t kind = WHO_GROUP;
+        const char *value = NULL;
+        json_t *entry = json_incref(e);
+        if (json_is_object(e) && json_object_get(e, "role")) {
+            /* Said once, with what to do instead, rather than as one more unknown key. */
+            char p2[PTR_MAX];
+            ERR(ps, join(p2, q, "role"), 1,
+                "the policy's auditors carry no role, each may export the reports of every org "
+                "(expected {\"group\": …} or {\"email\": …}; an auditor of one org is a "
+                "member of it with role \"auditor\")");
+            json_decref(entry);
+            entry = json_copy(e);
+            if (!entry) {
+                ps->oom = 1;
+                return;
+            }
+            json_object_del(entry, "role");
+        }
+        int bad = parse_who(ps, q, entry, 0, 0, &kind, &value, NULL) != 0;
+        if (!bad)
+            value = dup(ps, value); /* entry may be a copy, released below */
+        json_decref(entry);
+        if (bad || !value)
+            continue;
+        int dupl = 0;
+        for (size_t k = 0; k < p->nauditors && !dupl; k++) {
+            const member_t *a = &p->auditors[k];
+            dupl = a->kind == kind && (kind == WHO_GROUP ? strcmp(a->value, value) == 0
+                                                         : strcasecmp(a->value, value) == 0);
+            if (dupl)
+                ERR(ps, q, 0, "duplicate auditor %s \"%s\" (already %s; one entry per %s)",
+                    kind == WHO_GROUP ? "group" : "email", value, a->path,
+                    kind == WHO_GROUP ? "group" : "email");
+        }
+        if (dupl)
+            continue;
+        member_t *a = &p->auditors[p->nauditors++];
+        a->kind = kind;
+        a->value = kind == WHO_EMAIL ? dup_lower(ps, value) : dup(ps, value);
+        a->hash = pol_key_hash(kind, value);
+        a->role = POL_ROLE_AUDITOR;
+        a->rgroup = -1;
+        a->path = printf_arena(ps, "auditors[%zu]", i);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* rules                                                                                      */
 
 static const char *const action_words[] = {"read",  "write",   "create", "delete",
@@ -1664,8 +1732,8 @@ static void compile_tables(parser_t *ps)
 
 static void parse_root(parser_t *ps, json_t *root, const cmn_jsonpos_t *pos)
 {
-    static const char *const keys[] = {"version", "orgs",  "external", "personal_namespaces",
-                                       "rules",   "tests", NULL};
+    static const char *const keys[] = {"version", "orgs",     "external", "personal_namespaces",
+                                       "rules",   "auditors", "tests",    NULL};
     check_keys(ps, "", root, keys);
     json_t *v = json_object_get(root, "version");
     if (!v)
@@ -1680,6 +1748,7 @@ static void parse_root(parser_t *ps, json_t *root, const cmn_jsonpos_t *pos)
     parse_orgs(ps, root);
     parse_external(ps, root);
     parse_personal(ps, root);
+    parse_auditors(ps, root);
     parse_rules(ps, root);
     parse_tests(ps, root, pos);
 }
@@ -1811,4 +1880,5 @@ void pol_policy_stats(const pol_policy_t *p, pol_stats_t *out)
     out->rules = p->nrules;
     out->tests = p->ntests;
     out->external_namespaces = p->nexternal;
+    out->auditors = p->nauditors;
 }

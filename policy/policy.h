@@ -28,7 +28,11 @@
  *                           patterns stay inside the org's namespace
  *   orgs.NAME.require.KEY   {"mfa": true, "networks": ["10.0.0.0/8"]}: KEY read, write or
  *                           admin gates every action needing at least that role; create or
- *                           delete gates that action; auditor gates report exports
+ *                           delete gates that action; auditor gates exports of the org's
+ *                           reports (by its auditors and by the policy's `auditors` alike)
+ *   auditors                [{"group"|"email": …}]: the policy's auditors, who may export the
+ *                           reports of every org (and of what no org owns); they read nothing
+ *                           in the hub by themselves
  *   external                {"read": bool, "namespaces": [...]}: namespaces outside the orgs
  *   personal_namespaces     {"read": bool, "write": bool}: the caller's own namespace
  *                           (write: every action there)
@@ -40,7 +44,8 @@
  *                           An "email" grants (members, allow rules) only when the subject's
  *                           email is verified; a deny rule names verified and unverified alike
  *   tests                   [{"name", "subject": {...as pol_subject_parse}, "request":
- *                           "METHOD /path", "body": JSON or string, "content_type", "ip",
+ *                           "METHOD /path" (a report export: "GET /-/reports/soc2?org=acme"),
+ *                           "body": JSON or string, "content_type", "ip",
  *                           "region", "expect": allow|deny, "rule": expected determining rule,
  *                           "answer": not_found|forbidden}]
  * Patterns are "type/namespace/name" with type models|datasets|spaces|kernels|buckets|*, and
@@ -142,6 +147,9 @@ typedef struct {
                            a create's "region"; NULL: the source repo's region for a move,
                            duplicate or LFS copy (served by the source region's upstream),
                            unchecked for a plain create (it lands in the org's region) */
+    unsigned report : 1;    /* an evidence report export (GET /-/reports/soc2): decided as
+                               pol_decide_report(report_org); targets and action unused */
+    const char *report_org; /* the report's org= (NULL: none given) */
 } pol_request_t;
 
 typedef struct {
@@ -199,7 +207,7 @@ const char *pol_policy_sha256(const pol_policy_t *p);
 const char *pol_policy_name(const pol_policy_t *p);
 
 typedef struct {
-    size_t orgs, members, resource_groups, rules, tests, external_namespaces;
+    size_t orgs, members, resource_groups, rules, tests, external_namespaces, auditors;
 } pol_stats_t;
 
 void pol_policy_stats(const pol_policy_t *p, pol_stats_t *out);
@@ -232,14 +240,25 @@ typedef struct {
 size_t pol_subject_orgs(const pol_policy_t *p, const pol_subject_t *s, pol_membership_t *out,
                         size_t max);
 
-/* Decides whether s may export the audit reports of `org` (NULL: of every org of the policy):
- * an auditor or admin member of the org(s), subject to `require.auditor`. */
+/* Decides whether s may export the evidence reports of `org`. Only auditors may: a member of
+ * the org with role auditor gets that org; an entry of the policy's top-level `auditors` gets
+ * any org, and the report of every org at once; anyone else, org admins included, nothing (the
+ * people whose actions a report is evidence of do not produce it). An email grants only when
+ * verified. The org's `require.auditor` conditions apply to either kind of auditor, and a
+ * report of every org must meet every org's.
+ * org NULL: the subject's default scope — every org for the policy's auditors (out->org NULL),
+ * else the one org whose auditor s is (out->org names it); an auditor of several orgs must
+ * name one (FORBIDDEN). A denial is NOT_FOUND when s holds nothing in the org (or audits
+ * nothing at all), FORBIDDEN when s is a member who is no auditor or a condition is unmet.
+ * out->rule names the entry that decided ("orgs.acme.members[3]", "auditors[0]",
+ * "orgs.acme.require.auditor", "default-deny", "anonymous", "too-many-groups"). Never fails,
+ * never allocates, never blocks. */
 void pol_decide_report(const pol_policy_t *p, const pol_subject_t *s, const char *org,
                        const pol_ip_t *ip, time_t now, pol_decision_t *out);
 
 /* pol_decide, plus the chain of what was considered — each deny rule, membership entry,
- * resource group, allow rule, condition and residency check — and why the determining one
- * decided, appended to `trace` as lines of text. *out equals what pol_decide gives.
+ * resource group, allow rule, condition and residency check (for a report export: each
+ * auditor entry and condition) — and why the determining one decided, appended to `trace` as lines of text. *out equals what pol_decide gives.
  * Returns 0, or CMN_ERR_TOOBIG / CMN_ERR_NOMEM from the buffer (the decision is still
  * filled). Allocates (the trace); for admins and tests, not the request path. */
 int pol_explain(const pol_policy_t *p, const pol_subject_t *s, const pol_request_t *r,
@@ -276,7 +295,9 @@ int pol_policy_run_tests(const pol_policy_t *p, pol_route_fn route, void *ctx, i
  * subject per member entry), and any authenticated user; each org's repos of every type,
  * each resource-group and rule pattern, each external namespace and the caller's own
  * namespace; evaluated with and without MFA, from outside every named network and from
- * inside each. With json, writes one JSON object; else human text. *changes (may be NULL)
+ * inside each; and, for each subject an auditor entry names, who gains or loses exporting the
+ * reports of each org and of every org at once (JSON: "report_exports"). With json, writes one
+ * JSON object; else human text. *changes (may be NULL)
  * receives the number of changed (subject, repo, actions) lines. Returns 0, CMN_ERR_NOMEM or
  * CMN_ERR_TOOBIG (output buffer). Allocates; not for the request path. */
 int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int json,

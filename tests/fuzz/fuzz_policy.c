@@ -9,6 +9,7 @@
  *  - explain reaches the same decision as decide, for a fixed set of subjects and requests;
  *    a decision always carries a rule and a reason, and an allow answers ALLOW;
  *  - the listing filter agrees with deciding a single read;
+ *  - report exports are explained as decided, and only ever allowed to an auditor;
  *  - a policy diffed against itself shows no change. */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ static const char *const regions[] = {"us", "eu"};
 
 static const char *const groups_a[] = {"acme-admins", "acme-ml", "contractors"};
 static const char *const groups_b[] = {"acme-staff", "g"};
+static const char *const groups_c[] = {"audit"};
 
 /* A stand-in classifier for embedded tests: "/ns/name/..." is a model; GET reads, POST
  * writes, PUT administers, DELETE deletes; "/" alone names no repo. */
@@ -71,6 +73,7 @@ static void check_decisions(const pol_policy_t *p)
         {.sub = "alice", .groups = groups_a, .ngroups = 3, .mfa = 1},
         {.sub = "bob", .email = "audit@acme.example", .groups = groups_b, .ngroups = 2},
         {.sub = "carol", .preferred_username = "carol", .read_only_token = 1},
+        {.sub = "dan", .email = "chief@corp.example", .groups = groups_c, .ngroups = 1},
         {.anonymous = 1},
     };
     static const struct {
@@ -122,9 +125,27 @@ static void check_decisions(const pol_policy_t *p)
         }
         pol_membership_t m[8];
         (void)pol_subject_orgs(p, &subjects[s], m, 8);
-        pol_decision_t d;
-        pol_decide_report(p, &subjects[s], "acme", &ip, 0, &d);
-        pol_decide_report(p, &subjects[s], NULL, NULL, 0, &d);
+        /* report exports: explained as decided; an allow is an auditor's, with a rule */
+        static const char *const orgs[] = {"acme", NULL, "nowhere"};
+        for (size_t o = 0; o < sizeof(orgs) / sizeof(orgs[0]); o++) {
+            pol_decision_t d, e;
+            pol_decide_report(p, &subjects[s], orgs[o], o ? NULL : &ip, 0, &d);
+            pol_request_t r;
+            memset(&r, 0, sizeof(r));
+            r.report = 1;
+            r.report_org = orgs[o];
+            cmn_buf_t trace;
+            cmn_buf_init(&trace, 1 << 20);
+            if (pol_explain(p, &subjects[s], &r, o ? NULL : &ip, 0, &e, &trace) == 0 &&
+                (d.effect != e.effect || d.answer != e.answer || strcmp(d.rule, e.rule) != 0 ||
+                 strcmp(d.reason, e.reason) != 0))
+                abort();
+            cmn_buf_free(&trace);
+            if (!d.rule || !d.rule[0] || !d.reason[0] ||
+                (d.effect == POL_ALLOW) != (d.answer == POL_ANSWER_ALLOW) ||
+                (d.effect == POL_ALLOW && d.role != POL_ROLE_AUDITOR))
+                abort();
+        }
     }
 }
 

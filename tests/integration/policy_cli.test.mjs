@@ -56,7 +56,7 @@ test('check: a valid policy prints its SHA-256 and contents', { skip }, async ()
   const r = await hubgate(['check', EXAMPLE]);
   assert.equal(r.code, 0, r.stderr);
   const sha = crypto.createHash('sha256').update(fs.readFileSync(EXAMPLE)).digest('hex');
-  assert.equal(r.stdout, `${EXAMPLE}: valid policy (sha256 ${sha}): 1 org, 5 member entries, 1 resource group, 1 rule, 2 tests\n`);
+  assert.equal(r.stdout, `${EXAMPLE}: valid policy (sha256 ${sha}): 1 org, 5 member entries, 1 resource group, 1 rule, 2 tests, 0 policy auditors\n`);
   assert.equal(r.stderr, '');
 });
 
@@ -84,7 +84,7 @@ test('check: one line per problem, each with file:line:col, path, found and expe
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.deepEqual(r.stderr.trimEnd().split('\n'), [
-    `${file}:14:3: rulez: unknown key "rulez" (expected one of: version, orgs, external, personal_namespaces, rules, tests; did you mean "rules"?)`,
+    `${file}:14:3: rulez: unknown key "rulez" (expected one of: version, orgs, external, personal_namespaces, rules, auditors, tests; did you mean "rules"?)`,
     `${file}:5:19: orgs.acme.regions[0]: unknown region "ap" (expected one of the configuration's regions: us, eu)`,
     `${file}:7:38: orgs.acme.members[0].role: unknown role "writer" (expected read, write, admin, auditor; did you mean "write"?)`,
     `${file}:8:19: orgs.acme.members[1].email: "not an email" is not an email address (expected local@domain, no spaces)`,
@@ -183,6 +183,30 @@ test('explain: the considered rules and the determining one', { skip }, async ()
 
   const outsider = await hubgate(['explain', EXAMPLE, '--subject', '{"sub": "o"}', '--request', 'GET /acme/bert/resolve/main/x']);
   assert.match(outsider.stdout, /\ndecision: deny \(answer 404 RepoNotFound\) by default-deny/);
+});
+
+test('explain: a report export names each auditor entry and condition considered', { skip }, async () => {
+  const cases = path.join(CASES, 'reports.json');
+  const denied = await hubgate(['explain', cases, '--subject', '{"sub": "ann", "email": "audit@acme.example"}',
+    '--request', 'GET /-/reports/soc2?org=acme&from=2024-01-01&to=2024-02-01']);
+  assert.equal(denied.code, 0, denied.stderr);
+  assert.match(denied.stdout, /\nrequest: GET \/-\/reports\/soc2\?org=acme&from=2024-01-01&to=2024-02-01 -> evidence report export of acme\n/);
+  assert.match(denied.stdout, /\n {2}auditors\[0\]: group corp-audit: not the subject\n/);
+  assert.match(denied.stdout, /\n {4}orgs\.acme\.members\[2\]: email audit@acme\.example, role auditor: names the subject\n/);
+  assert.match(denied.stdout, /\ndecision: deny \(answer 403\) by orgs\.acme\.require\.auditor: exporting the reports of acme requires MFA\n/);
+
+  const all = await hubgate(['explain', cases, '--subject', '{"sub": "pat", "groups": ["corp-audit"], "mfa": true}',
+    '--request', 'GET /-/reports/soc2?format=csv']);
+  assert.match(all.stdout, /\n {2}auditors\[0\]: group corp-audit: names the subject\n/);
+  assert.match(all.stdout, /\ndecision: allow \(export the report\) by auditors\[0\]: one of the policy's auditors \(auditors\[0\]\) may export the reports of every org\n/);
+  assert.match(all.stdout, /\norg: -, role: auditor, region: -\n$/);
+
+  const bad = await hubgate(['explain', cases, '--subject', '{"sub": "pat"}', '--request', 'GET /-/reports/soc2?org=a&org=b']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'hubgate policy explain: --request "GET /-/reports/soc2?org=a&org=b": the gateway answers 400: org is given more than once\n');
+
+  const check = await hubgate(['check', cases]);
+  assert.match(check.stdout, /: valid policy \(sha256 [0-9a-f]{64}\): 3 orgs, 7 member entries, 0 resource groups, 0 rules, 17 tests, 2 policy auditors\n$/);
 });
 
 test('explain: bad input says what and where', { skip }, async () => {

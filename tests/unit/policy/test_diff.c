@@ -166,6 +166,54 @@ static void network_exceptions(void **state)
     cmn_buf_free(&out);
 }
 
+/* Report exports: who gains or loses exporting which org's reports, or every org's at once,
+ * under which conditions; org admins export nothing, before or after. */
+static void report_exports(void **state)
+{
+    pol_policy_t *a =
+        parse("a.json", "{\"version\": 1, \"orgs\": {\"acme\": {\"members\": [{\"email\": "
+                        "\"aud@acme.example\", \"role\": \"auditor\"}, {\"group\": \"adm\", "
+                        "\"role\": \"admin\"}]}, \"beta\": {}}}");
+    pol_policy_t *b =
+        parse("b.json", "{\"version\": 1, \"orgs\": {\"acme\": {\"members\": [{\"group\": "
+                        "\"adm\", \"role\": \"admin\"}], \"require\": {\"auditor\": "
+                        "{\"mfa\": true}}}, \"beta\": {}}, \"auditors\": [{\"group\": "
+                        "\"corp-audit\"}]}");
+    cmn_buf_t out;
+    cmn_buf_init(&out, 1 << 20);
+    size_t changes = 0;
+    assert_int_equal(pol_diff(a, b, 0, &out, &changes), 0);
+    static const char want[] = "group corp-audit (report exports):\n"
+                               "  + gains the reports of every org (with MFA)\n"
+                               "  + gains the reports of acme (with MFA)\n"
+                               "  + gains the reports of beta (always)\n"
+                               "email aud@acme.example (report exports):\n"
+                               "  - loses the reports of acme (was always)\n"
+                               "4 changes (3 gained, 1 lost)";
+    if (!strstr(out.data, want))
+        fail_msg("got:\n%s", out.data);
+    assert_null(strstr(out.data, "group adm (report exports)"));
+    assert_int_equal(changes, 4);
+    cmn_buf_clear(&out);
+    assert_int_equal(pol_diff(a, b, 1, &out, &changes), 0);
+    json_t *j = json_loads(out.data, 0, NULL);
+    json_t *r = json_object_get(j, "report_exports");
+    assert_int_equal(json_array_size(r), 4);
+    json_t *first = json_array_get(r, 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(first, "subject"), "value")),
+        "corp-audit");
+    assert_true(json_is_null(json_object_get(first, "org")));
+    assert_string_equal(json_string_value(json_object_get(first, "change")), "gained");
+    json_decref(j);
+    cmn_buf_clear(&out);
+    assert_int_equal(pol_diff(b, b, 0, &out, &changes), 0);
+    assert_int_equal(changes, 0);
+    pol_policy_unref(a);
+    pol_policy_unref(b);
+    cmn_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +221,7 @@ int main(void)
         cmocka_unit_test(gains_losses_and_conditions),
         cmocka_unit_test(personal_namespaces_and_rules),
         cmocka_unit_test(network_exceptions),
+        cmocka_unit_test(report_exports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,9 +60,11 @@ static const char policy_text[] =
     "           \"require\": {\"admin\": {\"mfa\": true},\n"
     "                       \"auditor\": {\"networks\": [\"10.0.0.0/8\"]}}},\n"
     "  \"us-org\": {\"regions\": [\"us\"], \"members\": [{\"group\": \"admins\", \"role\": "
-    "\"admin\"}]},\n"
-    "  \"beta\": {\"members\": [{\"group\": \"staff\", \"role\": \"admin\"}]}\n"
+    "\"admin\"}, {\"group\": \"audit\", \"role\": \"auditor\"}]},\n"
+    "  \"beta\": {\"members\": [{\"group\": \"staff\", \"role\": \"admin\"},\n"
+    "                       {\"group\": \"audit\", \"role\": \"auditor\"}]}\n"
     " },\n"
+    " \"auditors\": [{\"group\": \"corp-audit\"}, {\"email\": \"Chief@corp.example\"}],\n"
     " \"external\": {\"read\": true, \"namespaces\": [\"google\"]},\n"
     " \"personal_namespaces\": {\"read\": true, \"write\": false},\n"
     " \"rules\": [\n"
@@ -100,6 +102,9 @@ static const char *const g_ml[] = {"ml"};
 static const char *const g_staff[] = {"staff"};
 static const char *const g_contractors[] = {"contractors"};
 static const char *const g_partners[] = {"partners"};
+static const char *const g_audit[] = {"audit"};
+static const char *const g_corp_audit[] = {"corp-audit"};
+static const char *const g_staff_corp_audit[] = {"staff", "corp-audit"};
 
 static pol_subject_t subject(const char *who)
 {
@@ -118,6 +123,16 @@ static pol_subject_t subject(const char *who)
         s.groups = g_partners, s.ngroups = 1;
     else if (strcmp(who, "auditor") == 0)
         s.email = "aud@acme.example";
+    else if (strcmp(who, "multi-auditor") == 0) /* an auditor of us-org and beta */
+        s.groups = g_audit, s.ngroups = 1;
+    else if (strcmp(who, "corp-auditor") == 0) /* one of the policy's auditors */
+        s.groups = g_corp_audit, s.ngroups = 1;
+    else if (strcmp(who, "staff-corp-auditor") == 0)
+        s.groups = g_staff_corp_audit, s.ngroups = 2;
+    else if (strcmp(who, "chief") == 0)
+        s.email = "chief@CORP.example";
+    else if (strcmp(who, "chief-unverified") == 0)
+        s.email = "chief@corp.example", s.email_unverified = 1;
     else if (strcmp(who, "anonymous") == 0)
         s.sub = NULL, s.anonymous = 1;
     return s;
@@ -382,38 +397,140 @@ static void memberships(void **state)
     assert_int_equal(pol_subject_orgs(policy, &s, m, 4), 0);
 }
 
+/* Who may export which report: an org's auditors that org, the policy's auditors every org,
+ * nobody else (org admins included); each org's require.auditor applies to both kinds; no org
+ * named means the subject's one audited org, or every org for the policy's auditors. */
 static void report_exports(void **state)
 {
-    pol_ip_t inside, outside;
-    assert_int_equal(pol_ip_parse("10.2.3.4", &inside), 0);
-    assert_int_equal(pol_ip_parse("192.0.2.1", &outside), 0);
+    static const struct {
+        const char *name, *who, *org, *ip;
+        pol_effect_t effect;
+        pol_answer_t answer;
+        const char *rule, *org_out; /* org_out "-": NULL */
+    } rows[] = {
+        {"org auditor, own org", "auditor", "acme", "10.2.3.4", POL_ALLOW, POL_ANSWER_ALLOW,
+         "orgs.acme.members[3]", "acme"},
+        {"org auditor, org in any case", "auditor", "ACME", "10.2.3.4", POL_ALLOW,
+         POL_ANSWER_ALLOW, "orgs.acme.members[3]", "acme"},
+        {"org auditor outside require.auditor networks", "auditor", "acme", "192.0.2.1", POL_DENY,
+         POL_ANSWER_FORBIDDEN, "orgs.acme.require.auditor", "acme"},
+        {"org auditor, unknown address", "auditor", "acme", NULL, POL_DENY, POL_ANSWER_FORBIDDEN,
+         "orgs.acme.require.auditor", "acme"},
+        {"org auditor, another org", "auditor", "beta", "10.2.3.4", POL_DENY,
+         POL_ANSWER_NOT_FOUND, "default-deny", "beta"},
+        {"org auditor, no org: defaults to it", "auditor", NULL, "10.2.3.4", POL_ALLOW,
+         POL_ANSWER_ALLOW, "orgs.acme.members[3]", "acme"},
+        {"org auditor, no org, condition unmet", "auditor", NULL, "192.0.2.1", POL_DENY,
+         POL_ANSWER_FORBIDDEN, "orgs.acme.require.auditor", "acme"},
+        {"member, not auditor", "staff", "acme", "10.2.3.4", POL_DENY, POL_ANSWER_FORBIDDEN,
+         "orgs.acme.members[2]", "acme"},
+        {"org admin is no auditor", "staff", "beta", "10.2.3.4", POL_DENY, POL_ANSWER_FORBIDDEN,
+         "orgs.beta.members[0]", "beta"},
+        {"admin of several orgs, no org", "admin", NULL, "10.2.3.4", POL_DENY,
+         POL_ANSWER_NOT_FOUND, "default-deny", "-"},
+        {"auditor of two orgs, no org", "multi-auditor", NULL, "10.2.3.4", POL_DENY,
+         POL_ANSWER_FORBIDDEN, "default-deny", "-"},
+        {"auditor of two orgs, one named", "multi-auditor", "beta", NULL, POL_ALLOW,
+         POL_ANSWER_ALLOW, "orgs.beta.members[1]", "beta"},
+        {"auditor of two orgs, the other", "multi-auditor", "us-org", NULL, POL_ALLOW,
+         POL_ANSWER_ALLOW, "orgs.us-org.members[1]", "us-org"},
+        {"auditor of two orgs, a third", "multi-auditor", "acme", "10.2.3.4", POL_DENY,
+         POL_ANSWER_NOT_FOUND, "default-deny", "acme"},
+        {"policy auditor, every org", "corp-auditor", NULL, "10.2.3.4", POL_ALLOW,
+         POL_ANSWER_ALLOW, "auditors[0]", "-"},
+        {"policy auditor, every org, acme's condition unmet", "corp-auditor", NULL, "192.0.2.1",
+         POL_DENY, POL_ANSWER_FORBIDDEN, "orgs.acme.require.auditor", "acme"},
+        {"policy auditor, one org", "corp-auditor", "acme", "10.2.3.4", POL_ALLOW,
+         POL_ANSWER_ALLOW, "auditors[0]", "acme"},
+        {"policy auditor, org without conditions", "corp-auditor", "beta", "192.0.2.1", POL_ALLOW,
+         POL_ANSWER_ALLOW, "auditors[0]", "beta"},
+        {"policy auditor and member of acme", "staff-corp-auditor", "acme", "10.2.3.4",
+         POL_ALLOW, POL_ANSWER_ALLOW, "auditors[0]", "acme"},
+        {"policy auditor, unknown org", "corp-auditor", "nowhere", "10.2.3.4", POL_DENY,
+         POL_ANSWER_NOT_FOUND, "default-deny", "-"},
+        {"policy auditor by email, any case", "chief", NULL, "10.2.3.4", POL_ALLOW,
+         POL_ANSWER_ALLOW, "auditors[1]", "-"},
+        {"policy auditor's email unverified", "chief-unverified", NULL, "10.2.3.4", POL_DENY,
+         POL_ANSWER_NOT_FOUND, "default-deny", "-"},
+        {"nobody in particular", "zoe", NULL, "10.2.3.4", POL_DENY, POL_ANSWER_NOT_FOUND,
+         "default-deny", "-"},
+        {"anonymous", "anonymous", "acme", "10.2.3.4", POL_DENY, POL_ANSWER_NOT_FOUND,
+         "anonymous", "-"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        pol_subject_t s = subject(rows[i].who);
+        pol_ip_t ip;
+        if (rows[i].ip)
+            assert_int_equal(pol_ip_parse(rows[i].ip, &ip), 0);
+        pol_decision_t d, e, x;
+        pol_decide_report(policy, &s, rows[i].org, rows[i].ip ? &ip : NULL, 0, &d);
+        /* the same through pol_decide and pol_explain (policy tests, `policy explain`) */
+        pol_request_t r;
+        memset(&r, 0, sizeof(r));
+        r.report = 1;
+        r.report_org = rows[i].org;
+        pol_decide(policy, &s, &r, rows[i].ip ? &ip : NULL, 0, &e);
+        cmn_buf_t text;
+        cmn_buf_init(&text, 1 << 20);
+        assert_int_equal(pol_explain(policy, &s, &r, rows[i].ip ? &ip : NULL, 0, &x, &text), 0);
+        const char *org_out = strcmp(rows[i].org_out, "-") == 0 ? NULL : rows[i].org_out;
+        int org_ok = org_out ? d.org && strcmp(d.org, org_out) == 0 : d.org == NULL;
+        if (d.effect != rows[i].effect || d.answer != rows[i].answer ||
+            strcmp(d.rule, rows[i].rule) != 0 || !org_ok || !d.reason[0] ||
+            (d.effect == POL_ALLOW && d.role != POL_ROLE_AUDITOR)) {
+            print_error("case \"%s\": got %s (%s) by %s, org %s: %s\n", rows[i].name,
+                        pol_effect_name(d.effect), pol_answer_name(d.answer), d.rule,
+                        d.org ? d.org : "-", d.reason);
+            fail();
+        }
+        if (e.effect != d.effect || strcmp(e.rule, d.rule) != 0 || x.effect != d.effect ||
+            strcmp(x.rule, d.rule) != 0 || strcmp(x.reason, d.reason) != 0 ||
+            !strstr(text.data, d.rule)) {
+            print_error("case \"%s\": pol_decide / pol_explain disagree with pol_decide_report:\n%s",
+                        rows[i].name, text.data);
+            fail();
+        }
+        cmn_buf_free(&text);
+    }
+}
+
+/* explain names each auditor entry and condition it considered. */
+static void explain_report_trace(void **state)
+{
+    pol_subject_t s = subject("chief-unverified");
+    pol_request_t r;
+    memset(&r, 0, sizeof(r));
+    r.report = 1;
+    cmn_buf_t text;
+    cmn_buf_init(&text, 1 << 20);
     pol_decision_t d;
-    pol_subject_t s = subject("auditor");
-    pol_decide_report(policy, &s, "acme", &inside, 0, &d);
-    assert_int_equal(d.effect, POL_ALLOW);
-    assert_string_equal(d.rule, "orgs.acme.members[3]");
-    pol_decide_report(policy, &s, "acme", &outside, 0, &d);
-    assert_int_equal(d.effect, POL_DENY);
-    assert_string_equal(d.rule, "orgs.acme.require.auditor");
-    pol_decide_report(policy, &s, "beta", &inside, 0, &d);
-    assert_int_equal(d.effect, POL_DENY);
-    assert_int_equal(d.answer, POL_ANSWER_NOT_FOUND);
-    s = subject("staff");
-    pol_decide_report(policy, &s, "acme", &inside, 0, &d);
-    assert_int_equal(d.effect, POL_DENY);
-    assert_int_equal(d.answer, POL_ANSWER_FORBIDDEN);
-    pol_decide_report(policy, &s, "beta", NULL, 0, &d); /* admin of beta, no conditions */
-    assert_int_equal(d.effect, POL_ALLOW);
-    s = subject("admin");
-    pol_decide_report(policy, &s, NULL, &inside, 0, &d); /* not admin of beta */
-    assert_int_equal(d.effect, POL_DENY);
-    assert_string_equal(d.org, "beta");
-    pol_decide_report(policy, &s, "nowhere", &inside, 0, &d);
-    assert_int_equal(d.effect, POL_DENY);
-    assert_int_equal(d.answer, POL_ANSWER_NOT_FOUND);
-    s = subject("anonymous");
-    pol_decide_report(policy, &s, "acme", &inside, 0, &d);
-    assert_string_equal(d.rule, "anonymous");
+    assert_int_equal(pol_explain(policy, &s, &r, NULL, 0, &d, &text), 0);
+    static const char want[] =
+        "  auditors[0]: group corp-audit: not the subject\n"
+        "  auditors[1]: email chief@corp.example: names the subject's email, which is "
+        "unverified: grants nothing\n"
+        "  no org named: evidence reports are for auditors: an org's (role auditor) or the "
+        "policy's (auditors) → deny\n"
+        "decision: deny (answer 404) by default-deny: evidence reports are for auditors: an "
+        "org's (role auditor) or the policy's (auditors)\n";
+    assert_string_equal(text.data, want);
+    cmn_buf_free(&text);
+
+    s = subject("corp-auditor");
+    pol_ip_t ip;
+    assert_int_equal(pol_ip_parse("10.9.9.9", &ip), 0);
+    cmn_buf_init(&text, 1 << 20);
+    assert_int_equal(pol_explain(policy, &s, &r, &ip, 0, &d, &text), 0);
+    static const char want2[] =
+        "  auditors[0]: group corp-audit: names the subject\n"
+        "  auditors[1]: email chief@corp.example: not the subject\n"
+        "  no org named: the report of every org, for one of the policy's auditors\n"
+        "  orgs.acme.require.auditor: exports from 10.0.0.0/8: holds\n"
+        "  → allow by auditors[0]\n"
+        "decision: allow (export the report) by auditors[0]: one of the policy's auditors "
+        "(auditors[0]) may export the reports of every org\n";
+    assert_string_equal(text.data, want2);
+    cmn_buf_free(&text);
 }
 
 /* explain decides with the same code: the decisions must be identical, and the trace names
@@ -535,6 +652,7 @@ int main(void)
         cmocka_unit_test(listing_filter),
         cmocka_unit_test(memberships),
         cmocka_unit_test(report_exports),
+        cmocka_unit_test(explain_report_trace),
         cmocka_unit_test(explain_agrees_with_decide),
         cmocka_unit_test(explain_trace),
         cmocka_unit_test(decisions_allocate_nothing),

@@ -48,7 +48,7 @@ static const struct {
      "p.json:1:13: version: found a string, expected 1 (the only policy format version)\n"},
     {"unknown top-level key with suggestion",
      "{\"version\": 1, \"rule\": []}",
-     "p.json:1:16: rule: unknown key \"rule\" (expected one of: version, orgs, external, personal_namespaces, rules, tests; did you mean \"rules\"?)\n"},
+     "p.json:1:16: rule: unknown key \"rule\" (expected one of: version, orgs, external, personal_namespaces, rules, auditors, tests; did you mean \"rules\"?)\n"},
     {"duplicate key, every one with its path",
      "{\n"
      "  \"version\": 1,\n"
@@ -116,6 +116,24 @@ static const struct {
     {"duplicate member email, case-insensitively",
      "{\"version\": 1, \"orgs\": {\"a\": {\"members\": [{\"email\": \"x@y.z\", \"role\": \"read\"}, {\"email\": \"X@Y.Z\", \"role\": \"read\"}]}}}",
      "p.json:1:79: orgs.a.members[1]: duplicate member email \"X@Y.Z\" (already orgs.a.members[0], role read; one entry per email)\n"},
+    {"auditors is not an array",
+     "{\"version\": 1, \"auditors\": {\"group\": \"audit\"}}",
+     "p.json:1:28: auditors: found an object, expected an array of {\"group\": …} or {\"email\": …} entries\n"},
+    {"auditor entry with a role",
+     "{\"version\": 1, \"auditors\": [{\"group\": \"audit\", \"role\": \"auditor\"}]}",
+     "p.json:1:48: auditors[0].role: the policy's auditors carry no role, each may export the reports of every org (expected {\"group\": …} or {\"email\": …}; an auditor of one org is a member of it with role \"auditor\")\n"},
+    {"auditor entry with neither group nor email",
+     "{\"version\": 1, \"auditors\": [{}, \"audit\"]}",
+     "p.json:1:29: auditors[0]: missing \"group\" or \"email\" (expected one of them)\n"
+     "p.json:1:33: auditors[1]: found a string, expected an object like {\"group\": \"acme-ml\"}\n"},
+    {"auditor email that is no email, and both kinds",
+     "{\"version\": 1,\n \"auditors\": [{\"email\": \"not an email\"},\n  {\"group\": \"g\", \"email\": \"a@b.c\"}]}",
+     "p.json:2:25: auditors[0].email: \"not an email\" is not an email address (expected local@domain, no spaces)\n"
+     "p.json:3:18: auditors[1].email: found both \"group\" and \"email\", expected one of them per entry\n"},
+    {"duplicate auditors",
+     "{\"version\": 1, \"auditors\": [{\"email\": \"a@b.c\"}, {\"group\": \"a@b.c\"}, {\"email\": \"A@B.C\"}, {\"group\": \"a@b.c\"}]}",
+     "p.json:1:69: auditors[2]: duplicate auditor email \"A@B.C\" (already auditors[0]; one entry per email)\n"
+     "p.json:1:89: auditors[3]: duplicate auditor group \"a@b.c\" (already auditors[1]; one entry per group)\n"},
     {"members is not an array",
      "{\"version\": 1, \"orgs\": {\"a\": {\"members\": {}}}}",
      "p.json:1:42: orgs.a.members: found an object, expected an array of {\"group\"|\"email\", \"role\"} entries\n"},
@@ -379,6 +397,7 @@ static const char valid[] =
     "  \"external\": {\"read\": true, \"namespaces\": [\"google\"]},\n"
     "  \"personal_namespaces\": {\"read\": true, \"write\": false},\n"
     "  \"rules\": [{\"id\": \"r\", \"effect\": \"deny\", \"actions\": [\"delete\"]}],\n"
+    "  \"auditors\": [{\"group\": \"corp-audit\"}, {\"email\": \"chief@corp.example\"}],\n"
     "  \"tests\": [{\"name\": \"t\", \"subject\": {\"sub\": \"a\"}, \"request\": \"GET /x\",\n"
     "             \"expect\": \"deny\"}]\n"
     "}\n";
@@ -399,6 +418,7 @@ static void compiles_a_valid_policy(void **state)
     assert_int_equal(st.rules, 1);
     assert_int_equal(st.tests, 1);
     assert_int_equal(st.external_namespaces, 1);
+    assert_int_equal(st.auditors, 2);
     assert_string_equal(pol_policy_name(p), "valid.json");
     char hex[POL_SHA256_HEX];
     pol_sha256_hex(valid, strlen(valid), hex);
