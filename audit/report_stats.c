@@ -614,6 +614,8 @@ static int cmp_i64(const void *a, const void *b)
 
 static double median(const int64_t *v, size_t n, int64_t *scratch)
 {
+    if (n == 0)
+        return 0;
     memcpy(scratch, v, n * sizeof(*v));
     qsort(scratch, n, sizeof(*scratch), cmp_i64);
     return n % 2 ? (double)scratch[n / 2] : ((double)scratch[n / 2 - 1] + scratch[n / 2]) / 2.0;

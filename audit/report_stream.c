@@ -183,8 +183,10 @@ int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t e
     }
     free(line);
     fclose(f);
-    for (size_t i = 0; i < c->nfstreams; i++)
-        qsort(c->fstreams[i].mid, c->fstreams[i].nmid, sizeof(rpt_cp_t), cmp_cp);
+    for (size_t i = 0; i < c->nfstreams; i++) {
+        if (c->fstreams[i].nmid > 1) /* qsort must not see a NULL array, even empty */
+            qsort(c->fstreams[i].mid, c->fstreams[i].nmid, sizeof(rpt_cp_t), cmp_cp);
+    }
     return rc;
 }
 

@@ -192,7 +192,8 @@ const rpt_entry_t **rpt_tally_sorted(const rpt_tally_t *t, int by, size_t *n)
     /* qsort has no context argument in C11: the order is passed per thread. */
     sort_by = by < RPT_TALLY_VALUES ? by : -1;
     sort_nparts = t->nparts;
-    qsort(out, total, sizeof(*out), cmp_entries);
+    if (total > 1)
+        qsort(out, total, sizeof(*out), cmp_entries);
     *n = total;
     return out;
 }

@@ -832,7 +832,8 @@ static int load_report(rv_t *v)
         r->n_streams++;
     }
     /* out pointers are stable (r->streams is not moved); sort the states by name */
-    qsort(v->ss, r->n_streams, sizeof(sstate_t), cmp_state);
+    if (r->n_streams > 1)
+        qsort(v->ss, r->n_streams, sizeof(sstate_t), cmp_state);
     for (i = 0; i < r->n_streams; i++) {
         sstate_t *s = &v->ss[i];
         const char *name = s->out->name;
