@@ -43,6 +43,7 @@ async function main() {
   });
 
   const users = JSON.parse(fs.readFileSync(DEFAULT_USERS_FILE, 'utf8'));
+  const checkpoints = path.join(gw.dir, 'spool', `${gw.config.audit.stream}.checkpoints`);
   const secret = users.alice.secret;
   console.log(`
 hubgate quickstart is up (${((Date.now() - t0) / 1000).toFixed(1)} s):
@@ -81,6 +82,16 @@ A hubgate token for real clients (HF_ENDPOINT=${gw.url} HF_TOKEN=<token>):
 The database roles: the gateway's can only append to the audit log; an auditor's only read it:
   ./build/gateway/hubgate db role create --database ${pg.url} --kind auditor --name auditor_demo
   ./build/gateway/hubgate audit verify --database ${pg.url.replace('postgres@', 'auditor_demo@')}
+
+Evidence for auditors (SOC 2): a report of the log up to now, then checked offline against the
+gateway's key and checkpoint file (the period is provable once a checkpoint is signed after it,
+every 10 s, audit.checkpoint_seconds):
+  TO=$(date -u +%Y-%m-%dT%H:%M:%SZ); sleep 11
+  ./build/gateway/hubgate report soc2 --database ${pg.url.replace('postgres@', 'auditor_demo@')} --from $(date -u +%Y-%m-%d) --to $TO --out var/quickstart/soc2-$TO --key ${path.join(gw.dir, 'audit-ed25519.pem')} --checkpoint ${checkpoints}
+  ./build/gateway/hubgate report verify var/quickstart/soc2-$TO --pubkey ${path.join(gw.dir, 'audit-ed25519.pem')} --checkpoint ${checkpoints}
+  # audrey (audit@acme.example, acme's auditor) downloads acme's report over SSO:
+  AUDREY=$(curl -s -d client_id=audrey -d client_secret=${users.audrey.secret} -d grant_type=client_credentials ${idp.issuer}/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
+  curl -s -H "Authorization: Bearer $AUDREY" "${gw.url}/-/reports/soc2?from=$(date -u +%Y-%m-%d)&to=$TO&org=acme&format=html" -o acme-report.html
 
 The audit log: every decision, committed before the request went upstream:
   psql ${pg.url} -c "select seq, kind, actor, repo, decision, status from audit_event order by seq desc limit 10"
