@@ -410,6 +410,23 @@ static int no_body_status(unsigned status)
     return status < 200 || status == 204 || status == 304;
 }
 
+/* A redirect whose Location hubgate rewrites. Its body is the upstream's page naming the
+ * original target ("Found. Redirecting to <signed storage URL>"): relayed, it would hand out
+ * the URL the sealed link exists to hide, and with it a way around hubgate. */
+static int redirect_status(unsigned status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* The headers of a redirect answered without its body: the upstream's encoding no longer
+ * describes it. */
+static int add_redirect_header(void *ctx, const char *name, const char *value)
+{
+    if (strcasecmp(name, "content-encoding") == 0)
+        return 0;
+    return add_header(ctx, name, value);
+}
+
 static int is_http_url(const char *s)
 {
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
@@ -713,7 +730,8 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
     size_t hlen;
     const char *block = gw_xfer_headers(x, &hlen);
     struct MHD_Response *r = NULL;
-    int rewrote = 0; /* the body is hubgate's, not the upstream's bytes */
+    int rewrote = 0;  /* the body is hubgate's, not the upstream's bytes */
+    int redirect = 0; /* a redirect answered without the upstream's body */
 
     /* A parsed answer comes whole and unencoded (we asked for identity), or not at all: a
      * compressed one cannot be read, and relayed as is it would carry the upstream's storage
@@ -781,6 +799,10 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
         return gw_request_error(req, conn, 502, NULL,
                                 "the upstream hub sent an answer hubgate cannot inspect");
+    } else if (redirect_status(status) && !head) {
+        redirect = 1;
+        req->answer_bytes = 0;
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else if (gw_xfer_is_buffered(x) && !head) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
@@ -802,7 +824,10 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         return gw_request_error(req, conn, 500, NULL, "out of memory");
 
     gw_rewrite_t rw = rewriter(req);
-    if (gw_headers_response(block, hlen, &rw, &req->arena, rewrote ? add_parsed_header : add_header,
+    if (gw_headers_response(block, hlen, &rw, &req->arena,
+                            rewrote    ? add_parsed_header
+                            : redirect ? add_redirect_header
+                                       : add_header,
                             r) != 0) {
         MHD_destroy_response(r);
         return refuse_answer(req, conn, 502, "the upstream hub sent a bad answer");
@@ -812,7 +837,7 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
     req->phase = GW_PHASE_ANSWERED;
     /* The completion counts the body the client gets: hubgate's own when it rewrote or filtered
      * the upstream's (answer_bytes, set above), else the upstream's bytes as relayed. */
-    req->answer_own = rewrote || head;
+    req->answer_own = rewrote || redirect || head;
     if (head)
         req->answer_bytes = 0;
     enum MHD_Result ret = MHD_queue_response(conn, status, r);

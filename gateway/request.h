@@ -103,7 +103,7 @@ typedef struct {
     gw_report_job_t *report; /* /-/reports/soc2: the export being made for it */
     unsigned status; /* what the client got, for metrics and audit */
     int answer_own;  /* the answer's body is hubgate's (an error, a rewritten or filtered
-                        answer), not the upstream's bytes relayed: */
+                        answer, a redirect's empty one), not the upstream's bytes relayed: */
     uint64_t answer_bytes; /*   its length, the completion's bytes_out */
 } gw_request_t;
 

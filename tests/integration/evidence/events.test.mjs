@@ -45,15 +45,19 @@ function allEvents(pg, db = 'hubgate') {
   return rows ? rows.split('\n').map((l) => JSON.parse(l)) : [];
 }
 
-// Polls until pred holds for some event; returns it. Events are written asynchronously.
-async function waitEvent(pg, what, pred, db = 'hubgate') {
-  for (let i = 0; i < 200; i++) {
-    const found = allEvents(pg, db).find(pred);
-    if (found) return found;
+// Polls cond until it returns something truthy, and returns that; fails naming what it waited
+// for if that never happens.
+async function until(what, cond) {
+  for (let i = 0; i < 400; i++) {
+    const v = await cond();
+    if (v) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`no event: ${what}`);
+  assert.fail(`never happened: ${what}`);
 }
+
+// Polls until pred holds for some event; returns it. Events are written asynchronously.
+const waitEvent = (pg, what, pred, db = 'hubgate') => until(`the event: ${what}`, () => allEvents(pg, db).find(pred));
 
 const byRequest = (events, rid) => events.filter((e) => e.request_id === rid);
 
@@ -240,9 +244,15 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   // (modified), an edit SIGHUP loads, and a broken edit refused.
   const withEve = POLICY_TEXT.replace('{"group": "acme-staff", "role": "read"}', '{"group": "acme-staff", "role": "read"},\n        {"email": "eve@acme.example", "role": "write"}');
   assert.notEqual(withEve, POLICY_TEXT);
-  fs.writeFileSync(policyFile, withEve);
-  await git(['commit', '-q', '-am', 'eve writes'], policyRepo, { GIT_AUTHOR_NAME: 'Dan Ops', GIT_AUTHOR_EMAIL: 'dan@acme.example' });
+  // Committed first (from the index: the work tree's file untouched), then put in place in one
+  // rename: the watcher never sees the new bytes before their commit, nor half of them.
+  const next = path.join(tmp, 'policy.next');
+  fs.writeFileSync(next, withEve);
+  const danBlob = (await git(['hash-object', '-w', '--path', 'policies/policy.json', next], policyRepo)).stdout.trim();
+  await git(['update-index', '--cacheinfo', `100644,${danBlob},policies/policy.json`], policyRepo);
+  await git(['commit', '-q', '-m', 'eve writes'], policyRepo, { GIT_AUTHOR_NAME: 'Dan Ops', GIT_AUTHOR_EMAIL: 'dan@acme.example' });
   const danCommit = (await git(['rev-parse', 'HEAD'], policyRepo)).stdout.trim();
+  fs.renameSync(next, policyFile);
   const sha1 = sha256(withEve);
   const loaded1 = await waitEvent(pg, 'policy.loaded of the commit', (e) => e.kind === 'policy.loaded' && e.details.sha256 === sha1);
   assert.equal(loaded1.details.trigger, 'file_change');
@@ -250,6 +260,8 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   assert.equal(loaded1.details.git_state, 'committed');
   assert.equal(loaded1.details.git_commit, danCommit);
   assert.equal(loaded1.details.git_author, 'Dan Ops <dan@acme.example>');
+  // A change is recorded first and put in force after: wait until it is.
+  await until('the commit in force', () => gw.stderr().includes(`loaded: sha256 ${sha1}`));
   const eveNow = await call(bearer(eve));
   assert.equal(eveNow.status, 200, 'the committed policy is in force');
 
@@ -286,7 +298,8 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   assert.equal(sighup.ev.details.git_state, sighup.text === withEve ? 'committed' : 'modified');
   assert.equal(sighup.ev.details.git_commit, danCommit);
 
-  fs.writeFileSync(policyFile, '{"version": 1, "orgs": {');
+  fs.writeFileSync(tmpEdit, '{"version": 1, "orgs": {');
+  fs.renameSync(tmpEdit, policyFile); // never seen half-written
   const rejected = await waitEvent(pg, 'policy.rejected', (e) => e.kind === 'policy.rejected');
   assert.equal(rejected.details.trigger, 'file_change');
   assert.equal(rejected.details.sha256, sha256('{"version": 1, "orgs": {'), 'the refused bytes');

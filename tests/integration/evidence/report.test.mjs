@@ -5,20 +5,35 @@
 // (docs/report.schema.json), events.jsonl / events.csv, report.html, and manifest.json signed
 // into manifest.sig (checkable with base64 and openssl alone). Known traffic: allows and
 // denials across five people and two orgs, anonymous calls, authentication failures of three
-// reasons, a hubgate token minted, used and revoked, a download through a sealed egress link,
-// an upload body, a policy change and a rejected one, and a spool episode (the database away
-// while requests are served). The report is read with the auditor
-// database role, and `hubgate report verify` accepts it.
+// reasons, a hubgate token minted, used and revoked, LFS downloads through sealed egress links
+// (by fetch without credentials, by git + git-lfs and by @huggingface/hub with a hubgate
+// token), an upload body, a policy change and a rejected one, and a spool episode (the database
+// away while requests are served). The report is read with the auditor database role, and
+// `hubgate report verify` accepts it.
+//
+// The truth is what the clients did, observed on the client's side: git and git-lfs talk to the
+// gateway through a recording proxy (tests/lib/recorder.mjs: every exchange, its status and
+// body bytes both ways), @huggingface/hub through a fetch that notes each call; the Hub
+// fixture's log confirms what reached the hub and its storage.
+//
+// Tampering (issue 10, "Done when"): on the directories `report soc2` wrote, one byte changed in
+// any file fails `report verify`, naming the file; an event removed from events.jsonl — whole,
+// or hidden in an org's report — with manifest.json recomputed and re-signed with the same key
+// fails, naming the stream and seq.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import Ajv from 'ajv';
+import * as hf from '@huggingface/hub';
 import { useStack, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
+import { startRecorder } from '../../lib/recorder.mjs';
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
+const run = promisify(execFile);
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'report.schema.json'), 'utf8'));
 
 // Two orgs; bob and carol are named by email in the second.
@@ -60,9 +75,11 @@ let phase = '0';
 
 // ---- the truth ----
 
-// A request as the client made it and the gateway must have decided it.
+// A request as the client made it and the gateway must have decided it. tokenId: the hubgate
+// token it came with (for an egress link: the one the link was sealed for); egress: a sealed
+// link used.
 function request(r) {
-  truth.push({ phase, kind: 'request', org: null, region: null, role: null, actor: null, sub: null, token: false, egress: false, ...r });
+  truth.push({ phase, kind: 'request', org: null, region: null, role: null, actor: null, sub: null, tokenId: null, egress: false, ...r });
   if (r.forwarded) truth.push({ phase, kind: 'completion', org: r.org ?? null, region: r.region ?? null, actor: r.actor ?? null, bytesIn: r.bytesIn ?? 0, bytesOut: r.bytesOut });
 }
 const other = (kind, extra = {}) => truth.push({ phase, kind, org: null, ...extra });
@@ -120,7 +137,7 @@ function expected(scope) {
     byActor,
     auth: {
       successes: ok.length,
-      successes_by_method: { sso: count(ok, (e) => !e.token && !e.egress), token: count(ok, (e) => e.token), egress_link: count(ok, (e) => e.egress) },
+      successes_by_method: { sso: count(ok, (e) => !e.tokenId && !e.egress), token: count(ok, (e) => e.tokenId && !e.egress), egress_link: count(ok, (e) => e.egress) },
       principals: new Set(ok.map((e) => e.sub)).size,
       anonymous: count(req, (e) => !e.actor && !e.authFailure),
       failures: authFailed.length,
@@ -130,8 +147,8 @@ function expected(scope) {
     tokens: {
       minted: count(ev, (e) => e.kind === 'token.minted'),
       revoked: count(ev, (e) => e.kind === 'token.revoked'),
-      used: new Set(req.filter((e) => e.token && !e.authFailure).map((e) => e.tokenId)).size,
-      requests_with_token: count(req, (e) => e.token && !e.authFailure),
+      used: new Set(req.filter((e) => e.tokenId && !e.authFailure).map((e) => e.tokenId)).size,
+      requests_with_token: count(req, (e) => e.tokenId && !e.authFailure),
     },
     privileged,
     denials: { count: denied.length, by_stage: tally(denied, (e) => e.stage), by_rule: tally(denied, (e) => e.rule) },
@@ -156,24 +173,52 @@ function events() {
   return rows ? rows.split('\n').map((l) => JSON.parse(l)) : [];
 }
 
-async function waitEvent(what, pred) {
-  for (let i = 0; i < 200; i++) {
-    const found = events().find(pred);
-    if (found) return found;
+// Polls cond until it returns something truthy, and returns that; fails naming what it waited
+// for if that never happens.
+async function until(what, cond) {
+  for (let i = 0; i < 400; i++) {
+    const v = await cond();
+    if (v) return v;
     await sleep(50);
   }
-  assert.fail(`no event: ${what}`);
+  assert.fail(`never happened: ${what}`);
 }
 
-// Until every request sent has its events (completions are written after the answer) and a
-// moment has passed, so that a period boundary taken now falls between events.
+const waitEvent = (what, pred) => until(`the event: ${what}`, () => events().find(pred));
+
+// Until every event expected so far is written (completions are written after the answer).
 async function settle(n) {
-  for (let i = 0; i < 200 && events().length < n; i++) await sleep(50);
-  assert.equal(events().length, n, 'every expected event was written');
-  await sleep(300);
+  await until(`${n} events written`, () => events().length >= n);
+  assert.equal(events().length, n, 'every expected event was written, and no other');
 }
 
-const iso = () => new Date().toISOString();
+// An RFC 3339 time (6 fractional digits at most) in microseconds since the epoch.
+function micros(t) {
+  const m = /^(.*?)(?:\.(\d{1,6}))?Z$/.exec(t);
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1000n + BigInt((m[2] ?? '').padEnd(6, '0'));
+}
+
+// Now, as a period boundary (milliseconds); returns once the clock has passed it, so that
+// nothing stamped afterwards falls at or before it.
+async function instant() {
+  const t = new Date();
+  await until('the clock to pass the boundary', () => Date.now() > t.getTime());
+  return t.toISOString();
+}
+
+// A period boundary after every event written so far (call it once they are settled) and
+// before every event to come.
+async function boundary() {
+  const last = events().reduce((m, e) => (micros(e.ts) > m ? micros(e.ts) : m), 0n);
+  await until('the clock to pass the last event', () => BigInt(Date.now()) * 1000n > last);
+  return instant();
+}
+
+// Writes a policy file as one change: a watcher never reads it half-written.
+function writeAtomically(file, text) {
+  fs.writeFileSync(`${file}.next`, text);
+  fs.renameSync(`${file}.next`, file);
+}
 
 before(async () => {
   stack = useStack();
@@ -184,8 +229,7 @@ before(async () => {
   const k = await runHubgate(['keygen', '--out', reportKey, '--pubout', reportPub]);
   assert.equal(k.code, 0, k.stderr);
 
-  t0 = iso();
-  await sleep(20);
+  t0 = await instant();
   gw = await stack.hubgate({
     config: {
       database: pg.url,
@@ -210,8 +254,7 @@ before(async () => {
   other('gateway.started');
   other('keys.changed');
   await settle(3);
-  tA0 = iso();
-  await sleep(20);
+  tA0 = await boundary();
   phase = 'A';
 
   const [alice, bob, carol, eve] = await Promise.all(['alice', 'bob', 'carol', 'eve'].map((u) => idp.token(u)));
@@ -269,32 +312,121 @@ before(async () => {
   request({ ...who('alice'), allow: true });
   const used = await call(token.token, CONFIG);
   assert.equal(used.status, 200);
-  request({ ...who('alice'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'admin', token: true, tokenId: token.id, bytesOut: used.body.length });
+  request({ ...who('alice'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'admin', tokenId: token.id, bytesOut: used.body.length });
   assert.equal((await call(alice, `/-/tokens/${token.id}`, { method: 'DELETE' })).status, 200);
   other('token.revoked');
   request({ ...who('alice'), allow: true });
   assert.equal((await call(token.token, CONFIG)).status, 401);
   request({ allow: false, stage: 'authentication', rule: 'authentication', authFailure: 'revoked' });
   // A download through a sealed egress link: the redirect, then the link used without
-  // credentials, recorded as alice's under the decision that sealed it.
+  // credentials, recorded as alice's under the decision that sealed it. The redirect comes
+  // without the hub's body, which named the signed storage URL the link stands for.
   const seal = await call(alice, '/acme/bert/resolve/main/model.safetensors');
   assert.equal(seal.status, 302);
+  assert.match(seal.headers.get('location'), new RegExp(`^${gw.url}/-/egress/`));
+  assert.equal(seal.body.length, 0, `a redirect without the upstream's body: ${seal.body}`);
   request({ ...who('alice'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'admin', bytesOut: seal.body.length });
   const weights = await call(null, seal.headers.get('location'));
   assert.equal(weights.status, 200);
   assert.equal(weights.body.length, 1048688);
+  const WEIGHTS = sha256(weights.body);
   request({ ...who('alice'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'admin', egress: true, bytesOut: weights.body.length });
+
+  // bob's command-line tools: a hubgate token for them, then the same weights by git + git-lfs
+  // and by @huggingface/hub, each through sealed links recorded as bob's (the token's).
+  const cli = await call(bob, '/-/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bob-cli', scope: 'read', expires_days: 1 }) });
+  assert.equal(cli.status, 201);
+  const bobToken = JSON.parse(cli.body);
+  other('token.minted');
+  request({ ...who('bob'), allow: true });
+  const asBob = { ...who('bob'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'read', tokenId: bobToken.id };
+  const storageFetch = (e) => e.origin === 'storage' && /^[0-9a-f]{32}$/.test(e.headers['x-request-id'] ?? '');
+
+  // git clone (LFS files left as pointers), then git lfs pull: Basic auth with the token, as
+  // the Hub's git users do. git and git-lfs go through the recording proxy; the LFS batch
+  // answer's links point at the gateway itself.
+  const home = path.join(work, 'git-home');
+  fs.mkdirSync(home);
+  const gitEnv = {
+    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
+  };
+  const git = (args, cwd) => run('git', args, { cwd, env: gitEnv, maxBuffer: 16 * 1024 * 1024 });
+  const rec = await startRecorder(gw.url);
+  let mark = hub.readLog().length;
+  const remote = new URL(rec.url);
+  remote.username = 'hf_user';
+  remote.password = bobToken.token;
+  remote.pathname = '/acme/bert';
+  const clone = path.join(work, 'clone');
+  try {
+    await git(['clone', '--quiet', remote.href, clone], work);
+    await git(['lfs', 'install', '--local'], clone);
+    await git(['lfs', 'pull'], clone);
+  } finally {
+    await rec.close();
+  }
+  assert.equal(sha256(fs.readFileSync(path.join(clone, 'model.safetensors'))), WEIGHTS, 'git-lfs fetched the weights');
+  const gitLog = hub.readLog().slice(mark);
+  const gitEx = rec.exchanges;
+  assert.ok(gitEx.every((x) => !x.aborted), JSON.stringify(gitEx));
+  assert.ok(gitEx.some((x) => x.target.endsWith('/info/lfs/objects/batch')), 'git-lfs asked for its links');
+  for (const x of gitEx) {
+    if (x.auth === null && x.status === 401) {
+      // git asks without credentials first, and sends them once told to
+      request({ allow: false, stage: 'authorization', rule: 'anonymous' });
+    } else {
+      assert.ok(x.auth === 'basic' && x.status === 200, `an exchange of git's: ${JSON.stringify(x)}`);
+      request({ ...asBob, bytesIn: x.bytesIn, bytesOut: x.bytesOut });
+    }
+  }
+  // what reached the hub is what git and git-lfs were let do; storage was fetched by hubgate
+  // (its request id) for git-lfs, once, through the link
+  assert.deepEqual(gitLog.filter((e) => e.origin === 'hub').map((e) => `${e.method} ${e.target}`),
+    gitEx.filter((x) => x.status === 200).map((x) => `${x.method} ${x.target}`));
+  const lfsFetches = gitLog.filter((e) => e.origin === 'storage');
+  assert.equal(lfsFetches.length, 1, JSON.stringify(lfsFetches.map((e) => e.headers['user-agent'])));
+  assert.ok(storageFetch(lfsFetches[0]) && /^git-lfs\//.test(lfsFetches[0].headers['user-agent']), JSON.stringify(lfsFetches[0].headers));
+  request({ ...asBob, egress: true, bytesOut: weights.body.length });
+
+  // @huggingface/hub's downloadFile: its fetch notes each call and its answer.
+  mark = hub.readLog().length;
+  const calls = [];
+  const noting = async (url, init) => {
+    const res = await fetch(url, init);
+    calls.push({ method: init?.method ?? 'GET', url: String(url), status: res.status, redirected: res.redirected, final: res.url, length: Number(res.headers.get('content-length')) });
+    return res;
+  };
+  const blob = await hf.downloadFile({ hubUrl: gw.url, accessToken: bobToken.token, repo: 'acme/bert', path: 'model.safetensors', fetch: noting });
+  const hfWeights = Buffer.from(await blob.arrayBuffer());
+  assert.equal(sha256(hfWeights), WEIGHTS, '@huggingface/hub fetched the weights');
+  const hfLog = hub.readLog().slice(mark);
+  for (const c of calls) {
+    const egressUrl = c.redirected ? c.final : c.url;
+    assert.ok(egressUrl.startsWith(`${gw.url}/-/egress/`), `every byte through a sealed link: ${JSON.stringify(c)}`);
+    assert.ok([200, 206].includes(c.status), JSON.stringify(c));
+    // the resolve answered with a redirect, without a body (see above); the link followed
+    if (c.redirected) request({ ...asBob, bytesOut: 0 });
+    request({ ...asBob, egress: true, bytesOut: c.method === 'HEAD' ? 0 : c.length });
+  }
+  assert.equal(calls.at(-1).length, hfWeights.length, 'the last call fetched the weights whole');
+  assert.deepEqual(hfLog.filter((e) => e.origin === 'hub').map((e) => `${e.method} ${e.path}`),
+    calls.filter((c) => c.redirected).map(() => 'GET /acme/bert/resolve/main/model.safetensors'));
+  assert.equal(hfLog.filter(storageFetch).length, calls.length, 'storage fetched once per link used');
+  assert.equal(hfLog.length, calls.filter((c) => c.redirected).length + calls.length, JSON.stringify(hfLog.map((e) => e.target)));
+
   await settle(truth.length);
-  tA1 = iso();
-  await sleep(20);
+  tA1 = await boundary();
 
   // ---- phase B: a policy change, a rejected one.
   phase = 'B';
   const policyFile = path.join(gw.dir, 'policy.json');
-  fs.writeFileSync(policyFile, P2_TEXT);
+  writeAtomically(policyFile, P2_TEXT);
   gw.signal('SIGHUP');
   await waitEvent('P2 loaded', (e) => e.kind === 'policy.loaded' && e.details.sha256 === sha256(P2_TEXT));
   other('policy.loaded');
+  // The change is recorded first and put in force after: wait until it is.
+  await until('P2 in force', () => gw.stderr().includes(`loaded: sha256 ${sha256(P2_TEXT)}`));
   const eveNow = await call(eve, CONFIG);
   assert.equal(eveNow.status, 200);
   request({ ...who('eve'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'read', bytesOut: eveNow.body.length });
@@ -304,23 +436,33 @@ before(async () => {
   await pg.stopImmediate();
   const dave = await idp.token('dave');
   users.dave = { email: 'dave@acme.example', sub: 'dave', tok: dave };
+  const daveIds = [];
   for (const p of [CONFIG, '/acme/bert/resolve/main/README.md']) {
     const r = await call(dave, p);
     assert.equal(r.status, 200, `served while the database is away: ${p}`);
+    daveIds.push(r.headers.get('x-request-id'));
     request({ ...who('dave'), allow: true, forwarded: true, org: 'acme', region: 'us', role: 'write', bytesOut: r.body.length });
   }
+  // Each completion is written after its answer: the database returns once all four events
+  // are in the spool.
+  const spool = path.join(gw.dir, 'spool', `${gw.config.audit.stream}.spool`);
+  const spooled = () => (fs.existsSync(spool) ? fs.readFileSync(spool, 'utf8').split('\n').slice(1).filter(Boolean)
+    .map((l) => JSON.parse(l.slice(l.indexOf(' ', l.indexOf(' ') + 1) + 1))) : []);
+  await until("dave's four events spooled", () => daveIds.every((id) => ['request', 'completion'].every((k) => spooled().some((e) => e.request_id === id && e.kind === k))));
   await pg.start();
   const episode = await waitEvent('the spool episode', (e) => e.kind === 'audit.spooled');
   assert.equal(episode.details.events, 4, JSON.stringify(episode));
   other('audit.spooled', { spooled: 4 });
-  fs.writeFileSync(policyFile, BROKEN);
-  gw.signal('SIGHUP');
+  // A broken edit, found by the file watcher (no SIGHUP: the watcher and the signal would each
+  // refuse it, one event each).
+  writeAtomically(policyFile, BROKEN);
   await waitEvent('the broken policy refused', (e) => e.kind === 'policy.rejected');
   other('policy.rejected');
   await settle(truth.length);
-  tEnd = iso();
-  // A checkpoint signed after the period's end closes it.
-  await sleep(2500);
+  tEnd = await boundary();
+  // A checkpoint signed after the period's end closes it (checkpoint_seconds: 1).
+  const cps = () => fs.readFileSync(checkpointFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  await until('a checkpoint after the period', () => cps().some((c) => micros(c.ts) >= micros(tEnd)));
 });
 
 after(async () => {
@@ -520,6 +662,115 @@ test('events.csv holds the events in scope; report.html is one self-contained pa
     assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
     assert.match(html, /@page\{size:A4/);
   }
+});
+
+// ---- tampering, on what `report soc2` wrote ----
+
+// `hubgate report verify` over dir with the pinned keys and checkpoint file: its exit status,
+// its text (what an auditor reads) and its JSON.
+async function verifyAs(dir) {
+  const args = ['report', 'verify', dir, '--pubkey', auditPub, '--pubkey', reportPub, '--checkpoint', checkpointFile];
+  const [text, json] = await Promise.all([runHubgate(args), runHubgate([...args, '--json'])]);
+  assert.equal(text.code, json.code);
+  return { code: text.code, text: text.stdout + text.stderr, json: JSON.parse(json.stdout) };
+}
+
+// A copy of a report's directory, to tamper with.
+function copyOf(r, name) {
+  const dir = path.join(work, name);
+  fs.cpSync(r.dir, dir, { recursive: true });
+  return dir;
+}
+
+// What an exporter holding the report key can do after the fact: manifest.json recomputed for
+// the files as they are now, signed again with `openssl pkeyutl -sign -rawin`.
+function resign(dir) {
+  const file = path.join(dir, 'manifest.json');
+  const before = fs.readFileSync(file, 'utf8');
+  const m = JSON.parse(before);
+  for (const f of Object.keys(m.files)) m.files[f] = sha256(fs.readFileSync(path.join(dir, f)));
+  const text = JSON.stringify(m);
+  assert.notEqual(text, before);
+  fs.writeFileSync(file, text);
+  const sig = execFileSync('openssl', ['pkeyutl', '-sign', '-inkey', reportKey, '-rawin', '-in', file]);
+  fs.writeFileSync(path.join(dir, 'manifest.sig'), `${sig.toString('base64')}\n`);
+  // the manifest holds: base64 and openssl alone accept it
+  fs.writeFileSync(path.join(work, 'resigned.bin'), sig);
+  execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', reportPub, '-rawin', '-in', file, '-sigfile', path.join(work, 'resigned.bin')], { stdio: 'pipe' });
+}
+
+// Removes the 0-based line k of dir's events.jsonl, every other byte kept; returns it parsed.
+function removeLine(dir, k) {
+  const file = path.join(dir, 'events.jsonl');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const [gone] = lines.splice(k, 1);
+  fs.writeFileSync(file, lines.join('\n'));
+  return JSON.parse(gone);
+}
+
+const jsonlOf = (r) => fs.readFileSync(path.join(r.dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('tampering: one byte changed in any file of the report fails verify, which names the file', async () => {
+  assert.equal((await verifyAs(reports.whole.dir)).code, 0, 'the report as written verifies');
+  for (const file of ['report.json', 'report.html', 'events.jsonl', 'events.csv', 'manifest.json', 'manifest.sig']) {
+    const dir = copyOf(reports.whole, `byte-${file}`);
+    const p = path.join(dir, file);
+    const b = fs.readFileSync(p);
+    // a byte inside the content (in manifest.sig: in the base64, not its newline)
+    const at = Math.floor(b.length / 3);
+    b[at] = b[at] === 0x41 ? 0x42 : 0x41;
+    fs.writeFileSync(p, b);
+    const v = await verifyAs(dir);
+    assert.equal(v.code, 1, `${file}: ${v.text}`);
+    assert.equal(v.json.ok, false);
+    // named: as the problem's file, or — a signature that no longer verifies cannot tell
+    // whether manifest.json or manifest.sig changed — in its message
+    const named = v.json.problems.filter((pr) => pr.file === file || pr.message.includes(file));
+    assert.ok(named.length, `${file}: ${JSON.stringify(v.json.problems)}`);
+    assert.match(v.text, new RegExp(`^ {2}\\S.*${escape(file)}`, 'm'), `${file}, in the text: ${v.text}`);
+    assert.match(v.text, /^report verify: FAILED: /m);
+  }
+});
+
+test('tampering: an event removed from events.jsonl, the manifest recomputed and re-signed with the same key, fails verify, naming the stream and seq', async () => {
+  // the completion of one of bob's downloads through a sealed link: a megabyte left, no trace
+  const lines = jsonlOf(reports.whole);
+  const k = lines.findIndex((l) => {
+    const e = l.canonical && JSON.parse(l.canonical);
+    return e && e.kind === 'completion' && e.request.path === '/-/egress' && e.actor?.sub === 'bob' && e.response.bytes_out === 1048688;
+  });
+  assert.ok(k >= 0, "bob's download is in the report");
+  const dir = copyOf(reports.whole, 'removed');
+  const gone = removeLine(dir, k);
+  assert.equal(gone.in_period, true);
+  resign(dir);
+  const v = await verifyAs(dir);
+  assert.equal(v.code, 1, v.text);
+  assert.deepEqual(v.json.problems.filter((pr) => ['file_hash', 'file_missing', 'file_unlisted', 'manifest', 'manifest_signature', 'manifest_key'].includes(pr.problem)), [], 'the manifest itself holds');
+  const p = v.json.first_problem;
+  assert.deepEqual([p.problem, p.file, p.stream, p.seq, p.line], ['deleted', 'events.jsonl', gone.stream, gone.seq, k + 1], JSON.stringify(v.json.problems));
+  assert.match(p.message, new RegExp(`event seq ${gone.seq} is missing`));
+  assert.match(v.text, new RegExp(`^ {2}events\\.jsonl:${k + 1}: stream ${escape(gone.stream)} seq ${gone.seq}: deleted: `, 'm'), v.text);
+  // and the counts no longer match the events shown: the report says so too
+  assert.ok(v.json.problems.some((pr) => pr.problem === 'count' && pr.file === 'report.json'), JSON.stringify(v.json.problems));
+});
+
+test("tampering: a hidden event removed from an org's report, the manifest re-signed, fails verify, naming the stream and seq", async () => {
+  // a google event, shown in acme's report as its org and commitment alone
+  const lines = jsonlOf(reports.org);
+  const k = lines.findIndex((l) => l.hidden && l.org === 'google');
+  assert.ok(k >= 0, "google's events are in acme's report, hidden");
+  const dir = copyOf(reports.org, 'removed-hidden');
+  const gone = removeLine(dir, k);
+  assert.equal(gone.canonical, undefined);
+  resign(dir);
+  const v = await verifyAs(dir);
+  assert.equal(v.code, 1, v.text);
+  // a hidden event counts for nothing: its removal is the only problem
+  assert.deepEqual(v.json.problems.map((pr) => [pr.problem, pr.file, pr.stream, pr.seq, pr.line]),
+    [['deleted', 'events.jsonl', gone.stream, gone.seq, k + 1]], JSON.stringify(v.json.problems));
+  assert.match(v.text, new RegExp(`^ {2}events\\.jsonl:${k + 1}: stream ${escape(gone.stream)} seq ${gone.seq}: deleted: `, 'm'), v.text);
 });
 
 test('bad input: one line saying what and where, a non-zero exit, nothing left behind', async () => {
