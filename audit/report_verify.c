@@ -610,10 +610,12 @@ static void check_files(rv_t *v)
             continue;
         }
         if (memcmp(h, v->listed_hash[i], AUD_HASH_BYTES) != 0) {
-            char a[17], b[17];
+            char a[2 * AUD_HASH_BYTES + 1], b[2 * AUD_HASH_BYTES + 1];
+            aud_hex(h, AUD_HASH_BYTES, a);
+            aud_hex(v->listed_hash[i], AUD_HASH_BYTES, b);
             problem(v, "file_hash", v->listed[i], 0, NULL, -1,
-                    "%s has SHA-256 %s…, but manifest.json says %s…: the file was changed",
-                    v->listed[i], short_hex(h, a), short_hex(v->listed_hash[i], b));
+                    "%s has SHA-256 %s, but manifest.json says %s: the file was changed",
+                    v->listed[i], a, b);
         }
     }
     if (v->manifest_read) {
@@ -1456,10 +1458,12 @@ static void read_events(rv_t *v)
     unsigned int hl = 0;
     if (!failed && v->events_listed >= 0 && EVP_DigestFinal_ex(fctx, h, &hl) == 1 &&
         memcmp(h, v->listed_hash[v->events_listed], AUD_HASH_BYTES) != 0) {
-        char a[17], b[17];
+        char a[2 * AUD_HASH_BYTES + 1], b[2 * AUD_HASH_BYTES + 1];
+        aud_hex(h, AUD_HASH_BYTES, a);
+        aud_hex(v->listed_hash[v->events_listed], AUD_HASH_BYTES, b);
         problem(v, "file_hash", F_EVENTS, 0, NULL, -1,
-                "events.jsonl has SHA-256 %s…, but manifest.json says %s…: the file was changed",
-                short_hex(h, a), short_hex(v->listed_hash[v->events_listed], b));
+                "events.jsonl has SHA-256 %s, but manifest.json says %s: the file was changed",
+                a, b);
     }
     for (size_t i = 0; p.batches && i < p.n_batches; i++) {
         free(p.batches[i].buf);
