@@ -1,4 +1,4 @@
-/* Ed25519 keys and signed checkpoints (DESIGN.md "Audit log").
+/* Ed25519 keys and signed checkpoints (docs/audit.md).
  *
  * A checkpoint says "stream S had, at time ts, seq N with chain hash H", signed with the
  * instance's Ed25519 key. The signed message is this text (LF line ends, no trailing

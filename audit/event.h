@@ -1,4 +1,4 @@
-/* Audit events (DESIGN.md "Audit log"): the model, a builder the gateway fills in place, and
+/* Audit events (docs/audit.md, docs/evidence-format.md): the model, a builder the gateway fills in place, and
  * the canonical encoding that is hashed into the chain and stored byte for byte.
  *
  * NO SECRET EVER ENTERS AN EVENT. An event has no field for a token, a cookie, a password, an

@@ -1,4 +1,4 @@
-/* The audit writer (DESIGN.md "Audit log", pipeline steps 4 and 7).
+/* The audit writer (docs/audit.md).
  *
  * One writer per gateway instance, one stream per writer. Callers on any thread submit events;
  * one thread owns the PostgreSQL connection and, each round, takes every event queued since the

@@ -1,4 +1,4 @@
-/* The local spool (spool mode, DESIGN.md "Request pipeline" step 4): while PostgreSQL is away,
+/* The local spool (spool mode, docs/audit.md): while PostgreSQL is away,
  * events go to an append-only, fsync'd file in spool_dir, chained exactly as they will be in
  * the database, and are drained in order when it returns.
  *

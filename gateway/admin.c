@@ -1,4 +1,4 @@
-/* hubgate's own endpoints under /-/ (DESIGN.md "Admin API"), and the Hub routes hubgate answers
+/* hubgate's own endpoints under /-/ (docs/routes.md), and the Hub routes hubgate answers
  * itself: whoami-v2, from the caller's identity, never the service account's, and telemetry. */
 #include "common/buf.h"
 #include "common/err.h"
@@ -83,7 +83,7 @@ static json_t *principal_id(gw_request_t *req)
     return json_string(hex);
 }
 
-/* GET /api/whoami-v2 in the Hub's shape (reference/real-clients.md §3: `auth` is required). */
+/* GET /api/whoami-v2 in the Hub's shape (@huggingface/hub requires `auth`). */
 static enum MHD_Result whoami_v2(gw_request_t *req, struct MHD_Connection *conn)
 {
     const gw_identity_t *id = &req->identity;

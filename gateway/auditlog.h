@@ -1,4 +1,4 @@
-/* The gateway's side of the audit log (DESIGN.md pipeline steps 4 and 7): events built from a
+/* The gateway's side of the audit log (docs/audit.md): events built from a
  * request, a strict-mode wait that a suspended connection can sit on, and the lifecycle,
  * policy, token and key events. The writer itself (audit/pgwriter.h) batches, chains, signs
  * and commits.

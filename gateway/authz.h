@@ -1,4 +1,4 @@
-/* Authorization (DESIGN.md pipeline step 3): the live policy, its reloads, the shadow policy,
+/* Authorization (docs/policy.md): the live policy, its reloads, the shadow policy,
  * and the decision for one request.
  *
  * The live policy is an immutable, reference-counted generation. A reload (SIGHUP, or the file

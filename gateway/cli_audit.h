@@ -1,4 +1,4 @@
-/* `hubgate keygen` and `hubgate audit …` (DESIGN.md "Command line", "Audit log"). */
+/* `hubgate keygen` and `hubgate audit …` (docs/audit.md, docs/evidence-format.md). */
 #ifndef HUBGATE_GATEWAY_CLI_AUDIT_H
 #define HUBGATE_GATEWAY_CLI_AUDIT_H
 

@@ -1,5 +1,4 @@
-/* `hubgate policy …`: the admin's tools for editing a policy safely (DESIGN.md "Policy file",
- * "Command line"): check, test, explain, diff. Also the one conversion from the route
+/* `hubgate policy …`: the admin's tools for editing a policy safely (docs/policy.md): check, test, explain, diff. Also the one conversion from the route
  * classifier's output to the policy's request type, shared with the request pipeline. */
 #ifndef HUBGATE_GATEWAY_CLI_POLICY_H
 #define HUBGATE_GATEWAY_CLI_POLICY_H

@@ -1,4 +1,4 @@
-/* hubgate's configuration file (DESIGN.md "Configuration"): parsed, validated, immutable.
+/* hubgate's configuration file (docs/configuration.md): parsed, validated, immutable.
  *
  * Every problem is reported as "file:line:col: path: what was found (what was expected)";
  * unknown keys are errors. Relative paths resolve against the config file's folder. Secrets

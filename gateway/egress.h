@@ -1,4 +1,4 @@
-/* Sealed egress URLs (DESIGN.md pipeline step 6).
+/* Sealed egress URLs (docs/egress.md).
  *
  * A URL in a response that is not a Hub route (a storage or CDN URL, an LFS upload href, a
  * storage path on the upstream's own origin) is replaced by public_url/-/egress/<sealed>: the

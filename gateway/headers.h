@@ -2,7 +2,7 @@
  *
  * Requests: libmicrohttpd 0.9.75 accepts duplicate Content-Length, Content-Length together
  * with Transfer-Encoding, odd Transfer-Encodings, folded lines, bare CR in values and any
- * method (libraries.md §1b), so hubgate checks framing itself before anything else, and
+ * method, so hubgate checks framing itself before anything else, and
  * forwards only the request headers Hub clients need (an allow-list): never framing,
  * hop-by-hop, credential, identity or routing-override headers.
  * Responses: hop-by-hop and framing headers dropped (MHD re-frames), cookies of the service

@@ -1,4 +1,4 @@
-/* Who is calling (DESIGN.md pipeline step 2): an SSO access token (JWT) from a configured
+/* Who is calling (docs/configuration.md): an SSO access token (JWT) from a configured
  * OIDC issuer, a hubgate token (hf_gw_…), or nobody. git's Basic auth carries the token as
  * its password. Everything about the caller that policy and audit need is in gw_identity_t;
  * the token itself never leaves this module. */

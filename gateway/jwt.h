@@ -1,8 +1,8 @@
 /* Verification of OIDC access tokens (JWS compact serialisation) with OpenSSL.
  *
  * Not libjwt: the Debian libjwt 1.10.2 refuses RFC 9068 access tokens (typ at+jwt), takes the
- * algorithm from the token header, checks no claims and re-parses its PEM key on every call
- * (reference/libraries.md §3). Here the algorithm comes from the key and the issuer's
+ * algorithm from the token header, checks no claims and re-parses its PEM key on every call.
+ * Here the algorithm comes from the key and the issuer's
  * allow-list, never from the token alone: `none`, HS*, `crit` and any algorithm that does not
  * fit the key's type are refused; header and payload must be JSON objects without duplicate
  * keys; iss, aud, exp, nbf and iat are checked with a small leeway. */

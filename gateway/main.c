@@ -1,4 +1,4 @@
-/* hubgate: one binary, one command per job (DESIGN.md "Command line"). Each command prints
+/* hubgate: one binary, one command per job (docs/architecture.md). Each command prints
  * --help; bad input exits non-zero with one line saying what and where. */
 #include "common/buf.h"
 #include "common/log.h"

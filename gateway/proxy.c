@@ -1,5 +1,5 @@
 /* Forwarding: an authorized request goes to its region's upstream, byte for byte as judged,
- * and the answer streams back, its URLs pointing at hubgate (DESIGN.md pipeline steps 5, 6). */
+ * and the answer streams back, its URLs pointing at hubgate (docs/architecture.md, docs/egress.md). */
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/collections.h"
@@ -809,8 +809,7 @@ static enum MHD_Result answer(gw_request_t *req, struct MHD_Connection *conn)
         r = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
     } else {
         /* HEAD and bodiless statuses: the declared size and a reader MHD never calls; a size
-         * of MHD_SIZE_UNKNOWN there would make MHD send a chunked terminator (libraries.md
-         * §1d). */
+         * of MHD_SIZE_UNKNOWN there would make MHD 0.9.75 send a chunked terminator. */
         uint64_t size = (head || no_body_status(status)) ? (uint64_t)(cl >= 0 ? cl : 0)
                         : cl >= 0                        ? (uint64_t)cl
                                                          : MHD_SIZE_UNKNOWN;

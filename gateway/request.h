@@ -1,4 +1,4 @@
-/* The state of one request as it moves through the pipeline (DESIGN.md "Request pipeline"):
+/* The state of one request as it moves through the pipeline (docs/architecture.md):
  * route → authenticate → authorize → audit → forward → answer. Internal to gateway/. */
 #ifndef HUBGATE_GATEWAY_REQUEST_H
 #define HUBGATE_GATEWAY_REQUEST_H

@@ -1,6 +1,6 @@
 /* Route families: which Hub route a validated, decoded path is, and what it does.
  *
- * Parse order (hub-api.md §10 item 1): hubgate's own /-/ routes; /api/… families; the OAuth
+ * Parse order (the one the Hub itself implies): hubgate's own /-/ routes; /api/… families; the OAuth
  * and .well-known probes; then file and git routes under /{datasets|spaces|kernels|buckets}/
  * or, for models, directly under /. A repo id is one segment (legacy models and datasets such
  * as "gpt2") or two; where both readings fit a route the request is refused as ambiguous

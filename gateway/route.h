@@ -1,6 +1,6 @@
 /* The Hub route classifier: (method, raw request-target, bounded body when needed) →
- * {repo type, namespace, name, revision, path in repo, action, family} (DESIGN.md "Request
- * pipeline" step 1; reference/hub-api.md §1–§3, §10).
+ * {repo type, namespace, name, revision, path in repo, action, family} (docs/architecture.md,
+ * docs/routes.md).
  *
  * The classifier sees the raw request-target exactly as the client sent it (copied in
  * libmicrohttpd's URI-log callback, never MHD's decoded `url`), validates it and decodes it
@@ -312,7 +312,7 @@ int gw_route_is_hubgate_own(const gw_route_t *route);
  * "kernel", "bucket"). Returns GW_REPO_NONE for anything else. */
 gw_repo_type_t gw_route_repo_type_parse(const char *s);
 
-/* 1 when s is a valid repo id segment (hub-api.md §2.2): [A-Za-z0-9_.-]{1,96}, no "--" or
+/* 1 when s is a valid repo id segment (the Hub's REPO_ID_REGEX): [A-Za-z0-9_.-]{1,96}, no "--" or
  * "..", not starting or ending with '.' or '-'. */
 int gw_route_repo_segment_valid(const char *s);
 

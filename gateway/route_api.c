@@ -1,4 +1,4 @@
-/* /api/… route families (hub-api.md §3): repo APIs under /api/{type}s/{repo}/…, the
+/* /api/… route families of the Hub HTTP API: repo APIs under /api/{type}s/{repo}/…, the
  * resolve-cache redirect target, and namespace-level APIs (organizations, users, collections,
  * jobs, settings, catalogs). Each verb parser says whether the segments after a repo id fit it;
  * gw_route_repo_route decides between the one- and two-segment readings of the id. */
@@ -170,7 +170,7 @@ static int bucket_verb(gw_route_ctx_t *c, size_t v, gw_route_match_t *m)
     return NO_MATCH;
 }
 
-/* Verbs only Spaces have (hub-api.md §3.13) and only datasets have (§3.2, §3.14). */
+/* Verbs only Spaces have (/api/spaces/{repo}/… administration) and only datasets have. */
 static int typed_verb(gw_route_ctx_t *c, gw_repo_type_t type, size_t v, gw_route_match_t *m)
 {
     size_t a = c->t.nsegs - v - 1;

@@ -1,5 +1,6 @@
 /* Body-borne targets: routes whose repo (or whose action) is in the request body
- * (hub-api.md §1 item 2, §3.6, §10 items 4–5). The body is bounded by the caller
+ * (the Hub's /api/repos/create|delete|move, lfs-files/duplicate, collection items and
+ * Spaces duplication name their target repo in a JSON body, not in the path). The body is bounded by the caller
  * (gw_route_body_cap), parsed strictly — duplicate keys, a wrong content type, a missing or
  * invalid target are refused — and every repo it names joins route->repos with its action. */
 #include "common/err.h"

@@ -310,7 +310,8 @@ int gw_route_repo_segment_valid(const char *s)
     return 1;
 }
 
-/* First path segments the Hub uses for itself (hub-api.md §10 item 2, plus its web pages), and
+/* First path segments the Hub uses for itself (api, datasets, spaces, kernels, buckets, organizations,
+ * settings, oauth, .well-known, docs, …, plus its web pages), and
  * hubgate's own (scim: provisioning): none of them is a user, an organization or a legacy
  * repo. */
 static const char *const reserved_segments[] = {

@@ -50,7 +50,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         req->target_too_long = 1;
         n = 0;
     }
-    /* Copy now: MHD later percent-decodes this buffer in place (libraries.md §1a). */
+    /* Copy now: MHD later percent-decodes this buffer in place (libmicrohttpd 0.9.75). */
     req->target = cmn_arena_strndup(&req->arena, uri, n);
     req->target_len = n;
     gw_http_request_id(req->request_id);
@@ -388,7 +388,8 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
     if (*upload_data_size == 0 && !req->body_complete)
         /* The first call, or the one after the audit resume: not the end of the request. MHD
          * now reads the body (after 100 Continue if asked) and calls again; answering from
-         * this state would make MHD close the connection (libraries.md §1e, §1f). */
+         * this state would make MHD 0.9.75 add Connection: close and drop the keep-alive
+         * connection (a new TCP connection per request costs over 3/4 of the throughput). */
         return MHD_YES;
     return gw_proxy_continue(req, conn, upload_data, upload_data_size);
 }

@@ -704,7 +704,7 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_URL, req->base_url);
     /* The bytes the classifier judged, sent as they are: libcurl would otherwise remove dot
-     * segments, re-encode UTF-8 and drop fragments (libraries.md §2a). */
+     * segments, re-encode UTF-8 and drop fragments (libcurl 7.88.1 turns /a/../b into /b). */
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, x->target);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);

@@ -1,4 +1,4 @@
-/* Decisions (DESIGN.md pipeline step 3). Reads the compiled policy only; allocates nothing:
+/* Decisions (docs/policy.md). Reads the compiled policy only; allocates nothing:
  * the prepared subject and every temporary live on the stack, decisions in caller storage,
  * and the strings a decision points at belong to the policy or are static.
  *

@@ -1,4 +1,4 @@
-/* Parse, validate and compile a policy file (DESIGN.md "Policy file").
+/* Parse, validate and compile a policy file (docs/policy.md).
  *
  * Validation never stops at the first problem and never skips one: every unknown key, role,
  * region, action, malformed pattern or network, duplicate key, duplicate member, rule id or
@@ -325,7 +325,7 @@ static const char *get_string(parser_t *ps, const char *ptr, json_t *obj, const 
     return s;
 }
 
-/* A namespace or repo name segment as the Hub accepts it (hub-api.md §2.2). */
+/* A namespace or repo name segment as the Hub accepts it (its REPO_ID_REGEX). */
 static int segment_valid(const char *s)
 {
     size_t n = strlen(s);

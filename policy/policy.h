@@ -1,4 +1,4 @@
-/* The policy engine (DESIGN.md "Policy file" and pipeline step 3): parse and validate an
+/* The policy engine (docs/policy.md; step 3 of docs/architecture.md): parse and validate an
  * admin-edited JSON policy into an immutable, reference-counted compiled policy, then decide
  * requests against it as a pure function of (policy, subject, request, client address, time).
  *
@@ -18,7 +18,7 @@
  * Namespaces, repo names and emails compare ASCII-case-insensitively (the Hub resolves repo
  * ids that way, so a case-sensitive deny rule would be a bypass); groups compare exactly.
  *
- * The file (DESIGN.md "Policy file"; every key below is checked, any other key is an error):
+ * The file (docs/policy.md; every key below is checked, any other key is an error):
  *   version                 1
  *   orgs.NAME.regions       ["eu", ...]: where the org's repos live (first = its region);
  *                           absent: the default region

@@ -18,7 +18,7 @@ want=$(sha256sum tests/package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "run.sh: installing the test tools' npm packages (tests/package-lock.json)"
   # onnxruntime-node's install script downloads extra binaries from the internet; the CPU
-  # binding we need ships in the tarball (reference/real-clients.md §0).
+  # binding we need ships in the npm tarball (libonnxruntime.so.1).
   (cd tests && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error) || exit 1
   echo "$want" > "$stamp"
 fi

@@ -1,6 +1,6 @@
 // hubgate db migrate against a real PostgreSQL: applies schema/NNN_*.sql in order, is
 // idempotent and concurrency-safe, refuses databases it does not know, and the schema it
-// creates is append-only as DESIGN.md says.
+// creates is append-only (docs/database.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

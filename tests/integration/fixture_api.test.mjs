@@ -1,4 +1,4 @@
-// Raw-protocol checks of the Hub fixture (tests/fixtures/hub) against reference/hub-api.md:
+// Raw-protocol checks of the Hub fixture (tests/fixtures/hub) against the Hub HTTP API:
 // the request shapes of the Python client that no installed client can send for us, the commit
 // API's edge cases, refs, LFS batch and the signed storage origin, git access rules, the CLI.
 // Run: node tests/integration/fixture_api.test.mjs   (from any directory)

@@ -1,5 +1,6 @@
-/* Route classifier: every family of hub-api.md §3, every trap of §1/§10, every rejection rule,
- * with the request shapes real clients send (reference/real-clients.md §3–4). Table-driven:
+/* Route classifier: every route family of the Hub HTTP API, every trap (body-borne
+ * targets, GETs that grant write, reserved first segments, %2F revisions), every rejection rule,
+ * with the request shapes real clients send (huggingface_hub, @huggingface/hub, git). Table-driven:
  * each case is named and every mismatch prints the case name and the field. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Policy parser: every error form says file:line:col, the JSON path, what was found and what
- * was expected (DESIGN.md "Policy file"); nothing is skipped; a valid file compiles, carries
+ * was expected (docs/policy.md); nothing is skipped; a valid file compiles, carries
  * the SHA-256 of its exact bytes and is reference counted. Table-driven: each mismatch prints
  * the case name with the expected and actual text. */
 #include <setjmp.h>
