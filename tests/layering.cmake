@@ -1,0 +1,26 @@
+# The layers' includes point one way: common ← policy ← audit ← gateway. A file of a lower
+# layer that includes a header of a higher one fails this check (ctest lint.layering), naming
+# the file, the line and the include.
+#   cmake -DSOURCE_DIR=<repo> -P tests/layering.cmake
+set(allowed_common common)
+set(allowed_policy common policy)
+set(allowed_audit common policy audit)
+set(problems "")
+foreach(layer common policy audit)
+  file(GLOB_RECURSE srcs ${SOURCE_DIR}/${layer}/*.c ${SOURCE_DIR}/${layer}/*.h)
+  foreach(src ${srcs})
+    file(STRINGS ${src} lines REGEX "^[ \t]*#[ \t]*include[ \t]+\"[a-z_]+/")
+    foreach(line ${lines})
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]+\"([a-z_]+)/.*" "\\1" target "${line}")
+      list(FIND allowed_${layer} ${target} found)
+      if(found EQUAL -1)
+        file(RELATIVE_PATH rel ${SOURCE_DIR} ${src})
+        string(APPEND problems "${rel}: ${line} (${layer}/ may include only ${allowed_${layer}})\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(problems)
+  message(FATAL_ERROR "layering broken:\n${problems}")
+endif()
+message(STATUS "layering holds: common <- policy <- audit <- gateway")
