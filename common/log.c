@@ -25,11 +25,6 @@ int cmn_log_level_parse(const char *s, cmn_log_level_t *out)
     return CMN_ERR_INVAL;
 }
 
-void cmn_log_set_level(cmn_log_level_t level)
-{
-    atomic_store(&log_level, (int)level);
-}
-
 static int current_level(void)
 {
     int level = atomic_load(&log_level);

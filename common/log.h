@@ -12,9 +12,8 @@ typedef enum {
     CMN_LOG_DEBUG = 3,
 } cmn_log_level_t;
 
-/* Lines above this level are dropped. Default INFO; HUBGATE_LOG_LEVEL=debug|info|warn|error
- * in the environment overrides it at the first cmn_log call. */
-void cmn_log_set_level(cmn_log_level_t level);
+/* Lines above the level are dropped: INFO, or HUBGATE_LOG_LEVEL=debug|info|warn|error from the
+ * environment, read at the first cmn_log call. */
 
 /* Parses "error" | "warn" | "info" | "debug". Returns 0, or CMN_ERR_INVAL. */
 int cmn_log_level_parse(const char *s, cmn_log_level_t *out);

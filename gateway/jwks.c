@@ -547,14 +547,6 @@ gw_jwks_result_t gw_jwks_find(gw_jwks_t *j, size_t issuer, const char *kid, int 
     return res;
 }
 
-uint64_t gw_jwks_generation(gw_jwks_t *j, size_t issuer)
-{
-    pthread_mutex_lock(&j->mu);
-    uint64_t g = j->issuers[issuer].current ? j->issuers[issuer].current->generation : 0;
-    pthread_mutex_unlock(&j->mu);
-    return g;
-}
-
 int gw_jwks_has_kid(gw_jwks_t *j, size_t issuer, const char *kid)
 {
     pthread_mutex_lock(&j->mu);

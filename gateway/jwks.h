@@ -67,9 +67,6 @@ typedef enum {
 gw_jwks_result_t gw_jwks_find(gw_jwks_t *j, size_t issuer, const char *kid, int wait_ms,
                               gw_keyset_t **set, const gw_jwk_t **key);
 
-/* The generation of issuer #issuer's current set (0 when none): cached verifications record it
- * and are re-checked against the set when it changes. */
-uint64_t gw_jwks_generation(gw_jwks_t *j, size_t issuer);
 
 /* 1 when kid is in issuer #issuer's current set and that set is not stale. */
 int gw_jwks_has_kid(gw_jwks_t *j, size_t issuer, const char *kid);

@@ -21,11 +21,6 @@ int gw_jwt_alg_parse(const char *name)
     return -1;
 }
 
-const char *gw_jwt_alg_name(gw_jwt_alg_t alg)
-{
-    return (unsigned)alg < GW_JWT_ALG_COUNT ? alg_names[alg] : "?";
-}
-
 static json_t *decode_object(const char *seg, size_t len, cmn_arena_t *a)
 {
     unsigned char *raw = cmn_arena_alloc(a, len * 3 / 4 + 1);

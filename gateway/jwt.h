@@ -48,7 +48,6 @@ void gw_jwt_free(gw_jwt_t *jwt);
 
 /* "RS256" → GW_JWT_RS256; -1 when unknown (including none and HS*). */
 int gw_jwt_alg_parse(const char *name);
-const char *gw_jwt_alg_name(gw_jwt_alg_t alg);
 
 /* 1 when the algorithm can be used with this key: RS* and PS* need RSA of at least 2048 bits,
  * ES256 a P-256 key, ES384 a P-384 key. */
