@@ -25,30 +25,17 @@ struct aud_key {
     char id[AUD_KEY_ID_LEN + 1];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static aud_key_t *wrap(EVP_PKEY *pkey, int is_private, char *err, size_t errlen)
 {
     if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-        set_err(err, errlen, "not an Ed25519 key (make one with hubgate keygen)");
+        cmn_errf(err, errlen, "not an Ed25519 key (make one with hubgate keygen)");
         EVP_PKEY_free(pkey);
         return NULL;
     }
     aud_key_t *k = calloc(1, sizeof(*k));
     size_t n = sizeof(k->raw);
     if (!k || EVP_PKEY_get_raw_public_key(pkey, k->raw, &n) != 1 || n != 32) {
-        set_err(err, errlen, "cannot read the public key");
+        cmn_errf(err, errlen, "cannot read the public key");
         EVP_PKEY_free(pkey);
         free(k);
         return NULL;
@@ -65,20 +52,20 @@ static aud_key_t *wrap(EVP_PKEY *pkey, int is_private, char *err, size_t errlen)
 aud_key_t *aud_key_from_pem(const char *pem, size_t len, char *err, size_t errlen)
 {
     if (len > AUD_MAX_KEY_FILE_BYTES) {
-        set_err(err, errlen, "key file larger than %d bytes", AUD_MAX_KEY_FILE_BYTES);
+        cmn_errf(err, errlen, "key file larger than %d bytes", AUD_MAX_KEY_FILE_BYTES);
         return NULL;
     }
     int is_private = memmem(pem, len, "PRIVATE KEY-----", 16) != NULL;
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     if (!bio) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         return NULL;
     }
     EVP_PKEY *pkey = is_private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
                                 : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     BIO_free(bio);
     if (!pkey) {
-        set_err(err, errlen, "not a PEM %s key", is_private ? "private" : "public");
+        cmn_errf(err, errlen, "not a PEM %s key", is_private ? "private" : "public");
         return NULL;
     }
     return wrap(pkey, is_private, err, errlen);
@@ -90,7 +77,7 @@ aud_key_t *aud_key_load(const char *path, char *err, size_t errlen)
     cmn_buf_init(&b, AUD_MAX_KEY_FILE_BYTES);
     int rc = cmn_buf_read_file(&b, path);
     if (rc != 0) {
-        set_err(err, errlen, "%s: %s", path,
+        cmn_errf(err, errlen, "%s: %s", path,
                 rc == CMN_ERR_NOTFOUND ? "no such file"
                 : rc == CMN_ERR_TOOBIG ? "too large for a key file"
                                        : strerror(errno));
@@ -103,12 +90,12 @@ aud_key_t *aud_key_load(const char *path, char *err, size_t errlen)
         memset(b.data, 0, b.len); /* private key material does not linger in freed memory */
     cmn_buf_free(&b);
     if (!k) {
-        set_err(err, errlen, "%s: %s", path, why);
+        cmn_errf(err, errlen, "%s: %s", path, why);
         return NULL;
     }
     /* A private key others can read is no longer private: refused, as ssh refuses one. */
     if (k->is_private && cmn_secret_check(-1, path, why, sizeof(why)) != 0) {
-        set_err(err, errlen, "%s", why);
+        cmn_errf(err, errlen, "%s", why);
         aud_key_free(k);
         return NULL;
     }
@@ -189,19 +176,19 @@ static int write_atomically(const char *path, const char *data, size_t len, mode
     int rc = 0, fd = -1;
     if (!tmp || !dircopy) {
         rc = CMN_ERR_NOMEM;
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         goto out;
     }
     if (!overwrite && access(path, F_OK) == 0) {
         rc = CMN_ERR_CONFLICT;
-        set_err(err, errlen, "%s already exists (refusing to replace a key)", path);
+        cmn_errf(err, errlen, "%s already exists (refusing to replace a key)", path);
         goto out;
     }
     snprintf(tmp, pl + 16, "%s.tmp-XXXXXX", path);
     fd = mkstemp(tmp); /* mode 0600 */
     if (fd < 0) {
         rc = CMN_ERR_IO;
-        set_err(err, errlen, "%s: cannot create a file there: %s", path, strerror(errno));
+        cmn_errf(err, errlen, "%s: cannot create a file there: %s", path, strerror(errno));
         tmp[0] = '\0';
         goto out;
     }
@@ -212,21 +199,21 @@ static int write_atomically(const char *path, const char *data, size_t len, mode
             continue;
         if (w <= 0) {
             rc = CMN_ERR_IO;
-            set_err(err, errlen, "%s: write: %s", tmp, strerror(errno));
+            cmn_errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
             goto out;
         }
         off += (size_t)w;
     }
     if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
         rc = CMN_ERR_IO;
-        set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     close(fd);
     fd = -1;
     if (overwrite ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
         rc = errno == EEXIST ? CMN_ERR_CONFLICT : CMN_ERR_IO;
-        set_err(err, errlen, "%s: %s", path,
+        cmn_errf(err, errlen, "%s: %s", path,
                 errno == EEXIST ? "already exists (refusing to replace a key)" : strerror(errno));
         goto out;
     }
@@ -252,12 +239,12 @@ int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite,
                           size_t errlen)
 {
     if (!key->is_private) {
-        set_err(err, errlen, "not a private key");
+        cmn_errf(err, errlen, "not a private key");
         return CMN_ERR_INVAL;
     }
     BIO *bio = BIO_new(BIO_s_mem());
     if (!bio) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;
     }
     int rc;
@@ -265,7 +252,7 @@ int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite,
     long n;
     if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
         (n = BIO_get_mem_data(bio, &data)) <= 0) {
-        set_err(err, errlen, "cannot encode the key");
+        cmn_errf(err, errlen, "cannot encode the key");
         rc = CMN_ERR_CRYPTO;
     } else {
         rc = write_atomically(path, data, (size_t)n, 0600, overwrite, err, errlen);
@@ -282,7 +269,7 @@ int aud_key_write_public(const aud_key_t *key, const char *path, int overwrite, 
     cmn_buf_init(&b, AUD_MAX_KEY_FILE_BYTES);
     int rc = aud_key_public_pem(key, &b);
     if (rc != 0)
-        set_err(err, errlen, "cannot encode the public key");
+        cmn_errf(err, errlen, "cannot encode the public key");
     else
         rc = write_atomically(path, b.data, b.len, 0644, overwrite, err, errlen);
     cmn_buf_free(&b);
@@ -380,7 +367,7 @@ int aud_checkpoint_format(const aud_checkpoint_t *cp, char *out, size_t cap)
 
 static int why_set(char *why, size_t whylen, const char *msg)
 {
-    set_err(why, whylen, "%s", msg);
+    cmn_errf(why, whylen, "%s", msg);
     return CMN_ERR_PARSE;
 }
 
@@ -397,7 +384,7 @@ int aud_checkpoint_parse(const char *line, size_t len, aud_checkpoint_t *cp, cha
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     int rc = CMN_ERR_PARSE;
     if (!o || !json_is_object(o)) {
-        set_err(why, whylen, "not a JSON object%s%s", o ? "" : ": ", o ? "" : jerr.text);
+        cmn_errf(why, whylen, "not a JSON object%s%s", o ? "" : ": ", o ? "" : jerr.text);
         goto out;
     }
     memset(cp, 0, sizeof(*cp));
@@ -457,7 +444,7 @@ int aud_checkpoint_parse(const char *line, size_t len, aud_checkpoint_t *cp, cha
             memcpy(cp->sig, tmp, AUD_SIG_BYTES);
             have |= 64;
         } else {
-            set_err(why, whylen, "unknown key \"%.40s\"", key);
+            cmn_errf(why, whylen, "unknown key \"%.40s\"", key);
             goto out;
         }
     }

@@ -167,19 +167,6 @@ static void abs_deadline(int64_t ns, struct timespec *ts)
     ts->tv_nsec = ns % 1000000000;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Copies as much of src as fits (messages may be cut; they are for people). */
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -477,7 +464,7 @@ static void do_connect(aud_writer_t *w, int prev_pid, conn_result_t *res)
         goto fail;
     }
     if (strcmp(PQgetvalue(r, 0, 0), "off") == 0) {
-        set_err(res->err, sizeof(res->err),
+        cmn_errf(res->err, sizeof(res->err),
                 "the database session has synchronous_commit=off: commits would not be durable");
         res->cls = CONN_FATAL;
         goto fail;
@@ -490,7 +477,7 @@ static void do_connect(aud_writer_t *w, int prev_pid, conn_result_t *res)
     cmn_buf_init(&pem, 4096);
     if (aud_key_public_pem(w->key, &pem) != 0) {
         cmn_buf_free(&pem);
-        set_err(res->err, sizeof(res->err), "cannot encode the public key");
+        cmn_errf(res->err, sizeof(res->err), "cannot encode the public key");
         res->cls = CONN_FATAL;
         r = NULL;
         goto fail;
@@ -545,7 +532,7 @@ static void do_connect(aud_writer_t *w, int prev_pid, conn_result_t *res)
         int holder = 0;
         int stale = lock_holder(w, conn, res->stream_id, prev_pid, who, sizeof(who), &holder);
         if (!stale || attempt >= 30) {
-            set_err(res->err, sizeof(res->err),
+            cmn_errf(res->err, sizeof(res->err),
                     "stream \"%s\" is held by a live instance (%s); give each instance its own "
                     "audit.stream, or if that instance is gone, end its session with SELECT "
                     "pg_terminate_backend(%d)",
@@ -605,7 +592,7 @@ static void do_connect(aud_writer_t *w, int prev_pid, conn_result_t *res)
     res->cp_seq = (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, 0, 2));
     PQclear(r);
     if (PQsetnonblocking(conn, 1) != 0) {
-        set_err(res->err, sizeof(res->err), "cannot make the connection non-blocking");
+        cmn_errf(res->err, sizeof(res->err), "cannot make the connection non-blocking");
         r = NULL;
         goto fail;
     }
@@ -722,7 +709,7 @@ static int finish_command(PGconn *conn, ExecStatusType want, int64_t deadline, c
         return -1;
     }
     if (!any || !ok) {
-        set_err(err, errlen, "unexpected answer from the database");
+        cmn_errf(err, errlen, "unexpected answer from the database");
         return -1;
     }
     return 0;
@@ -853,7 +840,7 @@ static int spool_locate(aud_writer_t *w, int64_t seq, const unsigned char hash[A
         if (rc == 0)
             break;
     }
-    set_err(err, errlen,
+    cmn_errf(err, errlen,
             "the database's head of stream %s (seq %lld) is not in the spool %s (seq %lld..%lld): "
             "someone else wrote to this stream",
             w->stream, (long long)seq, aud_spool_path(w->spool), (long long)(pos.seq),
@@ -1458,16 +1445,16 @@ static void free_writer(aud_writer_t *w)
 aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t errlen)
 {
     if (!cfg->database_url || !cfg->stream || !cfg->signing_key || !cfg->spool_dir) {
-        set_err(err, errlen, "audit: database, stream, signing_key and spool_dir are required");
+        cmn_errf(err, errlen, "audit: database, stream, signing_key and spool_dir are required");
         return NULL;
     }
     if (!aud_stream_name_ok(cfg->stream)) {
-        set_err(err, errlen, "audit: stream \"%s\" must be 1-64 of [A-Za-z0-9._-]", cfg->stream);
+        cmn_errf(err, errlen, "audit: stream \"%s\" must be 1-64 of [A-Za-z0-9._-]", cfg->stream);
         return NULL;
     }
     aud_writer_t *w = calloc(1, sizeof(*w));
     if (!w) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         return NULL;
     }
     w->cp_fd = -1;
@@ -1498,7 +1485,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
     w->batch = calloc(w->max_batch, sizeof(*w->batch));
     if (!w->url || !w->stream || !w->spool_dir || !w->cp_path || !w->tickets || !w->queue ||
         !w->batch || aud_hasher_init(&w->hasher) != 0) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         goto fail;
     }
     if (!cfg->checkpoint_file)
@@ -1520,23 +1507,23 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
     char why[512];
     w->key = aud_key_load(cfg->signing_key, why, sizeof(why));
     if (!w->key) {
-        set_err(err, errlen, "audit signing key: %s", why);
+        cmn_errf(err, errlen, "audit signing key: %s", why);
         goto fail;
     }
     if (!aud_key_is_private(w->key)) {
-        set_err(err, errlen,
+        cmn_errf(err, errlen,
                 "audit signing key: %s holds a public key; the gateway needs the "
                 "private key (hubgate keygen --out FILE)",
                 cfg->signing_key);
         goto fail;
     }
     if (aud_spool_open(w->spool_dir, w->stream, &w->spool, why, sizeof(why)) != 0) {
-        set_err(err, errlen, "audit spool: %s", why);
+        cmn_errf(err, errlen, "audit spool: %s", why);
         goto fail;
     }
     w->cp_fd = open(w->cp_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (w->cp_fd < 0) {
-        set_err(err, errlen, "audit checkpoint file %s: %s", w->cp_path, strerror(errno));
+        cmn_errf(err, errlen, "audit checkpoint file %s: %s", w->cp_path, strerror(errno));
         goto fail;
     }
 
@@ -1547,7 +1534,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
     int64_t spooled = aud_spool_count(w->spool);
     if (res.cls != CONN_OK) {
         if (res.cls == CONN_FATAL || w->mode != AUD_MODE_SPOOL || spooled == 0) {
-            set_err(err, errlen, "audit: %s%s", res.err,
+            cmn_errf(err, errlen, "audit: %s%s", res.err,
                     res.cls != CONN_FATAL && w->mode == AUD_MODE_SPOOL
                         ? " (spool mode can start without the database only from a spool that "
                           "holds the stream's head)"
@@ -1571,7 +1558,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
         w->stats.connected = 1;
         if (spooled > 0) {
             if (spool_locate(w, res.head_seq, res.head_hash, why, sizeof(why)) != 0) {
-                set_err(err, errlen, "audit: %s", why);
+                cmn_errf(err, errlen, "audit: %s", why);
                 goto fail;
             }
             aud_spool_head(w->spool, &w->head_seq, w->head_hash);
@@ -1584,7 +1571,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
                 while (aud_spool_count(w->spool) > 0 && !w->fatal && w->conn)
                     drain_step(w);
                 if (aud_spool_count(w->spool) > 0) {
-                    set_err(err, errlen, "audit: cannot drain the spool %s: %s",
+                    cmn_errf(err, errlen, "audit: cannot drain the spool %s: %s",
                             aud_spool_path(w->spool), w->stats.last_error);
                     goto fail;
                 }
@@ -1602,11 +1589,11 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
     w->stats.spooling = aud_spool_count(w->spool) > 0;
 
     if (pthread_create(&w->timer_thr, NULL, timer_main, w) != 0) {
-        set_err(err, errlen, "cannot start a thread");
+        cmn_errf(err, errlen, "cannot start a thread");
         goto fail;
     }
     if (pthread_create(&w->connector_thr, NULL, connector_main, w) != 0) {
-        set_err(err, errlen, "cannot start a thread");
+        cmn_errf(err, errlen, "cannot start a thread");
         pthread_mutex_lock(&w->mu);
         w->stop = 1;
         pthread_cond_broadcast(&w->timer_cv);
@@ -1615,7 +1602,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
         goto fail;
     }
     if (pthread_create(&w->writer_thr, NULL, writer_main, w) != 0) {
-        set_err(err, errlen, "cannot start a thread");
+        cmn_errf(err, errlen, "cannot start a thread");
         pthread_mutex_lock(&w->mu);
         w->stop = 1;
         pthread_cond_broadcast(&w->timer_cv);

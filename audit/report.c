@@ -18,19 +18,6 @@
 
 #define MAX_ORG_BYTES 4096
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- time ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
@@ -125,24 +112,24 @@ static int check_options(const aud_report_options_t *o, const char *out_dir, cha
                          size_t errlen)
 {
     if (!o || !out_dir || !*out_dir) {
-        set_err(err, errlen, "no output directory given");
+        cmn_errf(err, errlen, "no output directory given");
         return CMN_ERR_INVAL;
     }
     if (!o->database_url || !*o->database_url) {
-        set_err(err, errlen, "no database given");
+        cmn_errf(err, errlen, "no database given");
         return CMN_ERR_INVAL;
     }
     if (o->to_us <= o->from_us) {
-        set_err(err, errlen, "the period is empty: \"to\" must come after \"from\"");
+        cmn_errf(err, errlen, "the period is empty: \"to\" must come after \"from\"");
         return CMN_ERR_INVAL;
     }
     if ((o->to_us - o->from_us) / (86400LL * 1000000) >= AUD_REPORT_MAX_DAYS) {
-        set_err(err, errlen, "the period is longer than %d days: make several reports",
+        cmn_errf(err, errlen, "the period is longer than %d days: make several reports",
                 AUD_REPORT_MAX_DAYS - 1);
         return CMN_ERR_INVAL;
     }
     if (o->org && (!*o->org || strlen(o->org) > MAX_ORG_BYTES)) {
-        set_err(err, errlen, "the org must be 1 to %d bytes", MAX_ORG_BYTES);
+        cmn_errf(err, errlen, "the org must be 1 to %d bytes", MAX_ORG_BYTES);
         return CMN_ERR_INVAL;
     }
     return 0;
@@ -183,11 +170,11 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
     if (o->key_file) {
         char why[400];
         if (!(key = aud_key_load(o->key_file, why, sizeof(why)))) {
-            set_err(err, errlen, "--key %s", why);
+            cmn_errf(err, errlen, "--key %s", why);
             return CMN_ERR_IO;
         }
         if (!aud_key_is_private(key)) {
-            set_err(err, errlen, "--key %s: a public key cannot sign (give the private key)",
+            cmn_errf(err, errlen, "--key %s: a public key cannot sign (give the private key)",
                     o->key_file);
             aud_key_free(key);
             return CMN_ERR_INVAL;
@@ -196,7 +183,7 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
     if (aud_hasher_init(&c.hasher) != 0 ||
         !(c.stats = aud_report_stats_create(o->from_us, o->to_us, o->org)) ||
         !(integrity = json_array())) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
@@ -237,7 +224,7 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
     int ns = PQntuples(streams);
     int *order = calloc((size_t)ns + 1, sizeof(int));
     if (!order) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
@@ -261,7 +248,7 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
         goto out;
 
     if (!(report = header_json(o, generated)) || aud_report_stats_json(c.stats, report) != 0) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
@@ -278,7 +265,7 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
                            "file_checkpoints_not_checked", (json_int_t)c.file_mid_skipped,
                            "streams", integrity);
     if (!ij) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
@@ -291,7 +278,7 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
         goto out;
     char *text = json_dumps(report, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     if (!text) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }

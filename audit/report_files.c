@@ -18,19 +18,6 @@ static const char *const report_files[] = {
     "report.json",   "report.html",  "events.jsonl", "events.csv",
     "manifest.json", "manifest.sig", "manifest.tmp", NULL};
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int rpt_sink_open(rpt_sink_t *s, int dirfd, const char *name, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -39,16 +26,16 @@ int rpt_sink_open(rpt_sink_t *s, int dirfd, const char *name, char *err, size_t 
     s->buf = malloc(RPT_SINK_BUFFER);
     s->md = EVP_MD_CTX_new();
     if (!s->buf || !s->md) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;
     }
     if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) {
-        set_err(err, errlen, "SHA-256 is unavailable");
+        cmn_errf(err, errlen, "SHA-256 is unavailable");
         return CMN_ERR_CRYPTO;
     }
     s->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (s->fd < 0) {
-        set_err(err, errlen, "%s: %s", name, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", name, strerror(errno));
         return CMN_ERR_IO;
     }
     return 0;
@@ -133,10 +120,10 @@ int rpt_sink_close(rpt_sink_t *s, char hex[2 * AUD_HASH_BYTES + 1], char *err, s
         unsigned char md[AUD_HASH_BYTES];
         unsigned int mdlen = 0;
         if (s->err) {
-            set_err(err, errlen, "%s: %s", s->name, strerror(s->err));
+            cmn_errf(err, errlen, "%s: %s", s->name, strerror(s->err));
             rc = CMN_ERR_IO;
         } else if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1 || mdlen != AUD_HASH_BYTES) {
-            set_err(err, errlen, "%s: SHA-256 failed", s->name);
+            cmn_errf(err, errlen, "%s: SHA-256 failed", s->name);
             rc = CMN_ERR_CRYPTO;
         } else if (hex) {
             aud_hex(md, AUD_HASH_BYTES, hex);
@@ -166,31 +153,31 @@ int rpt_dir_create(const char *out_dir, char *tmp, size_t tmplen, int *dirfd, ch
     *dirfd = -1;
     struct stat st;
     if (lstat(out_dir, &st) == 0) {
-        set_err(err, errlen, "%s: already exists (the report is written to a new directory)",
+        cmn_errf(err, errlen, "%s: already exists (the report is written to a new directory)",
                 out_dir);
         return CMN_ERR_CONFLICT;
     }
     if (errno != ENOENT) {
-        set_err(err, errlen, "%s: %s", out_dir, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", out_dir, strerror(errno));
         return CMN_ERR_IO;
     }
     size_t n = strlen(out_dir);
     while (n > 1 && out_dir[n - 1] == '/')
         n--;
     if (snprintf(tmp, tmplen, "%.*s.tmp-XXXXXX", (int)n, out_dir) >= (int)tmplen) {
-        set_err(err, errlen, "%s: path too long", out_dir);
+        cmn_errf(err, errlen, "%s: path too long", out_dir);
         return CMN_ERR_INVAL;
     }
     if (!mkdtemp(tmp)) {
         char parent[4096];
         snprintf(parent, sizeof(parent), "%s", out_dir);
-        set_err(err, errlen, "%s: cannot create a directory there: %s", dirname(parent),
+        cmn_errf(err, errlen, "%s: cannot create a directory there: %s", dirname(parent),
                 strerror(errno));
         return CMN_ERR_IO;
     }
     *dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*dirfd < 0) {
-        set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", tmp, strerror(errno));
         rmdir(tmp);
         return CMN_ERR_IO;
     }
@@ -200,12 +187,12 @@ int rpt_dir_create(const char *out_dir, char *tmp, size_t tmplen, int *dirfd, ch
 int rpt_dir_publish(int dirfd, const char *tmp, const char *out_dir, char *err, size_t errlen)
 {
     if (fsync(dirfd) != 0) {
-        set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", tmp, strerror(errno));
         return CMN_ERR_IO;
     }
     /* Never over an existing path, even an empty directory made meanwhile. */
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_NOREPLACE) != 0) {
-        set_err(err, errlen, "%s: cannot rename %s to it: %s", out_dir, tmp, strerror(errno));
+        cmn_errf(err, errlen, "%s: cannot rename %s to it: %s", out_dir, tmp, strerror(errno));
         return errno == EEXIST ? CMN_ERR_CONFLICT : CMN_ERR_IO;
     }
     char parent[4096];
@@ -234,7 +221,7 @@ static int write_whole(int dirfd, const char *name, const void *p, size_t n, cha
 {
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        set_err(err, errlen, "%s: %s", name, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", name, strerror(errno));
         return CMN_ERR_IO;
     }
     const char *c = p;
@@ -244,14 +231,14 @@ static int write_whole(int dirfd, const char *name, const void *p, size_t n, cha
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            set_err(err, errlen, "%s: %s", name, strerror(errno));
+            cmn_errf(err, errlen, "%s: %s", name, strerror(errno));
             close(fd);
             return CMN_ERR_IO;
         }
         off += (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
-        set_err(err, errlen, "%s: %s", name, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", name, strerror(errno));
         return CMN_ERR_IO;
     }
     return 0;
@@ -293,7 +280,7 @@ int rpt_manifest_write(int dirfd, const char *const *names, const char *const *h
         return rc;
     unsigned char sig[AUD_SIG_BYTES];
     if (aud_key_sign(key, buf, len, sig) != 0) {
-        set_err(err, errlen, "manifest.sig: signing failed");
+        cmn_errf(err, errlen, "manifest.sig: signing failed");
         return CMN_ERR_CRYPTO;
     }
     unsigned char b64[4 * ((AUD_SIG_BYTES + 2) / 3) + 2];

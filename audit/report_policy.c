@@ -5,6 +5,7 @@
  * diff against the version it replaced. */
 #include "audit/db.h"
 #include "audit/report_internal.h"
+#include "audit/report_stats.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -27,19 +28,6 @@ typedef struct {
     pol_policy_t *policy; /* NULL: text not recorded or unreadable */
     json_t *problem;      /* why the text could not be used */
 } version_t;
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *detail_str(const aud_event_t *ev, const char *key)
 {
@@ -161,21 +149,6 @@ static json_t *diff_json(pol_policy_t *old, pol_policy_t *cur, const char *old_s
     return res;
 }
 
-static json_t *criterion(json_t *report, const char *name)
-{
-    json_t *c = json_object_get(report, "criteria");
-    if (!c) {
-        c = json_object();
-        json_object_set_new(report, "criteria", c);
-    }
-    json_t *o = json_object_get(c, name);
-    if (!o) {
-        o = json_object();
-        json_object_set_new(c, name, o);
-    }
-    return o;
-}
-
 /* The loads before the period that were still in force at its start: each stream's last one,
  * for streams that wrote anything in the period. */
 static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t errlen)
@@ -240,7 +213,7 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
 {
     version_t *v = calloc(MAX_VERSIONS, sizeof(*v));
     if (!v) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;
     }
     size_t n = 0;
@@ -275,7 +248,7 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
             grants = json_array();
             if (!grants || pol_policy_each_grant(x->policy, grant_json, grants) != 0) {
                 rc = CMN_ERR_NOMEM;
-                set_err(err, errlen, "out of memory");
+                cmn_errf(err, errlen, "out of memory");
                 json_decref(grants);
                 break;
             }
@@ -308,7 +281,7 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
         /* Who loaded it, when known: its first load in the period, else the one before. */
         json_t *first_load = NULL;
         json_t *loads =
-            json_object_get(json_object_get(criterion(report, "CC8.1"), "loads"), "items");
+            json_object_get(json_object_get(aud_report_criterion(report, "CC8.1"), "loads"), "items");
         for (size_t k = 0; !first_load && k < json_array_size(loads); k++) {
             json_t *l = json_array_get(loads, k);
             const char *lsha = json_string_value(json_object_get(l, "sha256"));
@@ -330,8 +303,8 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
                                 "recorded", x->policy != NULL));
     }
     if (!rc) {
-        json_object_set_new(criterion(report, "CC6.2-CC6.3"), "policies", policies);
-        json_object_set_new(criterion(report, "CC8.1"), "versions", versions);
+        json_object_set_new(aud_report_criterion(report, "CC6.2-CC6.3"), "policies", policies);
+        json_object_set_new(aud_report_criterion(report, "CC8.1"), "versions", versions);
         policies = versions = NULL;
     }
     json_decref(policies);

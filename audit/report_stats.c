@@ -709,8 +709,7 @@ static json_t *regions(const aud_report_stats_t *s)
     return arr;
 }
 
-/* criteria[name], created when missing. */
-static json_t *criterion(json_t *report, const char *name)
+json_t *aud_report_criterion(json_t *report, const char *name)
 {
     json_t *c = json_object_get(report, "criteria");
     if (!c) {
@@ -741,7 +740,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
                       "bytes_in", (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out));
     rc |= set(report, "by_actor", by_actor(s));
 
-    json_t *c = criterion(report, "CC6.1");
+    json_t *c = aud_report_criterion(report, "CC6.1");
     rc |=
         set(c, "authentication",
             json_pack("{s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:o}", "successes",
@@ -751,7 +750,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
                       (json_int_t)s->anonymous, "failures", (json_int_t)s->auth_failed,
                       "failures_by_reason", counts(&s->auth_reasons, "reason")));
 
-    c = criterion(report, "CC6.2-CC6.3");
+    c = aud_report_criterion(report, "CC6.2-CC6.3");
     rc |= set(c, "observed_roles", observed(s));
     rc |= set(c, "tokens",
               json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "minted", (json_int_t)s->minted,
@@ -764,7 +763,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
             json_pack("{s:I, s:o, s:o}", "count", (json_int_t)s->privileged, "by_kind",
                       counts(&s->privileged_kinds, "kind"), "events", listed(&s->privileged_list)));
 
-    c = criterion(report, "CC6.6-CC6.7");
+    c = aud_report_criterion(report, "CC6.6-CC6.7");
     rc |= set(c, "denials",
               json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)s->denied, "by_stage",
                         counts(&s->deny_stage, "stage"), "by_rule", counts(&s->deny_rule, "rule"),
@@ -777,7 +776,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
                         bytes_by(&s->out_org, "org"), "by_region",
                         bytes_by(&s->out_region, "region")));
 
-    c = criterion(report, "CC7.2-CC7.3");
+    c = aud_report_criterion(report, "CC7.2-CC7.3");
     json_t *medians = NULL, *flagged = NULL;
     json_t *d = days(s, &medians, &flagged);
     rc |= set(c, "days", d);
@@ -799,7 +798,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
         rc |= set(pipe, "keys_changed", json_integer(s->keys_changed));
     }
 
-    c = criterion(report, "CC8.1");
+    c = aud_report_criterion(report, "CC8.1");
     rc |= set(c, "loads", listed(&s->loads));
     rc |= set(c, "rejected", listed(&s->rejected));
     return rc ? CMN_ERR_NOMEM : 0;

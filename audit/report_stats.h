@@ -65,4 +65,8 @@ const aud_report_loaded_t *aud_report_stats_loaded(const aud_report_stats_t *s, 
 
 void aud_report_stats_destroy(aud_report_stats_t *s);
 
+/* report["criteria"][name], created (empty) when missing; borrowed from report. NULL only when
+ * out of memory. */
+json_t *aud_report_criterion(json_t *report, const char *name);
+
 #endif

@@ -14,19 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- choosing the checkpoints ---- */
 
 long rpt_choose_start(const rpt_cp_t *cps, size_t n, int64_t from_us, int64_t first_seq)
@@ -115,7 +102,7 @@ int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t e
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
+        cmn_errf(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
         return CMN_ERR_IO;
     }
     char *line = NULL;
@@ -137,14 +124,14 @@ int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t e
         char why[200];
         if (len > AUD_CHECKPOINT_MAX_LINE ||
             aud_checkpoint_parse(line, len, &cp, why, sizeof(why)) != 0) {
-            set_err(err, errlen, "--checkpoint %s:%ld: not a checkpoint line: %s", path, lineno,
+            cmn_errf(err, errlen, "--checkpoint %s:%ld: not a checkpoint line: %s", path, lineno,
                     len > AUD_CHECKPOINT_MAX_LINE ? "too long" : why);
             rc = CMN_ERR_PARSE;
             break;
         }
         rpt_file_stream_t *fs = file_stream(c, cp.stream, 1);
         if (!fs) {
-            set_err(err, errlen, "out of memory");
+            cmn_errf(err, errlen, "out of memory");
             rc = CMN_ERR_NOMEM;
             break;
         }
@@ -167,7 +154,7 @@ int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t e
                 size_t ncap = fs->capmid ? fs->capmid * 2 : 64;
                 rpt_cp_t *m = realloc(fs->mid, ncap * sizeof(*m));
                 if (!m) {
-                    set_err(err, errlen, "out of memory");
+                    cmn_errf(err, errlen, "out of memory");
                     rc = CMN_ERR_NOMEM;
                     break;
                 }
@@ -178,7 +165,7 @@ int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t e
         }
     }
     if (!rc && ferror(f)) {
-        set_err(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
+        cmn_errf(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
         rc = CMN_ERR_IO;
     }
     free(line);
@@ -519,7 +506,7 @@ static int pass(stream_t *s, const char *id, int64_t from_seq, int64_t to_seq, c
         const char *p = buf;
         if (!header) {
             if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
-                set_err(err, errlen, "reading events: not a binary COPY stream");
+                cmn_errf(err, errlen, "reading events: not a binary COPY stream");
                 rc = CMN_ERR_DB;
             }
             p += 19;
@@ -529,7 +516,7 @@ static int pass(stream_t *s, const char *id, int64_t from_seq, int64_t to_seq, c
         row_t row;
         int k = rc || n == 0 ? 0 : parse_row(p, n, &row);
         if (k < 0 && !rc) {
-            set_err(err, errlen, "reading events: malformed row");
+            cmn_errf(err, errlen, "reading events: malformed row");
             rc = CMN_ERR_DB;
         }
         if (k > 0 && !rc)
@@ -579,7 +566,7 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     json_t *entry = NULL, *key_ids = json_array();
     int rc = 0;
     if (!s.problems || !key_ids) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
@@ -751,7 +738,7 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         "file_lines", (json_int_t)(s.fs ? s.fs->lines : 0), "problems", s.problems,
         "problems_total", (json_int_t)s.nproblems, "complete", complete);
     if (!entry || json_array_append_new(integrity, entry) != 0) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
     }
 out:

@@ -82,7 +82,7 @@ typedef struct {
     unsigned char hash[AUD_HASH_BYTES], prev[AUD_HASH_BYTES];
     unsigned char computed[AUD_HASH_BYTES]; /* the hash recomputed after the stated prev_hash */
     int computed_ok;
-    int noncanonical; /* whole: 1 does not parse (why), 2 does not re-encode the same */
+    int noncanonical; /* whole: it does not parse as a canonical event (why) */
     int version;      /* whole: the chain its text names */
     int in_period;    /* whole: ts in [from, to) */
     int64_t ts_us;
@@ -115,19 +115,6 @@ typedef struct {
     int events_listed; /* index in listed, -1: not listed */
     int manifest_read; /* manifest.json has the manifest's shape */
 } rv_t;
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void problem(rv_t *v, const char *code, const char *file, int64_t line, const char *stream,
                     int64_t seq, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
@@ -359,20 +346,20 @@ static int hash_file(rv_t *v, const char *dir, const char *name, unsigned char o
 static int load_keys(rv_t *v, char *err, size_t errlen)
 {
     if (v->o->n_pubkeys == 0) {
-        set_err(err, errlen,
+        cmn_errf(err, errlen,
                 "at least one --pubkey is needed: the keys you trust to have signed "
                 "the checkpoints and the manifest");
         return CMN_ERR_INVAL;
     }
     if (v->o->n_pubkeys > AUD_REPORT_VERIFY_MAX_KEYS) {
-        set_err(err, errlen, "more than %d --pubkey files", AUD_REPORT_VERIFY_MAX_KEYS);
+        cmn_errf(err, errlen, "more than %d --pubkey files", AUD_REPORT_VERIFY_MAX_KEYS);
         return CMN_ERR_INVAL;
     }
     for (size_t i = 0; i < v->o->n_pubkeys; i++) {
         char why[300];
         aud_key_t *k = aud_key_load(v->o->pubkey_files[i], why, sizeof(why));
         if (!k) {
-            set_err(err, errlen, "--pubkey %s", why);
+            cmn_errf(err, errlen, "--pubkey %s", why);
             return CMN_ERR_IO;
         }
         snprintf(v->keys[v->n_keys].id, sizeof(v->keys[0].id), "%s", aud_key_id(k));
@@ -404,7 +391,7 @@ static int load_checkpoint_files(rv_t *v, char *err, size_t errlen)
         const char *path = v->o->checkpoint_files[fi];
         FILE *f = fopen(path, "r");
         if (!f) {
-            set_err(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
+            cmn_errf(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
             rc = CMN_ERR_IO;
             break;
         }
@@ -424,7 +411,7 @@ static int load_checkpoint_files(rv_t *v, char *err, size_t errlen)
             char why[200];
             if (len > AUD_CHECKPOINT_MAX_LINE ||
                 aud_checkpoint_parse(line, len, &cp, why, sizeof(why)) != 0) {
-                set_err(err, errlen, "--checkpoint %s:%lld: not a checkpoint: %s", path,
+                cmn_errf(err, errlen, "--checkpoint %s:%lld: not a checkpoint: %s", path,
                         (long long)lineno, len > AUD_CHECKPOINT_MAX_LINE ? "line too long" : why);
                 rc = CMN_ERR_PARSE;
                 break;
@@ -446,7 +433,7 @@ static int load_checkpoint_files(rv_t *v, char *err, size_t errlen)
             }
             if (v->n_fcps == cap) {
                 if (cap >= AUD_REPORT_VERIFY_MAX_FILE_CPS) {
-                    set_err(err, errlen, "--checkpoint files hold more than %d checkpoints",
+                    cmn_errf(err, errlen, "--checkpoint files hold more than %d checkpoints",
                             AUD_REPORT_VERIFY_MAX_FILE_CPS);
                     rc = CMN_ERR_TOOBIG;
                     break;
@@ -454,7 +441,7 @@ static int load_checkpoint_files(rv_t *v, char *err, size_t errlen)
                 cap = cap ? cap * 2 : 1024;
                 fcp_t *nc = realloc(v->fcps, cap * sizeof(*nc));
                 if (!nc) {
-                    set_err(err, errlen, "out of memory");
+                    cmn_errf(err, errlen, "out of memory");
                     rc = CMN_ERR_NOMEM;
                     break;
                 }
@@ -956,7 +943,6 @@ typedef struct {
     pthread_t thread;
     int started;
     aud_hasher_t hasher;
-    cmn_buf_t enc;
     char *decode;
     size_t decode_cap;
 } worker_t;
@@ -1117,14 +1103,9 @@ static void seq_whole(rv_t *v, sstate_t *s, const batch_t *b, const res_t *r, in
 {
     const aud_report_verify_result_t *rr = v->r;
     if (r->noncanonical) {
-        if (r->noncanonical == 1)
-            stream_problem(v, s, "noncanonical", lineno, r->seq,
-                           "event seq %lld is not a canonical hubgate event (%s)",
-                           (long long)r->seq, r->why);
-        else
-            stream_problem(v, s, "noncanonical", lineno, r->seq,
-                           "event seq %lld does not re-encode to the same bytes",
-                           (long long)r->seq);
+        stream_problem(v, s, "noncanonical", lineno, r->seq,
+                       "event seq %lld is not a canonical hubgate event (%s)", (long long)r->seq,
+                       r->why);
         return;
     }
     if (r->chain != r->version)
@@ -1279,7 +1260,6 @@ static int seq_batch(rv_t *v, const batch_t *b)
 static void worker_free(worker_t *w)
 {
     aud_hasher_free(&w->hasher);
-    cmn_buf_free(&w->enc);
     free(w->decode);
 }
 
@@ -1382,7 +1362,6 @@ static void read_events(rv_t *v)
     for (size_t i = 0; ok && i < want; i++) {
         worker_t *w = &p.workers[p.n_workers];
         w->p = &p;
-        cmn_buf_init(&w->enc, AUD_MAX_EVENT_BYTES);
         if (aud_hasher_init(&w->hasher) != 0) {
             ok = 0;
             break;
@@ -1604,18 +1583,18 @@ int aud_report_verify_run(const aud_report_verify_options_t *o, aud_report_verif
     int rc = 0;
     struct stat st;
     if (!o->dir || stat(o->dir, &st) != 0) {
-        set_err(err, errlen, "%s: %s", o->dir ? o->dir : "(no directory)",
+        cmn_errf(err, errlen, "%s: %s", o->dir ? o->dir : "(no directory)",
                 o->dir ? strerror(errno) : "missing");
         rc = CMN_ERR_IO;
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "%s: not a directory", o->dir);
+        cmn_errf(err, errlen, "%s: not a directory", o->dir);
         rc = CMN_ERR_IO;
         goto out;
     }
     if (aud_hasher_init(&v.hasher) != 0) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }

@@ -38,19 +38,6 @@ struct aud_spool {
     aud_hasher_t hasher;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Reads the line at `off` (up to and without its '\n') into sp->rbuf. Returns its length and
  * sets *complete (0: the file ends without '\n'), or -1 on an I/O error or an over-long line. */
 static ssize_t read_line(aud_spool_t *sp, off_t off, off_t limit, int *complete)
@@ -137,14 +124,14 @@ static int parse_record(aud_spool_t *sp, const char *line, size_t n, const aud_s
     if (!s1 || end - s1 < 2 + 2 * AUD_HASH_BYTES || s1[1 + 2 * AUD_HASH_BYTES] != ' ' ||
         parse_i64(line, (size_t)(s1 - line), &rec->seq) != 0 ||
         aud_unhex(s1 + 1, 2 * AUD_HASH_BYTES, rec->hash, AUD_HASH_BYTES) != 0) {
-        set_err(err, errlen, "%s: malformed record at offset %lld", sp->path,
+        cmn_errf(err, errlen, "%s: malformed record at offset %lld", sp->path,
                 (long long)pos->offset);
         return CMN_ERR_PARSE;
     }
     rec->canonical = s1 + 2 + 2 * AUD_HASH_BYTES;
     rec->len = (size_t)(end - rec->canonical);
     if (rec->seq != pos->seq + 1) {
-        set_err(err, errlen, "%s: record at offset %lld has seq %lld, expected %lld", sp->path,
+        cmn_errf(err, errlen, "%s: record at offset %lld has seq %lld, expected %lld", sp->path,
                 (long long)pos->offset, (long long)rec->seq, (long long)(pos->seq + 1));
         return CMN_ERR_PARSE;
     }
@@ -152,7 +139,7 @@ static int parse_record(aud_spool_t *sp, const char *line, size_t n, const aud_s
     if (aud_chain_next(&sp->hasher, pos->hash, rec->canonical, rec->len, h) != 0)
         return CMN_ERR_NOMEM;
     if (memcmp(h, rec->hash, AUD_HASH_BYTES) != 0) {
-        set_err(err, errlen, "%s: record seq %lld does not chain (modified or corrupt)", sp->path,
+        cmn_errf(err, errlen, "%s: record seq %lld does not chain (modified or corrupt)", sp->path,
                 (long long)rec->seq);
         return CMN_ERR_PARSE;
     }
@@ -168,12 +155,12 @@ int aud_spool_next(aud_spool_t *sp, aud_spool_pos_t *pos, aud_spool_record_t *re
     int complete;
     ssize_t n = read_line(sp, pos->offset, sp->size, &complete);
     if (n < 0) {
-        set_err(err, errlen, "%s: read at offset %lld: %s", sp->path, (long long)pos->offset,
+        cmn_errf(err, errlen, "%s: read at offset %lld: %s", sp->path, (long long)pos->offset,
                 strerror(errno));
         return CMN_ERR_IO;
     }
     if (!complete) {
-        set_err(err, errlen, "%s: incomplete record at offset %lld", sp->path,
+        cmn_errf(err, errlen, "%s: incomplete record at offset %lld", sp->path,
                 (long long)pos->offset);
         return CMN_ERR_PARSE;
     }
@@ -198,7 +185,7 @@ static int load(aud_spool_t *sp, char *err, size_t errlen)
 {
     struct stat st;
     if (fstat(sp->fd, &st) != 0) {
-        set_err(err, errlen, "%s: %s", sp->path, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", sp->path, strerror(errno));
         return CMN_ERR_IO;
     }
     reset_state(sp);
@@ -207,24 +194,24 @@ static int load(aud_spool_t *sp, char *err, size_t errlen)
     int complete;
     ssize_t n = read_line(sp, 0, st.st_size, &complete);
     if (n < 0) {
-        set_err(err, errlen, "%s: %s", sp->path, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", sp->path, strerror(errno));
         return CMN_ERR_IO;
     }
     if (!complete) {
         /* The header itself was torn: nothing after it was ever acknowledged. */
         if (ftruncate(sp->fd, 0) != 0 || fdatasync(sp->fd) != 0) {
-            set_err(err, errlen, "%s: %s", sp->path, strerror(errno));
+            cmn_errf(err, errlen, "%s: %s", sp->path, strerror(errno));
             return CMN_ERR_IO;
         }
         return 0;
     }
     int h = parse_header(sp, sp->rbuf, (size_t)n);
     if (h == -2) {
-        set_err(err, errlen, "%s: belongs to another stream", sp->path);
+        cmn_errf(err, errlen, "%s: belongs to another stream", sp->path);
         return CMN_ERR_CONFLICT;
     }
     if (h != 0) {
-        set_err(err, errlen, "%s: not a hubgate spool file (bad header)", sp->path);
+        cmn_errf(err, errlen, "%s: not a hubgate spool file (bad header)", sp->path);
         return CMN_ERR_PARSE;
     }
     sp->start = n + 1;
@@ -242,7 +229,7 @@ static int load(aud_spool_t *sp, char *err, size_t errlen)
             if (read_line(sp, pos.offset, sp->size, &complete) < 0 || complete)
                 return rc;
             if (ftruncate(sp->fd, pos.offset) != 0 || fdatasync(sp->fd) != 0) {
-                set_err(err, errlen, "%s: %s", sp->path, strerror(errno));
+                cmn_errf(err, errlen, "%s: %s", sp->path, strerror(errno));
                 return CMN_ERR_IO;
             }
             sp->size = pos.offset;
@@ -265,16 +252,16 @@ int aud_spool_open(const char *dir, const char *stream, aud_spool_t **out, char 
 {
     *out = NULL;
     if (strlen(stream) >= sizeof(((aud_spool_t *)0)->stream)) {
-        set_err(err, errlen, "stream name too long");
+        cmn_errf(err, errlen, "stream name too long");
         return CMN_ERR_INVAL;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, errlen, "%s: cannot create the spool folder: %s", dir, strerror(errno));
+        cmn_errf(err, errlen, "%s: cannot create the spool folder: %s", dir, strerror(errno));
         return CMN_ERR_IO;
     }
     aud_spool_t *sp = calloc(1, sizeof(*sp));
     if (!sp) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;
     }
     sp->fd = -1;
@@ -284,14 +271,14 @@ int aud_spool_open(const char *dir, const char *stream, aud_spool_t **out, char 
     sp->path = malloc(pl);
     int rc = CMN_ERR_NOMEM;
     if (!sp->path || aud_hasher_init(&sp->hasher) != 0) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         goto fail;
     }
     snprintf(sp->path, pl, "%s/%s.spool", dir, stream);
     int existed = access(sp->path, F_OK) == 0;
     sp->fd = open(sp->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (sp->fd < 0) {
-        set_err(err, errlen, "%s: %s", sp->path, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", sp->path, strerror(errno));
         rc = CMN_ERR_IO;
         goto fail;
     }

@@ -61,19 +61,6 @@ typedef struct {
     unsigned char genesis[AUD_HASH_BYTES];
 } vctx_t;
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void problem(vctx_t *v, const char *stream, int64_t seq, const char *kind, const char *code,
                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
@@ -218,7 +205,7 @@ static int next_row(vctx_t *v, row_t *row, int *header_done, char *err, size_t e
         if (!*header_done) {
             if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
                 PQfreemem(buf);
-                set_err(err, errlen, "reading events: not a binary COPY stream");
+                cmn_errf(err, errlen, "reading events: not a binary COPY stream");
                 return -1;
             }
             p += 19;
@@ -233,7 +220,7 @@ static int next_row(vctx_t *v, row_t *row, int *header_done, char *err, size_t e
         row->buf = buf;
         if (rc < 0) {
             PQfreemem(buf);
-            set_err(err, errlen, "reading events: malformed row");
+            cmn_errf(err, errlen, "reading events: malformed row");
             return -1;
         }
         if (rc == 0) {
@@ -544,7 +531,7 @@ static int verify_stream(vctx_t *v, const char *id, const char *name, const char
     v->cps = calloc(ndb + nfile + 1, sizeof(cp_t));
     if (!v->cps) {
         rc = CMN_ERR_NOMEM;
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         goto out;
     }
     v->n_cps = 0;
@@ -711,7 +698,7 @@ static int load_checkpoint_file(vctx_t *v, const char *path, char *err, size_t e
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        cmn_errf(err, errlen, "%s: %s", path, strerror(errno));
         return CMN_ERR_IO;
     }
     size_t cap = 0;
@@ -734,14 +721,14 @@ static int load_checkpoint_file(vctx_t *v, const char *path, char *err, size_t e
             aud_checkpoint_t *nc = realloc(v->file_cps, cap * sizeof(*nc));
             if (!nc) {
                 rc = CMN_ERR_NOMEM;
-                set_err(err, errlen, "out of memory");
+                cmn_errf(err, errlen, "out of memory");
                 break;
             }
             v->file_cps = nc;
         }
         char why[200];
         if (aud_checkpoint_parse(line, len, &v->file_cps[v->n_file_cps], why, sizeof(why)) != 0) {
-            set_err(err, errlen, "%s:%d: not a checkpoint: %s", path, lineno, why);
+            cmn_errf(err, errlen, "%s:%d: not a checkpoint: %s", path, lineno, why);
             rc = CMN_ERR_PARSE;
             break;
         }
@@ -752,7 +739,7 @@ static int load_checkpoint_file(vctx_t *v, const char *path, char *err, size_t e
     if (rc == 0) {
         v->file_cp_stream_found = calloc(v->n_file_cps + 1, sizeof(int));
         if (!v->file_cp_stream_found) {
-            set_err(err, errlen, "out of memory");
+            cmn_errf(err, errlen, "out of memory");
             rc = CMN_ERR_NOMEM;
         }
     }
@@ -794,7 +781,7 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     PGresult *streams = NULL, *keys = NULL;
     r->problems = calloc(v.max_problems, sizeof(aud_problem_t));
     if (!r->problems || aud_hasher_init(&v.hasher) != 0) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
@@ -802,7 +789,7 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
         char why[300];
         aud_key_t *k = aud_key_load(o->pubkey_files[i], why, sizeof(why));
         if (!k) {
-            set_err(err, errlen, "--pubkey %s", why);
+            cmn_errf(err, errlen, "--pubkey %s", why);
             rc = CMN_ERR_IO;
             goto out;
         }
@@ -841,7 +828,7 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     int ns = PQntuples(streams);
     r->streams = calloc((size_t)ns + 1, sizeof(aud_stream_report_t));
     if (!r->streams) {
-        set_err(err, errlen, "out of memory");
+        cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }

@@ -1,5 +1,8 @@
 #include "common/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *cmn_err_name(int err)
 {
     switch (err) {
@@ -22,4 +25,14 @@ const char *cmn_err_str(int err)
 #undef CMN_ERR_STR
     }
     return "unknown error";
+}
+
+void cmn_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

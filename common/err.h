@@ -35,4 +35,10 @@ const char *cmn_err_name(int err);
 /* Human description of a code ("input exceeds its size limit"). Never NULL; static. */
 const char *cmn_err_str(int err);
 
+#include <stddef.h>
+
+/* Formats a one-line error message into err[errlen] (snprintf truncation). Accepts err NULL or
+ * errlen 0 (then does nothing): the err/errlen pair every layer reports failures through. */
+void cmn_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

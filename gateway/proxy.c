@@ -199,9 +199,7 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
 {
     const gw_config_t *cfg = req->srv->cfg;
     /* The Host, scheme and identity the upstream learns are hubgate's, never the client's. */
-    const char *proto = NULL, *host = NULL;
-    if (gw_headers_public_origin(cfg->public_url, &req->arena, &proto, &host) != 0)
-        return 500;
+    const char *proto = req->srv->public_proto, *host = req->srv->public_host;
     const char *org = NULL, *role = NULL, *region = NULL;
     if (req->decided && req->decision.effect == POL_ALLOW) {
         org = req->decision.org;

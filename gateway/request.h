@@ -36,6 +36,9 @@ typedef struct {
     aud_writer_t *audit;
     gw_reports_t *reports;
     atomic_int db_reachable;
+    /* What X-Forwarded-Proto and X-Forwarded-Host say: public_url's scheme and host[:port],
+     * parsed once at start. */
+    const char *public_proto, *public_host;
 } gw_server_t;
 
 typedef enum {

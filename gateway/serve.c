@@ -905,6 +905,8 @@ int gw_serve_run(const gw_config_t *cfg)
 {
     int status = 1;
     gw_server_t srv = {.cfg = cfg};
+    cmn_arena_t start_arena; /* what srv keeps from start to stop */
+    cmn_arena_init(&start_arena, 1024, 64 * 1024);
     prober_t prober = {.srv = &srv};
     int prober_started = 0;
     gw_metrics_listen_t *metrics = NULL;
@@ -985,6 +987,11 @@ int gw_serve_run(const gw_config_t *cfg)
         goto out;
     }
     cmn_buf_free(&perr);
+    if (gw_headers_public_origin(cfg->public_url, &start_arena, &srv.public_proto,
+                                 &srv.public_host) != 0) {
+        cmn_log_error("serve", "public_url %s names no http(s) host", cfg->public_url);
+        goto out;
+    }
     srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
     srv.tokens = gw_tokens_create(cfg->database);
     srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, on_keys_changed, &srv) : NULL;
@@ -1095,5 +1102,6 @@ out:
     cmn_buf_free(&key);
     pthread_cond_destroy(&prober.wake);
     pthread_mutex_destroy(&prober.lock);
+    cmn_arena_free(&start_arena);
     return status;
 }

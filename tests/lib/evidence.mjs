@@ -53,8 +53,9 @@ export const signCheckpoint = (cp, pemKey) => crypto.sign(null, Buffer.from(chec
 // What `hubgate report soc2` writes for the integrity part (docs/evidence-format.md "The report
 // directory"): events.jsonl, report.json's period/scope/integrity, manifest.json and
 // manifest.sig (signed with `openssl pkeyutl -sign -rawin`). report.html and events.csv are
-// placeholders here: report verify only hashes them. Tests use it to check `hubgate report
-// verify` before, and independently of, the generator.
+// small fixed files here, on purpose: report verify only checks their hashes against the
+// manifest (their content is the generator's, tested by evidence.report). Tests use this to
+// check `hubgate report verify` independently of the generator.
 
 export const GLOBAL_KINDS = ['policy.loaded', 'policy.rejected', 'gateway.started', 'gateway.stopped', 'keys.changed', 'audit.spooled'];
 
@@ -148,7 +149,7 @@ export function signManifest(dir, keyFile) {
 }
 
 // A whole report directory: events.jsonl (streams in name order), report.json (counts from
-// base), two placeholder files, and the signed manifest.
+// base), a fixed report.html and events.csv (hashed, not read, by verify), the signed manifest.
 export function writeReportDir(dir, data, keyFile, base = {}) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'events.jsonl'), data.streams.map((s) => jsonl(s.lines)).join(''));
