@@ -205,16 +205,6 @@ void aud_chain_genesis(const char *stream, unsigned char out[AUD_HASH_BYTES])
     EVP_MD_CTX_free(ctx);
 }
 
-void aud_hex(const unsigned char *bytes, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[bytes[i] >> 4];
-        out[2 * i + 1] = hex[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Hex digit values, 0xff for anything else: one table load per digit (report verify decodes
  * three hashes per event). */
 static const unsigned char nibbles[256] = {

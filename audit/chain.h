@@ -79,8 +79,6 @@ int aud_chain_next(aud_hasher_t *h, const unsigned char prev[AUD_HASH_BYTES], co
 /* The genesis prev_hash of a stream. */
 void aud_chain_genesis(const char *stream, unsigned char out[AUD_HASH_BYTES]);
 
-/* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
-void aud_hex(const unsigned char *bytes, size_t n, char *out);
 
 /* Decodes exactly 2n hex digits (either case) into n bytes. Returns 0 or CMN_ERR_PARSE (out then
  * holds garbage). */

@@ -1,6 +1,7 @@
 #include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/b64.h"
+#include "common/sha256.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -42,10 +43,9 @@ static aud_key_t *wrap(EVP_PKEY *pkey, int is_private, char *err, size_t errlen)
     }
     k->pkey = pkey;
     k->is_private = is_private;
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(k->raw, 32, md, &mdlen, EVP_sha256(), NULL);
-    aud_hex(md, AUD_KEY_ID_LEN / 2, k->id);
+    unsigned char md[CMN_SHA256_BYTES];
+    cmn_sha256(k->raw, 32, md);
+    cmn_hex(md, AUD_KEY_ID_LEN / 2, k->id);
     return k;
 }
 
@@ -295,7 +295,7 @@ int aud_stream_name_ok(const char *s)
 int aud_checkpoint_message(const aud_checkpoint_t *cp, char *out, size_t cap)
 {
     char hash[2 * AUD_HASH_BYTES + 1], ts[28];
-    aud_hex(cp->hash, AUD_HASH_BYTES, hash);
+    cmn_hex(cp->hash, AUD_HASH_BYTES, hash);
     aud_time_format(cp->ts_us, ts);
     int n = snprintf(out, cap, "hubgate-audit-checkpoint-v1\nstream=%s\nseq=%lld\nhash=%s\nts=%s\n",
                      cp->stream, (long long)cp->seq, hash, ts);
@@ -354,7 +354,7 @@ int aud_key_sign(const aud_key_t *key, const void *msg, size_t len,
 int aud_checkpoint_format(const aud_checkpoint_t *cp, char *out, size_t cap)
 {
     char hash[2 * AUD_HASH_BYTES + 1], ts[28], sig[90];
-    aud_hex(cp->hash, AUD_HASH_BYTES, hash);
+    cmn_hex(cp->hash, AUD_HASH_BYTES, hash);
     aud_time_format(cp->ts_us, ts);
     cmn_b64url_encode(cp->sig, AUD_SIG_BYTES, sig);
     int n =
@@ -433,7 +433,7 @@ int aud_checkpoint_parse(const char *line, size_t len, aud_checkpoint_t *cp, cha
                 why_set(why, whylen, "key_id: expected 16 hex digits");
                 goto out;
             }
-            aud_hex(tmp, sizeof(tmp), cp->key_id); /* lowercase, as key ids are compared */
+            cmn_hex(tmp, sizeof(tmp), cp->key_id); /* lowercase, as key ids are compared */
             have |= 32;
         } else if (strcmp(key, "sig") == 0) {
             unsigned char tmp[AUD_SIG_BYTES + 3];

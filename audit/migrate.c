@@ -1,5 +1,6 @@
 #include "audit/migrate.h"
 #include "common/err.h"
+#include "common/sha256.h"
 
 #include <libpq-fe.h>
 #include <openssl/evp.h>
@@ -25,15 +26,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
             *p = (p[1] == '\0') ? '\0' : ' ';
         }
     }
-}
-
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static int exec_ok(PGconn *db, const char *sql, char *err, size_t errlen, const char *what)
@@ -309,7 +301,7 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
             rc = CMN_ERR_CONFLICT;
             goto out;
         }
-        sha256_hex(aud_migrations[i].sql, aud_migrations[i].len, sha);
+        cmn_sha256_hex(aud_migrations[i].sql, aud_migrations[i].len, sha);
         if (strcmp(have, sha) != 0) {
             set_err(err, errlen,
                     "migration %s in the database (sha256 %.12s) differs from this build's "
@@ -324,7 +316,7 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
 
     for (size_t i = applied; i < aud_migrations_count; i++) {
         const aud_migration_t *m = &aud_migrations[i];
-        sha256_hex(m->sql, m->len, sha);
+        cmn_sha256_hex(m->sql, m->len, sha);
         if ((rc = apply_one(db, m, sha, err, errlen)))
             goto out;
         fprintf(out, "applied %s\n", m->name);

@@ -15,6 +15,8 @@
 #include "audit/checkpoint.h"
 #include "audit/db.h"
 #include "audit/spool.h"
+#include "common/clock.h"
+#include "common/sha256.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -153,13 +155,6 @@ static int sign_checkpoint(aud_writer_t *w, int64_t seq, const unsigned char *ha
 static void checkpoint_sql(const aud_writer_t *w, const aud_checkpoint_t *cp, const char *tail,
                            char *out, size_t cap);
 static void checkpoint_stored(aud_writer_t *w, const aud_checkpoint_t *cp);
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void abs_deadline(int64_t ns, struct timespec *ts)
 {
@@ -354,7 +349,7 @@ static void *timer_main(void *arg)
     fire_t fire[FIRE_CHUNK];
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        int64_t now = mono_ns();
+        int64_t now = cmn_mono_ns();
         size_t nf = 0;
         while (w->u_head && w->u_head->deadline_ns <= now && nf < FIRE_CHUNK) {
             ticket_t *t = w->u_head;
@@ -636,7 +631,7 @@ static int wait_socket(PGconn *conn, int for_write, int64_t deadline)
     if (fd < 0)
         return -1;
     for (;;) {
-        int64_t left = deadline - mono_ns();
+        int64_t left = deadline - cmn_mono_ns();
         if (left <= 0)
             return -1;
         struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (for_write ? POLLOUT : 0))};
@@ -774,7 +769,7 @@ static int64_t db_deadline(const aud_writer_t *w)
     int ms = w->mode == AUD_MODE_SPOOL ? w->timeout_ms / 2 : w->timeout_ms;
     if (ms < 200)
         ms = 200;
-    return mono_ns() + (int64_t)ms * 1000000;
+    return cmn_mono_ns() + (int64_t)ms * 1000000;
 }
 
 /* ---- connection state (writer thread) ---- */
@@ -787,11 +782,11 @@ static void disconnect(aud_writer_t *w, const char *why)
     }
     w->drain_resolved = 0;
     if (!w->down_since_ns) {
-        w->down_since_ns = mono_ns();
+        w->down_since_ns = cmn_mono_ns();
         cmn_log_warn(LOG, "stream %s: lost the database: %s", w->stream, why);
         copy_str(w->spool_reason, sizeof(w->spool_reason), why);
     }
-    w->next_connect_ns = mono_ns(); /* one immediate attempt, then backoff */
+    w->next_connect_ns = cmn_mono_ns(); /* one immediate attempt, then backoff */
     pthread_mutex_lock(&w->mu);
     w->stats.connected = 0;
     copy_str(w->stats.last_error, sizeof(w->stats.last_error), why);
@@ -909,7 +904,7 @@ static void adopt(aud_writer_t *w, conn_result_t *res)
         w->cp_seq = res->cp_seq;
     if (w->down_since_ns) {
         cmn_log_info(LOG, "stream %s: database back after %.1f s", w->stream,
-                     (double)(mono_ns() - w->down_since_ns) / 1e9);
+                     (double)(cmn_mono_ns() - w->down_since_ns) / 1e9);
         w->down_since_ns = 0;
     }
     w->backoff_ms = BACKOFF_MIN_MS;
@@ -1194,7 +1189,7 @@ static void cp_file_append(aud_writer_t *w, const aud_checkpoint_t *cp)
 {
     if (w->cp_fd < 0)
         return;
-    int64_t now = mono_ns();
+    int64_t now = cmn_mono_ns();
     int sync = now - w->cp_synced_ns >= 1000000000;
     if (aud_checkpoint_append(w->cp_fd, cp, sync) != 0) {
         char err[512];
@@ -1231,8 +1226,8 @@ static void checkpoint_sql(const aud_writer_t *w, const aud_checkpoint_t *cp, co
                            char *out, size_t cap)
 {
     char hash[2 * AUD_HASH_BYTES + 1], sig[2 * AUD_SIG_BYTES + 1], ts[28];
-    aud_hex(cp->hash, AUD_HASH_BYTES, hash);
-    aud_hex(cp->sig, AUD_SIG_BYTES, sig);
+    cmn_hex(cp->hash, AUD_HASH_BYTES, hash);
+    cmn_hex(cp->sig, AUD_SIG_BYTES, sig);
     aud_time_format(cp->ts_us, ts);
     snprintf(out, cap,
              "INSERT INTO audit_checkpoint (stream_id, seq, hash, ts, key_id, signature) VALUES "
@@ -1244,7 +1239,7 @@ static void checkpoint_sql(const aud_writer_t *w, const aud_checkpoint_t *cp, co
 static void checkpoint_stored(aud_writer_t *w, const aud_checkpoint_t *cp)
 {
     w->cp_seq = cp->seq;
-    w->cp_due_ns = mono_ns() + (int64_t)w->cp_seconds * 1000000000;
+    w->cp_due_ns = cmn_mono_ns() + (int64_t)w->cp_seconds * 1000000000;
     cp_file_append(w, cp);
     pthread_mutex_lock(&w->mu);
     w->stats.checkpoints++;
@@ -1291,7 +1286,7 @@ static void *writer_main(void *arg)
         memset(&res, 0, sizeof(res));
         pthread_mutex_lock(&w->mu);
         for (;;) {
-            int64_t now = mono_ns();
+            int64_t now = cmn_mono_ns();
             if (w->closing && !close_deadline)
                 close_deadline = now + (int64_t)w->timeout_ms * 1000000;
             if (w->result_ready) {
@@ -1365,7 +1360,7 @@ static void *writer_main(void *arg)
                 else
                     cmn_log_debug(LOG, "stream %s: reconnecting: %s", w->stream, res.err);
                 note_error(w, res.err);
-                w->next_connect_ns = mono_ns() + (int64_t)w->backoff_ms * 1000000;
+                w->next_connect_ns = cmn_mono_ns() + (int64_t)w->backoff_ms * 1000000;
                 w->backoff_ms =
                     w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
                 pthread_mutex_lock(&w->mu);
@@ -1385,12 +1380,12 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&w->mu);
         }
         drain_step(w);
-        if (checkpoint_due(w, mono_ns()))
+        if (checkpoint_due(w, cmn_mono_ns()))
             checkpoint(w);
 
         if (closing) {
             pthread_mutex_lock(&w->mu);
-            int64_t now = mono_ns();
+            int64_t now = cmn_mono_ns();
             int idle = w->qlen == 0 && !w->batch_held &&
                        (!w->spool || aud_spool_count(w->spool) == 0 || !w->conn);
             int done = idle || now >= close_deadline || w->fatal;
@@ -1544,8 +1539,8 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
         /* Spool mode, database away: continue the chain from the spool's head. */
         aud_spool_head(w->spool, &w->head_seq, w->head_hash);
         copy_str(w->spool_reason, sizeof(w->spool_reason), res.err);
-        w->down_since_ns = mono_ns();
-        w->next_connect_ns = mono_ns() + (int64_t)BACKOFF_MIN_MS * 1000000;
+        w->down_since_ns = cmn_mono_ns();
+        w->next_connect_ns = cmn_mono_ns() + (int64_t)BACKOFF_MIN_MS * 1000000;
         cmn_log_warn(LOG, "stream %s: database unreachable, continuing the spool at seq %lld: %s",
                      w->stream, (long long)w->head_seq, res.err);
     } else {
@@ -1583,7 +1578,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
         if (w->cp_seq < 0)
             w->cp_seq = -1; /* no checkpoint yet: sign the empty stream too */
     }
-    w->cp_due_ns = mono_ns() + (int64_t)w->cp_seconds * 1000000000;
+    w->cp_due_ns = cmn_mono_ns() + (int64_t)w->cp_seconds * 1000000000;
     w->stats.head_seq = w->head_seq;
     w->stats.checkpoint_seq = w->cp_seq;
     w->stats.spooling = aud_spool_count(w->spool) > 0;
@@ -1675,7 +1670,7 @@ int aud_writer_submit(aud_writer_t *w, const aud_event_t *ev, aud_done_fn done, 
     t->arg = arg;
     t->finished = 0;
     t->writer_done = 0;
-    t->deadline_ns = mono_ns() + (int64_t)w->timeout_ms * 1000000;
+    t->deadline_ns = cmn_mono_ns() + (int64_t)w->timeout_ms * 1000000;
     w->queue[(w->qhead + w->qlen) % w->qcap] = t;
     w->qlen++;
     t->prev_u = w->u_tail;

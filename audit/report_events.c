@@ -2,6 +2,7 @@
  * as a row of events.csv (RFC 4180, CRLF; a cell a spreadsheet would run as a formula is
  * prefixed with an apostrophe). */
 #include "audit/report_internal.h"
+#include "common/sha256.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@ void rpt_json_escape(rpt_sink_t *out, const char *s, size_t n)
 static void hex(rpt_sink_t *out, const unsigned char h[AUD_HASH_BYTES])
 {
     char x[2 * AUD_HASH_BYTES + 1];
-    aud_hex(h, AUD_HASH_BYTES, x);
+    cmn_hex(h, AUD_HASH_BYTES, x);
     rpt_sink_write(out, x, 2 * AUD_HASH_BYTES);
 }
 
@@ -192,7 +193,7 @@ void rpt_csv_row(rpt_sink_t *csv, const char *stream, int64_t seq, const aud_eve
 {
     char ts[28], h[2 * AUD_HASH_BYTES + 1];
     aud_time_format(ev->ts_us, ts);
-    aud_hex(hash, AUD_HASH_BYTES, h);
+    cmn_hex(hash, AUD_HASH_BYTES, h);
     cell(csv, stream, 0);
     rpt_sink_printf(csv, "%lld,", (long long)seq);
     cell(csv, ts, 0);

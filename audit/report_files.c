@@ -2,6 +2,7 @@
  * the temporary sibling directory renamed into place once everything is on disk. */
 #include "audit/report_internal.h"
 #include "common/err.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,7 +127,7 @@ int rpt_sink_close(rpt_sink_t *s, char hex[2 * AUD_HASH_BYTES + 1], char *err, s
             cmn_errf(err, errlen, "%s: SHA-256 failed", s->name);
             rc = CMN_ERR_CRYPTO;
         } else if (hex) {
-            aud_hex(md, AUD_HASH_BYTES, hex);
+            cmn_hex(md, AUD_HASH_BYTES, hex);
         }
     }
     EVP_MD_CTX_free(s->md);

@@ -5,6 +5,7 @@
 #include "audit/db.h"
 #include "audit/report_internal.h"
 #include "common/b64.h"
+#include "common/sha256.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -328,7 +329,7 @@ static json_t *cp_json(const rpt_cp_t *cp)
 {
     char hash[2 * AUD_HASH_BYTES + 1], ts[28];
     unsigned char b64[4 * ((AUD_SIG_BYTES + 2) / 3) + 1];
-    aud_hex(cp->hash, AUD_HASH_BYTES, hash);
+    cmn_hex(cp->hash, AUD_HASH_BYTES, hash);
     aud_time_format(cp->ts_us, ts);
     EVP_EncodeBlock(b64, cp->sig, AUD_SIG_BYTES);
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)cp->seq, "hash", hash,
@@ -720,7 +721,7 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         start_j = cp_json(&start);
     } else {
         char g[2 * AUD_HASH_BYTES + 1];
-        aud_hex(start.hash, AUD_HASH_BYTES, g);
+        cmn_hex(start.hash, AUD_HASH_BYTES, g);
         start_j = json_pack("{s:b, s:i, s:s}", "genesis", 1, "seq", 0, "hash", g);
     }
     entry = json_pack(

@@ -10,6 +10,8 @@
 #include "audit/event.h"
 #include "audit/report_line.h"
 #include "audit/report_stats.h"
+#include "common/clock.h"
+#include "common/sha256.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -164,7 +166,7 @@ static void stream_problem(rv_t *v, sstate_t *s, const char *code, int64_t line,
 
 static const char *short_hex(const unsigned char *h, char out[17])
 {
-    aud_hex(h, 8, out);
+    cmn_hex(h, 8, out);
     return out;
 }
 
@@ -598,8 +600,8 @@ static void check_files(rv_t *v)
         }
         if (memcmp(h, v->listed_hash[i], AUD_HASH_BYTES) != 0) {
             char a[2 * AUD_HASH_BYTES + 1], b[2 * AUD_HASH_BYTES + 1];
-            aud_hex(h, AUD_HASH_BYTES, a);
-            aud_hex(v->listed_hash[i], AUD_HASH_BYTES, b);
+            cmn_hex(h, AUD_HASH_BYTES, a);
+            cmn_hex(v->listed_hash[i], AUD_HASH_BYTES, b);
             problem(v, "file_hash", v->listed[i], 0, NULL, -1,
                     "%s has SHA-256 %s, but manifest.json says %s: the file was changed",
                     v->listed[i], a, b);
@@ -1434,8 +1436,8 @@ static void read_events(rv_t *v)
     if (!failed && v->events_listed >= 0 && EVP_DigestFinal_ex(fctx, h, &hl) == 1 &&
         memcmp(h, v->listed_hash[v->events_listed], AUD_HASH_BYTES) != 0) {
         char a[2 * AUD_HASH_BYTES + 1], b[2 * AUD_HASH_BYTES + 1];
-        aud_hex(h, AUD_HASH_BYTES, a);
-        aud_hex(v->listed_hash[v->events_listed], AUD_HASH_BYTES, b);
+        cmn_hex(h, AUD_HASH_BYTES, a);
+        cmn_hex(v->listed_hash[v->events_listed], AUD_HASH_BYTES, b);
         problem(v, "file_hash", F_EVENTS, 0, NULL, -1,
                 "events.jsonl has SHA-256 %s, but manifest.json says %s: the file was changed",
                 a, b);
@@ -1564,13 +1566,6 @@ static void finish_streams(rv_t *v)
     }
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int aud_report_verify_run(const aud_report_verify_options_t *o, aud_report_verify_result_t *r,
                           char *err, size_t errlen)
 {
@@ -1579,7 +1574,7 @@ int aud_report_verify_run(const aud_report_verify_options_t *o, aud_report_verif
     memset(&v, 0, sizeof(v));
     v.o = o;
     v.r = r;
-    int64_t t0 = mono_us();
+    int64_t t0 = cmn_mono_us();
     int rc = 0;
     struct stat st;
     if (!o->dir || stat(o->dir, &st) != 0) {
@@ -1617,7 +1612,7 @@ int aud_report_verify_run(const aud_report_verify_options_t *o, aud_report_verif
     }
     r->ok = r->total_problems == 0;
 out:
-    r->seconds = (double)(mono_us() - t0) / 1e6;
+    r->seconds = (double)(cmn_mono_us() - t0) / 1e6;
     for (size_t i = 0; i < v.n_keys; i++)
         aud_key_free(v.keys[i].key);
     free(v.fcps);

@@ -1,6 +1,7 @@
 #include "audit/spool.h"
 #include "audit/event.h"
 #include "common/buf.h"
+#include "common/sha256.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -340,7 +341,7 @@ int aud_spool_append(aud_spool_t *sp, int64_t seq, const unsigned char prev[AUD_
     char hex[2 * AUD_HASH_BYTES + 1];
     state_t *s = &sp->pending;
     if (!s->have_header) {
-        aud_hex(prev, AUD_HASH_BYTES, hex);
+        cmn_hex(prev, AUD_HASH_BYTES, hex);
         if (cmn_buf_printf(&sp->wbuf, HEADER_PREFIX "%s %lld %s\n", sp->stream,
                            (long long)(seq - 1), hex) != 0)
             return CMN_ERR_NOMEM;
@@ -350,7 +351,7 @@ int aud_spool_append(aud_spool_t *sp, int64_t seq, const unsigned char prev[AUD_
     }
     if (seq != s->head_seq + 1 || memcmp(prev, s->head_hash, AUD_HASH_BYTES) != 0)
         return CMN_ERR_CONFLICT;
-    aud_hex(hash, AUD_HASH_BYTES, hex);
+    cmn_hex(hash, AUD_HASH_BYTES, hex);
     if (cmn_buf_printf(&sp->wbuf, "%lld %s ", (long long)seq, hex) != 0 ||
         cmn_buf_append(&sp->wbuf, canonical, len) != 0 || cmn_buf_append(&sp->wbuf, "\n", 1) != 0)
         return CMN_ERR_NOMEM;

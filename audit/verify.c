@@ -2,6 +2,8 @@
 #include "audit/chain.h"
 #include "audit/db.h"
 #include "audit/event.h"
+#include "common/clock.h"
+#include "common/sha256.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -86,7 +88,7 @@ static void problem(vctx_t *v, const char *stream, int64_t seq, const char *kind
 
 static const char *short_hex(const unsigned char *h, char out[17])
 {
-    aud_hex(h, 8, out);
+    cmn_hex(h, 8, out);
     return out;
 }
 
@@ -751,13 +753,6 @@ static int problem_rank(const char *code)
     return strncmp(code, "checkpoint_", 11) == 0 || strcmp(code, "truncated") == 0;
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int exec_ok(PGconn *db, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(db, sql);
@@ -776,7 +771,7 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     v.o = o;
     v.r = r;
     v.max_problems = o->max_problems ? o->max_problems : 100;
-    int64_t t0 = mono_us();
+    int64_t t0 = cmn_mono_us();
     int rc = 0;
     PGresult *streams = NULL, *keys = NULL;
     r->problems = calloc(v.max_problems, sizeof(aud_problem_t));
@@ -895,7 +890,7 @@ out:
         }
         r->problems[j] = p;
     }
-    r->seconds = (double)(mono_us() - t0) / 1e6;
+    r->seconds = (double)(cmn_mono_us() - t0) / 1e6;
     PQclear(streams);
     PQclear(keys);
     if (v.db)

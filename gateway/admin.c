@@ -1,6 +1,7 @@
 /* hubgate's own endpoints under /-/ (docs/routes.md), and the Hub routes hubgate answers
  * itself: whoami-v2, from the caller's identity, never the service account's, and telemetry. */
 #include "common/buf.h"
+#include "common/sha256.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/http.h"
@@ -74,12 +75,10 @@ static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
 static json_t *principal_id(gw_request_t *req)
 {
     const char *p = gw_identity_principal(&req->identity, &req->arena);
-    unsigned char md[32];
-    unsigned int n = 32;
-    EVP_Digest(p, strlen(p), md, &n, EVP_sha256(), NULL);
+    unsigned char md[CMN_SHA256_BYTES];
+    cmn_sha256(p, strlen(p), md);
     char hex[25];
-    for (int i = 0; i < 12; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    cmn_hex(md, 12, hex);
     return json_string(hex);
 }
 

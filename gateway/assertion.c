@@ -1,5 +1,6 @@
 #include "gateway/assertion.h"
 #include "common/b64.h"
+#include "common/sha256.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -80,9 +81,8 @@ gw_assertion_t *gw_assertion_create(const char *path, const char *issuer)
     char *xs = b64(NULL, x, 32), *ys = b64(NULL, y, 32);
     snprintf(thumb_in, sizeof(thumb_in), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
              xs, ys);
-    unsigned char digest[32];
-    unsigned int dl = 32;
-    EVP_Digest(thumb_in, strlen(thumb_in), digest, &dl, EVP_sha256(), NULL);
+    unsigned char digest[CMN_SHA256_BYTES];
+    cmn_sha256(thumb_in, strlen(thumb_in), digest);
     cmn_b64url_encode(digest, 16, a->kid);
     json_t *jwks = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC",
                              "crv", "P-256", "x", xs, "y", ys, "kid", a->kid, "alg", "ES256", "use",

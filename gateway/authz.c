@@ -1,8 +1,9 @@
 #include "gateway/authz.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/cli_policy.h"
-#include "policy/sha256.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -106,13 +107,13 @@ static void log_errors(const char *what, const cmn_buf_t *errors)
 
 /* The SHA-256 of a refused file's bytes, so that its event names what was refused. "" when
  * it cannot be read. */
-static void file_sha256(const char *path, char out[POL_SHA256_HEX])
+static void file_sha256(const char *path, char out[CMN_SHA256_HEX])
 {
     cmn_buf_t b;
     cmn_buf_init(&b, POL_MAX_POLICY_BYTES);
     out[0] = '\0';
     if (cmn_buf_read_file(&b, path) == 0)
-        pol_sha256_hex(b.data ? b.data : "", b.len, out);
+        cmn_sha256_hex(b.data ? b.data : "", b.len, out);
     cmn_buf_free(&b);
 }
 
@@ -162,7 +163,7 @@ static int reload_one(gw_policies_t *ps, int shadow, int force, const char *trig
     } else if (!p && errors.len) {
         log_errors(shadow ? "shadow policy refused, the previous one stays" :
                             "policy refused, the previous one stays", &errors);
-        char refused_sha[POL_SHA256_HEX];
+        char refused_sha[CMN_SHA256_HEX];
         file_sha256(path, refused_sha);
         gw_policy_event_t ev = {0, shadow, path, trigger, old_sha, refused_sha, errors.data};
         if (ps->on_event)
@@ -189,11 +190,7 @@ static void *watch(void *arg)
     gw_policies_t *ps = arg;
     pthread_mutex_lock(&ps->wmu);
     while (!ps->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += WATCH_INTERVAL_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = cmn_realtime_after_ms(WATCH_INTERVAL_MS);
         pthread_cond_timedwait(&ps->wcond, &ps->wmu, &until);
         if (ps->stopping)
             break;

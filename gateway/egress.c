@@ -1,4 +1,5 @@
 #include "gateway/egress.h"
+#include "common/sha256.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -15,14 +16,6 @@
 #define NONCE 12
 #define TAG   16
 static const char aad[] = "hubgate-egress-v3";
-
-static int hex_value(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
 
 int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen)
 {
@@ -46,7 +39,7 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t
     }
     unsigned char k[32];
     for (size_t i = 0; rc == 0 && i < 32; i++) {
-        int hi = hex_value(b.data[2 * i]), lo = hex_value(b.data[2 * i + 1]);
+        int hi = cmn_hex_value(b.data[2 * i]), lo = cmn_hex_value(b.data[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             snprintf(err, errlen, "%s must hold exactly 64 hex digits (found another character "
                                   "at offset %zu)",

@@ -1,5 +1,6 @@
 #include "gateway/identity.h"
 #include "common/err.h"
+#include "common/sha256.h"
 #include "common/log.h"
 #include "gateway/jwt.h"
 #include "gateway/tokens.h"
@@ -283,9 +284,8 @@ static const gw_auth_reason_t claim_reasons[] = {
 static gw_auth_result_t verify_jwt(gw_auth_t *a, const char *token, size_t len, cmn_arena_t *arena,
                                    gw_identity_t *id, gw_auth_reason_t *code, const char **reason)
 {
-    unsigned char hash[32];
-    unsigned int hl = 32;
-    EVP_Digest(token, len, hash, &hl, EVP_sha256(), NULL);
+    unsigned char hash[CMN_SHA256_BYTES];
+    cmn_sha256(token, len, hash);
     size_t s = ((size_t)hash[0] << 8 | hash[1]) % CACHE_SLOTS;
     int64_t now = (int64_t)time(NULL);
 

@@ -1,4 +1,5 @@
 #include "gateway/jwks.h"
+#include "common/clock.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -41,13 +42,6 @@ struct gw_jwks {
     gw_jwks_change_cb on_change;
     void *ctx;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- JWK → OpenSSL key ------------------------------------------------------------------ */
 
@@ -351,7 +345,7 @@ static void refresh(gw_jwks_t *j, issuer_t *is)
     pthread_mutex_unlock(&j->mu);
     gw_keyset_t *set = fetch_keys(is, err, sizeof(err)); /* unlocked: blocks on the network */
     pthread_mutex_lock(&j->mu);
-    is->last_attempt_ms = now_ms();
+    is->last_attempt_ms = cmn_mono_ms();
     is->refresh_requested = 0;
     if (!set) {
         is->failures++;
@@ -392,7 +386,7 @@ static void *run(void *arg)
     gw_jwks_t *j = arg;
     pthread_mutex_lock(&j->mu);
     while (!j->stopping) {
-        int64_t now = now_ms(), next = now + 60 * 1000;
+        int64_t now = cmn_mono_ms(), next = now + 60 * 1000;
         issuer_t *due = NULL;
         for (size_t i = 0; i < j->n && !due; i++) {
             issuer_t *is = &j->issuers[i];
@@ -413,15 +407,7 @@ static void *run(void *arg)
             pthread_mutex_lock(&j->mu);
             continue;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        int64_t wait = next - now;
-        until.tv_sec += wait / 1000;
-        until.tv_nsec += (wait % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = cmn_realtime_after_ms(next - now);
         pthread_cond_timedwait(&j->wake, &j->mu, &until);
     }
     pthread_mutex_unlock(&j->mu);
@@ -484,7 +470,7 @@ int gw_jwks_ready(gw_jwks_t *j)
 {
     pthread_mutex_lock(&j->mu);
     int ready = 1;
-    int64_t now = now_ms();
+    int64_t now = cmn_mono_ms();
     for (size_t i = 0; i < j->n; i++)
         ready &= j->issuers[i].current != NULL && !stale(j, &j->issuers[i], now);
     pthread_mutex_unlock(&j->mu);
@@ -507,7 +493,7 @@ static gw_jwks_result_t try_find(gw_jwks_t *j, issuer_t *is, const char *kid, gw
 {
     if (!is->current)
         return GW_JWKS_NO_KEYS;
-    if (stale(j, is, now_ms()))
+    if (stale(j, is, cmn_mono_ms()))
         return GW_JWKS_STALE;
     if (!(*key = lookup(is->current, kid)))
         return GW_JWKS_UNKNOWN_KID;
@@ -522,7 +508,7 @@ gw_jwks_result_t gw_jwks_find(gw_jwks_t *j, size_t issuer, const char *kid, int 
     issuer_t *is = &j->issuers[issuer];
     pthread_mutex_lock(&j->mu);
     gw_jwks_result_t res = try_find(j, is, kid, set, key);
-    int64_t now = now_ms();
+    int64_t now = cmn_mono_ms();
     if (res != GW_JWKS_FOUND && wait_ms > 0 &&
         (is->refresh_requested ||
          now - is->last_kid_refresh_ms >= GW_JWKS_KID_REFRESH_SECONDS * 1000)) {
@@ -533,11 +519,7 @@ gw_jwks_result_t gw_jwks_find(gw_jwks_t *j, size_t issuer, const char *kid, int 
             is->refresh_requested = 1;
             pthread_cond_broadcast(&j->wake);
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)wait_ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = cmn_realtime_after_ms(wait_ms);
         while (is->refresh_requested &&
                pthread_cond_timedwait(&j->fetched, &j->mu, &until) != ETIMEDOUT) {
         }
@@ -551,7 +533,7 @@ int gw_jwks_has_kid(gw_jwks_t *j, size_t issuer, const char *kid)
 {
     pthread_mutex_lock(&j->mu);
     issuer_t *is = &j->issuers[issuer];
-    int has = is->current && !stale(j, is, now_ms()) && lookup(is->current, kid) != NULL;
+    int has = is->current && !stale(j, is, cmn_mono_ms()) && lookup(is->current, kid) != NULL;
     pthread_mutex_unlock(&j->mu);
     return has;
 }

@@ -1,5 +1,6 @@
 #include "gateway/policy_git.h"
-#include "policy/sha256.h"
+#include "common/clock.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,18 +47,11 @@ static int find_git(char *out, size_t cap)
     return -1;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What one git command produced: its stdout, either kept (at most cap bytes) or hashed (at most
  * cap bytes), and how it ended. */
 typedef struct {
     char *out;          /* kept output, NUL-terminated; NULL to hash instead */
-    pol_sha256_t *hash; /* hashed output */
+    cmn_sha256_t *hash; /* hashed output */
     size_t cap, len;
     int with_stderr; /* keep stderr too (in out): to tell why git refused */
     int exit_status; /* the child's exit status; -1 when killed or not run */
@@ -117,10 +111,10 @@ static int run_git(const char *dir, char *const argv[], run_t *r, char *why, siz
     }
     close(fds[1]);
     int rc = 0;
-    int64_t deadline = now_ms() + GW_POLICY_GIT_TIMEOUT_MS;
+    int64_t deadline = cmn_mono_ms() + GW_POLICY_GIT_TIMEOUT_MS;
     char buf[16384];
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - cmn_mono_ms();
         if (left <= 0) {
             snprintf(why, whylen, "git did not answer within %d ms", GW_POLICY_GIT_TIMEOUT_MS);
             rc = -1;
@@ -150,7 +144,7 @@ static int run_git(const char *dir, char *const argv[], run_t *r, char *why, siz
         if (r->out)
             memcpy(r->out + r->len, buf, (size_t)n);
         else
-            pol_sha256_update(r->hash, buf, (size_t)n);
+            cmn_sha256_update(r->hash, buf, (size_t)n);
         r->len += (size_t)n;
     }
     close(fds[0]);
@@ -244,8 +238,8 @@ void gw_policy_git_lookup(const char *path, const char *sha256_hex, gw_policy_gi
 
     /* That commit's bytes of the file, hashed as they stream: the same bytes, or not. */
     snprintf(spec, sizeof(spec), "%s:%s", out->commit, rel);
-    pol_sha256_t h;
-    pol_sha256_init(&h);
+    cmn_sha256_t h;
+    cmn_sha256_init(&h);
     run_t blob = {.hash = &h, .cap = GW_POLICY_GIT_MAX_BLOB};
     char *const cat[] = {"git", "cat-file", "blob", spec, NULL};
     char why[sizeof(out->why)] = "";
@@ -253,13 +247,14 @@ void gw_policy_git_lookup(const char *path, const char *sha256_hex, gw_policy_gi
         /* the commit deleted the file (it came back uncommitted), or it is too large to be a
          * policy: either way the file is not that commit's */
         out->state = GW_POLICY_GIT_MODIFIED;
+        uint8_t unused[CMN_SHA256_BYTES];
+        cmn_sha256_final(&h, unused); /* releases the context */
         goto out;
     }
-    uint8_t md[POL_SHA256_BYTES];
-    pol_sha256_final(&h, md);
-    char hex[POL_SHA256_HEX];
-    for (int i = 0; i < POL_SHA256_BYTES; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    uint8_t md[CMN_SHA256_BYTES];
+    cmn_sha256_final(&h, md);
+    char hex[CMN_SHA256_HEX];
+    cmn_hex(md, sizeof(md), hex);
     out->state = sha256_hex && strcmp(hex, sha256_hex) == 0 ? GW_POLICY_GIT_COMMITTED
                                                             : GW_POLICY_GIT_MODIFIED;
 out:

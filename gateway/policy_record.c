@@ -3,7 +3,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "policy/policy.h"
-#include "policy/sha256.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,8 +22,8 @@ int gw_policy_record(const char *database_url, const char *path, const char *sha
         rc = CMN_ERR_IO;
         goto out;
     }
-    char hex[POL_SHA256_HEX];
-    pol_sha256_hex(text.data ? text.data : "", text.len, hex);
+    char hex[CMN_SHA256_HEX];
+    cmn_sha256_hex(text.data ? text.data : "", text.len, hex);
     if (!sha256 || strcmp(hex, sha256) != 0) {
         snprintf(err, errlen, "%s changed since it was loaded", path);
         rc = CMN_ERR_CONFLICT;

@@ -1,21 +1,11 @@
 /* The query of GET /-/reports/soc2, parsed strictly (see report_query.h). */
 #include "gateway/report_query.h"
+#include "common/sha256.h"
 #include "audit/report.h"
 #include "common/err.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes s[0..n) into out (cap bytes, NUL-terminated). '+' stays '+': no value here
  * may hold a space, and a time offset "+02:00" typed into a browser arrives unencoded. Returns
@@ -29,7 +19,7 @@ static long decode(const char *s, size_t n, char *out, size_t cap)
         if (c == '%') {
             if (i + 2 >= n)
                 return -1;
-            int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+            int a = cmn_hex_value(s[i + 1]), b = cmn_hex_value(s[i + 2]);
             if (a < 0 || b < 0)
                 return -1;
             c = (unsigned char)(a * 16 + b);

@@ -1,19 +1,9 @@
 #include "gateway/route_internal.h"
+#include "common/sha256.h"
 #include "common/err.h"
 #include "gateway/serve.h"
 
 #include <string.h>
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* RFC 3986 unreserved: a client never needs to encode these, so an encoded one is either a
  * broken client or someone probing for a router that compares raw and decoded text
@@ -92,20 +82,20 @@ static int decode_segment(const char *raw, size_t len, cmn_arena_t *a, gw_route_
             continue;
         }
         /* Escapes were checked over the whole target already; stay defensive anyway. */
-        if (len - i < 3 || hexval((unsigned char)raw[i + 1]) < 0 ||
-            hexval((unsigned char)raw[i + 2]) < 0) {
+        if (len - i < 3 || cmn_hex_value((unsigned char)raw[i + 1]) < 0 ||
+            cmn_hex_value((unsigned char)raw[i + 2]) < 0) {
             *why = GW_REJECT_BAD_ESCAPE;
             return CMN_ERR_PARSE;
         }
-        unsigned char b = (unsigned char)(hexval((unsigned char)raw[i + 1]) * 16 +
-                                          hexval((unsigned char)raw[i + 2]));
+        unsigned char b = (unsigned char)(cmn_hex_value((unsigned char)raw[i + 1]) * 16 +
+                                          cmn_hex_value((unsigned char)raw[i + 2]));
         i += 2;
         if (b == 0) {
             *why = GW_REJECT_NUL;
             return CMN_ERR_PARSE;
         }
-        if (b == '%' && len - i >= 3 && hexval((unsigned char)raw[i + 1]) >= 0 &&
-            hexval((unsigned char)raw[i + 2]) >= 0) {
+        if (b == '%' && len - i >= 3 && cmn_hex_value((unsigned char)raw[i + 1]) >= 0 &&
+            cmn_hex_value((unsigned char)raw[i + 2]) >= 0) {
             *why = GW_REJECT_DOUBLE_ENCODING;
             return CMN_ERR_PARSE;
         }
@@ -174,8 +164,8 @@ int gw_route_target_parse(const char *target, size_t len, cmn_arena_t *a, gw_rou
         if (c == '?' && path_len == len)
             path_len = i;
         if (c == '%') {
-            if (len - i < 3 || hexval((unsigned char)target[i + 1]) < 0 ||
-                hexval((unsigned char)target[i + 2]) < 0) {
+            if (len - i < 3 || cmn_hex_value((unsigned char)target[i + 1]) < 0 ||
+                cmn_hex_value((unsigned char)target[i + 2]) < 0) {
                 *why = GW_REJECT_BAD_ESCAPE;
                 return CMN_ERR_PARSE;
             }
@@ -225,10 +215,10 @@ static char *decode_component(const char *s, size_t len, cmn_arena_t *a)
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '+') {
             out[j++] = ' ';
-        } else if (s[i] == '%' && len - i >= 3 && hexval((unsigned char)s[i + 1]) >= 0 &&
-                   hexval((unsigned char)s[i + 2]) >= 0) {
+        } else if (s[i] == '%' && len - i >= 3 && cmn_hex_value((unsigned char)s[i + 1]) >= 0 &&
+                   cmn_hex_value((unsigned char)s[i + 2]) >= 0) {
             out[j++] =
-                (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+                (char)(cmn_hex_value((unsigned char)s[i + 1]) * 16 + cmn_hex_value((unsigned char)s[i + 2]));
             i += 2;
         } else {
             out[j++] = s[i];

@@ -2,6 +2,7 @@
 #include "audit/db.h"
 #include "audit/checkpoint.h"
 #include "audit/role.h"
+#include "common/clock.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -674,9 +675,7 @@ static void *probe_database(void *arg)
             }
         }
         pthread_mutex_lock(&p->lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += ok ? 5 : 1;
+        struct timespec until = cmn_realtime_after_ms(ok ? 5000 : 1000);
         while (!p->stopping && pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT) {
         }
     }

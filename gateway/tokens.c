@@ -1,5 +1,7 @@
 #include "gateway/tokens.h"
 #include "audit/event.h"
+#include "common/clock.h"
+#include "common/sha256.h"
 #include "common/b64.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -31,13 +33,6 @@ struct gw_tokens {
     size_t nidle;
     slot_t cache[CACHE_SLOTS];
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 gw_tokens_t *gw_tokens_create(const char *database_url)
 {
@@ -136,12 +131,6 @@ static int begin(PGconn *c)
     return ok;
 }
 
-static void sha256(const char *p, size_t n, unsigned char out[32])
-{
-    unsigned int len = 32;
-    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
-}
-
 static json_t *owner_snapshot(const gw_identity_t *id)
 {
     json_t *groups = json_array();
@@ -172,7 +161,7 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     OPENSSL_cleanse(enc, sizeof(enc));
     if (!tok)
         return CMN_ERR_NOMEM;
-    sha256(tok, strlen(tok), hash);
+    cmn_sha256(tok, strlen(tok), hash);
 
     json_t *snap = owner_snapshot(owner);
     char *snap_text = snap ? json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -340,10 +329,10 @@ int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t 
                      gw_identity_t *id, gw_auth_reason_t *code, const char **reason)
 {
     unsigned char hash[32];
-    sha256(token, len, hash);
+    cmn_sha256(token, len, hash);
     size_t s = ((size_t)hash[0] << 8 | hash[1]) % CACHE_SLOTS;
     json_t *row = NULL;
-    int64_t now = now_ms();
+    int64_t now = cmn_mono_ms();
     pthread_mutex_lock(&t->mu);
     slot_t *slot = &t->cache[s];
     int hit = slot->used && memcmp(slot->hash, hash, 32) == 0 &&

@@ -1,4 +1,5 @@
 #include "gateway/upstream.h"
+#include "common/clock.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -72,13 +73,6 @@ struct gw_xfer {
     gw_xfer_t *next_pending;
     gw_xfer_t *prev_active, *next_active;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct gw_upstream {
     CURLM *multi;
@@ -229,7 +223,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 {
     gw_xfer_t *x = userdata;
     size_t n = size * nitems;
-    atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
+    atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
     size_t ret = n;
     pthread_mutex_lock(&x->mu);
     if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
@@ -251,8 +245,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
             }
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            x->head_latency_us = (uint64_t)(now.tv_sec - x->started.tv_sec) * 1000000u +
-                                 (uint64_t)(now.tv_nsec - x->started.tv_nsec) / 1000;
+            x->head_latency_us = (uint64_t)cmn_elapsed_us(&x->started, &now);
             x->head_ok = 1;
             if (!x->buffered) {
                 x->head_ready = 1;
@@ -287,7 +280,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
             ret = 0;
         } else {
             x->received += n;
-            atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
+            atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
         }
     } else if (ring_alloc(&x->down, x->content_length) != 0) {
         ret = 0;
@@ -297,7 +290,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     } else {
         ring_put(&x->down, data, n);
         x->received += n;
-        atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
+        atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
         wake_client(x);
     }
     pthread_mutex_unlock(&x->mu);
@@ -315,7 +308,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
     } else if (x->up.len > 0) {
         ret = ring_get(&x->up, buf, max);
         x->sent += ret;
-        atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
+        atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
         wake_client(x); /* the client may be waiting for room */
     } else if (x->up_eof) {
         ret = 0;
@@ -434,7 +427,7 @@ static void start(gw_upstream_t *up, gw_xfer_t *x)
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &x->started);
-    atomic_store_explicit(&x->last_activity_ms, now_ms(), memory_order_relaxed);
+    atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
     if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
         finish(up, x, CURLE_FAILED_INIT);
         return;
@@ -477,7 +470,7 @@ static void run_pending(gw_upstream_t *up)
  * transfer spends paused for a slow client as upstream silence and would abort it. */
 static void sweep_idle(gw_upstream_t *up)
 {
-    int64_t now = now_ms();
+    int64_t now = cmn_mono_ms();
     gw_xfer_t *x = up->active;
     while (x) {
         gw_xfer_t *next = x->next_active;
@@ -531,7 +524,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
     gw_upstream_t *up = userp;
-    up->timer_due_ms = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    up->timer_due_ms = timeout_ms < 0 ? -1 : cmn_mono_ms() + timeout_ms;
     return 0;
 }
 
@@ -551,11 +544,11 @@ static void reap_done(gw_upstream_t *up)
 static void *io_thread(void *arg)
 {
     gw_upstream_t *up = arg;
-    int64_t last_sweep = now_ms();
+    int64_t last_sweep = cmn_mono_ms();
     struct epoll_event events[64];
     int running = 0;
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = cmn_mono_ms();
         int wait = 500;
         if (up->timer_due_ms >= 0)
             wait = up->timer_due_ms <= now ? 0 : (int)(up->timer_due_ms - now < 500 ? up->timer_due_ms - now : 500);
@@ -578,14 +571,14 @@ static void *io_thread(void *arg)
                 flags |= CURL_CSELECT_ERR;
             curl_multi_socket_action(up->multi, fd, flags, &running);
         }
-        if (up->timer_due_ms >= 0 && now_ms() >= up->timer_due_ms) {
+        if (up->timer_due_ms >= 0 && cmn_mono_ms() >= up->timer_due_ms) {
             up->timer_due_ms = -1;
             curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         reap_done(up);
-        if (now_ms() - last_sweep >= 500) {
+        if (cmn_mono_ms() - last_sweep >= 500) {
             sweep_idle(up);
-            last_sweep = now_ms();
+            last_sweep = cmn_mono_ms();
         }
         pthread_mutex_lock(&up->mu);
         int stop = up->stopping && !up->pending;

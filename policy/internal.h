@@ -8,7 +8,7 @@
 
 #include "common/arena.h"
 #include "policy/policy.h"
-#include "policy/sha256.h"
+#include "common/sha256.h"
 
 #define POL_TYPE_ALL 0x3eu /* bits 1..5: model, dataset, space, kernel, bucket */
 
@@ -122,7 +122,7 @@ typedef struct {
 struct pol_policy {
     atomic_int refs;
     cmn_arena_t arena;
-    char sha256[POL_SHA256_HEX];
+    char sha256[CMN_SHA256_HEX];
     const char *name;
     const char *default_region;
 

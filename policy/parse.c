@@ -1768,7 +1768,7 @@ pol_policy_t *pol_policy_parse(const char *text, size_t len, const char *name,
     cmn_jsonpos_t *pos = NULL;
     json_t *root = NULL;
     json_error_t jerr;
-    pol_sha256_hex(text, len, p->sha256);
+    cmn_sha256_hex(text, len, p->sha256);
     p->name = dup(&ps, name);
     if (opts && opts->default_region)
         p->default_region = dup(&ps, opts->default_region);

@@ -18,7 +18,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
-#include "policy/sha256.h"
+#include "common/sha256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -171,8 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (errors.len != 0)
         abort();
-    char hex[POL_SHA256_HEX];
-    pol_sha256_hex(data, size, hex);
+    char hex[CMN_SHA256_HEX];
+    cmn_sha256_hex(data, size, hex);
     if (strcmp(hex, pol_policy_sha256(p)) != 0)
         abort();
     check_decisions(p);

@@ -17,6 +17,7 @@
 
 #include "audit/chain.h"
 #include "common/err.h"
+#include "common/sha256.h"
 
 static const char canonical[] = "{\"id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"kind\":"
                                 "\"gateway.started\",\"ts\":\"2024-05-01T12:34:56.123456Z\","
@@ -63,21 +64,21 @@ static void chain_v2_like_coreutils(void **state)
             memcmp(org, v2_cases[i].org, orglen) != 0)
             fail_msg("%s: org %.*s", v2_cases[i].name, (int)orglen, org);
         assert_int_equal(aud_chain_commitment(&h, text, len, c), 0);
-        aud_hex(c, AUD_HASH_BYTES, hex);
+        cmn_hex(c, AUD_HASH_BYTES, hex);
         if (strcmp(hex, v2_cases[i].commitment) != 0)
             fail_msg("%s: commitment %s", v2_cases[i].name, hex);
         assert_int_equal(aud_chain_next(&h, prev, text, len, out), 0);
-        aud_hex(out, AUD_HASH_BYTES, hex);
+        cmn_hex(out, AUD_HASH_BYTES, hex);
         if (strcmp(hex, v2_cases[i].hash) != 0)
             fail_msg("%s: hash %s", v2_cases[i].name, hex);
         /* the same link from the org and the commitment alone (a hidden event) */
         assert_int_equal(aud_chain_next_v2(&h, prev, org, orglen, c, out), 0);
-        aud_hex(out, AUD_HASH_BYTES, hex);
+        cmn_hex(out, AUD_HASH_BYTES, hex);
         if (strcmp(hex, v2_cases[i].hash) != 0)
             fail_msg("%s: hash from the commitment %s", v2_cases[i].name, hex);
         /* out may alias prev */
         assert_int_equal(aud_chain_next(&h, prev, text, len, prev), 0);
-        aud_hex(prev, AUD_HASH_BYTES, hex);
+        cmn_hex(prev, AUD_HASH_BYTES, hex);
         if (strcmp(hex, v2_cases[i].hash) != 0)
             fail_msg("%s: aliased hash %s", v2_cases[i].name, hex);
     }
@@ -158,7 +159,7 @@ static void genesis_is_stream_specific(void **state)
     unsigned char g[AUD_HASH_BYTES], g2[AUD_HASH_BYTES];
     char hex[2 * AUD_HASH_BYTES + 1];
     aud_chain_genesis("gw-1", g);
-    aud_hex(g, AUD_HASH_BYTES, hex);
+    cmn_hex(g, AUD_HASH_BYTES, hex);
     assert_string_equal(hex, "4656e520977e914a6b169bc5c7222b943ba891b5f617547e5ef7ce61f9144678");
     aud_chain_genesis("gw-2", g2);
     assert_memory_not_equal(g, g2, AUD_HASH_BYTES);
@@ -172,11 +173,11 @@ static void chains_like_sha256sum(void **state)
     char hex[2 * AUD_HASH_BYTES + 1];
     aud_chain_genesis("gw-1", prev);
     assert_int_equal(aud_chain_next(&h, prev, canonical, strlen(canonical), out), 0);
-    aud_hex(out, AUD_HASH_BYTES, hex);
+    cmn_hex(out, AUD_HASH_BYTES, hex);
     assert_string_equal(hex, "994ea1b4de33f21e8a6049a9dfd00ea7d314d8f5a9b75eb238e8efe4fb475e76");
     /* out may alias prev */
     assert_int_equal(aud_chain_next(&h, out, canonical, strlen(canonical), out), 0);
-    aud_hex(out, AUD_HASH_BYTES, hex);
+    cmn_hex(out, AUD_HASH_BYTES, hex);
     assert_string_equal(hex, "fe4e4ade975e1f47c9d1e96f93ad741beb65b084fd8263c3b32deeb7e7451cd2");
     aud_hasher_free(&h);
     aud_hasher_free(&h); /* twice is fine */
@@ -208,7 +209,7 @@ static void hex_round_trips(void **state)
 {
     unsigned char in[4] = {0x00, 0xab, 0x7f, 0xff}, out[4];
     char hex[9];
-    aud_hex(in, 4, hex);
+    cmn_hex(in, 4, hex);
     assert_string_equal(hex, "00ab7fff");
     assert_int_equal(aud_unhex("00AB7fff", 8, out, 4), 0);
     assert_memory_equal(in, out, 4);

@@ -14,6 +14,7 @@
 
 #include "audit/checkpoint.h"
 #include "common/err.h"
+#include "common/sha256.h"
 
 static char tmpdir[64];
 
@@ -110,7 +111,7 @@ static void file_line_round_trips(void **state)
     /* pretty-printed by an auditor's tool: still the same checkpoint */
     char pretty[1024];
     char hash[65];
-    aud_hex(cp.hash, 32, hash);
+    cmn_hex(cp.hash, 32, hash);
     snprintf(pretty, sizeof(pretty),
              "{ \"v\": 1, \"stream\": \"gw-1\", \"seq\": 1234, \"hash\": \"%s\", "
              "\"ts\": \"2024-05-01T12:34:56.123456Z\", \"key_id\": \"%s\", \"sig\": \"%.86s\" }",

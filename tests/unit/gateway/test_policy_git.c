@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "gateway/policy_git.h"
-#include "policy/sha256.h"
+#include "common/sha256.h"
 
 static char root[256];
 
@@ -41,9 +41,9 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
-static void sha_of(const char *text, char out[POL_SHA256_HEX])
+static void sha_of(const char *text, char out[CMN_SHA256_HEX])
 {
-    pol_sha256_hex(text, strlen(text), out);
+    cmn_sha256_hex(text, strlen(text), out);
 }
 
 /* The commit id git gives for rev, read by the test itself. */
@@ -84,7 +84,7 @@ static void states_follow_the_work_tree(void **state)
 {
     (void)state;
     gw_policy_git_t g;
-    char path[512], sha[POL_SHA256_HEX], head[65];
+    char path[512], sha[CMN_SHA256_HEX], head[65];
     const char *v1 = "{\"version\":1,\"orgs\":{}}\n", *v2 = "{\"version\":1,\"orgs\":{\"x\":{}}}\n";
 
     /* A file outside any work tree. */
@@ -140,7 +140,7 @@ static void states_follow_the_work_tree(void **state)
 
     /* Edited in place, not committed: modified, naming the commit it differs from. */
     write_file("repo/policies/policy.json", v2);
-    char sha2[POL_SHA256_HEX];
+    char sha2[CMN_SHA256_HEX];
     sha_of(v2, sha2);
     gw_policy_git_lookup(path, sha2, &g);
     assert_string_equal(gw_policy_git_state_name(g.state), "modified");
@@ -168,7 +168,7 @@ static void no_git_is_none_with_a_reason(void **state)
 {
     (void)state;
     char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
-    char empty[512], path[512], sha[POL_SHA256_HEX];
+    char empty[512], path[512], sha[CMN_SHA256_HEX];
     snprintf(empty, sizeof(empty), "%s/empty-bin", root);
     sh("mkdir -p empty-bin");
     snprintf(path, sizeof(path), "%s/repo/README", root);
@@ -202,7 +202,7 @@ static void a_stuck_or_flooding_git_is_cut_off(void **state)
     };
     char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char bin[512], path[512], sha[POL_SHA256_HEX];
+        char bin[512], path[512], sha[CMN_SHA256_HEX];
         snprintf(bin, sizeof(bin), "%s/fake-%zu", root, i);
         sh("mkdir -p fake-%zu && printf '%s' > fake-%zu/git && chmod 755 fake-%zu/git", i,
            cases[i].script, i, i);

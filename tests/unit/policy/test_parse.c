@@ -14,7 +14,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
-#include "policy/sha256.h"
+#include "common/sha256.h"
 
 static const char *const regions[] = {"us", "eu"};
 static const pol_options_t opts = {regions, 2, "us"};
@@ -420,8 +420,8 @@ static void compiles_a_valid_policy(void **state)
     assert_int_equal(st.external_namespaces, 1);
     assert_int_equal(st.auditors, 2);
     assert_string_equal(pol_policy_name(p), "valid.json");
-    char hex[POL_SHA256_HEX];
-    pol_sha256_hex(valid, strlen(valid), hex);
+    char hex[CMN_SHA256_HEX];
+    cmn_sha256_hex(valid, strlen(valid), hex);
     assert_string_equal(pol_policy_sha256(p), hex);
     assert_string_equal(pol_repo_region(p, "acme"), "eu");
     assert_string_equal(pol_repo_region(p, "ACME"), "eu");
@@ -576,27 +576,27 @@ static void subject_parse(void **state)
 
 static void sha256_vectors(void **state)
 {
-    char hex[POL_SHA256_HEX];
-    pol_sha256_hex("", 0, hex);
+    char hex[CMN_SHA256_HEX];
+    cmn_sha256_hex("", 0, hex);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    pol_sha256_hex("abc", 3, hex);
+    cmn_sha256_hex("abc", 3, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    pol_sha256_hex(two, strlen(two), hex);
+    cmn_sha256_hex(two, strlen(two), hex);
     assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     /* one million 'a', fed in uneven pieces */
-    pol_sha256_t c;
-    uint8_t d[POL_SHA256_BYTES];
+    cmn_sha256_t c;
+    uint8_t d[CMN_SHA256_BYTES];
     char chunk[997];
     memset(chunk, 'a', sizeof(chunk));
-    pol_sha256_init(&c);
+    cmn_sha256_init(&c);
     size_t left = 1000000;
     while (left) {
         size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
-        pol_sha256_update(&c, chunk, n);
+        cmn_sha256_update(&c, chunk, n);
         left -= n;
     }
-    pol_sha256_final(&c, d);
+    cmn_sha256_final(&c, d);
     static const uint8_t want[] = {0xcd, 0xc7, 0x6e, 0x5c, 0x99, 0x14, 0xfb, 0x92, 0x81, 0xa1, 0xc7,
                                    0xe2, 0x84, 0xd7, 0x3e, 0x67, 0xf1, 0x80, 0x9a, 0x48, 0xa4, 0x97,
                                    0x20, 0x0e, 0x04, 0x6d, 0x39, 0xcc, 0xc7, 0x11, 0x2c, 0xd0};
