@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "common/b64.h"
-#include "gateway/identity.h"
-#include "gateway/jwks.h"
+#include "gateway/authn/identity.h"
+#include "gateway/authn/jwks.h"
 
 static char jwks_doc[8192], discovery[512];
 

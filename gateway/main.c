@@ -2,13 +2,13 @@
  * --help; bad input exits non-zero with one line saying what and where. */
 #include "common/buf.h"
 #include "common/log.h"
-#include "gateway/cli.h"
-#include "gateway/cli_audit.h"
-#include "gateway/cli_db.h"
-#include "gateway/cli_policy.h"
-#include "gateway/cli_report.h"
-#include "gateway/config.h"
-#include "gateway/serve.h"
+#include "gateway/cli/cli.h"
+#include "gateway/cli/audit.h"
+#include "gateway/cli/db.h"
+#include "gateway/cli/policy.h"
+#include "gateway/cli/report.h"
+#include "gateway/config/config.h"
+#include "gateway/server/server.h"
 #include "gateway/version.h"
 
 #include <curl/curl.h>

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/collections.h"
+#include "gateway/authz/collections.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

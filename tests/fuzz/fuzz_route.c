@@ -18,7 +18,7 @@
 
 #include "common/arena.h"
 #include "common/err.h"
-#include "gateway/route.h"
+#include "gateway/route/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

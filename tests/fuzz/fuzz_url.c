@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/url.h"
+#include "gateway/config/url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* layer: gateway */
-/* Fuzzes the X-Forwarded-For walk (gateway/xff.c).
+/* Fuzzes the X-Forwarded-For walk (gateway/http/xff.c).
  *
  * Input: byte 0 picks the peer (low 2 bits: a trusted IPv4 proxy, a trusted IPv6 proxy, an
  * untrusted address, no address); the rest is split at '\n' into X-Forwarded-For lines.
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "common/arena.h"
-#include "gateway/xff.h"
+#include "gateway/http/xff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/collections.h"
+#include "gateway/authz/collections.h"
 
 static const char policy_text[] =
     "{\"version\": 1,\n"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 static char dir[] = "/tmp/hubgate-test-config-XXXXXX";
 

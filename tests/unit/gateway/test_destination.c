@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "gateway/destination.h"
+#include "gateway/config/destination.h"
 
 static void origins(void **state)
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "gateway/egress.h"
+#include "gateway/forward/egress.h"
 
 #define HEX64 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "gateway/headers.h"
+#include "gateway/http/headers.h"
 
 #define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
 #define MAXH 6

@@ -1,5 +1,5 @@
-/* JWT parsing and verification (gateway/jwt.c), JWKS parsing (gateway/jwks.c) and the
- * X-Hubgate-Identity assertion (gateway/assertion.c), which libjwt itself must accept. */
+/* JWT parsing and verification (gateway/authn/jwt.c), JWKS parsing (gateway/authn/jwks.c) and the
+ * X-Hubgate-Identity assertion (gateway/authn/assertion.c), which libjwt itself must accept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +17,9 @@
 
 #include "common/b64.h"
 #include "common/err.h"
-#include "gateway/assertion.h"
-#include "gateway/jwks.h"
-#include "gateway/jwt.h"
+#include "gateway/authn/assertion.h"
+#include "gateway/authn/jwks.h"
+#include "gateway/authn/jwt.h"
 
 static EVP_PKEY *rsa2048, *rsa1024, *p256, *p384;
 

@@ -1,4 +1,4 @@
-/* Where a policy file came from (gateway/policy_git.h): against real git work trees made in a
+/* Where a policy file came from (gateway/authz/policy_git.h): against real git work trees made in a
  * temporary folder — no repository, an untracked file, a committed one, an edit in place, a
  * later commit of another file, a symlink into the tree, and no git at all. */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/policy_git.h"
+#include "gateway/authz/policy_git.h"
 #include "common/sha256.h"
 
 static char root[256];

@@ -14,8 +14,8 @@
 
 #include "common/arena.h"
 #include "common/err.h"
-#include "gateway/route.h"
-#include "gateway/serve.h"
+#include "gateway/route/route.h"
+#include "gateway/server/server.h"
 
 #define F(x)  GW_FAMILY_##x
 #define A(x)  GW_ACTION_##x

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "gateway/tokens.h"
+#include "gateway/authn/tokens.h"
 
 /* A token's name is checked before anything happens: what is refused, and why. */
 static void names(void **state)

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/url.h"
+#include "gateway/config/url.h"
 
 static const struct {
     const char *name;

@@ -1,4 +1,4 @@
-/* The X-Forwarded-For walk (gateway/xff.c): all lines joined, walked from the right through
+/* The X-Forwarded-For walk (gateway/http/xff.c): all lines joined, walked from the right through
  * trusted proxies, entries in the four accepted forms, anything else an unknown client. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "gateway/xff.h"
+#include "gateway/http/xff.h"
 
 #define MAXLINES 4
 #define U        GW_XFF_UNKNOWN

@@ -1,0 +1,402 @@
+#include "gateway/authn/tokens.h"
+#include "audit/event.h"
+#include "common/clock.h"
+#include "common/sha256.h"
+#include "common/b64.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_SLOTS 1024
+#define POOL        4
+
+typedef struct {
+    unsigned char hash[32];
+    int used;
+    int64_t fetched_ms;
+    json_t *row; /* {id, name, scope, owner, expires, revoked} or NULL for "unknown token" */
+} slot_t;
+
+struct gw_tokens {
+    char *url;
+    pthread_mutex_t mu;
+    PGconn *idle[POOL];
+    size_t nidle;
+    slot_t cache[CACHE_SLOTS];
+};
+
+gw_tokens_t *gw_tokens_create(const char *database_url)
+{
+    gw_tokens_t *t = calloc(1, sizeof(*t));
+    if (!t || !(t->url = strdup(database_url))) {
+        free(t);
+        return NULL;
+    }
+    pthread_mutex_init(&t->mu, NULL);
+    return t;
+}
+
+void gw_tokens_destroy(gw_tokens_t *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nidle; i++)
+        PQfinish(t->idle[i]);
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        json_decref(t->cache[i].row);
+    pthread_mutex_destroy(&t->mu);
+    free(t->url);
+    free(t);
+}
+
+static PGconn *acquire(gw_tokens_t *t)
+{
+    pthread_mutex_lock(&t->mu);
+    PGconn *c = t->nidle ? t->idle[--t->nidle] : NULL;
+    pthread_mutex_unlock(&t->mu);
+    if (c && PQstatus(c) == CONNECTION_OK)
+        return c;
+    PQfinish(c);
+    c = PQconnectdb(t->url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        cmn_log_warn("tokens", "cannot connect to the database: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void release(gw_tokens_t *t, PGconn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&t->mu);
+    /* Only a connection in no transaction goes back: never one a failed change left open. */
+    if (t->nidle < POOL && PQstatus(c) == CONNECTION_OK &&
+        PQtransactionStatus(c) == PQTRANS_IDLE) {
+        t->idle[t->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&t->mu);
+    PQfinish(c);
+}
+
+const char *gw_tokens_name_problem(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > GW_MAX_TOKEN_NAME)
+        return "name must be a string of 1 to 128 characters";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              (c != '\0' && strchr(GW_TOKEN_NAME_PUNCT, c))))
+            return "name may hold only ASCII letters, digits, spaces and - _ . , : ; @ # ( ) + /";
+    }
+    if (name[0] == ' ' || name[n - 1] == ' ')
+        return "name must not start or end with a space";
+    if (aud_event_value_looks_secret(name))
+        return "name looks like a credential (a token, \"Bearer …\" or a JWT): name a token "
+               "for where it is used, never with a secret";
+    return NULL;
+}
+
+/* Ends the transaction a change opened: COMMIT when rc is 0, else ROLLBACK. Returns rc, or
+ * CMN_ERR_DB when the COMMIT failed (then nothing changed). */
+static int finish(PGconn *c, int rc, const char *what)
+{
+    PGresult *res = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
+    if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        cmn_log_error("tokens", "%s: the commit failed after the audit event was recorded: %s",
+                      what, PQresultErrorMessage(res));
+        rc = CMN_ERR_DB;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int begin(PGconn *c)
+{
+    PGresult *res = PQexec(c, "BEGIN");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+static json_t *owner_snapshot(const gw_identity_t *id)
+{
+    json_t *groups = json_array();
+    for (size_t i = 0; i < id->ngroups; i++)
+        json_array_append_new(groups, json_string(id->groups[i]));
+    /* Every group (an identity carries at most GW_MAX_GROUPS: more was refused), and whether
+     * the email was verified, so that the token grants what its owner's login did. */
+    return json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:s?, s:o, s:b}", "iss", id->iss, "sub",
+                     id->sub, "email", id->email, "email_verified", id->email_verified,
+                     "preferred_username", id->preferred_username, "name", id->name, "groups",
+                     groups, "mfa", id->mfa);
+}
+
+int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
+                   const char *scope, int days, cmn_arena_t *arena, gw_tokens_confirm_fn confirm,
+                   void *arg, const char **token, json_t **info)
+{
+    if (gw_tokens_name_problem(name))
+        return CMN_ERR_INVAL;
+    unsigned char secret[24], idraw[9], hash[32];
+    if (RAND_bytes(secret, sizeof(secret)) != 1 || RAND_bytes(idraw, sizeof(idraw)) != 1)
+        return CMN_ERR_CRYPTO;
+    char enc[64], idenc[16];
+    cmn_b64url_encode(secret, sizeof(secret), enc);
+    cmn_b64url_encode(idraw, sizeof(idraw), idenc);
+    char *tok = cmn_arena_printf(arena, GW_TOKEN_PREFIX "%s", enc);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    OPENSSL_cleanse(enc, sizeof(enc));
+    if (!tok)
+        return CMN_ERR_NOMEM;
+    cmn_sha256(tok, strlen(tok), hash);
+
+    json_t *snap = owner_snapshot(owner);
+    char *snap_text = snap ? json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(snap);
+    char id[32], daystr[16];
+    snprintf(id, sizeof(id), "tok_%s", idenc);
+    snprintf(daystr, sizeof(daystr), "%d", days);
+    const char *params[8] = {id, (const char *)hash, name, owner->iss, owner->sub, snap_text,
+                             scope, daystr};
+    int lengths[8] = {0, 32, 0, 0, 0, 0, 0, 0};
+    int formats[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+    int rc = CMN_ERR_DB;
+    PGconn *c = snap_text ? acquire(t) : NULL;
+    int open = c && begin(c);
+    PGresult *res = open ? PQexecParams(c,
+                                     "INSERT INTO access_token (id, hash, name, owner_iss, "
+                                     "owner_sub, owner, scope, expires_at) VALUES ($1, $2, $3, $4, "
+                                     "$5, $6::jsonb, $7, now() + make_interval(days => $8::int)) "
+                                     "RETURNING to_char(created_at AT TIME ZONE 'UTC', "
+                                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at AT TIME "
+                                     "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                                     8, NULL, params, lengths, formats, 0)
+                      : NULL;
+    *info = NULL;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "name", name, "scope", scope,
+                          "created", PQgetvalue(res, 0, 0), "expires", PQgetvalue(res, 0, 1));
+        rc = *info ? 0 : CMN_ERR_NOMEM;
+        /* Committed only once the event is durable: no token without its token.minted. */
+        if (rc == 0 && confirm)
+            rc = confirm(arg, *info);
+    } else if (res) {
+        cmn_log_warn("tokens", "minting failed: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    if (open)
+        rc = finish(c, rc, "minting");
+    if (rc == 0) {
+        *token = tok;
+    } else {
+        json_decref(*info);
+        *info = NULL;
+    }
+    release(t, c);
+    free(snap_text);
+    return rc;
+}
+
+json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
+{
+    const char *params[2] = {owner->iss, owner->sub};
+    PGconn *c = acquire(t);
+    PGresult *res = c ? PQexecParams(c,
+                                     "SELECT id, name, scope, to_char(created_at AT TIME ZONE "
+                                     "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at "
+                                     "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                                     "to_char(revoked_at AT TIME ZONE 'UTC', "
+                                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), expires_at < now() FROM "
+                                     "access_token WHERE owner_iss = $1 AND owner_sub = $2 ORDER BY "
+                                     "created_at DESC, id LIMIT 1000",
+                                     2, NULL, params, NULL, NULL, 0)
+                      : NULL;
+    json_t *out = NULL;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+        out = json_array();
+        for (int i = 0; out && i < PQntuples(res); i++) {
+            json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id", PQgetvalue(res, i, 0),
+                                    "name", PQgetvalue(res, i, 1), "scope", PQgetvalue(res, i, 2),
+                                    "created", PQgetvalue(res, i, 3), "expires",
+                                    PQgetvalue(res, i, 4), "expired",
+                                    strcmp(PQgetvalue(res, i, 6), "t") == 0);
+            if (row && !PQgetisnull(res, i, 5))
+                json_object_set_new(row, "revoked", json_string(PQgetvalue(res, i, 5)));
+            json_array_append_new(out, row);
+        }
+    }
+    PQclear(res);
+    release(t, c);
+    return out;
+}
+
+int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
+                     gw_tokens_confirm_fn confirm, void *arg)
+{
+    const char *params[3] = {id, owner->iss, owner->sub};
+    PGconn *c = acquire(t);
+    int open = c && begin(c);
+    /* The revoked token's name and scope come back for its token.revoked event: the report of
+     * tokens minted and revoked names each the same way. */
+    PGresult *res =
+        open ? PQexecParams(c,
+                            "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
+                            "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
+                            "RETURNING name, scope",
+                            3, NULL, params, NULL, NULL, 0)
+             : NULL;
+    int rc = CMN_ERR_DB;
+    json_t *info = NULL;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+        rc = PQntuples(res) == 1 ? 0 : CMN_ERR_NOTFOUND;
+        if (rc == 0)
+            info = json_pack("{s:s, s:s, s:s}", "id", id, "name", PQgetvalue(res, 0, 0), "scope",
+                             PQgetvalue(res, 0, 1));
+    } else if (res) {
+        cmn_log_warn("tokens", "revoking failed: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    if (rc == 0 && confirm)
+        rc = info ? confirm(arg, info) : CMN_ERR_NOMEM;
+    json_decref(info);
+    if (open)
+        rc = finish(c, rc, "revoking");
+    release(t, c);
+    if (rc == 0) {
+        /* Effective at once here: no cached acceptance of this token survives. */
+        pthread_mutex_lock(&t->mu);
+        for (size_t i = 0; i < CACHE_SLOTS; i++) {
+            const char *rid = json_string_value(json_object_get(t->cache[i].row, "id"));
+            if (t->cache[i].used && rid && strcmp(rid, id) == 0) {
+                json_decref(t->cache[i].row);
+                t->cache[i].row = NULL;
+                t->cache[i].used = 0;
+            }
+        }
+        pthread_mutex_unlock(&t->mu);
+    }
+    return rc;
+}
+
+/* Fetches the row for a token hash: NULL row for "no such token". Returns 0 or CMN_ERR_DB. */
+static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
+{
+    const char *params[1] = {(const char *)hash};
+    int lengths[1] = {32}, formats[1] = {1};
+    PGconn *c = acquire(t);
+    PGresult *res = c ? PQexecParams(c,
+                                     "SELECT id, name, scope, owner::text, extract(epoch FROM "
+                                     "expires_at)::bigint, revoked_at IS NOT NULL FROM access_token "
+                                     "WHERE hash = $1",
+                                     1, NULL, params, lengths, formats, 0)
+                      : NULL;
+    int rc = CMN_ERR_DB;
+    *row = NULL;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+        rc = 0;
+        if (PQntuples(res) == 1) {
+            json_t *owner = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+            *row = json_pack("{s:s, s:s, s:s, s:o, s:I, s:b}", "id", PQgetvalue(res, 0, 0),
+                             "name", PQgetvalue(res, 0, 1), "scope", PQgetvalue(res, 0, 2),
+                             "owner", owner ? owner : json_object(), "expires",
+                             (json_int_t)strtoll(PQgetvalue(res, 0, 4), NULL, 10), "revoked",
+                             strcmp(PQgetvalue(res, 0, 5), "t") == 0);
+            if (!*row)
+                rc = CMN_ERR_NOMEM;
+        }
+    } else if (res) {
+        cmn_log_warn("tokens", "lookup failed: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    release(t, c);
+    return rc;
+}
+
+int gw_tokens_lookup(gw_tokens_t *t, const char *token, size_t len, cmn_arena_t *arena,
+                     gw_identity_t *id, gw_auth_reason_t *code, const char **reason)
+{
+    unsigned char hash[32];
+    cmn_sha256(token, len, hash);
+    size_t s = ((size_t)hash[0] << 8 | hash[1]) % CACHE_SLOTS;
+    json_t *row = NULL;
+    int64_t now = cmn_mono_ms();
+    pthread_mutex_lock(&t->mu);
+    slot_t *slot = &t->cache[s];
+    int hit = slot->used && memcmp(slot->hash, hash, 32) == 0 &&
+              now - slot->fetched_ms < GW_TOKEN_CACHE_MS;
+    if (hit)
+        row = json_incref(slot->row);
+    pthread_mutex_unlock(&t->mu);
+    if (!hit) {
+        int rc = fetch_row(t, hash, &row);
+        if (rc) {
+            *code = GW_AUTH_REASON_STORE_UNAVAILABLE;
+            *reason = "the token store is unavailable";
+            return rc;
+        }
+        pthread_mutex_lock(&t->mu);
+        json_decref(slot->row);
+        memcpy(slot->hash, hash, 32);
+        slot->row = json_incref(row);
+        slot->used = 1;
+        slot->fetched_ms = now;
+        pthread_mutex_unlock(&t->mu);
+    }
+    int rc = CMN_ERR_DENIED;
+    if (!row) {
+        *code = GW_AUTH_REASON_UNKNOWN_TOKEN;
+        *reason = "unknown hubgate token";
+    } else if (json_is_true(json_object_get(row, "revoked"))) {
+        *code = GW_AUTH_REASON_REVOKED;
+        *reason = "revoked hubgate token";
+    } else if (json_integer_value(json_object_get(row, "expires")) <= (json_int_t)time(NULL)) {
+        *code = GW_AUTH_REASON_TOKEN_EXPIRED;
+        *reason = "expired hubgate token";
+    } else {
+        json_t *owner = json_object_get(row, "owner");
+        /* The snapshot says whether the email was verified when the token was minted; one
+         * taken before hubgate recorded that says nothing, and counts as unverified. */
+        rc = gw_identity_from_claims(owner, json_string_value(json_object_get(owner, "iss")),
+                                     "groups", 0, arena, id);
+        if (rc == CMN_ERR_TOOBIG || rc == CMN_ERR_PARSE) {
+            /* Never truncated: a snapshot hubgate cannot take whole refuses the token. */
+            *code = rc == CMN_ERR_TOOBIG ? GW_AUTH_REASON_TOO_MANY_GROUPS
+                                         : GW_AUTH_REASON_MALFORMED;
+            *reason = "the token's owner carries groups hubgate cannot evaluate";
+            rc = CMN_ERR_DENIED;
+        } else if (rc) {
+            *code = GW_AUTH_REASON_INTERNAL;
+            *reason = "out of memory";
+        }
+        if (rc == 0) {
+            id->kind = GW_ID_TOKEN;
+            id->mfa = json_is_true(json_object_get(owner, "mfa"));
+            id->expires = json_integer_value(json_object_get(row, "expires"));
+            id->token_id = cmn_arena_strndup(&*arena, json_string_value(json_object_get(row, "id")),
+                                             strlen(json_string_value(json_object_get(row, "id"))));
+            const char *nm = json_string_value(json_object_get(row, "name"));
+            id->token_name = nm ? cmn_arena_strndup(arena, nm, strlen(nm)) : NULL;
+            id->read_only = strcmp(json_string_value(json_object_get(row, "scope")), "read") == 0;
+            if (!id->token_id || !id->iss || !id->sub) {
+                *code = GW_AUTH_REASON_MALFORMED;
+                *reason = "malformed token owner";
+                rc = CMN_ERR_DENIED;
+            }
+        }
+    }
+    json_decref(row);
+    return rc;
+}

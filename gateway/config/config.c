@@ -1,0 +1,750 @@
+#include "gateway/config/config.h"
+#include "common/err.h"
+#include "common/jsonpos.h"
+#include "common/log.h"
+#include "common/secret.h"
+#include "gateway/config/url.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PTR_MAX 512
+
+typedef struct {
+    cmn_jdiag_t diag;
+    gw_config_t *cfg;
+} loader_t;
+
+static const char *join(char *dst, const char *base, const char *key)
+{
+    snprintf(dst, PTR_MAX, "%s", base);
+    (void)cmn_jsonpos_push(dst, PTR_MAX, key);
+    return dst;
+}
+
+static const char *join_index(char *dst, const char *base, size_t i)
+{
+    char seg[32];
+    snprintf(seg, sizeof(seg), "%zu", i);
+    return join(dst, base, seg);
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}
+
+/* Reports every key of obj that is not in allowed (a NULL-terminated list). */
+static void check_keys(loader_t *l, const char *ptr, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        int known = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            known |= strcmp(key, allowed[i]) == 0;
+        if (known)
+            continue;
+        char expected[512] = "";
+        for (size_t i = 0; allowed[i]; i++) {
+            strncat(expected, i ? ", " : "", sizeof(expected) - strlen(expected) - 1);
+            strncat(expected, allowed[i], sizeof(expected) - strlen(expected) - 1);
+        }
+        char p[PTR_MAX];
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 1, "unknown key \"%s\" (expected one of: %s)",
+                        key, expected);
+    }
+}
+
+/* Returns the string at obj[key] copied into the config arena, def when absent, NULL (with an
+ * error) when present but not a non-empty string or when required and absent. */
+static const char *get_string(loader_t *l, const char *ptr, json_t *obj, const char *key,
+                              int required, const char *def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            cmn_jdiag_error(&l->diag, ptr, 0, "missing required key \"%s\"", key);
+        return def;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected a non-empty string",
+                        json_is_string(v) ? "an empty string" : type_name(v));
+        return NULL;
+    }
+    return cmn_arena_strndup(&l->cfg->arena, json_string_value(v), json_string_length(v));
+}
+
+static int get_int(loader_t *l, const char *ptr, json_t *obj, const char *key, long min, long max,
+                   int def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0,
+                        "found %s, expected an integer from %ld to %ld", type_name(v), min, max);
+        return def;
+    }
+    return (int)json_integer_value(v);
+}
+
+static int get_bool(loader_t *l, const char *ptr, json_t *obj, const char *key, int def)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_boolean(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected true or false",
+                        type_name(v));
+        return def;
+    }
+    return json_is_true(v);
+}
+
+static json_t *get_object(loader_t *l, const char *ptr, json_t *obj, const char *key, int required)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            cmn_jdiag_error(&l->diag, ptr, 0, "missing required key \"%s\"", key);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected an object",
+                        type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+static json_t *get_array(loader_t *l, const char *ptr, json_t *obj, const char *key)
+{
+    char p[PTR_MAX];
+    json_t *v = json_object_get(obj, key);
+    if (v && !json_is_array(v)) {
+        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected an array",
+                        type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+/* Resolves a path against the config file's folder. */
+static const char *resolve_path(loader_t *l, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] == '/')
+        return path;
+    return cmn_arena_printf(&l->cfg->arena, "%s/%s", l->cfg->dir, path);
+}
+
+/* Validates an absolute http(s) URL hubgate connects to or writes into answers (gateway/config/url.h:
+ * libcurl's parser, plain http only to a loopback literal, never credentials); with base_only,
+ * no query or fragment either. Returns the URL as written without a trailing slash, or NULL
+ * after reporting. */
+static const char *check_url(loader_t *l, const char *ptr, const char *url, int base_only)
+{
+    if (!url)
+        return NULL;
+    char host[GW_MAX_URL_HOST_BYTES];
+    gw_url_result_t rc = gw_url_check(url, base_only ? GW_URL_BASE_ONLY : 0, host, sizeof(host));
+    switch (rc) {
+    case GW_URL_OK: break;
+    case GW_URL_PLAIN_HTTP:
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "plain http is accepted only on loopback addresses (found host \"%s\"; "
+                        "use https, or a literal 127.0.0.0/8 or [::1] address)",
+                        host);
+        return NULL;
+    case GW_URL_CREDENTIALS:
+    case GW_URL_NOT_BASE:
+        /* Not echoed: the user part may hold a password. */
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "the URL must not carry credentials, a query or a fragment (%s)",
+                        gw_url_result_message(rc));
+        return NULL;
+    case GW_URL_SCHEME:
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\": scheme is not supported (expected https)",
+                        url);
+        return NULL;
+    default:
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\" is not an absolute URL", url);
+        return NULL;
+    }
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    return cmn_arena_strndup(&l->cfg->arena, url, n);
+}
+
+/* "HOST:PORT" (IPv6 in brackets) into *host (arena) and *port. Returns 0, else reports at ptr
+ * and returns -1. */
+static int parse_hostport(loader_t *l, const char *ptr, const char *value, const char **host_out,
+                          uint16_t *port_out)
+{
+    gw_config_t *cfg = l->cfg;
+    const char *colon = strrchr(value, ':');
+    char *end = NULL;
+    errno = 0;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == value || !end || *end || errno || port < 1 || port > 65535) {
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "\"%s\" is not HOST:PORT (expected e.g. \"0.0.0.0:8443\")", value);
+        return -1;
+    }
+    const char *host = value;
+    size_t hlen = (size_t)(colon - value);
+    if (host[0] == '[' && hlen >= 2 && host[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+    }
+    char *h = cmn_arena_strndup(&cfg->arena, host, hlen);
+    pol_ip_t ip;
+    if (!h || pol_ip_parse(h, &ip) != 0) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "\"%s\" is not an IP address", h ? h : "");
+        return -1;
+    }
+    *host_out = h;
+    *port_out = (uint16_t)port;
+    return 0;
+}
+
+static void parse_listen(loader_t *l, const char *listen)
+{
+    if (!listen)
+        return; /* wrong type, already reported */
+    (void)parse_hostport(l, "/listen", listen, &l->cfg->listen_host, &l->cfg->listen_port);
+}
+
+/* The metrics listener: optional (no key, no metrics anywhere), never the public listener. */
+static void parse_metrics_listen(loader_t *l, const char *value)
+{
+    gw_config_t *cfg = l->cfg;
+    if (!value || parse_hostport(l, "/metrics_listen", value, &cfg->metrics_host,
+                                 &cfg->metrics_port) != 0)
+        return;
+    if (cfg->listen_host && cfg->metrics_port == cfg->listen_port) {
+        pol_ip_t a, b;
+        int same_host = pol_ip_parse(cfg->metrics_host, &a) == 0 &&
+                        pol_ip_parse(cfg->listen_host, &b) == 0 &&
+                        memcmp(a.addr, b.addr, sizeof(a.addr)) == 0;
+        /* A wildcard address takes the port on every interface. */
+        int any = strcmp(cfg->metrics_host, "0.0.0.0") == 0 ||
+                  strcmp(cfg->metrics_host, "::") == 0 ||
+                  strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        if (same_host || any)
+            cmn_jdiag_error(&l->diag, "/metrics_listen", 0,
+                            "\"%s\" is the public listener's port (expected a listener of its "
+                            "own, e.g. \"127.0.0.1:9464\")",
+                            value);
+    }
+}
+
+/* Reads a secret file (any *_file key): private to its owner (cmn_secret_read refuses it
+ * otherwise, as ssh does a private key), one line of printable ASCII, trailing newline
+ * removed. */
+static const char *read_secret(loader_t *l, const char *ptr, const char *path)
+{
+    cmn_buf_t b;
+    cmn_buf_init(&b, GW_MAX_SECRET_BYTES);
+    const char *out = NULL;
+    char why[PTR_MAX + 256];
+    if (cmn_secret_read(&b, path, why, sizeof(why)) != 0) {
+        cmn_jdiag_error(&l->diag, ptr, 0, "%s", why);
+        goto done;
+    }
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+        b.data[--b.len] = '\0';
+    int printable = b.len > 0;
+    for (size_t i = 0; i < b.len; i++)
+        printable &= b.data[i] > 0x20 && b.data[i] < 0x7f;
+    if (!printable) {
+        /* Never echo the content: it is a credential. */
+        cmn_jdiag_error(&l->diag, ptr, 0,
+                        "\"%s\" must hold one token of printable ASCII without spaces", path);
+        goto done;
+    }
+    out = cmn_arena_strndup(&l->cfg->arena, b.data, b.len);
+done:
+    if (b.data)
+        OPENSSL_cleanse(b.data, b.cap);
+    cmn_buf_free(&b);
+    return out;
+}
+
+/* regions.<name>.storage: the origins the region's answers may send clients to. Each is an
+ * origin only (no path, query or credentials), https unless on loopback, like upstreams. */
+static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
+{
+    char p[PTR_MAX], q[PTR_MAX];
+    json_t *list = get_array(l, ptr, r, "storage");
+    if (!list)
+        return;
+    join(p, ptr, "storage");
+    if (json_array_size(list) > GW_MAX_STORAGE_ORIGINS) {
+        cmn_jdiag_error(&l->diag, p, 0, "%zu origins, expected at most %d", json_array_size(list),
+                        GW_MAX_STORAGE_ORIGINS);
+        return;
+    }
+    reg->storage =
+        cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) * sizeof(*reg->storage));
+    if (!reg->storage)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        join_index(q, p, i);
+        const char *s = json_string_value(v);
+        if (!s || !*s || strlen(s) != json_string_length(v)) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "found %s, expected an origin such as "
+                            "\"https://cdn-lfs.example.com\"",
+                            json_is_string(v) ? "an empty string" : type_name(v));
+            continue;
+        }
+        const char *url = check_url(l, q, s, 1);
+        if (!url)
+            continue;
+        const char *auth = strstr(url, "://");
+        if (!auth || strchr(auth + 3, '/')) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" has a path; expected an origin (scheme://host[:port])", s);
+            continue;
+        }
+        if (gw_origin_parse(url, strlen(url), &reg->storage[reg->n_storage]) != 0) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" is not an origin (expected scheme://host[:port])", s);
+            continue;
+        }
+        reg->n_storage++;
+    }
+}
+
+/* regions.<name>.storage_networks: the narrow opt-in for storage whose name resolves to a
+ * non-public address (a MinIO on the private network). A prefix as wide as a whole address
+ * family is refused: it would switch the check off. */
+static void parse_storage_networks(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
+{
+    char p[PTR_MAX], q[PTR_MAX];
+    json_t *list = get_array(l, ptr, r, "storage_networks");
+    if (!list)
+        return;
+    join(p, ptr, "storage_networks");
+    if (json_array_size(list) > GW_MAX_STORAGE_NETWORKS) {
+        cmn_jdiag_error(&l->diag, p, 0, "%zu networks, expected at most %d", json_array_size(list),
+                        GW_MAX_STORAGE_NETWORKS);
+        return;
+    }
+    reg->storage_networks = cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) *
+                                                                sizeof(*reg->storage_networks));
+    if (!reg->storage_networks)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        join_index(q, p, i);
+        const char *s = json_string_value(v);
+        pol_cidr_t *c = &reg->storage_networks[reg->n_storage_networks];
+        if (!s || pol_cidr_parse(s, c) != 0) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "found %s, expected a network such as \"10.20.0.0/16\" (host bits "
+                            "zero)",
+                            s ? "an invalid network" : type_name(v));
+            continue;
+        }
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        int v4 = c->bits >= 96 && memcmp(c->addr, mapped, sizeof(mapped)) == 0;
+        if (c->bits < (v4 ? 96 + 8 : 16)) {
+            cmn_jdiag_error(&l->diag, q, 0,
+                            "\"%s\" is too wide (expected at most a /8 for IPv4, a /16 for IPv6)",
+                            s);
+            continue;
+        }
+        reg->n_storage_networks++;
+    }
+}
+
+static void parse_regions(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    json_t *regions = get_object(l, "", root, "regions", 1);
+    if (!regions)
+        return;
+    size_t n = json_object_size(regions);
+    if (n == 0) {
+        cmn_jdiag_error(&l->diag, "/regions", 0, "at least one region is required");
+        return;
+    }
+    cfg->regions = cmn_arena_alloc(&cfg->arena, n * sizeof(*cfg->regions));
+    if (!cfg->regions)
+        return;
+    static const char *const keys[] = {"upstream", "token_file", "storage", "storage_networks",
+                                       NULL};
+    const char *name;
+    json_t *r;
+    json_object_foreach(regions, name, r)
+    {
+        char p[PTR_MAX], q[PTR_MAX];
+        join(p, "/regions", name);
+        if (!json_is_object(r)) {
+            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", type_name(r));
+            continue;
+        }
+        check_keys(l, p, r, keys);
+        gw_region_t *reg = &cfg->regions[cfg->n_regions++];
+        memset(reg, 0, sizeof(*reg));
+        reg->name = cmn_arena_strndup(&cfg->arena, name, strlen(name));
+        reg->upstream = check_url(l, join(q, p, "upstream"),
+                                  get_string(l, p, r, "upstream", 1, NULL), 1);
+        const char *tf = resolve_path(l, get_string(l, p, r, "token_file", 1, NULL));
+        reg->token = tf ? read_secret(l, join(q, p, "token_file"), tf) : NULL;
+        if (reg->upstream &&
+            gw_origin_parse(reg->upstream, strlen(reg->upstream), &reg->upstream_origin) != 0)
+            cmn_jdiag_error(&l->diag, join(q, p, "upstream"), 0,
+                            "\"%s\" has no usable origin (expected scheme://host[:port])",
+                            reg->upstream);
+        parse_storage(l, p, r, reg);
+        parse_storage_networks(l, p, r, reg);
+    }
+    const char *def = get_string(l, "", root, "default_region", n > 1, NULL);
+    if (!def) {
+        cfg->default_region = 0;
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_regions; i++) {
+        if (strcmp(cfg->regions[i].name, def) == 0) {
+            cfg->default_region = i;
+            return;
+        }
+    }
+    cmn_jdiag_error(&l->diag, "/default_region", 0, "unknown region \"%s\" (not in \"regions\")",
+                    def);
+}
+
+static void parse_identity(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    cfg->token_max_days = 30;
+    cfg->jwks_refresh_seconds = 300;
+    cfg->jwks_max_stale_seconds = 86400;
+    cfg->leeway_seconds = 60;
+    json_t *id = get_object(l, "", root, "identity", 0);
+    if (!id)
+        return;
+    static const char *const keys[] = {"issuers",         "tokens",         "jwks_refresh_seconds",
+                                       "jwks_max_stale_seconds", "leeway_seconds", "assertion_key",
+                                       NULL};
+    check_keys(l, "/identity", id, keys);
+    cfg->jwks_refresh_seconds = get_int(l, "/identity", id, "jwks_refresh_seconds", 10, 86400, 300);
+    cfg->jwks_max_stale_seconds =
+        get_int(l, "/identity", id, "jwks_max_stale_seconds", 1, 30 * 86400, 86400);
+    cfg->leeway_seconds = get_int(l, "/identity", id, "leeway_seconds", 0, 600, 60);
+    cfg->assertion_key = resolve_path(l, get_string(l, "/identity", id, "assertion_key", 0, NULL));
+
+    json_t *tokens = get_object(l, "/identity", id, "tokens", 0);
+    if (tokens) {
+        static const char *const tkeys[] = {"max_days", NULL};
+        check_keys(l, "/identity/tokens", tokens, tkeys);
+        cfg->token_max_days = get_int(l, "/identity/tokens", tokens, "max_days", 1, 3650, 30);
+    }
+
+    json_t *issuers = get_array(l, "/identity", id, "issuers");
+    if (!issuers)
+        return;
+    size_t n = json_array_size(issuers);
+    cfg->issuers = cmn_arena_alloc(&cfg->arena, (n ? n : 1) * sizeof(*cfg->issuers));
+    if (!cfg->issuers)
+        return;
+    static const char *const ikeys[] = {"issuer",     "audience",
+                                        "groups_claim", "algorithms",
+                                        "email_verified_assumed", NULL};
+    static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                       "PS512", "ES256", "ES384", NULL};
+    for (size_t i = 0; i < n; i++) {
+        char p[PTR_MAX], q[PTR_MAX];
+        join_index(p, "/identity/issuers", i);
+        json_t *it = json_array_get(issuers, i);
+        if (!json_is_object(it)) {
+            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", type_name(it));
+            continue;
+        }
+        check_keys(l, p, it, ikeys);
+        gw_issuer_t *iss = &cfg->issuers[cfg->n_issuers++];
+        memset(iss, 0, sizeof(*iss));
+        iss->issuer = check_url(l, join(q, p, "issuer"), get_string(l, p, it, "issuer", 1, NULL),
+                                1);
+        iss->audience = get_string(l, p, it, "audience", 1, NULL);
+        iss->groups_claim = get_string(l, p, it, "groups_claim", 0, "groups");
+        iss->email_verified_assumed = get_bool(l, p, it, "email_verified_assumed", 0);
+        json_t *a = get_array(l, p, it, "algorithms");
+        if (!a) {
+            iss->algorithms[0] = "RS256";
+            iss->algorithms[1] = "ES256";
+            iss->n_algorithms = 2;
+            continue;
+        }
+        if (json_array_size(a) == 0 || json_array_size(a) > 8) {
+            cmn_jdiag_error(&l->diag, join(q, p, "algorithms"), 0, "expected 1 to 8 algorithms");
+            continue;
+        }
+        for (size_t k = 0; k < json_array_size(a); k++) {
+            json_t *v = json_array_get(a, k);
+            const char *s = json_string_value(v);
+            int ok = 0;
+            for (size_t m = 0; s && algs[m]; m++)
+                ok |= strcmp(s, algs[m]) == 0;
+            if (!ok) {
+                char r[PTR_MAX];
+                join_index(r, join(q, p, "algorithms"), k);
+                cmn_jdiag_error(&l->diag, r, 0,
+                                "%s%s%s is not an accepted algorithm (expected one of RS256, "
+                                "RS384, RS512, PS256, PS384, PS512, ES256, ES384; HS* and none "
+                                "are never accepted for SSO tokens)",
+                                s ? "\"" : "", s ? s : type_name(v), s ? "\"" : "");
+                continue;
+            }
+            iss->algorithms[iss->n_algorithms++] = cmn_arena_strndup(&cfg->arena, s, strlen(s));
+        }
+    }
+}
+
+static void parse_audit(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    cfg->audit.mode = GW_AUDIT_STRICT;
+    cfg->audit.checkpoint_every = 1000;
+    cfg->audit.checkpoint_seconds = 10;
+    cfg->audit.write_timeout_ms = 2000;
+    cfg->audit.stream = "gw-1";
+    json_t *a = get_object(l, "", root, "audit", 0);
+    if (!a)
+        return;
+    static const char *const keys[] = {"signing_key",      "stream",
+                                       "mode",             "spool_dir",
+                                       "checkpoint_every", "checkpoint_seconds",
+                                       "write_timeout_ms", NULL};
+    check_keys(l, "/audit", a, keys);
+    cfg->audit.signing_key = resolve_path(l, get_string(l, "/audit", a, "signing_key", 0, NULL));
+    cfg->audit.stream = get_string(l, "/audit", a, "stream", 0, "gw-1");
+    if (cfg->audit.stream) {
+        size_t n = strlen(cfg->audit.stream);
+        int ok = n >= 1 && n <= 64;
+        for (size_t i = 0; i < n; i++) {
+            char c = cfg->audit.stream[i];
+            ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        }
+        if (!ok)
+            cmn_jdiag_error(&l->diag, "/audit/stream", 0,
+                            "\"%s\" is not a stream name (expected 1-64 of A-Z a-z 0-9 . _ -)",
+                            cfg->audit.stream);
+    }
+    const char *mode = get_string(l, "/audit", a, "mode", 0, "strict");
+    if (mode && strcmp(mode, "spool") == 0)
+        cfg->audit.mode = GW_AUDIT_SPOOL;
+    else if (mode && strcmp(mode, "off") == 0)
+        cfg->audit.mode = GW_AUDIT_OFF;
+    else if (mode && strcmp(mode, "strict") != 0)
+        cmn_jdiag_error(&l->diag, "/audit/mode", 0,
+                        "unknown mode \"%s\" (expected strict, spool, or off for benchmarks)",
+                        mode);
+    cfg->audit.spool_dir = resolve_path(l, get_string(l, "/audit", a, "spool_dir", 0, "spool"));
+    cfg->audit.checkpoint_every = get_int(l, "/audit", a, "checkpoint_every", 1, 10000000, 1000);
+    cfg->audit.checkpoint_seconds = get_int(l, "/audit", a, "checkpoint_seconds", 1, 86400, 10);
+    cfg->audit.write_timeout_ms = get_int(l, "/audit", a, "write_timeout_ms", 10, 60000, 2000);
+}
+
+static void parse_root(loader_t *l, json_t *root)
+{
+    gw_config_t *cfg = l->cfg;
+    static const char *const keys[] = {
+        "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
+        "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
+        "metrics_listen", NULL};
+    check_keys(l, "", root, keys);
+
+    parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
+    parse_metrics_listen(l, get_string(l, "", root, "metrics_listen", 0, NULL));
+
+    json_t *tls = get_object(l, "", root, "tls", 0);
+    if (tls) {
+        static const char *const tkeys[] = {"cert", "key", NULL};
+        check_keys(l, "/tls", tls, tkeys);
+        cfg->tls_cert = resolve_path(l, get_string(l, "/tls", tls, "cert", 1, NULL));
+        cfg->tls_key = resolve_path(l, get_string(l, "/tls", tls, "key", 1, NULL));
+    }
+
+    cfg->public_url = check_url(l, "/public_url", get_string(l, "", root, "public_url", 1, NULL),
+                                1);
+
+    json_t *tp = get_array(l, "", root, "trusted_proxies");
+    size_t ntp = tp ? json_array_size(tp) : 0;
+    if (ntp) {
+        cfg->trusted_proxies = cmn_arena_alloc(&cfg->arena, ntp * sizeof(pol_cidr_t));
+        for (size_t i = 0; cfg->trusted_proxies && i < ntp; i++) {
+            const char *s = json_string_value(json_array_get(tp, i));
+            if (s && pol_cidr_parse(s, &cfg->trusted_proxies[cfg->n_trusted_proxies]) == 0) {
+                cfg->n_trusted_proxies++;
+                continue;
+            }
+            char p[PTR_MAX];
+            cmn_jdiag_error(&l->diag, join_index(p, "/trusted_proxies", i), 0,
+                            "%s%s%s is not a network (expected CIDR like \"10.0.0.0/8\" with "
+                            "zero host bits)",
+                            s ? "\"" : "", s ? s : "a non-string", s ? "\"" : "");
+        }
+    }
+
+    cfg->database = get_string(l, "", root, "database", 1, NULL);
+    cfg->policy = resolve_path(l, get_string(l, "", root, "policy", 1, NULL));
+    cfg->shadow = resolve_path(l, get_string(l, "", root, "shadow", 0, NULL));
+
+    parse_regions(l, root);
+
+    const char *egress = get_string(l, "", root, "egress", 0, "proxy");
+    if (egress && strcmp(egress, "redirect") == 0)
+        cfg->egress = GW_EGRESS_REDIRECT;
+    else if (egress && strcmp(egress, "proxy") != 0)
+        cmn_jdiag_error(&l->diag, "/egress", 0, "unknown egress \"%s\" (expected proxy, redirect)",
+                        egress);
+
+    cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
+    cfg->timeouts.client_idle_seconds = 60;
+    cfg->timeouts.upstream_connect_ms = 5000;
+    cfg->timeouts.upstream_idle_seconds = 60;
+    json_t *t = get_object(l, "", root, "timeouts", 0);
+    if (t) {
+        static const char *const tkeys[] = {"client_idle_seconds", "upstream_connect_ms",
+                                            "upstream_idle_seconds", NULL};
+        check_keys(l, "/timeouts", t, tkeys);
+        cfg->timeouts.client_idle_seconds =
+            get_int(l, "/timeouts", t, "client_idle_seconds", 1, 3600, 60);
+        cfg->timeouts.upstream_connect_ms =
+            get_int(l, "/timeouts", t, "upstream_connect_ms", 100, 60000, 5000);
+        cfg->timeouts.upstream_idle_seconds =
+            get_int(l, "/timeouts", t, "upstream_idle_seconds", 1, 3600, 60);
+    }
+    parse_identity(l, root);
+    parse_audit(l, root);
+}
+
+static gw_config_t *config_new(const char *name)
+{
+    gw_config_t *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return NULL;
+    cmn_arena_init(&cfg->arena, 16384, 64 * 1024 * 1024);
+    cfg->path = cmn_arena_strndup(&cfg->arena, name, strlen(name));
+    return cfg;
+}
+
+gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, const char *dir,
+                             cmn_buf_t *errors)
+{
+    gw_config_t *cfg = config_new(name);
+    if (!cfg || !cfg->path) {
+        gw_config_free(cfg);
+        cmn_buf_printf(errors, "%s: out of memory\n", name);
+        return NULL;
+    }
+    cfg->dir = cmn_arena_strndup(&cfg->arena, dir, strlen(dir));
+    loader_t l = {.diag = {.file = name, .pos = NULL, .out = errors, .errors = 0}, .cfg = cfg};
+    cmn_jsonpos_t *pos = NULL;
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        cmn_jdiag_syntax(&l.diag, jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        cmn_jdiag_syntax(&l.diag, 1, 1, "the configuration must be a JSON object");
+        goto out;
+    }
+    pos = cmn_jsonpos_build(text, len);
+    l.diag.pos = pos;
+    parse_root(&l, root);
+out:
+    json_decref(root);
+    cmn_jsonpos_free(pos);
+    if (l.diag.errors) {
+        gw_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
+{
+    cmn_buf_t text;
+    cmn_buf_init(&text, GW_MAX_CONFIG_BYTES);
+    gw_config_t *cfg = NULL;
+    int rc = cmn_buf_read_file(&text, path);
+    if (rc) {
+        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
+                       rc == CMN_ERR_IO       ? strerror(errno)
+                       : rc == CMN_ERR_TOOBIG ? "larger than 1 MiB"
+                                              : cmn_err_str(rc));
+        goto out;
+    }
+    char *abs = realpath(path, NULL);
+    if (!abs) {
+        cmn_buf_printf(errors, "%s: cannot resolve its folder: %s\n", path, strerror(errno));
+        goto out;
+    }
+    char *slash = strrchr(abs, '/');
+    if (slash == abs)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    cfg = gw_config_parse(text.data, text.len, path, abs, errors);
+    free(abs);
+out:
+    cmn_buf_free(&text);
+    return cfg;
+}
+
+const gw_region_t *gw_config_region(const gw_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_regions; i++) {
+        if (strcmp(cfg->regions[i].name, name) == 0)
+            return &cfg->regions[i];
+    }
+    return NULL;
+}
+
+void gw_config_free(gw_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_regions; i++) {
+        if (cfg->regions[i].token)
+            OPENSSL_cleanse((void *)cfg->regions[i].token, strlen(cfg->regions[i].token));
+    }
+    cmn_arena_free(&cfg->arena);
+    free(cfg);
+}

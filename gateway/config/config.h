@@ -1,0 +1,116 @@
+/* hubgate's configuration file (docs/configuration.md): parsed, validated, immutable.
+ *
+ * Every problem is reported as "file:line:col: path: what was found (what was expected)";
+ * unknown keys are errors. Relative paths resolve against the config file's folder. Secrets
+ * (region tokens) are read here and never printed. */
+#ifndef HUBGATE_GATEWAY_CONFIG_H
+#define HUBGATE_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "gateway/config/destination.h"
+#include "policy/cidr.h"
+#include "gateway/limits.h"
+
+typedef enum { GW_EGRESS_PROXY, GW_EGRESS_REDIRECT } gw_egress_t;
+/* OFF records nothing: for benchmarks that measure what auditing costs, never for
+ * production (the gateway says so loudly at start). */
+typedef enum { GW_AUDIT_STRICT, GW_AUDIT_SPOOL, GW_AUDIT_OFF } gw_audit_mode_t;
+
+typedef struct {
+    const char *name;
+    const char *upstream;  /* base URL without trailing slash */
+    const char *token;     /* the region's service credential; secret */
+    gw_origin_t upstream_origin;
+    /* Where the upstream's redirects and hrefs may point besides its own origin ("storage":
+     * ["https://cdn-lfs-us-1.hf.co"]); a URL elsewhere makes the answer a 502. */
+    gw_origin_t *storage;
+    size_t n_storage;
+    /* Non-public networks a listed storage name may resolve to ("storage_networks"); without
+     * them only public addresses, or the literal address an origin names, are connected to. */
+    pol_cidr_t *storage_networks;
+    size_t n_storage_networks;
+} gw_region_t;
+
+typedef struct {
+    const char *issuer;
+    const char *audience;
+    const char *groups_claim;
+    const char *algorithms[8];
+    size_t n_algorithms;
+    /* The IdP never sends email_verified but only issues verified emails: its emails may name
+     * callers in a policy without the claim. Off by default (an email without
+     * email_verified: true is recorded but grants nothing). */
+    int email_verified_assumed;
+} gw_issuer_t;
+
+typedef struct {
+    cmn_arena_t arena; /* owns every string below */
+    const char *path;  /* the config file as given */
+    const char *dir;   /* its folder, absolute */
+
+    const char *listen_host;
+    uint16_t listen_port;
+    /* metrics_listen: Prometheus metrics on a listener of their own, never the public one.
+     * NULL / 0 when unset: no metrics listener, and no metrics anywhere. */
+    const char *metrics_host;
+    uint16_t metrics_port;
+    const char *tls_cert; /* NULL without TLS */
+    const char *tls_key;
+    const char *public_url; /* without trailing slash */
+    pol_cidr_t *trusted_proxies;
+    size_t n_trusted_proxies;
+    const char *database;
+    const char *policy; /* absolute path */
+    const char *shadow; /* absolute path or NULL */
+
+    gw_region_t *regions;
+    size_t n_regions;
+    size_t default_region;
+    gw_egress_t egress;
+    const char *egress_key_file; /* absolute path or NULL (a random key per process) */
+
+    struct {
+        int client_idle_seconds;   /* a client silent this long is dropped */
+        int upstream_connect_ms;   /* connecting to an upstream → 502 after this */
+        int upstream_idle_seconds; /* an upstream silent this long → 504 */
+    } timeouts;
+
+    gw_issuer_t *issuers;
+    size_t n_issuers;
+    int token_max_days;
+    int jwks_refresh_seconds;   /* refetch every issuer's keys this often */
+    int jwks_max_stale_seconds; /* keep using the last good keys this long while the IdP is down */
+    int leeway_seconds;         /* clock skew allowed on exp, nbf, iat */
+    const char *assertion_key;  /* PEM (P-256) signing X-Hubgate-Identity; NULL: per process */
+
+    struct {
+        const char *signing_key; /* absolute path */
+        const char *stream;
+        gw_audit_mode_t mode;
+        const char *spool_dir; /* absolute path */
+        int checkpoint_every;
+        int checkpoint_seconds;
+        int write_timeout_ms;
+    } audit;
+} gw_config_t;
+
+/* Loads and validates `path`. Returns the config (caller frees with gw_config_free), or NULL
+ * with one line per problem appended to `errors`. Blocks (file I/O). */
+gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors);
+
+/* Parses a configuration held in memory. `name` is used in messages; relative paths resolve
+ * against `dir`. Same results as gw_config_load (which reads the file, then calls this). */
+gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, const char *dir,
+                             cmn_buf_t *errors);
+
+/* Accepts NULL. Wipes the secrets before freeing. */
+void gw_config_free(gw_config_t *cfg);
+
+/* Finds a region by name; NULL if absent. */
+const gw_region_t *gw_config_region(const gw_config_t *cfg, const char *name);
+
+#endif

@@ -1,0 +1,67 @@
+/* Sealed egress URLs (docs/egress.md).
+ *
+ * A URL in a response that is not a Hub route (a storage or CDN URL, an LFS upload href, a
+ * storage path on the upstream's own origin) is replaced by public_url/-/egress/<sealed>: the
+ * original URL, the method it may be used with, the repo and action it was issued for, who it
+ * was issued to and under which decision (org, role, region, rule, policy), and an expiry,
+ * encrypted and authenticated with AES-256-GCM under a key only hubgate holds. hubgate forwards
+ * only URLs it sealed itself, for the caller they were sealed for, until they expire, so clients
+ * need to reach nothing but hubgate, and every byte is counted and audited under the caller, repo,
+ * action and decision of the request that produced the URL, even when the link is used without
+ * credentials (git-lfs and redirect followers often send none). */
+#ifndef HUBGATE_GATEWAY_EGRESS_H
+#define HUBGATE_GATEWAY_EGRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/arena.h"
+#include "gateway/limits.h"
+
+#define GW_EGRESS_TTL_SECONDS 3600
+
+typedef struct {
+    unsigned char key[32];
+} gw_egress_key_t;
+
+/* Every string is present ("" when absent) and holds no NUL. */
+typedef struct {
+    const char *url;       /* absolute http(s) URL to fetch */
+    const char *method;    /* "GET" (HEAD implied), "PUT" or "POST" */
+    const char *headers;   /* extra request headers for the storage, "Name: value\n"… ("" none);
+                              secrets the client never sees, sent to this URL's origin only */
+    const char *repo_type; /* "model", "dataset", …; "" when the route named no repo */
+    const char *repo;      /* "acme/bert": what the transfer is audited under */
+    const char *action;    /* "read", "write" */
+    const char *iss;       /* the caller it was issued to; both "" when anonymous */
+    const char *sub;
+    const char *email;    /* for the audit event's actor; "" when unknown */
+    const char *token_id; /* the hubgate token the caller used (its id, never the token) */
+    const char *org;      /* the decision that allowed the request that produced the URL */
+    const char *role;
+    const char *region; /* also where the link may lead: that region's origins */
+    const char *rule;
+    const char *policy_sha256; /* of the policy that made that decision ("" when none did) */
+    int64_t expires;           /* unix seconds */
+} gw_egress_claim_t;
+
+/* A key from a file holding exactly 64 hex digits and an optional newline, private to its
+ * owner (cmn_secret_read), or (path NULL) a fresh random one: URLs sealed by one process then
+ * open only in that process. Returns 0; else CMN_ERR_NOTFOUND/IO/DENIED (the file's mode) /
+ * PARSE / CRYPTO with a one-line reason naming the file in err, and key unchanged. Blocks. */
+int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen);
+
+/* Seals a claim into a base64url token (arena-owned) of at most GW_EGRESS_MAX_TOKEN
+ * characters. NULL when out of memory, when a field is NULL or over its cap, or when the
+ * fields together exceed GW_EGRESS_MAX_PLAIN. */
+const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+                           cmn_arena_t *arena);
+
+/* Opens a token sealed by this key. Returns 0 with the claim's strings in the arena, or
+ * CMN_ERR_PARSE (not ours, tampered, sealed by an older version, longer than
+ * GW_EGRESS_MAX_TOKEN) or CMN_ERR_TIMEOUT (expired at `now`). */
+int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
+                   gw_egress_claim_t *out);
+
+#endif

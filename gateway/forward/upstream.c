@@ -1,0 +1,899 @@
+#include "gateway/forward/upstream.h"
+#include "common/clock.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+enum { ACT_START = 1, ACT_UNPAUSE = 2, ACT_ABORT = 4 };
+
+typedef struct {
+    char *buf; /* allocated on first use */
+    size_t cap, head, len;
+} ring_t;
+
+/* A ring never needs to hold more than the whole body, nor less than one curl chunk. */
+#define RING_MIN_BYTES CURL_MAX_WRITE_SIZE
+#define POOL_MAX       256 /* idle easy handles kept for reuse */
+
+struct gw_xfer {
+    atomic_int refs;
+    pthread_mutex_t mu;
+    struct MHD_Connection *conn;
+
+    /* Guarded by mu. */
+    int suspended;   /* we suspended the MHD connection and owe it a resume */
+    int client_gone; /* MHD completion callback ran: never resume again */
+    ring_t up;       /* request body, client → upstream */
+    int up_eof, up_paused;
+    int64_t up_expected; /* declared request body length, or -1 */
+    ring_t down;     /* response body, upstream → client */
+    int down_eof, down_paused;
+    int head_ready; /* a final head arrived, or the transfer ended */
+    int head_ok;    /* a final head arrived */
+    int status;
+    int64_t content_length;
+    int refused;    /* address_check refused a connection */
+    cmn_buf_t head; /* the final response's header lines */
+    int buffered;   /* collect the body in `full` instead of streaming it */
+    int nobody;     /* HEAD: no body will come */
+    cmn_buf_t full;
+    gw_xfer_error_t error;
+    uint64_t sent, received;
+    uint64_t head_latency_us;
+
+    /* Only the I/O thread touches these after submit. */
+    CURL *easy;
+    struct curl_slist *req_headers;
+    char *method, *target;
+    gw_upstream_t *owner;
+    int (*address_check)(const void *ctx, const struct sockaddr *addr, size_t len);
+    void *address_ctx; /* the transfer's own copy */
+    int in_multi;
+    struct timespec started;
+    int idle_seconds;
+    _Atomic int64_t last_activity_ms; /* monotonic; any byte or head line moved */
+    char errbuf[CURL_ERROR_SIZE];
+
+    /* Guarded by the upstream's mu. */
+    int pending; /* ACT_* bits */
+    int queued;
+    gw_xfer_t *next_pending;
+    gw_xfer_t *prev_active, *next_active;
+};
+
+struct gw_upstream {
+    CURLM *multi;
+    int epfd;             /* the upstream sockets curl asks us to watch, and the wake fd */
+    int wakefd;           /* eventfd: actions are pending */
+    int64_t timer_due_ms; /* when curl wants socket_action(CURL_SOCKET_TIMEOUT); -1 none */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    gw_xfer_t *pending; /* LIFO of transfers with actions; order does not matter */
+    gw_xfer_t *active;  /* transfers in the multi handle (I/O thread only) */
+    int stopping;       /* no new transfers; the thread ends once the queue is empty */
+    int joined;
+    CURL *pool[POOL_MAX]; /* idle easy handles: creating one per request costs more than
+                             the request itself (allocations of its buffers) */
+    size_t npool;
+};
+
+/* ---- rings ------------------------------------------------------------------------------ */
+
+/* expected: the body size when known (-1 otherwise), to size small bodies' rings small. */
+static int ring_alloc(ring_t *r, int64_t expected)
+{
+    if (r->buf)
+        return 0;
+    size_t cap = GW_RING_BYTES;
+    if (expected >= 0 && (uint64_t)expected < cap)
+        cap = (size_t)expected < RING_MIN_BYTES ? RING_MIN_BYTES : (size_t)expected;
+    r->buf = malloc(cap);
+    r->cap = cap;
+    return r->buf ? 0 : CMN_ERR_NOMEM;
+}
+
+static size_t ring_space(const ring_t *r)
+{
+    return r->cap - r->len;
+}
+
+static void ring_put(ring_t *r, const char *p, size_t n)
+{
+    size_t tail = (r->head + r->len) % r->cap;
+    size_t first = n < r->cap - tail ? n : r->cap - tail;
+    memcpy(r->buf + tail, p, first);
+    memcpy(r->buf, p + first, n - first);
+    r->len += n;
+}
+
+static size_t ring_get(ring_t *r, char *p, size_t max)
+{
+    size_t n = max < r->len ? max : r->len;
+    size_t first = n < r->cap - r->head ? n : r->cap - r->head;
+    memcpy(p, r->buf + r->head, first);
+    memcpy(p + first, r->buf, n - first);
+    r->head = (r->head + n) % r->cap;
+    r->len -= n;
+    if (r->len == 0)
+        r->head = 0;
+    return n;
+}
+
+/* ---- transfer lifecycle ----------------------------------------------------------------- */
+
+gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn)
+{
+    gw_xfer_t *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    atomic_init(&x->refs, 1);
+    pthread_mutex_init(&x->mu, NULL);
+    x->conn = conn;
+    x->content_length = -1;
+    x->up_expected = -1;
+    cmn_buf_init(&x->head, GW_MAX_UPSTREAM_HEADER_BYTES);
+    cmn_buf_init(&x->full, 0);
+    return x;
+}
+
+void gw_xfer_retain(gw_xfer_t *x)
+{
+    atomic_fetch_add(&x->refs, 1);
+}
+
+void gw_xfer_release(gw_xfer_t *x)
+{
+    if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&x->mu);
+    free(x->up.buf);
+    free(x->down.buf);
+    cmn_buf_free(&x->head);
+    cmn_buf_free(&x->full);
+    curl_slist_free_all(x->req_headers);
+    free(x->method);
+    free(x->target);
+    free(x->address_ctx);
+    free(x);
+}
+
+/* Resumes the MHD connection if we suspended it. Caller holds x->mu. */
+static void wake_client(gw_xfer_t *x)
+{
+    if (x->suspended && !x->client_gone) {
+        x->suspended = 0;
+        MHD_resume_connection(x->conn);
+    }
+}
+
+/* Caller holds x->mu. */
+static void suspend_client(gw_xfer_t *x)
+{
+    x->suspended = 1;
+    MHD_suspend_connection(x->conn);
+}
+
+/* Queues an action for the I/O thread. Must not be called with x->mu held by the caller when
+ * the caller is the I/O thread (it would only delay); any thread may call it. */
+static void post(gw_upstream_t *up, gw_xfer_t *x, int action)
+{
+    pthread_mutex_lock(&up->mu);
+    if (up->joined && (action & ACT_START)) {
+        /* Raced with shutdown: the thread is gone. The transfer ends here, unstarted. */
+        pthread_mutex_unlock(&up->mu);
+        pthread_mutex_lock(&x->mu);
+        x->error = GW_XFER_ABORTED;
+        x->down_eof = 1;
+        x->head_ready = 1;
+        pthread_mutex_unlock(&x->mu);
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+        gw_xfer_release(x); /* the curl side's reference */
+        return;
+    }
+    x->pending |= action;
+    if (!x->queued) {
+        x->queued = 1;
+        atomic_fetch_add(&x->refs, 1); /* held while queued */
+        x->next_pending = up->pending;
+        up->pending = x;
+    }
+    pthread_mutex_unlock(&up->mu);
+    uint64_t one = 1;
+    ssize_t w = write(up->wakefd, &one, sizeof(one));
+    (void)w; /* EAGAIN means a wake is already pending */
+}
+
+/* ---- curl callbacks (I/O thread) -------------------------------------------------------- */
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
+{
+    gw_xfer_t *x = userdata;
+    size_t n = size * nitems;
+    atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
+    size_t ret = n;
+    pthread_mutex_lock(&x->mu);
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        /* A new response head: a 1xx or the final one. */
+        const char *sp = memchr(line, ' ', n);
+        x->status = sp && n - (size_t)(sp - line) > 3 ? atoi(sp + 1) : 0;
+        x->content_length = -1;
+        cmn_buf_clear(&x->head);
+    } else if ((n == 2 && line[0] == '\r') || (n == 1 && line[0] == '\n')) {
+        int informational = x->status >= 100 && x->status < 200;
+        if (!informational && !x->head_ready) {
+            /* A small body of known size is collected whole and answered in one write with
+             * its head: streaming it costs a suspend, a resume and a send of its own. */
+            if (!x->buffered && !x->nobody && x->content_length > 0 &&
+                x->content_length <= GW_SMALL_BODY_BYTES && x->status != 204 &&
+                x->status != 304) {
+                x->buffered = 1;
+                x->full.max = (size_t)x->content_length;
+            }
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            x->head_latency_us = (uint64_t)cmn_elapsed_us(&x->started, &now);
+            x->head_ok = 1;
+            if (!x->buffered) {
+                x->head_ready = 1;
+                wake_client(x);
+            }
+        }
+    } else if (x->status < 200 || x->head_ready) {
+        /* lines of a 1xx head, or trailers: not relayed */
+    } else if (cmn_buf_append(&x->head, line, n) != 0) {
+        x->error = GW_XFER_PROTOCOL;
+        ret = 0; /* abort the transfer */
+    } else if (n > 15 && strncasecmp(line, "content-length:", 15) == 0) {
+        char *end = NULL;
+        long long v = strtoll(line + 15, &end, 10);
+        x->content_length = end && end != line + 15 && v >= 0 ? v : -1;
+    }
+    pthread_mutex_unlock(&x->mu);
+    return ret;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    gw_xfer_t *x = userdata;
+    size_t n = size * nmemb;
+    pthread_mutex_lock(&x->mu);
+    size_t ret = n;
+    if (x->client_gone) {
+        ret = 0; /* nobody to deliver to: abort */
+    } else if (x->buffered) {
+        if (cmn_buf_append(&x->full, data, n) != 0) {
+            x->error = GW_XFER_PROTOCOL; /* larger than hubgate will rewrite */
+            ret = 0;
+        } else {
+            x->received += n;
+            atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
+        }
+    } else if (ring_alloc(&x->down, x->content_length) != 0) {
+        ret = 0;
+    } else if (ring_space(&x->down) < n) {
+        x->down_paused = 1;
+        ret = CURL_WRITEFUNC_PAUSE; /* curl re-delivers the same chunk after unpause */
+    } else {
+        ring_put(&x->down, data, n);
+        x->received += n;
+        atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
+        wake_client(x);
+    }
+    pthread_mutex_unlock(&x->mu);
+    return ret;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    gw_xfer_t *x = userdata;
+    size_t max = size * nitems;
+    size_t ret;
+    pthread_mutex_lock(&x->mu);
+    if (x->client_gone) {
+        ret = CURL_READFUNC_ABORT;
+    } else if (x->up.len > 0) {
+        ret = ring_get(&x->up, buf, max);
+        x->sent += ret;
+        atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
+        wake_client(x); /* the client may be waiting for room */
+    } else if (x->up_eof) {
+        ret = 0;
+    } else {
+        x->up_paused = 1;
+        ret = CURL_READFUNC_PAUSE;
+    }
+    pthread_mutex_unlock(&x->mu);
+    return ret;
+}
+
+/* Opens the socket for a connection curl is about to make, if the address passes the check. */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *address)
+{
+    gw_xfer_t *x = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        x->address_check(x->address_ctx, &address->addr, (size_t)address->addrlen) != 0) {
+        pthread_mutex_lock(&x->mu);
+        x->refused = 1;
+        pthread_mutex_unlock(&x->mu);
+        return CURL_SOCKET_BAD; /* curl tries the name's next address, if any */
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* Before each request on a connection, new or reused: the peer it is connected to. */
+static int on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    (void)local_ip;
+    (void)local_port;
+    gw_xfer_t *x = clientp;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    size_t len = 0;
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, primary_ip, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)primary_port);
+        len = sizeof(*in);
+    } else if (inet_pton(AF_INET6, primary_ip, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)primary_port);
+        len = sizeof(*in6);
+    }
+    if (len && x->address_check(x->address_ctx, (struct sockaddr *)&ss, len) == 0)
+        return CURL_PREREQFUNC_OK;
+    pthread_mutex_lock(&x->mu);
+    x->refused = 1;
+    pthread_mutex_unlock(&x->mu);
+    return CURL_PREREQFUNC_ABORT;
+}
+
+/* ---- I/O thread ------------------------------------------------------------------------- */
+
+static gw_xfer_error_t map_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK: return GW_XFER_OK;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION: return GW_XFER_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT: return GW_XFER_TIMEOUT;
+    case CURLE_ABORTED_BY_CALLBACK: return GW_XFER_ABORTED;
+    default: return GW_XFER_PROTOCOL;
+    }
+}
+
+static void finish(gw_upstream_t *up, gw_xfer_t *x, CURLcode rc)
+{
+    if (x->in_multi) {
+        curl_multi_remove_handle(up->multi, x->easy);
+        x->in_multi = 0;
+        if (x->prev_active)
+            x->prev_active->next_active = x->next_active;
+        else
+            up->active = x->next_active;
+        if (x->next_active)
+            x->next_active->prev_active = x->prev_active;
+    }
+    if (x->easy) {
+        curl_easy_reset(x->easy);
+        pthread_mutex_lock(&up->mu);
+        if (up->npool < POOL_MAX) {
+            up->pool[up->npool++] = x->easy;
+            x->easy = NULL;
+        }
+        pthread_mutex_unlock(&up->mu);
+        if (x->easy)
+            curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+    }
+    pthread_mutex_lock(&x->mu);
+    if (x->error == GW_XFER_OK)
+        x->error = x->client_gone                 ? GW_XFER_ABORTED
+                   : rc != CURLE_OK && x->refused ? GW_XFER_REFUSED
+                                                  : map_error(rc);
+    if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK && !x->client_gone)
+        /* the path only: a storage URL's query is its signature, a credential */
+        cmn_log_warn("upstream", "%s %.*s: %s", x->method, (int)strcspn(x->target, "?"), x->target,
+                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    x->down_eof = 1;
+    x->head_ready = 1; /* a waiting handler wakes and sees the error, if any */
+    wake_client(x);
+    pthread_mutex_unlock(&x->mu);
+    gw_xfer_release(x); /* the curl side's reference */
+}
+
+static void start(gw_upstream_t *up, gw_xfer_t *x)
+{
+    if (x->client_gone || !x->easy) {
+        finish(up, x, CURLE_ABORTED_BY_CALLBACK);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &x->started);
+    atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
+    if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
+        finish(up, x, CURLE_FAILED_INIT);
+        return;
+    }
+    x->in_multi = 1;
+    x->prev_active = NULL;
+    x->next_active = up->active;
+    if (up->active)
+        up->active->prev_active = x;
+    up->active = x;
+}
+
+static void run_pending(gw_upstream_t *up)
+{
+    pthread_mutex_lock(&up->mu);
+    gw_xfer_t *list = up->pending;
+    up->pending = NULL;
+    pthread_mutex_unlock(&up->mu);
+
+    while (list) {
+        gw_xfer_t *x = list;
+        pthread_mutex_lock(&up->mu);
+        list = x->next_pending;
+        int act = x->pending;
+        x->pending = 0;
+        x->queued = 0;
+        pthread_mutex_unlock(&up->mu);
+
+        if (act & ACT_START)
+            start(up, x);
+        if ((act & ACT_ABORT) && x->in_multi)
+            finish(up, x, CURLE_ABORTED_BY_CALLBACK);
+        else if ((act & ACT_UNPAUSE) && x->in_multi)
+            curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        gw_xfer_release(x); /* the queue's reference */
+    }
+}
+
+/* The idle timeout, ours rather than CURLOPT_LOW_SPEED_TIME: libcurl counts the time a
+ * transfer spends paused for a slow client as upstream silence and would abort it. */
+static void sweep_idle(gw_upstream_t *up)
+{
+    int64_t now = cmn_mono_ms();
+    gw_xfer_t *x = up->active;
+    while (x) {
+        gw_xfer_t *next = x->next_active;
+        pthread_mutex_lock(&x->mu);
+        int waiting_for_client = x->down_paused || x->up_paused;
+        pthread_mutex_unlock(&x->mu);
+        int64_t last = atomic_load_explicit(&x->last_activity_ms, memory_order_relaxed);
+        if (waiting_for_client) {
+            atomic_store_explicit(&x->last_activity_ms, now, memory_order_relaxed);
+        } else if (now - last > (int64_t)x->idle_seconds * 1000) {
+            pthread_mutex_lock(&x->mu);
+            if (x->error == GW_XFER_OK)
+                x->error = GW_XFER_TIMEOUT;
+            pthread_mutex_unlock(&x->mu);
+            cmn_log_warn("upstream", "%s %.*s: no data for %d s", x->method,
+                         (int)strcspn(x->target, "?"), x->target,
+                         x->idle_seconds);
+            finish(up, x, CURLE_OPERATION_TIMEDOUT);
+        }
+        x = next;
+    }
+}
+
+/* libcurl's socket interface: curl tells us which sockets to watch and when to call it back,
+ * so each event costs work for its own transfer only (curl_multi_perform walks them all). */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    gw_upstream_t *up = userp;
+    struct epoll_event ev = {.events = 0, .data.fd = fd};
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(up->epfd, EPOLL_CTL_DEL, fd, NULL);
+        curl_multi_assign(up->multi, fd, NULL);
+        return 0;
+    }
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    if (socketp) {
+        epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(up->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) {
+        if (errno == EEXIST)
+            epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev);
+        curl_multi_assign(up->multi, fd, up); /* any non-NULL marks "registered" */
+    }
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    gw_upstream_t *up = userp;
+    up->timer_due_ms = timeout_ms < 0 ? -1 : cmn_mono_ms() + timeout_ms;
+    return 0;
+}
+
+static void reap_done(gw_upstream_t *up)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(up->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        gw_xfer_t *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        finish(up, x, msg->data.result);
+    }
+}
+
+static void *io_thread(void *arg)
+{
+    gw_upstream_t *up = arg;
+    int64_t last_sweep = cmn_mono_ms();
+    struct epoll_event events[64];
+    int running = 0;
+    for (;;) {
+        int64_t now = cmn_mono_ms();
+        int wait = 500;
+        if (up->timer_due_ms >= 0)
+            wait = up->timer_due_ms <= now ? 0 : (int)(up->timer_due_ms - now < 500 ? up->timer_due_ms - now : 500);
+        int n = epoll_wait(up->epfd, events, 64, wait);
+        for (int i = 0; i < n; i++) {
+            int fd = events[i].data.fd;
+            if (fd == up->wakefd) {
+                uint64_t v;
+                ssize_t r = read(up->wakefd, &v, sizeof(v));
+                (void)r;
+                run_pending(up);
+                continue;
+            }
+            int flags = 0;
+            if (events[i].events & (EPOLLIN | EPOLLHUP))
+                flags |= CURL_CSELECT_IN;
+            if (events[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (events[i].events & EPOLLERR)
+                flags |= CURL_CSELECT_ERR;
+            curl_multi_socket_action(up->multi, fd, flags, &running);
+        }
+        if (up->timer_due_ms >= 0 && cmn_mono_ms() >= up->timer_due_ms) {
+            up->timer_due_ms = -1;
+            curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        reap_done(up);
+        if (cmn_mono_ms() - last_sweep >= 500) {
+            sweep_idle(up);
+            last_sweep = cmn_mono_ms();
+        }
+        pthread_mutex_lock(&up->mu);
+        int stop = up->stopping && !up->pending;
+        pthread_mutex_unlock(&up->mu);
+        if (stop)
+            break;
+    }
+    while (up->active)
+        finish(up, up->active, CURLE_ABORTED_BY_CALLBACK);
+    return NULL;
+}
+
+gw_upstream_t *gw_upstream_create(void)
+{
+    gw_upstream_t *up = calloc(1, sizeof(*up));
+    if (!up)
+        return NULL;
+    pthread_mutex_init(&up->mu, NULL);
+    up->epfd = epoll_create1(EPOLL_CLOEXEC);
+    up->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    up->timer_due_ms = -1;
+    up->multi = curl_multi_init();
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = up->wakefd};
+    if (!up->multi || up->epfd < 0 || up->wakefd < 0 ||
+        epoll_ctl(up->epfd, EPOLL_CTL_ADD, up->wakefd, &ev) != 0)
+        goto fail;
+    curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
+    curl_multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up);
+    /* Keep idle upstream connections for reuse: one per concurrent request is plenty. */
+    curl_multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, 256L);
+    if (pthread_create(&up->thread, NULL, io_thread, up) != 0)
+        goto fail;
+    return up;
+fail:
+    if (up->multi)
+        curl_multi_cleanup(up->multi);
+    if (up->epfd >= 0)
+        close(up->epfd);
+    if (up->wakefd >= 0)
+        close(up->wakefd);
+    pthread_mutex_destroy(&up->mu);
+    free(up);
+    return NULL;
+}
+
+void gw_upstream_shutdown(gw_upstream_t *up)
+{
+    pthread_mutex_lock(&up->mu);
+    int joined = up->joined;
+    up->stopping = 1;
+    up->joined = 1;
+    pthread_mutex_unlock(&up->mu);
+    if (joined)
+        return;
+    uint64_t one = 1;
+    ssize_t w = write(up->wakefd, &one, sizeof(one));
+    (void)w;
+    pthread_join(up->thread, NULL);
+}
+
+void gw_upstream_destroy(gw_upstream_t *up)
+{
+    if (!up)
+        return;
+    gw_upstream_shutdown(up);
+    run_pending(up); /* actions posted after the thread ended: only references to drop */
+    for (size_t i = 0; i < up->npool; i++)
+        curl_easy_cleanup(up->pool[i]);
+    curl_multi_cleanup(up->multi);
+    close(up->epfd);
+    close(up->wakefd);
+    pthread_mutex_destroy(&up->mu);
+    free(up);
+}
+
+/* ---- submit ------------------------------------------------------------------------------ */
+
+int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req)
+{
+    pthread_mutex_lock(&up->mu);
+    int stopping = up->stopping;
+    CURL *e = !stopping && up->npool ? up->pool[--up->npool] : NULL;
+    pthread_mutex_unlock(&up->mu);
+    if (stopping) {
+        curl_slist_free_all(req->headers);
+        return CMN_ERR_CONFLICT;
+    }
+    if (!e)
+        e = curl_easy_init();
+    x->method = strdup(req->method);
+    x->target = strdup(req->target);
+    x->req_headers = req->headers;
+    if (req->address_check && (!req->address_ctx || req->address_ctx_len == 0 ||
+                               req->address_ctx_len > GW_MAX_ADDRESS_CTX_BYTES)) {
+        if (e)
+            curl_easy_cleanup(e);
+        return CMN_ERR_INVAL;
+    }
+    if (req->address_check) {
+        x->address_ctx = malloc(req->address_ctx_len);
+        if (x->address_ctx)
+            memcpy(x->address_ctx, req->address_ctx, req->address_ctx_len);
+    }
+    if (!e || !x->method || !x->target || (req->address_check && !x->address_ctx)) {
+        if (e)
+            curl_easy_cleanup(e);
+        return CMN_ERR_NOMEM;
+    }
+    x->owner = up;
+    if (req->buffer_cap) {
+        x->buffered = 1;
+        x->full.max = req->buffer_cap;
+    }
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_URL, req->base_url);
+    /* The bytes the classifier judged, sent as they are: libcurl would otherwise remove dot
+     * segments, re-encode UTF-8 and drop fragments (libcurl 7.88.1 turns /a/../b into /b). */
+    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, x->target);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* Upstreams are configured, never discovered: no proxy from the environment (and no
+     * getenv per request). */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_ms ? req->connect_ms : 5000));
+    x->idle_seconds = req->idle_seconds > 0 ? req->idle_seconds : 60;
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* Never decode: bytes and sizes reach the client as the upstream sent them. */
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (req->address_check) {
+        /* Checked before connecting, so a refused service never sees a connection, and again
+         * before each request, which covers a connection reused from the pool. */
+        x->address_check = req->address_check;
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+        curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+        curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    }
+
+    if (strcmp(req->method, "HEAD") == 0) {
+        x->nobody = 1;
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (req->stream_body || req->body) {
+        /* UPLOAD makes curl send the body with Content-Length (or chunked) and no
+         * Content-Type of its own; the method string is ours. */
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+        if (req->body) {
+            /* A body the gateway had to read whole (to classify it) fits in the ring. */
+            pthread_mutex_lock(&x->mu);
+            int rc = req->body_len > GW_RING_BYTES ? CMN_ERR_TOOBIG
+                                                   : ring_alloc(&x->up, (int64_t)req->body_len);
+            if (rc == 0) {
+                ring_put(&x->up, req->body, req->body_len);
+                x->up_eof = 1;
+            }
+            pthread_mutex_unlock(&x->mu);
+            if (rc) {
+                curl_easy_cleanup(e);
+                return rc;
+            }
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+        } else {
+            x->up_expected = req->body_length;
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_length);
+        }
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, x);
+    } else if (strcmp(req->method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+    }
+    x->easy = e;
+    atomic_fetch_add(&x->refs, 1); /* the curl side's reference, dropped in finish() */
+    post(up, x, ACT_START);
+    return 0;
+}
+
+/* ---- MHD side ---------------------------------------------------------------------------- */
+
+size_t gw_xfer_push_body(gw_xfer_t *x, const char *data, size_t len)
+{
+    pthread_mutex_lock(&x->mu);
+    size_t take = 0;
+    if (ring_alloc(&x->up, x->up_expected) == 0) {
+        take = len < ring_space(&x->up) ? len : ring_space(&x->up);
+        ring_put(&x->up, data, take);
+    }
+    int unpause = take > 0 && x->up_paused;
+    if (unpause)
+        x->up_paused = 0;
+    if (take < len && !x->down_eof)
+        suspend_client(x);
+    else if (take < len)
+        take = len; /* the transfer is over: what the client still sends is discarded */
+    pthread_mutex_unlock(&x->mu);
+    if (unpause)
+        post(x->owner, x, ACT_UNPAUSE);
+    return take;
+}
+
+void gw_xfer_end_body(gw_xfer_t *x)
+{
+    pthread_mutex_lock(&x->mu);
+    x->up_eof = 1;
+    int unpause = x->up_paused;
+    x->up_paused = 0;
+    pthread_mutex_unlock(&x->mu);
+    if (unpause)
+        post(x->owner, x, ACT_UNPAUSE);
+}
+
+int gw_xfer_head_ready(gw_xfer_t *x)
+{
+    pthread_mutex_lock(&x->mu);
+    int ready = x->head_ready;
+    if (!ready)
+        suspend_client(x);
+    pthread_mutex_unlock(&x->mu);
+    return ready;
+}
+
+gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x)
+{
+    gw_xfer_t *m = (gw_xfer_t *)x;
+    pthread_mutex_lock(&m->mu);
+    /* A head that arrived counts as success even if the body failed later: the client then
+     * sees a truncated body and a closed connection, which is what a failed stream is. */
+    gw_xfer_error_t e = m->head_ok && !(m->buffered && m->error) ? GW_XFER_OK
+                        : m->error != GW_XFER_OK ? m->error
+                                                 : GW_XFER_PROTOCOL;
+    pthread_mutex_unlock(&m->mu);
+    return e;
+}
+
+int gw_xfer_status(const gw_xfer_t *x)
+{
+    return x->status;
+}
+
+const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len)
+{
+    *len = x->head.len;
+    return x->head.data ? x->head.data : "";
+}
+
+int gw_xfer_is_buffered(const gw_xfer_t *x)
+{
+    return x->buffered;
+}
+
+const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len)
+{
+    *len = x->full.len;
+    return x->full.data ? x->full.data : "";
+}
+
+int64_t gw_xfer_content_length(const gw_xfer_t *x)
+{
+    return x->content_length;
+}
+
+ssize_t gw_xfer_read(gw_xfer_t *x, char *buf, size_t max)
+{
+    ssize_t ret;
+    int unpause = 0;
+    pthread_mutex_lock(&x->mu);
+    if (x->down.len > 0) {
+        ret = (ssize_t)ring_get(&x->down, buf, max);
+        /* Wake the upstream once there is room for a full curl chunk and then some. */
+        if (x->down_paused && ring_space(&x->down) >= x->down.cap / 2) {
+            x->down_paused = 0;
+            unpause = 1;
+        }
+    } else if (x->down_eof) {
+        ret = x->error == GW_XFER_OK ? MHD_CONTENT_READER_END_OF_STREAM
+                                     : MHD_CONTENT_READER_END_WITH_ERROR;
+    } else {
+        suspend_client(x);
+        ret = 0;
+    }
+    pthread_mutex_unlock(&x->mu);
+    if (unpause)
+        post(x->owner, x, ACT_UNPAUSE);
+    return ret;
+}
+
+void gw_xfer_client_done(gw_xfer_t *x)
+{
+    pthread_mutex_lock(&x->mu);
+    x->client_gone = 1;
+    x->suspended = 0;
+    int running = x->owner && !x->down_eof;
+    pthread_mutex_unlock(&x->mu);
+    if (running)
+        post(x->owner, x, ACT_ABORT);
+}
+
+void gw_xfer_bytes(const gw_xfer_t *x, uint64_t *sent, uint64_t *received)
+{
+    gw_xfer_t *m = (gw_xfer_t *)x;
+    pthread_mutex_lock(&m->mu);
+    *sent = m->sent;
+    *received = m->received;
+    pthread_mutex_unlock(&m->mu);
+}
+
+uint64_t gw_xfer_head_latency_us(const gw_xfer_t *x)
+{
+    return x->head_latency_us;
+}

@@ -1,0 +1,129 @@
+/* The upstream side of the proxy: one I/O thread drives a libcurl multi handle, and each
+ * forwarded request is a transfer (gw_xfer_t) shared between that thread and the
+ * libmicrohttpd connection it serves.
+ *
+ * Bodies stream both ways through two bounded rings per transfer. When a ring is full the
+ * producer pauses (curl: CURL_WRITEFUNC_PAUSE / CURL_READFUNC_PAUSE; MHD: the connection is
+ * suspended) and the consumer wakes it after draining, so memory per connection is constant
+ * whatever the size of the body. A transfer is reference counted: the MHD side and the curl
+ * side each hold one reference, and MHD_resume_connection is never called once the MHD side
+ * has let go (completion callback). */
+#ifndef HUBGATE_GATEWAY_UPSTREAM_H
+#define HUBGATE_GATEWAY_UPSTREAM_H
+
+#include "gateway/limits.h"
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define GW_RING_BYTES              (128 * 1024) /* per direction, allocated on first use */
+#define GW_SMALL_BODY_BYTES        (64 * 1024) /* answered whole, in one write */
+
+typedef struct gw_upstream gw_upstream_t;
+typedef struct gw_xfer gw_xfer_t;
+
+/* Why a transfer failed, for the answer the client gets. */
+typedef enum {
+    GW_XFER_OK = 0,
+    GW_XFER_CONNECT,  /* could not connect or resolve: 502 */
+    GW_XFER_TIMEOUT,  /* upstream silent too long: 504 */
+    GW_XFER_PROTOCOL, /* malformed or oversized answer: 502 */
+    GW_XFER_ABORTED,  /* the client went away or the gateway is stopping */
+    GW_XFER_REFUSED,  /* the destination's address is not one hubgate may connect to: 502 */
+} gw_xfer_error_t;
+
+typedef struct {
+    const char *method;        /* borrowed until gw_upstream_submit returns */
+    const char *base_url;      /* "http://127.0.0.1:9000/": decides the connection only */
+    const char *target;        /* raw request-target, forwarded byte for byte */
+    struct curl_slist *headers; /* ownership passes to the transfer */
+    int stream_body;           /* the body arrives through gw_xfer_push_body */
+    int64_t body_length;       /* with stream_body: declared length, or -1 (chunked) */
+    const char *body;          /* alternatively a complete body, copied */
+    size_t body_len;
+    /* When set, every connection the transfer opens or reuses must be to an address this
+     * accepts (0) — egress to storage. It runs on the I/O thread on a private copy of the
+     * address_ctx_len bytes at address_ctx (at most GW_MAX_ADDRESS_CTX_BYTES), since the request
+     * may be gone by then. A refusal fails the transfer with GW_XFER_REFUSED. Redirects are
+     * never followed: the client follows them, through hubgate, each hop judged again. */
+    int (*address_check)(const void *ctx, const struct sockaddr *addr, size_t len);
+    const void *address_ctx;
+    size_t address_ctx_len;
+    int connect_ms;            /* connecting longer than this fails (502) */
+    int idle_seconds;          /* no byte from the upstream this long fails (504) */
+    size_t buffer_cap;         /* > 0: collect the whole response body (at most this much)
+                                  before the head is reported ready, for responses hubgate
+                                  rewrites; more than that fails the transfer (502) */
+} gw_xfer_req_t;
+
+/* Starts the I/O thread. Returns NULL on failure. */
+gw_upstream_t *gw_upstream_create(void);
+
+/* Aborts every transfer (waking their connections) and stops the thread; later submits fail
+ * with CMN_ERR_CONFLICT. The handle stays valid for gw_xfer_* calls. Blocks until joined. */
+void gw_upstream_shutdown(gw_upstream_t *up);
+
+/* Shuts down if needed, then frees. Accepts NULL. Call only when no connection can use it. */
+void gw_upstream_destroy(gw_upstream_t *up);
+
+/* A transfer for the connection, with one reference for the caller (the MHD side). */
+gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn);
+
+/* Hands the transfer to the I/O thread, which takes its own reference. Returns 0, or
+ * CMN_ERR_NOMEM / CMN_ERR_INVAL (the request's headers are then freed). Thread-safe. */
+int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req);
+
+/* MHD side, upload: copies up to len bytes of request body into the ring and returns how
+ * many were taken. When fewer than len were taken, the connection has been suspended and will
+ * be resumed when the upstream has drained some: the caller must return MHD_YES. */
+size_t gw_xfer_push_body(gw_xfer_t *x, const char *data, size_t len);
+
+/* MHD side: the client's body is complete. */
+void gw_xfer_end_body(gw_xfer_t *x);
+
+/* MHD side: 1 when the response head has arrived or the transfer failed; otherwise 0, and
+ * the connection has been suspended until one of those happens. */
+int gw_xfer_head_ready(gw_xfer_t *x);
+
+/* After gw_xfer_head_ready: the failure, if any (GW_XFER_OK when a head arrived). */
+gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x);
+
+/* The upstream status and its header block, one "Name: value\r\n" line per header (the
+ * status line excluded). Valid once the head is ready; owned by the transfer. */
+int gw_xfer_status(const gw_xfer_t *x);
+const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len);
+
+/* 1 when the response body was collected whole (buffer_cap, or a small body of known size):
+ * then gw_xfer_buffered_body gives it (owned by the transfer). */
+int gw_xfer_is_buffered(const gw_xfer_t *x);
+const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len);
+
+/* The body length the upstream declared, or -1. */
+int64_t gw_xfer_content_length(const gw_xfer_t *x);
+
+/* MHD content reader: fills buf with response body. Returns the byte count, 0 after
+ * suspending the connection (more will come), MHD_CONTENT_READER_END_OF_STREAM or
+ * MHD_CONTENT_READER_END_WITH_ERROR. */
+ssize_t gw_xfer_read(gw_xfer_t *x, char *buf, size_t max);
+
+/* MHD completion callback: the connection is gone or done. Aborts the upstream transfer if
+ * it still runs. The MHD side must still drop its reference with gw_xfer_release. */
+void gw_xfer_client_done(gw_xfer_t *x);
+
+/* Bytes moved so far: request body sent upstream, response body received from it. */
+void gw_xfer_bytes(const gw_xfer_t *x, uint64_t *sent, uint64_t *received);
+
+/* Microseconds from submit to the response head (0 if none yet). */
+uint64_t gw_xfer_head_latency_us(const gw_xfer_t *x);
+
+/* Takes one more reference. */
+void gw_xfer_retain(gw_xfer_t *x);
+
+/* Drops one reference; frees on the last. Accepts NULL. */
+void gw_xfer_release(gw_xfer_t *x);
+
+#endif

@@ -1,0 +1,69 @@
+#include "gateway/http/answer.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+enum MHD_Result gw_http_answer(struct MHD_Connection *conn, unsigned status,
+                               const char *content_type, const char *body, size_t len,
+                               const char *request_id)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", content_type);
+    if (request_id)
+        MHD_add_response_header(r, "X-Request-Id", request_id);
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result gw_http_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                              const char *message, const char *request_id,
+                              const char *www_authenticate)
+{
+    json_t *o = json_pack("{s:s}", "error", message);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    const char *text = body ? body : "{\"error\":\"internal error\"}";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    free(body);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    if (code)
+        MHD_add_response_header(r, "X-Error-Code", code);
+    MHD_add_response_header(r, "X-Error-Message", message);
+    if (request_id)
+        MHD_add_response_header(r, "X-Request-Id", request_id);
+    if (www_authenticate)
+        MHD_add_response_header(r, "WWW-Authenticate", www_authenticate);
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static uint64_t id_prefix;
+static atomic_uint_fast64_t id_counter;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void id_seed(void)
+{
+    if (getrandom(&id_prefix, sizeof(id_prefix), 0) != (ssize_t)sizeof(id_prefix))
+        abort(); /* no entropy at all: refuse to run rather than issue guessable ids */
+}
+
+void gw_http_request_id(char out[33])
+{
+    pthread_once(&id_once, id_seed);
+    uint64_t n = atomic_fetch_add_explicit(&id_counter, 1, memory_order_relaxed);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)id_prefix, (unsigned long long)n);
+}
