@@ -7,18 +7,25 @@
 #include "gateway/http/answer.h"
 #include "gateway/metrics/metrics.h"
 #include "gateway/server/request-t.h"
+#include "audit/event.h"
+#include "audit/pgwriter.h"
+#include "gateway/admin/admin.h"
+#include "gateway/admin/report_http.h"
+#include "gateway/auditlog/auditlog.h"
+#include "gateway/auditlog/request.h"
+#include "gateway/authn/assertion.h"
+#include "gateway/authn/identity.h"
+#include "gateway/authn/jwks.h"
+#include "gateway/authn/tokens.h"
+#include "gateway/authz/authz.h"
+#include "gateway/route/route.h"
+#include "policy/policy.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int gw_admin_is_public(gw_admin_route_t admin)
-{
-    return admin == GW_ADMIN_HEALTH || admin == GW_ADMIN_READY || admin == GW_ADMIN_METRICS ||
-           admin == GW_ADMIN_JWKS;
-}
 
 static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *conn,
                                    unsigned status, json_t *o)
@@ -29,7 +36,7 @@ static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *con
         return gw_request_error(req, conn, 500, NULL, "out of memory");
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
-    if (!gw_admin_is_public(req->route.admin) && req->srv->audit) {
+    if (!gw_route_admin_is_public(req->route.admin) && req->srv->audit) {
         /* hubgate's own answers about the caller (whoami, tokens) are audited too */
         if (!req->decided)
             gw_request_decide(req, POL_ALLOW, "hubgate-admin",

@@ -1,12 +1,22 @@
 /* GET /-/reports/soc2: evidence reports for auditors (see report_http.h). */
 #include "gateway/admin/report_http.h"
-#include "gateway/admin/report_query.h"
+#include "gateway/http/report_query.h"
 #include "audit/report.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "gateway/cli/policy.h"
+#include "gateway/authz/route_policy.h"
 #include "gateway/metrics/metrics.h"
 #include "gateway/server/request-t.h"
+#include "audit/event.h"
+#include "audit/pgwriter.h"
+#include "common/arena.h"
+#include "gateway/auditlog/auditlog.h"
+#include "gateway/auditlog/request.h"
+#include "gateway/authn/identity.h"
+#include "gateway/authz/authz.h"
+#include "gateway/config/config.h"
+#include "policy/cidr.h"
+#include "policy/policy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +181,7 @@ static void make_report(gw_report_job_t *j)
         .to_us = j->to_us,
         .org = j->org,
         /* each policy version's embedded tests run again through the gateway's own classifier */
-        .policy_route = gw_cli_policy_classify,
+        .policy_route = gw_route_policy_classify,
         .policy_options = j->have_policy_options ? &j->policy_options : NULL,
     };
     int rc = aud_report_soc2(&opts, out, err, sizeof(err));

@@ -23,13 +23,15 @@
 #ifndef HUBGATE_GATEWAY_REPORT_HTTP_H
 #define HUBGATE_GATEWAY_REPORT_HTTP_H
 
-#include "gateway/admin/report_query.h"
+#include <microhttpd.h>
+
+#include "gateway/http/report_query.h"
+#include "gateway/server/request-t.h"
 
 /* One gateway's exports: at most one at a time. */
 typedef struct gw_reports gw_reports_t;
 
-/* One export in progress, shared by its request and the thread making it (request.h declares
- * gw_report_http_answer and gw_report_http_done, which take the request). */
+/* One export in progress, shared by its request and the thread making it. */
 typedef struct gw_report_job gw_report_job_t;
 
 /* NULL when out of memory. */
@@ -44,5 +46,14 @@ void gw_reports_drain(gw_reports_t *r);
 
 /* Frees r (after gw_reports_drain, or when the listener never started). Accepts NULL. */
 void gw_reports_destroy(gw_reports_t *r);
+
+/* GET /-/reports/soc2 (report_http.c): decides, records the export, makes the report on a
+ * thread of its own while the connection waits suspended, then streams the file. Called on the
+ * handler's final call and again after the resume; answers once the export is done. */
+enum MHD_Result gw_report_http_answer(gw_request_t *req, struct MHD_Connection *conn);
+
+/* The request is complete (MHD's completion callback): lets go of its export, if any, and of
+ * the instance's export slot. Never blocks for long. */
+void gw_report_http_done(gw_request_t *req);
 
 #endif

@@ -4,6 +4,8 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secret.h"
+#include "common/arena.h"
+#include "gateway/authn/identity.h"
 
 #include <jansson.h>
 #include <openssl/bn.h>

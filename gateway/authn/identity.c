@@ -5,6 +5,10 @@
 #include "gateway/authn/jwt.h"
 #include "gateway/authn/tokens.h"
 #include "policy/policy.h"
+#include "common/arena.h"
+#include "gateway/authn/jwks.h"
+#include "gateway/config/config.h"
+#include "gateway/http/headers.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "gateway/authn/jwt.h"
 #include "gateway/config/url.h"
+#include "gateway/config/config.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -2,8 +2,14 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "gateway/cli/policy.h"
+#include "gateway/authz/route_policy.h"
 #include "common/sha256.h"
+#include "common/buf.h"
+#include "gateway/authn/identity.h"
+#include "gateway/config/config.h"
+#include "gateway/route/route.h"
+#include "policy/cidr.h"
+#include "policy/policy.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -63,7 +69,7 @@ static pol_policy_t *load(const pol_options_t *opts, const char *path, cmn_buf_t
     if (!p)
         return NULL;
     pol_test_result_t result = {0, 0};
-    int rc = pol_policy_run_tests(p, gw_cli_policy_classify, NULL, 0, errors, &result);
+    int rc = pol_policy_run_tests(p, gw_route_policy_classify, NULL, 0, errors, &result);
     if (rc != 0) {
         if (rc == 1)
             cmn_buf_printf(errors, "%s: %zu of %zu embedded tests failed\n", path, result.failed,
@@ -310,7 +316,7 @@ int gw_authz_decide(const pol_policy_t *p, const gw_identity_t *id, const gw_rou
     pol_subject_t s;
     pol_request_t r;
     gw_authz_subject(id, &s);
-    if (gw_cli_policy_request(route, &r) != 0) {
+    if (gw_route_policy_request(route, &r) != 0) {
         memset(d, 0, sizeof(*d));
         d->effect = POL_DENY;
         d->answer = POL_ANSWER_FORBIDDEN;

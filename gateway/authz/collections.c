@@ -1,4 +1,6 @@
 #include "gateway/authz/collections.h"
+#include "policy/cidr.h"
+#include "policy/policy.h"
 
 #include <jansson.h>
 #include <stdlib.h>

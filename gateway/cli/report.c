@@ -1,7 +1,7 @@
 #include "gateway/cli/report.h"
 #include "audit/report.h"
 #include "gateway/cli/cli.h"
-#include "gateway/cli/policy.h"
+#include "gateway/authz/route_policy.h"
 #include "gateway/cli/report_verify.h"
 
 #include <jansson.h>
@@ -129,7 +129,7 @@ static int cmd_soc2(int argc, char **argv)
         goto out;
     }
     o.checkpoint_files = cps;
-    o.policy_route = gw_cli_policy_classify;
+    o.policy_route = gw_route_policy_classify;
     char err[1024];
     if (aud_report_soc2(&o, out, err, sizeof(err)) != 0) {
         fprintf(stderr, "hubgate report soc2: %s\n", err);

@@ -4,6 +4,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/secret.h"
+#include "common/arena.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

@@ -9,42 +9,19 @@
  * need to reach nothing but hubgate, and every byte is counted and audited under the caller, repo,
  * action and decision of the request that produced the URL, even when the link is used without
  * credentials (git-lfs and redirect followers often send none). */
-#ifndef HUBGATE_GATEWAY_EGRESS_H
-#define HUBGATE_GATEWAY_EGRESS_H
+#ifndef HUBGATE_GATEWAY_FORWARD_EGRESS_H
+#define HUBGATE_GATEWAY_FORWARD_EGRESS_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "common/arena.h"
+#include "gateway/forward/egress-t.h"
 #include "gateway/limits.h"
 
 #define GW_EGRESS_TTL_SECONDS 3600
 
-typedef struct {
-    unsigned char key[32];
-} gw_egress_key_t;
-
-/* Every string is present ("" when absent) and holds no NUL. */
-typedef struct {
-    const char *url;       /* absolute http(s) URL to fetch */
-    const char *method;    /* "GET" (HEAD implied), "PUT" or "POST" */
-    const char *headers;   /* extra request headers for the storage, "Name: value\n"… ("" none);
-                              secrets the client never sees, sent to this URL's origin only */
-    const char *repo_type; /* "model", "dataset", …; "" when the route named no repo */
-    const char *repo;      /* "acme/bert": what the transfer is audited under */
-    const char *action;    /* "read", "write" */
-    const char *iss;       /* the caller it was issued to; both "" when anonymous */
-    const char *sub;
-    const char *email;    /* for the audit event's actor; "" when unknown */
-    const char *token_id; /* the hubgate token the caller used (its id, never the token) */
-    const char *org;      /* the decision that allowed the request that produced the URL */
-    const char *role;
-    const char *region; /* also where the link may lead: that region's origins */
-    const char *rule;
-    const char *policy_sha256; /* of the policy that made that decision ("" when none did) */
-    int64_t expires;           /* unix seconds */
-} gw_egress_claim_t;
 
 /* A key from a file holding exactly 64 hex digits and an optional newline, private to its
  * owner (cmn_secret_read), or (path NULL) a fresh random one: URLs sealed by one process then

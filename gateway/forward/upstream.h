@@ -11,6 +11,7 @@
 #ifndef HUBGATE_GATEWAY_UPSTREAM_H
 #define HUBGATE_GATEWAY_UPSTREAM_H
 
+#include "gateway/forward/upstream-t.h"
 #include "gateway/limits.h"
 
 #include <curl/curl.h>
@@ -23,18 +24,6 @@
 #define GW_RING_BYTES              (128 * 1024) /* per direction, allocated on first use */
 #define GW_SMALL_BODY_BYTES        (64 * 1024) /* answered whole, in one write */
 
-typedef struct gw_upstream gw_upstream_t;
-typedef struct gw_xfer gw_xfer_t;
-
-/* Why a transfer failed, for the answer the client gets. */
-typedef enum {
-    GW_XFER_OK = 0,
-    GW_XFER_CONNECT,  /* could not connect or resolve: 502 */
-    GW_XFER_TIMEOUT,  /* upstream silent too long: 504 */
-    GW_XFER_PROTOCOL, /* malformed or oversized answer: 502 */
-    GW_XFER_ABORTED,  /* the client went away or the gateway is stopping */
-    GW_XFER_REFUSED,  /* the destination's address is not one hubgate may connect to: 502 */
-} gw_xfer_error_t;
 
 typedef struct {
     const char *method;        /* borrowed until gw_upstream_submit returns */

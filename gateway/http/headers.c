@@ -3,6 +3,7 @@
 #include "common/err.h"
 #include "gateway/config/destination.h"
 #include "gateway/route/route.h"
+#include "common/arena.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 
 #include "common/buf.h"
 #include "gateway/route/route.h"
-#include "gateway/forward/upstream.h"
+#include "gateway/forward/upstream-t.h"
 #include "gateway/limits.h"
 
 /* A request finished with this action and HTTP status (100-599; others count as 0). */

@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "gateway/route/route.h"
 #include "gateway/route/internal.h"
+#include "common/arena.h"
 
 #include <jansson.h>
 #include <string.h>

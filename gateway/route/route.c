@@ -8,6 +8,7 @@
 #include "gateway/route/route.h"
 #include "common/err.h"
 #include "gateway/route/internal.h"
+#include "common/arena.h"
 
 #include <string.h>
 #include <strings.h>

@@ -297,6 +297,10 @@ gw_treatment_t gw_route_treatment(const gw_route_t *route, const char **why);
 /* "policy", "local", "filter", "public", "deny"; "?" out of range. */
 const char *gw_route_treatment_name(gw_treatment_t treatment);
 
+/* hubgate's own routes answered without authenticating the caller (health, readiness, metrics,
+ * keys): they carry no identity, and are not audited. */
+int gw_route_admin_is_public(gw_admin_route_t admin);
+
 /* 1 for routes hubgate owns and authenticates on its own terms, before any Hub route logic:
  * its /-/ routes, and everything under /oauth/ and /scim/ (sign-in and provisioning; never
  * forwarded to the hub). Pure. */

@@ -81,3 +81,9 @@ int gw_route_is_hubgate_own(const gw_route_t *route)
     return route->family == GW_FAMILY_ADMIN || route->family == GW_FAMILY_OAUTH ||
            route->family == GW_FAMILY_SCIM;
 }
+
+int gw_route_admin_is_public(gw_admin_route_t admin)
+{
+    return admin == GW_ADMIN_HEALTH || admin == GW_ADMIN_READY || admin == GW_ADMIN_METRICS ||
+           admin == GW_ADMIN_JWKS;
+}

@@ -1,28 +1,35 @@
-/* The state of one request as it moves through the pipeline (docs/architecture.md):
- * route → authenticate → authorize → audit → forward → answer. Internal to gateway/. */
-#ifndef HUBGATE_GATEWAY_REQUEST_H
-#define HUBGATE_GATEWAY_REQUEST_H
+/* Types only: the state of one request as it moves through the pipeline
+ * (docs/architecture.md) — route → authenticate → authorize → audit → forward → answer — and
+ * of the server it arrived at. Every stage reads the request, so any stage may include this
+ * header; it declares no function (tests/layering.cmake checks both). */
+#ifndef HUBGATE_GATEWAY_SERVER_REQUEST_T_H
+#define HUBGATE_GATEWAY_SERVER_REQUEST_T_H
 
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "audit/pgwriter.h"
 #include "common/arena.h"
 #include "common/buf.h"
-#include "gateway/config/config.h"
-#include "gateway/authn/assertion.h"
-#include "gateway/auditlog/auditlog.h"
-#include "gateway/authz/authz.h"
-#include "gateway/forward/egress.h"
 #include "gateway/authn/identity.h"
-#include "gateway/authn/jwks.h"
-#include "gateway/authn/tokens.h"
+#include "gateway/config/config.h"
+#include "gateway/forward/egress-t.h"
+#include "gateway/forward/upstream-t.h"
 #include "gateway/http/headers.h"
-#include "gateway/admin/report_http.h"
 #include "gateway/route/route.h"
-#include "gateway/forward/upstream.h"
-#include "gateway/limits.h"
+#include "policy/policy.h"
+
+/* The stages' own objects, opaque here (their headers say what they are). */
+typedef struct gw_jwks gw_jwks_t;
+typedef struct gw_tokens gw_tokens_t;
+typedef struct gw_auth gw_auth_t;
+typedef struct gw_assertion gw_assertion_t;
+typedef struct gw_policies gw_policies_t;
+typedef struct gw_audit_wait gw_audit_wait_t;
+typedef struct gw_reports gw_reports_t;
+typedef struct gw_report_job gw_report_job_t;
 
 typedef struct {
     const gw_config_t *cfg;
@@ -110,73 +117,5 @@ typedef struct {
                         answer, a redirect's empty one), not the upstream's bytes relayed: */
     uint64_t answer_bytes; /*   its length, the completion's bytes_out */
 } gw_request_t;
-
-/* Forwarding (proxy.c). Starts the upstream transfer for an authorized request; body, when
- * non-NULL, is the complete body already read. Returns 0, or an HTTP status to answer (with
- * *message set). */
-unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
-                        size_t body_len, const char **message);
-
-/* Opens a sealed egress link (/-/egress/<sealed>) into req->egress: checks it is ours, not
- * expired, issued to this caller, used with its method and sealed for a region this gateway
- * serves (req->region). Returns 0, or an HTTP status (with *message set). */
-unsigned gw_proxy_open_egress(gw_request_t *req, const char **message);
-
-/* Forwards an opened egress link to the storage it names, if that is still one of its
- * region's origins, connecting only to addresses the region allows (gateway/config/destination.h);
- * redirects are not followed but handed to the client as links of their own. Same returns as
- * gw_proxy_start. */
-unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
-                               const char **message);
-
-/* Fills an audit event from the request (its identity, route, decision, and for a completion
- * the response). Strings are borrowed from the request. */
-void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsigned status);
-
-/* Fills the report.exported event of an auditor's export (GET /-/reports/soc2), to be made
- * durable (aud_writer_append) before the report is served: the auditor as actor, the decision
- * that allowed the export — record it first in req->decision (req->decided = 1, effect allow,
- * its org and role "auditor" for an org's auditor; req->policy the policy that made it), else
- * the event says "deny" — and details from, to (as the request gave them, normalised), org
- * (NULL: every org) and format ("json", "html", "csv"). Strings are borrowed. */
-void gw_request_report_event(gw_request_t *req, aud_event_t *ev, const char *from, const char *to,
-                             const char *org, const char *format);
-
-/* Continues a forwarded request on each handler call; returns what the handler returns. */
-enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,
-                                  const char *upload_data, size_t *upload_data_size);
-
-/* hubgate's own endpoints under /-/ (admin.c), and GET /api/whoami-v2, which hubgate answers
- * from the caller's identity. Answers on the handler's final call; body is what the client
- * sent (NULL when none). */
-enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, const char *body,
-                                size_t body_len);
-
-/* GET /-/reports/soc2 (report_http.c): decides, records the export, makes the report on a
- * thread of its own while the connection waits suspended, then streams the file. Called on the
- * handler's final call and again after the resume; answers once the export is done. */
-enum MHD_Result gw_report_http_answer(gw_request_t *req, struct MHD_Connection *conn);
-
-/* The request is complete (MHD's completion callback): lets go of its export, if any, and of
- * the instance's export slot. Never blocks for long. */
-void gw_report_http_done(gw_request_t *req);
-
-/* Admin routes answered without authenticating the caller. */
-int gw_admin_is_public(gw_admin_route_t admin);
-
-/* Queues a Hub-shaped error and records the status. A request not yet audited is audited now
- * as a refusal by the stage it is in (req->stage). */
-enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
-                                 const char *code, const char *message);
-
-/* Records a decision hubgate makes itself, without the policy (a route it never forwards, an
- * answer of its own admin API, a caller without credentials where one is needed): the audit
- * event then names `rule` and `reason` (a sentence, copied) as a policy decision's. */
-void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule,
-                       const char *reason);
-
-/* Refuses a caller without credentials on a route that needs one: 401 with the Hub's words,
- * audited as the policy's refusal of anonymous callers is (rule "anonymous"). */
-enum MHD_Result gw_request_anonymous(gw_request_t *req, struct MHD_Connection *conn);
 
 #endif

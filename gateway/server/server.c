@@ -16,6 +16,24 @@
 #include "gateway/server/request-t.h"
 #include "gateway/version.h"
 #include "gateway/http/xff.h"
+#include "audit/event.h"
+#include "audit/pgwriter.h"
+#include "gateway/admin/admin.h"
+#include "gateway/admin/report_http.h"
+#include "gateway/auditlog/auditlog.h"
+#include "gateway/auditlog/request.h"
+#include "gateway/authn/assertion.h"
+#include "gateway/authn/identity.h"
+#include "gateway/authn/jwks.h"
+#include "gateway/authn/tokens.h"
+#include "gateway/authz/authz.h"
+#include "gateway/config/config.h"
+#include "gateway/forward/egress.h"
+#include "gateway/forward/proxy.h"
+#include "gateway/forward/upstream.h"
+#include "gateway/http/headers.h"
+#include "gateway/route/route.h"
+#include "policy/policy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,65 +150,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     cmn_log_warn("http", "%s", line);
-}
-
-static int is_git_family(gw_family_t f)
-{
-    return f == GW_FAMILY_GIT_INFO_REFS || f == GW_FAMILY_GIT_UPLOAD_PACK ||
-           f == GW_FAMILY_GIT_RECEIVE_PACK || f == GW_FAMILY_LFS_BATCH ||
-           f == GW_FAMILY_LFS_VERIFY || f == GW_FAMILY_LFS_LOCKS;
-}
-
-/* Public admin routes (health, readiness, metrics, keys) are not audited: they carry no
- * identity and would drown the log. */
-static int audited_route(const gw_request_t *req)
-{
-    return !(req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin));
-}
-
-enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
-                                 const char *code, const char *message)
-{
-    req->status = status;
-    req->phase = GW_PHASE_ANSWERED;
-    req->answer_own = 1; /* the upstream's bytes, if any came, are not what the client gets */
-    req->answer_bytes = 0;
-    if (!req->local_message)
-        req->local_message = message;
-    if (!req->audited && req->srv->audit && audited_route(req)) {
-        /* A refusal is audited as completely as an allow (not waited for: nothing is
-         * forwarded, so nothing is left unaudited if this event is lost). */
-        aud_event_t ev;
-        gw_request_event(req, &ev, AUD_KIND_REQUEST, status);
-        gw_auditlog_note(req->srv->audit, &ev);
-    }
-    int git = is_git_family(req->route.family);
-    return gw_http_error(conn, status, code, message, req->request_id,
-                         status == 401 ? git ? "Basic realm=\"Hugging Face Hub (hubgate)\""
-                                             : "Bearer realm=\"hubgate\""
-                                       : NULL);
-}
-
-void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule, const char *reason)
-{
-    pol_decision_t *d = &req->decision;
-    memset(d, 0, sizeof(*d));
-    d->effect = effect;
-    d->answer = effect == POL_ALLOW ? POL_ANSWER_ALLOW : POL_ANSWER_FORBIDDEN;
-    d->rule = rule;
-    d->role = POL_ROLE_NONE;
-    d->target = -1;
-    snprintf(d->reason, sizeof(d->reason), "%s", reason ? reason : "");
-    req->decided = 1;
-}
-
-enum MHD_Result gw_request_anonymous(gw_request_t *req, struct MHD_Connection *conn)
-{
-    /* The policy's own words for nobody (its first rule), without asking it: hubgate's routes
-     * are not the policy's to open. */
-    req->stage = "authorization";
-    gw_request_decide(req, POL_DENY, "anonymous", "authentication required");
-    return gw_request_error(req, conn, 401, NULL, "Invalid credentials in Authorization header");
 }
 
 /* ---- the first handler call: framing, route, decision ----------------------------------- */
@@ -428,7 +387,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     /* Public admin routes need nobody; /oauth/ and /scim/ will authenticate their callers on
      * their own terms (client credentials, a provisioning secret), not as Hub callers. */
     int unauthenticated =
-        (req->route.family == GW_FAMILY_ADMIN && gw_admin_is_public(req->route.admin)) ||
+        (req->route.family == GW_FAMILY_ADMIN && gw_route_admin_is_public(req->route.admin)) ||
         req->route.family == GW_FAMILY_OAUTH || req->route.family == GW_FAMILY_SCIM;
     if (!unauthenticated) {
         const char *why = NULL;
@@ -480,7 +439,7 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         return MHD_YES; /* answered on the next call, keeping the connection */
     }
     int needs_caller = req->route.family != GW_FAMILY_ADMIN ||
-                       (!gw_admin_is_public(req->route.admin) &&
+                       (!gw_route_admin_is_public(req->route.admin) &&
                         req->route.admin != GW_ADMIN_EGRESS); /* a sealed link is a capability */
     if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
         /* the routes hubgate answers itself read no body for nobody either */

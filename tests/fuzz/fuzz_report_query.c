@@ -1,5 +1,5 @@
 /* layer: gateway */
-/* Fuzzes the query of GET /-/reports/soc2 (gateway/admin/report_query.c).
+/* Fuzzes the query of GET /-/reports/soc2 (gateway/http/report_query.c).
  *
  * Input: the request-target, as it arrives (no NUL needed).
  *
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "gateway/admin/report_query.h"
+#include "gateway/http/report_query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

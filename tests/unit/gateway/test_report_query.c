@@ -1,4 +1,4 @@
-/* The query of GET /-/reports/soc2 (gateway/admin/report_query.c): from, to, org and format, each at
+/* The query of GET /-/reports/soc2 (gateway/http/report_query.c): from, to, org and format, each at
  * most once, percent-decoded, nothing unknown; dates and RFC 3339 times in UTC (offsets
  * converted, leap days checked); an empty or over-long period refused. Each failure prints the
  * case name. */
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "gateway/admin/report_query.h"
+#include "gateway/http/report_query.h"
 
 #define DAY   86400000000LL
 #define T2024 19723LL /* 2024-01-01, days since the epoch */

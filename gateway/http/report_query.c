@@ -1,8 +1,9 @@
 /* The query of GET /-/reports/soc2, parsed strictly (see report_query.h). */
-#include "gateway/admin/report_query.h"
+#include "gateway/http/report_query.h"
 #include "common/sha256.h"
 #include "audit/report.h"
 #include "common/err.h"
+#include "common/arena.h"
 
 #include <stdio.h>
 #include <string.h>
