@@ -5,6 +5,7 @@
 #include "common/err.h"
 #include "common/secret.h"
 #include "common/arena.h"
+#include "gateway/forward/egress-t.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

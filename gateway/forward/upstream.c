@@ -3,6 +3,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "gateway/forward/upstream-t.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

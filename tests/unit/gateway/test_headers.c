@@ -8,6 +8,7 @@
 
 #include "common/err.h"
 #include "gateway/http/headers.h"
+#include "gateway/forward/rewrite.h"
 
 #define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
 #define MAXH 6
@@ -325,7 +326,7 @@ static void response_headers_filtered_and_rewritten(void **state)
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
     collect_t c = {""};
-    assert_int_equal(gw_headers_response(block, sizeof(block) - 1, &rw, &a, collect, &c), 0);
+    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, &a, collect, &c), 0);
     assert_string_equal(c.out, "Content-Type=application/json\n"
                                "X-Repo-Commit=abc123\n"
                                "ETag=\"e1\"\n"
@@ -337,7 +338,7 @@ static void response_headers_filtered_and_rewritten(void **state)
     /* with Xet enabled the hints stay (and are rewritten) */
     rw.xet_enabled = 1;
     collect_t d = {""};
-    assert_int_equal(gw_headers_response(block, sizeof(block) - 1, &rw, &a, collect, &d), 0);
+    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, &a, collect, &d), 0);
     assert_non_null(strstr(d.out, "X-Xet-Hash=deadbeef\n"));
     assert_non_null(strstr(d.out, "<https://gw.example/api/models/a/b/xet-read-token/main>; "
                                   "rel=\"xet-auth\""));
@@ -351,13 +352,13 @@ static void response_header_injection_refused(void **state)
     gw_rewrite_t rw = {.upstream = "http://u", .public_url = "https://g"};
     collect_t c = {""};
     const char folded[] = "X-A: 1\r\n continued\r\n";
-    assert_int_equal(gw_headers_response(folded, sizeof(folded) - 1, &rw, &a, collect, &c),
+    assert_int_equal(gw_rewrite_response(folded, sizeof(folded) - 1, &rw, &a, collect, &c),
                      CMN_ERR_PARSE);
     const char bare_cr[] = "X-A: a\rInjected: 1\r\n";
-    assert_int_equal(gw_headers_response(bare_cr, sizeof(bare_cr) - 1, &rw, &a, collect, &c),
+    assert_int_equal(gw_rewrite_response(bare_cr, sizeof(bare_cr) - 1, &rw, &a, collect, &c),
                      CMN_ERR_PARSE);
     const char noname[] = ": v\r\n";
-    assert_int_equal(gw_headers_response(noname, sizeof(noname) - 1, &rw, &a, collect, &c),
+    assert_int_equal(gw_rewrite_response(noname, sizeof(noname) - 1, &rw, &a, collect, &c),
                      CMN_ERR_PARSE);
     cmn_arena_free(&a);
 }
@@ -367,14 +368,14 @@ static void rewrite_url_needs_a_boundary(void **state)
     cmn_arena_t a;
     cmn_arena_init(&a, 4096, 1 << 20);
     gw_rewrite_t rw = {.upstream = "https://hub.example", .public_url = "https://gw.example"};
-    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example", 19, "GET", &a),
+    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example", 19, "GET", &a),
                         "https://gw.example");
     assert_string_equal(
-        gw_headers_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", &a),
+        gw_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", &a),
         "https://gw.example/api/models");
-    assert_string_equal(gw_headers_rewrite_url(&rw, "https://hub.example.evil/a", 26, "GET", &a),
+    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example.evil/a", 26, "GET", &a),
                         "https://hub.example.evil/a");
-    assert_string_equal(gw_headers_rewrite_url(&rw, "/relative", 9, "GET", &a), "/relative");
+    assert_string_equal(gw_rewrite_url(&rw, "/relative", 9, "GET", &a), "/relative");
     cmn_arena_free(&a);
 }
 
@@ -454,7 +455,7 @@ static void url_kinds(void **state)
                            .base = cases[i].base};
         const char *out = NULL;
         gw_url_kind_t k =
-            gw_headers_url_kind(&rw, cases[i].url, strlen(cases[i].url), cases[i].method, &a, &out);
+            gw_rewrite_url_kind(&rw, cases[i].url, strlen(cases[i].url), cases[i].method, &a, &out);
         if (k != cases[i].want || !out != !cases[i].out || (out && strcmp(out, cases[i].out) != 0))
             fail_msg("case \"%s\": kind %d \"%s\", want %d \"%s\"", cases[i].name, (int)k,
                      out ? out : "(null)", (int)cases[i].want,
@@ -486,7 +487,7 @@ static void foreign_urls_reach_the_callback(void **state)
     static const char ok[] = "Location: /relative\r\n"
                              "Link: <http://127.0.0.1:9000/api/models?cursor=x>; rel=\"next\"\r\n";
     collect_t c = {""};
-    assert_int_equal(gw_headers_response(ok, sizeof(ok) - 1, &rw, &a, collect, &c), 0);
+    assert_int_equal(gw_rewrite_response(ok, sizeof(ok) - 1, &rw, &a, collect, &c), 0);
     assert_int_equal(calls, 0);
     static const char *const bad[] = {
         "Location: http://127.0.0.1:8080/.well-known/openid-configuration\r\n",
@@ -495,7 +496,7 @@ static void foreign_urls_reach_the_callback(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         collect_t d = {""};
-        if (gw_headers_response(bad[i], strlen(bad[i]), &rw, &a, collect, &d) == 0)
+        if (gw_rewrite_response(bad[i], strlen(bad[i]), &rw, &a, collect, &d) == 0)
             fail_msg("case %zu: accepted: %s", i, d.out);
     }
     assert_int_equal(calls, 3);

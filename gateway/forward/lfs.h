@@ -1,0 +1,17 @@
+/* The LFS batch answer (POST …/info/lfs/objects/batch), rewritten so that every href leads
+ * through hubgate: Hub URLs to public_url, storage URLs sealed with their storage headers
+ * moved inside the seal, and nothing else. */
+#ifndef HUBGATE_GATEWAY_FORWARD_LFS_H
+#define HUBGATE_GATEWAY_FORWARD_LFS_H
+
+#include <stddef.h>
+#include "gateway/server/request-t.h"
+
+/* The batch answer body[0..len) with every action's href rewritten, as a new JSON text (free
+ * it). NULL with *failed 0 when the body is not a batch document (an error answer, relayed as
+ * it came; a success is refused by the caller); NULL with *failed 1 when an href could not be
+ * handed out (req->refused_destination says when it led outside the region) or memory ran
+ * out. */
+char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int *failed);
+
+#endif

@@ -1,0 +1,127 @@
+#include "gateway/forward/listing.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "gateway/authz/collections.h"
+#include "gateway/http/answer.h"
+#include "gateway/metrics/metrics.h"
+#include "gateway/server/request-t.h"
+#include "gateway/limits.h"
+#include "common/arena.h"
+#include "common/buf.h"
+#include "gateway/auditlog/request.h"
+#include "gateway/authn/assertion.h"
+#include "gateway/authn/identity.h"
+#include "gateway/authz/authz.h"
+#include "gateway/config/config.h"
+#include "gateway/config/destination.h"
+#include "gateway/forward/egress.h"
+#include "gateway/forward/proxy.h"
+#include "gateway/forward/upstream.h"
+#include "gateway/http/headers.h"
+#include "gateway/route/route.h"
+#include "policy/cidr.h"
+#include "policy/policy.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* A listing (GET /api/models?…) with only the repos the caller may read: the service
+ * credential sees more than any user may. Entries without a usable id are dropped (fail
+ * closed). NULL when the answer is not a JSON array (gw_response_relay then refuses it). */
+char *gw_listing_filter(gw_request_t *req, const char *body, size_t len, size_t *kept,
+                            size_t *dropped)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(root)) {
+        json_decref(root);
+        return NULL;
+    }
+    pol_subject_t s;
+    gw_authz_subject(&req->identity, &s);
+    pol_ip_t ip;
+    int have_ip = pol_ip_parse(req->client_ip, &ip) == 0;
+    _Static_assert((int)GW_REPO_MODEL == (int)POL_REPO_MODEL &&
+                       (int)GW_REPO_DATASET == (int)POL_REPO_DATASET &&
+                       (int)GW_REPO_SPACE == (int)POL_REPO_SPACE &&
+                       (int)GW_REPO_KERNEL == (int)POL_REPO_KERNEL &&
+                       (int)GW_REPO_BUCKET == (int)POL_REPO_BUCKET,
+                   "route and policy repo types must line up");
+    pol_repo_type_t type = (pol_repo_type_t)req->route.repo_type;
+    json_t *out = json_array();
+    size_t i;
+    json_t *item;
+    *kept = *dropped = 0;
+    json_array_foreach(root, i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        char ns[256] = "";
+        const char *name = id;
+        const char *slash = id ? strchr(id, '/') : NULL;
+        if (slash && (size_t)(slash - id) < sizeof(ns)) {
+            memcpy(ns, id, (size_t)(slash - id));
+            ns[slash - id] = '\0';
+            name = slash + 1;
+        }
+        if (id && *name && (!slash || (size_t)(slash - id) < sizeof(ns)) &&
+            pol_can_read(req->policy, &s, type, ns, name, have_ip ? &ip : NULL, time(NULL))) {
+            json_array_append(out, item);
+            (*kept)++;
+        } else {
+            (*dropped)++;
+        }
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    json_decref(root);
+    return text;
+}
+
+/* A collections answer (2xx) cut down to what the caller may read (gateway/authz/collections.h).
+ * Returns the response, or NULL with *status and *message set to answer instead. */
+struct MHD_Response *gw_listing_collections(gw_request_t *req, const char *body, size_t len,
+                                                 unsigned *status, const char **message)
+{
+    req->answer_bytes = 0;
+    if (len == 0) /* nothing to show (a deletion's answer) */
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    pol_subject_t s;
+    gw_authz_subject(&req->identity, &s);
+    pol_ip_t ip;
+    int have_ip = pol_ip_parse(req->client_ip, &ip) == 0;
+    char *text = NULL;
+    gw_collections_stats_t st;
+    switch (gw_collections_filter(req->policy, &s, have_ip ? &ip : NULL, body, len, &text, &st)) {
+    case GW_COLLECTIONS_OK: break;
+    case GW_COLLECTIONS_HIDDEN:
+        *status = 404;
+        *message = "Collection not found";
+        return NULL;
+    case GW_COLLECTIONS_NOMEM:
+        *status = 500;
+        *message = "out of memory";
+        return NULL;
+    default:
+        *status = 502;
+        *message = "the upstream hub sent a collections answer hubgate cannot filter";
+        return NULL;
+    }
+    req->answer_bytes = strlen(text);
+    if (st.hidden_collections || st.hidden_items)
+        cmn_log_debug("collections", "%s: %zu shown, %zu collections and %zu items hidden by the "
+                                     "policy",
+                      req->request_id, st.kept, st.hidden_collections, st.hidden_items);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        *status = 500;
+        *message = "out of memory";
+    }
+    return r;
+}

@@ -1,0 +1,21 @@
+/* The client's answer made from the upstream's: streamed through as it comes, or — for the
+ * routes whose answer hubgate must read (LFS batch, listings, collections) — read whole,
+ * rewritten or filtered, and refused when it cannot be read. Headers are rewritten on the way
+ * (forward/rewrite.h). */
+#ifndef HUBGATE_GATEWAY_FORWARD_RESPONSE_H
+#define HUBGATE_GATEWAY_FORWARD_RESPONSE_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include "gateway/route/route.h"
+#include "gateway/server/request-t.h"
+
+/* The most of an answer hubgate reads for a route family whose answer it parses; 0 for
+ * answers that stream through. A parsed answer is asked for whole and unencoded. */
+size_t gw_response_parsed_cap(gw_family_t family);
+
+/* Once the upstream's head is ready (or the transfer failed): queues the answer, or a Hub-
+ * shaped error (502/504, or 502 for an answer that pointed outside the region). */
+enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn);
+
+#endif

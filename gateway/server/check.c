@@ -1,0 +1,114 @@
+#include "gateway/server/check.h"
+#include "audit/db.h"
+#include "audit/checkpoint.h"
+#include "audit/role.h"
+#include "common/clock.h"
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/secret.h"
+#include "gateway/http/answer.h"
+#include "gateway/metrics/metrics.h"
+#include "gateway/metrics/listen.h"
+#include "gateway/authz/policy_git.h"
+#include "gateway/authz/policy_record.h"
+#include "gateway/version.h"
+#include "gateway/http/xff.h"
+#include "audit/event.h"
+#include "audit/pgwriter.h"
+#include "gateway/admin/admin.h"
+#include "gateway/admin/report_http.h"
+#include "gateway/auditlog/auditlog.h"
+#include "gateway/auditlog/request.h"
+#include "gateway/authn/assertion.h"
+#include "gateway/authn/identity.h"
+#include "gateway/authn/jwks.h"
+#include "gateway/authn/tokens.h"
+#include "gateway/authz/authz.h"
+#include "gateway/config/config.h"
+#include "gateway/forward/egress.h"
+#include "gateway/forward/proxy.h"
+#include "gateway/forward/upstream.h"
+#include "gateway/http/headers.h"
+#include "gateway/route/route.h"
+#include "policy/policy.h"
+#include "gateway/forward/egress-t.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads a PEM file; a private key (secret) must be private to its owner, like every secret
+ * file (cmn_secret_read). */
+int gw_check_read_pem(const char *path, int secret, cmn_buf_t *out)
+{
+    cmn_buf_init(out, 1024 * 1024);
+    char why[512];
+    int rc = secret ? cmn_secret_read(out, path, why, sizeof(why)) : cmn_buf_read_file(out, path);
+    if (rc && !secret)
+        snprintf(why, sizeof(why), "cannot read %s: %s", path,
+                 rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+    if (rc)
+        cmn_log_error("serve", "%s", why);
+    return rc;
+}
+
+/* Every secret file the config names, loaded as `serve` would load it: the same refusals (a
+ * mode letting group or others in, bad content), reported the same way. Region token files
+ * were read with the config. Returns 0 when all are fit. Blocks. */
+int gw_check_secret_files(const gw_config_t *cfg)
+{
+    int status = 0;
+    char why[512];
+    if (cfg->egress_key_file) {
+        gw_egress_key_t k;
+        if (gw_egress_key_load(&k, cfg->egress_key_file, why, sizeof(why)) != 0) {
+            cmn_log_error("serve", "egress_key_file: %s", why);
+            status = 1;
+        }
+        OPENSSL_cleanse(&k, sizeof(k));
+    }
+    if (cfg->audit.mode != GW_AUDIT_OFF && cfg->audit.signing_key) {
+        aud_key_t *k = aud_key_load(cfg->audit.signing_key, why, sizeof(why));
+        if (!k) {
+            cmn_log_error("serve", "audit.signing_key: %s", why);
+            status = 1;
+        } else if (!aud_key_is_private(k)) {
+            cmn_log_error("serve", "audit.signing_key: %s is a public key (expected the private "
+                                   "key made by hubgate keygen)",
+                          cfg->audit.signing_key);
+            status = 1;
+        }
+        aud_key_free(k);
+    }
+    if (cfg->assertion_key) {
+        gw_assertion_t *a = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+        if (!a)
+            status = 1; /* the reason is logged */
+        gw_assertion_destroy(a);
+    }
+    if (cfg->tls_cert) {
+        cmn_buf_t c;
+        if (gw_check_read_pem(cfg->tls_cert, 0, &c))
+            status = 1;
+        cmn_buf_free(&c);
+        if (gw_check_read_pem(cfg->tls_key, 1, &c))
+            status = 1;
+        if (c.data)
+            OPENSSL_cleanse(c.data, c.cap);
+        cmn_buf_free(&c);
+    }
+    return status;
+}
