@@ -30,7 +30,7 @@ void cmn_b64url_encode(const unsigned char *in, size_t n, char *out)
     out[o] = '\0';
 }
 
-static int value_of(char c)
+static int value_of(char c, int std)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -38,33 +38,54 @@ static int value_of(char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '-')
+    if (c == (std ? '+' : '-'))
         return 62;
-    if (c == '_')
+    if (c == (std ? '/' : '_'))
         return 63;
     return -1;
 }
 
-long cmn_b64url_decode(const char *in, size_t len, unsigned char *out)
+/* Decodes len characters of either alphabet into out; the byte count, or -1 for a character
+ * outside it. *leftover: the bits past the last whole byte. */
+static long decode(const char *in, size_t len, unsigned char *out, size_t cap, int std,
+                   unsigned *leftover)
 {
-    if (len % 4 == 1)
-        return -1;
     size_t o = 0;
     unsigned acc = 0;
     int bits = 0;
     for (size_t i = 0; i < len; i++) {
-        int v = value_of(in[i]);
+        int v = value_of(in[i], std);
         if (v < 0)
             return -1;
         acc = (acc << 6) | (unsigned)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
+            if (o >= cap)
+                return -1;
             out[o++] = (unsigned char)(acc >> bits);
             acc &= (1u << bits) - 1;
         }
     }
-    if (acc != 0)
-        return -1; /* leftover bits must be zero: one canonical encoding */
+    *leftover = acc;
     return (long)o;
+}
+
+long cmn_b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    if (len % 4 == 1)
+        return -1;
+    unsigned leftover = 0;
+    long n = decode(in, len, out, len, 0, &leftover);
+    if (leftover != 0)
+        return -1; /* leftover bits must be zero: one canonical encoding */
+    return n;
+}
+
+long cmn_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+    unsigned leftover = 0;
+    while (len && in[len - 1] == '=')
+        len--;
+    return decode(in, len, out, cap, 1, &leftover);
 }

@@ -1,4 +1,5 @@
-/* base64url without padding (RFC 4648 §5), as JWTs and hubgate's sealed URLs use it. */
+/* base64url without padding (RFC 4648 §5), as JWTs and hubgate's sealed URLs use it; and the
+ * standard alphabet (§4) for decoding HTTP Basic credentials. */
 #ifndef HUBGATE_COMMON_B64_H
 #define HUBGATE_COMMON_B64_H
 
@@ -14,5 +15,11 @@ void cmn_b64url_encode(const unsigned char *in, size_t n, char *out);
  * outside the URL-safe alphabet, impossible lengths (len % 4 == 1) and non-canonical trailing
  * bits, so one byte string has exactly one encoding. Returns the byte count, or -1. */
 long cmn_b64url_decode(const char *in, size_t len, unsigned char *out);
+
+/* Decodes standard base64 (RFC 4648 §4, '+' and '/'; trailing '=' padding optional) as HTTP
+ * Basic credentials carry it, into out (cap bytes). Lenient about bits past the last byte, as
+ * clients' encoders differ there. Returns the byte count, or -1 for a character outside the
+ * alphabet or an output longer than cap. */
+long cmn_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap);
 
 #endif

@@ -1,7 +1,15 @@
-/* hubgate error codes: one negative enum for the whole tree.
+/* hubgate error codes: one negative enum for the whole tree, and one way to report a failure.
  *
- * Library errors (errno, libpq, libcurl, OpenSSL) are translated into these once, where they
- * happen. Decisions are not errors: a denied request is a policy outcome, not a cmn_err_t. */
+ * The convention, in every layer: a function that can fail returns int — 0, or a negative
+ * cmn_err_t — and, when a person needs more than the code, writes a one-line message either
+ * into the caller's `char *err, size_t errlen` (cmn_errf; composed text for operators and
+ * logs), or, on the request path, points `const char **message` at static text fit to show a
+ * client. Library errors (errno, libpq, libcurl, OpenSSL) are translated into these once,
+ * where they happen. The HTTP status for a code is chosen in one place, gw_answer_status
+ * (gateway/http/answer.h).
+ *
+ * Decisions are not errors: a denied request is a policy outcome, a malformed request's 400 is
+ * the framing check's verdict; those carry their own status. */
 #ifndef HUBGATE_COMMON_ERR_H
 #define HUBGATE_COMMON_ERR_H
 
@@ -20,7 +28,11 @@
     X(UPSTREAM, -10, "upstream error")                                                             \
     X(CONFLICT, -11, "conflicting state")                                                          \
     X(UNSUPPORTED, -12, "not supported")                                                           \
-    X(DENIED, -13, "permission denied")
+    X(DENIED, -13, "permission denied")                                                            \
+    X(UNAVAILABLE, -14, "temporarily unavailable")                                                 \
+    X(UNAUTHENTICATED, -15, "credentials refused")                                                 \
+    X(EXPIRED, -16, "expired")                                                                     \
+    X(METHOD, -17, "not allowed with this method")
 
 typedef enum {
 #define CMN_ERR_ENUM(name, value, desc) CMN_ERR_##name = value,

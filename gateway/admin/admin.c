@@ -46,7 +46,7 @@ static enum MHD_Result answer_json(gw_request_t *req, struct MHD_Connection *con
         gw_auditlog_note(req->srv->audit, &ev);
     }
     enum MHD_Result r =
-        gw_http_answer(conn, status, "application/json", body, strlen(body), req->request_id);
+        gw_answer_body(conn, status, "application/json", body, strlen(body), req->request_id);
     free(body);
     return r;
 }
@@ -302,7 +302,7 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
         const char *jwks = gw_assertion_jwks(req->srv->assertion);
         req->status = 200;
         req->phase = GW_PHASE_ANSWERED;
-        return gw_http_answer(conn, 200, "application/jwk-set+json", jwks, strlen(jwks),
+        return gw_answer_body(conn, 200, "application/jwk-set+json", jwks, strlen(jwks),
                               req->request_id);
     }
     case GW_ADMIN_WHOAMI:

@@ -313,10 +313,10 @@ static enum MHD_Result poll_export(gw_request_t *req, struct MHD_Connection *con
     return done ? answer_export(req, conn) : MHD_YES;
 }
 
-/* Queues the report.exported event and starts the export's thread. Returns 0, or an HTTP
- * status with *message (nothing was started; the slot is given back). */
-static unsigned start_export(gw_request_t *req, struct MHD_Connection *conn,
-                             const gw_report_query_t *q, const char **message)
+/* Queues the report.exported event and starts the export's thread. Returns 0, or a cmn_err_t
+ * with *message (nothing was started; the slot is given back). */
+static int start_export(gw_request_t *req, struct MHD_Connection *conn,
+                        const gw_report_query_t *q, const char **message)
 {
     gw_server_t *srv = req->srv;
     gw_report_job_t *j = calloc(1, sizeof(*j));
@@ -373,7 +373,7 @@ static unsigned start_export(gw_request_t *req, struct MHD_Connection *conn,
             job_release(j);
             *message = "the audit log cannot record this export now: nothing was exported; try "
                        "again";
-            return 503;
+            return CMN_ERR_UNAVAILABLE;
         }
     } else {
         j->recorded = 1; /* audit.mode off (benchmarks): nothing to wait for */
@@ -398,7 +398,7 @@ static unsigned start_export(gw_request_t *req, struct MHD_Connection *conn,
         cmn_log_error("report", "%s: cannot start the export's thread", req->request_id);
         job_release(j); /* the writer's callback keeps it alive until it has run */
         *message = "the gateway cannot make a report now; try again";
-        return 503;
+        return CMN_ERR_UNAVAILABLE;
     }
     cmn_log_info("report", "%s: %s exports the %s report of %s", req->request_id,
                  gw_identity_principal(&req->identity, &req->arena),
@@ -412,7 +412,7 @@ nomem:
     if (j)
         job_release(j);
     *message = "out of memory";
-    return 500;
+    return CMN_ERR_NOMEM;
 }
 
 enum MHD_Result gw_report_http_answer(gw_request_t *req, struct MHD_Connection *conn)
@@ -460,10 +460,10 @@ enum MHD_Result gw_report_http_answer(gw_request_t *req, struct MHD_Connection *
                                 "another report is being exported through this gateway; try "
                                 "again when it is done");
     const char *msg = NULL;
-    unsigned status = start_export(req, conn, &q, &msg);
-    if (status) {
+    int err = start_export(req, conn, &q, &msg);
+    if (err) {
         slot_give(req->srv->reports);
-        return gw_request_error(req, conn, status, NULL, msg);
+        return gw_request_fail(req, conn, err, msg);
     }
     return poll_export(req, conn);
 }

@@ -12,6 +12,7 @@
 #include "gateway/route/route.h"
 #include "gateway/server/request-t.h"
 #include "policy/policy.h"
+#include "gateway/authn/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +50,17 @@ enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn,
         gw_auditlog_note(req->srv->audit, &ev);
     }
     int git = is_git_family(req->route.family);
-    return gw_http_error(conn, status, code, message, req->request_id,
+    return gw_answer_error(conn, status, code, message, req->request_id,
                          status == 401 ? git ? "Basic realm=\"Hugging Face Hub (hubgate)\""
                                              : "Bearer realm=\"hubgate\""
                                        : NULL);
+}
+
+enum MHD_Result gw_request_fail(gw_request_t *req, struct MHD_Connection *conn, int err,
+                                const char *message)
+{
+    return gw_request_error(req, conn, gw_answer_status(err), NULL,
+                            message ? message : cmn_err_str(err));
 }
 
 void gw_request_decide(gw_request_t *req, pol_effect_t effect, const char *rule, const char *reason)

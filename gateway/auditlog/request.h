@@ -27,6 +27,12 @@ void gw_request_report_event(gw_request_t *req, aud_event_t *ev, const char *fro
 enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn, unsigned status,
                                  const char *code, const char *message);
 
+/* A failure (a negative cmn_err_t) answered with its HTTP status (gw_answer_status) and
+ * message — static text fit for a client; NULL: the code's own description — and audited as
+ * gw_request_error does. */
+enum MHD_Result gw_request_fail(gw_request_t *req, struct MHD_Connection *conn, int err,
+                                const char *message);
+
 /* Records a decision hubgate makes itself, without the policy (a route it never forwards, an
  * answer of its own admin API, a caller without credentials where one is needed): the audit
  * event then names `rule` and `reason` (a sentence, copied) as a policy decision's. */

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/arena.h"
 #include "gateway/authn/identity.h"
+#include "gateway/authn/auth-t.h"
 
 #include <libpq-fe.h>
 #include <openssl/crypto.h>

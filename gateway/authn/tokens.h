@@ -13,8 +13,11 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "gateway/authn/auth-t.h"
 #include "gateway/authn/identity.h"
 #include "gateway/limits.h"
+
+typedef struct gw_tokens gw_tokens_t;
 
 #define GW_TOKEN_PREFIX    "hf_gw_"
 #define GW_TOKEN_CACHE_MS  1000

@@ -178,5 +178,5 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
                                .rule = f[15],
                                .policy_sha256 = f[16],
                                .expires = exp};
-    return exp < (long long)now ? CMN_ERR_TIMEOUT : 0;
+    return exp < (long long)now ? CMN_ERR_EXPIRED : 0;
 }

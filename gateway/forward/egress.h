@@ -37,7 +37,7 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
 
 /* Opens a token sealed by this key. Returns 0 with the claim's strings in the arena, or
  * CMN_ERR_PARSE (not ours, tampered, sealed by an older version, longer than
- * GW_EGRESS_MAX_TOKEN) or CMN_ERR_TIMEOUT (expired at `now`). */
+ * GW_EGRESS_MAX_TOKEN) or CMN_ERR_EXPIRED (expired at `now`). */
 int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
                    gw_egress_claim_t *out);
 

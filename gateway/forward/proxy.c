@@ -64,8 +64,8 @@ static int check_address(const void *ctx, const struct sockaddr *sa, size_t len)
     return -1;
 }
 
-static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const destination_t *dst,
-                      const char *body, size_t body_len)
+static int start(gw_request_t *req, struct MHD_Connection *conn, const destination_t *dst,
+                 const char *body, size_t body_len)
 {
     const gw_config_t *cfg = req->srv->cfg;
     /* The Host, scheme and identity the upstream learns are hubgate's, never the client's. */
@@ -94,10 +94,10 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
         .dropped = gw_metrics_header_dropped,
     };
     if (dst->credential && !fwd.identity)
-        return 500;
+        return CMN_ERR_NOMEM;
     struct curl_slist *headers = NULL;
     if (gw_headers_upstream(req->headers, req->nheaders, &fwd, &headers) != 0)
-        return 500;
+        return CMN_ERR_NOMEM;
     for (const char *p = dst->extra; p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -105,7 +105,7 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
         struct curl_slist *l = line ? curl_slist_append(headers, line) : NULL;
         if (!l) {
             curl_slist_free_all(headers);
-            return 500;
+            return CMN_ERR_NOMEM;
         }
         headers = l;
         p += n + (nl ? 1 : 0);
@@ -114,7 +114,7 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
     req->xfer = gw_xfer_create(conn);
     if (!req->xfer) {
         curl_slist_free_all(headers);
-        return 500;
+        return CMN_ERR_NOMEM;
     }
     gw_xfer_req_t xr = {
         .method = req->method,
@@ -139,13 +139,13 @@ static unsigned start(gw_request_t *req, struct MHD_Connection *conn, const dest
     }
     int rc = gw_upstream_submit(req->srv->upstream, req->xfer, &xr);
     if (rc)
-        return rc == CMN_ERR_CONFLICT ? 503 : 500;
+        return rc == CMN_ERR_CONFLICT ? CMN_ERR_UNAVAILABLE : CMN_ERR_NOMEM; /* stopping, or no memory */
     req->phase = xr.stream_body ? GW_PHASE_STREAM_BODY : GW_PHASE_WAIT_HEAD;
     return 0;
 }
 
-unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
-                        size_t body_len, const char **message)
+int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                   size_t body_len, const char **message)
 {
     const gw_region_t *region = gw_links_region(req);
     /* Public data is asked for as anybody would ask: a hub that does not know who asks cannot
@@ -160,12 +160,12 @@ unsigned gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const ch
         .buffer_cap = gw_response_parsed_cap(req->route.family),
     };
     *message = "hubgate could not forward the request";
-    unsigned status = (credential || anonymous) && dst.base_url && dst.target
-                          ? start(req, conn, &dst, body, body_len)
-                          : 500;
+    int rc = (credential || anonymous) && dst.base_url && dst.target
+                 ? start(req, conn, &dst, body, body_len)
+                 : CMN_ERR_NOMEM;
     if (credential)
         memset(credential, 0, strlen(credential)); /* curl holds its own copy */
-    return status;
+    return rc;
 }
 
 /* Splits an absolute http(s) URL into the connection part ("http://h:p/") and the
@@ -194,21 +194,21 @@ static int split_url(cmn_arena_t *a, const char *url, const char **base, const c
     return *base && *target ? 0 : -1;
 }
 
-unsigned gw_proxy_open_egress(gw_request_t *req, const char **message)
+int gw_proxy_open_egress(gw_request_t *req, const char **message)
 {
     gw_egress_claim_t *claim = &req->egress;
     int rc = req->route.object ? gw_egress_open(&req->srv->egress_key, req->route.object,
                                                 time(NULL), &req->arena, claim)
                                : CMN_ERR_PARSE;
-    if (rc == CMN_ERR_TIMEOUT) {
+    if (rc == CMN_ERR_EXPIRED) {
         *message = "this download or upload link has expired; ask the hub for a new one";
-        return 403;
+        return CMN_ERR_EXPIRED;
     }
     const gw_region_t *region = rc == 0 ? gw_config_region(req->srv->cfg, claim->region) : NULL;
     if (!region) {
         /* not ours, or sealed by a gateway (sharing the key) that serves another region */
         *message = "hubgate did not issue this link";
-        return 404;
+        return CMN_ERR_NOTFOUND;
     }
     /* Bound to the caller it was issued to. A request without credentials may still use it (it
      * is a short-lived capability, like the presigned URL it wraps, and git-lfs and redirect
@@ -218,19 +218,19 @@ unsigned gw_proxy_open_egress(gw_request_t *req, const char **message)
         (!*claim->sub || !id->iss || !id->sub || strcmp(id->iss, claim->iss) != 0 ||
          strcmp(id->sub, claim->sub) != 0)) {
         *message = "this link was issued to someone else";
-        return 403;
+        return CMN_ERR_DENIED;
     }
     int get = strcmp(claim->method, "GET") == 0;
     if (!(strcmp(req->method, claim->method) == 0 || (get && strcmp(req->method, "HEAD") == 0))) {
         *message = "this link does not allow that method";
-        return 405;
+        return CMN_ERR_METHOD;
     }
     req->region = region;
     req->is_egress = 1;
     return 0;
 }
 
-unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
+int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
                                const char **message)
 {
     const gw_egress_claim_t *claim = &req->egress;
@@ -242,13 +242,13 @@ unsigned gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
     *message = "hubgate could not forward the request";
     if (split_url(&req->arena, claim->url, &dst.base_url, &dst.target) != 0 ||
         gw_origin_parse(dst.base_url, strlen(dst.base_url), &allowed.origin) != 0)
-        return 502;
+        return CMN_ERR_UPSTREAM;
     /* The config may have changed since the link was sealed (another instance, a restart). */
     allowed.any_address = gw_origin_equal(&allowed.origin, &region->upstream_origin);
     if (!allowed.any_address &&
         !gw_origin_listed(&allowed.origin, region->storage, region->n_storage)) {
         *message = "this link leads to a destination hubgate does not allow";
-        return 502;
+        return CMN_ERR_UPSTREAM;
     }
     return start(req, conn, &dst, NULL, 0);
 }

@@ -1,4 +1,5 @@
 #include "gateway/http/answer.h"
+#include "common/err.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-enum MHD_Result gw_http_answer(struct MHD_Connection *conn, unsigned status,
+enum MHD_Result gw_answer_body(struct MHD_Connection *conn, unsigned status,
                                const char *content_type, const char *body, size_t len,
                                const char *request_id)
 {
@@ -25,7 +26,7 @@ enum MHD_Result gw_http_answer(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
-enum MHD_Result gw_http_error(struct MHD_Connection *conn, unsigned status, const char *code,
+enum MHD_Result gw_answer_error(struct MHD_Connection *conn, unsigned status, const char *code,
                               const char *message, const char *request_id,
                               const char *www_authenticate)
 {
@@ -61,9 +62,44 @@ static void id_seed(void)
         abort(); /* no entropy at all: refuse to run rather than issue guessable ids */
 }
 
-void gw_http_request_id(char out[33])
+void gw_answer_request_id(char out[33])
 {
     pthread_once(&id_once, id_seed);
     uint64_t n = atomic_fetch_add_explicit(&id_counter, 1, memory_order_relaxed);
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)id_prefix, (unsigned long long)n);
+}
+
+unsigned gw_answer_status(int err)
+{
+    switch (err) {
+    case CMN_ERR_OK:
+        return 200;
+    case CMN_ERR_PARSE:
+        return 400;
+    case CMN_ERR_UNAUTHENTICATED:
+        return 401;
+    case CMN_ERR_DENIED:
+    case CMN_ERR_EXPIRED:
+        return 403;
+    case CMN_ERR_NOTFOUND:
+        return 404;
+    case CMN_ERR_METHOD:
+        return 405;
+    case CMN_ERR_CONFLICT:
+        return 409;
+    case CMN_ERR_TOOBIG:
+        return 413;
+    case CMN_ERR_UNSUPPORTED:
+        return 501;
+    case CMN_ERR_IO:
+    case CMN_ERR_UPSTREAM:
+        return 502;
+    case CMN_ERR_DB:
+    case CMN_ERR_UNAVAILABLE:
+        return 503;
+    case CMN_ERR_TIMEOUT:
+        return 504;
+    default: /* NOMEM, INVAL, CRYPTO: hubgate's own failure */
+        return 500;
+    }
 }

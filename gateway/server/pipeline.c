@@ -34,6 +34,8 @@
 #include "gateway/http/headers.h"
 #include "gateway/route/route.h"
 #include "policy/policy.h"
+#include "gateway/authn/auth-t.h"
+#include "gateway/authn/auth.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,7 +72,7 @@ void *gw_pipeline_on_uri(void *cls, const char *uri, struct MHD_Connection *conn
     /* Copy now: MHD later percent-decodes this buffer in place (libmicrohttpd 0.9.75). */
     req->target = cmn_arena_strndup(&req->arena, uri, n);
     req->target_len = n;
-    gw_http_request_id(req->request_id);
+    gw_answer_request_id(req->request_id);
     gw_metrics_inflight(1);
     return req;
 }
@@ -319,12 +321,11 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
     req->audited = 1;
     req->stage = "forward";
     const char *msg = NULL;
-    unsigned err = req->is_egress ? gw_proxy_start_egress(req, conn, &msg)
-                   : req->body.data
-                       ? gw_proxy_start(req, conn, req->body.data, req->body.len, &msg)
-                       : gw_proxy_start(req, conn, NULL, 0, &msg);
+    int err = req->is_egress ? gw_proxy_start_egress(req, conn, &msg)
+              : req->body.data ? gw_proxy_start(req, conn, req->body.data, req->body.len, &msg)
+                               : gw_proxy_start(req, conn, NULL, 0, &msg);
     if (err)
-        return gw_request_error(req, conn, err, NULL, msg);
+        return gw_request_fail(req, conn, err, msg);
     if (*upload_data_size == 0 && !req->body_complete)
         /* The first call, or the one after the audit resume: not the end of the request. MHD
          * now reads the body (after 100 Continue if asked) and calls again; answering from
@@ -372,9 +373,9 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     if (!unauthenticated) {
         const char *why = NULL;
         gw_auth_reason_t refused = GW_AUTH_REASON_NONE;
-        gw_auth_result_t ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders,
-                                                   &req->arena, &req->identity, &refused, &why);
-        if (ar != GW_AUTH_OK) {
+        int ar = gw_auth_authenticate(req->srv->auth, req->headers, req->nheaders, &req->arena,
+                                      &req->identity, &refused, &why);
+        if (ar != 0) {
             cmn_log_info("auth", "%s %s: %s (%s)", req->request_id, req->client_ip, why,
                          gw_auth_reason_name(refused));
             gw_metrics_auth_failure(gw_auth_reason_name(refused));
@@ -382,8 +383,8 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
              * below. `why` is static text of the identity module, never the credential. */
             req->local_message = why;
             req->auth_failure = refused;
-            if (ar == GW_AUTH_UNAVAILABLE)
-                return gw_request_error(req, conn, 503, NULL, why);
+            if (ar != CMN_ERR_UNAUTHENTICATED)
+                return gw_request_fail(req, conn, ar, why);
             if (refused == GW_AUTH_REASON_TOO_MANY_GROUPS)
                 /* Not the generic words: the caller can do nothing about those, and here the
                  * fix (fewer groups in the token) is on the identity provider's side. */
@@ -427,9 +428,9 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         /* A sealed link hubgate handed out: authorized when it was sealed, for this caller. */
         const char *msg = NULL;
-        unsigned err = gw_proxy_open_egress(req, &msg);
+        int err = gw_proxy_open_egress(req, &msg);
         if (err)
-            return gw_request_error(req, conn, err, NULL, msg);
+            return gw_request_fail(req, conn, err, msg);
         return begin_forward(req, conn, NULL, 0);
     }
     if (treatment == GW_TREAT_LOCAL) {

@@ -13,6 +13,7 @@
 #include "audit/pgwriter.h"
 #include "common/arena.h"
 #include "common/buf.h"
+#include "gateway/authn/auth-t.h"
 #include "gateway/authn/identity.h"
 #include "gateway/config/config.h"
 #include "gateway/forward/egress-t.h"

@@ -38,6 +38,7 @@
 #include "gateway/http/headers.h"
 #include "gateway/route/route.h"
 #include "policy/policy.h"
+#include "gateway/authn/auth.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -59,7 +59,7 @@ static void seal_then_open(void **state)
     assert_string_equal(o.rule, "orgs.acme.members[0]");
     assert_string_equal(o.policy_sha256, HEX64);
     assert_int_equal(o.expires, 2000);
-    assert_int_equal(gw_egress_open(&k, t, 2001, &a, &o), CMN_ERR_TIMEOUT);
+    assert_int_equal(gw_egress_open(&k, t, 2001, &a, &o), CMN_ERR_EXPIRED);
     cmn_arena_free(&a);
 }
 
