@@ -1,13 +1,12 @@
 /* hubgate: one binary, one command per job (docs/architecture.md). Each command prints
  * --help; bad input exits non-zero with one line saying what and where. */
-#include "common/buf.h"
-#include "common/log.h"
+
 #include "gateway/cli/cli.h"
 #include "gateway/cli/audit.h"
 #include "gateway/cli/db.h"
 #include "gateway/cli/policy.h"
 #include "gateway/cli/report.h"
-#include "gateway/config/config.h"
+
 #include "gateway/server/server.h"
 #include "gateway/version.h"
 

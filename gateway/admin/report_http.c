@@ -1,22 +1,17 @@
 /* GET /-/reports/soc2: evidence reports for auditors (see report_http.h). */
 #include "gateway/admin/report_http.h"
-#include "gateway/http/report_query.h"
+
 #include "audit/report.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "gateway/authz/route_policy.h"
 #include "gateway/metrics/metrics.h"
-#include "gateway/server/request-t.h"
-#include "audit/event.h"
-#include "audit/pgwriter.h"
-#include "common/arena.h"
+
 #include "gateway/auditlog/auditlog.h"
 #include "gateway/auditlog/request.h"
-#include "gateway/authn/identity.h"
+
 #include "gateway/authz/authz.h"
-#include "gateway/config/config.h"
-#include "policy/cidr.h"
-#include "policy/policy.h"
+#include "gateway/authz/policies.h"
 
 #include <errno.h>
 #include <fcntl.h>

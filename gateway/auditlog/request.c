@@ -1,17 +1,11 @@
 #include "gateway/auditlog/request.h"
-#include "audit/event.h"
+
 #include "common/err.h"
-#include "common/log.h"
+
 #include "gateway/auditlog/auditlog.h"
 #include "gateway/http/answer.h"
 #include "gateway/version.h"
-#include "common/arena.h"
-#include "gateway/authn/identity.h"
-#include "gateway/forward/egress-t.h"
-#include "gateway/http/headers.h"
-#include "gateway/route/route.h"
-#include "gateway/server/request-t.h"
-#include "policy/policy.h"
+
 #include "gateway/authn/auth.h"
 
 #include <stdio.h>

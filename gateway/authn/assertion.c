@@ -1,11 +1,9 @@
 #include "gateway/authn/assertion.h"
 #include "common/b64.h"
 #include "common/sha256.h"
-#include "common/buf.h"
+
 #include "common/log.h"
 #include "common/secret.h"
-#include "common/arena.h"
-#include "gateway/authn/identity.h"
 
 #include <jansson.h>
 #include <openssl/bn.h>

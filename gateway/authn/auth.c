@@ -1,17 +1,10 @@
 #include "gateway/authn/auth.h"
 #include "common/b64.h"
-#include "gateway/authn/identity.h"
+
 #include "common/err.h"
 #include "common/sha256.h"
-#include "common/log.h"
+
 #include "gateway/authn/jwt.h"
-#include "gateway/authn/tokens.h"
-#include "policy/policy.h"
-#include "common/arena.h"
-#include "gateway/authn/jwks.h"
-#include "gateway/config/config.h"
-#include "gateway/http/headers.h"
-#include "gateway/authn/auth-t.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -20,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
 
 #define CACHE_SLOTS  8192 /* verified JWTs, direct-mapped by hash */
 #define KID_WAIT_MS  2000

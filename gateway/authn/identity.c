@@ -1,5 +1,5 @@
 #include "gateway/authn/identity.h"
-#include "common/arena.h"
+
 #include "common/err.h"
 #include "policy/policy.h"
 
@@ -111,4 +111,3 @@ const char *gw_identity_principal(const gw_identity_t *id, cmn_arena_t *arena)
         return "anonymous";
     return cmn_arena_printf(arena, "%s|%s", id->iss, id->sub);
 }
-

@@ -1,12 +1,10 @@
 #include "gateway/authn/jwks.h"
 #include "common/clock.h"
 #include "common/b64.h"
-#include "common/buf.h"
-#include "common/err.h"
+
 #include "common/log.h"
 #include "gateway/authn/jwt.h"
 #include "gateway/config/url.h"
-#include "gateway/config/config.h"
 
 #include <curl/curl.h>
 #include <errno.h>

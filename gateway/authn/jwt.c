@@ -1,7 +1,6 @@
 #include "gateway/authn/jwt.h"
 #include "common/b64.h"
 #include "common/err.h"
-#include "common/arena.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

@@ -5,9 +5,6 @@
 #include "common/b64.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/arena.h"
-#include "gateway/authn/identity.h"
-#include "gateway/authn/auth-t.h"
 
 #include <libpq-fe.h>
 #include <openssl/crypto.h>

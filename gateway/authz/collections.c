@@ -1,6 +1,4 @@
 #include "gateway/authz/collections.h"
-#include "policy/cidr.h"
-#include "policy/policy.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #include "gateway/authz/policy_record.h"
 #include "audit/db.h"
-#include "common/buf.h"
+
 #include "common/err.h"
 #include "policy/policy.h"
 #include "common/sha256.h"

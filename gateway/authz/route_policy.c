@@ -1,9 +1,6 @@
 #include "gateway/authz/route_policy.h"
 #include "common/err.h"
 #include "gateway/http/report_query.h"
-#include "common/arena.h"
-#include "gateway/route/route.h"
-#include "policy/policy.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,7 @@
 #include "gateway/cli/audit.h"
 #include "gateway/cli/cli.h"
-#include "audit/checkpoint.h"
+
 #include "audit/verify.h"
-#include "common/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,7 @@
 #include "audit/db.h"
 #include "audit/migrate.h"
 #include "audit/role.h"
-#include "common/buf.h"
-#include "common/err.h"
+
 #include "common/secret.h"
 #include "gateway/cli/cli.h"
 

@@ -2,13 +2,8 @@
 #include "gateway/cli/policy.h"
 #include "gateway/authz/route_policy.h"
 #include "gateway/cli/cli.h"
-#include "gateway/http/report_query.h"
+
 #include "common/err.h"
-#include "common/arena.h"
-#include "common/buf.h"
-#include "gateway/route/route.h"
-#include "policy/cidr.h"
-#include "policy/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,13 +1,9 @@
 #include "gateway/config/config.h"
 #include "common/err.h"
 #include "common/jsonpos.h"
-#include "common/log.h"
+
 #include "common/secret.h"
 #include "gateway/config/url.h"
-#include "common/arena.h"
-#include "common/buf.h"
-#include "gateway/config/destination.h"
-#include "policy/cidr.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,6 +1,5 @@
 #include "gateway/config/destination.h"
 #include "common/err.h"
-#include "policy/cidr.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,11 +1,9 @@
 #include "gateway/forward/egress.h"
 #include "common/sha256.h"
 #include "common/b64.h"
-#include "common/buf.h"
+
 #include "common/err.h"
 #include "common/secret.h"
-#include "common/arena.h"
-#include "gateway/forward/egress-t.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

@@ -1,26 +1,9 @@
 #include "gateway/forward/listing.h"
-#include "common/err.h"
+
 #include "common/log.h"
 #include "gateway/authz/collections.h"
-#include "gateway/http/answer.h"
-#include "gateway/metrics/metrics.h"
-#include "gateway/server/request-t.h"
-#include "gateway/limits.h"
-#include "common/arena.h"
-#include "common/buf.h"
-#include "gateway/auditlog/request.h"
-#include "gateway/authn/assertion.h"
-#include "gateway/authn/identity.h"
+
 #include "gateway/authz/authz.h"
-#include "gateway/config/config.h"
-#include "gateway/config/destination.h"
-#include "gateway/forward/egress.h"
-#include "gateway/forward/proxy.h"
-#include "gateway/forward/upstream.h"
-#include "gateway/http/headers.h"
-#include "gateway/route/route.h"
-#include "policy/cidr.h"
-#include "policy/policy.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>

@@ -2,7 +2,7 @@
  * goes through the caller's foreign callback (sealed, passed or refused); response headers
  * filtered on the way. */
 #include "gateway/forward/rewrite.h"
-#include "common/arena.h"
+
 #include "common/buf.h"
 #include "common/err.h"
 #include "gateway/http/headers.h"

@@ -1,9 +1,9 @@
 #include "gateway/forward/upstream.h"
+#include "common/ring.h"
 #include "common/clock.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "gateway/forward/upstream-t.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,11 +20,6 @@
 
 enum { ACT_START = 1, ACT_UNPAUSE = 2, ACT_ABORT = 4 };
 
-typedef struct {
-    char *buf; /* allocated on first use */
-    size_t cap, head, len;
-} ring_t;
-
 /* A ring never needs to hold more than the whole body, nor less than one curl chunk. */
 #define RING_MIN_BYTES CURL_MAX_WRITE_SIZE
 #define POOL_MAX       256 /* idle easy handles kept for reuse */
@@ -37,10 +32,10 @@ struct gw_xfer {
     /* Guarded by mu. */
     int suspended;   /* we suspended the MHD connection and owe it a resume */
     int client_gone; /* MHD completion callback ran: never resume again */
-    ring_t up;       /* request body, client → upstream */
+    cmn_ring_t up;       /* request body, client → upstream */
     int up_eof, up_paused;
     int64_t up_expected; /* declared request body length, or -1 */
-    ring_t down;     /* response body, upstream → client */
+    cmn_ring_t down;     /* response body, upstream → client */
     int down_eof, down_paused;
     int head_ready; /* a final head arrived, or the transfer ended */
     int head_ok;    /* a final head arrived */
@@ -91,46 +86,16 @@ struct gw_upstream {
     size_t npool;
 };
 
-/* ---- rings ------------------------------------------------------------------------------ */
-
-/* expected: the body size when known (-1 otherwise), to size small bodies' rings small. */
-static int ring_alloc(ring_t *r, int64_t expected)
+/* A body's ring, sized on first use: the body size when known (expected; -1 otherwise), so
+ * that small bodies get small rings, but never less than one curl chunk. */
+static int ring_alloc(cmn_ring_t *r, int64_t expected)
 {
     if (r->buf)
         return 0;
     size_t cap = GW_RING_BYTES;
     if (expected >= 0 && (uint64_t)expected < cap)
         cap = (size_t)expected < RING_MIN_BYTES ? RING_MIN_BYTES : (size_t)expected;
-    r->buf = malloc(cap);
-    r->cap = cap;
-    return r->buf ? 0 : CMN_ERR_NOMEM;
-}
-
-static size_t ring_space(const ring_t *r)
-{
-    return r->cap - r->len;
-}
-
-static void ring_put(ring_t *r, const char *p, size_t n)
-{
-    size_t tail = (r->head + r->len) % r->cap;
-    size_t first = n < r->cap - tail ? n : r->cap - tail;
-    memcpy(r->buf + tail, p, first);
-    memcpy(r->buf, p + first, n - first);
-    r->len += n;
-}
-
-static size_t ring_get(ring_t *r, char *p, size_t max)
-{
-    size_t n = max < r->len ? max : r->len;
-    size_t first = n < r->cap - r->head ? n : r->cap - r->head;
-    memcpy(p, r->buf + r->head, first);
-    memcpy(p + first, r->buf, n - first);
-    r->head = (r->head + n) % r->cap;
-    r->len -= n;
-    if (r->len == 0)
-        r->head = 0;
-    return n;
+    return cmn_ring_alloc(r, cap);
 }
 
 /* ---- transfer lifecycle ----------------------------------------------------------------- */
@@ -160,8 +125,8 @@ void gw_xfer_release(gw_xfer_t *x)
     if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
         return;
     pthread_mutex_destroy(&x->mu);
-    free(x->up.buf);
-    free(x->down.buf);
+    cmn_ring_free(&x->up);
+    cmn_ring_free(&x->down);
     cmn_buf_free(&x->head);
     cmn_buf_free(&x->full);
     curl_slist_free_all(x->req_headers);
@@ -285,11 +250,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         }
     } else if (ring_alloc(&x->down, x->content_length) != 0) {
         ret = 0;
-    } else if (ring_space(&x->down) < n) {
+    } else if (cmn_ring_space(&x->down) < n) {
         x->down_paused = 1;
         ret = CURL_WRITEFUNC_PAUSE; /* curl re-delivers the same chunk after unpause */
     } else {
-        ring_put(&x->down, data, n);
+        cmn_ring_put(&x->down, data, n);
         x->received += n;
         atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
         wake_client(x);
@@ -307,7 +272,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
     if (x->client_gone) {
         ret = CURL_READFUNC_ABORT;
     } else if (x->up.len > 0) {
-        ret = ring_get(&x->up, buf, max);
+        ret = cmn_ring_get(&x->up, buf, max);
         x->sent += ret;
         atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
         wake_client(x); /* the client may be waiting for room */
@@ -741,7 +706,7 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
             int rc = req->body_len > GW_RING_BYTES ? CMN_ERR_TOOBIG
                                                    : ring_alloc(&x->up, (int64_t)req->body_len);
             if (rc == 0) {
-                ring_put(&x->up, req->body, req->body_len);
+                cmn_ring_put(&x->up, req->body, req->body_len);
                 x->up_eof = 1;
             }
             pthread_mutex_unlock(&x->mu);
@@ -772,8 +737,8 @@ size_t gw_xfer_push_body(gw_xfer_t *x, const char *data, size_t len)
     pthread_mutex_lock(&x->mu);
     size_t take = 0;
     if (ring_alloc(&x->up, x->up_expected) == 0) {
-        take = len < ring_space(&x->up) ? len : ring_space(&x->up);
-        ring_put(&x->up, data, take);
+        take = len < cmn_ring_space(&x->up) ? len : cmn_ring_space(&x->up);
+        cmn_ring_put(&x->up, data, take);
     }
     int unpause = take > 0 && x->up_paused;
     if (unpause)
@@ -855,9 +820,9 @@ ssize_t gw_xfer_read(gw_xfer_t *x, char *buf, size_t max)
     int unpause = 0;
     pthread_mutex_lock(&x->mu);
     if (x->down.len > 0) {
-        ret = (ssize_t)ring_get(&x->down, buf, max);
+        ret = (ssize_t)cmn_ring_get(&x->down, buf, max);
         /* Wake the upstream once there is room for a full curl chunk and then some. */
-        if (x->down_paused && ring_space(&x->down) >= x->down.cap / 2) {
+        if (x->down_paused && cmn_ring_space(&x->down) >= x->down.cap / 2) {
             x->down_paused = 0;
             unpause = 1;
         }

@@ -1,9 +1,6 @@
 #include "gateway/http/headers.h"
-#include "common/buf.h"
+
 #include "common/err.h"
-#include "gateway/config/destination.h"
-#include "gateway/route/route.h"
-#include "common/arena.h"
 
 #include <ctype.h>
 #include <stdio.h>

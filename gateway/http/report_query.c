@@ -3,7 +3,6 @@
 #include "common/sha256.h"
 #include "audit/report.h"
 #include "common/err.h"
-#include "common/arena.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,5 @@
 #include "gateway/http/xff.h"
 #include "common/err.h"
-#include "common/arena.h"
-#include "gateway/http/headers.h"
-#include "policy/cidr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 #include "gateway/metrics/listen.h"
-#include "common/buf.h"
+
 #include "common/log.h"
 #include "gateway/metrics/metrics.h"
 

@@ -5,9 +5,6 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "common/buf.h"
-#include "gateway/forward/upstream-t.h"
-#include "gateway/route/route.h"
 
 #define NSTATUS 600
 #define NACTION (GW_ACTION_ADMIN + 1)

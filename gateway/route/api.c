@@ -2,8 +2,7 @@
  * resolve-cache redirect target, and namespace-level APIs (organizations, users, collections,
  * jobs, settings, catalogs). Each verb parser says whether the segments after a repo id fit it;
  * gw_route_repo_route decides between the one- and two-segment readings of the id. */
-#include "common/err.h"
-#include "gateway/route/route.h"
+
 #include "gateway/route/internal.h"
 
 #include <string.h>

@@ -3,10 +3,8 @@
  * Spaces duplication name their target repo in a JSON body, not in the path). The body is bounded by the caller
  * (gw_route_body_cap), parsed strictly — duplicate keys, a wrong content type, a missing or
  * invalid target are refused — and every repo it names joins route->repos with its action. */
-#include "common/err.h"
-#include "gateway/route/route.h"
+
 #include "gateway/route/internal.h"
-#include "common/arena.h"
 
 #include <jansson.h>
 #include <string.h>

@@ -1,9 +1,5 @@
 #include "gateway/route/internal.h"
 #include "common/sha256.h"
-#include "common/err.h"
-#include "gateway/limits.h"
-#include "common/arena.h"
-#include "gateway/route/route.h"
 
 #include <string.h>
 

@@ -6,9 +6,8 @@
  * as "gpt2") or two; where both readings fit a route the request is refused as ambiguous
  * rather than guessed, since the upstream might pick the other repo. */
 #include "gateway/route/route.h"
-#include "common/err.h"
+
 #include "gateway/route/internal.h"
-#include "common/arena.h"
 
 #include <string.h>
 #include <strings.h>

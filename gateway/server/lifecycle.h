@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "audit/event.h"
-#include "gateway/authz/authz.h"
+#include "gateway/authz/policies.h"
 #include "gateway/server/request-t.h"
 
 /* What stopped the gateway, for gateway.stopped. */

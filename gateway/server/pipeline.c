@@ -1,40 +1,26 @@
 #include "gateway/server/pipeline.h"
-#include "audit/db.h"
-#include "audit/checkpoint.h"
-#include "audit/role.h"
-#include "common/clock.h"
-#include "common/arena.h"
-#include "common/buf.h"
+
 #include "common/err.h"
 #include "common/log.h"
-#include "common/secret.h"
+
 #include "gateway/http/answer.h"
 #include "gateway/metrics/metrics.h"
-#include "gateway/metrics/listen.h"
-#include "gateway/authz/policy_git.h"
-#include "gateway/authz/policy_record.h"
-#include "gateway/server/request-t.h"
+
 #include "gateway/version.h"
 #include "gateway/http/xff.h"
-#include "audit/event.h"
-#include "audit/pgwriter.h"
+
 #include "gateway/admin/admin.h"
 #include "gateway/admin/report_http.h"
 #include "gateway/auditlog/auditlog.h"
+#include "gateway/auditlog/wait.h"
 #include "gateway/auditlog/request.h"
-#include "gateway/authn/assertion.h"
-#include "gateway/authn/identity.h"
-#include "gateway/authn/jwks.h"
-#include "gateway/authn/tokens.h"
+
 #include "gateway/authz/authz.h"
-#include "gateway/config/config.h"
-#include "gateway/forward/egress.h"
+#include "gateway/authz/policies.h"
+
 #include "gateway/forward/proxy.h"
 #include "gateway/forward/upstream.h"
-#include "gateway/http/headers.h"
-#include "gateway/route/route.h"
-#include "policy/policy.h"
-#include "gateway/authn/auth-t.h"
+
 #include "gateway/authn/auth.h"
 
 #include <arpa/inet.h>
