@@ -3,7 +3,7 @@
  * jobs, settings, catalogs). Each verb parser says whether the segments after a repo id fit it;
  * gw_route_repo_route decides between the one- and two-segment readings of the id. */
 
-#include "gateway/route/internal.h"
+#include "gateway/route/api.h"
 
 #include <string.h>
 

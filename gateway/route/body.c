@@ -6,6 +6,8 @@
 
 #include "gateway/route/internal.h"
 
+#include "gateway/route/body.h"
+
 #include <jansson.h>
 #include <string.h>
 #include <strings.h>

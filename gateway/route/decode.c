@@ -1,6 +1,8 @@
 #include "gateway/route/internal.h"
 #include "common/sha256.h"
 
+#include "gateway/route/decode.h"
+
 #include <string.h>
 
 /* RFC 3986 unreserved: a client never needs to encode these, so an encoded one is either a

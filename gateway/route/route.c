@@ -7,7 +7,7 @@
  * rather than guessed, since the upstream might pick the other repo. */
 #include "gateway/route/route.h"
 
-#include "gateway/route/internal.h"
+#include "gateway/route/api.h"
 
 #include <string.h>
 #include <strings.h>

@@ -2,7 +2,8 @@
  * repo are the ones that matter here: the upstream answers them for whoever the credential
  * names, and hubgate's credential names its service account. docs/routes.md is the same table
  * for people; keep them together. */
-#include "gateway/route/route.h"
+
+#include "gateway/route/treatment.h"
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-/* layer: gateway */
+/* layer: route */
 /* Fuzzes the route classifier with arbitrary method, request-target and body.
  *
  * Input: byte 0 picks the method (low 3 bits) and the Content-Type (bits 4-5); the target is
@@ -18,6 +18,7 @@
 
 #include "common/arena.h"
 #include "common/err.h"
+#include "gateway/route/decode.h"
 #include "gateway/route/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

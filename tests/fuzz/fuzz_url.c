@@ -1,4 +1,4 @@
-/* layer: gateway */
+/* layer: config */
 /* URLs from configuration files and IdP discovery documents: judged on libcurl's own parse,
  * never accepted with credentials or as plain http off a loopback literal. */
 #include <curl/curl.h>

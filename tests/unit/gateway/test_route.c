@@ -14,8 +14,9 @@
 
 #include "common/arena.h"
 #include "common/err.h"
+#include "gateway/route/decode.h"
 #include "gateway/route/route.h"
-#include "gateway/server/server.h"
+#include "gateway/limits.h"
 
 #define F(x)  GW_FAMILY_##x
 #define A(x)  GW_ACTION_##x
