@@ -4,7 +4,7 @@
  * (gw_route_body_cap), parsed strictly — duplicate keys, a wrong content type, a missing or
  * invalid target are refused — and every repo it names joins route->repos with its action. */
 
-#include "gateway/route/internal.h"
+#include "gateway/route/match.h"
 
 #include "gateway/route/body.h"
 

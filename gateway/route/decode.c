@@ -1,4 +1,4 @@
-#include "gateway/route/internal.h"
+#include "gateway/route/match.h"
 #include "common/sha256.h"
 
 #include "gateway/route/decode.h"

@@ -1,7 +1,7 @@
-/* The classifier's internals (private to route/): one classification in progress, the
- * matching helpers of route.c that api.c and body.c use to record what they found. */
-#ifndef HUBGATE_GATEWAY_ROUTE_INTERNAL_H
-#define HUBGATE_GATEWAY_ROUTE_INTERNAL_H
+/* The classifier's matching machinery (private to route/): one classification in progress,
+ * and the helpers route.c, api.c and body.c use to read segments and record what they found. */
+#ifndef HUBGATE_GATEWAY_ROUTE_MATCH_H
+#define HUBGATE_GATEWAY_ROUTE_MATCH_H
 
 #include <stddef.h>
 #include <string.h>
