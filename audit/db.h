@@ -1,4 +1,5 @@
-/* libpq helpers shared by the writer and verify. Internal to audit/. */
+/* libpq helpers: the one way hubgate connects to PostgreSQL (the audit writer, verify, reports,
+ * the token store, role checks), and binary COPY field encoding. */
 #ifndef HUBGATE_AUDIT_DB_H
 #define HUBGATE_AUDIT_DB_H
 

@@ -1,6 +1,7 @@
 /* hubgate's own endpoints under /-/ (docs/routes.md), and the Hub routes hubgate answers
  * itself (whoami-v2, telemetry): the dispatcher, health, readiness and keys. */
 
+#include "common/err.h"
 #include "gateway/http/answer.h"
 
 #include "gateway/admin/admin.h"
@@ -25,7 +26,7 @@ enum MHD_Result gw_admin_json(gw_request_t *req, struct MHD_Connection *conn, un
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!body)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
     if (!gw_route_admin_is_public(req->route.admin) && req->srv->audit) {

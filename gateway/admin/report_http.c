@@ -258,7 +258,7 @@ static enum MHD_Result answer_export(gw_request_t *req, struct MHD_Connection *c
     /* MHD reads the file as the client takes it (sendfile without TLS): memory stays flat. */
     struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)j->size, j->fd);
     if (!r)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     j->fd = -1; /* the response closes it */
     char from[32], to[32], disposition[256];
     time_t f = (time_t)(j->from_us / 1000000), t = (time_t)(j->to_us / 1000000);
@@ -424,7 +424,7 @@ enum MHD_Result gw_report_http_answer(gw_request_t *req, struct MHD_Connection *
     int rc = gw_report_query_parse(req->target, req->target_len, &req->arena, &q, problem,
                                    sizeof(problem));
     if (rc == CMN_ERR_NOMEM)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     if (rc == 0 && (!q.has_from || !q.has_to)) {
         snprintf(problem, sizeof(problem),
                  "from and to are required, e.g. ?from=2024-01-01&to=2024-04-01 (to exclusive)");

@@ -1,4 +1,5 @@
 #include "gateway/authn/tokens.h"
+#include "audit/db.h"
 #include "audit/event.h"
 #include "common/clock.h"
 #include "common/sha256.h"
@@ -66,12 +67,12 @@ static PGconn *acquire(gw_tokens_t *t)
     if (c && PQstatus(c) == CONNECTION_OK)
         return c;
     PQfinish(c);
-    c = PQconnectdb(t->url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        cmn_log_warn("tokens", "cannot connect to the database: %s", PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
+    /* The audit log's connection settings: bounded connect, keepalives, and a commit that
+     * returns only when durable (a revocation is a privileged change). */
+    char err[512];
+    c = aud_db_connect(t->url, "hubgate tokens", err, sizeof(err));
+    if (!c)
+        cmn_log_warn("tokens", "cannot connect to the database: %s", err);
     return c;
 }
 

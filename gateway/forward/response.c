@@ -1,3 +1,4 @@
+#include "common/err.h"
 #include "gateway/forward/response.h"
 
 #include "common/log.h"
@@ -238,7 +239,7 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
             gw_xfer_release(x);
     }
     if (!r)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
 
     gw_rewrite_t rw = gw_links_rewriter(req);
     if (gw_rewrite_response(block, hlen, &rw, &req->arena,

@@ -339,13 +339,13 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     if (req->target_too_long)
         return gw_request_error(req, conn, 414, NULL, "request-target is too long");
     if (client_address(req, conn) != 0)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
 
     req->stage = "route";
     int rc = gw_route_classify_target(method, req->target, req->target_len, &req->arena,
                                       &req->route);
     if (rc == CMN_ERR_NOMEM)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     if (rc != 0)
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
@@ -470,7 +470,7 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     int rc = gw_route_classify_body(&req->route, ctype, req->body.data ? req->body.data : "",
                                     req->body.len, &req->arena);
     if (rc == CMN_ERR_NOMEM)
-        return gw_request_error(req, conn, 500, NULL, "out of memory");
+        return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     if (rc != 0)
         return gw_request_error(req, conn, gw_route_reject_status(req->route.reject), NULL,
                                 gw_route_reject_message(req->route.reject));
