@@ -63,6 +63,17 @@ static int record_privileged(void *arg, const json_t *info)
     return rc;
 }
 
+/* A mint or revocation that did not happen: refused (503), not allowed — because its event
+ * could not be made durable (the audit log; unaudited_message says so), or the token store
+ * failed. */
+static enum MHD_Result change_failed(gw_request_t *req, struct MHD_Connection *conn,
+                                     const privileged_t *p, const char *unaudited_message)
+{
+    req->decided = 0;
+    return gw_admin_refuse(req, conn, 503, p->audit_failed ? "audit" : "token_store",
+                           p->audit_failed ? unaudited_message : "the token store is unavailable");
+}
+
 static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *body, size_t len)
 {
@@ -107,11 +118,9 @@ static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn
                      gw_identity_principal(&req->identity, &req->arena));
     json_decref(in); /* name and scope point into it */
     if (rc) {
-        req->decided = 0; /* the change did not happen: refused, not allowed */
-        return gw_admin_refuse(req, conn, 503, p.audit_failed ? "audit" : "token_store",
-                      p.audit_failed ? "the audit log cannot record this now: no token was "
-                                       "minted; try again"
-                                     : "the token store is unavailable");
+        return change_failed(req, conn, &p,
+                             "the audit log cannot record this now: no token was minted; try "
+                             "again");
     }
     json_object_set_new(info, "token", json_string(token));
     return gw_admin_json(req, conn, 201, info);
@@ -150,11 +159,9 @@ enum MHD_Result gw_token_api_revoke(gw_request_t *req, struct MHD_Connection *co
     if (rc == CMN_ERR_NOTFOUND)
         return gw_admin_refuse(req, conn, 404, "request", "no such token of yours, or already revoked");
     if (rc) {
-        req->decided = 0; /* the change did not happen: refused, not allowed */
-        return gw_admin_refuse(req, conn, 503, p.audit_failed ? "audit" : "token_store",
-                      p.audit_failed ? "the audit log cannot record this now: the token was not "
-                                       "revoked; try again"
-                                     : "the token store is unavailable");
+        return change_failed(req, conn, &p,
+                             "the audit log cannot record this now: the token was not revoked; "
+                             "try again");
     }
     cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, req->route.object,
                  gw_identity_principal(&req->identity, &req->arena));

@@ -165,12 +165,8 @@ static int cmd_verify(int argc, char **argv)
 
 int gw_cli_audit(int argc, char **argv)
 {
-    if (argc == 0 || gw_cli_is_help(argv[0])) {
-        fputs(usage_audit, argc == 0 ? stderr : stdout);
-        return argc == 0 ? 2 : 0;
-    }
-    if (strcmp(argv[0], "verify") == 0)
-        return cmd_verify(argc, argv);
-    fprintf(stderr, "hubgate audit: unknown subcommand \"%s\" (expected verify)\n", argv[0]);
-    return 2;
+    static const gw_cli_command_t cmds[] = {
+        {"verify", cmd_verify},
+    };
+    return gw_cli_dispatch("audit", usage_audit, cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

@@ -27,3 +27,21 @@ int gw_cli_take_option(int argc, char **argv, int *i, const char *name, const ch
     *value = argv[++*i];
     return 1;
 }
+
+int gw_cli_dispatch(const char *command, const char *usage, const gw_cli_command_t *cmds,
+                    size_t n, int argc, char **argv)
+{
+    if (argc == 0 || gw_cli_is_help(argv[0])) {
+        fputs(usage, argc == 0 ? stderr : stdout);
+        return argc == 0 ? 2 : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[0], cmds[i].name) == 0)
+            return cmds[i].run(argc, argv);
+    }
+    fprintf(stderr, "hubgate %s: unknown subcommand \"%s\" (expected ", command, argv[0]);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i ? ", " : "", cmds[i].name);
+    fputs(")\n", stderr);
+    return 2;
+}

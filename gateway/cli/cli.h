@@ -11,4 +11,19 @@ int gw_cli_is_help(const char *arg);
 int gw_cli_take_option(int argc, char **argv, int *i, const char *name, const char *command,
                        const char **value);
 
+#include <stddef.h>
+
+/* A subcommand: its name and what runs it (argv[0] is the name). */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} gw_cli_command_t;
+
+/* Runs `hubgate <command> SUBCOMMAND ARGS…` (argv[0] is the subcommand): without one, the
+ * usage on stderr and 2; with --help, the usage on stdout and 0; a known subcommand, what its
+ * run returns; anything else, one line "hubgate <command>: unknown subcommand "x" (expected a,
+ * b, c)" on stderr and 2. */
+int gw_cli_dispatch(const char *command, const char *usage, const gw_cli_command_t *cmds,
+                    size_t n, int argc, char **argv);
+
 #endif

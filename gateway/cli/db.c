@@ -181,14 +181,9 @@ out:
 
 int gw_cli_db(int argc, char **argv)
 {
-    if (argc == 0 || gw_cli_is_help(argv[0])) {
-        fputs(usage_db, argc == 0 ? stderr : stdout);
-        return argc == 0 ? 2 : 0;
-    }
-    if (strcmp(argv[0], "migrate") == 0)
-        return db_migrate(argc, argv);
-    if (strcmp(argv[0], "role") == 0)
-        return db_role(argc, argv);
-    fprintf(stderr, "hubgate db: unknown subcommand \"%s\" (expected migrate or role)\n", argv[0]);
-    return 2;
+    static const gw_cli_command_t cmds[] = {
+        {"migrate", db_migrate},
+        {"role", db_role},
+    };
+    return gw_cli_dispatch("db", usage_db, cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

@@ -145,15 +145,9 @@ out:
 
 int gw_cli_report(int argc, char **argv)
 {
-    if (argc == 0 || gw_cli_is_help(argv[0])) {
-        fputs(usage_report, argc == 0 ? stderr : stdout);
-        return argc == 0 ? 2 : 0;
-    }
-    if (strcmp(argv[0], "soc2") == 0)
-        return cmd_soc2(argc, argv);
-    if (strcmp(argv[0], "verify") == 0)
-        return gw_cli_report_verify(argc, argv);
-    fprintf(stderr, "hubgate report: unknown subcommand \"%s\" (expected soc2 or verify)\n",
-            argv[0]);
-    return 2;
+    static const gw_cli_command_t cmds[] = {
+        {"soc2", cmd_soc2},
+        {"verify", gw_cli_report_verify},
+    };
+    return gw_cli_dispatch("report", usage_report, cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

@@ -10,45 +10,48 @@
 #include <string.h>
 #include <sys/random.h>
 
-enum MHD_Result gw_answer_body(struct MHD_Connection *conn, unsigned status,
-                               const char *content_type, const char *body, size_t len,
-                               const char *request_id)
+/* Queues body[0..len) (copied) with its Content-Type, X-Request-Id, and the error headers
+ * when given. */
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, const char *type,
+                             const char *body, size_t len, const char *request_id,
+                             const char *code, const char *message, const char *www_authenticate)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", content_type);
-    if (request_id)
-        MHD_add_response_header(r, "X-Request-Id", request_id);
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-enum MHD_Result gw_answer_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                              const char *message, const char *request_id,
-                              const char *www_authenticate)
-{
-    json_t *o = json_pack("{s:s}", "error", message);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    const char *text = body ? body : "{\"error\":\"internal error\"}";
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-    free(body);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(r, "Content-Type", type);
     if (code)
         MHD_add_response_header(r, "X-Error-Code", code);
-    MHD_add_response_header(r, "X-Error-Message", message);
+    if (message)
+        MHD_add_response_header(r, "X-Error-Message", message);
     if (request_id)
         MHD_add_response_header(r, "X-Request-Id", request_id);
     if (www_authenticate)
         MHD_add_response_header(r, "WWW-Authenticate", www_authenticate);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result gw_answer_body(struct MHD_Connection *conn, unsigned status,
+                               const char *content_type, const char *body, size_t len,
+                               const char *request_id)
+{
+    return queue(conn, status, content_type, body, len, request_id, NULL, NULL, NULL);
+}
+
+enum MHD_Result gw_answer_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                const char *message, const char *request_id,
+                                const char *www_authenticate)
+{
+    json_t *o = json_pack("{s:s}", "error", message);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    const char *text = body ? body : "{\"error\":\"internal error\"}";
+    enum MHD_Result ret = queue(conn, status, "application/json; charset=utf-8", text,
+                                strlen(text), request_id, code, message, www_authenticate);
+    free(body);
     return ret;
 }
 
