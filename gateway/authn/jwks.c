@@ -1,4 +1,5 @@
 #include "gateway/authn/jwks.h"
+#include "common/thread.h"
 #include "common/clock.h"
 #include "common/b64.h"
 
@@ -444,11 +445,7 @@ void gw_jwks_stop(gw_jwks_t *j)
 {
     if (!j)
         return;
-    pthread_mutex_lock(&j->mu);
-    j->stopping = 1;
-    pthread_cond_broadcast(&j->wake);
-    pthread_mutex_unlock(&j->mu);
-    pthread_join(j->thread, NULL);
+    cmn_thread_stop(&j->mu, &j->wake, &j->stopping, j->thread);
     for (size_t i = 0; i < j->n; i++) {
         gw_keyset_release(j->issuers[i].current);
         free(j->issuers[i].jwks_uri);

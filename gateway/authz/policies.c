@@ -1,4 +1,5 @@
 #include "gateway/authz/policies.h"
+#include "common/thread.h"
 
 #include "common/clock.h"
 #include "common/err.h"
@@ -261,11 +262,7 @@ void gw_policies_stop(gw_policies_t *ps)
 {
     if (!ps)
         return;
-    pthread_mutex_lock(&ps->wmu);
-    ps->stopping = 1;
-    pthread_cond_broadcast(&ps->wcond);
-    pthread_mutex_unlock(&ps->wmu);
-    pthread_join(ps->watcher, NULL);
+    cmn_thread_stop(&ps->wmu, &ps->wcond, &ps->stopping, ps->watcher);
     pol_policy_unref(ps->live);
     pol_policy_unref(ps->shadow);
     pthread_mutex_destroy(&ps->mu);

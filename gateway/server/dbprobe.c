@@ -1,4 +1,5 @@
 #include "gateway/server/dbprobe.h"
+#include "common/thread.h"
 #include "audit/db.h"
 
 #include "audit/role.h"
@@ -131,11 +132,7 @@ void gw_dbprobe_stop(gw_dbprobe_t *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->lock);
-    p->stopping = 1;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
+    cmn_thread_stop(&p->lock, &p->wake, &p->stopping, p->thread);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
     free(p);
