@@ -1,5 +1,7 @@
 #include "common/jdiag.h"
+#include "common/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +152,21 @@ static int report_duplicates(cmn_jdiag_t *d, const char *text, size_t len)
     d->pos = saved;
     cmn_jsonpos_free(pos);
     return n;
+}
+
+int cmn_jdiag_read(cmn_buf_t *text, const char *path, const char *what, cmn_buf_t *errors)
+{
+    int rc = cmn_buf_read_file(text, path);
+    if (rc == CMN_ERR_IO)
+        cmn_buf_printf(errors, "%s: cannot read: %s\n", path, strerror(errno));
+    else if (rc == CMN_ERR_TOOBIG)
+        cmn_buf_printf(errors, "%s: cannot read: larger than the %zu MiB a %s may be\n", path,
+                       text->max >> 20, what);
+    else if (rc == CMN_ERR_NOTFOUND)
+        cmn_buf_printf(errors, "%s: cannot read: no such file\n", path);
+    else if (rc)
+        cmn_buf_printf(errors, "%s: cannot read: %s\n", path, cmn_err_str(rc));
+    return rc;
 }
 
 json_t *cmn_jdiag_load(cmn_jdiag_t *d, const char *text, size_t len)

@@ -28,6 +28,12 @@ typedef struct {
     int errors;
 } cmn_jdiag_t;
 
+/* Reads the file at path into text (initialised by the caller with its cap). On failure appends
+ * "path: cannot read: why" to errors (no such file; larger than the N MiB a <what> may be, what
+ * naming the kind of file: "policy"; the system's reason) and returns CMN_ERR_NOTFOUND,
+ * CMN_ERR_TOOBIG, CMN_ERR_IO or CMN_ERR_NOMEM. Blocks (file I/O). */
+int cmn_jdiag_read(cmn_buf_t *text, const char *path, const char *what, cmn_buf_t *errors);
+
 /* Parses text[0..len) with jansson, refusing duplicate keys. On a syntax error, records it and
  * returns NULL; when the error is a duplicate key, records every duplicate key of the text with
  * its path and the position of the first one instead. Returns a new reference (caller

@@ -48,18 +48,27 @@ static void skip_ws(scanner_t *s)
         advance(s);
 }
 
+/* arr (capacity *cap, elements of `size` bytes) with room for element n, doubled when full;
+ * NULL when out of memory (arr is then unchanged and still owned by the caller). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *p = realloc(arr, c * size);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 static int add_entry(scanner_t *s, const char *pointer, int is_index, int line, int col,
                      int key_line, int key_col)
 {
     cmn_jsonpos_t *idx = s->idx;
-    if (idx->count == idx->cap) {
-        size_t cap = idx->cap ? idx->cap * 2 : 64;
-        entry_t *e = realloc(idx->entries, cap * sizeof(*e));
-        if (!e)
-            return -1;
-        idx->entries = e;
-        idx->cap = cap;
-    }
+    entry_t *entries = grow(idx->entries, &idx->cap, idx->count, sizeof(entry_t));
+    if (!entries)
+        return -1;
+    idx->entries = entries;
     char *copy = strdup(pointer);
     if (!copy)
         return -1;
@@ -163,8 +172,7 @@ static void scan_string(scanner_t *s, char *out, size_t cap)
         out[n] = '\0';
 }
 
-static void scan_value(scanner_t *s, char *ptr, int is_index, int key_line, int key_col,
-                       int depth);
+static void scan_value(scanner_t *s, char *ptr, int is_index, int key_line, int key_col, int depth);
 
 /* Records entry `e` (a member just indexed) as a duplicate when an earlier member of the same
  * object, one of members[0..n), has the same pointer, that is the same key. */
@@ -175,14 +183,10 @@ static int check_duplicate(scanner_t *s, const size_t *members, size_t n, size_t
         const entry_t *first = &idx->entries[members[i]];
         if (strcmp(first->pointer, idx->entries[e].pointer) != 0)
             continue;
-        if (idx->ndups == idx->dups_cap) {
-            size_t cap = idx->dups_cap ? idx->dups_cap * 2 : 8;
-            size_t *d = realloc(idx->dups, cap * sizeof(*d));
-            if (!d)
-                return -1;
-            idx->dups = d;
-            idx->dups_cap = cap;
-        }
+        size_t *dups = grow(idx->dups, &idx->dups_cap, idx->ndups, sizeof(size_t));
+        if (!dups)
+            return -1;
+        idx->dups = dups;
         idx->entries[e].first_line = first->key_line;
         idx->entries[e].first_col = first->key_col;
         idx->dups[idx->ndups++] = e;
@@ -234,16 +238,10 @@ static void scan_container(scanner_t *s, char *ptr, int depth)
         ptr[base] = '\0';
         if (open != '{' || s->idx->count == entry)
             continue;
-        if (nmembers == cap) {
-            cap = cap ? cap * 2 : 16;
-            size_t *m = realloc(members, cap * sizeof(*m));
-            if (!m) {
-                s->failed = 1;
-                break;
-            }
-            members = m;
-        }
-        if (check_duplicate(s, members, nmembers, entry) != 0) {
+        size_t *grown = grow(members, &cap, nmembers, sizeof(size_t));
+        if (grown)
+            members = grown;
+        if (!grown || check_duplicate(s, members, nmembers, entry) != 0) {
             s->failed = 1;
             break;
         }

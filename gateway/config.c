@@ -613,14 +613,8 @@ gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
     cmn_buf_t text;
     cmn_buf_init(&text, GW_MAX_CONFIG_BYTES);
     gw_config_t *cfg = NULL;
-    int rc = cmn_buf_read_file(&text, path);
-    if (rc) {
-        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
-                       rc == CMN_ERR_IO       ? strerror(errno)
-                       : rc == CMN_ERR_TOOBIG ? "larger than 1 MiB"
-                                              : cmn_err_str(rc));
+    if (cmn_jdiag_read(&text, path, "configuration", errors) != 0)
         goto out;
-    }
     char *abs = realpath(path, NULL);
     if (!abs) {
         cmn_buf_printf(errors, "%s: cannot resolve its folder: %s\n", path, strerror(errno));

@@ -7,14 +7,12 @@
  * part (policy/parse_*.c, sharing policy/parser.h); then the lookup tables are built. The
  * compiled policy lives in one arena; after pol_policy_parse returns nothing writes to it
  * again, so any number of threads may evaluate it. */
-#include "common/err.h"
 #include "policy/parse_auditors.h"
 #include "policy/parse_namespaces.h"
 #include "policy/parse_orgs.h"
 #include "policy/parse_rules.h"
 #include "policy/parse_tests.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,17 +135,8 @@ pol_policy_t *pol_policy_load(const char *path, const pol_options_t *opts, cmn_b
     cmn_buf_t text;
     cmn_buf_init(&text, POL_MAX_POLICY_BYTES);
     pol_policy_t *p = NULL;
-    int rc = cmn_buf_read_file(&text, path);
-    if (rc) {
-        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
-                       rc == CMN_ERR_IO         ? strerror(errno)
-                       : rc == CMN_ERR_TOOBIG   ? "larger than the 16 MiB a policy may be"
-                       : rc == CMN_ERR_NOTFOUND ? "no such file"
-                                                : cmn_err_str(rc));
-        goto out;
-    }
-    p = pol_policy_parse(text.data ? text.data : "", text.len, path, opts, errors);
-out:
+    if (cmn_jdiag_read(&text, path, "policy", errors) == 0)
+        p = pol_policy_parse(text.data ? text.data : "", text.len, path, opts, errors);
     cmn_buf_free(&text);
     return p;
 }

@@ -20,8 +20,6 @@ void pol_parse_auditors(pol_parser_t *ps, json_t *root)
     json_array_foreach(arr, i, e)
     {
         cmn_jdiag_join_index(q, "/auditors", i);
-        who_kind_t kind = WHO_GROUP;
-        const char *value = NULL;
         json_t *entry = json_incref(e);
         if (json_is_object(e) && json_object_get(e, "role")) {
             /* Said once, with what to do instead, rather than as one more unknown key. */
@@ -38,29 +36,28 @@ void pol_parse_auditors(pol_parser_t *ps, json_t *root)
             }
             json_object_del(entry, "role");
         }
-        int bad = pol_parser_who(ps, q, entry, 0, 0, &kind, &value, NULL) != 0;
-        if (!bad)
-            value = pol_parser_dup(ps, value); /* entry may be a copy, released below */
+        pol_who_entry_t w;
+        int bad = pol_parser_who(ps, q, entry, 0, 0, &w) != 0;
+        const char *value = bad ? NULL : pol_parser_dup(ps, w.value); /* entry may be a copy */
         json_decref(entry);
-        if (bad || !value)
+        if (!value)
             continue;
+        const char *what = w.kind == WHO_GROUP ? "group" : "email";
         int dupl = 0;
         for (size_t k = 0; k < p->nauditors && !dupl; k++) {
             const member_t *a = &p->auditors[k];
-            dupl = a->kind == kind && pol_parser_same_who(kind, a->value, value);
+            dupl = a->kind == w.kind && pol_who_equal(w.kind, a->value, value);
             if (dupl)
-                ERR(ps, q, 0, "duplicate auditor %s \"%s\" (already %s; one entry per %s)",
-                    kind == WHO_GROUP ? "group" : "email", value, a->path,
-                    kind == WHO_GROUP ? "group" : "email");
+                ERR(ps, q, 0, "duplicate auditor %s \"%s\" (already %s; one entry per %s)", what,
+                    value, a->path, what);
         }
         if (dupl)
             continue;
-        member_t *a = &p->auditors[p->nauditors++];
-        a->kind = kind;
-        a->value = pol_parser_who_value(ps, kind, value);
-        a->hash = pol_key_hash(kind, value);
-        a->role = POL_ROLE_AUDITOR;
-        a->rgroup = -1;
-        a->path = pol_parser_printf(ps, "auditors[%zu]", i);
+        p->auditors[p->nauditors++] = (member_t){.kind = w.kind,
+                                                 .value = pol_parser_who_value(ps, w.kind, value),
+                                                 .hash = pol_key_hash(w.kind, value),
+                                                 .role = POL_ROLE_AUDITOR,
+                                                 .rgroup = -1,
+                                                 .path = pol_parser_printf(ps, "auditors[%zu]", i)};
     }
 }

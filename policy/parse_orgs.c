@@ -12,16 +12,12 @@ static void parse_regions(pol_parser_t *ps, const char *ptr, json_t *obj, org_t 
 {
     char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
     o->regions_path = pol_parser_printf(ps, "%s.regions", o->path);
-    json_t *regions = cmn_jdiag_get(&ps->diag, ptr, obj, "regions", JSON_ARRAY, 0,
-                                    "an array of region names from the configuration");
+    json_t *regions = pol_parser_array(ps, ptr, obj, "regions", 0,
+                                       "an array of region names from the configuration",
+                                       "region (or no \"regions\": the default region)", p);
     if (!regions)
         return;
-    cmn_jdiag_join(p, ptr, "regions");
     size_t n = json_array_size(regions);
-    if (n == 0)
-        ERR(ps, p, 0,
-            "found an empty array, expected at least one region (or no "
-            "\"regions\": the default region)");
     o->regions = pol_parser_alloc(ps, (n ? n : 1) * sizeof(char *));
     size_t i;
     json_t *v;
@@ -59,29 +55,25 @@ static void parse_members(pol_parser_t *ps, const char *ptr, json_t *arr, int rg
     json_t *e;
     json_array_foreach(arr, i, e)
     {
-        cmn_jdiag_join_index(q, ptr, i);
-        who_kind_t kind = WHO_GROUP;
-        const char *value = NULL;
-        pol_role_t role = POL_ROLE_NONE;
-        if (pol_parser_who(ps, q, e, 1, rgroup >= 0, &kind, &value, &role) != 0)
+        pol_who_entry_t w;
+        if (pol_parser_who(ps, cmn_jdiag_join_index(q, ptr, i), e, 1, rgroup >= 0, &w) != 0)
             continue;
+        const char *what = w.kind == WHO_GROUP ? "group" : "email";
         int dupl = 0;
         for (size_t k = first; k < *n && !dupl; k++) {
-            dupl = out[k].kind == kind && pol_parser_same_who(kind, out[k].value, value);
+            dupl = out[k].kind == w.kind && pol_who_equal(w.kind, out[k].value, w.value);
             if (dupl)
                 ERR(ps, q, 0, "duplicate member %s \"%s\" (already %s, role %s; one entry per %s)",
-                    kind == WHO_GROUP ? "group" : "email", value, out[k].path,
-                    pol_role_name(out[k].role), kind == WHO_GROUP ? "group" : "email");
+                    what, w.value, out[k].path, pol_role_name(out[k].role), what);
         }
         if (dupl)
             continue;
-        member_t *m = &out[(*n)++];
-        m->kind = kind;
-        m->value = pol_parser_who_value(ps, kind, value);
-        m->hash = pol_key_hash(kind, value);
-        m->role = role;
-        m->rgroup = rgroup;
-        m->path = pol_parser_printf(ps, "%s[%zu]", disp, i);
+        out[(*n)++] = (member_t){.kind = w.kind,
+                                 .value = pol_parser_who_value(ps, w.kind, w.value),
+                                 .hash = pol_key_hash(w.kind, w.value),
+                                 .role = w.role,
+                                 .rgroup = rgroup,
+                                 .path = pol_parser_printf(ps, "%s[%zu]", disp, i)};
     }
 }
 

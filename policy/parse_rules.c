@@ -51,13 +51,11 @@ static unsigned parse_actions(pol_parser_t *ps, const char *ptr, json_t *obj)
 {
     char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
     unsigned actions = 0;
-    json_t *acts = cmn_jdiag_get(&ps->diag, ptr, obj, "actions", JSON_ARRAY, 1,
-                                 "an array of read, write, create, delete, admin, unknown");
+    json_t *acts =
+        pol_parser_array(ps, ptr, obj, "actions", 1,
+                         "an array of read, write, create, delete, admin, unknown", "action", p);
     if (!acts)
         return 0;
-    cmn_jdiag_join(p, ptr, "actions");
-    if (json_array_size(acts) == 0)
-        ERR(ps, p, 0, "found an empty array, expected at least one action");
     size_t i;
     json_t *v;
     json_array_foreach(acts, i, v)
@@ -91,28 +89,22 @@ static unsigned parse_actions(pol_parser_t *ps, const char *ptr, json_t *obj)
 static void parse_subjects(pol_parser_t *ps, const char *ptr, json_t *obj, rule_t *r)
 {
     char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
-    json_t *subs = cmn_jdiag_get(&ps->diag, ptr, obj, "subjects", JSON_ARRAY, 0,
-                                 "an array of {\"group\": …} or {\"email\": …} entries");
+    json_t *subs = pol_parser_array(ps, ptr, obj, "subjects", 0,
+                                    "an array of {\"group\": …} or {\"email\": …} entries",
+                                    "subject (or no \"subjects\": everyone)", p);
     if (!subs)
         return;
-    cmn_jdiag_join(p, ptr, "subjects");
     size_t n = json_array_size(subs);
-    if (n == 0)
-        ERR(ps, p, 0,
-            "found an empty array, expected at least one subject (or no "
-            "\"subjects\": everyone)");
     r->subjects = pol_parser_alloc(ps, (n ? n : 1) * sizeof(who_t));
     size_t i;
     json_t *v;
     json_array_foreach(subs, i, v)
     {
-        cmn_jdiag_join_index(q, p, i);
-        who_kind_t kind = WHO_GROUP;
-        const char *value = NULL;
-        if (!r->subjects || pol_parser_who(ps, q, v, 0, 0, &kind, &value, NULL) != 0)
+        pol_who_entry_t w;
+        if (!r->subjects || pol_parser_who(ps, cmn_jdiag_join_index(q, p, i), v, 0, 0, &w) != 0)
             continue;
-        r->subjects[r->nsubjects++] =
-            (who_t){kind, pol_parser_who_value(ps, kind, value), pol_key_hash(kind, value)};
+        r->subjects[r->nsubjects++] = (who_t){w.kind, pol_parser_who_value(ps, w.kind, w.value),
+                                              pol_key_hash(w.kind, w.value)};
     }
 }
 

@@ -68,6 +68,16 @@ const char *pol_parser_string(pol_parser_t *ps, const char *ptr, json_t *obj, co
     return s;
 }
 
+json_t *pol_parser_array(pol_parser_t *ps, const char *ptr, json_t *obj, const char *key,
+                         int required, const char *expected, const char *one, char *p)
+{
+    json_t *arr = cmn_jdiag_get(&ps->diag, ptr, obj, key, JSON_ARRAY, required, expected);
+    cmn_jdiag_join(p, ptr, key);
+    if (arr && json_array_size(arr) == 0)
+        ERR(ps, p, 0, "found an empty array, expected at least one %s", one);
+    return arr;
+}
+
 int pol_parser_word_valid(const char *s, size_t n, size_t max, const char *extra)
 {
     if (n == 0 || n > max)
@@ -146,15 +156,11 @@ pattern_t *pol_parser_patterns(pol_parser_t *ps, const char *ptr, json_t *obj, c
 {
     char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
     *n = 0;
-    json_t *arr = cmn_jdiag_get(&ps->diag, ptr, obj, key, JSON_ARRAY, required,
-                                "an array of repo patterns \"type/namespace/name\"");
-    if (!arr)
+    json_t *arr =
+        pol_parser_array(ps, ptr, obj, key, required,
+                         "an array of repo patterns \"type/namespace/name\"", "repo pattern", p);
+    if (!arr || json_array_size(arr) == 0)
         return NULL;
-    cmn_jdiag_join(p, ptr, key);
-    if (json_array_size(arr) == 0) {
-        ERR(ps, p, 0, "found an empty array, expected at least one repo pattern");
-        return NULL;
-    }
     pattern_t *pats = pol_parser_alloc(ps, json_array_size(arr) * sizeof(*pats));
     if (!pats)
         return NULL;
@@ -222,8 +228,8 @@ void pol_parser_cond(pol_parser_t *ps, const char *ptr, json_t *obj, cond_t *c)
     char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
     cmn_jdiag_keys(&ps->diag, ptr, obj, keys);
     c->mfa = (unsigned)cmn_jdiag_bool(&ps->diag, ptr, obj, "mfa", 0);
-    json_t *nets = cmn_jdiag_get(&ps->diag, ptr, obj, "networks", JSON_ARRAY, 0,
-                                 "an array of networks like \"10.0.0.0/8\"");
+    json_t *nets = pol_parser_array(ps, ptr, obj, "networks", 0,
+                                    "an array of networks like \"10.0.0.0/8\"", "network", p);
     if (!json_object_get(obj, "mfa") && !json_object_get(obj, "networks")) {
         ERR(ps, ptr, 0, "found an empty condition, expected \"mfa\" and/or \"networks\"");
         return;
@@ -235,12 +241,9 @@ void pol_parser_cond(pol_parser_t *ps, const char *ptr, json_t *obj, cond_t *c)
                 "\"mfa\": true or \"networks\")");
         return;
     }
-    cmn_jdiag_join(p, ptr, "networks");
     size_t n = json_array_size(nets);
-    if (n == 0) {
-        ERR(ps, p, 0, "found an empty array, expected at least one network");
+    if (n == 0)
         return;
-    }
     c->nets = pol_parser_alloc(ps, n * sizeof(*c->nets));
     if (!c->nets)
         return;
@@ -294,12 +297,37 @@ static pol_role_t role_parse(const char *s)
     return POL_ROLE_NONE;
 }
 
-int pol_parser_who(pol_parser_t *ps, const char *ptr, json_t *e, int with_role, int rgroup,
-                   who_kind_t *kind, const char **value, pol_role_t *role)
+/* The "role" of a member entry; POL_ROLE_NONE after recording. */
+static pol_role_t parse_role(pol_parser_t *ps, const char *ptr, json_t *e, int in_rgroup)
+{
+    char p[CMN_JDIAG_PTR_MAX], expected[128], hint[128];
+    const char *const *words = in_rgroup ? rg_role_words : role_words;
+    cmn_jdiag_words(words, expected, sizeof(expected));
+    const char *r = pol_parser_string(ps, ptr, e, "role", 1, 32, expected);
+    if (!r)
+        return POL_ROLE_NONE;
+    pol_role_t role = role_parse(r);
+    if (in_rgroup && role == POL_ROLE_AUDITOR) {
+        ERR(ps, cmn_jdiag_join(p, ptr, "role"), 0,
+            "role \"auditor\" is org-wide, it has no meaning in a resource group (expected %s)",
+            expected);
+        return POL_ROLE_NONE;
+    }
+    if (role == POL_ROLE_NONE) {
+        cmn_jdiag_hint(r, words, hint, sizeof(hint));
+        ERR(ps, cmn_jdiag_join(p, ptr, "role"), 0, "unknown role \"%s\" (expected %s%s)", r,
+            expected, hint);
+    }
+    return role;
+}
+
+int pol_parser_who(pol_parser_t *ps, const char *ptr, json_t *e, int with_role, int in_rgroup,
+                   pol_who_entry_t *out)
 {
     static const char *const keys_role[] = {"group", "email", "role", NULL};
     static const char *const keys_plain[] = {"group", "email", NULL};
     char p[CMN_JDIAG_PTR_MAX];
+    *out = (pol_who_entry_t){WHO_GROUP, NULL, POL_ROLE_NONE};
     if (!json_is_object(e)) {
         ERR(ps, ptr, 0, "found %s, expected an object like {\"group\": \"acme-ml\"%s}",
             cmn_jdiag_type(e), with_role ? ", \"role\": \"write\"" : "");
@@ -319,10 +347,9 @@ int pol_parser_who(pol_parser_t *ps, const char *ptr, json_t *e, int with_role, 
     const char *v = NULL;
     if (g) {
         v = pol_parser_string(ps, ptr, e, "group", 1, POL_MAX_GROUP_BYTES, "a group name");
-        *kind = WHO_GROUP;
     } else if (m) {
         v = pol_parser_string(ps, ptr, e, "email", 1, POL_MAX_EMAIL_BYTES, "an email address");
-        *kind = WHO_EMAIL;
+        out->kind = WHO_EMAIL;
         if (v && !email_valid(v)) {
             ERR(ps, cmn_jdiag_join(p, ptr, "email"), 0,
                 "\"%s\" is not an email address (expected local@domain, no spaces)", v);
@@ -330,40 +357,14 @@ int pol_parser_who(pol_parser_t *ps, const char *ptr, json_t *e, int with_role, 
         }
     }
     if (with_role) {
-        const char *const *words = rgroup ? rg_role_words : role_words;
-        char expected[128];
-        cmn_jdiag_words(words, expected, sizeof(expected));
-        const char *r = pol_parser_string(ps, ptr, e, "role", 1, 32, expected);
-        *role = POL_ROLE_NONE;
-        if (r) {
-            *role = role_parse(r);
-            if (rgroup && *role == POL_ROLE_AUDITOR) {
-                ERR(ps, cmn_jdiag_join(p, ptr, "role"), 0,
-                    "role \"auditor\" is org-wide, it has no meaning in a resource group "
-                    "(expected %s)",
-                    expected);
-                return -1;
-            }
-            if (*role == POL_ROLE_NONE) {
-                char hint[128];
-                cmn_jdiag_hint(r, words, hint, sizeof(hint));
-                ERR(ps, cmn_jdiag_join(p, ptr, "role"), 0, "unknown role \"%s\" (expected %s%s)", r,
-                    expected, hint);
-                return -1;
-            }
-        } else {
+        out->role = parse_role(ps, ptr, e, in_rgroup);
+        if (out->role == POL_ROLE_NONE)
             return -1;
-        }
     }
     if (!v || bad)
         return -1;
-    *value = v;
+    out->value = v;
     return 0;
-}
-
-int pol_parser_same_who(who_kind_t kind, const char *a, const char *b)
-{
-    return kind == WHO_GROUP ? strcmp(a, b) == 0 : strcasecmp(a, b) == 0;
 }
 
 const char *pol_parser_who_value(pol_parser_t *ps, who_kind_t kind, const char *value)

@@ -14,6 +14,7 @@
 
 #include "common/jdiag.h"
 #include "policy/internal.h"
+#include "policy/match.h"
 
 typedef struct {
     cmn_jdiag_t diag;
@@ -41,6 +42,12 @@ char *pol_parser_printf(pol_parser_t *ps, const char *fmt, ...)
 const char *pol_parser_string(pol_parser_t *ps, const char *ptr, json_t *obj, const char *key,
                               int required, size_t max, const char *expected);
 
+/* The array member obj[key] (borrowed), its JSON Pointer written into p (CMN_JDIAG_PTR_MAX
+ * bytes). NULL when absent (recorded when required) or not an array (recorded); an empty array
+ * is returned after recording "found an empty array, expected at least one <one>". */
+json_t *pol_parser_array(pol_parser_t *ps, const char *ptr, json_t *obj, const char *key,
+                         int required, const char *expected, const char *one, char *p);
+
 /* 1 when s[0..n) is 1..max of A-Z a-z 0-9 _ . - and the characters of `extra`. */
 int pol_parser_word_valid(const char *s, size_t n, size_t max, const char *extra);
 
@@ -56,14 +63,17 @@ pattern_t *pol_parser_patterns(pol_parser_t *ps, const char *ptr, json_t *obj, c
  * remembered in the policy's list of networks (diff's contexts). */
 void pol_parser_cond(pol_parser_t *ps, const char *ptr, json_t *obj, cond_t *c);
 
-/* An entry {"group": …} or {"email": …} at ptr; with_role, also "role" (read, write, admin,
- * and auditor unless in_rgroup). Returns 0 with *kind, *value (borrowed from e) and *role set,
- * or -1 after recording. */
-int pol_parser_who(pol_parser_t *ps, const char *ptr, json_t *e, int with_role, int in_rgroup,
-                   who_kind_t *kind, const char **value, pol_role_t *role);
+/* An entry as read: a group or an email, and its role when the entry carries one. */
+typedef struct {
+    who_kind_t kind;
+    const char *value; /* borrowed from the JSON */
+    pol_role_t role;   /* POL_ROLE_NONE when not read */
+} pol_who_entry_t;
 
-/* 1 when a and b name the same group (exactly) or email (ignoring ASCII case). */
-int pol_parser_same_who(who_kind_t kind, const char *a, const char *b);
+/* An entry {"group": …} or {"email": …} at ptr; with_role, also "role" (read, write, admin,
+ * and auditor unless in_rgroup). Returns 0 with *out set, or -1 after recording. */
+int pol_parser_who(pol_parser_t *ps, const char *ptr, json_t *e, int with_role, int in_rgroup,
+                   pol_who_entry_t *out);
 
 /* How an entry's value is kept: a group as written, an email lowercased (arena). */
 const char *pol_parser_who_value(pol_parser_t *ps, who_kind_t kind, const char *value);

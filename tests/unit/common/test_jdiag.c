@@ -3,8 +3,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/err.h"
 #include "common/jdiag.h"
 
 static const char doc[] = "{\n"
@@ -168,6 +172,40 @@ static void pointers_join_and_stop_at_the_cap(void **state)
     assert_string_equal(hint, "");
 }
 
+static void read_says_why_a_file_cannot_be_read(void **state)
+{
+    cmn_buf_t text, errors;
+    cmn_buf_init(&errors, 4096);
+    cmn_buf_init(&text, 1 << 20);
+    assert_int_equal(cmn_jdiag_read(&text, "/nonexistent/p.json", "policy", &errors),
+                     CMN_ERR_NOTFOUND);
+    cmn_buf_free(&text);
+    char dir[] = "/tmp/hubgate-test-jdiag-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/big.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < (1 << 20) + 1; i++)
+        fputc(' ', f);
+    fclose(f);
+    cmn_buf_init(&text, 1 << 20);
+    assert_int_equal(cmn_jdiag_read(&text, path, "configuration", &errors), CMN_ERR_TOOBIG);
+    cmn_buf_free(&text);
+    cmn_buf_init(&text, 2 << 20);
+    assert_int_equal(cmn_jdiag_read(&text, path, "configuration", &errors), 0);
+    assert_int_equal(text.len, (1 << 20) + 1);
+    cmn_buf_free(&text);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "/nonexistent/p.json: cannot read: no such file\n"
+             "%s: cannot read: larger than the 1 MiB a configuration may be\n",
+             path);
+    assert_string_equal(errors.data, want);
+    unlink(path);
+    rmdir(dir);
+    cmn_buf_free(&errors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +215,7 @@ int main(void)
         cmocka_unit_test(load_names_every_duplicate_key),
         cmocka_unit_test(readers_say_what_was_found_and_expected),
         cmocka_unit_test(pointers_join_and_stop_at_the_cap),
+        cmocka_unit_test(read_says_why_a_file_cannot_be_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
