@@ -1,7 +1,6 @@
 #include "common/jsonpos.h"
 #include "common/err.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +13,15 @@ typedef struct {
     char *pointer;
     int is_index; /* the last segment is an array index */
     int line, col;
-    int key_line, key_col; /* 0 for array elements and the root */
+    int key_line, key_col;     /* 0 for array elements and the root */
+    int first_line, first_col; /* key of an earlier member with the same key; 0: none */
 } entry_t;
 
 struct cmn_jsonpos {
     entry_t *entries;
     size_t count, cap;
+    size_t *dups; /* indexes of the entries whose key repeats a sibling's */
+    size_t ndups, dups_cap;
 };
 
 typedef struct {
@@ -46,22 +48,31 @@ static void skip_ws(scanner_t *s)
         advance(s);
 }
 
+/* arr (capacity *cap, elements of `size` bytes) with room for element n, doubled when full;
+ * NULL when out of memory (arr is then unchanged and still owned by the caller). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *p = realloc(arr, c * size);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 static int add_entry(scanner_t *s, const char *pointer, int is_index, int line, int col,
                      int key_line, int key_col)
 {
     cmn_jsonpos_t *idx = s->idx;
-    if (idx->count == idx->cap) {
-        size_t cap = idx->cap ? idx->cap * 2 : 64;
-        entry_t *e = realloc(idx->entries, cap * sizeof(*e));
-        if (!e)
-            return -1;
-        idx->entries = e;
-        idx->cap = cap;
-    }
+    entry_t *entries = grow(idx->entries, &idx->cap, idx->count, sizeof(entry_t));
+    if (!entries)
+        return -1;
+    idx->entries = entries;
     char *copy = strdup(pointer);
     if (!copy)
         return -1;
-    idx->entries[idx->count++] = (entry_t){copy, is_index, line, col, key_line, key_col};
+    idx->entries[idx->count++] = (entry_t){copy, is_index, line, col, key_line, key_col, 0, 0};
     return 0;
 }
 
@@ -161,8 +172,28 @@ static void scan_string(scanner_t *s, char *out, size_t cap)
         out[n] = '\0';
 }
 
-static void scan_value(scanner_t *s, char *ptr, int is_index, int key_line, int key_col,
-                       int depth);
+static void scan_value(scanner_t *s, char *ptr, int is_index, int key_line, int key_col, int depth);
+
+/* Records entry `e` (a member just indexed) as a duplicate when an earlier member of the same
+ * object, one of members[0..n), has the same pointer, that is the same key. */
+static int check_duplicate(scanner_t *s, const size_t *members, size_t n, size_t e)
+{
+    cmn_jsonpos_t *idx = s->idx;
+    for (size_t i = 0; i < n; i++) {
+        const entry_t *first = &idx->entries[members[i]];
+        if (strcmp(first->pointer, idx->entries[e].pointer) != 0)
+            continue;
+        size_t *dups = grow(idx->dups, &idx->dups_cap, idx->ndups, sizeof(size_t));
+        if (!dups)
+            return -1;
+        idx->dups = dups;
+        idx->entries[e].first_line = first->key_line;
+        idx->entries[e].first_col = first->key_col;
+        idx->dups[idx->ndups++] = e;
+        return 0;
+    }
+    return 0;
+}
 
 static void scan_container(scanner_t *s, char *ptr, int depth)
 {
@@ -170,14 +201,15 @@ static void scan_container(scanner_t *s, char *ptr, int depth)
     char close = open == '{' ? '}' : ']';
     size_t base = strlen(ptr);
     long index = 0;
+    size_t *members = NULL, nmembers = 0, cap = 0; /* an object's members: entry indexes */
     advance(s);
     for (;;) {
         skip_ws(s);
         if (s->p >= s->end || s->failed)
-            return;
+            break;
         if (*s->p == close) {
             advance(s);
-            return;
+            break;
         }
         if (*s->p == ',' || (open == '{' && *s->p != '"')) {
             /* a separator, or garbage jansson would have refused: step over it */
@@ -199,11 +231,23 @@ static void scan_container(scanner_t *s, char *ptr, int depth)
         }
         if (cmn_jsonpos_push(ptr, MAX_POINTER, seg) != 0) {
             s->failed = 1;
-            return;
+            break;
         }
+        size_t entry = s->idx->count;
         scan_value(s, ptr, open == '[', kl, kc, depth + 1);
         ptr[base] = '\0';
+        if (open != '{' || s->idx->count == entry)
+            continue;
+        size_t *grown = grow(members, &cap, nmembers, sizeof(size_t));
+        if (grown)
+            members = grown;
+        if (!grown || check_duplicate(s, members, nmembers, entry) != 0) {
+            s->failed = 1;
+            break;
+        }
+        members[nmembers++] = entry;
     }
+    free(members);
 }
 
 static void scan_value(scanner_t *s, char *ptr, int is_index, int key_line, int key_col,
@@ -257,6 +301,7 @@ void cmn_jsonpos_free(cmn_jsonpos_t *idx)
     for (size_t i = 0; i < idx->count; i++)
         free(idx->entries[i].pointer);
     free(idx->entries);
+    free(idx->dups);
     free(idx);
 }
 
@@ -304,83 +349,28 @@ int cmn_jsonpos_push(char *ptr, size_t cap, const char *segment)
     return 0;
 }
 
-/* Is the segment ending at `end` (exclusive) of `pointer` an array index? */
-static int segment_is_index(const cmn_jsonpos_t *idx, const char *pointer, size_t end)
+int cmn_jsonpos_is_index(const cmn_jsonpos_t *idx, const char *pointer, size_t len)
 {
     if (!idx)
         return 0;
     for (size_t i = 0; i < idx->count; i++) {
         const entry_t *e = &idx->entries[i];
-        if (strlen(e->pointer) == end && strncmp(e->pointer, pointer, end) == 0)
+        if (strlen(e->pointer) == len && strncmp(e->pointer, pointer, len) == 0)
             return e->is_index;
     }
     return 0;
 }
 
-static void display_path(const cmn_jsonpos_t *idx, const char *pointer, cmn_buf_t *out)
+int cmn_jsonpos_duplicate(const cmn_jsonpos_t *idx, size_t n, const char **pointer, int *line,
+                          int *col, int *first_line, int *first_col)
 {
-    size_t len = strlen(pointer);
-    size_t i = 0;
-    while (i < len) {
-        size_t j = i + 1;
-        while (j < len && pointer[j] != '/')
-            j++;
-        /* unescape the segment */
-        char seg[1024];
-        size_t n = 0;
-        for (size_t k = i + 1; k < j && n + 1 < sizeof(seg); k++) {
-            if (pointer[k] == '~' && k + 1 < j) {
-                seg[n++] = pointer[k + 1] == '1' ? '/' : '~';
-                k++;
-            } else {
-                seg[n++] = pointer[k];
-            }
-        }
-        seg[n] = '\0';
-        int plain = n > 0;
-        for (size_t k = 0; k < n; k++) {
-            char c = seg[k];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-'))
-                plain = 0;
-        }
-        if (segment_is_index(idx, pointer, j))
-            cmn_buf_printf(out, "[%s]", seg);
-        else if (plain)
-            cmn_buf_printf(out, "%s%s", out->len ? "." : "", seg);
-        else
-            cmn_buf_printf(out, "[\"%s\"]", seg);
-        i = j;
-    }
-}
-
-void cmn_jdiag_error(cmn_jdiag_t *d, const char *pointer, int key, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-
-    cmn_buf_t path;
-    cmn_buf_init(&path, 2048);
-    display_path(d->pos, pointer, &path);
-
-    int line, col;
-    if (cmn_jsonpos_find(d->pos, pointer, key, &line, &col) == 0)
-        cmn_buf_printf(d->out, "%s:%d:%d: ", d->file, line, col);
-    else
-        cmn_buf_printf(d->out, "%s: ", d->file);
-    cmn_buf_printf(d->out, "%s: %s\n", path.len ? path.data : "(top level)", msg);
-    cmn_buf_free(&path);
-    d->errors++;
-}
-
-void cmn_jdiag_syntax(cmn_jdiag_t *d, int line, int col, const char *text)
-{
-    if (line > 0)
-        cmn_buf_printf(d->out, "%s:%d:%d: %s\n", d->file, line, col, text);
-    else
-        cmn_buf_printf(d->out, "%s: %s\n", d->file, text);
-    d->errors++;
+    if (!idx || n >= idx->ndups)
+        return CMN_ERR_NOTFOUND;
+    const entry_t *e = &idx->entries[idx->dups[n]];
+    *pointer = e->pointer;
+    *line = e->key_line;
+    *col = e->key_col;
+    *first_line = e->first_line;
+    *first_col = e->first_col;
+    return 0;
 }

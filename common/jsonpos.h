@@ -1,4 +1,4 @@
-/* Source positions for JSON values, and file:line:col diagnostics for configuration files.
+/* Source positions for JSON values, for file:line:col diagnostics (common/jdiag.h).
  *
  * jansson reports positions only for syntax errors; after a successful parse a json_t has no
  * location. For semantic errors (unknown key, bad role, bad CIDR) we re-scan the same bytes
@@ -10,12 +10,10 @@
 
 #include <stddef.h>
 
-#include "common/buf.h"
-
 typedef struct cmn_jsonpos cmn_jsonpos_t;
 
-/* Indexes text[0..len), which must be JSON that jansson accepted (the scanner trusts the
- * grammar but stays in bounds on any input). Returns NULL when out of memory. Caller frees
+/* Indexes text[0..len), which must be JSON that jansson accepted, duplicate keys allowed (the
+ * scanner trusts the grammar but stays in bounds on any input). Returns NULL when out of memory. Caller frees
  * with cmn_jsonpos_free. */
 cmn_jsonpos_t *cmn_jsonpos_build(const char *text, size_t len);
 
@@ -25,21 +23,17 @@ void cmn_jsonpos_free(cmn_jsonpos_t *idx);
  * member's key instead (for "unknown key" errors). Returns 0, or CMN_ERR_NOTFOUND. */
 int cmn_jsonpos_find(const cmn_jsonpos_t *idx, const char *pointer, int key, int *line, int *col);
 
-/* A diagnostics sink: every error becomes one line "file:line:col: path: message". */
-typedef struct {
-    const char *file;          /* borrowed; shown as given */
-    const cmn_jsonpos_t *pos;  /* borrowed; may be NULL (then line:col are omitted) */
-    cmn_buf_t *out;            /* borrowed; lines are appended */
-    int errors;
-} cmn_jdiag_t;
+/* 1 when the value at pointer[0..len) (a prefix of a pointer, ending at a segment boundary) is
+ * an array element, so that a display path shows it as [n] rather than as a key. 0 otherwise,
+ * and when idx is NULL. */
+int cmn_jsonpos_is_index(const cmn_jsonpos_t *idx, const char *pointer, size_t len);
 
-/* Records an error about the value at `pointer` (or its key when key != 0). The displayed
- * path is derived from the pointer: /orgs/acme/members/2/role → orgs.acme.members[2].role. */
-void cmn_jdiag_error(cmn_jdiag_t *d, const char *pointer, int key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Records a syntax error jansson reported (its line/column/text). */
-void cmn_jdiag_syntax(cmn_jdiag_t *d, int line, int col, const char *text);
+/* The n-th member (0-based, in file order) whose key repeats an earlier key of the same
+ * object, which jansson refuses without saying where the first one was: its pointer
+ * (borrowed, valid until cmn_jsonpos_free), the repeat's key position and the first one's.
+ * Returns 0, or CMN_ERR_NOTFOUND when there are no more. */
+int cmn_jsonpos_duplicate(const cmn_jsonpos_t *idx, size_t n, const char **pointer, int *line,
+                          int *col, int *first_line, int *first_col);
 
 /* Appends one escaped segment to a JSON Pointer held in `ptr` (capacity `cap`): "~" → "~0",
  * "/" → "~1". Returns 0, or CMN_ERR_TOOBIG (ptr unchanged). */

@@ -63,6 +63,11 @@ int pol_cidr_parse(const char *s, pol_cidr_t *out)
     return 0;
 }
 
+int pol_cidr_equal(const pol_cidr_t *a, const pol_cidr_t *b)
+{
+    return a->bits == b->bits && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
 int pol_cidr_contains(const pol_cidr_t *cidr, const pol_ip_t *ip)
 {
     int full = cidr->bits / 8, rest = cidr->bits % 8;

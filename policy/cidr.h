@@ -24,6 +24,9 @@ int pol_cidr_parse(const char *s, pol_cidr_t *out);
 /* Parses one IPv4 or IPv6 address. Returns 0 or CMN_ERR_PARSE. */
 int pol_ip_parse(const char *s, pol_ip_t *out);
 
+/* 1 if a and b are the same network, else 0. */
+int pol_cidr_equal(const pol_cidr_t *a, const pol_cidr_t *b);
+
 /* 1 if ip lies inside cidr, else 0. */
 int pol_cidr_contains(const pol_cidr_t *cidr, const pol_ip_t *ip);
 

@@ -6,7 +6,8 @@
  * when a trace buffer is given), so an explanation can never disagree with the decision it
  * explains. */
 #include "common/err.h"
-#include "policy/internal.h"
+#include "policy/eval.h"
+#include "policy/match.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,6 +174,17 @@ static int entry_names(const member_t *m, const prepared_t *ps)
     return pol_prepared_has(ps, m->kind, m->value, m->hash, 0);
 }
 
+/* The first pattern of resource group rg that holds target t; NULL when none does, and for
+ * t NULL or a namespace (a resource group holds repos only). */
+static const pattern_t *rgroup_pattern(const rgroup_t *rg, const pol_target_t *t)
+{
+    for (size_t k = 0; t && t->type != POL_REPO_NONE && k < rg->nrepos; k++) {
+        if (covers(&rg->repos[k], t))
+            return &rg->repos[k];
+    }
+    return NULL;
+}
+
 /* The subject's grants in org o for target t (NULL: org-wide entries only). */
 static void collect(const org_t *o, const prepared_t *ps, const pol_target_t *t, trace_t *tr,
                     grants_t *g)
@@ -191,11 +203,7 @@ static void collect(const org_t *o, const prepared_t *ps, const pol_target_t *t,
                 continue;
             }
             const rgroup_t *rg = &o->rgroups[m->rgroup];
-            const pattern_t *hit = NULL;
-            for (size_t k = 0; t && t->type != POL_REPO_NONE && k < rg->nrepos && !hit; k++) {
-                if (covers(&rg->repos[k], t))
-                    hit = &rg->repos[k];
-            }
+            const pattern_t *hit = rgroup_pattern(rg, t);
             if (!named)
                 TR(tr, "    %s: %s %s, role %s: not the subject\n", m->path, who_text(m), m->value,
                    pol_role_name(m->role));
@@ -220,17 +228,8 @@ static void collect(const org_t *o, const prepared_t *ps, const pol_target_t *t,
     if (o->nmembers < ps->nkeys) {
         for (size_t i = 0; i < o->nmembers; i++) {
             const member_t *m = &o->members[i];
-            if (!entry_names(m, ps))
-                continue;
-            if (m->rgroup >= 0) {
-                const rgroup_t *rg = &o->rgroups[m->rgroup];
-                int hit = 0;
-                for (size_t k = 0; t && t->type != POL_REPO_NONE && k < rg->nrepos && !hit; k++)
-                    hit = covers(&rg->repos[k], t);
-                if (!hit)
-                    continue;
-            }
-            grant(g, m);
+            if (entry_names(m, ps) && (m->rgroup < 0 || rgroup_pattern(&o->rgroups[m->rgroup], t)))
+                grant(g, m);
         }
         return;
     }
@@ -241,17 +240,9 @@ static void collect(const org_t *o, const prepared_t *ps, const pol_target_t *t,
             if (!slot)
                 break;
             const member_t *m = &o->members[slot - 1];
-            if (m->hash != h || !entry_names(m, ps))
-                continue;
-            if (m->rgroup >= 0) {
-                const rgroup_t *rg = &o->rgroups[m->rgroup];
-                int hit = 0;
-                for (size_t i = 0; t && t->type != POL_REPO_NONE && i < rg->nrepos && !hit; i++)
-                    hit = covers(&rg->repos[i], t);
-                if (!hit)
-                    continue;
-            }
-            grant(g, m);
+            if (m->hash == h && entry_names(m, ps) &&
+                (m->rgroup < 0 || rgroup_pattern(&o->rgroups[m->rgroup], t)))
+                grant(g, m);
         }
     }
 }
@@ -574,25 +565,35 @@ static void report_org(const pol_policy_t *p, const prepared_t *ps, const org_t 
     TR(tr, "  → allow by %s\n", by->path);
 }
 
-static void report_decide(const pol_policy_t *p, const pol_subject_t *s, const char *org,
-                          const pol_ip_t *ip, trace_t *tr, pol_decision_t *out)
+/* What is decided before any rule: an anonymous caller, and a subject with more groups than the
+ * policy evaluates, are denied. Returns 1 with *ps prepared when the policy decides, 0 when
+ * *out is decided already. */
+static int admit(const pol_subject_t *s, prepared_t *ps, trace_t *tr, pol_decision_t *out)
 {
     init_decision(out);
     if (s->anonymous) {
         out->rule = "anonymous";
         reason(out, "authentication required");
         TR(tr, "  anonymous: no credentials → deny (401)\n");
-        return;
+        return 0;
     }
-    prepared_t ps;
-    pol_prepare(s, &ps);
-    if (ps.too_many) {
+    pol_prepare(s, ps);
+    if (ps->too_many) {
         deny(out, POL_ANSWER_FORBIDDEN, "too-many-groups");
         reason(out, "the identity carries %zu groups, more than the %d the policy evaluates",
                s->ngroups, POL_MAX_SUBJECT_GROUPS);
         TR(tr, "  too-many-groups: %s → deny\n", out->reason);
-        return;
+        return 0;
     }
+    return 1;
+}
+
+static void report_decide(const pol_policy_t *p, const pol_subject_t *s, const char *org,
+                          const pol_ip_t *ip, trace_t *tr, pol_decision_t *out)
+{
+    prepared_t ps;
+    if (!admit(s, &ps, tr, out))
+        return;
     const member_t *global = policy_auditor(p, &ps, tr);
     if (org) {
         const org_t *o = pol_find_org(p, org);
@@ -657,22 +658,9 @@ static void decide(const pol_policy_t *p, const pol_subject_t *s, const pol_requ
         report_decide(p, s, r->report_org, ip, tr, out);
         return;
     }
-    init_decision(out);
-    if (s->anonymous) {
-        out->rule = "anonymous";
-        reason(out, "authentication required");
-        TR(tr, "  anonymous: no credentials → deny (401)\n");
-        return;
-    }
     prepared_t ps;
-    pol_prepare(s, &ps);
-    if (ps.too_many) {
-        deny(out, POL_ANSWER_FORBIDDEN, "too-many-groups");
-        reason(out, "the identity carries %zu groups, more than the %d the policy evaluates",
-               s->ngroups, POL_MAX_SUBJECT_GROUPS);
-        TR(tr, "  too-many-groups: %s → deny\n", out->reason);
+    if (!admit(s, &ps, tr, out))
         return;
-    }
     if (r->unknown) {
         for (size_t i = 0; i < p->nrules; i++) {
             const rule_t *rule = &p->rules[i];

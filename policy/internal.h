@@ -1,5 +1,5 @@
-/* The compiled form of a policy, shared by parse.c (which builds it), eval.c (which only reads
- * it), suite.c and diff.c. Not a public header: the gateway sees policy.h only. */
+/* The compiled form of a policy, types only: the parser (policy/parse*.c) builds it, eval.c only
+ * reads it, as do suite.c and diff*.c. Not a public header: the gateway sees policy.h only. */
 #ifndef HUBGATE_POLICY_INTERNAL_H
 #define HUBGATE_POLICY_INTERNAL_H
 
@@ -155,25 +155,6 @@ struct pol_policy {
     size_t nnets;
 };
 
-/* FNV-1a over lowercase ASCII (fold) or exact bytes. */
-uint64_t pol_hash_str(const char *s, int fold);
-uint64_t pol_key_hash(who_kind_t kind, const char *value);
-
-/* Case-insensitive (ASCII) glob match of s against pat ('*', '?'). */
-int pol_glob_match(const char *pat, const char *s);
-
-/* 1 when pattern p matches repo (type, ns, name). */
-int pol_pattern_match(const pattern_t *p, pol_repo_type_t type, const char *ns, const char *name);
-
-/* The org named ns (case-insensitive), or NULL. */
-const org_t *pol_find_org(const pol_policy_t *p, const char *ns);
-
-/* 1 when ns (case-insensitive) is listed in `external`. */
-int pol_is_external(const pol_policy_t *p, const char *ns);
-
-/* The role an action needs (READ for read; WRITE for write, create; ADMIN for delete, admin). */
-pol_role_t pol_action_role(pol_action_t a);
-
 /* Subject prepared once per decision: hashes of its groups and email in a small hash set. */
 typedef struct {
     uint64_t hash;
@@ -191,23 +172,9 @@ typedef struct {
     int too_many;
 } prepared_t;
 
-void pol_prepare(const pol_subject_t *s, prepared_t *ps);
-
-/* 1 when the prepared subject is named by (kind, value, hash). denial: the naming would deny
- * (a deny rule's subjects), so an unverified email counts; otherwise it would grant, and only
- * a verified one does. */
-int pol_prepared_has(const prepared_t *ps, who_kind_t kind, const char *value, uint64_t hash,
-                     int denial);
-
-/* Evaluation of one target, shared by pol_decide, pol_can_read and pol_diff. trace may be
- * NULL. Fills dec (effect, answer, rule, reason, org, role, region). source_region: the region
- * data comes from when the target is a destination, else NULL. */
+/* An explanation being written (pol_explain); NULL when only deciding. */
 typedef struct {
     cmn_buf_t *trace;
 } trace_t;
-
-void pol_eval_target(const pol_policy_t *p, const prepared_t *ps, const pol_target_t *t,
-                     const pol_ip_t *ip, const char *source_region, trace_t *tr,
-                     pol_decision_t *dec);
 
 #endif

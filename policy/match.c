@@ -1,7 +1,7 @@
 /* Lookups the compiled policy is built for: hashing, globs, the org and external-namespace
  * tables, and the prepared subject. Everything here runs on the request path: no allocation. */
 #include "common/err.h"
-#include "policy/internal.h"
+#include "policy/match.h"
 
 #include <string.h>
 
@@ -64,6 +64,11 @@ static int eq_fold(const char *a, const char *b)
             return 0;
     }
     return *a == *b;
+}
+
+int pol_who_equal(who_kind_t kind, const char *a, const char *b)
+{
+    return kind == WHO_EMAIL ? eq_fold(a, b) : strcmp(a, b) == 0;
 }
 
 const org_t *pol_find_org(const pol_policy_t *p, const char *ns)

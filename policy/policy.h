@@ -64,11 +64,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "policy/cidr.h"
-
-#define POL_MAX_POLICY_BYTES   (16 * 1024 * 1024) /* a larger policy file is refused */
-#define POL_MAX_TARGETS        24  /* (repo, action) pairs in one request (route: 16 + 1) */
-#define POL_MAX_SUBJECT_GROUPS 256 /* a subject with more groups is denied everything */
-#define POL_REASON_MAX         384 /* decision reasons are truncated to this (NUL included) */
+#include "policy/limits.h"
 
 typedef enum {
     POL_REPO_NONE = 0, /* a target that is a namespace itself (org settings, jobs, collections) */

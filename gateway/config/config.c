@@ -1,6 +1,6 @@
 #include "gateway/config/config.h"
-#include "common/err.h"
-#include "common/jsonpos.h"
+
+#include "common/jdiag.h"
 
 #include "common/secret.h"
 #include "gateway/config/url.h"
@@ -13,64 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PTR_MAX 512
+#define PTR_MAX CMN_JDIAG_PTR_MAX
 
 typedef struct {
     cmn_jdiag_t diag;
     gw_config_t *cfg;
 } loader_t;
-
-static const char *join(char *dst, const char *base, const char *key)
-{
-    snprintf(dst, PTR_MAX, "%s", base);
-    (void)cmn_jsonpos_push(dst, PTR_MAX, key);
-    return dst;
-}
-
-static const char *join_index(char *dst, const char *base, size_t i)
-{
-    char seg[32];
-    snprintf(seg, sizeof(seg), "%zu", i);
-    return join(dst, base, seg);
-}
-
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
-
-/* Reports every key of obj that is not in allowed (a NULL-terminated list). */
-static void check_keys(loader_t *l, const char *ptr, json_t *obj, const char *const *allowed)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        int known = 0;
-        for (size_t i = 0; allowed[i]; i++)
-            known |= strcmp(key, allowed[i]) == 0;
-        if (known)
-            continue;
-        char expected[512] = "";
-        for (size_t i = 0; allowed[i]; i++) {
-            strncat(expected, i ? ", " : "", sizeof(expected) - strlen(expected) - 1);
-            strncat(expected, allowed[i], sizeof(expected) - strlen(expected) - 1);
-        }
-        char p[PTR_MAX];
-        cmn_jdiag_error(&l->diag, join(p, ptr, key), 1, "unknown key \"%s\" (expected one of: %s)",
-                        key, expected);
-    }
-}
 
 /* Returns the string at obj[key] copied into the config arena, def when absent, NULL (with an
  * error) when present but not a non-empty string or when required and absent. */
@@ -78,16 +26,12 @@ static const char *get_string(loader_t *l, const char *ptr, json_t *obj, const c
                               int required, const char *def)
 {
     char p[PTR_MAX];
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (required)
-            cmn_jdiag_error(&l->diag, ptr, 0, "missing required key \"%s\"", key);
-        return def;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
-        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected a non-empty string",
-                        json_is_string(v) ? "an empty string" : type_name(v));
+    json_t *v = cmn_jdiag_get(&l->diag, ptr, obj, key, JSON_STRING, required, "a non-empty string");
+    if (!v)
+        return json_object_get(obj, key) ? NULL : def;
+    if (json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v)) {
+        cmn_jdiag_error(&l->diag, cmn_jdiag_join(p, ptr, key), 0,
+                        "found an empty string, expected a non-empty string");
         return NULL;
     }
     return cmn_arena_strndup(&l->cfg->arena, json_string_value(v), json_string_length(v));
@@ -101,54 +45,22 @@ static int get_int(loader_t *l, const char *ptr, json_t *obj, const char *key, l
     if (!v)
         return def;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0,
-                        "found %s, expected an integer from %ld to %ld", type_name(v), min, max);
+        cmn_jdiag_error(&l->diag, cmn_jdiag_join(p, ptr, key), 0,
+                        "found %s, expected an integer from %ld to %ld", cmn_jdiag_type(v), min,
+                        max);
         return def;
     }
     return (int)json_integer_value(v);
 }
 
-static int get_bool(loader_t *l, const char *ptr, json_t *obj, const char *key, int def)
-{
-    char p[PTR_MAX];
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return def;
-    if (!json_is_boolean(v)) {
-        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected true or false",
-                        type_name(v));
-        return def;
-    }
-    return json_is_true(v);
-}
-
 static json_t *get_object(loader_t *l, const char *ptr, json_t *obj, const char *key, int required)
 {
-    char p[PTR_MAX];
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (required)
-            cmn_jdiag_error(&l->diag, ptr, 0, "missing required key \"%s\"", key);
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected an object",
-                        type_name(v));
-        return NULL;
-    }
-    return v;
+    return cmn_jdiag_get(&l->diag, ptr, obj, key, JSON_OBJECT, required, "an object");
 }
 
 static json_t *get_array(loader_t *l, const char *ptr, json_t *obj, const char *key)
 {
-    char p[PTR_MAX];
-    json_t *v = json_object_get(obj, key);
-    if (v && !json_is_array(v)) {
-        cmn_jdiag_error(&l->diag, join(p, ptr, key), 0, "found %s, expected an array",
-                        type_name(v));
-        return NULL;
-    }
-    return v;
+    return cmn_jdiag_get(&l->diag, ptr, obj, key, JSON_ARRAY, 0, "an array");
 }
 
 /* Resolves a path against the config file's folder. */
@@ -303,7 +215,7 @@ static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *
     json_t *list = get_array(l, ptr, r, "storage");
     if (!list)
         return;
-    join(p, ptr, "storage");
+    cmn_jdiag_join(p, ptr, "storage");
     if (json_array_size(list) > GW_MAX_STORAGE_ORIGINS) {
         cmn_jdiag_error(&l->diag, p, 0, "%zu origins, expected at most %d", json_array_size(list),
                         GW_MAX_STORAGE_ORIGINS);
@@ -317,13 +229,13 @@ static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *
     json_t *v;
     json_array_foreach(list, i, v)
     {
-        join_index(q, p, i);
+        cmn_jdiag_join_index(q, p, i);
         const char *s = json_string_value(v);
         if (!s || !*s || strlen(s) != json_string_length(v)) {
             cmn_jdiag_error(&l->diag, q, 0,
                             "found %s, expected an origin such as "
                             "\"https://cdn-lfs.example.com\"",
-                            json_is_string(v) ? "an empty string" : type_name(v));
+                            json_is_string(v) ? "an empty string" : cmn_jdiag_type(v));
             continue;
         }
         const char *url = check_url(l, q, s, 1);
@@ -353,7 +265,7 @@ static void parse_storage_networks(loader_t *l, const char *ptr, json_t *r, gw_r
     json_t *list = get_array(l, ptr, r, "storage_networks");
     if (!list)
         return;
-    join(p, ptr, "storage_networks");
+    cmn_jdiag_join(p, ptr, "storage_networks");
     if (json_array_size(list) > GW_MAX_STORAGE_NETWORKS) {
         cmn_jdiag_error(&l->diag, p, 0, "%zu networks, expected at most %d", json_array_size(list),
                         GW_MAX_STORAGE_NETWORKS);
@@ -367,14 +279,14 @@ static void parse_storage_networks(loader_t *l, const char *ptr, json_t *r, gw_r
     json_t *v;
     json_array_foreach(list, i, v)
     {
-        join_index(q, p, i);
+        cmn_jdiag_join_index(q, p, i);
         const char *s = json_string_value(v);
         pol_cidr_t *c = &reg->storage_networks[reg->n_storage_networks];
         if (!s || pol_cidr_parse(s, c) != 0) {
             cmn_jdiag_error(&l->diag, q, 0,
                             "found %s, expected a network such as \"10.20.0.0/16\" (host bits "
                             "zero)",
-                            s ? "an invalid network" : type_name(v));
+                            s ? "an invalid network" : cmn_jdiag_type(v));
             continue;
         }
         static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -410,22 +322,22 @@ static void parse_regions(loader_t *l, json_t *root)
     json_object_foreach(regions, name, r)
     {
         char p[PTR_MAX], q[PTR_MAX];
-        join(p, "/regions", name);
+        cmn_jdiag_join(p, "/regions", name);
         if (!json_is_object(r)) {
-            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", type_name(r));
+            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", cmn_jdiag_type(r));
             continue;
         }
-        check_keys(l, p, r, keys);
+        cmn_jdiag_keys(&l->diag, p, r, keys);
         gw_region_t *reg = &cfg->regions[cfg->n_regions++];
         memset(reg, 0, sizeof(*reg));
         reg->name = cmn_arena_strndup(&cfg->arena, name, strlen(name));
-        reg->upstream = check_url(l, join(q, p, "upstream"),
+        reg->upstream = check_url(l, cmn_jdiag_join(q, p, "upstream"),
                                   get_string(l, p, r, "upstream", 1, NULL), 1);
         const char *tf = resolve_path(l, get_string(l, p, r, "token_file", 1, NULL));
-        reg->token = tf ? read_secret(l, join(q, p, "token_file"), tf) : NULL;
+        reg->token = tf ? read_secret(l, cmn_jdiag_join(q, p, "token_file"), tf) : NULL;
         if (reg->upstream &&
             gw_origin_parse(reg->upstream, strlen(reg->upstream), &reg->upstream_origin) != 0)
-            cmn_jdiag_error(&l->diag, join(q, p, "upstream"), 0,
+            cmn_jdiag_error(&l->diag, cmn_jdiag_join(q, p, "upstream"), 0,
                             "\"%s\" has no usable origin (expected scheme://host[:port])",
                             reg->upstream);
         parse_storage(l, p, r, reg);
@@ -459,7 +371,7 @@ static void parse_identity(loader_t *l, json_t *root)
     static const char *const keys[] = {"issuers",         "tokens",         "jwks_refresh_seconds",
                                        "jwks_max_stale_seconds", "leeway_seconds", "assertion_key",
                                        NULL};
-    check_keys(l, "/identity", id, keys);
+    cmn_jdiag_keys(&l->diag, "/identity", id, keys);
     cfg->jwks_refresh_seconds = get_int(l, "/identity", id, "jwks_refresh_seconds", 10, 86400, 300);
     cfg->jwks_max_stale_seconds =
         get_int(l, "/identity", id, "jwks_max_stale_seconds", 1, 30 * 86400, 86400);
@@ -469,7 +381,7 @@ static void parse_identity(loader_t *l, json_t *root)
     json_t *tokens = get_object(l, "/identity", id, "tokens", 0);
     if (tokens) {
         static const char *const tkeys[] = {"max_days", NULL};
-        check_keys(l, "/identity/tokens", tokens, tkeys);
+        cmn_jdiag_keys(&l->diag, "/identity/tokens", tokens, tkeys);
         cfg->token_max_days = get_int(l, "/identity/tokens", tokens, "max_days", 1, 3650, 30);
     }
 
@@ -487,20 +399,20 @@ static void parse_identity(loader_t *l, json_t *root)
                                        "PS512", "ES256", "ES384", NULL};
     for (size_t i = 0; i < n; i++) {
         char p[PTR_MAX], q[PTR_MAX];
-        join_index(p, "/identity/issuers", i);
+        cmn_jdiag_join_index(p, "/identity/issuers", i);
         json_t *it = json_array_get(issuers, i);
         if (!json_is_object(it)) {
-            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", type_name(it));
+            cmn_jdiag_error(&l->diag, p, 0, "found %s, expected an object", cmn_jdiag_type(it));
             continue;
         }
-        check_keys(l, p, it, ikeys);
+        cmn_jdiag_keys(&l->diag, p, it, ikeys);
         gw_issuer_t *iss = &cfg->issuers[cfg->n_issuers++];
         memset(iss, 0, sizeof(*iss));
-        iss->issuer = check_url(l, join(q, p, "issuer"), get_string(l, p, it, "issuer", 1, NULL),
-                                1);
+        iss->issuer = check_url(l, cmn_jdiag_join(q, p, "issuer"),
+                                get_string(l, p, it, "issuer", 1, NULL), 1);
         iss->audience = get_string(l, p, it, "audience", 1, NULL);
         iss->groups_claim = get_string(l, p, it, "groups_claim", 0, "groups");
-        iss->email_verified_assumed = get_bool(l, p, it, "email_verified_assumed", 0);
+        iss->email_verified_assumed = cmn_jdiag_bool(&l->diag, p, it, "email_verified_assumed", 0);
         json_t *a = get_array(l, p, it, "algorithms");
         if (!a) {
             iss->algorithms[0] = "RS256";
@@ -509,7 +421,8 @@ static void parse_identity(loader_t *l, json_t *root)
             continue;
         }
         if (json_array_size(a) == 0 || json_array_size(a) > 8) {
-            cmn_jdiag_error(&l->diag, join(q, p, "algorithms"), 0, "expected 1 to 8 algorithms");
+            cmn_jdiag_error(&l->diag, cmn_jdiag_join(q, p, "algorithms"), 0,
+                            "expected 1 to 8 algorithms");
             continue;
         }
         for (size_t k = 0; k < json_array_size(a); k++) {
@@ -520,12 +433,12 @@ static void parse_identity(loader_t *l, json_t *root)
                 ok |= strcmp(s, algs[m]) == 0;
             if (!ok) {
                 char r[PTR_MAX];
-                join_index(r, join(q, p, "algorithms"), k);
+                cmn_jdiag_join_index(r, cmn_jdiag_join(q, p, "algorithms"), k);
                 cmn_jdiag_error(&l->diag, r, 0,
                                 "%s%s%s is not an accepted algorithm (expected one of RS256, "
                                 "RS384, RS512, PS256, PS384, PS512, ES256, ES384; HS* and none "
                                 "are never accepted for SSO tokens)",
-                                s ? "\"" : "", s ? s : type_name(v), s ? "\"" : "");
+                                s ? "\"" : "", s ? s : cmn_jdiag_type(v), s ? "\"" : "");
                 continue;
             }
             iss->algorithms[iss->n_algorithms++] = cmn_arena_strndup(&cfg->arena, s, strlen(s));
@@ -548,7 +461,7 @@ static void parse_audit(loader_t *l, json_t *root)
                                        "mode",             "spool_dir",
                                        "checkpoint_every", "checkpoint_seconds",
                                        "write_timeout_ms", NULL};
-    check_keys(l, "/audit", a, keys);
+    cmn_jdiag_keys(&l->diag, "/audit", a, keys);
     cfg->audit.signing_key = resolve_path(l, get_string(l, "/audit", a, "signing_key", 0, NULL));
     cfg->audit.stream = get_string(l, "/audit", a, "stream", 0, "gw-1");
     if (cfg->audit.stream) {
@@ -586,7 +499,7 @@ static void parse_root(loader_t *l, json_t *root)
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
         "metrics_listen", NULL};
-    check_keys(l, "", root, keys);
+    cmn_jdiag_keys(&l->diag, "", root, keys);
 
     parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
     parse_metrics_listen(l, get_string(l, "", root, "metrics_listen", 0, NULL));
@@ -594,7 +507,7 @@ static void parse_root(loader_t *l, json_t *root)
     json_t *tls = get_object(l, "", root, "tls", 0);
     if (tls) {
         static const char *const tkeys[] = {"cert", "key", NULL};
-        check_keys(l, "/tls", tls, tkeys);
+        cmn_jdiag_keys(&l->diag, "/tls", tls, tkeys);
         cfg->tls_cert = resolve_path(l, get_string(l, "/tls", tls, "cert", 1, NULL));
         cfg->tls_key = resolve_path(l, get_string(l, "/tls", tls, "key", 1, NULL));
     }
@@ -613,7 +526,7 @@ static void parse_root(loader_t *l, json_t *root)
                 continue;
             }
             char p[PTR_MAX];
-            cmn_jdiag_error(&l->diag, join_index(p, "/trusted_proxies", i), 0,
+            cmn_jdiag_error(&l->diag, cmn_jdiag_join_index(p, "/trusted_proxies", i), 0,
                             "%s%s%s is not a network (expected CIDR like \"10.0.0.0/8\" with "
                             "zero host bits)",
                             s ? "\"" : "", s ? s : "a non-string", s ? "\"" : "");
@@ -641,7 +554,7 @@ static void parse_root(loader_t *l, json_t *root)
     if (t) {
         static const char *const tkeys[] = {"client_idle_seconds", "upstream_connect_ms",
                                             "upstream_idle_seconds", NULL};
-        check_keys(l, "/timeouts", t, tkeys);
+        cmn_jdiag_keys(&l->diag, "/timeouts", t, tkeys);
         cfg->timeouts.client_idle_seconds =
             get_int(l, "/timeouts", t, "client_idle_seconds", 1, 3600, 60);
         cfg->timeouts.upstream_connect_ms =
@@ -675,12 +588,9 @@ gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, con
     cfg->dir = cmn_arena_strndup(&cfg->arena, dir, strlen(dir));
     loader_t l = {.diag = {.file = name, .pos = NULL, .out = errors, .errors = 0}, .cfg = cfg};
     cmn_jsonpos_t *pos = NULL;
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        cmn_jdiag_syntax(&l.diag, jerr.line, jerr.column, jerr.text);
+    json_t *root = cmn_jdiag_load(&l.diag, text, len);
+    if (!root)
         goto out;
-    }
     if (!json_is_object(root)) {
         cmn_jdiag_syntax(&l.diag, 1, 1, "the configuration must be a JSON object");
         goto out;
@@ -703,14 +613,8 @@ gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors)
     cmn_buf_t text;
     cmn_buf_init(&text, GW_MAX_CONFIG_BYTES);
     gw_config_t *cfg = NULL;
-    int rc = cmn_buf_read_file(&text, path);
-    if (rc) {
-        cmn_buf_printf(errors, "%s: cannot read: %s\n", path,
-                       rc == CMN_ERR_IO       ? strerror(errno)
-                       : rc == CMN_ERR_TOOBIG ? "larger than 1 MiB"
-                                              : cmn_err_str(rc));
+    if (cmn_jdiag_read(&text, path, "configuration", errors) != 0)
         goto out;
-    }
     char *abs = realpath(path, NULL);
     if (!abs) {
         cmn_buf_printf(errors, "%s: cannot resolve its folder: %s\n", path, strerror(errno));

@@ -1,6 +1,7 @@
 /* layer: gateway */
 /* The configuration parser on arbitrary bytes: it must never crash, leak or accept a config
- * that violates its own invariants. */
+ * that violates its own invariants. A refusal says why, one problem a line, each line naming
+ * the file, whatever control characters the input holds (common/jdiag.h escapes them). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gw_config_free(cfg);
     } else if (errors.len == 0) {
         abort(); /* a refusal always says why */
+    } else {
+        for (const char *line = errors.data; *line;) {
+            const char *nl = strchr(line, '\n');
+            if (strncmp(line, "fuzz.json", 9) != 0 || !nl)
+                abort();
+            for (const char *c = line; c < nl; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    abort();
+            line = nl + 1;
+        }
     }
     cmn_buf_free(&errors);
     return 0;

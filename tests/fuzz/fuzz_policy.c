@@ -4,7 +4,8 @@
  *
  * Invariants checked on every input (abort() on violation):
  *  - no crash, leak or sanitizer report;
- *  - a refusal always says why, and every line names the file ("fuzz.json:");
+ *  - a refusal always says why, one problem a line, every line naming the file ("fuzz.json:")
+ *    with the file's control characters escaped;
  *  - an accepted policy has a 64-digit SHA-256 of exactly the input bytes;
  *  - explain reaches the same decision as decide, for a fixed set of subjects and requests;
  *    a decision always carries a rule and a reason, and an allow answers ALLOW;
@@ -164,6 +165,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *nl = strchr(line, '\n');
             if (!nl)
                 break;
+            for (const char *c = line; c < nl; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    abort(); /* one problem, one line, whatever the file holds */
             line = nl + 1;
         }
         cmn_buf_free(&errors);

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "common/jsonpos.h"
 
 static const char doc[] = "{\n"
@@ -42,23 +43,31 @@ static void finds_values_and_keys(void **state)
     cmn_jsonpos_free(idx);
 }
 
-static void diagnostics_read_file_line_col_path(void **state)
+static void tells_indexes_and_duplicate_keys(void **state)
 {
-    cmn_jsonpos_t *idx = cmn_jsonpos_build(doc, strlen(doc));
-    cmn_buf_t out;
-    cmn_buf_init(&out, 4096);
-    cmn_jdiag_t d = {.file = "policy.json", .pos = idx, .out = &out};
-    cmn_jdiag_error(&d, "/orgs/acme/members/0/role", 0, "unknown role \"%s\"", "writer");
-    cmn_jdiag_error(&d, "/orgs/a~1b~0c", 1, "odd key");
-    cmn_jdiag_error(&d, "/nowhere", 0, "no position");
-    cmn_jdiag_syntax(&d, 3, 7, "invalid token");
-    assert_string_equal(out.data,
-                        "policy.json:4:31: orgs.acme.members[0].role: unknown role \"writer\"\n"
-                        "policy.json:7:5: orgs[\"a/b~c\"]: odd key\n"
-                        "policy.json: nowhere: no position\n"
-                        "policy.json:3:7: invalid token\n");
-    assert_int_equal(d.errors, 4);
-    cmn_buf_free(&out);
+    static const char text[] = "{\"a\": [{\"0\": 1, \"0\": 2}],\n \"a\": 3, \"b\": {\"a\": 4}}";
+    cmn_jsonpos_t *idx = cmn_jsonpos_build(text, strlen(text));
+    assert_non_null(idx);
+    assert_true(cmn_jsonpos_is_index(idx, "/a/0", 4));
+    assert_false(cmn_jsonpos_is_index(idx, "/a/0/0", 6));
+    assert_false(cmn_jsonpos_is_index(idx, "/a", 2));
+    const char *pointer;
+    int line, col, fl, fc;
+    assert_int_equal(cmn_jsonpos_duplicate(idx, 0, &pointer, &line, &col, &fl, &fc), 0);
+    assert_string_equal(pointer, "/a/0/0");
+    assert_int_equal(line, 1);
+    assert_int_equal(col, 17);
+    assert_int_equal(fl, 1);
+    assert_int_equal(fc, 9);
+    assert_int_equal(cmn_jsonpos_duplicate(idx, 1, &pointer, &line, &col, &fl, &fc), 0);
+    assert_string_equal(pointer, "/a");
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 2);
+    assert_int_equal(fl, 1);
+    assert_int_equal(fc, 2);
+    /* "a" inside "b" repeats no sibling */
+    assert_int_equal(cmn_jsonpos_duplicate(idx, 2, &pointer, &line, &col, &fl, &fc),
+                     CMN_ERR_NOTFOUND);
     cmn_jsonpos_free(idx);
 }
 
@@ -78,7 +87,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finds_values_and_keys),
-        cmocka_unit_test(diagnostics_read_file_line_col_path),
+        cmocka_unit_test(tells_indexes_and_duplicate_keys),
         cmocka_unit_test(survives_garbage_and_deep_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

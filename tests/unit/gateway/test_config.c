@@ -268,7 +268,7 @@ static const struct {
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\",\n"
      "   \"storages\": []}}}",
      "regions.us.storages: unknown key \"storages\" (expected one of: upstream, token_file, "
-     "storage, storage_networks)"},
+     "storage, storage_networks; did you mean \"storage\"?)"},
     {"unknown audit mode",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"

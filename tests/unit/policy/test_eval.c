@@ -106,35 +106,35 @@ static const char *const g_audit[] = {"audit"};
 static const char *const g_corp_audit[] = {"corp-audit"};
 static const char *const g_staff_corp_audit[] = {"staff", "corp-audit"};
 
+static const struct {
+    const char *who;
+    pol_subject_t s; /* sub is who, unless anonymous */
+} named[] = {
+    {"admin", {.groups = g_admins, .ngroups = 1}},
+    {"admin-mfa", {.groups = g_admins, .ngroups = 1, .mfa = 1}},
+    {"ml", {.groups = g_ml, .ngroups = 1}},
+    {"staff", {.groups = g_staff, .ngroups = 1}},
+    {"contractor", {.groups = g_contractors, .ngroups = 1}},
+    {"partner", {.groups = g_partners, .ngroups = 1}},
+    {"auditor", {.email = "aud@acme.example"}},
+    {"multi-auditor", {.groups = g_audit, .ngroups = 1}},     /* an auditor of us-org and beta */
+    {"corp-auditor", {.groups = g_corp_audit, .ngroups = 1}}, /* one of the policy's auditors */
+    {"staff-corp-auditor", {.groups = g_staff_corp_audit, .ngroups = 2}},
+    {"chief", {.email = "chief@CORP.example"}},
+    {"chief-unverified", {.email = "chief@corp.example", .email_unverified = 1}},
+    {"anonymous", {.anonymous = 1}},
+};
+
+/* The subject named who; any other name is a subject with no group and no email. */
 static pol_subject_t subject(const char *who)
 {
     pol_subject_t s = {.sub = who};
-    if (strcmp(who, "admin") == 0)
-        s.groups = g_admins, s.ngroups = 1;
-    else if (strcmp(who, "admin-mfa") == 0)
-        s.groups = g_admins, s.ngroups = 1, s.mfa = 1;
-    else if (strcmp(who, "ml") == 0)
-        s.groups = g_ml, s.ngroups = 1;
-    else if (strcmp(who, "staff") == 0)
-        s.groups = g_staff, s.ngroups = 1;
-    else if (strcmp(who, "contractor") == 0)
-        s.groups = g_contractors, s.ngroups = 1;
-    else if (strcmp(who, "partner") == 0)
-        s.groups = g_partners, s.ngroups = 1;
-    else if (strcmp(who, "auditor") == 0)
-        s.email = "aud@acme.example";
-    else if (strcmp(who, "multi-auditor") == 0) /* an auditor of us-org and beta */
-        s.groups = g_audit, s.ngroups = 1;
-    else if (strcmp(who, "corp-auditor") == 0) /* one of the policy's auditors */
-        s.groups = g_corp_audit, s.ngroups = 1;
-    else if (strcmp(who, "staff-corp-auditor") == 0)
-        s.groups = g_staff_corp_audit, s.ngroups = 2;
-    else if (strcmp(who, "chief") == 0)
-        s.email = "chief@CORP.example";
-    else if (strcmp(who, "chief-unverified") == 0)
-        s.email = "chief@corp.example", s.email_unverified = 1;
-    else if (strcmp(who, "anonymous") == 0)
-        s.sub = NULL, s.anonymous = 1;
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (strcmp(who, named[i].who) == 0) {
+            s = named[i].s;
+            s.sub = s.anonymous ? NULL : who;
+        }
+    }
     return s;
 }
 
@@ -148,9 +148,11 @@ static pol_action_t action_of(const char *s)
     return POL_ACTION_NONE;
 }
 
-/* "model:acme/bert=write dataset:gpt2=read ns:acme=admin model:@caller/x=create" */
+/* A request for "model:acme/bert=write dataset:gpt2=read ns:acme=admin model:@caller/x=create"
+ * ("": no target); its strings point into storage. */
 static void targets(pol_request_t *r, const char *spec, char *storage)
 {
+    memset(r, 0, sizeof(*r));
     strcpy(storage, spec);
     for (char *save = NULL, *tok = strtok_r(storage, " ", &save); tok;
          tok = strtok_r(NULL, " ", &save)) {
@@ -241,11 +243,9 @@ static const eval_case_t cases[] = {
 
 static void fill_request(const eval_case_t *c, pol_request_t *r, char *storage)
 {
-    memset(r, 0, sizeof(*r));
-    if (strcmp(c->targets, "?") == 0)
-        r->unknown = 1;
-    else
-        targets(r, c->targets, storage);
+    int unknown = strcmp(c->targets, "?") == 0;
+    targets(r, unknown ? "" : c->targets, storage);
+    r->unknown = unknown;
     if (c->headline)
         r->action = action_of(c->headline);
     r->region = c->region;
@@ -282,20 +282,24 @@ static void table(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* pol_decide for s on a request for spec (see targets()), from no known address. */
+static pol_decision_t decide(const pol_subject_t *s, const char *spec)
+{
+    pol_request_t r;
+    char storage[512];
+    targets(&r, spec, storage);
+    pol_decision_t d;
+    pol_decide(policy, s, &r, NULL, 0, &d);
+    return d;
+}
+
 static void decision_region(void **state)
 {
     pol_subject_t s = subject("staff");
-    pol_request_t r;
-    char storage[128];
-    memset(&r, 0, sizeof(r));
-    targets(&r, "model:acme/bert=read", storage);
-    pol_decision_t d;
-    pol_decide(policy, &s, &r, NULL, 0, &d);
+    pol_decision_t d = decide(&s, "model:acme/bert=read");
     assert_int_equal(d.effect, POL_ALLOW);
     assert_string_equal(d.region, "eu");
-    memset(&r, 0, sizeof(r));
-    targets(&r, "model:beta/m=read", storage);
-    pol_decide(policy, &s, &r, NULL, 0, &d);
+    d = decide(&s, "model:beta/m=read");
     assert_string_equal(d.region, "us"); /* beta has no regions: the default */
 }
 
@@ -305,16 +309,11 @@ static void too_many_groups(void **state)
     for (size_t i = 0; i < POL_MAX_SUBJECT_GROUPS + 1; i++)
         groups[i] = "admins";
     pol_subject_t s = {.sub = "x", .groups = groups, .ngroups = POL_MAX_SUBJECT_GROUPS + 1};
-    pol_request_t r;
-    char storage[128];
-    memset(&r, 0, sizeof(r));
-    targets(&r, "model:acme/bert=read", storage);
-    pol_decision_t d;
-    pol_decide(policy, &s, &r, NULL, 0, &d);
+    pol_decision_t d = decide(&s, "model:acme/bert=read");
     assert_int_equal(d.effect, POL_DENY);
     assert_string_equal(d.rule, "too-many-groups");
     s.ngroups = POL_MAX_SUBJECT_GROUPS; /* at the cap: evaluated */
-    pol_decide(policy, &s, &r, NULL, 0, &d);
+    d = decide(&s, "model:acme/bert=read");
     assert_int_equal(d.effect, POL_ALLOW);
     assert_int_equal(pol_can_read(policy, &s, POL_REPO_MODEL, "acme", "bert", NULL, 0), 1);
 }
@@ -465,10 +464,7 @@ static void report_exports(void **state)
         pol_decision_t d, e, x;
         pol_decide_report(policy, &s, rows[i].org, rows[i].ip ? &ip : NULL, 0, &d);
         /* the same through pol_decide and pol_explain (policy tests, `policy explain`) */
-        pol_request_t r;
-        memset(&r, 0, sizeof(r));
-        r.report = 1;
-        r.report_org = rows[i].org;
+        pol_request_t r = {.report = 1, .report_org = rows[i].org};
         pol_decide(policy, &s, &r, rows[i].ip ? &ip : NULL, 0, &e);
         cmn_buf_t text;
         cmn_buf_init(&text, 1 << 20);
@@ -494,17 +490,23 @@ static void report_exports(void **state)
     }
 }
 
+/* pol_explain's trace of s making r from ip, which must read want. */
+static void assert_explains(const pol_subject_t *s, const pol_request_t *r, const pol_ip_t *ip,
+                            const char *want)
+{
+    cmn_buf_t text;
+    cmn_buf_init(&text, 1 << 20);
+    pol_decision_t d;
+    assert_int_equal(pol_explain(policy, s, r, ip, 0, &d, &text), 0);
+    assert_string_equal(text.data, want);
+    cmn_buf_free(&text);
+}
+
 /* explain names each auditor entry and condition it considered. */
 static void explain_report_trace(void **state)
 {
     pol_subject_t s = subject("chief-unverified");
-    pol_request_t r;
-    memset(&r, 0, sizeof(r));
-    r.report = 1;
-    cmn_buf_t text;
-    cmn_buf_init(&text, 1 << 20);
-    pol_decision_t d;
-    assert_int_equal(pol_explain(policy, &s, &r, NULL, 0, &d, &text), 0);
+    pol_request_t r = {.report = 1};
     static const char want[] =
         "  auditors[0]: group corp-audit: not the subject\n"
         "  auditors[1]: email chief@corp.example: names the subject's email, which is "
@@ -513,14 +515,11 @@ static void explain_report_trace(void **state)
         "policy's (auditors) → deny\n"
         "decision: deny (answer 404) by default-deny: evidence reports are for auditors: an "
         "org's (role auditor) or the policy's (auditors)\n";
-    assert_string_equal(text.data, want);
-    cmn_buf_free(&text);
+    assert_explains(&s, &r, NULL, want);
 
     s = subject("corp-auditor");
     pol_ip_t ip;
     assert_int_equal(pol_ip_parse("10.9.9.9", &ip), 0);
-    cmn_buf_init(&text, 1 << 20);
-    assert_int_equal(pol_explain(policy, &s, &r, &ip, 0, &d, &text), 0);
     static const char want2[] =
         "  auditors[0]: group corp-audit: names the subject\n"
         "  auditors[1]: email chief@corp.example: not the subject\n"
@@ -529,8 +528,7 @@ static void explain_report_trace(void **state)
         "  → allow by auditors[0]\n"
         "decision: allow (export the report) by auditors[0]: one of the policy's auditors "
         "(auditors[0]) may export the reports of every org\n";
-    assert_string_equal(text.data, want2);
-    cmn_buf_free(&text);
+    assert_explains(&s, &r, &ip, want2);
 }
 
 /* explain decides with the same code: the decisions must be identical, and the trace names
@@ -571,12 +569,7 @@ static void explain_trace(void **state)
     pol_subject_t s = subject("contractor");
     pol_request_t r;
     char storage[128];
-    memset(&r, 0, sizeof(r));
     targets(&r, "model:acme/bert=read", storage);
-    cmn_buf_t text;
-    cmn_buf_init(&text, 1 << 20);
-    pol_decision_t d;
-    assert_int_equal(pol_explain(policy, &s, &r, NULL, 0, &d, &text), 0);
     static const char want[] =
         "  model acme/bert, action read\n"
         "    orgs.acme: org, repos live in eu\n"
@@ -590,8 +583,7 @@ static void explain_trace(void **state)
         "    default-deny → deny: the subject holds no role on model acme/bert in org acme\n"
         "decision: deny (answer 404 RepoNotFound) by default-deny: the subject holds no role on "
         "model acme/bert in org acme\n";
-    assert_string_equal(text.data, want);
-    cmn_buf_free(&text);
+    assert_explains(&s, &r, NULL, want);
 }
 
 static void decisions_allocate_nothing(void **state)
