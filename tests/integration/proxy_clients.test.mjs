@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, REPO } from '../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, teardownAll, REPO } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -20,41 +20,24 @@ const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 let CLIENT_TOKEN; // a hubgate token minted by alice: it must never reach the hub
 let SSO_TOKEN;    // alice's access token from the IdP: neither
 
-let stack, h, gw, tmp, opts, auth;
+let h, gw, tmp, opts, auth;
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('proxy-clients');
-  const pg = await stack.postgres();
-  const idp = await stack.idp();
-  h = await stack.hub({ args: ['--max-page-size', '2'] });
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  tmp = makeTempDir('proxy-clients');
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
+    hub: { args: ['--max-page-size', '2'] },
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
+    storage: true,
     env: { HUBGATE_LOG_LEVEL: 'debug' },
-  });
+  }));
   SSO_TOKEN = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${SSO_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'proxy tests', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  CLIENT_TOKEN = (await minted.json()).token;
+  CLIENT_TOKEN = (await mintToken(gw, SSO_TOKEN, { name: 'proxy tests' })).token;
   opts = { hubUrl: gw.url, accessToken: CLIENT_TOKEN };
   auth = { Authorization: `Bearer ${CLIENT_TOKEN}` };
 });
 
-after(async () => {
-  await stack?.teardown();
-  await teardownAll();
-});
+after(teardownAll);
 
 // What hubgate classified, by request id, from its access log (debug level).
 function classified() {

@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, sleep, makeTempDir } from '../../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, sleep, makeTempDir } from '../../lib/harness.mjs';
 import {
   chainHash, commitment, isoMicro, jsonl, publicPem, reportData, signManifest, writeReportDir,
 } from '../../lib/evidence.mjs';
@@ -26,27 +26,15 @@ const POLICY = {
   },
 };
 
-let stack, pg, gw, dir, auditPub, reportKey, reportPub, cpFile, stream, from, to;
+let pg, gw, dir, auditPub, reportKey, reportPub, cpFile, stream, from, to;
 const CALLS = [
   ['alice', '/api/models/acme/bert'], ['bob', '/api/models/acme/bert'], ['dave', '/api/models/globex/widget'],
   ['alice', '/api/models/globex/widget'], ['eve', '/api/models/acme/bert'], ['bob', '/api/models/globex/widget'],
 ];
 
 before(async () => {
-  stack = useStack();
-  const [p, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  pg = p;
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      audit: { checkpoint_every: 4, checkpoint_seconds: 1 },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
-  });
+  let idp;
+  ({ pg, idp, gw } = await startStack({ policy: POLICY, config: { audit: { checkpoint_every: 4, checkpoint_seconds: 1 } } }));
   stream = gw.config.audit.stream;
   const tokens = Object.fromEntries(await Promise.all(['alice', 'bob', 'dave', 'eve'].map(async (u) => [u, await idp.token(u)])));
   const traffic = async () => {
@@ -78,13 +66,7 @@ before(async () => {
   assert.ok(fs.existsSync(cpFile), 'the gateway exported its checkpoints');
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 let n = 0;
 const counts = new Map();

@@ -15,48 +15,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, teardownAll, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const run = promisify(execFile);
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-let stack, h, gw, tmp, opts, auth, CLIENT_TOKEN;
+let h, gw, tmp, opts, auth, CLIENT_TOKEN;
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('same-origin');
-  const pg = await stack.postgres();
-  const idp = await stack.idp();
-  h = await stack.hub({ sameOriginStorage: true, args: ['--max-page-size', '2'] });
+  tmp = makeTempDir('same-origin');
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
+    hub: { sameOriginStorage: true, args: ['--max-page-size', '2'] },
+    policy: POLICY, // no "storage": the upstream's own origin is always allowed
+  }));
   assert.equal(h.storageUrl, `${h.url}/storage`);
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      // no "storage": the upstream's own origin is always allowed
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
-  const sso = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'same-origin storage', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  CLIENT_TOKEN = (await minted.json()).token;
+  CLIENT_TOKEN = (await mintToken(gw, await idp.token('alice'), { name: 'same-origin storage' })).token;
   opts = { hubUrl: gw.url, accessToken: CLIENT_TOKEN };
   auth = { Authorization: `Bearer ${CLIENT_TOKEN}` };
 });
 
-after(async () => {
-  await stack?.teardown();
-  await teardownAll();
-});
+after(teardownAll);
 
 const mark = () => h.readLog().length;
 const since = (m) => h.readLog().slice(m);
