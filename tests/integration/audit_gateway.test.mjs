@@ -7,40 +7,25 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, sleep, REPO } from '../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, sleep, REPO } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let stack, pg, idp, h, token;
+let s, pg, idp, token;
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub();
+  s = await startStack({ gateway: false });
+  ({ pg, idp } = s);
   token = await idp.token('alice');
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
-async function gateway(audit = {}, extra = {}) {
-  return stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      audit: { write_timeout_ms: 1000, checkpoint_every: 50, checkpoint_seconds: 1, ...audit },
-      ...extra,
-    },
+function gateway(audit = {}) {
+  return s.gateway({
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
+    storage: true,
+    config: { audit: { write_timeout_ms: 1000, checkpoint_every: 50, checkpoint_seconds: 1, ...audit } },
   });
 }
 
@@ -112,10 +97,10 @@ test('kill -9 under load: after a restart the chain verifies and every 2xx has i
   const ok = l.seen.filter((s) => s.status >= 200 && s.status < 300);
   assert.ok(ok.length > 20, `load ran (${ok.length} answers)`);
   // same stream, same key: it resumes the chain where the dead instance left it
-  const again = await stack.hubgate({
+  const again = await s.stack.hubgate({
     config: { ...gw.config, listen: undefined, public_url: undefined },
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n`, 'audit-ed25519.pem': fs.readFileSync(path.join(gw.dir, 'audit-ed25519.pem')) },
+    files: { 'us.token': `${s.hub.serviceToken}\n`, 'audit-ed25519.pem': fs.readFileSync(path.join(gw.dir, 'audit-ed25519.pem')) },
   });
   assert.equal((await fetch(`${again.url}/api/models/acme/bert`, { headers: { Authorization: `Bearer ${token}` } })).status, 200);
   await again.stop();

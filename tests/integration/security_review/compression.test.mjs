@@ -14,38 +14,26 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
 
 const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const LFS = 'application/vnd.git-lfs+json';
 
-let stack, tmp, pg, idp, token, hfToken;
+let s, tmp, token, hfToken;
 let gzipHub, gw;       // a hub that gzips when asked, and honours identity
 let rogueHub, gwRogue; // a hub that gzips whatever it is asked
 let mock, gwMock;      // an upstream that answers a batch with an HTML page
 
 function gateway(upstream, storage = []) {
-  return stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream, token_file: 'us.token', storage } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': 'hf_fixture_service_token\n' },
-    migrate: !gw,
-  });
+  return s.gateway({ policy: POLICY, region: { upstream, storage }, serviceToken: 'hf_fixture_service_token', migrate: !gw });
 }
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('compression');
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  gzipHub = await stack.hub({ env: { HUB_FIXTURE_GZIP: '1' } });
-  rogueHub = await stack.hub({ env: { HUB_FIXTURE_GZIP: '1', HUB_FIXTURE_GZIP_IGNORE_IDENTITY: '1' } });
+  tmp = makeTempDir('compression');
+  s = await startStack({ hub: { env: { HUB_FIXTURE_GZIP: '1' } }, gateway: false });
+  gzipHub = s.hub;
+  rogueHub = await s.stack.hub({ env: { HUB_FIXTURE_GZIP: '1', HUB_FIXTURE_GZIP_IGNORE_IDENTITY: '1' } });
   mock = http.createServer((req, res) => {
     req.resume();
     const html = '<html><body>maintenance</body></html>';
@@ -56,24 +44,14 @@ before(async () => {
   gw = await gateway(gzipHub.url, [gzipHub.storageUrl]);
   gwRogue = await gateway(rogueHub.url, [rogueHub.storageUrl]);
   gwMock = await gateway(`http://127.0.0.1:${mock.address().port}`);
-  token = await idp.token('alice');
+  token = await s.idp.token('alice');
   // a hubgate token, for clients that want an hf_ token (git's Basic password, @huggingface/hub)
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'compression tests', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  hfToken = (await minted.json()).token;
+  hfToken = (await mintToken(gw, token, { name: 'compression tests' })).token;
 });
 
 after(async () => {
-  try {
-    mock?.close();
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  mock?.close();
+  await teardownAll();
 });
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
@@ -195,7 +173,7 @@ test('a hub that compresses anyway: parsed answers are refused with a 502, never
   const rid = res.headers.get('x-request-id');
   let row = '';
   for (let i = 0; i < 200 && !row; i++) {
-    row = await pg.psqlAsync(`select status || ' ' || (canonical::json->'response'->>'upstream_status') from audit_event where request_id = '${rid}' and kind = 'completion'`);
+    row = await s.pg.psqlAsync(`select status || ' ' || (canonical::json->'response'->>'upstream_status') from audit_event where request_id = '${rid}' and kind = 'completion'`);
     if (!row) await sleep(50);
   }
   assert.equal(row, '502 200');

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
 
 const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
@@ -59,42 +59,21 @@ const HOSTILE = [
   ['Origin', 'https://evil.example', 'other'],
 ];
 
-let stack, tmp, h, gw, token, hfToken;
+let tmp, h, gw, token, hfToken;
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('request-headers');
-  const pg = await stack.postgres();
-  const idp = await stack.idp();
-  h = await stack.hub();
-  gw = await stack.hubgate({
-    config: {
-      metrics_listen: `127.0.0.1:${await freePort()}`,
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  tmp = makeTempDir('request-headers');
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+    storage: true,
+    config: { metrics_listen: `127.0.0.1:${await freePort()}` },
+  }));
   token = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'header tests', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  hfToken = (await minted.json()).token;
+  hfToken = (await mintToken(gw, token, { name: 'header tests' })).token;
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const received = (rid) => {
   const e = h.readLog().find((x) => x.headers['x-request-id'] === rid);
