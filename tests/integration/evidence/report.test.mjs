@@ -29,7 +29,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import * as hf from '@huggingface/hub';
-import { useStack, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
 import { startRecorder } from '../../lib/recorder.mjs';
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
@@ -68,7 +68,7 @@ const P1_TEXT = `${JSON.stringify(P1, null, 2)}\n`;
 const P2_TEXT = `${JSON.stringify(P2, null, 2)}\n`;
 const BROKEN = '{"version": 1, "orgs": {';
 
-let stack, pg, idp, hub, gw, work, reportKey, reportPub, auditPub, auditorUrl, checkpointFile;
+let pg, idp, hub, gw, work, reportKey, reportPub, auditPub, auditorUrl, checkpointFile;
 let t0, tA0, tA1, tEnd;
 const truth = []; // what happened, one entry per event the gateway should have written
 let phase = '0';
@@ -221,25 +221,20 @@ function writeAtomically(file, text) {
 }
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  work = stack.tmpdir('report');
+  const s = await startStack({ gateway: false });
+  ({ pg, idp, hub } = s);
+  work = makeTempDir('report');
   reportKey = path.join(work, 'report-key.pem');
   reportPub = path.join(work, 'report-key.pub');
   const k = await runHubgate(['keygen', '--out', reportKey, '--pubout', reportPub]);
   assert.equal(k.code, 0, k.stderr);
 
   t0 = await instant();
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token', storage: [hub.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate', algorithms: ['RS256', 'ES256'] }] },
-      audit: { checkpoint_seconds: 1, mode: 'spool' },
-    },
+  gw = await s.gateway({
     policy: P1_TEXT,
-    files: { 'us.token': `${hub.serviceToken}\n` },
+    storage: true,
+    issuer: { algorithms: ['RS256', 'ES256'] },
+    config: { audit: { checkpoint_seconds: 1, mode: 'spool' } },
   });
   auditPub = path.join(work, 'audit.pub');
   fs.writeFileSync(auditPub, execFileSync('openssl', ['pkey', '-in', path.join(gw.dir, 'audit-ed25519.pem'), '-pubout']));
@@ -465,13 +460,7 @@ before(async () => {
   await until('a checkpoint after the period', () => cps().some((c) => micros(c.ts) >= micros(tEnd)));
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // ---- reports ----
 

@@ -14,12 +14,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { useStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, teardownAll, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const SECRET = 'INTERNAL-ONLY-7f3a'; // what the internal service would leak
 
-let stack, pg, idp, gw, redirectGw, token;
+let pg, idp, gw, redirectGw, token;
 let secret, storage1, storage2, upstream;
 const secretSeen = { connections: 0, requests: [] };
 const storageSeen = [];
@@ -35,7 +35,6 @@ async function listen(handler, onConnection) {
 const oid = (c) => c.repeat(64);
 
 before(async () => {
-  stack = useStack();
   // The internal service an attacker wants to reach.
   secret = await listen((req, res) => {
     secretSeen.requests.push({ method: req.method, url: req.url, headers: req.headers });
@@ -127,21 +126,15 @@ before(async () => {
     res.end();
   });
 
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  const region = { upstream: upstream.url, token_file: 'us.token', storage: [storage1.url, storage2.url, dnsOrigin] };
-  const config = {
-    database: pg.url,
-    policy: 'policy.json',
-    regions: { us: region },
-    identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-  };
-  gw = await stack.hubgate({ config, policy: POLICY, files: { 'us.token': 'hf_upstream_credential\n' } });
-  redirectGw = await stack.hubgate({
-    config: { ...config, egress: 'redirect', audit: { stream: 'redirect-mode' } },
+  const s = await startStack({ hub: false, gateway: false });
+  ({ pg, idp } = s);
+  const options = {
     policy: POLICY,
-    files: { 'us.token': 'hf_upstream_credential\n' },
-  });
+    region: { upstream: upstream.url, storage: [storage1.url, storage2.url, dnsOrigin] },
+    serviceToken: 'hf_upstream_credential',
+  };
+  gw = await s.gateway(options);
+  redirectGw = await s.gateway({ ...options, config: { egress: 'redirect', audit: { stream: 'redirect-mode' } } });
   token = await idp.token('alice');
 });
 
@@ -150,11 +143,7 @@ after(async () => {
     s?.closeAllConnections();
     s?.close();
   }
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  await teardownAll();
 });
 
 const auth = () => ({ Authorization: `Bearer ${token}` });
