@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { startStack, mintToken, makeTempDir, teardownAll, REPO } from '../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -160,21 +160,9 @@ test('transformers.js loads a tokenizer through hubgate', async () => {
 });
 
 test('git clone, git-lfs pull and git push through hubgate with Basic auth', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-    GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.invalid',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = CLIENT_TOKEN;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(gw.url, 'acme/bert', CLIENT_TOKEN), dir], tmp);
   assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).model_type, 'bert');
   await git(['lfs', 'install', '--local'], dir);
   await git(['lfs', 'pull'], dir);

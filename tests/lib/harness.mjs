@@ -13,6 +13,7 @@ import {
 import { freePort, httpRequest } from './net.mjs';
 import { HUB_LAUNCHER, hubAvailable, startHub } from './hub.mjs';
 import { useStack, startStack, gatewayOptions, mintToken, waitForRow, auditRequestRow } from './stack.mjs';
+import { gitEnv, gitClient, gitRemote } from './git.mjs';
 
 export {
   REPO, KEEP_TMP, freePort, httpRequest, startPostgres, startIdp, startHubgate, runHubgate,
@@ -20,4 +21,5 @@ export {
   sleep, withTimeout, signWithKeysFile, unsignedToken, decodeJwt, DEFAULT_USERS_FILE,
   sanitizerReport, psqlUrl, GATEWAY_ROLE, gatewayDatabaseUrl, adminDatabaseUrl,
   HUB_LAUNCHER, hubAvailable, startHub, useStack, startStack, gatewayOptions, mintToken, waitForRow, auditRequestRow,
+  gitEnv, gitClient, gitRemote,
 };

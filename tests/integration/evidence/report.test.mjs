@@ -22,18 +22,16 @@
 // fails, naming the stream and seq.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import * as hf from '@huggingface/hub';
-import { startStack, makeTempDir, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, gitClient, gitRemote, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
 import { startRecorder } from '../../lib/recorder.mjs';
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
-const run = promisify(execFile);
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'report.schema.json'), 'utf8'));
 
 // Two orgs; bob and carol are named by email in the second.
@@ -340,22 +338,12 @@ before(async () => {
   // git clone (LFS files left as pointers), then git lfs pull: Basic auth with the token, as
   // the Hub's git users do. git and git-lfs go through the recording proxy; the LFS batch
   // answer's links point at the gateway itself.
-  const home = path.join(work, 'git-home');
-  fs.mkdirSync(home);
-  const gitEnv = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env: gitEnv, maxBuffer: 16 * 1024 * 1024 });
+  const git = gitClient(path.join(work, 'git-home'));
   const rec = await startRecorder(gw.url);
   let mark = hub.readLog().length;
-  const remote = new URL(rec.url);
-  remote.username = 'hf_user';
-  remote.password = bobToken.token;
-  remote.pathname = '/acme/bert';
   const clone = path.join(work, 'clone');
   try {
-    await git(['clone', '--quiet', remote.href, clone], work);
+    await git(['clone', '--quiet', gitRemote(rec.url, 'acme/bert', bobToken.token), clone], work);
     await git(['lfs', 'install', '--local'], clone);
     await git(['lfs', 'pull'], clone);
   } finally {

@@ -7,16 +7,13 @@
 // relayed with the upstream's storage URLs or the names of repos the caller may not see.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { startStack, mintToken, makeTempDir, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
 
-const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const LFS = 'application/vnd.git-lfs+json';
 
@@ -124,19 +121,9 @@ test('Node fetch (gzip by default): a listing is filtered, a batch rewritten, ot
 });
 
 test('git-lfs pull through hubgate: every LFS byte comes through a sealed link', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = hfToken;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(gw.url, 'acme/bert', hfToken), dir], tmp);
   await git(['lfs', 'install', '--local'], dir);
   const mark = gzipHub.readLog().length;
   await git(['lfs', 'pull'], dir);

@@ -6,14 +6,11 @@
 // header the Hub fixture received on their behalf is an allowed one or hubgate's own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { startStack, mintToken, makeTempDir, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
 
-const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
 // What the hub may receive: the client headers Hub clients need, and hubgate's own.
@@ -140,20 +137,9 @@ test('@huggingface/hub downloads and uploads; git clones and pushes; the hub saw
   await hub.uploadFile({ ...opts, repo, file: { path: 'big.bin', content: new Blob([new Uint8Array(2 * 1024 * 1024).fill(7)]) } });
   assert.equal(await (await hub.downloadFile({ ...opts, repo, path: 'small.txt' })).text(), 'small\n');
 
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-    GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = hfToken;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
-  await git(['-c', 'protocol.version=2', 'clone', '--quiet', remote.href, dir], tmp);
+  await git(['-c', 'protocol.version=2', 'clone', '--quiet', gitRemote(gw.url, 'acme/bert', hfToken), dir], tmp);
   assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).model_type, 'bert');
   fs.writeFileSync(path.join(dir, 'headers.txt'), 'pushed\n');
   await git(['checkout', '--quiet', '-b', 'headers'], dir);

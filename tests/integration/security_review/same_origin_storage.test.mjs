@@ -9,16 +9,13 @@
 // hubgate's own routes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { startStack, mintToken, makeTempDir, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
-const run = promisify(execFile);
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 let h, gw, tmp, opts, auth, CLIENT_TOKEN;
@@ -103,22 +100,9 @@ test('@huggingface/hub downloads and uploads LFS files', async () => {
 });
 
 test('git clone, git-lfs pull and an LFS push through hubgate', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-    GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.invalid',
-  };
-  // bounded: against a gateway that breaks LFS, git-lfs retries with backoff for minutes
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: 60000 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = CLIENT_TOKEN;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'), { timeoutMs: 60000 });
   const dir = path.join(tmp, 'clone');
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(gw.url, 'acme/bert', CLIENT_TOKEN), dir], tmp);
   await git(['lfs', 'install', '--local'], dir);
   const pull = mark();
   await git(['lfs', 'pull'], dir);
