@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
 import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../lib/harness.mjs';
+import { loadTokenizer } from '../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -144,18 +145,7 @@ test('uploads: create a repo, upload small and LFS files, read them back, delete
 });
 
 test('transformers.js loads a tokenizer through hubgate', async () => {
-  const { env, AutoTokenizer } = await import('@huggingface/transformers');
-  env.remoteHost = `${gw.url}/`;
-  env.remotePathTemplate = '{model}/resolve/{revision}/';
-  env.allowLocalModels = false;
-  env.useFSCache = false;
-  const baseFetch = env.fetch;
-  env.fetch = (url, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('Authorization', `Bearer ${CLIENT_TOKEN}`);
-    return baseFetch(url, { ...init, headers });
-  };
-  const tok = await AutoTokenizer.from_pretrained('acme/tiny-tok');
+  const tok = await loadTokenizer(gw.url, CLIENT_TOKEN, 'acme/tiny-tok');
   assert.deepEqual(tok('Hello ACME world !  zzz').input_ids.tolist()[0].map(Number), [1, 3, 5, 4, 6, 0, 2]);
 });
 

@@ -105,6 +105,18 @@ async function verify(out, extra = [], keys = [auditPub, reportPub]) {
 
 const problem = (json, code) => json.problems.find((p) => p.problem === code);
 
+// Chains lines[from..] again after `prev`, as a forger would: each line renumbered by
+// seqOf(line, index), its prev_hash and hash recomputed.
+function relink(lines, from, prev, seqOf) {
+  for (let i = from; i < lines.length; i++) {
+    const l = lines[i];
+    l.seq = seqOf(l, i);
+    l.prev_hash = prev;
+    l.hash = chainHash(prev, l.canonical);
+    prev = l.hash;
+  }
+}
+
 // Re-writes events.jsonl from lines and re-signs the manifest with the same key: what an
 // exporter who holds the report key can do after the fact.
 function rewrite(out, streams) {
@@ -210,14 +222,7 @@ test('the removal hidden by renumbering and rehashing the rest still fails at th
   const k = s.lines.findIndex((l) => l.in_period);
   const removed = s.lines[k].seq;
   s.lines.splice(k, 1);
-  let prev = s.lines[k - 1]?.hash ?? s.start.hash;
-  for (let i = k; i < s.lines.length; i++) {
-    const l = s.lines[i];
-    l.seq -= 1;
-    l.prev_hash = prev;
-    l.hash = chainHash(prev, l.canonical);
-    prev = l.hash;
-  }
+  relink(s.lines, k, s.lines[k - 1]?.hash ?? s.start.hash, (l) => l.seq - 1);
   rewrite(out, data.streams);
   const { code, json } = await verify(out);
   assert.equal(code, 1);
@@ -275,14 +280,7 @@ test('an event added fails, naming stream and seq', async () => {
   // a forged event, chained properly after seq k, the rest renumbered and rehashed
   const forged = { ...s.lines[k], canonical: s.lines[k].canonical.replace(/"id":"[0-9a-f-]+"/, '"id":"01900000-0000-7000-8000-000000000000"') };
   s.lines.splice(k + 1, 0, forged);
-  let prev = s.lines[k].hash;
-  for (let i = k + 1; i < s.lines.length; i++) {
-    const l = s.lines[i];
-    l.seq = s.lines[i - 1].seq + 1;
-    l.prev_hash = prev;
-    l.hash = chainHash(prev, l.canonical);
-    prev = l.hash;
-  }
+  relink(s.lines, k + 1, s.lines[k].hash, (l, i) => s.lines[i - 1].seq + 1);
   rewrite(out, data.streams);
   const { code, json } = await verify(out);
   assert.equal(code, 1);
