@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { startStack, makeTempDir, teardownAll, REPO, sleep } from '../lib/harness.mjs';
+import { startStack, requestToken, makeTempDir, teardownAll, REPO, sleep } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -82,10 +82,7 @@ const api = (p, token, init = {}) => fetch(`${gw.url}${p}`, {
   ...init, headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
 });
 
-async function mint(sso, body) {
-  const res = await api('/-/tokens', sso, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: await res.json() };
-}
+const mint = (sso, body) => requestToken(gw, sso, body);
 
 test('RS256 and ES256 access tokens from the real IdP are accepted; whoami-v2 is the SSO user', async () => {
   for (const [user, alg] of [['alice', 'RS256'], ['carol', 'ES256']]) {

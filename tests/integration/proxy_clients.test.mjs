@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
 import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../lib/harness.mjs';
-import { loadTokenizer } from '../lib/clients.mjs';
+import { lfsBatch, loadTokenizer } from '../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -126,11 +126,7 @@ test('uploads: create a repo, upload small and LFS files, read them back, delete
 
   // The batch answer the client got: every href points at hubgate.
   const oid = sha256(Buffer.from('another object'));
-  const batch = await fetch(`${gw.url}/${repo}.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 14 }], hash_algo: 'sha256' }),
-  });
+  const batch = await lfsBatch(gw.url, repo, auth, { operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 14 }], hash_algo: 'sha256' });
   assert.equal(batch.status, 200);
   const actions = (await batch.json()).objects[0].actions;
   assert.ok(actions.upload.href.startsWith(`${gw.url}/-/egress/`), actions.upload.href);

@@ -19,3 +19,18 @@ export async function loadTokenizer(baseUrl, token, model) {
   };
   return AutoTokenizer.from_pretrained(model);
 }
+
+const LFS_MEDIA = 'application/vnd.git-lfs+json';
+
+/**
+ * POSTs `batch` (the request body: operation, objects, ...) to the LFS batch endpoint of `repo`
+ * at `baseUrl`, with git-lfs's media types and `headers` (credentials, ...) over them: resolves
+ * the fetch Response.
+ */
+export function lfsBatch(baseUrl, repo, headers, batch) {
+  return fetch(`${baseUrl}/${repo}.git/info/lfs/objects/batch`, {
+    method: 'POST',
+    headers: { Accept: LFS_MEDIA, 'Content-Type': LFS_MEDIA, ...headers },
+    body: JSON.stringify(batch),
+  });
+}

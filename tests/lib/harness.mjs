@@ -12,7 +12,9 @@ import {
 } from './hubgate.mjs';
 import { freePort, httpRequest } from './net.mjs';
 import { HUB_LAUNCHER, hubAvailable, startHub } from './hub.mjs';
-import { useStack, startStack, gatewayOptions, mintToken, waitForRow, auditRequestRow } from './stack.mjs';
+import {
+  useStack, startStack, gatewayOptions, requestToken, mintToken, waitForRow, auditRequestRow,
+} from './stack.mjs';
 import { gitEnv, gitClient, gitRemote } from './git.mjs';
 
 export {
@@ -20,6 +22,6 @@ export {
   hubgateBin, hubgateAvailable, teardownAll, untilSignal, makeTempDir, isAlive, liveResources,
   sleep, withTimeout, signWithKeysFile, unsignedToken, decodeJwt, DEFAULT_USERS_FILE,
   sanitizerReport, psqlUrl, GATEWAY_ROLE, gatewayDatabaseUrl, adminDatabaseUrl,
-  HUB_LAUNCHER, hubAvailable, startHub, useStack, startStack, gatewayOptions, mintToken, waitForRow, auditRequestRow,
-  gitEnv, gitClient, gitRemote,
+  HUB_LAUNCHER, hubAvailable, startHub, useStack, startStack, gatewayOptions, requestToken, mintToken, waitForRow,
+  auditRequestRow, gitEnv, gitClient, gitRemote,
 };

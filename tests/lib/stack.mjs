@@ -87,17 +87,25 @@ export async function startStack({ t, postgres = {}, idp = {}, hub = {}, gateway
 }
 
 /**
- * Mints a hubgate token through POST /-/tokens with `bearer` (an IdP access token); asserts the
- * 201 and resolves the answer's body ({ token, id, ... }).
+ * POST /-/tokens with `bearer` (an IdP access token) and `body` as it is: resolves { status,
+ * body (parsed) } whatever the answer.
  */
-export async function mintToken(gw, bearer, { name, scope = 'write', expires_days = 1, ...more }) {
+export async function requestToken(gw, bearer, body) {
   const res = await fetch(`${gw.url}/-/tokens`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name, scope, expires_days, ...more }),
+    body: JSON.stringify(body),
   });
-  const body = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(body));
+  return { status: res.status, body: await res.json() };
+}
+
+/**
+ * Mints a hubgate token (scope write and 1 day unless told); asserts the 201 and resolves the
+ * answer's body ({ token, id, ... }).
+ */
+export async function mintToken(gw, bearer, { name, scope = 'write', expires_days = 1, ...more }) {
+  const { status, body } = await requestToken(gw, bearer, { name, scope, expires_days, ...more });
+  assert.equal(status, 201, JSON.stringify(body));
   return body;
 }
 

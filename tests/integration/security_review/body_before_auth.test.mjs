@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
 import { startStack, auditRequestRow, teardownAll } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
 const run = promisify(execFile);
 
@@ -121,11 +122,7 @@ test('a sealed egress link is still a capability: usable without credentials', a
   const tree = await (await fetch(`${gw.url}/api/models/acme/bert/tree/main`, { headers: auth })).json();
   const file = tree.find((e) => e.path === 'model.safetensors');
   assert.ok(file?.lfs, 'the seed repo has an LFS file');
-  const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: file.lfs.oid, size: file.lfs.size }] }),
-  });
+  const batch = await lfsBatch(gw.url, 'acme/bert', auth, { operation: 'download', transfers: ['basic'], objects: [{ oid: file.lfs.oid, size: file.lfs.size }] });
   assert.equal(batch.status, 200);
   const href = (await batch.json()).objects[0].actions.download.href;
   assert.ok(href.startsWith(`${gw.url}/-/egress/`), href);

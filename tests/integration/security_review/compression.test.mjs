@@ -13,9 +13,9 @@ import http from 'node:http';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
 import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
-const LFS = 'application/vnd.git-lfs+json';
 
 let s, tmp, token, hfToken;
 let gzipHub, gw;       // a hub that gzips when asked, and honours identity
@@ -55,14 +55,9 @@ const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 // The batch request git-lfs sends (it asks for gzip: Go's transport does).
 function batch(g, objects, operation = 'upload') {
-  return fetch(`${g.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${token}`, Accept: LFS, 'Content-Type': LFS,
-      'Accept-Encoding': 'gzip', 'User-Agent': 'git-lfs/3.3.0 (GitHub; linux amd64; go 1.19.8)',
-    },
-    body: JSON.stringify({ operation, transfers: ['basic'], objects, hash_algo: 'sha256', ref: { name: 'refs/heads/main' } }),
-  });
+  return lfsBatch(g.url, 'acme/bert', {
+    Authorization: `Bearer ${token}`, 'Accept-Encoding': 'gzip', 'User-Agent': 'git-lfs/3.3.0 (GitHub; linux amd64; go 1.19.8)',
+  }, { operation, transfers: ['basic'], objects, hash_algo: 'sha256', ref: { name: 'refs/heads/main' } });
 }
 
 const hubSaw = (h, rid) => h.readLog().find((e) => e.headers['x-request-id'] === rid);
@@ -102,11 +97,8 @@ test('Node fetch (gzip by default): a listing is filtered, a batch rewritten, ot
   assert.ok(models.includes('acme/bert'));
   // the batch @huggingface/hub sends for an upload, with fetch's own Accept-Encoding
   const oid = sha256(Buffer.from(`node fetch ${Date.now()}`));
-  const up = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: LFS, 'Content-Type': LFS },
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic', 'multipart'], hash_algo: 'sha_256', ref: { name: 'main' }, objects: [{ oid, size: 4096 }] }),
-  });
+  const up = await lfsBatch(gw.url, 'acme/bert', auth,
+    { operation: 'upload', transfers: ['basic', 'multipart'], hash_algo: 'sha_256', ref: { name: 'main' }, objects: [{ oid, size: 4096 }] });
   assert.equal(up.status, 200);
   assert.ok((await up.json()).objects[0].actions.upload.href.startsWith(`${gw.url}/-/egress/`));
   const sent = hubSaw(gzipHub, up.headers.get('x-request-id'));

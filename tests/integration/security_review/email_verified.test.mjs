@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, auditRequestRow, teardownAll, makeTempDir } from '../../lib/harness.mjs';
+import { startStack, mintToken, auditRequestRow, teardownAll, makeTempDir } from '../../lib/harness.mjs';
 
 // Real tokens from the real IdP (oidc-provider), for users whose email claims differ.
 const user = (secret, claims) => ({ secret, alg: 'RS256', claims: { name: 'Test User', amr: ['pwd'], ...claims } });
@@ -111,15 +111,7 @@ test('an unverified email still brings the deny rules that name it', async () =>
 });
 
 test('hubgate tokens keep the verification their owner had when minting', async () => {
-  const mint = async (sso) => {
-    const res = await fetch(`${gw.url}/-/tokens`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'email test', scope: 'read', expires_days: 1 }),
-    });
-    assert.equal(res.status, 201);
-    return (await res.json()).token;
-  };
+  const mint = async (sso) => (await mintToken(gw, sso, { name: 'email test', scope: 'read' })).token;
   assert.equal((await get('/api/models/acme/bert', await mint(await idp.token('lead')))).status, 200);
   assert.equal((await get('/api/models/acme/bert', await mint(await idp.token('mallory')))).status, 404);
   const who = await (await get('/-/whoami', await mint(await idp.token('mallory')))).json();

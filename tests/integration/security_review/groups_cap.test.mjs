@@ -4,7 +4,7 @@
 // message, audited, counted), never truncated; hubgate tokens carry every group of their owner.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, auditRequestRow, teardownAll } from '../../lib/harness.mjs';
+import { startStack, requestToken, auditRequestRow, teardownAll } from '../../lib/harness.mjs';
 
 const POLICY = {
   version: 1,
@@ -76,14 +76,7 @@ test('a groups claim hubgate cannot read whole is refused, not ignored', async (
 });
 
 test('hubgate tokens carry every group of their owner, the 256th included', async () => {
-  const mint = async (sso) => {
-    const res = await fetch(`${gw.url}/-/tokens`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'groups test', scope: 'read', expires_days: 1 }),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const mint = (sso) => requestToken(gw, sso, { name: 'groups test', scope: 'read', expires_days: 1 });
   const suspended = await mint(await idp.forge({ user: 'bob', claims: { groups: ['acme-staff', ...padding(254), 'suspended'] } }));
   assert.equal(suspended.status, 201);
   assert.equal((await get('/api/models/acme/bert', suspended.body.token)).status, 403);

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
 import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
@@ -85,11 +86,7 @@ test('@huggingface/hub downloads and uploads LFS files', async () => {
 
   // The batch answer: the upload href is sealed, the verify href is hubgate's own route.
   const oid = sha256(Buffer.from('one more object'));
-  const batch = await fetch(`${gw.url}/${repo}.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 15 }], hash_algo: 'sha256' }),
-  });
+  const batch = await lfsBatch(gw.url, repo, auth, { operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 15 }], hash_algo: 'sha256' });
   assert.equal(batch.status, 200);
   const actions = (await batch.json()).objects[0].actions;
   assert.ok(actions.upload.href.startsWith(`${gw.url}/-/egress/`), actions.upload.href);
