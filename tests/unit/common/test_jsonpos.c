@@ -1,9 +1,6 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <string.h>
+
+#include "unit/testutil.h"
 
 #include "common/jsonpos.h"
 
@@ -31,8 +28,7 @@ static void finds_values_and_keys(void **state)
     assert_int_equal(cmn_jsonpos_find(idx, "/orgs/acme/members/0/role", 1, &line, &col), 0);
     assert_int_equal(col, 23);
     /* columns count code points, like jansson: "é" is one column */
-    assert_int_equal(cmn_jsonpos_find(idx, "/orgs/acme/members/1/r\xc3\xb4le", 0, &line, &col),
-                     0);
+    assert_int_equal(cmn_jsonpos_find(idx, "/orgs/acme/members/1/r\xc3\xb4le", 0, &line, &col), 0);
     assert_int_equal(line, 5);
     assert_int_equal(col, 32);
     /* RFC 6901 escaping of / and ~ */

@@ -6,15 +6,11 @@
  * the path tests/CMakeLists.txt compiles in as HUBGATE_CASES_FILE; every mismatch prints the case's
  * line, its name and the field. A malformed line fails the test with its line number. Cases that
  * need sizes computed at run time (caps), the two-step API or arena exhaustion are C code below. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit/testutil.h"
 
 #include "common/arena.h"
 #include "common/buf.h"

@@ -1,16 +1,11 @@
 /* Route classifier cases built in C rather than read from route_cases.txt: sizes computed at
  * run time against the caps, the two-step (target, then body) API, an exhausted arena, NULL
  * arguments, the name tables, and how each route that names no repo is served. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
+#include "unit/testutil.h"
 #include "common/arena.h"
 #include "common/err.h"
 #include "gateway/route.h"
@@ -23,9 +18,7 @@
 
 static void test_target_length_cap(void **state)
 {
-    (void)state;
-    cmn_arena_t arena;
-    cmn_arena_init(&arena, 4096, 1 << 20);
+    cmn_arena_t *arena = *state;
     gw_route_t r;
     char *t = malloc(GW_MAX_TARGET_BYTES + 2);
     assert_non_null(t);
@@ -34,24 +27,21 @@ static void test_target_length_cap(void **state)
     memcpy(t, prefix, plen);
     /* exactly at the cap: a long file name, accepted */
     memset(t + plen, 'a', GW_MAX_TARGET_BYTES - plen);
-    assert_int_equal(gw_route_classify_target("GET", t, GW_MAX_TARGET_BYTES, &arena, &r), 0);
+    assert_int_equal(gw_route_classify_target("GET", t, GW_MAX_TARGET_BYTES, arena, &r), 0);
     assert_int_equal(r.family, GW_FAMILY_RESOLVE);
     assert_int_equal(strlen(r.path_in_repo), GW_MAX_TARGET_BYTES - plen);
     /* one byte more: 414 */
     t[GW_MAX_TARGET_BYTES] = 'a';
-    assert_int_equal(gw_route_classify_target("GET", t, GW_MAX_TARGET_BYTES + 1, &arena, &r),
+    assert_int_equal(gw_route_classify_target("GET", t, GW_MAX_TARGET_BYTES + 1, arena, &r),
                      CMN_ERR_TOOBIG);
     assert_int_equal(r.reject, GW_REJECT_TARGET_TOO_LONG);
     assert_int_equal(gw_route_reject_status(r.reject), 414);
     free(t);
-    cmn_arena_free(&arena);
 }
 
 static void test_segment_cap(void **state)
 {
-    (void)state;
-    cmn_arena_t arena;
-    cmn_arena_init(&arena, 4096, 1 << 20);
+    cmn_arena_t *arena = *state;
     gw_route_t r;
     char t[4096] = "/acme/bert/resolve/main";
     size_t nsegs = 4;
@@ -59,48 +49,42 @@ static void test_segment_cap(void **state)
         strcat(t, "/d");
         nsegs++;
     }
-    assert_int_equal(gw_route_classify_target("GET", t, strlen(t), &arena, &r), 0);
+    assert_int_equal(gw_route_classify_target("GET", t, strlen(t), arena, &r), 0);
     assert_int_equal(r.family, GW_FAMILY_RESOLVE);
     strcat(t, "/d");
-    assert_int_equal(gw_route_classify_target("GET", t, strlen(t), &arena, &r), CMN_ERR_PARSE);
+    assert_int_equal(gw_route_classify_target("GET", t, strlen(t), arena, &r), CMN_ERR_PARSE);
     assert_int_equal(r.reject, GW_REJECT_PATH_TOO_DEEP);
-    cmn_arena_free(&arena);
 }
 
 /* The target need not be NUL-terminated: only target_len bytes are read. */
 static void test_target_not_terminated(void **state)
 {
-    (void)state;
-    cmn_arena_t arena;
-    cmn_arena_init(&arena, 4096, 1 << 20);
+    cmn_arena_t *arena = *state;
     gw_route_t r;
     const char buf[] = "/acme/bert/resolve/main/config.jsonGARBAGE";
     assert_int_equal(gw_route_classify_target(
-                         "GET", buf, strlen("/acme/bert/resolve/main/config.json"), &arena, &r),
+                         "GET", buf, strlen("/acme/bert/resolve/main/config.json"), arena, &r),
                      0);
     assert_string_equal(r.path_in_repo, "config.json");
-    cmn_arena_free(&arena);
 }
 
 static void test_two_steps_and_body_cap(void **state)
 {
-    (void)state;
-    cmn_arena_t arena;
-    cmn_arena_init(&arena, 4096, 4 << 20);
+    cmn_arena_t *arena = *state;
     gw_route_t r;
     const char *t = "/acme/bert.git/info/lfs/objects/batch";
-    assert_int_equal(gw_route_classify_target("POST", t, strlen(t), &arena, &r), 0);
+    assert_int_equal(gw_route_classify_target("POST", t, strlen(t), arena, &r), 0);
     assert_true(r.needs_body);
     assert_int_equal(r.family, GW_FAMILY_LFS_BATCH);
     assert_int_equal(r.nrepos, 0); /* nothing to authorize until the body is read */
     assert_int_equal(gw_route_body_cap(&r), GW_MAX_ROUTE_BODY_BYTES);
     const char *body = "{\"operation\":\"upload\"}";
-    assert_int_equal(gw_route_classify_body(&r, LFSCT, body, strlen(body), &arena), 0);
+    assert_int_equal(gw_route_classify_body(&r, LFSCT, body, strlen(body), arena), 0);
     assert_false(r.needs_body);
     assert_int_equal(r.action, GW_ACTION_WRITE);
     assert_int_equal(gw_route_body_cap(&r), 0);
     /* a second call is a no-op */
-    assert_int_equal(gw_route_classify_body(&r, LFSCT, "junk", 4, &arena), 0);
+    assert_int_equal(gw_route_classify_body(&r, LFSCT, "junk", 4, arena), 0);
 
     /* over the cap: 413, whatever the content */
     size_t big = GW_MAX_ROUTE_BODY_BYTES + 1;
@@ -108,21 +92,21 @@ static void test_two_steps_and_body_cap(void **state)
     assert_non_null(b);
     memset(b, ' ', big);
     memcpy(b, "{\"operation\":\"download\"}", 24);
-    assert_int_equal(gw_route_classify_target("POST", t, strlen(t), &arena, &r), 0);
-    assert_int_equal(gw_route_classify_body(&r, LFSCT, b, big, &arena), CMN_ERR_TOOBIG);
+    assert_int_equal(gw_route_classify_target("POST", t, strlen(t), arena, &r), 0);
+    assert_int_equal(gw_route_classify_body(&r, LFSCT, b, big, arena), CMN_ERR_TOOBIG);
     assert_int_equal(r.reject, GW_REJECT_BODY_TOO_LARGE);
     assert_int_equal(gw_route_reject_status(r.reject), 413);
     assert_int_equal(r.nrepos, 0);
     assert_int_equal(r.action, GW_ACTION_NONE);
     /* at the cap, with JSON whitespace padding: fine */
-    assert_int_equal(gw_route_classify_target("POST", t, strlen(t), &arena, &r), 0);
-    assert_int_equal(gw_route_classify_body(&r, LFSCT, b, big - 1, &arena), 0);
+    assert_int_equal(gw_route_classify_target("POST", t, strlen(t), arena, &r), 0);
+    assert_int_equal(gw_route_classify_body(&r, LFSCT, b, big - 1, arena), 0);
     assert_int_equal(r.action, GW_ACTION_READ);
     free(b);
 
     /* bucket batches (one ndjson line per file) get the larger cap */
     const char *bt = "/api/buckets/acme/store/batch";
-    assert_int_equal(gw_route_classify_target("POST", bt, strlen(bt), &arena, &r), 0);
+    assert_int_equal(gw_route_classify_target("POST", bt, strlen(bt), arena, &r), 0);
     assert_int_equal(gw_route_body_cap(&r), GW_MAX_ROUTE_NDJSON_BYTES);
     size_t line_len =
         strlen("{\"type\":\"addFile\",\"path\":\"f00000.bin\",\"xetHash\":\"" OID "\"}\n");
@@ -136,24 +120,21 @@ static void test_two_steps_and_body_cap(void **state)
                  i % 100000);
         memcpy(nd + i * line_len, line, line_len);
     }
-    assert_int_equal(gw_route_classify_body(&r, NDJ, nd, lines * line_len, &arena), 0);
+    assert_int_equal(gw_route_classify_body(&r, NDJ, nd, lines * line_len, arena), 0);
     assert_int_equal(r.nrepos, 1);
     assert_int_equal(r.action, GW_ACTION_WRITE);
     free(nd);
 
     /* a body-borne route without its body is refused */
     const char *ct = "/api/repos/create";
-    assert_int_equal(gw_route_classify("POST", ct, strlen(ct), NULL, 0, JSON, &arena, &r),
+    assert_int_equal(gw_route_classify("POST", ct, strlen(ct), NULL, 0, JSON, arena, &r),
                      CMN_ERR_PARSE);
     assert_int_equal(r.reject, GW_REJECT_BODY_MISSING_TARGET);
-    cmn_arena_free(&arena);
 }
 
 static void test_too_many_repos(void **state)
 {
-    (void)state;
-    cmn_arena_t arena;
-    cmn_arena_init(&arena, 4096, 1 << 20);
+    cmn_arena_t *arena = *state;
     gw_route_t r;
     char body[8192] = "";
     for (int i = 0; i <= GW_ROUTE_MAX_REPOS; i++) {
@@ -165,11 +146,10 @@ static void test_too_many_repos(void **state)
         strcat(body, line);
     }
     const char *t = "/api/buckets/acme/store/batch";
-    assert_int_equal(gw_route_classify("POST", t, strlen(t), body, strlen(body), NDJ, &arena, &r),
+    assert_int_equal(gw_route_classify("POST", t, strlen(t), body, strlen(body), NDJ, arena, &r),
                      CMN_ERR_PARSE);
     assert_int_equal(r.reject, GW_REJECT_TOO_MANY_REPOS);
     assert_int_equal(r.nrepos, 0);
-    cmn_arena_free(&arena);
 }
 
 /* An exhausted arena is CMN_ERR_NOMEM, never a crash or a half-filled route. */
@@ -190,17 +170,14 @@ static void test_arena_exhausted(void **state)
 
 static void test_null_arguments(void **state)
 {
-    (void)state;
-    cmn_arena_t arena;
-    cmn_arena_init(&arena, 4096, 1 << 20);
+    cmn_arena_t *arena = *state;
     gw_route_t r;
-    assert_int_equal(gw_route_classify_target(NULL, "/", 1, &arena, &r), CMN_ERR_INVAL);
-    assert_int_equal(gw_route_classify_target("GET", NULL, 0, &arena, &r), CMN_ERR_INVAL);
+    assert_int_equal(gw_route_classify_target(NULL, "/", 1, arena, &r), CMN_ERR_INVAL);
+    assert_int_equal(gw_route_classify_target("GET", NULL, 0, arena, &r), CMN_ERR_INVAL);
     assert_int_equal(gw_route_classify_target("GET", "/", 1, NULL, &r), CMN_ERR_INVAL);
-    assert_int_equal(gw_route_classify_target("GET", "/", 1, &arena, NULL), CMN_ERR_INVAL);
-    assert_int_equal(gw_route_classify_body(NULL, NULL, "", 0, &arena), CMN_ERR_INVAL);
+    assert_int_equal(gw_route_classify_target("GET", "/", 1, arena, NULL), CMN_ERR_INVAL);
+    assert_int_equal(gw_route_classify_body(NULL, NULL, "", 0, arena), CMN_ERR_INVAL);
     assert_int_equal(gw_route_body_cap(NULL), 0);
-    cmn_arena_free(&arena);
 }
 
 static void test_names(void **state)
@@ -293,13 +270,13 @@ static void test_treatments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_target_length_cap),
-        cmocka_unit_test(test_segment_cap),
-        cmocka_unit_test(test_target_not_terminated),
-        cmocka_unit_test(test_two_steps_and_body_cap),
-        cmocka_unit_test(test_too_many_repos),
+        testutil_arena_test(test_target_length_cap),
+        testutil_arena_test(test_segment_cap),
+        testutil_arena_test(test_target_not_terminated),
+        testutil_arena_test(test_two_steps_and_body_cap),
+        testutil_arena_test(test_too_many_repos),
         cmocka_unit_test(test_arena_exhausted),
-        cmocka_unit_test(test_null_arguments),
+        testutil_arena_test(test_null_arguments),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_treatments),
     };
