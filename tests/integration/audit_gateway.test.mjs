@@ -7,40 +7,25 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, sleep, REPO } from '../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, sleep, REPO } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let stack, pg, idp, h, token;
+let s, pg, idp, token;
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub();
+  s = await startStack({ gateway: false });
+  ({ pg, idp } = s);
   token = await idp.token('alice');
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
-async function gateway(audit = {}, extra = {}) {
-  return stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      audit: { write_timeout_ms: 1000, checkpoint_every: 50, checkpoint_seconds: 1, ...audit },
-      ...extra,
-    },
+function gateway(audit = {}) {
+  return s.gateway({
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
+    storage: true,
+    config: { audit: { write_timeout_ms: 1000, checkpoint_every: 50, checkpoint_seconds: 1, ...audit } },
   });
 }
 
@@ -67,6 +52,22 @@ const events = (stream) => new Map(
   pg.psql(`select e.request_id || '|' || e.kind || '|' || coalesce(e.decision, '') from audit_event e join audit_stream s on s.id = e.stream_id where s.name = '${stream}' and e.request_id is not null`)
     .trim().split('\n').filter(Boolean).map((l) => l.split('|')).map(([rid, kind, decision]) => [`${rid}|${kind}`, decision]),
 );
+
+// The 2xx answers in `seen` whose request has no allow event in `stream`.
+function unaudited(stream, seen) {
+  const ev = events(stream);
+  return seen.filter((s) => s.status >= 200 && s.status < 300 && ev.get(`${s.rid}|request`) !== 'allow');
+}
+
+// A gateway in audit mode `mode` under load, then PostgreSQL stopped (a crash).
+async function outageUnderLoad(mode) {
+  const gw = await gateway({ mode, write_timeout_ms: 1000 });
+  const l = load(gw);
+  await sleep(800);
+  const lostAt = Date.now();
+  await pg.stopImmediate();
+  return { gw, stream: gw.config.audit.stream, l, lostAt };
+}
 
 async function verify(stream) {
   const r = await runHubgate(['audit', 'verify', '--database', pg.url, '--stream', stream, '--json']);
@@ -112,26 +113,19 @@ test('kill -9 under load: after a restart the chain verifies and every 2xx has i
   const ok = l.seen.filter((s) => s.status >= 200 && s.status < 300);
   assert.ok(ok.length > 20, `load ran (${ok.length} answers)`);
   // same stream, same key: it resumes the chain where the dead instance left it
-  const again = await stack.hubgate({
+  const again = await s.stack.hubgate({
     config: { ...gw.config, listen: undefined, public_url: undefined },
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n`, 'audit-ed25519.pem': fs.readFileSync(path.join(gw.dir, 'audit-ed25519.pem')) },
+    files: { 'us.token': `${s.hub.serviceToken}\n`, 'audit-ed25519.pem': fs.readFileSync(path.join(gw.dir, 'audit-ed25519.pem')) },
   });
   assert.equal((await fetch(`${again.url}/api/models/acme/bert`, { headers: { Authorization: `Bearer ${token}` } })).status, 200);
   await again.stop();
-  const ev = events(stream);
-  const missing = ok.filter((s) => ev.get(`${s.rid}|request`) !== 'allow');
-  assert.deepEqual(missing, [], 'every 2xx the client saw was audited before it was forwarded');
+  assert.deepEqual(unaudited(stream, ok), [], 'every 2xx the client saw was audited before it was forwarded');
   await verify(stream);
 });
 
 test('strict mode, database lost under load: 503s within the write timeout, no 2xx unaudited, recovery without restart', async () => {
-  const gw = await gateway({ mode: 'strict', write_timeout_ms: 1000 });
-  const stream = gw.config.audit.stream;
-  const l = load(gw);
-  await sleep(800);
-  const lostAt = Date.now();
-  await pg.stopImmediate();
+  const { gw, stream, l, lostAt } = await outageUnderLoad('strict');
   await sleep(3000);
   const during = l.seen.filter((s) => s.at > lostAt + 1500);
   assert.ok(during.length > 0 && during.every((s) => s.status === 503), `only 503 while the database is away: ${JSON.stringify([...new Set(during.map((s) => s.status))])}`);
@@ -145,19 +139,12 @@ test('strict mode, database lost under load: 503s within the write timeout, no 2
   assert.ok(recovered, 'answers turn back to 200 without a restart');
   assert.ok(gw.running(), 'hubgate kept running');
   await gw.stop();
-  const ev = events(stream);
-  const ok = l.seen.filter((s) => s.status >= 200 && s.status < 300);
-  assert.deepEqual(ok.filter((s) => ev.get(`${s.rid}|request`) !== 'allow'), [], 'no 2xx lacks its event');
+  assert.deepEqual(unaudited(stream, l.seen), [], 'no 2xx lacks its event');
   await verify(stream);
 });
 
 test('spool mode, database lost under load: 2xx continue, the spool drains, the chain verifies', async () => {
-  const gw = await gateway({ mode: 'spool', write_timeout_ms: 1000 });
-  const stream = gw.config.audit.stream;
-  const l = load(gw);
-  await sleep(800);
-  const lostAt = Date.now();
-  await pg.stopImmediate();
+  const { gw, stream, l, lostAt } = await outageUnderLoad('spool');
   await sleep(2500);
   const during = l.seen.filter((s) => s.at > lostAt + 500);
   assert.ok(during.filter((s) => s.status === 200).length > 10, 'requests keep being served while the database is away');
@@ -165,9 +152,7 @@ test('spool mode, database lost under load: 2xx continue, the spool drains, the 
   await sleep(2500);
   await l.stop();
   await gw.stop();
-  const ev = events(stream);
-  const ok = l.seen.filter((s) => s.status >= 200 && s.status < 300);
-  assert.deepEqual(ok.filter((s) => ev.get(`${s.rid}|request`) !== 'allow'), [], 'every 2xx reached PostgreSQL after the drain');
+  assert.deepEqual(unaudited(stream, l.seen), [], 'every 2xx reached PostgreSQL after the drain');
   const spooled = pg.psql(`select count(*) from audit_event e join audit_stream s on s.id = e.stream_id where s.name = '${stream}' and e.kind = 'audit.spooled'`).trim();
   assert.ok(Number(spooled) >= 1, 'the episode is recorded');
   await verify(stream);

@@ -48,6 +48,21 @@ function tampered(sql) {
   return db;
 }
 
+// `sql` between disabling and re-enabling the no-change triggers of `tables`: what the database's
+// owner can do.
+const bypassing = (tables, sql) => [
+  ...tables.map((t) => `alter table ${t} disable trigger ${t}_no_change;`),
+  sql,
+  ...tables.map((t) => `alter table ${t} enable always trigger ${t}_no_change;`),
+].join('\n');
+
+// verify must fail (exit 1): its report.
+async function refused(db, extra) {
+  const { code, report } = await verify(db, extra);
+  assert.equal(code, 1);
+  return report;
+}
+
 const kindOf = (seq) => ((seq - 1) % 2 ? 'completion' : 'request'); // the load writes request, completion, ...
 
 before(async () => {
@@ -105,39 +120,29 @@ test('the untouched log verifies, with its checkpoints, and is JCS-canonical', a
 });
 
 test('a modified field is found (triggers disabled for the edit)', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
-    update audit_event set canonical = replace(canonical, '"effect":"allow"', '"effect":"deny"') where seq = 42;
-    alter table audit_event enable always trigger audit_event_no_change;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+  const db = tampered(bypassing(['audit_event'], `
+    update audit_event set canonical = replace(canonical, '"effect":"allow"', '"effect":"deny"') where seq = 42;`));
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 42, kind: kindOf(42), problem: 'modified' });
 });
 
 test('an edited query column is found', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
-    update audit_event set org = 'not-acme' where seq = 43;
-    alter table audit_event enable always trigger audit_event_no_change;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+  const db = tampered(bypassing(['audit_event'], `
+    update audit_event set org = 'not-acme' where seq = 43;`));
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 43, kind: kindOf(43), problem: 'column_mismatch' });
   assert.match(report.first_problem.message, /column org is "not-acme" but the event says "acme"/);
 });
 
 test('a deleted middle event is found', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
-    delete from audit_event where seq = 100;
-    alter table audit_event enable always trigger audit_event_no_change;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+  const db = tampered(bypassing(['audit_event'], `
+    delete from audit_event where seq = 100;`));
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 100, kind: null, problem: 'deleted' });
 });
 
 test('an inserted forged event is found, even with its hash computed and the seqs renumbered', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
+  const db = tampered(bypassing(['audit_event'], `
     update audit_event set seq = seq + 1000000 where seq >= 150;
     update audit_event set seq = seq - 1000000 + 1 where seq > 1000000;
     insert into audit_event (stream_id, seq, ts, prev_hash, hash, canonical, kind, request_id, actor, org, repo,
@@ -145,69 +150,53 @@ test('an inserted forged event is found, even with its hash computed and the seq
       select stream_id, 150, ts, hash, ${CHAIN_SQL('hash', 'c')}, c, kind, 'forged', actor, org, repo,
              action, decision, rule, status, bytes_in, bytes_out, client_ip
       from (select *, replace(canonical, '"request_id":"' || request_id || '"', '"request_id":"forged"') as c
-            from audit_event where seq = 149) x;
-    alter table audit_event enable always trigger audit_event_no_change;`);
+            from audit_event where seq = 149) x;`));
   assert.equal(pg.psql(`select count(*) from audit_event where request_id = 'forged'`, { db }), '1');
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 150, kind: kindOf(149), problem: 'inserted' });
 });
 
 test('two swapped events are found', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
+  const db = tampered(bypassing(['audit_event'], `
     update audit_event set seq = 999999 where seq = 200;
     update audit_event set seq = 200 where seq = 201;
-    update audit_event set seq = 201 where seq = 999999;
-    alter table audit_event enable always trigger audit_event_no_change;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+    update audit_event set seq = 201 where seq = 999999;`));
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 200, kind: kindOf(201), problem: 'swapped' });
   assert.equal(report.problems.filter((p) => p.problem !== 'checkpoint_hash').length, 1, JSON.stringify(report.problems));
 });
 
 test('two events whose contents were exchanged are found', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
+  const db = tampered(bypassing(['audit_event'], `
     create temp table t as select seq, canonical, kind, request_id, actor, org, repo, action, decision, rule, status,
                                   bytes_in, bytes_out, client_ip, ts from audit_event where seq in (210, 211);
     update audit_event e set canonical = t.canonical, kind = t.kind, request_id = t.request_id, actor = t.actor,
                              org = t.org, repo = t.repo, action = t.action, decision = t.decision, rule = t.rule,
                              status = t.status, bytes_in = t.bytes_in, bytes_out = t.bytes_out,
                              client_ip = t.client_ip, ts = t.ts
-      from t where (e.seq, t.seq) in ((210, 211), (211, 210));
-    alter table audit_event enable always trigger audit_event_no_change;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+      from t where (e.seq, t.seq) in ((210, 211), (211, 210));`));
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 210, kind: kindOf(211), problem: 'swapped' });
 });
 
 test('a truncated tail is found against the exported checkpoint file, and only with it', async () => {
-  const db = tampered(`
-    alter table audit_event disable trigger audit_event_no_change;
-    alter table audit_checkpoint disable trigger audit_checkpoint_no_change;
+  const db = tampered(bypassing(['audit_event', 'audit_checkpoint'], `
     delete from audit_event where seq > 250;
-    delete from audit_checkpoint where seq > 250;
-    alter table audit_event enable always trigger audit_event_no_change;
-    alter table audit_checkpoint enable always trigger audit_checkpoint_no_change;`);
+    delete from audit_checkpoint where seq > 250;`));
   // What the database alone says: a consistent, signed, shorter log. No Merkle log can tell.
   const alone = await verify(db);
   assert.equal(alone.code, 0, JSON.stringify(alone.report));
-  const { code, report } = await verify(db, ['--checkpoint', cpfile]);
-  assert.equal(code, 1);
+  const report = await refused(db, ['--checkpoint', cpfile]);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: 251, kind: null, problem: 'truncated' });
   assert.match(report.first_problem.message, /ends at seq 250.*events 251\.\.\d+ were removed/);
 });
 
 test('a replaced checkpoint signature is found', async () => {
   const seq = Number(pg.psql('select seq from audit_checkpoint where seq > 0 order by seq limit 1 offset 2'));
-  const db = tampered(`
-    alter table audit_checkpoint disable trigger audit_checkpoint_no_change;
+  const db = tampered(bypassing(['audit_checkpoint'], `
     update audit_checkpoint set signature = (select signature from audit_checkpoint where seq <> ${seq} order by seq limit 1)
-      where seq = ${seq};
-    alter table audit_checkpoint enable always trigger audit_checkpoint_no_change;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+      where seq = ${seq};`));
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq, kind: kindOf(seq), problem: 'checkpoint_signature' });
 });
 
@@ -218,18 +207,16 @@ test('a chain rewritten from an event onward, hashes and all, is caught by the s
     .split('\n').map((l) => { const [s, p] = l.split(' ', 2); return { seq: Number(s), prev: p, canonical: l.slice(s.length + p.length + 2) }; });
   rows[0].canonical = rows[0].canonical.replace('"effect":"allow"', '"effect":"deny"');
   let prev = rows[0].prev;
-  const sql = ['alter table audit_event disable trigger audit_event_no_change;'];
+  const sql = [];
   for (const r of rows) {
     const h = chainHash(prev, r.canonical);
     sql.push(`update audit_event set prev_hash = '\\x${prev}', hash = '\\x${h}', canonical = $c$${r.canonical}$c$,
               decision = ${r.seq === 60 ? `'deny'` : 'decision'} where seq = ${r.seq};`);
     prev = h;
   }
-  sql.push('alter table audit_event enable always trigger audit_event_no_change;');
-  pg.psql(sql.join('\n'), { db });
+  pg.psql(bypassing(['audit_event'], sql.join('\n')), { db });
   const firstCp = Number(pg.psql('select min(seq) from audit_checkpoint where seq >= 60', { db }));
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+  const report = await refused(db);
   assert.deepEqual(pick(report.first_problem), { stream: STREAM, seq: firstCp, kind: kindOf(firstCp), problem: 'checkpoint_hash' });
   assert.ok(report.problems.every((p) => p.problem === 'checkpoint_hash'), 'the chain itself holds');
 });
@@ -238,8 +225,7 @@ test('events under no registered stream, and a stream removed entirely, are foun
   const db = tampered(`
     insert into audit_event (stream_id, seq, ts, prev_hash, hash, canonical, kind)
       select 999, seq, ts, prev_hash, hash, canonical, kind from audit_event where seq = 1;`);
-  const { code, report } = await verify(db);
-  assert.equal(code, 1);
+  const report = await refused(db);
   assert.equal(report.first_problem.problem, 'orphan_events');
   // a database that lost the whole stream, checked against the checkpoint file
   const empty = `case_${++cases}`;

@@ -12,6 +12,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
 import { startHub } from '../fixtures/hub/launch.mjs';
+import { loadTokenizer } from '../lib/clients.mjs';
+import { gitClient, gitRemote } from '../lib/git.mjs';
 
 const run = promisify(execFile);
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
@@ -214,19 +216,8 @@ test('@huggingface/hub createRepo, uploadFile regular + LFS, download back, dele
 // @huggingface/transformers
 
 test('@huggingface/transformers AutoTokenizer loads acme/tiny-tok over HTTP', async () => {
-  const { env, AutoTokenizer } = await import('@huggingface/transformers');
-  env.remoteHost = `${h.url}/`;
-  env.remotePathTemplate = '{model}/resolve/{revision}/';
-  env.allowLocalModels = false;
-  env.useFSCache = false;
-  const baseFetch = env.fetch;
-  env.fetch = (url, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('Authorization', `Bearer ${h.serviceToken}`);
-    return baseFetch(url, { ...init, headers });
-  };
   const mark = h.readLog().length;
-  const tok = await AutoTokenizer.from_pretrained('acme/tiny-tok');
+  const tok = await loadTokenizer(h.url, h.serviceToken, 'acme/tiny-tok');
   const ids = tok('Hello ACME world !  zzz').input_ids.tolist()[0].map(Number);
   assert.deepEqual(ids, [1, 3, 5, 4, 6, 0, 2]);
   const reqs = logSince(mark);
@@ -238,31 +229,11 @@ test('@huggingface/transformers AutoTokenizer loads acme/tiny-tok over HTTP', as
 // git and git-lfs over smart HTTP
 
 test('git clone, git-lfs pull and git push over smart HTTP with Basic auth', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_LFS_SKIP_SMUDGE: '1',
-    NO_PROXY: '127.0.0.1,localhost',
-    no_proxy: '127.0.0.1,localhost',
-    GIT_AUTHOR_NAME: 'Fixture Test',
-    GIT_AUTHOR_EMAIL: 'test@example.invalid',
-    GIT_COMMITTER_NAME: 'Fixture Test',
-    GIT_COMMITTER_EMAIL: 'test@example.invalid',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(h.url);
-  remote.username = 'hf_user';
-  remote.password = h.serviceToken;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
 
   const mark = h.readLog().length;
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(h.url, 'acme/bert', h.serviceToken), dir], tmp);
   const config = fs.readFileSync(path.join(dir, 'config.json'));
   const viaApi = Buffer.from(await (await fetch(`${h.url}/acme/bert/resolve/main/config.json`, { headers: auth })).arrayBuffer());
   assert.deepEqual(config, viaApi);

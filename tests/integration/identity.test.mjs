@@ -12,14 +12,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { useStack, teardownAll, REPO, sleep } from '../lib/harness.mjs';
+import { startStack, requestToken, makeTempDir, teardownAll, REPO, sleep } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
 const run = promisify(execFile);
 const b64 = (o) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 
-let stack, pg, idp, h, gw, rogue;
+let s, pg, idp, h, gw, rogue;
 
 // A second issuer we control byte for byte: a discovery document and a JWKS holding a
 // 1024-bit RSA key (which hubgate must refuse) beside a good 2048-bit one.
@@ -51,16 +51,13 @@ function signRS256(privateKey, header, claims) {
 }
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
+  s = await startStack({ gateway: false });
+  ({ pg, idp, hub: h } = s);
   rogue = await startRogueIssuer();
-  h = await stack.hub();
-  gw = await stack.hubgate({
+  gw = await s.gateway({
+    policy: POLICY,
+    storage: true,
     config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
       identity: {
         issuers: [
           { issuer: idp.issuer, audience: 'hubgate', groups_claim: 'groups', algorithms: ['RS256', 'ES256'] },
@@ -70,8 +67,6 @@ before(async () => {
         jwks_refresh_seconds: 10,
       },
     },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
   });
 });
 
@@ -80,21 +75,14 @@ after(async () => {
   // holding the event loop open.
   rogue?.server.closeAllConnections();
   rogue?.server.close();
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  await teardownAll();
 });
 
 const api = (p, token, init = {}) => fetch(`${gw.url}${p}`, {
   ...init, headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
 });
 
-async function mint(sso, body) {
-  const res = await api('/-/tokens', sso, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: await res.json() };
-}
+const mint = (sso, body) => requestToken(gw, sso, body);
 
 test('RS256 and ES256 access tokens from the real IdP are accepted; whoami-v2 is the SSO user', async () => {
   for (const [user, alg] of [['alice', 'RS256'], ['carol', 'ES256']]) {
@@ -158,7 +146,7 @@ test('hubgate tokens: minted once with SSO, listed without the secret, work with
   assert.equal(await back.text(), 'hi\n');
 
   // the hfjs CLI with HF_ENDPOINT
-  const dir = path.join(stack.tmpdir('hfjs'), 'folder');
+  const dir = path.join(makeTempDir('hfjs'), 'folder');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'cli.txt'), 'uploaded by hfjs\n');
   const cli = await run(path.join(REPO, 'tests', 'node_modules', '.bin', 'hfjs'), ['upload', repo, dir, '--token', body.token], { env: { ...process.env, HF_ENDPOINT: gw.url } });
@@ -320,14 +308,11 @@ test('a key rotation at the IdP is picked up without restarting hubgate; old-kid
 });
 
 test('with the IdP down, cached keys keep working until the staleness bound, then a clear 503', async () => {
-  const idp2 = await stack.idp();
-  const gw2 = await stack.hubgate({
-    config: {
-      database: pg.url, policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp2.issuer, audience: 'hubgate' }], jwks_refresh_seconds: 10, jwks_max_stale_seconds: 4 },
-    },
-    policy: POLICY, files: { 'us.token': `${h.serviceToken}\n` },
+  const idp2 = await s.stack.idp();
+  const gw2 = await s.gateway({
+    policy: POLICY,
+    storage: true,
+    config: { identity: { issuers: [{ issuer: idp2.issuer, audience: 'hubgate' }], jwks_refresh_seconds: 10, jwks_max_stale_seconds: 4 } },
   });
   const token = await idp2.token('bob');
   const call = () => fetch(`${gw2.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, sleep, freePort } from '../lib/harness.mjs';
+import { startStack, gatewayOptions, mintToken, teardownAll, sleep, freePort } from '../lib/harness.mjs';
 
 const run = promisify(execFile);
 
@@ -41,41 +41,19 @@ const POLICY = {
 let stack, h, gw, idp, tokens = {};
 
 before(async () => {
-  stack = useStack();
-  const pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub();
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      metrics_listen: `127.0.0.1:${await freePort()}`,
-    },
+  ({ stack, idp, hub: h, gw } = await startStack({
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
+    storage: true,
+    config: { metrics_listen: `127.0.0.1:${await freePort()}` },
     env: { HUBGATE_LOG_LEVEL: 'info' },
-  });
+  }));
   // Each user gets a hubgate token, so @huggingface/hub needs nothing but hubUrl + token.
   for (const user of ['alice', 'bob', 'carol', 'dave', 'eve']) {
-    const sso = await idp.token(user);
-    const res = await fetch(`${gw.url}/-/tokens`, {
-      method: 'POST', headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: `${user} tests`, scope: 'write', expires_days: 1 }),
-    });
-    assert.equal(res.status, 201);
-    tokens[user] = (await res.json()).token;
+    tokens[user] = (await mintToken(gw, await idp.token(user), { name: `${user} tests` })).token;
   }
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const as = (user) => ({ hubUrl: gw.url, accessToken: tokens[user] });
 const fails = (promise, status, message) => assert.rejects(promise, (err) => {
@@ -207,17 +185,12 @@ test('policy reloads under load: never a 5xx, always one of the two valid polici
 test('shadow mode: a candidate policy decides beside the live one; disagreements are logged and audited, never enforced', async () => {
   const pg2 = await stack.postgres();
   const candidate = { ...POLICY, orgs: { acme: { ...POLICY.orgs.acme, members: POLICY.orgs.acme.members.filter((m) => m.group !== 'acme-staff') } } };
-  const shadowGw = await stack.hubgate({
-    config: {
-      database: pg2.url,
-      policy: 'policy.json',
-      shadow: 'candidate.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  const shadowGw = await stack.hubgate(gatewayOptions({ pg: pg2, idp, hub: h }, {
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n`, 'candidate.json': candidate },
-  });
+    storage: true,
+    config: { shadow: 'candidate.json' },
+    files: { 'candidate.json': candidate },
+  }));
   const bob = await idp.token('bob');
   const res = await fetch(`${shadowGw.url}/api/models/acme/bert`, { headers: { Authorization: `Bearer ${bob}` } });
   assert.equal(res.status, 200, 'the live policy is the one enforced');

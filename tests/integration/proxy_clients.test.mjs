@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, REPO } from '../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../lib/harness.mjs';
+import { lfsBatch, loadTokenizer } from '../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -20,41 +21,24 @@ const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 let CLIENT_TOKEN; // a hubgate token minted by alice: it must never reach the hub
 let SSO_TOKEN;    // alice's access token from the IdP: neither
 
-let stack, h, gw, tmp, opts, auth;
+let h, gw, tmp, opts, auth;
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('proxy-clients');
-  const pg = await stack.postgres();
-  const idp = await stack.idp();
-  h = await stack.hub({ args: ['--max-page-size', '2'] });
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  tmp = makeTempDir('proxy-clients');
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
+    hub: { args: ['--max-page-size', '2'] },
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
+    storage: true,
     env: { HUBGATE_LOG_LEVEL: 'debug' },
-  });
+  }));
   SSO_TOKEN = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${SSO_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'proxy tests', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  CLIENT_TOKEN = (await minted.json()).token;
+  CLIENT_TOKEN = (await mintToken(gw, SSO_TOKEN, { name: 'proxy tests' })).token;
   opts = { hubUrl: gw.url, accessToken: CLIENT_TOKEN };
   auth = { Authorization: `Bearer ${CLIENT_TOKEN}` };
 });
 
-after(async () => {
-  await stack?.teardown();
-  await teardownAll();
-});
+after(teardownAll);
 
 // What hubgate classified, by request id, from its access log (debug level).
 function classified() {
@@ -142,11 +126,7 @@ test('uploads: create a repo, upload small and LFS files, read them back, delete
 
   // The batch answer the client got: every href points at hubgate.
   const oid = sha256(Buffer.from('another object'));
-  const batch = await fetch(`${gw.url}/${repo}.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 14 }], hash_algo: 'sha256' }),
-  });
+  const batch = await lfsBatch(gw.url, repo, auth, { operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 14 }], hash_algo: 'sha256' });
   assert.equal(batch.status, 200);
   const actions = (await batch.json()).objects[0].actions;
   assert.ok(actions.upload.href.startsWith(`${gw.url}/-/egress/`), actions.upload.href);
@@ -161,37 +141,14 @@ test('uploads: create a repo, upload small and LFS files, read them back, delete
 });
 
 test('transformers.js loads a tokenizer through hubgate', async () => {
-  const { env, AutoTokenizer } = await import('@huggingface/transformers');
-  env.remoteHost = `${gw.url}/`;
-  env.remotePathTemplate = '{model}/resolve/{revision}/';
-  env.allowLocalModels = false;
-  env.useFSCache = false;
-  const baseFetch = env.fetch;
-  env.fetch = (url, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('Authorization', `Bearer ${CLIENT_TOKEN}`);
-    return baseFetch(url, { ...init, headers });
-  };
-  const tok = await AutoTokenizer.from_pretrained('acme/tiny-tok');
+  const tok = await loadTokenizer(gw.url, CLIENT_TOKEN, 'acme/tiny-tok');
   assert.deepEqual(tok('Hello ACME world !  zzz').input_ids.tolist()[0].map(Number), [1, 3, 5, 4, 6, 0, 2]);
 });
 
 test('git clone, git-lfs pull and git push through hubgate with Basic auth', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-    GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.invalid',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = CLIENT_TOKEN;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(gw.url, 'acme/bert', CLIENT_TOKEN), dir], tmp);
   assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).model_type, 'bert');
   await git(['lfs', 'install', '--local'], dir);
   await git(['lfs', 'pull'], dir);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { useStack, teardownAll, freePort, sleep, REPO } from '../lib/harness.mjs';
+import { startStack, gatewayOptions, teardownAll, freePort, sleep, REPO } from '../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
@@ -63,28 +63,21 @@ async function startUpstream() {
 }
 
 before(async () => {
-  stack = useStack();
   upstream = await startUpstream();
   upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
-  const pg = await stack.postgres();
-  idp = await stack.idp();
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: upstreamUrl, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      timeouts: { client_idle_seconds: 10, upstream_idle_seconds: 2, upstream_connect_ms: 1000 },
-    },
+  ({ stack, idp, gw } = await startStack({
+    hub: false,
     policy: POLICY,
-    files: { 'us.token': 'hf_upstream_credential\n' },
+    region: { upstream: upstreamUrl },
+    serviceToken: 'hf_upstream_credential',
+    config: { timeouts: { client_idle_seconds: 10, upstream_idle_seconds: 2, upstream_connect_ms: 1000 } },
     // In the sanitizer build, ASan keeps freed memory in a quarantine (256 MiB by default),
     // which would read as RSS growth: keep it small so the measurement means the same there.
     env: {
       HUBGATE_LOG_LEVEL: process.env.HUBGATE_LOG_LEVEL ?? 'info',
       ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : ''}quarantine_size_mb=4:thread_local_quarantine_size_kb=256`,
     },
-  });
+  }));
   token = await idp.token('alice');
 });
 
@@ -92,11 +85,7 @@ after(async () => {
   if (process.env.HUBGATE_LOG_LEVEL) console.log(gw?.stderr());
   upstream?.closeAllConnections();
   upstream?.close();
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  await teardownAll();
 });
 
 const rssKiB = () => Number(fs.readFileSync(`/proc/${gw.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
@@ -208,13 +197,12 @@ test('an upstream that does not answer is a 504, one that cannot be reached a 50
   assert.match(stalled.rid, /^[0-9a-f]{32}$/);
 
   const port = await freePort();
-  const pg = await stack.postgres();
-  const down = await stack.hubgate({
-    config: { database: pg.url, policy: 'policy.json', regions: { us: { upstream: `http://127.0.0.1:${port}`, token_file: 't' } },
-              identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-              metrics_listen: `127.0.0.1:${await freePort()}` },
-    policy: POLICY, files: { t: 'hf_x\n' },
-  });
+  const down = await stack.hubgate(gatewayOptions({ pg: await stack.postgres(), idp }, {
+    policy: POLICY,
+    region: { upstream: `http://127.0.0.1:${port}` },
+    serviceToken: 'hf_x',
+    config: { metrics_listen: `127.0.0.1:${await freePort()}` },
+  }));
   const unreachable = await hubError(await fetch(`${down.url}/acme/bert/resolve/main/config.json`, auth));
   assert.equal(unreachable.status, 502);
   assert.equal(unreachable.message, 'the upstream hub is unreachable');

@@ -148,7 +148,6 @@ export async function startPostgres(opts = {}) {
 
   let pgPort = port ?? (await freePort());
   let running = false;
-  let logOffset = 0;
   const postmasterPid = () => {
     try {
       return Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
@@ -183,15 +182,7 @@ export async function startPostgres(opts = {}) {
     dirs: owned ? [base] : [],
   });
 
-  const readLog = () => {
-    try {
-      const buf = fs.readFileSync(logFile);
-      if (buf.length > logOffset) log.push(buf.subarray(logOffset));
-      logOffset = buf.length;
-    } catch {
-      /* no log yet */
-    }
-  };
+  const readLog = () => log.follow(logFile);
 
   const options = () => {
     const extra = Object.entries(settings).map(([k, v]) => ` -c ${shq(`${k}=${v}`)}`).join('');

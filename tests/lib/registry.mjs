@@ -59,6 +59,17 @@ export class Capture {
     const t = this.text();
     return t.length > n ? `[...]${t.slice(-n)}` : t;
   }
+
+  /** Takes in what `file` (a server's own log) gained since the last call; no file yet is fine. */
+  follow(file) {
+    try {
+      const buf = fs.readFileSync(file);
+      if (buf.length > (this.followed ?? 0)) this.push(buf.subarray(this.followed ?? 0));
+      this.followed = buf.length;
+    } catch {
+      /* no log yet */
+    }
+  }
 }
 
 // ---------------------------------------------------------------- temp dirs

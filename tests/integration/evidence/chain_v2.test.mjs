@@ -11,7 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, sleep, makeTempDir, REPO } from '../../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, sleep, makeTempDir, REPO } from '../../lib/harness.mjs';
 import { chainHash, chainVersion, genesis, isoMicro, reportData, writeReportDir } from '../../lib/evidence.mjs';
 
 after(teardownAll);
@@ -28,8 +28,7 @@ const POLICY = {
 const urlFor = (pg, db) => `postgresql://postgres@127.0.0.1:${pg.port}/${db}`;
 
 test('a stream of the previous release continued with v2 events verifies, offline too', async (t) => {
-  const stack = useStack(t);
-  const [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
   pg.psql('CREATE DATABASE legacy', { db: 'postgres' });
   pg.psql(fs.readFileSync(LEGACY, 'utf8'), { db: 'legacy' });
   const q = (sql, db = 'legacy') => pg.psql(sql, { db });
@@ -37,16 +36,12 @@ test('a stream of the previous release continued with v2 events verifies, offlin
   assert.ok(oldEvents >= 10, `the fixture holds the previous release's events (${oldEvents})`);
   const from = isoMicro(new Date(Date.parse(q(`select min(canonical::json->>'ts') from audit_event`)) - 1000));
 
-  const gw = await stack.hubgate({
+  const gw = await gateway({
+    policy: POLICY,
     config: {
       database: urlFor(pg, 'legacy'),
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
       audit: { stream: 'gw-legacy', checkpoint_every: 5, checkpoint_seconds: 1 }, // the old stream, continued
     },
-    policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
   });
   for (const [u, p] of [['alice', 'acme/bert'], ['dave', 'globex/widget'], ['eve', 'acme/bert'], ['alice', 'globex/widget']]) {
     const r = await fetch(`${gw.url}/api/models/${p}`, { headers: { authorization: `Bearer ${await idp.token(u)}` } });

@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, runHubgate, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, teardownAll, runHubgate, REPO } from '../../lib/harness.mjs';
 
 after(teardownAll);
 
@@ -108,9 +108,8 @@ function gitEnv(home) {
 }
 
 test('every event of real traffic reconciles: repo, actor, decision, bytes, refusal reasons, provenance', async (t) => {
-  const stack = useStack(t);
-  const [pg, idp, h] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  const tmp = stack.tmpdir('evidence-events');
+  const { pg, idp, hub: h, gateway } = await startStack({ t, gateway: false });
+  const tmp = makeTempDir('evidence-events');
   const home = path.join(tmp, 'home');
   fs.mkdirSync(home, { recursive: true });
   const env = gitEnv(home);
@@ -127,15 +126,7 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
   const carolCommit = (await git(['rev-parse', 'HEAD'], policyRepo)).stdout.trim();
   const sha0 = sha256(POLICY_TEXT);
 
-  const gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: policyFile,
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+  const gw = await gateway({ storage: true, config: { policy: policyFile } });
   const secrets = []; // every credential used: none may appear in any event
   const bearer = (tok) => {
     secrets.push(tok);
@@ -399,8 +390,7 @@ test('every event of real traffic reconciles: repo, actor, decision, bytes, refu
 });
 
 test('a database written by the previous release upgrades: old v1 and new v2 events verify together', async (t) => {
-  const stack = useStack(t);
-  const [pg, idp, h] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
   const urlFor = (user, db = 'legacy') => `postgresql://${user}@127.0.0.1:${pg.port}/${db}`;
   pg.psql('CREATE DATABASE legacy', { db: 'postgres' });
   pg.psql(fs.readFileSync(LEGACY, 'utf8'), { db: 'legacy' });
@@ -411,18 +401,15 @@ test('a database written by the previous release upgrades: old v1 and new v2 eve
   const m = await runHubgate(['db', 'migrate', '--database', urlFor('postgres')]);
   assert.equal(m.code, 0, m.stdout + m.stderr);
   assert.equal((await runHubgate(['db', 'role', 'create', '--database', urlFor('postgres'), '--kind', 'gateway', '--name', 'gw_v2'])).code, 0);
-  const gw = await stack.hubgate({
+  const gw = await gateway({
     dbRole: null,
     migrate: false,
+    policy: POLICY_TEXT,
+    storage: true,
     config: {
       database: urlFor('gw_v2'),
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
       audit: { stream: 'gw-legacy', checkpoint_every: 5 }, // the old stream, continued
     },
-    policy: POLICY_TEXT,
-    files: { 'us.token': `${h.serviceToken}\n` },
   });
   const alice = await idp.token('alice');
   const bob = await idp.forge({ user: 'bob', claims: { aud: 'another-api' } });

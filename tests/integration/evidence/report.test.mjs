@@ -22,18 +22,16 @@
 // fails, naming the stream and seq.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import * as hf from '@huggingface/hub';
-import { useStack, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, gitClient, gitRemote, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
 import { startRecorder } from '../../lib/recorder.mjs';
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
-const run = promisify(execFile);
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'report.schema.json'), 'utf8'));
 
 // Two orgs; bob and carol are named by email in the second.
@@ -68,7 +66,7 @@ const P1_TEXT = `${JSON.stringify(P1, null, 2)}\n`;
 const P2_TEXT = `${JSON.stringify(P2, null, 2)}\n`;
 const BROKEN = '{"version": 1, "orgs": {';
 
-let stack, pg, idp, hub, gw, work, reportKey, reportPub, auditPub, auditorUrl, checkpointFile;
+let pg, idp, hub, gw, work, reportKey, reportPub, auditPub, auditorUrl, checkpointFile;
 let t0, tA0, tA1, tEnd;
 const truth = []; // what happened, one entry per event the gateway should have written
 let phase = '0';
@@ -221,25 +219,20 @@ function writeAtomically(file, text) {
 }
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  work = stack.tmpdir('report');
+  const s = await startStack({ gateway: false });
+  ({ pg, idp, hub } = s);
+  work = makeTempDir('report');
   reportKey = path.join(work, 'report-key.pem');
   reportPub = path.join(work, 'report-key.pub');
   const k = await runHubgate(['keygen', '--out', reportKey, '--pubout', reportPub]);
   assert.equal(k.code, 0, k.stderr);
 
   t0 = await instant();
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token', storage: [hub.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate', algorithms: ['RS256', 'ES256'] }] },
-      audit: { checkpoint_seconds: 1, mode: 'spool' },
-    },
+  gw = await s.gateway({
     policy: P1_TEXT,
-    files: { 'us.token': `${hub.serviceToken}\n` },
+    storage: true,
+    issuer: { algorithms: ['RS256', 'ES256'] },
+    config: { audit: { checkpoint_seconds: 1, mode: 'spool' } },
   });
   auditPub = path.join(work, 'audit.pub');
   fs.writeFileSync(auditPub, execFileSync('openssl', ['pkey', '-in', path.join(gw.dir, 'audit-ed25519.pem'), '-pubout']));
@@ -345,22 +338,12 @@ before(async () => {
   // git clone (LFS files left as pointers), then git lfs pull: Basic auth with the token, as
   // the Hub's git users do. git and git-lfs go through the recording proxy; the LFS batch
   // answer's links point at the gateway itself.
-  const home = path.join(work, 'git-home');
-  fs.mkdirSync(home);
-  const gitEnv = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env: gitEnv, maxBuffer: 16 * 1024 * 1024 });
+  const git = gitClient(path.join(work, 'git-home'));
   const rec = await startRecorder(gw.url);
   let mark = hub.readLog().length;
-  const remote = new URL(rec.url);
-  remote.username = 'hf_user';
-  remote.password = bobToken.token;
-  remote.pathname = '/acme/bert';
   const clone = path.join(work, 'clone');
   try {
-    await git(['clone', '--quiet', remote.href, clone], work);
+    await git(['clone', '--quiet', gitRemote(rec.url, 'acme/bert', bobToken.token), clone], work);
     await git(['lfs', 'install', '--local'], clone);
     await git(['lfs', 'pull'], clone);
   } finally {
@@ -465,13 +448,7 @@ before(async () => {
   await until('a checkpoint after the period', () => cps().some((c) => micros(c.ts) >= micros(tEnd)));
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // ---- reports ----
 
@@ -708,6 +685,17 @@ function removeLine(dir, k) {
   return JSON.parse(gone);
 }
 
+// Line k removed from a copy of report r, the manifest re-signed: the line removed, and what
+// verify says, which must be a failure.
+async function withLineRemoved(r, name, k) {
+  const dir = copyOf(r, name);
+  const gone = removeLine(dir, k);
+  resign(dir);
+  const v = await verifyAs(dir);
+  assert.equal(v.code, 1, v.text);
+  return { gone, v };
+}
+
 const jsonlOf = (r) => fs.readFileSync(path.join(r.dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -741,12 +729,8 @@ test('tampering: an event removed from events.jsonl, the manifest recomputed and
     return e && e.kind === 'completion' && e.request.path === '/-/egress' && e.actor?.sub === 'bob' && e.response.bytes_out === 1048688;
   });
   assert.ok(k >= 0, "bob's download is in the report");
-  const dir = copyOf(reports.whole, 'removed');
-  const gone = removeLine(dir, k);
+  const { gone, v } = await withLineRemoved(reports.whole, 'removed', k);
   assert.equal(gone.in_period, true);
-  resign(dir);
-  const v = await verifyAs(dir);
-  assert.equal(v.code, 1, v.text);
   assert.deepEqual(v.json.problems.filter((pr) => ['file_hash', 'file_missing', 'file_unlisted', 'manifest', 'manifest_signature', 'manifest_key'].includes(pr.problem)), [], 'the manifest itself holds');
   const p = v.json.first_problem;
   assert.deepEqual([p.problem, p.file, p.stream, p.seq, p.line], ['deleted', 'events.jsonl', gone.stream, gone.seq, k + 1], JSON.stringify(v.json.problems));
@@ -761,12 +745,8 @@ test("tampering: a hidden event removed from an org's report, the manifest re-si
   const lines = jsonlOf(reports.org);
   const k = lines.findIndex((l) => l.hidden && l.org === 'google');
   assert.ok(k >= 0, "google's events are in acme's report, hidden");
-  const dir = copyOf(reports.org, 'removed-hidden');
-  const gone = removeLine(dir, k);
+  const { gone, v } = await withLineRemoved(reports.org, 'removed-hidden', k);
   assert.equal(gone.canonical, undefined);
-  resign(dir);
-  const v = await verifyAs(dir);
-  assert.equal(v.code, 1, v.text);
   // a hidden event counts for nothing: its removal is the only problem
   assert.deepEqual(v.json.problems.map((pr) => [pr.problem, pr.file, pr.stream, pr.seq, pr.line]),
     [['deleted', 'events.jsonl', gone.stream, gone.seq, k + 1]], JSON.stringify(v.json.problems));

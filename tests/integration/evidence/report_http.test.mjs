@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, sleep } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, teardownAll, sleep } from '../../lib/harness.mjs';
 import { browserSkip, openFile } from '../../lib/browser.mjs';
 
 const POLICY = {
@@ -37,29 +37,20 @@ const POLICY = {
   personal_namespaces: { read: true, write: true },
 };
 
-let stack, pg, idp, hub, gw, tmp, tok;
+let pg, idp, hub, gw, tmp, tok;
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const FROM = day(-1), TO = day(2);
 const PERIOD = `from=${FROM}&to=${TO}`;
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  tmp = stack.tmpdir('report-tmp');
+  tmp = makeTempDir('report-tmp');
   fs.chmodSync(tmp, 0o700);
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      audit: { write_timeout_ms: 1000 },
-    },
+  ({ pg, idp, hub, gw } = await startStack({
     policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
+    config: { audit: { write_timeout_ms: 1000 } },
     env: { TMPDIR: tmp }, // where the gateway makes its reports: must be empty after each
-  });
+  }));
   tok = {};
   for (const u of ['alice', 'bob', 'carol', 'audrey', 'eve']) tok[u] = await idp.token(u);
   // Traffic in two orgs: acme (alice, bob) and beta (carol).
@@ -70,13 +61,7 @@ before(async () => {
   await get('carol', '/api/models/beta/model'); // allowed by the policy; the hub has no such repo
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const report = (user, query) => fetch(`${gw.url}/-/reports/soc2${query === undefined ? '' : `?${query}`}`, {
   headers: user ? { authorization: `Bearer ${tok[user]}` } : {},
@@ -222,7 +207,7 @@ test('report.html in a real browser: not blank, every criterion, nothing from ou
   assert.match(r.headers.get('content-type'), /^text\/html; charset=utf-8/);
   assert.match(r.headers.get('content-security-policy'), /default-src 'none'/);
   assertExported(exportEvent(r.headers.get('x-request-id'))[0], { sub: 'eve', org: null, format: 'html' });
-  const file = path.join(stack.tmpdir('browser'), 'report.html');
+  const file = path.join(makeTempDir('browser'), 'report.html');
   fs.writeFileSync(file, html);
   const page = await openFile(file, { screenshotPath: `${file}.png` });
   assert.deepEqual(page.outside, [], 'the page asks for nothing outside the file');

@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, sleep, makeTempDir } from '../../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, sleep, makeTempDir } from '../../lib/harness.mjs';
 import {
   chainHash, commitment, isoMicro, jsonl, publicPem, reportData, signManifest, writeReportDir,
 } from '../../lib/evidence.mjs';
@@ -26,27 +26,15 @@ const POLICY = {
   },
 };
 
-let stack, pg, gw, dir, auditPub, reportKey, reportPub, cpFile, stream, from, to;
+let pg, gw, dir, auditPub, reportKey, reportPub, cpFile, stream, from, to;
 const CALLS = [
   ['alice', '/api/models/acme/bert'], ['bob', '/api/models/acme/bert'], ['dave', '/api/models/globex/widget'],
   ['alice', '/api/models/globex/widget'], ['eve', '/api/models/acme/bert'], ['bob', '/api/models/globex/widget'],
 ];
 
 before(async () => {
-  stack = useStack();
-  const [p, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  pg = p;
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      audit: { checkpoint_every: 4, checkpoint_seconds: 1 },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
-  });
+  let idp;
+  ({ pg, idp, gw } = await startStack({ policy: POLICY, config: { audit: { checkpoint_every: 4, checkpoint_seconds: 1 } } }));
   stream = gw.config.audit.stream;
   const tokens = Object.fromEntries(await Promise.all(['alice', 'bob', 'dave', 'eve'].map(async (u) => [u, await idp.token(u)])));
   const traffic = async () => {
@@ -78,13 +66,7 @@ before(async () => {
   assert.ok(fs.existsSync(cpFile), 'the gateway exported its checkpoints');
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 let n = 0;
 const counts = new Map();
@@ -122,6 +104,18 @@ async function verify(out, extra = [], keys = [auditPub, reportPub]) {
 }
 
 const problem = (json, code) => json.problems.find((p) => p.problem === code);
+
+// Chains lines[from..] again after `prev`, as a forger would: each line renumbered by
+// seqOf(line, index), its prev_hash and hash recomputed.
+function relink(lines, from, prev, seqOf) {
+  for (let i = from; i < lines.length; i++) {
+    const l = lines[i];
+    l.seq = seqOf(l, i);
+    l.prev_hash = prev;
+    l.hash = chainHash(prev, l.canonical);
+    prev = l.hash;
+  }
+}
 
 // Re-writes events.jsonl from lines and re-signs the manifest with the same key: what an
 // exporter who holds the report key can do after the fact.
@@ -228,14 +222,7 @@ test('the removal hidden by renumbering and rehashing the rest still fails at th
   const k = s.lines.findIndex((l) => l.in_period);
   const removed = s.lines[k].seq;
   s.lines.splice(k, 1);
-  let prev = s.lines[k - 1]?.hash ?? s.start.hash;
-  for (let i = k; i < s.lines.length; i++) {
-    const l = s.lines[i];
-    l.seq -= 1;
-    l.prev_hash = prev;
-    l.hash = chainHash(prev, l.canonical);
-    prev = l.hash;
-  }
+  relink(s.lines, k, s.lines[k - 1]?.hash ?? s.start.hash, (l) => l.seq - 1);
   rewrite(out, data.streams);
   const { code, json } = await verify(out);
   assert.equal(code, 1);
@@ -293,14 +280,7 @@ test('an event added fails, naming stream and seq', async () => {
   // a forged event, chained properly after seq k, the rest renumbered and rehashed
   const forged = { ...s.lines[k], canonical: s.lines[k].canonical.replace(/"id":"[0-9a-f-]+"/, '"id":"01900000-0000-7000-8000-000000000000"') };
   s.lines.splice(k + 1, 0, forged);
-  let prev = s.lines[k].hash;
-  for (let i = k + 1; i < s.lines.length; i++) {
-    const l = s.lines[i];
-    l.seq = s.lines[i - 1].seq + 1;
-    l.prev_hash = prev;
-    l.hash = chainHash(prev, l.canonical);
-    prev = l.hash;
-  }
+  relink(s.lines, k + 1, s.lines[k].hash, (l, i) => s.lines[i - 1].seq + 1);
   rewrite(out, data.streams);
   const { code, json } = await verify(out);
   assert.equal(code, 1);

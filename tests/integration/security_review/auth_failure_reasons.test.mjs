@@ -6,25 +6,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { useStack, freePort, teardownAll } from '../../lib/harness.mjs';
+import { startStack, mintToken, freePort, teardownAll } from '../../lib/harness.mjs';
 
-let stack, pg, idp, h, gw, down;
+let pg, idp, h, gw, down;
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, h] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
+  const s = await startStack({ gateway: false });
+  ({ pg, idp, hub: h } = s);
   // An issuer whose IdP answers nothing useful: its tokens meet idp_unavailable.
   down = http.createServer((req, res) => {
     res.statusCode = 500;
     res.end();
   });
   await new Promise((r) => down.listen(0, '127.0.0.1', r));
-  gw = await stack.hubgate({
+  gw = await s.gateway({
+    policy: { version: 1, orgs: { acme: { members: [{ group: 'acme-staff', role: 'read' }] } } },
     config: {
       metrics_listen: `127.0.0.1:${await freePort()}`,
-      database: pg.url,
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
       identity: {
         issuers: [
           { issuer: idp.issuer, audience: 'hubgate', algorithms: ['RS256', 'ES256'] },
@@ -32,19 +31,13 @@ before(async () => {
         ],
       },
     },
-    policy: { version: 1, orgs: { acme: { members: [{ group: 'acme-staff', role: 'read' }] } } },
-    files: { 'us.token': `${h.serviceToken}\n` },
   });
 });
 
 after(async () => {
   down?.closeAllConnections();
   down?.close();
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  await teardownAll();
 });
 
 // The metrics listener (a separate one once metrics leave the public listener).
@@ -61,16 +54,9 @@ test('each refused credential is counted under its reason; clients get the Hub\'
   const now = Math.floor(Date.now() / 1000);
   const sso = await idp.token('bob');
   const [head, body] = sso.split('.');
-  const mint = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST', headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'metrics', scope: 'read', expires_days: 1 }),
-  });
-  const revoked = (await mint.json());
+  const revoked = await mintToken(gw, sso, { name: 'metrics', scope: 'read' });
   assert.equal((await fetch(`${gw.url}/-/tokens/${revoked.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${sso}` } })).status, 200);
-  const mint2 = await (await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST', headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'to expire', scope: 'read', expires_days: 1 }),
-  })).json();
+  const mint2 = await mintToken(gw, sso, { name: 'to expire', scope: 'read' });
   pg.psql(`update access_token set created_at = now() - interval '2 days', expires_at = now() - interval '1 minute' where id = '${mint2.id}'`);
 
   const cases = [

@@ -10,34 +10,22 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
-import { useStack, teardownAll, sleep } from '../../lib/harness.mjs';
+import { startStack, auditRequestRow, teardownAll } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
 const run = promisify(execFile);
 
-let stack, pg, idp, h, gw, token;
+let pg, idp, h, gw, token;
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, h] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  ({ pg, idp, hub: h, gw } = await startStack({
     policy: { version: 1, orgs: { acme: { members: [{ group: 'acme-ml', role: 'write' }] } } },
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+    storage: true,
+  }));
   token = await idp.token('alice');
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // One request on its own connection, announcing its body with `Expect: 100-continue`: the body
 // is sent only if hubgate says 100 Continue, i.e. only if it means to read it.
@@ -65,14 +53,7 @@ function withContinue(path, { method = 'POST', headers = {}, body }) {
   });
 }
 
-async function auditRow(rid) {
-  for (let i = 0; i < 100; i++) {
-    const row = pg.psql(`select decision || '|' || rule || '|' || status from audit_event where request_id = '${rid}' and kind = 'request'`);
-    if (row) return row;
-    await sleep(50);
-  }
-  throw new Error(`no audit event for ${rid}`);
-}
+const auditRow = (rid) => auditRequestRow(pg, rid, "decision || '|' || rule || '|' || status");
 
 const ndjson = (n) => Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'addFile', path: `f/${i}.bin`, xetHash: 'a'.repeat(64), size: 1 })).join('\n');
 
@@ -141,11 +122,7 @@ test('a sealed egress link is still a capability: usable without credentials', a
   const tree = await (await fetch(`${gw.url}/api/models/acme/bert/tree/main`, { headers: auth })).json();
   const file = tree.find((e) => e.path === 'model.safetensors');
   assert.ok(file?.lfs, 'the seed repo has an LFS file');
-  const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: file.lfs.oid, size: file.lfs.size }] }),
-  });
+  const batch = await lfsBatch(gw.url, 'acme/bert', auth, { operation: 'download', transfers: ['basic'], objects: [{ oid: file.lfs.oid, size: file.lfs.size }] });
   assert.equal(batch.status, 200);
   const href = (await batch.json()).objects[0].actions.download.href;
   assert.ok(href.startsWith(`${gw.url}/-/egress/`), href);

@@ -8,7 +8,7 @@
 // entries hubgate accepted, then the peer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, teardownAll, httpRequest, sleep } from '../../lib/harness.mjs';
+import { startStack, auditRequestRow, teardownAll, httpRequest } from '../../lib/harness.mjs';
 
 const LAB = ['192.168.7.0/24'];
 const POLICY = {
@@ -25,39 +25,18 @@ const POLICY = {
   ],
 };
 
-let stack, pg, idp, h, gw, token;
+let s, pg, h, gw, token;
 
-function gateway(policy, extra = {}) {
-  return stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      trusted_proxies: ['127.0.0.0/8'],
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy,
-    files: { 'us.token': `${h.serviceToken}\n` },
-    ...extra,
-  });
-}
+const gateway = (policy, extra = {}) => s.gateway({ policy, config: { trusted_proxies: ['127.0.0.0/8'] }, ...extra });
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub();
+  s = await startStack({ gateway: false });
+  ({ pg, hub: h } = s);
   gw = await gateway(POLICY);
-  token = await idp.token('alice');
+  token = await s.idp.token('alice');
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // `lines`: the X-Forwarded-For lines the request carries, each sent as its own header line.
 function get(target, lines) {
@@ -69,15 +48,9 @@ function get(target, lines) {
 // The audit row of a request: the client_ip column and the event's client.ip. Refusals are
 // recorded without waiting for the database, so poll for the row.
 async function auditedClient(rid) {
-  for (let i = 0; i < 200; i++) {
-    const row = pg.psql(`select coalesce(host(client_ip), 'NULL') || '|' || (canonical::json->'client'->>'ip') from audit_event where request_id = '${rid}' and kind = 'request'`);
-    if (row) {
-      const [column, event] = row.split('|');
-      return { column, event };
-    }
-    await sleep(50);
-  }
-  throw new Error(`no audit event for request ${rid}`);
+  const row = await auditRequestRow(pg, rid, "coalesce(host(client_ip), 'NULL') || '|' || (canonical::json->'client'->>'ip')", { tries: 200 });
+  const [column, event] = row.split('|');
+  return { column, event };
 }
 
 function received(rid) {

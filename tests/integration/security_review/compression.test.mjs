@@ -7,45 +7,30 @@
 // relayed with the upstream's storage URLs or the names of repos the caller may not see.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, sleep, REPO } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
-const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
-const LFS = 'application/vnd.git-lfs+json';
 
-let stack, tmp, pg, idp, token, hfToken;
+let s, tmp, token, hfToken;
 let gzipHub, gw;       // a hub that gzips when asked, and honours identity
 let rogueHub, gwRogue; // a hub that gzips whatever it is asked
 let mock, gwMock;      // an upstream that answers a batch with an HTML page
 
 function gateway(upstream, storage = []) {
-  return stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream, token_file: 'us.token', storage } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': 'hf_fixture_service_token\n' },
-    migrate: !gw,
-  });
+  return s.gateway({ policy: POLICY, region: { upstream, storage }, serviceToken: 'hf_fixture_service_token', migrate: !gw });
 }
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('compression');
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  gzipHub = await stack.hub({ env: { HUB_FIXTURE_GZIP: '1' } });
-  rogueHub = await stack.hub({ env: { HUB_FIXTURE_GZIP: '1', HUB_FIXTURE_GZIP_IGNORE_IDENTITY: '1' } });
+  tmp = makeTempDir('compression');
+  s = await startStack({ hub: { env: { HUB_FIXTURE_GZIP: '1' } }, gateway: false });
+  gzipHub = s.hub;
+  rogueHub = await s.stack.hub({ env: { HUB_FIXTURE_GZIP: '1', HUB_FIXTURE_GZIP_IGNORE_IDENTITY: '1' } });
   mock = http.createServer((req, res) => {
     req.resume();
     const html = '<html><body>maintenance</body></html>';
@@ -56,38 +41,23 @@ before(async () => {
   gw = await gateway(gzipHub.url, [gzipHub.storageUrl]);
   gwRogue = await gateway(rogueHub.url, [rogueHub.storageUrl]);
   gwMock = await gateway(`http://127.0.0.1:${mock.address().port}`);
-  token = await idp.token('alice');
+  token = await s.idp.token('alice');
   // a hubgate token, for clients that want an hf_ token (git's Basic password, @huggingface/hub)
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'compression tests', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  hfToken = (await minted.json()).token;
+  hfToken = (await mintToken(gw, token, { name: 'compression tests' })).token;
 });
 
 after(async () => {
-  try {
-    mock?.close();
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  mock?.close();
+  await teardownAll();
 });
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 // The batch request git-lfs sends (it asks for gzip: Go's transport does).
 function batch(g, objects, operation = 'upload') {
-  return fetch(`${g.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${token}`, Accept: LFS, 'Content-Type': LFS,
-      'Accept-Encoding': 'gzip', 'User-Agent': 'git-lfs/3.3.0 (GitHub; linux amd64; go 1.19.8)',
-    },
-    body: JSON.stringify({ operation, transfers: ['basic'], objects, hash_algo: 'sha256', ref: { name: 'refs/heads/main' } }),
-  });
+  return lfsBatch(g.url, 'acme/bert', {
+    Authorization: `Bearer ${token}`, 'Accept-Encoding': 'gzip', 'User-Agent': 'git-lfs/3.3.0 (GitHub; linux amd64; go 1.19.8)',
+  }, { operation, transfers: ['basic'], objects, hash_algo: 'sha256', ref: { name: 'refs/heads/main' } });
 }
 
 const hubSaw = (h, rid) => h.readLog().find((e) => e.headers['x-request-id'] === rid);
@@ -127,11 +97,8 @@ test('Node fetch (gzip by default): a listing is filtered, a batch rewritten, ot
   assert.ok(models.includes('acme/bert'));
   // the batch @huggingface/hub sends for an upload, with fetch's own Accept-Encoding
   const oid = sha256(Buffer.from(`node fetch ${Date.now()}`));
-  const up = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: LFS, 'Content-Type': LFS },
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic', 'multipart'], hash_algo: 'sha_256', ref: { name: 'main' }, objects: [{ oid, size: 4096 }] }),
-  });
+  const up = await lfsBatch(gw.url, 'acme/bert', auth,
+    { operation: 'upload', transfers: ['basic', 'multipart'], hash_algo: 'sha_256', ref: { name: 'main' }, objects: [{ oid, size: 4096 }] });
   assert.equal(up.status, 200);
   assert.ok((await up.json()).objects[0].actions.upload.href.startsWith(`${gw.url}/-/egress/`));
   const sent = hubSaw(gzipHub, up.headers.get('x-request-id'));
@@ -146,19 +113,9 @@ test('Node fetch (gzip by default): a listing is filtered, a batch rewritten, ot
 });
 
 test('git-lfs pull through hubgate: every LFS byte comes through a sealed link', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = hfToken;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(gw.url, 'acme/bert', hfToken), dir], tmp);
   await git(['lfs', 'install', '--local'], dir);
   const mark = gzipHub.readLog().length;
   await git(['lfs', 'pull'], dir);
@@ -195,7 +152,7 @@ test('a hub that compresses anyway: parsed answers are refused with a 502, never
   const rid = res.headers.get('x-request-id');
   let row = '';
   for (let i = 0; i < 200 && !row; i++) {
-    row = await pg.psqlAsync(`select status || ' ' || (canonical::json->'response'->>'upstream_status') from audit_event where request_id = '${rid}' and kind = 'completion'`);
+    row = await s.pg.psqlAsync(`select status || ' ' || (canonical::json->'response'->>'upstream_status') from audit_event where request_id = '${rid}' and kind = 'completion'`);
     if (!row) await sleep(50);
   }
   assert.equal(row, '502 200');

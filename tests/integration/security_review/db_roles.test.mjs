@@ -12,7 +12,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, REPO } from '../../lib/harness.mjs';
+import { useStack, startStack, mintToken, teardownAll, runHubgate, REPO } from '../../lib/harness.mjs';
 
 after(teardownAll);
 
@@ -143,18 +143,7 @@ test('db role create makes login roles that are members of one group and nothing
 });
 
 test('serve refuses a database role that could alter the audit log, and says how to fix it', async (t) => {
-  const stack = useStack(t);
-  const [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  const gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
-  });
+  const { pg, idp, gw } = await startStack({ t, policy: POLICY });
   // The harness's own gateway runs as a member of hubgate_gateway only, and works.
   assert.match(gw.config.database, /^postgresql:\/\/hubgate_gw@/);
   const alice = await idp.token('alice');
@@ -208,8 +197,7 @@ test('serve refuses a database role that could alter the audit log, and says how
 });
 
 test('a database populated by the previous release upgrades to the new role layout', async (t) => {
-  const stack = useStack(t);
-  const [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
   pg.psql('CREATE DATABASE legacy', { db: 'postgres' });
   pg.psql(fs.readFileSync(LEGACY, 'utf8'), { db: 'legacy' });
   const q = (sql) => pg.psql(sql, { db: 'legacy' });
@@ -226,30 +214,21 @@ test('a database populated by the previous release upgrades to the new role layo
 
   const role = await runHubgate(['db', 'role', 'create', '--database', urlFor(pg, 'postgres', 'legacy'), '--kind', 'gateway', '--name', 'gw_legacy']);
   assert.equal(role.code, 0, role.stdout + role.stderr);
-  const gw = await stack.hubgate({
+  const gw = await gateway({
     dbRole: null,
     migrate: false,
+    policy: POLICY,
     config: {
       database: urlFor(pg, 'gw_legacy', 'legacy'),
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
       audit: { stream: 'gw-legacy', checkpoint_every: 5 }, // the old stream, continued with a new key
     },
-    policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
   });
   const alice = await idp.token('alice');
   const eve = await idp.token('eve');
   const ok = await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
   assert.equal(ok.status, 200);
   assert.equal((await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${eve}` } })).status, 404);
-  const mint = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'after-upgrade', scope: 'read', expires_days: 1 }),
-  });
-  assert.equal(mint.status, 201);
+  await mintToken(gw, alice, { name: 'after-upgrade', scope: 'read' });
   assert.equal(await gw.stop(), 0);
 
   const rid = ok.headers.get('x-request-id');

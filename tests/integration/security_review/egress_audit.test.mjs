@@ -7,36 +7,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, teardownAll, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let stack, pg, idp, h, gw;
+let pg, idp, h, gw;
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub();
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+  ({ pg, idp, hub: h, gw } = await startStack({ policy: POLICY, storage: true }));
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // The events of a request, once one of kind `until` is there.
 async function events(requestId, until = 'completion') {
@@ -103,14 +84,7 @@ test('a link used without credentials is audited under the caller and decision i
 });
 
 test('a hubgate token\'s id follows its links; another caller cannot use them', async () => {
-  const sso = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'egress audit', scope: 'read', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  const { token, id } = await minted.json();
+  const { token, id } = await mintToken(gw, await idp.token('alice'), { name: 'egress audit', scope: 'read' });
   const { link } = await sealedLink(`Bearer ${token}`);
   const res = await fetch(link, { method: 'HEAD' });
   assert.equal(res.status, 200);

@@ -14,12 +14,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { useStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const SECRET = 'INTERNAL-ONLY-7f3a'; // what the internal service would leak
 
-let stack, pg, idp, gw, redirectGw, token;
+let pg, idp, gw, redirectGw, token;
 let secret, storage1, storage2, upstream;
 const secretSeen = { connections: 0, requests: [] };
 const storageSeen = [];
@@ -35,7 +36,6 @@ async function listen(handler, onConnection) {
 const oid = (c) => c.repeat(64);
 
 before(async () => {
-  stack = useStack();
   // The internal service an attacker wants to reach.
   secret = await listen((req, res) => {
     secretSeen.requests.push({ method: req.method, url: req.url, headers: req.headers });
@@ -127,21 +127,15 @@ before(async () => {
     res.end();
   });
 
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  const region = { upstream: upstream.url, token_file: 'us.token', storage: [storage1.url, storage2.url, dnsOrigin] };
-  const config = {
-    database: pg.url,
-    policy: 'policy.json',
-    regions: { us: region },
-    identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-  };
-  gw = await stack.hubgate({ config, policy: POLICY, files: { 'us.token': 'hf_upstream_credential\n' } });
-  redirectGw = await stack.hubgate({
-    config: { ...config, egress: 'redirect', audit: { stream: 'redirect-mode' } },
+  const s = await startStack({ hub: false, gateway: false });
+  ({ pg, idp } = s);
+  const options = {
     policy: POLICY,
-    files: { 'us.token': 'hf_upstream_credential\n' },
-  });
+    region: { upstream: upstream.url, storage: [storage1.url, storage2.url, dnsOrigin] },
+    serviceToken: 'hf_upstream_credential',
+  };
+  gw = await s.gateway(options);
+  redirectGw = await s.gateway({ ...options, config: { egress: 'redirect', audit: { stream: 'redirect-mode' } } });
   token = await idp.token('alice');
 });
 
@@ -150,11 +144,7 @@ after(async () => {
     s?.closeAllConnections();
     s?.close();
   }
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  await teardownAll();
 });
 
 const auth = () => ({ Authorization: `Bearer ${token}` });
@@ -206,11 +196,7 @@ test('redirects from the upstream to unlisted destinations are refused, not seal
 test('a Link header or an LFS href to an unlisted destination refuses the answer', async () => {
   const listing = await fetch(`${gw.url}/api/models/acme/bert`, { headers: auth() });
   await assertRefused(listing, 'Link header');
-  const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth(), 'Content-Type': 'application/vnd.git-lfs+json', Accept: 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: oid('a'), size: 17 }] }),
-  });
+  const batch = await lfsBatch(gw.url, 'acme/bert', auth(), { operation: 'download', transfers: ['basic'], objects: [{ oid: oid('a'), size: 17 }] });
   await assertRefused(batch, 'LFS href');
   assertSecretUntouched('Link and LFS href');
 });
@@ -255,11 +241,7 @@ test('a listed name whose address is loopback is refused at connect time', async
   assert.equal(ev.response.status, 502);
   assert.match(gw.stderr(), /refused to connect to (127\.0\.0\.1|::1) \(loopback\) for https:\/\/storage\.localhost:\d+/);
 
-  const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth(), 'Content-Type': 'application/vnd.git-lfs+json', Accept: 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: oid('d'), size: 17 }] }),
-  });
+  const batch = await lfsBatch(gw.url, 'acme/bert', auth(), { operation: 'download', transfers: ['basic'], objects: [{ oid: oid('d'), size: 17 }] });
   assert.equal(batch.status, 200);
   const href = (await batch.json()).objects[0].actions.download.href;
   await assertRefused(await fetch(href), 'LFS href, DNS to loopback');
@@ -268,11 +250,7 @@ test('a listed name whose address is loopback is refused at connect time', async
 
 test('storage headers sealed in a link reach its own origin only', async () => {
   const hrefFor = async (o) => {
-    const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-      method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'application/vnd.git-lfs+json', Accept: 'application/vnd.git-lfs+json' },
-      body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: o, size: 17 }] }),
-    });
+    const batch = await lfsBatch(gw.url, 'acme/bert', auth(), { operation: 'download', transfers: ['basic'], objects: [{ oid: o, size: 17 }] });
     assert.equal(batch.status, 200);
     const action = (await batch.json()).objects[0].actions.download;
     assert.equal(action.header, undefined, 'the client never sees the storage headers');
@@ -297,11 +275,7 @@ test('storage headers sealed in a link reach its own origin only', async () => {
 });
 
 test('a credential the upstream puts in a Hub-route action never reaches the client', async () => {
-  const batch = await fetch(`${gw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth(), 'Content-Type': 'application/vnd.git-lfs+json', Accept: 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: oid('e'), size: 17 }] }),
-  });
+  const batch = await lfsBatch(gw.url, 'acme/bert', auth(), { operation: 'download', transfers: ['basic'], objects: [{ oid: oid('e'), size: 17 }] });
   assert.equal(batch.status, 200);
   const text = await batch.text();
   assert.ok(!text.includes('hf_upstream_credential') && !text.includes('session=svc'), `the region's credential leaked: ${text}`);
@@ -317,11 +291,7 @@ test('egress "redirect" mode hands out listed URLs unchanged and refuses the res
   for (const file of ['to-secret', 'to-idp', 'network-path']) {
     await assertRefused(await fetch(`${redirectGw.url}/acme/bert/resolve/main/${file}`, { headers: auth(), redirect: 'manual' }), `redirect mode: ${file}`);
   }
-  const batch = await fetch(`${redirectGw.url}/acme/bert.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth(), 'Content-Type': 'application/vnd.git-lfs+json', Accept: 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'download', transfers: ['basic'], objects: [{ oid: oid('b'), size: 17 }] }),
-  });
+  const batch = await lfsBatch(redirectGw.url, 'acme/bert', auth(), { operation: 'download', transfers: ['basic'], objects: [{ oid: oid('b'), size: 17 }] });
   assert.equal(batch.status, 200);
   const action = (await batch.json()).objects[0].actions.download;
   assert.equal(action.href, `${storage1.url}/hop-cross`);

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, makeTempDir, sleep } from '../../lib/harness.mjs';
+import { startStack, mintToken, auditRequestRow, teardownAll, makeTempDir } from '../../lib/harness.mjs';
 
 // Real tokens from the real IdP (oidc-provider), for users whose email claims differ.
 const user = (secret, claims) => ({ secret, alg: 'RS256', claims: { name: 'Test User', amr: ['pwd'], ...claims } });
@@ -36,46 +36,25 @@ const POLICY = {
   rules: [{ id: 'no-interns', effect: 'deny', actions: ['read'], repos: ['models/acme/bert'], subjects: [{ email: 'intern@acme.example' }] }],
 };
 
-let stack, pg, idp, trusting, h, gw;
+let pg, idp, trusting, h, gw, gateway;
 
 before(async () => {
   const dir = makeTempDir('users');
   const usersFile = path.join(dir, 'users.json');
   fs.writeFileSync(usersFile, JSON.stringify(USERS));
-  stack = useStack();
   // Two issuers with the same users: the second is configured to assume its emails verified.
-  [pg, idp, trusting, h] = await Promise.all([stack.postgres(), stack.idp({ usersFile }), stack.idp({ usersFile }), stack.hub()]);
+  const s = await startStack({ idp: { usersFile }, gateway: false });
+  ({ pg, idp, hub: h } = s);
+  trusting = await s.stack.idp({ usersFile });
+  gateway = (issuers) => s.gateway({ policy: POLICY, config: { identity: { issuers } } });
   gw = await gateway([{ issuer: idp.issuer, audience: 'hubgate' }]);
 });
 
-const gateway = (issuers) => stack.hubgate({
-  config: {
-    database: pg.url,
-    regions: { us: { upstream: h.url, token_file: 'us.token' } },
-    identity: { issuers },
-  },
-  policy: POLICY,
-  files: { 'us.token': `${h.serviceToken}\n` },
-});
-
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const get = (p, token) => fetch(`${gw.url}${p}`, { headers: { Authorization: `Bearer ${token}` } });
 
-async function auditActor(rid) {
-  for (let i = 0; i < 100; i++) {
-    const row = pg.psql(`select canonical from audit_event where request_id = '${rid}' and kind = 'request'`);
-    if (row) return JSON.parse(row).actor;
-    await sleep(50);
-  }
-  throw new Error(`no audit event for ${rid}`);
-}
+const auditActor = async (rid) => JSON.parse(await auditRequestRow(pg, rid, 'canonical')).actor;
 
 test('a verified email is a member; an unverified one is not, but is recorded', async () => {
   const lead = await get('/api/models/acme/bert', await idp.token('lead'));
@@ -132,15 +111,7 @@ test('an unverified email still brings the deny rules that name it', async () =>
 });
 
 test('hubgate tokens keep the verification their owner had when minting', async () => {
-  const mint = async (sso) => {
-    const res = await fetch(`${gw.url}/-/tokens`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'email test', scope: 'read', expires_days: 1 }),
-    });
-    assert.equal(res.status, 201);
-    return (await res.json()).token;
-  };
+  const mint = async (sso) => (await mintToken(gw, sso, { name: 'email test', scope: 'read' })).token;
   assert.equal((await get('/api/models/acme/bert', await mint(await idp.token('lead')))).status, 200);
   assert.equal((await get('/api/models/acme/bert', await mint(await idp.token('mallory')))).status, 404);
   const who = await (await get('/-/whoami', await mint(await idp.token('mallory')))).json();

@@ -4,7 +4,7 @@
 // message, audited, counted), never truncated; hubgate tokens carry every group of their owner.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, teardownAll, sleep } from '../../lib/harness.mjs';
+import { startStack, requestToken, auditRequestRow, teardownAll } from '../../lib/harness.mjs';
 
 const POLICY = {
   version: 1,
@@ -14,44 +14,22 @@ const POLICY = {
 
 const padding = (n) => Array.from({ length: n }, (_, i) => `team-${String(i).padStart(3, '0')}`);
 
-let stack, pg, idp, h, gw;
+let pg, idp, h, gw;
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, h] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+  ({ pg, idp, hub: h, gw } = await startStack({ policy: POLICY }));
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const get = (path, token) => fetch(`${gw.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
 const hubSaw = (rid) => h.readLog().filter((e) => e.headers['x-request-id'] === rid);
 
 // The audit row of a request (written asynchronously for refusals: wait for it).
 async function auditRow(rid) {
-  for (let i = 0; i < 100; i++) {
-    const row = pg.psql(`select decision || '|' || coalesce(rule, '') || '|' || status || '|' || canonical from audit_event where request_id = '${rid}' and kind = 'request'`);
-    if (row) {
-      const [decision, rule, status, ...rest] = row.split('|');
-      return { decision, rule, status: Number(status), canonical: JSON.parse(rest.join('|')) };
-    }
-    await sleep(50);
-  }
-  throw new Error(`no audit event for ${rid}`);
+  const row = await auditRequestRow(pg, rid, "decision || '|' || coalesce(rule, '') || '|' || status || '|' || canonical");
+  const [decision, rule, status, ...rest] = row.split('|');
+  return { decision, rule, status: Number(status), canonical: JSON.parse(rest.join('|')) };
 }
 
 test('a deny rule on a group holds whatever the group count: past the cap the token is refused, not truncated', async () => {
@@ -98,14 +76,7 @@ test('a groups claim hubgate cannot read whole is refused, not ignored', async (
 });
 
 test('hubgate tokens carry every group of their owner, the 256th included', async () => {
-  const mint = async (sso) => {
-    const res = await fetch(`${gw.url}/-/tokens`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'groups test', scope: 'read', expires_days: 1 }),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const mint = (sso) => requestToken(gw, sso, { name: 'groups test', scope: 'read', expires_days: 1 });
   const suspended = await mint(await idp.forge({ user: 'bob', claims: { groups: ['acme-staff', ...padding(254), 'suspended'] } }));
   assert.equal(suspended.status, 201);
   assert.equal((await get('/api/models/acme/bert', suspended.body.token)).status, 403);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { useStack, teardownAll, sleep } from '../../lib/harness.mjs';
+import { startStack, auditRequestRow, teardownAll } from '../../lib/harness.mjs';
 
 const POLICY = {
   version: 1,
@@ -19,37 +19,25 @@ const POLICY = {
   external: { read: true, namespaces: ['google'] },
 };
 
-let stack, pg, idp, h, gw, jwks;
+let pg, idp, h, gw, jwks;
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub();
-  gw = await stack.hubgate({
+  const s = await startStack({ gateway: false });
+  ({ pg, idp, hub: h } = s);
+  gw = await s.gateway({
+    policy: POLICY,
     config: {
-      database: pg.url,
-      policy: 'policy.json',
       regions: {
         us: { upstream: h.url, token_file: 'us.token' },
         eu: { upstream: h.url, token_file: 'us.token' },
       },
       default_region: 'us',
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
     },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
   });
   jwks = createLocalJWKSet(await (await fetch(`${gw.url}/-/jwks.json`)).json());
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // The assertion the hub received for a request, verified with hubgate's published key.
 async function assertionFor(user, target) {
@@ -79,12 +67,7 @@ test('a member\'s request carries the org, role and region it was allowed under'
 
 test('the assertion agrees with the audit event', async () => {
   const { payload, rid } = await assertionFor('bob', '/api/models/acme/bert/tree/main');
-  let row = '';
-  for (let i = 0; i < 100 && !row; i++) {
-    row = pg.psql(`select canonical from audit_event where request_id = '${rid}' and kind = 'request'`);
-    if (!row) await sleep(50);
-  }
-  const d = JSON.parse(row).decision;
+  const d = JSON.parse(await auditRequestRow(pg, rid, 'canonical')).decision;
   assert.deepEqual(grant(payload), { org: d.org, role: d.role, region: d.region });
 });
 

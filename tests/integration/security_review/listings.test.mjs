@@ -9,33 +9,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { useStack, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
+import { startStack, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let stack, pg, idp, h, gw, mock, gwMock, eve;
+let s, h, gw, mock, gwMock, eve;
 let mockStatus = 200;
 const EVERYTHING = [{ id: 'acme/bert', private: true }, { id: 'acme/secret-plans', private: true }, { id: 'google/gemma-mini', private: false }];
 
-function gateway(upstream, migrate) {
-  return stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': 'hf_fixture_service_token\n' },
-    migrate,
-  });
-}
+const gateway = (upstream, migrate) => s.gateway({ policy: POLICY, region: { upstream }, serviceToken: 'hf_fixture_service_token', migrate });
 
 before(async () => {
-  stack = useStack();
-  pg = await stack.postgres();
-  idp = await stack.idp();
-  h = await stack.hub({ env: { HUB_FIXTURE_RANGE_JSON: '1' } });
+  s = await startStack({ hub: { env: { HUB_FIXTURE_RANGE_JSON: '1' } }, gateway: false });
+  h = s.hub;
   // An upstream that answers every listing with everything, under the status the test picks.
   mock = http.createServer((req, res) => {
     req.resume();
@@ -48,16 +34,12 @@ before(async () => {
   await new Promise((resolve) => mock.listen(0, '127.0.0.1', resolve));
   gw = await gateway(h.url, true);
   gwMock = await gateway(`http://127.0.0.1:${mock.address().port}`, false);
-  eve = await idp.token('eve'); // in no org: sees external namespaces (google) only
+  eve = await s.idp.token('eve'); // in no org: sees external namespaces (google) only
 });
 
 after(async () => {
-  try {
-    mock?.close();
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  mock?.close();
+  await teardownAll();
 });
 
 const ids = (body) => JSON.parse(body).map((m) => m.id);

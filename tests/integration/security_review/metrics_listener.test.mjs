@@ -6,36 +6,20 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, freePort, httpRequest, REPO } from '../../lib/harness.mjs';
+import { startStack, teardownAll, freePort, httpRequest, sleep, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let stack, pg, idp, hub;
+let s, idp;
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
+  s = await startStack({ gateway: false });
+  idp = s.idp;
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
-const gateway = (extra = {}) => stack.hubgate({
-  config: {
-    database: pg.url,
-    policy: 'policy.json',
-    regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-    identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    ...extra,
-  },
-  policy: POLICY,
-  files: { 'us.token': `${hub.serviceToken}\n` },
-});
+const gateway = (extra = {}) => s.gateway({ policy: POLICY, config: extra });
 
 // The value of one sample line, 0 when the series is absent.
 function sample(text, series) {
@@ -70,7 +54,12 @@ test('metrics are served on metrics_listen only, and a denial shows there by rea
   const eve = await idp.token('eve');
   const r = await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${eve}` } });
   assert.equal(r.status, 404);
-  const after = await scrape();
+  // Requests are counted when they complete, just after the answer went out: poll.
+  let after = await scrape();
+  for (let i = 0; i < 50 && sample(after, 'hubgate_requests_total{action="read",status="404"}') < 1; i++) {
+    await sleep(50);
+    after = await scrape();
+  }
   assert.equal(sample(after, 'hubgate_denials_total{reason="not_member"}'), denied + 1, 'the denial is counted by its reason');
   assert.ok(sample(after, 'hubgate_requests_total{action="read",status="404"}') >= 1);
 

@@ -12,36 +12,18 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, sleep, freePort, REPO } from '../../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, sleep, freePort, REPO } from '../../lib/harness.mjs';
 
 const POLICY = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8'));
 
-let stack, pg, idp, hub, gw, alice, bob;
+let pg, idp, gw, alice, bob;
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-      audit: { write_timeout_ms: 1000 },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${hub.serviceToken}\n` },
-  });
+  ({ pg, idp, gw } = await startStack({ policy: POLICY, config: { audit: { write_timeout_ms: 1000 } } }));
   [alice, bob] = await Promise.all([idp.token('alice'), idp.token('bob')]);
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const outage = () => pg.psql('CREATE TRIGGER test_outage BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION hubgate_append_only()');
 const recover = () => pg.psql('DROP TRIGGER test_outage ON audit_event');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, sleep, runHubgate, makeTempDir } from '../../lib/harness.mjs';
+import { startStack, mintToken, auditRequestRow, teardownAll, runHubgate, makeTempDir } from '../../lib/harness.mjs';
 
 const POLICY = {
   version: 1,
@@ -42,40 +42,20 @@ const COLLECTIONS = [
   { slug: 'google/picks-3', title: 'Picks', private: false, items: [{ type: 'model', id: 'google/gemma-mini' }, { type: 'model', id: 'acme/bert' }] },
 ];
 
-let stack, pg, idp, h, gw;
+let pg, idp, h, gw;
 const tokens = {};
 
 before(async () => {
-  stack = useStack();
-  [pg, idp, h] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
+  const s = await startStack({ gateway: false });
+  ({ pg, idp, hub: h } = s);
   fs.writeFileSync(path.join(h.dataDir, 'collections.json'), JSON.stringify(COLLECTIONS));
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+  gw = await s.gateway({ policy: POLICY });
   for (const user of ['bob', 'carol', 'eve']) {
-    const sso = await idp.token(user);
-    const res = await fetch(`${gw.url}/-/tokens`, {
-      method: 'POST', headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: `${user} repo-less`, scope: 'write', expires_days: 1 }),
-    });
-    assert.equal(res.status, 201);
-    tokens[user] = (await res.json()).token;
+    tokens[user] = (await mintToken(gw, await idp.token(user), { name: `${user} repo-less` })).token;
   }
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const as = (user) => ({ hubUrl: gw.url, accessToken: tokens[user] });
 const call = (user, p, init = {}) => fetch(`${gw.url}${p}`, {
@@ -85,14 +65,7 @@ const call = (user, p, init = {}) => fetch(`${gw.url}${p}`, {
 const hubSaw = (res) => h.readLog().filter((e) => e.headers['x-request-id'] === res.headers.get('x-request-id'));
 const usedServiceCredential = (entries) => entries.some((e) => JSON.stringify(e.headers).includes(h.serviceToken));
 
-async function auditRow(rid) {
-  for (let i = 0; i < 100; i++) {
-    const row = pg.psql(`select decision || '|' || rule || '|' || status from audit_event where request_id = '${rid}' and kind = 'request'`);
-    if (row) return row;
-    await sleep(50);
-  }
-  throw new Error(`no audit event for ${rid}`);
-}
+const auditRow = (rid) => auditRequestRow(pg, rid, "decision || '|' || rule || '|' || status");
 
 test('collection listings keep only what the caller may read (@huggingface/hub listCollections)', async () => {
   const bob = [];

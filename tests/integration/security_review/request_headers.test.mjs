@@ -6,14 +6,11 @@
 // header the Hub fixture received on their behalf is an allowed one or hubgate's own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, freePort, teardownAll, httpRequest, REPO } from '../../lib/harness.mjs';
 
-const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
 // What the hub may receive: the client headers Hub clients need, and hubgate's own.
@@ -59,42 +56,21 @@ const HOSTILE = [
   ['Origin', 'https://evil.example', 'other'],
 ];
 
-let stack, tmp, h, gw, token, hfToken;
+let tmp, h, gw, token, hfToken;
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('request-headers');
-  const pg = await stack.postgres();
-  const idp = await stack.idp();
-  h = await stack.hub();
-  gw = await stack.hubgate({
-    config: {
-      metrics_listen: `127.0.0.1:${await freePort()}`,
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  tmp = makeTempDir('request-headers');
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+    storage: true,
+    config: { metrics_listen: `127.0.0.1:${await freePort()}` },
+  }));
   token = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'header tests', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  hfToken = (await minted.json()).token;
+  hfToken = (await mintToken(gw, token, { name: 'header tests' })).token;
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 const received = (rid) => {
   const e = h.readLog().find((x) => x.headers['x-request-id'] === rid);
@@ -161,20 +137,9 @@ test('@huggingface/hub downloads and uploads; git clones and pushes; the hub saw
   await hub.uploadFile({ ...opts, repo, file: { path: 'big.bin', content: new Blob([new Uint8Array(2 * 1024 * 1024).fill(7)]) } });
   assert.equal(await (await hub.downloadFile({ ...opts, repo, path: 'small.txt' })).text(), 'small\n');
 
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-    GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
-  };
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = hfToken;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'));
   const dir = path.join(tmp, 'clone');
-  await git(['-c', 'protocol.version=2', 'clone', '--quiet', remote.href, dir], tmp);
+  await git(['-c', 'protocol.version=2', 'clone', '--quiet', gitRemote(gw.url, 'acme/bert', hfToken), dir], tmp);
   assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).model_type, 'bert');
   fs.writeFileSync(path.join(dir, 'headers.txt'), 'pushed\n');
   await git(['checkout', '--quiet', '-b', 'headers'], dir);

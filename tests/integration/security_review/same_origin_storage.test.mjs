@@ -9,54 +9,32 @@
 // hubgate's own routes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { useStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, mintToken, makeTempDir, gitClient, gitRemote, teardownAll, REPO } from '../../lib/harness.mjs';
+import { lfsBatch } from '../../lib/clients.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
-const run = promisify(execFile);
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-let stack, h, gw, tmp, opts, auth, CLIENT_TOKEN;
+let h, gw, tmp, opts, auth, CLIENT_TOKEN;
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('same-origin');
-  const pg = await stack.postgres();
-  const idp = await stack.idp();
-  h = await stack.hub({ sameOriginStorage: true, args: ['--max-page-size', '2'] });
+  tmp = makeTempDir('same-origin');
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
+    hub: { sameOriginStorage: true, args: ['--max-page-size', '2'] },
+    policy: POLICY, // no "storage": the upstream's own origin is always allowed
+  }));
   assert.equal(h.storageUrl, `${h.url}/storage`);
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      // no "storage": the upstream's own origin is always allowed
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
-    policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
-  const sso = await idp.token('alice');
-  const minted = await fetch(`${gw.url}/-/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${sso}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'same-origin storage', scope: 'write', expires_days: 1 }),
-  });
-  assert.equal(minted.status, 201);
-  CLIENT_TOKEN = (await minted.json()).token;
+  CLIENT_TOKEN = (await mintToken(gw, await idp.token('alice'), { name: 'same-origin storage' })).token;
   opts = { hubUrl: gw.url, accessToken: CLIENT_TOKEN };
   auth = { Authorization: `Bearer ${CLIENT_TOKEN}` };
 });
 
-after(async () => {
-  await stack?.teardown();
-  await teardownAll();
-});
+after(teardownAll);
 
 const mark = () => h.readLog().length;
 const since = (m) => h.readLog().slice(m);
@@ -108,11 +86,7 @@ test('@huggingface/hub downloads and uploads LFS files', async () => {
 
   // The batch answer: the upload href is sealed, the verify href is hubgate's own route.
   const oid = sha256(Buffer.from('one more object'));
-  const batch = await fetch(`${gw.url}/${repo}.git/info/lfs/objects/batch`, {
-    method: 'POST',
-    headers: { ...auth, Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json' },
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 15 }], hash_algo: 'sha256' }),
-  });
+  const batch = await lfsBatch(gw.url, repo, auth, { operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 15 }], hash_algo: 'sha256' });
   assert.equal(batch.status, 200);
   const actions = (await batch.json()).objects[0].actions;
   assert.ok(actions.upload.href.startsWith(`${gw.url}/-/egress/`), actions.upload.href);
@@ -123,22 +97,9 @@ test('@huggingface/hub downloads and uploads LFS files', async () => {
 });
 
 test('git clone, git-lfs pull and an LFS push through hubgate', async () => {
-  const home = path.join(tmp, 'git-home');
-  fs.mkdirSync(home, { recursive: true });
-  const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0', GIT_LFS_SKIP_SMUDGE: '1', NO_PROXY: '*', no_proxy: '*',
-    GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.invalid',
-  };
-  // bounded: against a gateway that breaks LFS, git-lfs retries with backoff for minutes
-  const git = (args, cwd) => run('git', args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: 60000 });
-  const remote = new URL(gw.url);
-  remote.username = 'hf_user';
-  remote.password = CLIENT_TOKEN;
-  remote.pathname = '/acme/bert';
+  const git = gitClient(path.join(tmp, 'git-home'), { timeoutMs: 60000 });
   const dir = path.join(tmp, 'clone');
-  await git(['clone', '--quiet', remote.href, dir], tmp);
+  await git(['clone', '--quiet', gitRemote(gw.url, 'acme/bert', CLIENT_TOKEN), dir], tmp);
   await git(['lfs', 'install', '--local'], dir);
   const pull = mark();
   await git(['lfs', 'pull'], dir);

@@ -11,32 +11,27 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, hubgateBin, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, teardownAll, runHubgate, hubgateBin, REPO } from '../../lib/harness.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const EGRESS_KEY = crypto.randomBytes(32).toString('hex');
 
-let stack, gw, dir;
+let gw, dir;
 
 before(async () => {
-  stack = useStack();
-  const [pg, idp, hub] = await Promise.all([stack.postgres(), stack.idp(), stack.hub()]);
-  const tmp = stack.tmpdir('tls');
+  const tmp = makeTempDir('tls');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', path.join(tmp, 'tls.key'), '-out', path.join(tmp, 'tls.crt'), '-subj', '/CN=127.0.0.1', '-days', '2'], { stdio: 'ignore' });
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  gw = await stack.hubgate({
+  const { idp, gateway } = await startStack({ gateway: false });
+  gw = await gateway({
+    policy: POLICY,
     config: {
-      database: pg.url,
-      policy: 'policy.json',
-      regions: { us: { upstream: hub.url, token_file: 'us.token' } },
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }], assertion_key: 'assertion.pem' },
       egress_key_file: 'egress.key',
       tls: { cert: 'tls.crt', key: 'tls.key' },
     },
-    policy: POLICY,
     files: {
-      'us.token': `${hub.serviceToken}\n`,
       'egress.key': `${EGRESS_KEY}\n`,
       'assertion.pem': privateKey.export({ type: 'pkcs8', format: 'pem' }),
       'tls.key': fs.readFileSync(path.join(tmp, 'tls.key')),
@@ -52,13 +47,7 @@ before(async () => {
   dir = gw.dir;
 });
 
-after(async () => {
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
-});
+after(teardownAll);
 
 // `serve --check`, then `serve` (which must refuse before it listens): both fail, both say why.
 async function refused(what, want) {
@@ -143,7 +132,7 @@ test('the egress key is exactly 64 hex digits and an optional newline', async ()
 });
 
 test('hubgate keygen writes its private key with mode 0600, whatever the umask', async () => {
-  const out = path.join(stack.tmpdir('keygen'), 'audit.pem');
+  const out = path.join(makeTempDir('keygen'), 'audit.pem');
   // A shell with umask 000: a careless open(…, 0666) would leave the key world-readable.
   execFileSync('sh', ['-c', `umask 000; exec "$0" keygen --out "$1" --pubout "$1.pub"`, hubgateBin(), out], { stdio: 'ignore' });
   assert.equal(fs.statSync(out).mode & 0o777, 0o600);

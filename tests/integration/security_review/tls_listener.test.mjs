@@ -9,12 +9,12 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { useStack, teardownAll, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, teardownAll, REPO } from '../../lib/harness.mjs';
 
 const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let stack, h, gw, tmp, ca, token;
+let h, gw, tmp, ca, token;
 
 // A CA and a server certificate for 127.0.0.1, made with the openssl CLI.
 function makeCertificates(dir) {
@@ -34,23 +34,16 @@ function makeCertificates(dir) {
 }
 
 before(async () => {
-  stack = useStack();
-  tmp = stack.tmpdir('tls');
+  tmp = makeTempDir('tls');
   const certs = makeCertificates(tmp);
   ca = certs.ca;
-  const [pg, idp] = await Promise.all([stack.postgres(), stack.idp()]);
-  h = await stack.hub();
-  gw = await stack.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      tls: { cert: 'tls.crt', key: 'tls.key' },
-      regions: { us: { upstream: h.url, token_file: 'us.token', storage: [h.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  let idp;
+  ({ idp, hub: h, gw } = await startStack({
     policy: POLICY,
-    files: { 'us.token': `${h.serviceToken}\n`, 'tls.crt': certs.cert, 'tls.key': certs.key },
-  });
+    storage: true,
+    config: { tls: { cert: 'tls.crt', key: 'tls.key' } },
+    files: { 'tls.crt': certs.cert, 'tls.key': certs.key },
+  }));
   assert.match(gw.url, /^https:\/\//);
   const sso = await idp.token('alice');
   const res = await run('curl', ['-sS', '--cacert', ca, '-X', 'POST', '-H', `Authorization: Bearer ${sso}`,
@@ -60,10 +53,7 @@ before(async () => {
   assert.match(token, /^hf_gw_/);
 });
 
-after(async () => {
-  await stack?.teardown();
-  await teardownAll();
-});
+after(teardownAll);
 
 const curl = (...args) => run('curl', ['-sS', '--cacert', ca, ...args], { encoding: 'buffer', maxBuffer: 64 << 20 });
 
@@ -129,20 +119,11 @@ test('@huggingface/hub lists and downloads over TLS, trusting the CA through NOD
 test('TLS offloaded at a load balancer: plain HTTP listener, https public_url, and the hub is told https', async (t) => {
   // The common deployment: the balancer terminates TLS and forwards plain HTTP from a trusted
   // address; hubgate's public URL is the https one clients use.
-  const s = useStack(t);
-  const [pg, idp] = await Promise.all([s.postgres(), s.idp()]);
-  const hub2 = await s.hub();
-  const offload = await s.hubgate({
-    config: {
-      database: pg.url,
-      policy: 'policy.json',
-      public_url: 'https://hub.corp.example',
-      trusted_proxies: ['127.0.0.0/8'],
-      regions: { us: { upstream: hub2.url, token_file: 'us.token', storage: [hub2.storageUrl] } },
-      identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }] },
-    },
+  const { idp, hub: hub2, gw: offload } = await startStack({
+    t,
     policy: POLICY,
-    files: { 'us.token': `${hub2.serviceToken}\n` },
+    storage: true,
+    config: { public_url: 'https://hub.corp.example', trusted_proxies: ['127.0.0.0/8'] },
   });
   const sso = await idp.token('alice');
   const r = await fetch(`${offload.url}/acme/bert/resolve/main/config.json`, {

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { useStack, teardownAll, runHubgate, makeTempDir } from '../../lib/harness.mjs';
+import { startStack, teardownAll, runHubgate, makeTempDir } from '../../lib/harness.mjs';
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const key = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -24,7 +24,7 @@ const ISSUERS = {
   name: (p) => `http://localhost:${p}/jwks?for=name`,
 };
 const jwksFetches = [];
-let server, port, stack, gw;
+let server, port, gw;
 
 function sign(issuer) {
   const now = Math.floor(Date.now() / 1000);
@@ -50,29 +50,21 @@ before(async () => {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   port = server.address().port;
-  stack = useStack();
-  const [pg, h] = await Promise.all([stack.postgres(), stack.hub()]);
-  gw = await stack.hubgate({
+  ({ gw } = await startStack({
+    idp: false,
+    policy: { version: 1, orgs: {} },
     config: {
-      database: pg.url,
-      regions: { us: { upstream: h.url, token_file: 'us.token' } },
       identity: {
         issuers: Object.keys(ISSUERS).map((name) => ({ issuer: `http://127.0.0.1:${port}/${name}`, audience: 'hubgate', algorithms: ['RS256'] })),
       },
     },
-    policy: { version: 1, orgs: {} },
-    files: { 'us.token': `${h.serviceToken}\n` },
-  });
+  }));
 });
 
 after(async () => {
   server?.closeAllConnections();
   server?.close();
-  try {
-    await stack?.teardown();
-  } finally {
-    await teardownAll();
-  }
+  await teardownAll();
 });
 
 const whoami = (token) => fetch(`${gw.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } });

@@ -1,9 +1,6 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <string.h>
+
+#include "unit/testutil.h"
 
 #include "common/b64.h"
 
@@ -38,10 +35,10 @@ static void round_trips(void **state)
 static void refuses_non_canonical(void **state)
 {
     unsigned char out[16];
-    assert_int_equal(cmn_b64url_decode("Zg==", 4, out), -1); /* padding */
+    assert_int_equal(cmn_b64url_decode("Zg==", 4, out), -1);  /* padding */
     assert_int_equal(cmn_b64url_decode("Zm9v+", 5, out), -1); /* impossible length */
-    assert_int_equal(cmn_b64url_decode("Zh", 2, out), -1);   /* non-zero trailing bits */
-    assert_int_equal(cmn_b64url_decode("Zm+v", 4, out), -1); /* standard alphabet */
+    assert_int_equal(cmn_b64url_decode("Zh", 2, out), -1);    /* non-zero trailing bits */
+    assert_int_equal(cmn_b64url_decode("Zm+v", 4, out), -1);  /* standard alphabet */
     assert_int_equal(cmn_b64url_decode("Zm/v", 4, out), -1);
     assert_int_equal(cmn_b64url_decode("Z m9", 4, out), -1);
 }

@@ -1,13 +1,7 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "unit/testutil.h"
 
 #include "common/err.h"
 #include "common/secret.h"
@@ -32,14 +26,9 @@ static void modes(void **state)
         {"0644", 0644, CMN_ERR_DENIED},
         {"0666", 0666, CMN_ERR_DENIED},
     };
-    char dir[] = "/tmp/hubgate-secret-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof(path), "%s/token", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("hf_secret_value\n", f);
-    fclose(f);
+    char dir[128], path[256];
+    testutil_tmpdir(dir, sizeof(dir), "secret");
+    testutil_write_file(dir, "token", "hf_secret_value\n", 0600, path, sizeof(path));
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(chmod(path, cases[i].mode), 0);
         char err[512] = "";
@@ -71,10 +60,7 @@ static void modes(void **state)
     assert_int_equal(cmn_secret_check(-1, dir, err, sizeof(err)), CMN_ERR_DENIED);
     assert_non_null(strstr(err, "is not a regular file"));
     assert_int_equal(cmn_secret_read(&b, path, err, sizeof(err)), CMN_ERR_NOTFOUND);
-    f = fopen(path, "w");
-    fputs("0123456789", f);
-    fclose(f);
-    chmod(path, 0600);
+    testutil_write_file(dir, "token", "0123456789", 0600, NULL, 0);
     assert_int_equal(cmn_secret_read(&b, path, err, sizeof(err)), CMN_ERR_TOOBIG);
     cmn_buf_free(&b);
     unlink(path);

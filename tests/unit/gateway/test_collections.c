@@ -1,14 +1,11 @@
 /* gw_collections_filter: a collections answer made for the service account, cut down to what
  * one caller may read. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "unit/testutil.h"
 
 #include "gateway/authz/collections.h"
 

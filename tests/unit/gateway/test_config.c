@@ -1,57 +1,35 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "unit/testutil.h"
 
 #include "gateway/config/config.h"
 
-static char dir[] = "/tmp/hubgate-test-config-XXXXXX";
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    chmod(path, 0600);
-}
+static char dir[128];
 
 /* Loads text as config.json; returns the config or NULL with the errors in *errors_out. */
 static gw_config_t *load(const char *text, cmn_buf_t *errors)
 {
-    write_file("config.json", text);
     char path[512];
-    snprintf(path, sizeof(path), "%s/config.json", dir);
+    testutil_write_file(dir, "config.json", text, 0600, path, sizeof(path));
     cmn_buf_init(errors, 65536);
     return gw_config_load(path, errors);
 }
 
 static int setup(void **state)
 {
-    assert_non_null(mkdtemp(dir));
-    write_file("us.token", "hf_service_us\n");
-    write_file("eu.token", "hf_service_eu");
-    write_file("bad.token", "two words\n");
-    write_file("open.token", "hf_service_open\n");
-    char path[512];
-    snprintf(path, sizeof(path), "%s/open.token", dir);
-    chmod(path, 0644); /* what a careless copy leaves: refused, as ssh refuses a key */
+    testutil_tmpdir(dir, sizeof(dir), "test-config");
+    testutil_write_file(dir, "us.token", "hf_service_us\n", 0600, NULL, 0);
+    testutil_write_file(dir, "eu.token", "hf_service_eu", 0600, NULL, 0);
+    testutil_write_file(dir, "bad.token", "two words\n", 0600, NULL, 0);
+    /* what a careless copy leaves: refused, as ssh refuses a key */
+    testutil_write_file(dir, "open.token", "hf_service_open\n", 0644, NULL, 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testutil_rmtree(dir);
 }
 
 static const char full[] =
@@ -146,7 +124,8 @@ static const struct {
      "regions.us.upstream: plain http is accepted only on loopback"},
     {"the name localhost is not a loopback literal",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
-     " \"regions\": {\"us\": {\"upstream\": \"http://localhost:9000\", \"token_file\": \"us.token\"}}}",
+     " \"regions\": {\"us\": {\"upstream\": \"http://localhost:9000\", \"token_file\": "
+     "\"us.token\"}}}",
      "regions.us.upstream: plain http is accepted only on loopback addresses (found host "
      "\"localhost\""},
     {"issuer behind a loopback-looking user part",
@@ -163,7 +142,8 @@ static const struct {
      "identity.issuers[0].issuer: plain http is accepted only on loopback addresses (found host "
      "\"127.0.0.1.evil.example\""},
     {"public_url over http to a mapped address",
-     "{\"public_url\": \"http://[::ffff:127.0.0.1]:8443\", \"database\": \"d\", \"policy\": \"p\",\n"
+     "{\"public_url\": \"http://[::ffff:127.0.0.1]:8443\", \"database\": \"d\", \"policy\": "
+     "\"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
      "public_url: plain http is accepted only on loopback"},
     {"bad CIDR",

@@ -1,25 +1,53 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "unit/testutil.h"
 
 #include "common/err.h"
 #include "gateway/forward/egress.h"
 
 #define HEX64 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
-static void seal_then_open(void **state)
+/* Every string field of a claim, by name. */
+static const struct {
+    const char *name;
+    size_t offset;
+} claim_strings[] = {
+/* clang-format off */
+#define FIELD(f) {#f, offsetof(gw_egress_claim_t, f)}
+    /* clang-format on */
+    FIELD(url),    FIELD(method), FIELD(headers), FIELD(repo_type), FIELD(repo),
+    FIELD(action), FIELD(iss),    FIELD(sub),     FIELD(email),     FIELD(token_id),
+    FIELD(org),    FIELD(role),   FIELD(region),  FIELD(rule),      FIELD(policy_sha256),
+#undef FIELD
+};
+
+static const char **claim_string(gw_egress_claim_t *c, size_t i)
+{
+    return (const char **)((char *)c + claim_strings[i].offset);
+}
+
+/* A claim with every string present and empty, expiring in 2096: tests set what they need. */
+static gw_egress_claim_t empty_claim(void)
+{
+    gw_egress_claim_t c = {.expires = 4000000000};
+    for (size_t i = 0; i < sizeof(claim_strings) / sizeof(claim_strings[0]); i++)
+        *claim_string(&c, i) = "";
+    return c;
+}
+
+/* A fresh random key. */
+static gw_egress_key_t random_key(void)
 {
     gw_egress_key_t k;
     assert_int_equal(gw_egress_key_load(&k, NULL, NULL, 0), 0);
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    return k;
+}
+
+static void seal_then_open(void **state)
+{
+    gw_egress_key_t k = random_key();
+    cmn_arena_t *a = *state;
     gw_egress_claim_t c = {.url = "http://127.0.0.1:9/lfs/ab/abcd?sig=x&exp=1",
                            .method = "GET",
                            .headers = "x-amz-acl: private\n",
@@ -36,70 +64,44 @@ static void seal_then_open(void **state)
                            .rule = "orgs.acme.members[0]",
                            .policy_sha256 = HEX64,
                            .expires = 2000};
-    const char *t = gw_egress_seal(&k, &c, &a);
+    const char *t = gw_egress_seal(&k, &c, a);
     assert_non_null(t);
     assert_null(strstr(t, "127.0.0.1")); /* the URL is not readable in the token */
     for (const char *p = t; *p; p++)
         assert_true(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
     gw_egress_claim_t o;
-    assert_int_equal(gw_egress_open(&k, t, 1999, &a, &o), 0);
-    assert_string_equal(o.url, c.url);
-    assert_string_equal(o.method, "GET");
-    assert_string_equal(o.headers, c.headers);
-    assert_string_equal(o.repo_type, "model");
-    assert_string_equal(o.repo, "acme/bert");
-    assert_string_equal(o.action, "read");
-    assert_string_equal(o.iss, "https://idp");
-    assert_string_equal(o.sub, "alice");
-    assert_string_equal(o.email, "alice@acme.example");
-    assert_string_equal(o.token_id, "tok_1");
-    assert_string_equal(o.org, "acme");
-    assert_string_equal(o.role, "write");
-    assert_string_equal(o.region, "us");
-    assert_string_equal(o.rule, "orgs.acme.members[0]");
-    assert_string_equal(o.policy_sha256, HEX64);
+    assert_int_equal(gw_egress_open(&k, t, 1999, a, &o), 0);
+    for (size_t i = 0; i < sizeof(claim_strings) / sizeof(claim_strings[0]); i++)
+        if (strcmp(*claim_string(&o, i), *claim_string(&c, i)) != 0)
+            fail_msg("%s: \"%s\", sealed \"%s\"", claim_strings[i].name, *claim_string(&o, i),
+                     *claim_string(&c, i));
     assert_int_equal(o.expires, 2000);
-    assert_int_equal(gw_egress_open(&k, t, 2001, &a, &o), CMN_ERR_EXPIRED);
-    cmn_arena_free(&a);
+    assert_int_equal(gw_egress_open(&k, t, 2001, a, &o), CMN_ERR_EXPIRED);
 }
 
 static void tampering_and_foreign_keys_fail(void **state)
 {
-    gw_egress_key_t k, other;
-    assert_int_equal(gw_egress_key_load(&k, NULL, NULL, 0), 0);
-    assert_int_equal(gw_egress_key_load(&other, NULL, NULL, 0), 0);
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
-    gw_egress_claim_t c = {.url = "http://s/x",
-                           .method = "PUT",
-                           .headers = "",
-                           .repo_type = "",
-                           .repo = "a/b",
-                           .action = "write",
-                           .iss = "",
-                           .sub = "",
-                           .email = "",
-                           .token_id = "",
-                           .org = "",
-                           .role = "",
-                           .region = "us",
-                           .rule = "",
-                           .policy_sha256 = "",
-                           .expires = 4000000000};
-    const char *t = gw_egress_seal(&k, &c, &a);
+    gw_egress_key_t k = random_key(), other = random_key();
+    cmn_arena_t *a = *state;
+    gw_egress_claim_t c = empty_claim();
+    c.url = "http://s/x";
+    c.method = "PUT";
+    c.repo = "a/b";
+    c.action = "write";
+    c.region = "us";
+    const char *t = gw_egress_seal(&k, &c, a);
     gw_egress_claim_t o;
-    assert_int_equal(gw_egress_open(&other, t, 0, &a, &o), CMN_ERR_PARSE);
+    assert_int_equal(gw_egress_open(&other, t, 0, a, &o), CMN_ERR_PARSE);
     char *bad = strdup(t);
     for (size_t i = 0; bad[i]; i++) {
         char saved = bad[i];
         bad[i] = bad[i] == 'A' ? 'B' : 'A';
-        assert_int_not_equal(gw_egress_open(&k, bad, 0, &a, &o), 0);
+        assert_int_not_equal(gw_egress_open(&k, bad, 0, a, &o), 0);
         bad[i] = saved;
     }
     free(bad);
-    assert_int_equal(gw_egress_open(&k, "", 0, &a, &o), CMN_ERR_PARSE);
-    assert_int_equal(gw_egress_open(&k, "not+base64", 0, &a, &o), CMN_ERR_PARSE);
-    cmn_arena_free(&a);
+    assert_int_equal(gw_egress_open(&k, "", 0, a, &o), CMN_ERR_PARSE);
+    assert_int_equal(gw_egress_open(&k, "not+base64", 0, a, &o), CMN_ERR_PARSE);
 }
 
 /* The egress key file: exactly 64 hex digits and an optional newline, private to its owner. */
@@ -114,14 +116,12 @@ static void key_files_are_read_strictly(void **state)
     } cases[] = {
         {"64 hex digits", HEX64, 0600, 0},
         {"and a newline", HEX64 "\n", 0600, 0},
-        {"upper case", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F", 0400,
-         0},
+        {"upper case", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F", 0400, 0},
         {"63 digits", "00010203040506070809", 0600, CMN_ERR_PARSE},
         {"a partial key padded with a non-digit",
-         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g", 0600,
+         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g", 0600, CMN_ERR_PARSE},
+        {"a digit short", "00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600,
          CMN_ERR_PARSE},
-        {"a digit short", "00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-         0600, CMN_ERR_PARSE},
         {"a space inside, which sscanf would skip",
          "0001020304 5060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600, CMN_ERR_PARSE},
         {"a leading space", " 00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
@@ -137,16 +137,10 @@ static void key_files_are_read_strictly(void **state)
         {"writable by the group", HEX64, 0620, CMN_ERR_DENIED},
         {"writable by others", HEX64, 0602, CMN_ERR_DENIED},
     };
-    char dir[] = "/tmp/hubgate-egress-key-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof(path), "%s/egress.key", dir);
+    char dir[128], path[256];
+    testutil_tmpdir(dir, sizeof(dir), "egress-key");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(cases[i].content, f);
-        fclose(f);
-        assert_int_equal(chmod(path, cases[i].mode), 0);
+        testutil_write_file(dir, "egress.key", cases[i].content, cases[i].mode, path, sizeof(path));
         gw_egress_key_t k;
         memset(&k, 0xee, sizeof(k));
         char err[512] = "";
@@ -177,32 +171,24 @@ static void key_files_are_read_strictly(void **state)
 /* A sealed link must fit in a request-target: every field is capped, and so is their sum. */
 static void sealed_links_stay_bounded(void **state)
 {
-    gw_egress_key_t k;
-    assert_int_equal(gw_egress_key_load(&k, NULL, NULL, 0), 0);
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 22);
+    gw_egress_key_t k = random_key();
+    cmn_arena_t *a = *state;
     static char url[GW_EGRESS_MAX_URL + 2], headers[GW_EGRESS_MAX_HEADERS + 2],
         field[GW_EGRESS_MAX_FIELD + 2];
     memcpy(url, "https://s/", 10);
     memset(url + 10, 'u', sizeof(url) - 11);
     memset(headers, 'h', sizeof(headers) - 1);
     memset(field, 'f', sizeof(field) - 1);
-    gw_egress_claim_t base = {.url = "https://s/x",
-                              .method = "GET",
-                              .headers = "",
-                              .repo_type = "model",
-                              .repo = "a/b",
-                              .action = "read",
-                              .iss = "i",
-                              .sub = "s",
-                              .email = "",
-                              .token_id = "",
-                              .org = "",
-                              .role = "",
-                              .region = "us",
-                              .rule = "r",
-                              .policy_sha256 = "",
-                              .expires = 4000000000};
+    gw_egress_claim_t base = empty_claim();
+    base.url = "https://s/x";
+    base.method = "GET";
+    base.repo_type = "model";
+    base.repo = "a/b";
+    base.action = "read";
+    base.iss = "i";
+    base.sub = "s";
+    base.region = "us";
+    base.rule = "r";
     struct {
         const char *name;
         size_t url_len, headers_len, sub_len; /* 0: base's value */
@@ -219,39 +205,38 @@ static void sealed_links_stay_bounded(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gw_egress_claim_t c = base;
         if (cases[i].url_len)
-            c.url = cmn_arena_strndup(&a, url, cases[i].url_len);
+            c.url = cmn_arena_strndup(a, url, cases[i].url_len);
         if (cases[i].headers_len)
-            c.headers = cmn_arena_strndup(&a, headers, cases[i].headers_len);
+            c.headers = cmn_arena_strndup(a, headers, cases[i].headers_len);
         if (cases[i].sub_len)
-            c.sub = cmn_arena_strndup(&a, field, cases[i].sub_len);
-        const char *t = gw_egress_seal(&k, &c, &a);
+            c.sub = cmn_arena_strndup(a, field, cases[i].sub_len);
+        const char *t = gw_egress_seal(&k, &c, a);
         if (!!t != cases[i].sealed)
             fail_msg("case \"%s\": sealed %d, want %d", cases[i].name, !!t, cases[i].sealed);
         if (t && strlen(t) > GW_EGRESS_MAX_TOKEN)
             fail_msg("case \"%s\": %zu characters", cases[i].name, strlen(t));
         gw_egress_claim_t o;
-        if (t && gw_egress_open(&k, t, 0, &a, &o) != 0)
+        if (t && gw_egress_open(&k, t, 0, a, &o) != 0)
             fail_msg("case \"%s\": does not open", cases[i].name);
     }
     gw_egress_claim_t missing = base;
     missing.rule = NULL;
-    assert_null(gw_egress_seal(&k, &missing, &a));
+    assert_null(gw_egress_seal(&k, &missing, a));
     /* a token longer than any sealed link is refused before decoding */
-    char *long_token = cmn_arena_alloc(&a, GW_EGRESS_MAX_TOKEN + 2);
+    char *long_token = cmn_arena_alloc(a, GW_EGRESS_MAX_TOKEN + 2);
     memset(long_token, 'A', GW_EGRESS_MAX_TOKEN + 1);
     long_token[GW_EGRESS_MAX_TOKEN + 1] = '\0';
     gw_egress_claim_t o;
-    assert_int_equal(gw_egress_open(&k, long_token, 0, &a, &o), CMN_ERR_PARSE);
-    cmn_arena_free(&a);
+    assert_int_equal(gw_egress_open(&k, long_token, 0, a, &o), CMN_ERR_PARSE);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(seal_then_open),
-        cmocka_unit_test(tampering_and_foreign_keys_fail),
+        testutil_arena_test(seal_then_open),
+        testutil_arena_test(tampering_and_foreign_keys_fail),
         cmocka_unit_test(key_files_are_read_strictly),
-        cmocka_unit_test(sealed_links_stay_bounded),
+        testutil_arena_test(sealed_links_stay_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

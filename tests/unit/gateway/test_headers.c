@@ -1,16 +1,16 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/err.h"
-#include "gateway/http/headers.h"
-#include "gateway/forward/rewrite.h"
+#include "unit/testutil.h"
 
-#define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+#include "common/err.h"
+#include "gateway/forward/rewrite.h"
+#include "gateway/http/headers.h"
+
+#define H(n, v)                                                                                    \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1                                                         \
+    }
 #define MAXH 6
 
 static const struct {
@@ -23,34 +23,98 @@ static const struct {
     int chunked;
 } framing_cases[] = {
     {"plain GET", "GET", "HTTP/1.1", {H("Host", "x")}, 1, 0, -1, 0},
-    {"POST with length", "POST", "HTTP/1.1", {H("Host", "x"), H("Content-Length", "42")}, 2, 0, 42,
+    {"POST with length",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Content-Length", "42")},
+     2,
+     0,
+     42,
      0},
-    {"chunked POST", "POST", "HTTP/1.1", {H("Host", "x"), H("Transfer-Encoding", "Chunked")}, 2, 0,
-     -1, 1},
+    {"chunked POST",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Transfer-Encoding", "Chunked")},
+     2,
+     0,
+     -1,
+     1},
     {"HTTP/1.0 without Host", "GET", "HTTP/1.0", {H("Accept", "*/*")}, 1, 0, -1, 0},
-    {"duplicate Content-Length", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Content-Length", "5"), H("Content-Length", "6")}, 3, 400, 0, 0},
-    {"duplicate equal Content-Length", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Content-Length", "5"), H("Content-Length", "5")}, 3, 400, 0, 0},
-    {"CL and TE", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Content-Length", "4"), H("Transfer-Encoding", "chunked")}, 3, 400, 0, 0},
-    {"TE gzip, chunked", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Transfer-Encoding", "gzip, chunked")}, 2, 400, 0, 0},
-    {"TE identity", "POST", "HTTP/1.1", {H("Host", "x"), H("Transfer-Encoding", "identity")}, 2,
-     400, 0, 0},
-    {"two TE", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Transfer-Encoding", "chunked"), H("Transfer-Encoding", "chunked")}, 3,
-     400, 0, 0},
-    {"TE on HTTP/1.0", "POST", "HTTP/1.0", {H("Transfer-Encoding", "chunked")}, 1, 400, 0, 0},
-    {"folded TE as MHD 0.9.75 parses it", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Transfer-Encodingchunked", "")}, 2, 400, 0, 0},
-    {"space before colon", "POST", "HTTP/1.1",
-     {H("Host", "x"), H("Transfer-Encoding ", "chunked")}, 2, 400, 0, 0},
-    {"CL with sign", "POST", "HTTP/1.1", {H("Host", "x"), H("Content-Length", "+5")}, 2, 400, 0,
+    {"duplicate Content-Length",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Content-Length", "5"), H("Content-Length", "6")},
+     3,
+     400,
+     0,
      0},
+    {"duplicate equal Content-Length",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Content-Length", "5"), H("Content-Length", "5")},
+     3,
+     400,
+     0,
+     0},
+    {"CL and TE",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Content-Length", "4"), H("Transfer-Encoding", "chunked")},
+     3,
+     400,
+     0,
+     0},
+    {"TE gzip, chunked",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Transfer-Encoding", "gzip, chunked")},
+     2,
+     400,
+     0,
+     0},
+    {"TE identity",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Transfer-Encoding", "identity")},
+     2,
+     400,
+     0,
+     0},
+    {"two TE",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Transfer-Encoding", "chunked"), H("Transfer-Encoding", "chunked")},
+     3,
+     400,
+     0,
+     0},
+    {"TE on HTTP/1.0", "POST", "HTTP/1.0", {H("Transfer-Encoding", "chunked")}, 1, 400, 0, 0},
+    {"folded TE as MHD 0.9.75 parses it",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Transfer-Encodingchunked", "")},
+     2,
+     400,
+     0,
+     0},
+    {"space before colon",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Transfer-Encoding ", "chunked")},
+     2,
+     400,
+     0,
+     0},
+    {"CL with sign", "POST", "HTTP/1.1", {H("Host", "x"), H("Content-Length", "+5")}, 2, 400, 0, 0},
     {"CL hex", "POST", "HTTP/1.1", {H("Host", "x"), H("Content-Length", "0x5")}, 2, 400, 0, 0},
-    {"CL huge", "POST", "HTTP/1.1", {H("Host", "x"), H("Content-Length", "9999999999999999999")},
-     2, 400, 0, 0},
+    {"CL huge",
+     "POST",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Content-Length", "9999999999999999999")},
+     2,
+     400,
+     0,
+     0},
     {"bare CR in value", "GET", "HTTP/1.1", {H("Host", "x"), H("X-A", "a\rb")}, 2, 400, 0, 0},
     {"two Host", "GET", "HTTP/1.1", {H("Host", "x"), H("Host", "y")}, 2, 400, 0, 0},
     {"no Host on 1.1", "GET", "HTTP/1.1", {H("Accept", "*/*")}, 1, 400, 0, 0},
@@ -59,8 +123,14 @@ static const struct {
     {"control char method", "G\x01T", "HTTP/1.1", {H("Host", "x")}, 1, 501, 0, 0},
     {"TRACE refused", "TRACE", "HTTP/1.1", {H("Host", "x")}, 1, 501, 0, 0},
     {"header name with slash", "GET", "HTTP/1.1", {H("Host", "x"), H("X/A", "1")}, 2, 400, 0, 0},
-    {"zero length is no body", "PUT", "HTTP/1.1", {H("Host", "x"), H("Content-Length", "0")}, 2,
-     0, 0, 0},
+    {"zero length is no body",
+     "PUT",
+     "HTTP/1.1",
+     {H("Host", "x"), H("Content-Length", "0")},
+     2,
+     0,
+     0,
+     0},
 };
 
 static void framing(void **state)
@@ -73,8 +143,8 @@ static void framing(void **state)
         if (got != framing_cases[i].want)
             fail_msg("case \"%s\": got %d (%s), want %d", framing_cases[i].name, got,
                      reason ? reason : "-", framing_cases[i].want);
-        if (got == 0 && (f.content_length != framing_cases[i].cl ||
-                         f.chunked != framing_cases[i].chunked))
+        if (got == 0 &&
+            (f.content_length != framing_cases[i].cl || f.chunked != framing_cases[i].chunked))
             fail_msg("case \"%s\": framing cl=%lld chunked=%d", framing_cases[i].name,
                      f.content_length, f.chunked);
     }
@@ -278,18 +348,16 @@ static void upstream_headers_for_a_parsed_answer(void **state)
 
 static void public_origin(void **state)
 {
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     const char *proto = NULL, *host = NULL;
-    assert_int_equal(gw_headers_public_origin("https://hub.corp.example", &a, &proto, &host), 0);
+    assert_int_equal(gw_headers_public_origin("https://hub.corp.example", a, &proto, &host), 0);
     assert_string_equal(proto, "https");
     assert_string_equal(host, "hub.corp.example");
-    assert_int_equal(gw_headers_public_origin("http://127.0.0.1:8080/hub", &a, &proto, &host), 0);
+    assert_int_equal(gw_headers_public_origin("http://127.0.0.1:8080/hub", a, &proto, &host), 0);
     assert_string_equal(proto, "http");
     assert_string_equal(host, "127.0.0.1:8080");
-    assert_int_equal(gw_headers_public_origin("ftp://x", &a, &proto, &host), CMN_ERR_PARSE);
-    assert_int_equal(gw_headers_public_origin("https://", &a, &proto, &host), CMN_ERR_PARSE);
-    cmn_arena_free(&a);
+    assert_int_equal(gw_headers_public_origin("ftp://x", a, &proto, &host), CMN_ERR_PARSE);
+    assert_int_equal(gw_headers_public_origin("https://", a, &proto, &host), CMN_ERR_PARSE);
 }
 
 typedef struct {
@@ -323,10 +391,9 @@ static void response_headers_filtered_and_rewritten(void **state)
         "Location2: http://127.0.0.1:9000/x\r\n"
         "X-Other: http://127.0.0.1:90001/not-ours\r\n";
     gw_rewrite_t rw = {.upstream = "http://127.0.0.1:9000", .public_url = "https://gw.example"};
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     collect_t c = {""};
-    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, &a, collect, &c), 0);
+    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, a, collect, &c), 0);
     assert_string_equal(c.out, "Content-Type=application/json\n"
                                "X-Repo-Commit=abc123\n"
                                "ETag=\"e1\"\n"
@@ -338,45 +405,39 @@ static void response_headers_filtered_and_rewritten(void **state)
     /* with Xet enabled the hints stay (and are rewritten) */
     rw.xet_enabled = 1;
     collect_t d = {""};
-    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, &a, collect, &d), 0);
+    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, a, collect, &d), 0);
     assert_non_null(strstr(d.out, "X-Xet-Hash=deadbeef\n"));
     assert_non_null(strstr(d.out, "<https://gw.example/api/models/a/b/xet-read-token/main>; "
                                   "rel=\"xet-auth\""));
-    cmn_arena_free(&a);
 }
 
 static void response_header_injection_refused(void **state)
 {
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     gw_rewrite_t rw = {.upstream = "http://u", .public_url = "https://g"};
     collect_t c = {""};
     const char folded[] = "X-A: 1\r\n continued\r\n";
-    assert_int_equal(gw_rewrite_response(folded, sizeof(folded) - 1, &rw, &a, collect, &c),
+    assert_int_equal(gw_rewrite_response(folded, sizeof(folded) - 1, &rw, a, collect, &c),
                      CMN_ERR_PARSE);
     const char bare_cr[] = "X-A: a\rInjected: 1\r\n";
-    assert_int_equal(gw_rewrite_response(bare_cr, sizeof(bare_cr) - 1, &rw, &a, collect, &c),
+    assert_int_equal(gw_rewrite_response(bare_cr, sizeof(bare_cr) - 1, &rw, a, collect, &c),
                      CMN_ERR_PARSE);
     const char noname[] = ": v\r\n";
-    assert_int_equal(gw_rewrite_response(noname, sizeof(noname) - 1, &rw, &a, collect, &c),
+    assert_int_equal(gw_rewrite_response(noname, sizeof(noname) - 1, &rw, a, collect, &c),
                      CMN_ERR_PARSE);
-    cmn_arena_free(&a);
 }
 
 static void rewrite_url_needs_a_boundary(void **state)
 {
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     gw_rewrite_t rw = {.upstream = "https://hub.example", .public_url = "https://gw.example"};
-    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example", 19, "GET", &a),
+    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example", 19, "GET", a),
                         "https://gw.example");
-    assert_string_equal(
-        gw_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", &a),
-        "https://gw.example/api/models");
-    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example.evil/a", 26, "GET", &a),
+    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example/api/models", 30, "GET", a),
+                        "https://gw.example/api/models");
+    assert_string_equal(gw_rewrite_url(&rw, "https://hub.example.evil/a", 26, "GET", a),
                         "https://hub.example.evil/a");
-    assert_string_equal(gw_rewrite_url(&rw, "/relative", 9, "GET", &a), "/relative");
-    cmn_arena_free(&a);
+    assert_string_equal(gw_rewrite_url(&rw, "/relative", 9, "GET", a), "/relative");
 }
 
 /* What each URL an answer can carry becomes: Hub routes go to public_url (judged on use),
@@ -403,8 +464,8 @@ static void url_kinds(void **state)
          GW_URL_FOREIGN, "HTTP://127.0.0.1:9000/storage/x"},
         {"an API route hubgate does not know", NULL, NULL, "http://127.0.0.1:9000/api/new-thing",
          "GET", GW_URL_HUB, "https://gw.example/api/new-thing"},
-        {"the API namespace in capitals", NULL, NULL, "http://127.0.0.1:9000/API/models/a/b",
-         "GET", GW_URL_HUB, "https://gw.example/API/models/a/b"},
+        {"the API namespace in capitals", NULL, NULL, "http://127.0.0.1:9000/API/models/a/b", "GET",
+         GW_URL_HUB, "https://gw.example/API/models/a/b"},
         {"an OAuth route", NULL, NULL, "http://127.0.0.1:9000/oauth/other", "GET", GW_URL_HUB,
          "https://gw.example/oauth/other"},
         {"ambiguous: never sealed", NULL, NULL,
@@ -446,8 +507,7 @@ static void url_kinds(void **state)
          "http://127.0.0.1:9000/hubx/api/models", "GET", GW_URL_FOREIGN,
          "http://127.0.0.1:9000/hubx/api/models"},
     };
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gw_rewrite_t rw = {.upstream =
                                cases[i].upstream ? cases[i].upstream : "http://127.0.0.1:9000",
@@ -455,13 +515,12 @@ static void url_kinds(void **state)
                            .base = cases[i].base};
         const char *out = NULL;
         gw_url_kind_t k =
-            gw_rewrite_url_kind(&rw, cases[i].url, strlen(cases[i].url), cases[i].method, &a, &out);
+            gw_rewrite_url_kind(&rw, cases[i].url, strlen(cases[i].url), cases[i].method, a, &out);
         if (k != cases[i].want || !out != !cases[i].out || (out && strcmp(out, cases[i].out) != 0))
             fail_msg("case \"%s\": kind %d \"%s\", want %d \"%s\"", cases[i].name, (int)k,
                      out ? out : "(null)", (int)cases[i].want,
                      cases[i].out ? cases[i].out : "(null)");
     }
-    cmn_arena_free(&a);
 }
 
 static const char *refuse_all(void *ctx, const char *url, size_t len, const char *method)
@@ -482,12 +541,11 @@ static void foreign_urls_reach_the_callback(void **state)
                        .public_url = "https://gw.example",
                        .foreign = refuse_all,
                        .foreign_ctx = &calls};
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     static const char ok[] = "Location: /relative\r\n"
                              "Link: <http://127.0.0.1:9000/api/models?cursor=x>; rel=\"next\"\r\n";
     collect_t c = {""};
-    assert_int_equal(gw_rewrite_response(ok, sizeof(ok) - 1, &rw, &a, collect, &c), 0);
+    assert_int_equal(gw_rewrite_response(ok, sizeof(ok) - 1, &rw, a, collect, &c), 0);
     assert_int_equal(calls, 0);
     static const char *const bad[] = {
         "Location: http://127.0.0.1:8080/.well-known/openid-configuration\r\n",
@@ -496,11 +554,10 @@ static void foreign_urls_reach_the_callback(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         collect_t d = {""};
-        if (gw_rewrite_response(bad[i], strlen(bad[i]), &rw, &a, collect, &d) == 0)
+        if (gw_rewrite_response(bad[i], strlen(bad[i]), &rw, a, collect, &d) == 0)
             fail_msg("case %zu: accepted: %s", i, d.out);
     }
     assert_int_equal(calls, 3);
-    cmn_arena_free(&a);
 }
 
 int main(void)
@@ -510,12 +567,12 @@ int main(void)
         cmocka_unit_test(upstream_headers_drop_credentials_and_framing),
         cmocka_unit_test(request_header_classes),
         cmocka_unit_test(upstream_headers_for_a_parsed_answer),
-        cmocka_unit_test(public_origin),
-        cmocka_unit_test(response_headers_filtered_and_rewritten),
-        cmocka_unit_test(response_header_injection_refused),
-        cmocka_unit_test(rewrite_url_needs_a_boundary),
-        cmocka_unit_test(url_kinds),
-        cmocka_unit_test(foreign_urls_reach_the_callback),
+        testutil_arena_test(public_origin),
+        testutil_arena_test(response_headers_filtered_and_rewritten),
+        testutil_arena_test(response_header_injection_refused),
+        testutil_arena_test(rewrite_url_needs_a_boundary),
+        testutil_arena_test(url_kinds),
+        testutil_arena_test(foreign_urls_reach_the_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,5 @@
 /* JWT parsing and verification (gateway/authn/jwt.c), JWKS parsing (gateway/authn/jwks.c) and the
  * X-Hubgate-Identity assertion (gateway/authn/assertion.c), which libjwt itself must accept. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <jwt.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -14,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "unit/testutil.h"
 
 #include "common/b64.h"
 #include "common/err.h"
@@ -36,7 +33,9 @@ static char *sign(EVP_PKEY *key, const char *alg, const char *header, const char
     char *h = b64s(header), *p = b64s(payload);
     char *input = malloc(strlen(h) + strlen(p) + 2);
     sprintf(input, "%s.%s", h, p);
-    const EVP_MD *md = strstr(alg, "384") ? EVP_sha384() : strstr(alg, "512") ? EVP_sha512() : EVP_sha256();
+    const EVP_MD *md = strstr(alg, "384")   ? EVP_sha384()
+                       : strstr(alg, "512") ? EVP_sha512()
+                                            : EVP_sha256();
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     unsigned char sig[1024];
@@ -92,7 +91,8 @@ static int teardown(void **state)
 }
 
 static const char claims_ok[] =
-    "{\"iss\":\"https://idp\",\"aud\":[\"x\",\"hubgate\"],\"sub\":\"alice\",\"exp\":2000,\"iat\":1000}";
+    "{\"iss\":\"https://"
+    "idp\",\"aud\":[\"x\",\"hubgate\"],\"sub\":\"alice\",\"exp\":2000,\"iat\":1000}";
 
 static int verify(const char *token, int alg, EVP_PKEY *key)
 {
@@ -116,13 +116,16 @@ static void signatures(void **state)
         EVP_PKEY **signer, **verifier;
         int want;
     } cases[] = {
-        {"RS256", &rsa2048, &rsa2048, 0},   {"RS384", &rsa2048, &rsa2048, 0},
-        {"RS512", &rsa2048, &rsa2048, 0},   {"PS256", &rsa2048, &rsa2048, 0},
-        {"ES256", &p256, &p256, 0},         {"ES384", &p384, &p384, 0},
-        {"RS256", &rsa1024, &rsa1024, -1},  /* short RSA refused even when valid */
-        {"ES256", &p384, &p384, -1},        /* curve does not fit the alg */
+        {"RS256", &rsa2048, &rsa2048, 0},
+        {"RS384", &rsa2048, &rsa2048, 0},
+        {"RS512", &rsa2048, &rsa2048, 0},
+        {"PS256", &rsa2048, &rsa2048, 0},
+        {"ES256", &p256, &p256, 0},
+        {"ES384", &p384, &p384, 0},
+        {"RS256", &rsa1024, &rsa1024, -1}, /* short RSA refused even when valid */
+        {"ES256", &p384, &p384, -1},       /* curve does not fit the alg */
         {"ES384", &p256, &p256, -1},
-        {"RS256", &rsa2048, &p256, -1},     /* key type does not fit */
+        {"RS256", &rsa2048, &p256, -1}, /* key type does not fit */
         {"ES256", &p256, &rsa2048, -1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -134,7 +137,8 @@ static void signatures(void **state)
             fail_msg("case %zu (%s): rc %d", i, cases[i].alg, rc);
         if (rc == 0) { /* one flipped bit anywhere in the signed part fails */
             tok[5] ^= 1;
-            assert_int_not_equal(verify(tok, gw_jwt_alg_parse(cases[i].alg), *cases[i].verifier), 0);
+            assert_int_not_equal(verify(tok, gw_jwt_alg_parse(cases[i].alg), *cases[i].verifier),
+                                 0);
         }
         free(tok);
     }
@@ -147,20 +151,19 @@ static void parse_refusals(void **state)
         "a.b",
         "a.b.c.d",
         "..",
-        "eyJhbGciOiJub25lIn0.e30.", /* empty signature */
-        "eyJhbGciOiJSUzI1NiJ9.W10.c2ln",  /* payload is an array */
+        "eyJhbGciOiJub25lIn0.e30.",                        /* empty signature */
+        "eyJhbGciOiJSUzI1NiJ9.W10.c2ln",                   /* payload is an array */
         "eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ.e30.c2ln", /* duplicate alg */
-        "eyJhbGciOjF9.e30.c2ln",  /* alg not a string */
-        "eyJhbGciOiJSUzI1NiIsImtpZCI6MX0.e30.c2ln", /* kid not a string */
-        "eyJhbGciOiJSUzI1NiJ9.e30.c2ln=", /* padding */
-        "eyJhbGciOiJSUzI1NiJ9+.e30.c2ln", /* standard alphabet */
+        "eyJhbGciOjF9.e30.c2ln",                           /* alg not a string */
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6MX0.e30.c2ln",        /* kid not a string */
+        "eyJhbGciOiJSUzI1NiJ9.e30.c2ln=",                  /* padding */
+        "eyJhbGciOiJSUzI1NiJ9+.e30.c2ln",                  /* standard alphabet */
     };
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         gw_jwt_t jwt;
         const char *why = NULL;
-        if (gw_jwt_parse(bad[i], strlen(bad[i]), &a, &jwt, &why) == 0) {
+        if (gw_jwt_parse(bad[i], strlen(bad[i]), a, &jwt, &why) == 0) {
             gw_jwt_free(&jwt);
             fail_msg("accepted %s", bad[i]);
         }
@@ -171,12 +174,11 @@ static void parse_refusals(void **state)
     big[GW_MAX_JWT_BYTES + 9] = '\0';
     gw_jwt_t jwt;
     const char *why;
-    assert_int_equal(gw_jwt_parse(big, strlen(big), &a, &jwt, &why), CMN_ERR_TOOBIG);
+    assert_int_equal(gw_jwt_parse(big, strlen(big), a, &jwt, &why), CMN_ERR_TOOBIG);
     free(big);
     assert_int_equal(gw_jwt_alg_parse("none"), -1);
     assert_int_equal(gw_jwt_alg_parse("HS256"), -1);
     assert_int_equal(gw_jwt_alg_parse("rs256"), -1);
-    cmn_arena_free(&a);
 }
 
 static void claims(void **state)
@@ -187,13 +189,17 @@ static void claims(void **state)
     } cases[] = {
         {"ok", "{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}", claims_ok, NULL, GW_JWT_CLAIMS_OK},
         {"aud string", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", NULL, GW_JWT_CLAIMS_OK},
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", NULL,
+         GW_JWT_CLAIMS_OK},
         {"exp within leeway", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1450}", NULL, GW_JWT_CLAIMS_OK},
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1450}", NULL,
+         GW_JWT_CLAIMS_OK},
         {"expired", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1400}", "token expired", GW_JWT_CLAIMS_EXPIRED},
-        {"no exp", "{\"alg\":\"RS256\"}", "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\"}",
-         "missing or malformed exp", GW_JWT_CLAIMS_MALFORMED},
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":1400}",
+         "token expired", GW_JWT_CLAIMS_EXPIRED},
+        {"no exp", "{\"alg\":\"RS256\"}",
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\"}", "missing or malformed exp",
+         GW_JWT_CLAIMS_MALFORMED},
         {"exp string", "{\"alg\":\"RS256\"}",
          "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":\"2000\"}",
          "missing or malformed exp", GW_JWT_CLAIMS_MALFORMED},
@@ -207,15 +213,18 @@ static void claims(void **state)
          "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000,\"iat\":1600}",
          "token issued in the future", GW_JWT_CLAIMS_NOT_YET_VALID},
         {"wrong iss", "{\"alg\":\"RS256\"}",
-         "{\"iss\":\"https://idp/\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}", "wrong issuer", GW_JWT_CLAIMS_ISSUER},
+         "{\"iss\":\"https://idp/\",\"aud\":\"hubgate\",\"sub\":\"a\",\"exp\":2000}",
+         "wrong issuer", GW_JWT_CLAIMS_ISSUER},
         {"wrong aud", "{\"alg\":\"RS256\"}",
          "{\"iss\":\"https://idp\",\"aud\":[\"x\"],\"sub\":\"a\",\"exp\":2000}",
          "wrong or missing audience", GW_JWT_CLAIMS_AUDIENCE},
-        {"no sub", "{\"alg\":\"RS256\"}", "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"exp\":2000}",
-         "missing sub", GW_JWT_CLAIMS_MALFORMED},
+        {"no sub", "{\"alg\":\"RS256\"}",
+         "{\"iss\":\"https://idp\",\"aud\":\"hubgate\",\"exp\":2000}", "missing sub",
+         GW_JWT_CLAIMS_MALFORMED},
         {"crit", "{\"alg\":\"RS256\",\"crit\":[\"b64\"]}", claims_ok,
          "critical JWS extensions are not supported", GW_JWT_CLAIMS_UNSUPPORTED},
-        {"typ JWE", "{\"alg\":\"RS256\",\"typ\":\"JOSE+JSON\"}", claims_ok, "unexpected token type", GW_JWT_CLAIMS_UNSUPPORTED},
+        {"typ JWE", "{\"alg\":\"RS256\",\"typ\":\"JOSE+JSON\"}", claims_ok, "unexpected token type",
+         GW_JWT_CLAIMS_UNSUPPORTED},
     };
     gw_jwt_expect_t e = {"https://idp", "hubgate", 1500, 60};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -251,12 +260,15 @@ static void jwks_parsing(void **state)
     cmn_b64url_encode(nb1, 128, n164);
     snprintf(doc, sizeof(doc),
              "{\"keys\":["
-             "{\"kty\":\"RSA\",\"kid\":\"good\",\"alg\":\"RS256\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"AQAB\"},"
+             "{\"kty\":\"RSA\",\"kid\":\"good\",\"alg\":\"RS256\",\"use\":\"sig\",\"n\":\"%s\","
+             "\"e\":\"AQAB\"},"
              "{\"kty\":\"RSA\",\"kid\":\"short\",\"n\":\"%s\",\"e\":\"AQAB\"},"
              "{\"kty\":\"RSA\",\"kid\":\"enc\",\"use\":\"enc\",\"n\":\"%s\",\"e\":\"AQAB\"},"
              "{\"kty\":\"RSA\",\"kid\":\"good\",\"n\":\"%s\",\"e\":\"AQAB\"},"
              "{\"kty\":\"oct\",\"kid\":\"hmac\",\"k\":\"c2VjcmV0\"},"
-             "{\"kty\":\"EC\",\"kid\":\"offcurve\",\"crv\":\"P-256\",\"x\":\"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"y\":\"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"},"
+             "{\"kty\":\"EC\",\"kid\":\"offcurve\",\"crv\":\"P-256\",\"x\":"
+             "\"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"y\":"
+             "\"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"},"
              "{\"kty\":\"RSA\",\"kid\":\"badalg\",\"alg\":\"ES256\",\"n\":\"%s\",\"e\":\"AQAB\"},"
              "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}"
              "]}",
@@ -288,13 +300,17 @@ static void assertion_is_accepted_by_libjwt(void **state)
 {
     gw_assertion_t *as = gw_assertion_create(NULL, "https://gw.example");
     assert_non_null(as);
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     const char *groups[] = {"acme-ml"};
-    gw_identity_t id = {.kind = GW_ID_SSO, .iss = "https://idp", .sub = "alice",
-                        .email = "alice@acme.example", .groups = groups, .ngroups = 1, .mfa = 1};
+    gw_identity_t id = {.kind = GW_ID_SSO,
+                        .iss = "https://idp",
+                        .sub = "alice",
+                        .email = "alice@acme.example",
+                        .groups = groups,
+                        .ngroups = 1,
+                        .mfa = 1};
     int64_t now = (int64_t)time(NULL);
-    const char *tok = gw_assertion_mint(as, &id, "acme", "write", "eu", "rid123", now, &a);
+    const char *tok = gw_assertion_mint(as, &id, "acme", "write", "eu", "rid123", now, a);
     assert_non_null(tok);
 
     /* the public key from /-/jwks.json, as PEM for libjwt */
@@ -336,7 +352,6 @@ static void assertion_is_accepted_by_libjwt(void **state)
     BIO_free(bio);
     EVP_PKEY_free(pub);
     json_decref(jwks);
-    cmn_arena_free(&a);
     gw_assertion_destroy(as);
 }
 
@@ -344,10 +359,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(signatures),
-        cmocka_unit_test(parse_refusals),
+        testutil_arena_test(parse_refusals),
         cmocka_unit_test(claims),
         cmocka_unit_test(jwks_parsing),
-        cmocka_unit_test(assertion_is_accepted_by_libjwt),
+        testutil_arena_test(assertion_is_accepted_by_libjwt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,15 +1,10 @@
 /* Where a policy file came from (gateway/authz/policy_git.h): against real git work trees made in a
  * temporary folder — no repository, an untracked file, a committed one, an edit in place, a
  * later commit of another file, a symlink into the tree, and no git at all. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "unit/testutil.h"
 
 #include "gateway/authz/policy_git.h"
 #include "common/sha256.h"
@@ -33,12 +28,7 @@ static void sh(const char *fmt, ...)
 
 static void write_file(const char *name, const char *text)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", root, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    testutil_write_file(root, name, text, 0644, NULL, 0);
 }
 
 static void sha_of(const char *text, char out[CMN_SHA256_HEX])
@@ -61,9 +51,7 @@ static void rev(const char *what, char out[65])
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof(root), "/tmp/hubgate-policy-git-XXXXXX");
-    if (!mkdtemp(root))
-        return -1;
+    testutil_tmpdir(root, sizeof(root), "policy-git");
     /* The commits' authors and committers, and no user configuration of the machine's. */
     setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
     setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
@@ -75,9 +63,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return testutil_rmtree(root);
 }
 
 static void states_follow_the_work_tree(void **state)
@@ -164,24 +150,33 @@ static void states_follow_the_work_tree(void **state)
     assert_string_equal(g.author, "Eve <eve@acme.example>");
 }
 
+/* Looks up root/repo/README (as the bytes "x") with PATH holding only root/bin, the folder
+ * that decides which git runs, if any. */
+static void lookup_with_path(const char *bin, gw_policy_git_t *g)
+{
+    char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
+    char dirs[512], path[512], sha[CMN_SHA256_HEX];
+    snprintf(dirs, sizeof(dirs), "%s/%s", root, bin);
+    snprintf(path, sizeof(path), "%s/repo/README", root);
+    sha_of("x", sha);
+    setenv("PATH", dirs, 1);
+    gw_policy_git_lookup(path, sha, g);
+    setenv("PATH", saved, 1);
+    free(saved);
+}
+
 static void no_git_is_none_with_a_reason(void **state)
 {
     (void)state;
-    char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
-    char empty[512], path[512], sha[CMN_SHA256_HEX];
-    snprintf(empty, sizeof(empty), "%s/empty-bin", root);
+    char path[512], sha[CMN_SHA256_HEX];
     sh("mkdir -p empty-bin");
-    snprintf(path, sizeof(path), "%s/repo/README", root);
-    sha_of("x", sha);
-    setenv("PATH", empty, 1);
     gw_policy_git_t g;
-    gw_policy_git_lookup(path, sha, &g);
-    setenv("PATH", saved, 1);
-    free(saved);
+    lookup_with_path("empty-bin", &g);
     assert_string_equal(gw_policy_git_state_name(g.state), "none");
     assert_non_null(strstr(g.why, "git is not installed"));
 
     /* A path that does not exist: none, saying so. */
+    sha_of("x", sha);
     snprintf(path, sizeof(path), "%s/nowhere/policy.json", root);
     gw_policy_git_lookup(path, sha, &g);
     assert_string_equal(gw_policy_git_state_name(g.state), "none");
@@ -200,23 +195,17 @@ static void a_stuck_or_flooding_git_is_cut_off(void **state)
         {"floods", "#!/bin/sh\nexec /usr/bin/yes true\n", "printed more than"},
         {"dies", "#!/bin/sh\nkill -9 $$\n", "killed by signal 9"},
     };
-    char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char bin[512], path[512], sha[CMN_SHA256_HEX];
-        snprintf(bin, sizeof(bin), "%s/fake-%zu", root, i);
-        sh("mkdir -p fake-%zu && printf '%s' > fake-%zu/git && chmod 755 fake-%zu/git", i,
-           cases[i].script, i, i);
-        snprintf(path, sizeof(path), "%s/repo/README", root);
-        sha_of("x", sha);
-        setenv("PATH", bin, 1);
+        char bin[32];
+        snprintf(bin, sizeof(bin), "fake-%zu", i);
+        sh("mkdir -p %s && printf '%s' > %s/git && chmod 755 %s/git", bin, cases[i].script, bin,
+           bin);
         gw_policy_git_t g;
-        gw_policy_git_lookup(path, sha, &g);
-        setenv("PATH", saved, 1);
+        lookup_with_path(bin, &g);
         if (g.state != GW_POLICY_GIT_NONE || !strstr(g.why, cases[i].why))
             fail_msg("case \"%s\": state %s, why \"%s\"", cases[i].name,
                      gw_policy_git_state_name(g.state), g.why);
     }
-    free(saved);
 }
 
 int main(void)

@@ -2,13 +2,10 @@
  * most once, percent-decoded, nothing unknown; dates and RFC 3339 times in UTC (offsets
  * converted, leap days checked); an empty or over-long period refused. Each failure prints the
  * case name. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "unit/testutil.h"
 
 #include "common/err.h"
 #include "gateway/http/report_query.h"

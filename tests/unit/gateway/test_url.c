@@ -1,11 +1,8 @@
 /* gw_url_check: which URLs hubgate may connect to, judged on libcurl's own parse of them. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "unit/testutil.h"
 
 #include "gateway/config/url.h"
 

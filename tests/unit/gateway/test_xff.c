@@ -1,12 +1,9 @@
 /* The X-Forwarded-For walk (gateway/http/xff.c): all lines joined, walked from the right through
  * trusted proxies, entries in the four accepted forms, anything else an unknown client. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "unit/testutil.h"
 
 #include "common/err.h"
 #include "gateway/http/xff.h"
@@ -97,12 +94,10 @@ static const struct {
 
 static void walk(void **state)
 {
-    (void)state;
     pol_cidr_t trusted[4];
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(pol_cidr_parse(trusted_text[i], &trusted[i]), 0);
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gw_header_t h[MAXLINES + 2];
         size_t n = 0;
@@ -111,7 +106,7 @@ static void walk(void **state)
             h[n++] = (gw_header_t){k % 2 ? "x-forwarded-for" : "X-Forwarded-For", 15,
                                    cases[i].lines[k], strlen(cases[i].lines[k])};
         gw_xff_t x;
-        int rc = gw_xff_resolve(cases[i].peer, h, n, trusted, 4, &a, &x);
+        int rc = gw_xff_resolve(cases[i].peer, h, n, trusted, 4, a, &x);
         if (rc != 0)
             fail_msg("case \"%s\": returned %d", cases[i].name, rc);
         if (strcmp(x.client, cases[i].client) != 0)
@@ -126,32 +121,28 @@ static void walk(void **state)
         if (x.peer_trusted != cases[i].peer_trusted)
             fail_msg("case \"%s\": peer_trusted %d", cases[i].name, x.peer_trusted);
     }
-    cmn_arena_free(&a);
 }
 
 /* The walk never trusts the proxy's own address in place of an entry it could not read. */
 static void unknown_never_falls_back_to_the_peer(void **state)
 {
-    (void)state;
     pol_cidr_t trusted;
     assert_int_equal(pol_cidr_parse("127.0.0.0/8", &trusted), 0);
-    cmn_arena_t a;
-    cmn_arena_init(&a, 4096, 1 << 20);
+    cmn_arena_t *a = *state;
     gw_header_t h[] = {{"X-Forwarded-For", 15, "192.168.7.7", 11},
                        {"X-Forwarded-For", 15, "203.0.113.9:4711:x", 18}};
     gw_xff_t x;
-    assert_int_equal(gw_xff_resolve("127.0.0.1", h, 2, &trusted, 1, &a, &x), 0);
+    assert_int_equal(gw_xff_resolve("127.0.0.1", h, 2, &trusted, 1, a, &x), 0);
     assert_false(x.known);
     assert_string_equal(x.client, "unknown");
     assert_string_equal(x.peer, "127.0.0.1");
-    cmn_arena_free(&a);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(walk),
-        cmocka_unit_test(unknown_never_falls_back_to_the_peer),
+        testutil_arena_test(walk),
+        testutil_arena_test(unknown_never_falls_back_to_the_peer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
