@@ -91,6 +91,23 @@ static void release(gw_tokens_t *t, PGconn *c)
     PQfinish(c);
 }
 
+/* Runs sql with n text or binary params on c (NULL: not connected). The result when the
+ * statement returned rows (possibly none; the caller PQclears it), else NULL, with a failure
+ * logged as "<what> failed". */
+static PGresult *query(PGconn *c, const char *what, const char *sql, int n,
+                       const char *const *params, const int *lengths, const int *formats)
+{
+    if (!c)
+        return NULL;
+    PGresult *res = PQexecParams(c, sql, n, NULL, params, lengths, formats, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        return res;
+    cmn_log_warn("tokens", "%s failed: %s", what,
+                 res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+    PQclear(res);
+    return NULL;
+}
+
 const char *gw_tokens_name_problem(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
@@ -177,25 +194,22 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     int rc = CMN_ERR_DB;
     PGconn *c = snap_text ? acquire(t) : NULL;
     int open = c && begin(c);
-    PGresult *res = open ? PQexecParams(c,
+    PGresult *res = query(open ? c : NULL, "minting",
                                      "INSERT INTO access_token (id, hash, name, owner_iss, "
                                      "owner_sub, owner, scope, expires_at) VALUES ($1, $2, $3, $4, "
                                      "$5, $6::jsonb, $7, now() + make_interval(days => $8::int)) "
                                      "RETURNING to_char(created_at AT TIME ZONE 'UTC', "
                                      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at AT TIME "
                                      "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                                     8, NULL, params, lengths, formats, 0)
-                      : NULL;
+                                     8, params, lengths, formats);
     *info = NULL;
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+    if (res && PQntuples(res) == 1) {
         *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "name", name, "scope", scope,
                           "created", PQgetvalue(res, 0, 0), "expires", PQgetvalue(res, 0, 1));
         rc = *info ? 0 : CMN_ERR_NOMEM;
         /* Committed only once the event is durable: no token without its token.minted. */
         if (rc == 0 && confirm)
             rc = confirm(arg, *info);
-    } else if (res) {
-        cmn_log_warn("tokens", "minting failed: %s", PQresultErrorMessage(res));
     }
     PQclear(res);
     if (open)
@@ -215,7 +229,7 @@ json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
 {
     const char *params[2] = {owner->iss, owner->sub};
     PGconn *c = acquire(t);
-    PGresult *res = c ? PQexecParams(c,
+    PGresult *res = query(c, "listing",
                                      "SELECT id, name, scope, to_char(created_at AT TIME ZONE "
                                      "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at "
                                      "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
@@ -223,10 +237,9 @@ json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
                                      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), expires_at < now() FROM "
                                      "access_token WHERE owner_iss = $1 AND owner_sub = $2 ORDER BY "
                                      "created_at DESC, id LIMIT 1000",
-                                     2, NULL, params, NULL, NULL, 0)
-                      : NULL;
+                                     2, params, NULL, NULL);
     json_t *out = NULL;
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+    if (res) {
         out = json_array();
         for (int i = 0; out && i < PQntuples(res); i++) {
             json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id", PQgetvalue(res, i, 0),
@@ -252,22 +265,18 @@ int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
     int open = c && begin(c);
     /* The revoked token's name and scope come back for its token.revoked event: the report of
      * tokens minted and revoked names each the same way. */
-    PGresult *res =
-        open ? PQexecParams(c,
+    PGresult *res = query(open ? c : NULL, "revoking",
                             "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
                             "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
                             "RETURNING name, scope",
-                            3, NULL, params, NULL, NULL, 0)
-             : NULL;
+                            3, params, NULL, NULL);
     int rc = CMN_ERR_DB;
     json_t *info = NULL;
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+    if (res) {
         rc = PQntuples(res) == 1 ? 0 : CMN_ERR_NOTFOUND;
         if (rc == 0)
             info = json_pack("{s:s, s:s, s:s}", "id", id, "name", PQgetvalue(res, 0, 0), "scope",
                              PQgetvalue(res, 0, 1));
-    } else if (res) {
-        cmn_log_warn("tokens", "revoking failed: %s", PQresultErrorMessage(res));
     }
     PQclear(res);
     if (rc == 0 && confirm)
@@ -298,15 +307,14 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
     const char *params[1] = {(const char *)hash};
     int lengths[1] = {32}, formats[1] = {1};
     PGconn *c = acquire(t);
-    PGresult *res = c ? PQexecParams(c,
+    PGresult *res = query(c, "lookup",
                                      "SELECT id, name, scope, owner::text, extract(epoch FROM "
                                      "expires_at)::bigint, revoked_at IS NOT NULL FROM access_token "
                                      "WHERE hash = $1",
-                                     1, NULL, params, lengths, formats, 0)
-                      : NULL;
+                                     1, params, lengths, formats);
     int rc = CMN_ERR_DB;
     *row = NULL;
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+    if (res) {
         rc = 0;
         if (PQntuples(res) == 1) {
             json_t *owner = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
@@ -318,8 +326,6 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
             if (!*row)
                 rc = CMN_ERR_NOMEM;
         }
-    } else if (res) {
-        cmn_log_warn("tokens", "lookup failed: %s", PQresultErrorMessage(res));
     }
     PQclear(res);
     release(t, c);

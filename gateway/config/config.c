@@ -207,23 +207,34 @@ done:
     return out;
 }
 
+/* The array at ptr.key (its JSON path into path) when it holds at most max entries, with room
+ * for them and a terminator in the config's arena (*items, item bytes each). NULL when it is
+ * absent, over the cap (reported, naming what it holds) or memory ran out. */
+static json_t *bounded_array(loader_t *l, const char *ptr, json_t *obj, const char *key,
+                             size_t max, const char *what, size_t item, void **items,
+                             char path[PTR_MAX])
+{
+    json_t *list = get_array(l, ptr, obj, key);
+    if (!list)
+        return NULL;
+    cmn_jdiag_join(path, ptr, key);
+    if (json_array_size(list) > max) {
+        cmn_jdiag_error(&l->diag, path, 0, "%zu %s, expected at most %zu", json_array_size(list),
+                        what, max);
+        return NULL;
+    }
+    *items = cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) * item);
+    return *items ? list : NULL;
+}
+
 /* regions.<name>.storage: the origins the region's answers may send clients to. Each is an
  * origin only (no path, query or credentials), https unless on loopback, like upstreams. */
 static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
 {
     char p[PTR_MAX], q[PTR_MAX];
-    json_t *list = get_array(l, ptr, r, "storage");
+    json_t *list = bounded_array(l, ptr, r, "storage", GW_MAX_STORAGE_ORIGINS, "origins",
+                                 sizeof(*reg->storage), (void **)&reg->storage, p);
     if (!list)
-        return;
-    cmn_jdiag_join(p, ptr, "storage");
-    if (json_array_size(list) > GW_MAX_STORAGE_ORIGINS) {
-        cmn_jdiag_error(&l->diag, p, 0, "%zu origins, expected at most %d", json_array_size(list),
-                        GW_MAX_STORAGE_ORIGINS);
-        return;
-    }
-    reg->storage =
-        cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) * sizeof(*reg->storage));
-    if (!reg->storage)
         return;
     size_t i;
     json_t *v;
@@ -262,18 +273,10 @@ static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *
 static void parse_storage_networks(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
 {
     char p[PTR_MAX], q[PTR_MAX];
-    json_t *list = get_array(l, ptr, r, "storage_networks");
+    json_t *list = bounded_array(l, ptr, r, "storage_networks", GW_MAX_STORAGE_NETWORKS,
+                                 "networks", sizeof(*reg->storage_networks),
+                                 (void **)&reg->storage_networks, p);
     if (!list)
-        return;
-    cmn_jdiag_join(p, ptr, "storage_networks");
-    if (json_array_size(list) > GW_MAX_STORAGE_NETWORKS) {
-        cmn_jdiag_error(&l->diag, p, 0, "%zu networks, expected at most %d", json_array_size(list),
-                        GW_MAX_STORAGE_NETWORKS);
-        return;
-    }
-    reg->storage_networks = cmn_arena_alloc(&l->cfg->arena, (json_array_size(list) + 1) *
-                                                                sizeof(*reg->storage_networks));
-    if (!reg->storage_networks)
         return;
     size_t i;
     json_t *v;
