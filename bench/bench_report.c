@@ -15,6 +15,7 @@
 #include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/buf.h"
+#include "common/sha256.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static void copy_text(FILE *out, const char *s)
 static void copy_bytea(FILE *out, const unsigned char *b, size_t n)
 {
     char hex[2 * AUD_HASH_BYTES + 1];
-    aud_hex(b, n, hex);
+    cmn_hex(b, n, hex);
     fprintf(out, "\\\\x%s", hex);
 }
 
@@ -301,7 +302,7 @@ int main(int argc, char **argv)
             copy_bytea(cps, cp.hash, AUD_HASH_BYTES);
             fprintf(cps, "\t%s\t%s\t", ctsbuf, cp.key_id);
             char sighex[2 * AUD_SIG_BYTES + 1];
-            aud_hex(cp.sig, AUD_SIG_BYTES, sighex);
+            cmn_hex(cp.sig, AUD_SIG_BYTES, sighex);
             fprintf(cps, "\\\\x%s\n", sighex);
         }
     }

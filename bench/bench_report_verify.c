@@ -17,6 +17,7 @@
 #include "audit/report_stats.h"
 #include "audit/report_verify.h"
 #include "common/buf.h"
+#include "common/sha256.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -104,7 +105,7 @@ static int sha256_file(const char *path, char hex[2 * AUD_HASH_BYTES + 1])
     EVP_DigestFinal_ex(ctx, md, &ml);
     EVP_MD_CTX_free(ctx);
     fclose(f);
-    aud_hex(md, 32, hex);
+    cmn_hex(md, 32, hex);
     return 0;
 }
 
@@ -143,11 +144,11 @@ static int write_report(const char *dir, const char *keyfile, long events, const
         if (aud_event_encode(&ev, &enc) != 0)
             return -1;
         aud_chain_next(&h, prev, enc.data, enc.len, hash);
-        aud_hex(prev, 32, hp);
-        aud_hex(hash, 32, hh);
+        cmn_hex(prev, 32, hp);
+        cmn_hex(hash, 32, hh);
         if (org && strcmp(eorg, org) != 0) {
             aud_chain_commitment(&h, enc.data, enc.len, c);
-            aud_hex(c, 32, hc);
+            cmn_hex(c, 32, hc);
             fprintf(
                 f,
                 "{\"chain\":2,\"commitment\":\"%s\",\"hash\":\"%s\",\"hidden\":true,\"org\":\"%s\","
@@ -197,12 +198,12 @@ static int write_report(const char *dir, const char *keyfile, long events, const
     unsigned char g[AUD_HASH_BYTES];
     char gh[65], fts[28], tts[28];
     aud_chain_genesis(STREAM, g);
-    aud_hex(g, 32, gh);
+    cmn_hex(g, 32, gh);
     aud_time_format(from, fts);
     aud_time_format(to, tts);
     char sig64[100], eh[65];
     EVP_EncodeBlock((unsigned char *)sig64, end.sig, AUD_SIG_BYTES);
-    aud_hex(end.hash, AUD_HASH_BYTES, eh);
+    cmn_hex(end.hash, AUD_HASH_BYTES, eh);
     char ets[28];
     aud_time_format(end.ts_us, ets);
     json_t *rj = json_pack(
