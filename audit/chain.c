@@ -1,5 +1,6 @@
 #include "audit/chain.h"
 #include "common/err.h"
+#include "common/sha256.h"
 
 #include <openssl/evp.h>
 #include <string.h>
@@ -203,6 +204,12 @@ void aud_chain_genesis(const char *stream, unsigned char out[AUD_HASH_BYTES])
         EVP_DigestUpdate(ctx, stream, strlen(stream)) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1)
         memset(out, 0, AUD_HASH_BYTES); /* only when out of memory; every chain then breaks */
     EVP_MD_CTX_free(ctx);
+}
+
+const char *aud_chain_hash_short(const unsigned char hash[AUD_HASH_BYTES], char out[17])
+{
+    cmn_hex(hash, 8, out);
+    return out;
 }
 
 /* Hex digit values, 0xff for anything else: one table load per digit (report verify decodes

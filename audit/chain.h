@@ -79,6 +79,9 @@ int aud_chain_next(aud_hasher_t *h, const unsigned char prev[AUD_HASH_BYTES], co
 /* The genesis prev_hash of a stream. */
 void aud_chain_genesis(const char *stream, unsigned char out[AUD_HASH_BYTES]);
 
+/* The first 8 bytes of a hash as 16 hex digits into out, for messages; returns out. */
+const char *aud_chain_hash_short(const unsigned char hash[AUD_HASH_BYTES], char out[17]);
+
 
 /* Decodes exactly 2n hex digits (either case) into n bytes. Returns 0 or CMN_ERR_PARSE (out then
  * holds garbage). */

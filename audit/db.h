@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/checkpoint.h"
+
 /* Connects with the settings in url (a libpq URL or conninfo string), adding what the audit
  * log needs unless url sets it: connect_timeout=5, TCP keepalives, tcp_user_timeout=10 s,
  * application_name; and always `-c synchronous_commit=on` appended to url's options, so no
@@ -15,6 +17,14 @@ PGconn *aud_db_connect(const char *url, const char *application_name, char *err,
 
 /* Copies a libpq message into err as one line (newlines become spaces, the trailing one goes). */
 void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg);
+
+/* Formats a message (which may quote libpq's) into err as one line, as aud_db_oneline. */
+void aud_db_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Decodes row `row` of a binary-format result whose columns are seq, hash, ts, key_id,
+ * signature (audit_checkpoint's) into cp, for stream. A hash or signature of the wrong length
+ * is left zero: it then verifies with no key and names no chain hash. */
+void aud_db_checkpoint(const PGresult *r, int row, const char *stream, aud_checkpoint_t *cp);
 
 /* Binary COPY field helpers (network byte order), appending to a cmn_buf_t-like byte sink. */
 static inline void aud_be16(unsigned char *p, uint16_t v)
