@@ -26,8 +26,6 @@
 
 #define RPT_SINK_BUFFER               (256 * 1024)
 #define RPT_MAX_PROBLEMS              100 /* integrity problems listed per stream (all are counted) */
-#define RPT_MAX_STREAM_KEYS           64
-#define RPT_MAX_CHECKPOINT_FILE_LINES 10000000
 
 /* ---- report_files.c ---- */
 
