@@ -55,7 +55,7 @@ typedef struct {
 
 /* The first problem of one kind, and how many of that kind were found. */
 typedef struct {
-    const char *code; /* static: "file_hash", "deleted", "modified", … (see report_verify.c) */
+    const char *code; /* static: "file_hash", "deleted", "modified", … (report_verify_*.c) */
     char file[256];   /* "events.jsonl", "manifest.json", a --checkpoint file's name, … */
     int64_t line;     /* 1-based line in file; 0: not about a line */
     char stream[AUD_STREAM_MAX + 1]; /* "" when not about a stream */
