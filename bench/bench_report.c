@@ -16,6 +16,7 @@
 #include "audit/event.h"
 #include "common/buf.h"
 #include "common/sha256.h"
+#include "support/options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,26 +93,20 @@ int main(int argc, char **argv)
 {
     const char *key_file = NULL, *stream = "bench", *cps_file = NULL, *policy = NULL;
     long stream_id = 1, events = 1000000, days = 30, every = 1000, end_s = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--key"))
-            key_file = argv[i + 1];
-        else if (!strcmp(argv[i], "--stream"))
-            stream = argv[i + 1];
-        else if (!strcmp(argv[i], "--stream-id"))
-            stream_id = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--events"))
-            events = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--days"))
-            days = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--checkpoints"))
-            cps_file = argv[i + 1];
-        else if (!strcmp(argv[i], "--checkpoint-every"))
-            every = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--end"))
-            end_s = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--policy-sha256"))
-            policy = argv[i + 1];
-        else {
+    const bench_option_t options[] = {
+        {"--key", .str = &key_file},
+        {"--stream", .str = &stream},
+        {"--stream-id", .num = &stream_id},
+        {"--events", .num = &events},
+        {"--days", .num = &days},
+        {"--checkpoints", .str = &cps_file},
+        {"--checkpoint-every", .num = &every},
+        {"--end", .num = &end_s},
+        {"--policy-sha256", .str = &policy},
+        {NULL},
+    };
+    for (int i = 1; i < argc; i++) {
+        if (bench_option(options, argc, argv, &i) <= 0) {
             fprintf(stderr, "bench_report: unknown argument %s\n", argv[i]);
             return 1;
         }
