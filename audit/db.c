@@ -1,4 +1,5 @@
 #include "audit/db.h"
+#include "common/err.h"
 #include "common/log.h"
 
 #include <stdarg.h>
@@ -115,4 +116,27 @@ PGconn *aud_db_connect(const char *url, const char *application_name, char *err,
     }
     PQsetNoticeProcessor(conn, on_notice, NULL);
     return conn;
+}
+
+int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(db, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        aud_db_errf(err, errlen, "%s%s%s", what ? what : "", what ? ": " : "",
+                    PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : CMN_ERR_DB;
+}
+
+PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err, size_t errlen)
+{
+    PGconn *db = aud_db_connect(url, application_name, err, errlen);
+    if (db && aud_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, err,
+                          errlen) != 0) {
+        PQfinish(db);
+        db = NULL;
+    }
+    return db;
 }

@@ -15,6 +15,16 @@
  * connection (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */
 PGconn *aud_db_connect(const char *url, const char *application_name, char *err, size_t errlen);
 
+/* Runs sql (no parameters, rows ignored). Returns 0, or CMN_ERR_DB with "<what>: <libpq's
+ * message>" in err as one line (the message alone when what is NULL). Blocks (network). */
+int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t errlen);
+
+/* aud_db_connect, then one REPEATABLE READ READ ONLY transaction: a snapshot of everything
+ * while writers keep appending, read-only whatever the role may do. Returns the connection
+ * (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */
+PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err,
+                        size_t errlen);
+
 /* Copies a libpq message into err as one line (newlines become spaces, the trailing one goes). */
 void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg);
 

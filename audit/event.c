@@ -235,16 +235,21 @@ int aud_id_ok(const char *id, size_t len)
 
 /* ---- builder ---- */
 
-void aud_event_init(aud_event_t *ev, aud_kind_t kind)
+void aud_event_clear(aud_event_t *ev)
 {
     memset(ev, 0, sizeof(*ev));
-    ev->v = AUD_EVENT_VERSION;
     ev->actor.mfa = AUD_ABSENT;
     ev->response.status = AUD_ABSENT;
     ev->response.upstream_status = AUD_ABSENT;
     ev->response.bytes_in = AUD_ABSENT;
     ev->response.bytes_out = AUD_ABSENT;
     ev->response.duration_ms = AUD_ABSENT;
+}
+
+void aud_event_init(aud_event_t *ev, aud_kind_t kind)
+{
+    aud_event_clear(ev);
+    ev->v = AUD_EVENT_VERSION;
     aud_event_stamp(ev, kind);
 }
 

@@ -7,6 +7,9 @@
 
 #include "audit/event.h"
 
+/* Zeroes ev, its numbers absent (AUD_ABSENT): where the builder and the parser both start. */
+void aud_event_clear(aud_event_t *ev);
+
 /* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates, at
  * most U+10FFFF), or 0 when s does not start one. n >= 1. */
 size_t aud_utf8_seq(const unsigned char *s, size_t n);

@@ -558,13 +558,7 @@ int aud_event_parse(aud_parsed_t *p, const char *text, size_t len, char *why, si
         p->store_borrowed = 0;
     }
     aud_event_t *ev = &p->ev;
-    memset(ev, 0, sizeof(*ev));
-    ev->actor.mfa = AUD_ABSENT;
-    ev->response.status = AUD_ABSENT;
-    ev->response.upstream_status = AUD_ABSENT;
-    ev->response.bytes_in = AUD_ABSENT;
-    ev->response.bytes_out = AUD_ABSENT;
-    ev->response.duration_ms = AUD_ABSENT;
+    aud_event_clear(ev);
     top_t t = {.c = {.s = text, .n = len, .i = 0, .p = p, .why = why, .whylen = whylen}};
     cur_t *c = &t.c;
     if (parse_object(c, ev, top_member))

@@ -40,6 +40,20 @@ static void put_text(cmn_buf_t *b, const char *s)
     cmn_buf_append(b, s, n);
 }
 
+/* An int4 (bytes 4) or int8 column; AUD_ABSENT is NULL. */
+static void put_number(cmn_buf_t *b, int64_t v, int bytes)
+{
+    if (v == AUD_ABSENT) {
+        put32(b, -1);
+        return;
+    }
+    put32(b, bytes);
+    if (bytes == 4)
+        put32(b, (int32_t)v);
+    else
+        put64(b, v);
+}
+
 /* The columns after canonical, from a parsed event (audit/event.h aud_event_columns). */
 static void put_columns(cmn_buf_t *b, const aud_columns_t *c)
 {
@@ -51,24 +65,9 @@ static void put_columns(cmn_buf_t *b, const aud_columns_t *c)
     put_text(b, c->action);
     put_text(b, c->decision);
     put_text(b, c->rule);
-    if (c->status == AUD_ABSENT) {
-        put32(b, -1);
-    } else {
-        put32(b, 4);
-        put32(b, c->status);
-    }
-    if (c->bytes_in == AUD_ABSENT) {
-        put32(b, -1);
-    } else {
-        put32(b, 8);
-        put64(b, c->bytes_in);
-    }
-    if (c->bytes_out == AUD_ABSENT) {
-        put32(b, -1);
-    } else {
-        put32(b, 8);
-        put64(b, c->bytes_out);
-    }
+    put_number(b, c->status, 4);
+    put_number(b, c->bytes_in, 8);
+    put_number(b, c->bytes_out, 8);
     if (!c->ip_family) {
         put32(b, -1);
     } else {

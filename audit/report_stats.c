@@ -1,5 +1,6 @@
 #include "audit/report_stats.h"
 #include "audit/report_tally.h"
+#include "common/array.h"
 #include "common/err.h"
 
 #include <stdlib.h>
@@ -421,14 +422,8 @@ static int note_version(aud_report_stats_t *s, const aud_event_t *ev)
     }
     if (s->nversions >= AUD_REPORT_MAX_KEYS)
         return 0;
-    if (s->nversions == s->versions_cap) {
-        size_t cap = s->versions_cap ? s->versions_cap * 2 : 16;
-        aud_report_loaded_t *v = realloc(s->versions, cap * sizeof(*v));
-        if (!v)
-            return CMN_ERR_NOMEM;
-        s->versions = v;
-        s->versions_cap = cap;
-    }
+    if (cmn_array_room(&s->versions, &s->versions_cap, s->nversions, sizeof(*s->versions), 16))
+        return CMN_ERR_NOMEM;
     aud_report_loaded_t *v = &s->versions[s->nversions++];
     memset(v, 0, sizeof(*v));
     snprintf(v->sha256, sizeof(v->sha256), "%s", sha);

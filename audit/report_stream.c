@@ -7,6 +7,7 @@
 #include "audit/report_internal.h"
 #include "common/b64.h"
 #include "common/sha256.h"
+#include "common/array.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -135,14 +136,8 @@ static int keep_file_cp(void *arg, const aud_checkpoint_t *cp, int64_t lineno)
             c->file_mid_skipped++;
             return 0;
         }
-        if (fs->nmid == fs->capmid) {
-            size_t ncap = fs->capmid ? fs->capmid * 2 : 64;
-            rpt_cp_t *m = realloc(fs->mid, ncap * sizeof(*m));
-            if (!m)
-                return CMN_ERR_NOMEM;
-            fs->mid = m;
-            fs->capmid = ncap;
-        }
+        if (cmn_array_room(&fs->mid, &fs->capmid, fs->nmid, sizeof(*fs->mid), 64) != 0)
+            return CMN_ERR_NOMEM;
         fs->mid[fs->nmid++] = r;
     }
     return 0;

@@ -10,6 +10,7 @@
 #include "audit/report_verify_seq.h"
 #include "audit/report_verify_t.h"
 #include "common/clock.h"
+#include "common/array.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -76,20 +77,14 @@ static int keep_file_cp(void *arg, const aud_checkpoint_t *cp, int64_t lineno)
                     (long long)cp->seq, cp->key_id);
         return 0;
     }
-    if (v->n_fcps == v->fcps_cap) {
-        if (v->fcps_cap >= AUD_REPORT_VERIFY_MAX_FILE_CPS) {
-            cmn_errf(f->err, f->errlen, "--checkpoint files hold more than %d checkpoints",
-                     AUD_REPORT_VERIFY_MAX_FILE_CPS);
-            return CMN_ERR_TOOBIG;
-        }
-        size_t cap = v->fcps_cap ? v->fcps_cap * 2 : 1024;
-        rvf_fcp_t *nc = realloc(v->fcps, cap * sizeof(*nc));
-        if (!nc) {
-            cmn_errf(f->err, f->errlen, "out of memory");
-            return CMN_ERR_NOMEM;
-        }
-        v->fcps = nc;
-        v->fcps_cap = cap;
+    if (v->n_fcps == v->fcps_cap && v->fcps_cap >= AUD_REPORT_VERIFY_MAX_FILE_CPS) {
+        cmn_errf(f->err, f->errlen, "--checkpoint files hold more than %d checkpoints",
+                 AUD_REPORT_VERIFY_MAX_FILE_CPS);
+        return CMN_ERR_TOOBIG;
+    }
+    if (cmn_array_room(&v->fcps, &v->fcps_cap, v->n_fcps, sizeof(*v->fcps), 1024) != 0) {
+        cmn_errf(f->err, f->errlen, "out of memory");
+        return CMN_ERR_NOMEM;
     }
     rvf_fcp_t *c = &v->fcps[v->n_fcps++];
     memcpy(c->stream, cp->stream, sizeof(c->stream));
@@ -220,15 +215,25 @@ void aud_report_verify_result_free(aud_report_verify_result_t *r)
 
 /* ---- output ---- */
 
-static void print_problem(const aud_report_verify_problem_t *p, FILE *out)
+/* Where p is: its file, then its line, stream and seq when it has them, each after its
+ * separator ("FILE:LINE: stream S seq N" in a list, "FILE line LINE stream S seq N" in the
+ * verdict). */
+static void print_place(const aud_report_verify_problem_t *p, const char *line_sep,
+                        const char *stream_sep, FILE *out)
 {
-    fprintf(out, "  %s", p->file[0] ? p->file : "-");
+    fputs(p->file[0] ? p->file : "-", out);
     if (p->line > 0)
-        fprintf(out, ":%lld", (long long)p->line);
+        fprintf(out, "%s%lld", line_sep, (long long)p->line);
     if (p->stream[0])
-        fprintf(out, ": stream %s", p->stream);
+        fprintf(out, "%sstream %s", stream_sep, p->stream);
     if (p->seq >= 0)
         fprintf(out, " seq %lld", (long long)p->seq);
+}
+
+static void print_problem(const aud_report_verify_problem_t *p, FILE *out)
+{
+    fputs("  ", out);
+    print_place(p, ":", ": ", out);
     fprintf(out, ": %s: %s", p->code, p->message);
     if (p->count > 1)
         fprintf(out, " (and %zu more of this kind)", p->count - 1);
@@ -261,14 +266,8 @@ void aud_report_verify_print_text(const aud_report_verify_result_t *r, FILE *out
                 r->n_streams, (long long)r->events, r->seconds, rate, r->manifest_key_id);
     } else if (r->n_problems) {
         const aud_report_verify_problem_t *p = &r->problems[0];
-        fprintf(out, "report verify: FAILED: %zu problems; first: %s", r->total_problems,
-                p->file[0] ? p->file : "-");
-        if (p->line > 0)
-            fprintf(out, " line %lld", (long long)p->line);
-        if (p->stream[0])
-            fprintf(out, " stream %s", p->stream);
-        if (p->seq >= 0)
-            fprintf(out, " seq %lld", (long long)p->seq);
+        fprintf(out, "report verify: FAILED: %zu problems; first: ", r->total_problems);
+        print_place(p, " line ", " ", out);
         fprintf(out, ": %s\n", p->code);
     } else {
         fprintf(out, "report verify: FAILED\n");

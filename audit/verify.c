@@ -5,6 +5,7 @@
 #include "audit/verify_stream.h"
 #include "audit/verify_t.h"
 #include "common/clock.h"
+#include "common/array.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -16,14 +17,8 @@ static int add_file_cp(void *arg, const aud_checkpoint_t *cp, int64_t lineno)
 {
     (void)lineno;
     vfy_ctx_t *v = arg;
-    if (v->n_file_cps == v->file_cps_cap) {
-        size_t cap = v->file_cps_cap ? v->file_cps_cap * 2 : 256;
-        aud_checkpoint_t *nc = realloc(v->file_cps, cap * sizeof(*nc));
-        if (!nc)
-            return CMN_ERR_NOMEM;
-        v->file_cps = nc;
-        v->file_cps_cap = cap;
-    }
+    if (cmn_array_room(&v->file_cps, &v->file_cps_cap, v->n_file_cps, sizeof(*v->file_cps), 256))
+        return CMN_ERR_NOMEM;
     v->file_cps[v->n_file_cps++] = *cp;
     return 0;
 }
@@ -49,16 +44,6 @@ static int load_checkpoint_file(vfy_ctx_t *v, const char *path, char *err, size_
     return rc;
 }
 
-static int exec_ok(PGconn *db, const char *sql, char *err, size_t errlen)
-{
-    PGresult *r = PQexec(db, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        aud_db_oneline(err, errlen, "", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? 0 : CMN_ERR_DB;
-}
-
 int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
@@ -82,14 +67,12 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     if (o->checkpoint_file && (rc = load_checkpoint_file(&v, o->checkpoint_file, err, errlen)))
         goto out;
 
-    v.db = aud_db_connect(o->database_url, "hubgate audit verify", err, errlen);
+    /* One snapshot for everything, while writers may keep appending. */
+    v.db = aud_db_snapshot(o->database_url, "hubgate audit verify", err, errlen);
     if (!v.db) {
         rc = CMN_ERR_DB;
         goto out;
     }
-    /* One snapshot for everything, while writers may keep appending. */
-    if ((rc = exec_ok(v.db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)))
-        goto out;
     const char *sv[1] = {o->stream};
     streams = PQexecParams(v.db,
                            "SELECT id, name, public_key, key_id FROM audit_stream WHERE $1::text "
@@ -157,7 +140,7 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
         }
         PQclear(orphans);
     }
-    exec_ok(v.db, "COMMIT", NULL, 0);
+    aud_db_exec(v.db, "COMMIT", NULL, NULL, 0);
     r->ok = r->total_problems == 0;
 out:
     vfy_problems_sort(r);
