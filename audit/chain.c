@@ -1,5 +1,6 @@
 #include "audit/chain.h"
 #include "common/err.h"
+#include "common/json_escape.h"
 #include "common/sha256.h"
 
 #include <openssl/evp.h>
@@ -75,36 +76,17 @@ static int json_string(const char *s, size_t n, size_t *i, char *out, size_t cap
                 return CMN_ERR_PARSE;
             char e = s[k + 1];
             k += 2;
-            switch (e) {
-            case '"':
-            case '\\':
-                ch = e;
-                break;
-            case 'b':
-                ch = '\b';
-                break;
-            case 't':
-                ch = '\t';
-                break;
-            case 'n':
-                ch = '\n';
-                break;
-            case 'f':
-                ch = '\f';
-                break;
-            case 'r':
-                ch = '\r';
-                break;
-            case 'u': {
+            int short_esc = cmn_json_unescape(e);
+            if (short_esc >= 0) {
+                ch = (char)short_esc;
+            } else if (e == 'u') {
                 /* canonical form escapes only controls without a short form, as \u00xx */
                 if (n - k < 4 || s[k] != '0' || s[k + 1] != '0' || hexval(s[k + 2]) < 0 ||
                     hexval(s[k + 3]) < 0)
                     return CMN_ERR_PARSE;
                 ch = (char)(hexval(s[k + 2]) << 4 | hexval(s[k + 3]));
                 k += 4;
-                break;
-            }
-            default:
+            } else {
                 return CMN_ERR_PARSE;
             }
         } else {

@@ -3,6 +3,8 @@
 #include "audit/event.h"
 #include "audit/event_internal.h"
 #include "common/err.h"
+#include "common/json_escape.h"
+#include "common/sha256.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -195,7 +197,6 @@ static uint64_t rng_next(void)
 
 static void make_id(char out[37], int64_t ts_us)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
     uint64_t ms = (uint64_t)(ts_us / 1000);
     uint64_t r1 = rng_next(), r2 = rng_next();
@@ -207,12 +208,18 @@ static void make_id(char out[37], int64_t ts_us)
         b[i] = (unsigned char)(r2 >> (8 * (i - 8)));
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    /* 32 hex digits in groups of 8-4-4-4-12 */
+    static const int group[5] = {8, 4, 4, 4, 12};
+    char hex[33];
+    cmn_hex(b, 16, hex);
+    const char *h = hex;
     char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
+    for (int g = 0; g < 5; g++) {
+        if (g)
             *p++ = '-';
-        *p++ = hex[b[i] >> 4];
-        *p++ = hex[b[i] & 15];
+        memcpy(p, h, (size_t)group[g]);
+        p += group[g];
+        h += group[g];
     }
     *p = '\0';
 }
@@ -470,7 +477,6 @@ size_t aud_utf8_seq(const unsigned char *s, size_t n)
 /* Writes a JSON string holding at most `cap` bytes of (UTF-8) value. */
 static void put_string(enc_t *e, const char *s, size_t cap)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), i = 0, value_len = 0;
     putc1(e, '"');
@@ -513,39 +519,8 @@ static void put_string(enc_t *e, const char *s, size_t cap)
             e->truncated = 1;
             break;
         }
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t el = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
-        }
-        put(e, esc, el);
+        char esc[7];
+        put(e, esc, cmn_json_escape(c, esc));
         value_len++;
         i++;
     }

@@ -5,6 +5,7 @@
 #include "audit/event.h"
 #include "audit/event_internal.h"
 #include "common/err.h"
+#include "common/json_escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,29 +136,10 @@ static int parse_string(cur_t *c, size_t cap, const char **out, size_t *outlen)
             if (c->i + 1 >= c->n)
                 return fail(c, "unterminated escape");
             char e = (char)s[c->i + 1], v;
-            switch (e) {
-            case '"':
-                v = '"';
-                break;
-            case '\\':
-                v = '\\';
-                break;
-            case 'b':
-                v = '\b';
-                break;
-            case 't':
-                v = '\t';
-                break;
-            case 'n':
-                v = '\n';
-                break;
-            case 'f':
-                v = '\f';
-                break;
-            case 'r':
-                v = '\r';
-                break;
-            case 'u': {
+            int short_esc = cmn_json_unescape(e);
+            if (short_esc >= 0) {
+                v = (char)short_esc;
+            } else if (e == 'u') {
                 /* Only \u00xx for controls that have no short escape, lowercase hex. */
                 if (c->n - c->i < 6 || s[c->i + 2] != '0' || s[c->i + 3] != '0')
                     return fail(c, "non-canonical \\u escape");
@@ -167,14 +149,11 @@ static int parse_string(cur_t *c, size_t cap, const char **out, size_t *outlen)
                     return fail(c, "non-canonical \\u escape");
                 int cv = (int)((h1 - hexd) << 4 | (h2 - hexd));
                 /* NUL cannot be in an event's (C) strings; the rest have short forms */
-                if (cv == 0 || cv >= 0x20 || cv == '\b' || cv == '\t' || cv == '\n' || cv == '\f' ||
-                    cv == '\r')
+                if (cv == 0 || cv >= 0x20 || cmn_json_escape_letter((unsigned char)cv))
                     return fail(c, "non-canonical \\u escape");
                 v = (char)cv;
                 c->i += 4;
-                break;
-            }
-            default:
+            } else {
                 return fail(c, "non-canonical escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
             }
             c->i += 2;

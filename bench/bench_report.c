@@ -44,21 +44,13 @@ static void copy_text(FILE *out, const char *s)
         fputs("\\N", out);
         return;
     }
+    static const char special[] = "\\\n\r\t", letter[] = "\\nrt";
     for (; *s; s++) {
-        switch (*s) {
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
+        const char *k = strchr(special, *s);
+        if (k) {
+            putc('\\', out);
+            putc(letter[k - special], out);
+        } else {
             putc(*s, out);
         }
     }
