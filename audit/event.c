@@ -578,6 +578,40 @@ static void close_obj(enc_t *e)
     e->first = 0;
 }
 
+/* clang-format off */
+#define MEMBER(type, field) {#field, offsetof(struct type, field)}
+/* clang-format on */
+const aud_str_member_t aud_client_members[AUD_CLIENT_MEMBERS] = {
+    MEMBER(aud_client, ip),
+    MEMBER(aud_client, user_agent),
+};
+const aud_str_member_t aud_decision_members[AUD_DECISION_MEMBERS] = {
+    MEMBER(aud_decision, effect), MEMBER(aud_decision, org),    MEMBER(aud_decision, policy_sha256),
+    MEMBER(aud_decision, reason), MEMBER(aud_decision, region), MEMBER(aud_decision, role),
+    MEMBER(aud_decision, rule),
+};
+const aud_str_member_t aud_request_members[AUD_REQUEST_MEMBERS] = {
+    MEMBER(aud_request, action),   MEMBER(aud_request, file), MEMBER(aud_request, method),
+    MEMBER(aud_request, path),     MEMBER(aud_request, repo), MEMBER(aud_request, repo_type),
+    MEMBER(aud_request, revision),
+};
+#undef MEMBER
+
+/* The object `name` of strings obj (members m[0..n)), unless none is set. */
+static void str_object(enc_t *e, const char *name, const void *obj, const aud_str_member_t *m,
+                       size_t n)
+{
+    size_t first = 0;
+    while (first < n && !*aud_str_member(obj, &m[first]))
+        first++;
+    if (first == n)
+        return;
+    open_obj(e, name);
+    for (size_t i = first; i < n; i++)
+        str_member(e, m[i].key, *aud_str_member(obj, &m[i]));
+    close_obj(e);
+}
+
 static int cmp_detail(const void *a, const void *b)
 {
     const aud_detail_t *x = *(const aud_detail_t *const *)a, *y = *(const aud_detail_t *const *)b;
@@ -658,25 +692,8 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
         str_member(&e, "token_id", ev->actor.token_id);
         close_obj(&e);
     }
-    if (ev->client.ip || ev->client.user_agent) {
-        open_obj(&e, "client");
-        str_member(&e, "ip", ev->client.ip);
-        str_member(&e, "user_agent", ev->client.user_agent);
-        close_obj(&e);
-    }
-    const struct aud_decision *dc = &ev->decision;
-    if (dc->effect || dc->org || dc->policy_sha256 || dc->reason || dc->region || dc->role ||
-        dc->rule) {
-        open_obj(&e, "decision");
-        str_member(&e, "effect", dc->effect);
-        str_member(&e, "org", dc->org);
-        str_member(&e, "policy_sha256", dc->policy_sha256);
-        str_member(&e, "reason", dc->reason);
-        str_member(&e, "region", dc->region);
-        str_member(&e, "role", dc->role);
-        str_member(&e, "rule", dc->rule);
-        close_obj(&e);
-    }
+    str_object(&e, "client", &ev->client, aud_client_members, AUD_CLIENT_MEMBERS);
+    str_object(&e, "decision", &ev->decision, aud_decision_members, AUD_DECISION_MEMBERS);
     if (ev->n_details) {
         size_t items_left = AUD_MAX_DETAIL_ITEMS;
         open_obj(&e, "details");
@@ -721,19 +738,7 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
     putc1(&e, '"');
     put(&e, kind, strlen(kind));
     putc1(&e, '"');
-    const struct aud_request *rq = &ev->request;
-    if (rq->action || rq->file || rq->method || rq->path || rq->repo || rq->repo_type ||
-        rq->revision) {
-        open_obj(&e, "request");
-        str_member(&e, "action", rq->action);
-        str_member(&e, "file", rq->file);
-        str_member(&e, "method", rq->method);
-        str_member(&e, "path", rq->path);
-        str_member(&e, "repo", rq->repo);
-        str_member(&e, "repo_type", rq->repo_type);
-        str_member(&e, "revision", rq->revision);
-        close_obj(&e);
-    }
+    str_object(&e, "request", &ev->request, aud_request_members, AUD_REQUEST_MEMBERS);
     str_member(&e, "request_id", ev->request_id);
     const struct aud_response *rs = &ev->response;
     if (rs->bytes_in != AUD_ABSENT || rs->bytes_out != AUD_ABSENT ||

@@ -4,8 +4,30 @@
 #define HUBGATE_AUDIT_EVENT_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "audit/event.h"
+
+/* A string member of one of the event's objects: its key, and where the object keeps it. */
+typedef struct {
+    const char *key;
+    size_t offset; /* of the `const char *` in the object */
+} aud_str_member_t;
+
+/* The members of the objects made of strings only, in canonical (byte) order: the encoder
+ * writes them from these tables and the parser finds them in the same ones. */
+#define AUD_CLIENT_MEMBERS   2
+#define AUD_DECISION_MEMBERS 7
+#define AUD_REQUEST_MEMBERS  7
+extern const aud_str_member_t aud_client_members[AUD_CLIENT_MEMBERS];
+extern const aud_str_member_t aud_decision_members[AUD_DECISION_MEMBERS];
+extern const aud_str_member_t aud_request_members[AUD_REQUEST_MEMBERS];
+
+/* The value of member m of obj (an object of the event). */
+static inline const char **aud_str_member(const void *obj, const aud_str_member_t *m)
+{
+    return (const char **)((uintptr_t)obj + m->offset);
+}
 
 /* Zeroes ev, its numbers absent (AUD_ABSENT): where the builder and the parser both start. */
 void aud_event_clear(aud_event_t *ev);

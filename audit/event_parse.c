@@ -313,13 +313,19 @@ static int actor_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
     return unknown(c, k, kl);
 }
 
+/* Member k of obj, an object of strings only (members m[0..n)). */
+static int str_object_member(cur_t *c, void *obj, const aud_str_member_t *m, size_t n,
+                             const char *k, size_t kl)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(m[i].key) == kl && memcmp(k, m[i].key, kl) == 0)
+            return str_field(c, aud_str_member(obj, &m[i]));
+    return unknown(c, k, kl);
+}
+
 static int client_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    if (key_is(k, kl, "ip"))
-        return str_field(c, &ev->client.ip);
-    if (key_is(k, kl, "user_agent"))
-        return str_field(c, &ev->client.user_agent);
-    return unknown(c, k, kl);
+    return str_object_member(c, &ev->client, aud_client_members, AUD_CLIENT_MEMBERS, k, kl);
 }
 
 static int decision_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
@@ -334,38 +340,12 @@ static int decision_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
         }
         return 0;
     }
-    if (key_is(k, kl, "org"))
-        return str_field(c, &ev->decision.org);
-    if (key_is(k, kl, "policy_sha256"))
-        return str_field(c, &ev->decision.policy_sha256);
-    if (key_is(k, kl, "reason"))
-        return str_field(c, &ev->decision.reason);
-    if (key_is(k, kl, "region"))
-        return str_field(c, &ev->decision.region);
-    if (key_is(k, kl, "role"))
-        return str_field(c, &ev->decision.role);
-    if (key_is(k, kl, "rule"))
-        return str_field(c, &ev->decision.rule);
-    return unknown(c, k, kl);
+    return str_object_member(c, &ev->decision, aud_decision_members, AUD_DECISION_MEMBERS, k, kl);
 }
 
 static int request_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    if (key_is(k, kl, "action"))
-        return str_field(c, &ev->request.action);
-    if (key_is(k, kl, "file"))
-        return str_field(c, &ev->request.file);
-    if (key_is(k, kl, "method"))
-        return str_field(c, &ev->request.method);
-    if (key_is(k, kl, "path"))
-        return str_field(c, &ev->request.path);
-    if (key_is(k, kl, "repo"))
-        return str_field(c, &ev->request.repo);
-    if (key_is(k, kl, "repo_type"))
-        return str_field(c, &ev->request.repo_type);
-    if (key_is(k, kl, "revision"))
-        return str_field(c, &ev->request.revision);
-    return unknown(c, k, kl);
+    return str_object_member(c, &ev->request, aud_request_members, AUD_REQUEST_MEMBERS, k, kl);
 }
 
 static int int_field(cur_t *c, int64_t *out)
