@@ -402,6 +402,20 @@ int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *i
     return 0;
 }
 
+const aud_detail_t *aud_event_detail(const aud_event_t *ev, const char *key)
+{
+    for (size_t i = 0; i < ev->n_details; i++)
+        if (strcmp(ev->details[i].key, key) == 0)
+            return &ev->details[i];
+    return NULL;
+}
+
+const char *aud_event_detail_text(const aud_event_t *ev, const char *key)
+{
+    const aud_detail_t *d = aud_event_detail(ev, key);
+    return d && d->type == AUD_DETAIL_STR ? d->str : NULL;
+}
+
 /* ---- encoder ---- */
 
 /* Output goes through a small local chunk, flushed to the cmn_buf_t when full and at the

@@ -159,6 +159,13 @@ int aud_event_detail_int(aud_event_t *ev, const char *key, int64_t value);
 int aud_event_detail_bool(aud_event_t *ev, const char *key, int value);
 int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *items, size_t n);
 
+/* The detail named key (borrowed from ev), or NULL when ev has none. */
+const aud_detail_t *aud_event_detail(const aud_event_t *ev, const char *key);
+
+/* The value of the string detail named key (borrowed), or NULL when there is none or it is not a
+ * string. */
+const char *aud_event_detail_text(const aud_event_t *ev, const char *key);
+
 /* 1 when a detail value would be refused as shaped like a credential (a JWT, an hf_ token, a
  * "Bearer "/"Basic " value, a PEM private key): the encoder's own test, for input that will
  * become a detail value and must be refused before anything happens (a token's name). */

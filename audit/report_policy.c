@@ -19,30 +19,32 @@
 #define MAX_TEST_LINES   20  /* failing-test lines kept per version */
 
 typedef struct {
-    char sha256[65];
-    char previous[65];
-    int at_start;        /* in force when the period began */
-    json_t *start_loads; /* [{stream, ts, trigger, git_*}] of the loads before the period */
-    int64_t first_ts_us;
-    int64_t loads;
-    pol_policy_t *policy; /* NULL: text not recorded or unreadable */
-    json_t *problem;      /* why the text could not be used */
+    aud_report_loaded_t l; /* its loads in the period (0: none, in force from before) */
+    int at_start;          /* in force when the period began */
+    json_t *start_loads;   /* [{stream, ts, trigger, git_*}] of the loads before the period */
+    pol_policy_t *policy;  /* NULL: text not recorded or unreadable */
+    json_t *problem;       /* why the text could not be used */
 } version_t;
-
-static const char *detail_str(const aud_event_t *ev, const char *key)
-{
-    for (size_t i = 0; i < ev->n_details; i++)
-        if (strcmp(ev->details[i].key, key) == 0 && ev->details[i].type == AUD_DETAIL_STR)
-            return ev->details[i].str;
-    return NULL;
-}
 
 static version_t *find(version_t *v, size_t n, const char *sha)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].sha256, sha) == 0)
+        if (strcmp(v[i].l.sha256, sha) == 0)
             return &v[i];
     return NULL;
+}
+
+/* The version l names, found among v[0..*n) or added (NULL when MAX_VERSIONS are known). */
+static version_t *version(version_t *v, size_t *n, const aud_report_loaded_t *l)
+{
+    version_t *x = find(v, *n, l->sha256);
+    if (x || *n >= MAX_VERSIONS)
+        return x;
+    x = &v[(*n)++];
+    memset(x, 0, sizeof(*x));
+    x->l = *l;
+    x->l.loads = 0;
+    return x;
 }
 
 /* The text of one version, parsed; NULL with v->problem set when it cannot be. */
@@ -176,34 +178,24 @@ static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t err
                             sizeof(why)) != 0)
             continue; /* the integrity pass reports unreadable events of the period */
         const aud_event_t *ev = &c->parsed.ev;
-        const char *sha = detail_str(ev, "sha256");
-        if (!sha || strlen(sha) != 64)
+        aud_report_loaded_t loaded;
+        version_t *x = aud_report_loaded_read(ev, &loaded) == 0 ? version(v, n, &loaded) : NULL;
+        if (!x)
             continue;
-        version_t *x = find(v, *n, sha);
-        if (!x) {
-            if (*n >= MAX_VERSIONS)
-                continue;
-            x = &v[(*n)++];
-            memset(x, 0, sizeof(*x));
-            snprintf(x->sha256, sizeof(x->sha256), "%s", sha);
-            const char *prev = detail_str(ev, "previous_sha256");
-            snprintf(x->previous, sizeof(x->previous), "%s",
-                     prev && strlen(prev) == 64 ? prev : "");
-            x->first_ts_us = ev->ts_us;
+        if (!x->start_loads)
             x->start_loads = json_array();
-        }
         x->at_start = 1;
         char ts[28];
         aud_time_format(ev->ts_us, ts);
         json_t *l = json_pack("{s:s, s:s}", "stream", PQgetvalue(r, i, 0), "ts", ts);
         static const char *const keys[] = {"trigger", "git_commit", "git_author", "git_state"};
         for (size_t k = 0; l && k < sizeof(keys) / sizeof(*keys); k++)
-            if (detail_str(ev, keys[k]))
-                json_object_set_new(l, keys[k], json_string(detail_str(ev, keys[k])));
+            if (aud_event_detail_text(ev, keys[k]))
+                json_object_set_new(l, keys[k], json_string(aud_event_detail_text(ev, keys[k])));
         if (l)
             json_array_append_new(x->start_loads, l);
-        if (ev->ts_us < x->first_ts_us)
-            x->first_ts_us = ev->ts_us;
+        if (ev->ts_us < x->l.first_ts_us)
+            x->l.first_ts_us = ev->ts_us;
     }
     PQclear(r);
     return 0;
@@ -221,24 +213,16 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
     size_t nl = 0;
     const aud_report_loaded_t *loaded = aud_report_stats_loaded(c->stats, &nl);
     for (size_t i = 0; !rc && i < nl; i++) {
-        version_t *x = find(v, n, loaded[i].sha256);
-        if (!x) {
-            if (n >= MAX_VERSIONS)
-                continue;
-            x = &v[n++];
-            memset(x, 0, sizeof(*x));
-            snprintf(x->sha256, sizeof(x->sha256), "%s", loaded[i].sha256);
-            snprintf(x->previous, sizeof(x->previous), "%s", loaded[i].previous_sha256);
-            x->first_ts_us = loaded[i].first_ts_us;
-        }
-        x->loads = loaded[i].loads;
+        version_t *x = version(v, &n, &loaded[i]);
+        if (x)
+            x->l.loads = loaded[i].loads;
     }
 
     json_t *policies = json_array(), *versions = json_array();
     int db_failed = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         version_t *x = &v[i];
-        x->policy = load_text(c, x->sha256, &x->problem, err, errlen, &db_failed);
+        x->policy = load_text(c, x->l.sha256, &x->problem, err, errlen, &db_failed);
         if (db_failed) {
             rc = CMN_ERR_DB;
             break;
@@ -254,12 +238,14 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
             }
         }
         json_array_append_new(policies,
-                              json_pack("{s:s, s:b, s:o, s:O?}", "sha256", x->sha256, "recorded",
+                              json_pack("{s:s, s:b, s:o, s:O?}", "sha256", x->l.sha256, "recorded",
                                         x->policy != NULL, "grants", grants ? grants : json_null(),
                                         "problem", x->problem));
 
         /* The version it replaced: what its first load says, else the one listed before. */
-        const char *prev = x->previous[0] ? x->previous : i > 0 ? v[i - 1].sha256 : NULL;
+        const char *prev = x->l.previous_sha256[0] ? x->l.previous_sha256
+                           : i > 0                 ? v[i - 1].l.sha256
+                                                   : NULL;
         json_t *diff = json_null();
         if (prev && x->policy) {
             version_t *pv = find(v, i, prev);
@@ -280,23 +266,23 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
         }
         /* Who loaded it, when known: its first load in the period, else the one before. */
         json_t *first_load = NULL;
-        json_t *loads =
-            json_object_get(json_object_get(aud_report_criterion(report, "CC8.1"), "loads"), "items");
+        json_t *loads = json_object_get(
+            json_object_get(aud_report_criterion(report, "CC8.1"), "loads"), "items");
         for (size_t k = 0; !first_load && k < json_array_size(loads); k++) {
             json_t *l = json_array_get(loads, k);
             const char *lsha = json_string_value(json_object_get(l, "sha256"));
-            if (lsha && strcmp(lsha, x->sha256) == 0)
+            if (lsha && strcmp(lsha, x->l.sha256) == 0)
                 first_load = json_deep_copy(l);
         }
         if (!first_load && json_array_size(x->start_loads))
             first_load = json_deep_copy(json_array_get(x->start_loads, 0));
         char first[28];
-        aud_time_format(x->first_ts_us, first);
+        aud_time_format(x->l.first_ts_us, first);
         json_array_append_new(
             versions, json_pack("{s:s, s:b, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:b}", "sha256",
-                                x->sha256, "in_force_at_start", x->at_start, "first_loaded", first,
-                                "loaded_by", first_load ? first_load : json_null(),
-                                "loads_in_period", (json_int_t)x->loads, "loads_before_period",
+                                x->l.sha256, "in_force_at_start", x->at_start, "first_loaded",
+                                first, "loaded_by", first_load ? first_load : json_null(),
+                                "loads_in_period", (json_int_t)x->l.loads, "loads_before_period",
                                 x->start_loads ? json_incref(x->start_loads) : json_array(),
                                 "previous_sha256", prev ? json_string(prev) : json_null(), "diff",
                                 diff, "tests", x->policy ? tests_json(c, x->policy) : json_null(),

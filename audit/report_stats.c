@@ -163,23 +163,9 @@ void aud_report_stats_destroy(aud_report_stats_t *s)
 
 /* ---- reading an event ---- */
 
-static const aud_detail_t *detail(const aud_event_t *ev, const char *key)
-{
-    for (size_t i = 0; i < ev->n_details; i++)
-        if (strcmp(ev->details[i].key, key) == 0)
-            return &ev->details[i];
-    return NULL;
-}
-
-static const char *detail_str(const aud_event_t *ev, const char *key)
-{
-    const aud_detail_t *d = detail(ev, key);
-    return d && d->type == AUD_DETAIL_STR ? d->str : NULL;
-}
-
 static int64_t detail_int(const aud_event_t *ev, const char *key, int64_t dflt)
 {
-    const aud_detail_t *d = detail(ev, key);
+    const aud_detail_t *d = aud_event_detail(ev, key);
     return d && d->type == AUD_DETAIL_INT ? d->num : dflt;
 }
 
@@ -204,7 +190,7 @@ static int is_egress(const aud_event_t *ev)
  * else "authorization". */
 static const char *refused_by(const aud_event_t *ev)
 {
-    const char *r = detail_str(ev, "refused_by");
+    const char *r = aud_event_detail_text(ev, "refused_by");
     if (r)
         return r;
     static const char *const stages[] = {"framing", "route",   "authentication",
@@ -217,7 +203,7 @@ static const char *refused_by(const aud_event_t *ev)
 
 static const char *auth_reason(const aud_event_t *ev)
 {
-    const char *r = detail_str(ev, "auth_failure");
+    const char *r = aud_event_detail_text(ev, "auth_failure");
     if (r)
         return r;
     return ev->decision.reason ? ev->decision.reason : "unknown";
@@ -404,14 +390,14 @@ static json_t *policy_event(const char *stream, int64_t seq, const aud_event_t *
     static const char *const keys[] = {"sha256",     "previous_sha256", "trigger", "git_commit",
                                        "git_author", "git_state",       "path",    "error"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-        set_str(o, keys[i], detail_str(ev, keys[i]));
+        set_str(o, keys[i], aud_event_detail_text(ev, keys[i]));
     set_str(o, "actor", display(ev));
     return o;
 }
 
 static int note_version(aud_report_stats_t *s, const aud_event_t *ev)
 {
-    const char *sha = detail_str(ev, "sha256");
+    const char *sha = aud_event_detail_text(ev, "sha256");
     if (!sha || strlen(sha) != 64)
         return 0;
     for (size_t i = 0; i < s->nversions; i++) {
@@ -424,14 +410,22 @@ static int note_version(aud_report_stats_t *s, const aud_event_t *ev)
         return 0;
     if (cmn_array_room(&s->versions, &s->versions_cap, s->nversions, sizeof(*s->versions), 16))
         return CMN_ERR_NOMEM;
-    aud_report_loaded_t *v = &s->versions[s->nversions++];
-    memset(v, 0, sizeof(*v));
-    snprintf(v->sha256, sizeof(v->sha256), "%s", sha);
-    const char *prev = detail_str(ev, "previous_sha256");
-    snprintf(v->previous_sha256, sizeof(v->previous_sha256), "%s",
-             prev && strlen(prev) == 64 ? prev : "");
-    v->first_ts_us = ev->ts_us;
-    v->loads = 1;
+    aud_report_loaded_read(ev, &s->versions[s->nversions++]);
+    return 0;
+}
+
+int aud_report_loaded_read(const aud_event_t *ev, aud_report_loaded_t *out)
+{
+    const char *sha = aud_event_detail_text(ev, "sha256");
+    if (!sha || strlen(sha) != 64)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    memcpy(out->sha256, sha, sizeof(out->sha256));
+    const char *prev = aud_event_detail_text(ev, "previous_sha256");
+    if (prev && strlen(prev) == 64)
+        memcpy(out->previous_sha256, prev, sizeof(out->previous_sha256));
+    out->first_ts_us = ev->ts_us;
+    out->loads = 1;
     return 0;
 }
 
@@ -459,9 +453,9 @@ int aud_report_stats_add(aud_report_stats_t *s, const char *stream, int64_t seq,
             json_pack("{s:s, s:I, s:o, s:I}", "stream", stream, "seq", (json_int_t)seq, "ts",
                       ts_json(ev->ts_us), "events", (json_int_t)detail_int(ev, "events", 0));
         if (o) {
-            set_str(o, "since", detail_str(ev, "since"));
-            set_str(o, "until", detail_str(ev, "until"));
-            set_str(o, "reason", detail_str(ev, "reason"));
+            set_str(o, "since", aud_event_detail_text(ev, "since"));
+            set_str(o, "until", aud_event_detail_text(ev, "until"));
+            set_str(o, "reason", aud_event_detail_text(ev, "reason"));
         }
         return list_add(&s->episodes, o);
     }
@@ -487,11 +481,11 @@ int aud_report_stats_add(aud_report_stats_t *s, const char *stream, int64_t seq,
         json_t *o = json_pack("{s:s, s:I, s:o, s:o}", "stream", stream, "seq", (json_int_t)seq,
                               "ts", ts_json(ev->ts_us), "actor", str_or_null(display(ev)));
         if (o) {
-            set_str(o, "token_id", detail_str(ev, "token_id"));
+            set_str(o, "token_id", aud_event_detail_text(ev, "token_id"));
             if (minted) {
-                set_str(o, "name", detail_str(ev, "name"));
-                set_str(o, "scope", detail_str(ev, "scope"));
-                set_str(o, "expires", detail_str(ev, "expires"));
+                set_str(o, "name", aud_event_detail_text(ev, "name"));
+                set_str(o, "scope", aud_event_detail_text(ev, "scope"));
+                set_str(o, "expires", aud_event_detail_text(ev, "expires"));
             }
         }
         if (minted)

@@ -59,6 +59,10 @@ typedef struct {
     int64_t loads;
 } aud_report_loaded_t;
 
+/* The version a policy.loaded event names (details sha256 and previous_sha256, each kept only
+ * when 64 hex digits long; its ts; loads 1) into out. Returns 0, or -1 when it names none. */
+int aud_report_loaded_read(const aud_event_t *ev, aud_report_loaded_t *out);
+
 /* The distinct versions of the policy.loaded events counted, in order of first load (at most
  * AUD_REPORT_MAX_KEYS); *n receives the count. Owned by s. */
 const aud_report_loaded_t *aud_report_stats_loaded(const aud_report_stats_t *s, size_t *n);
