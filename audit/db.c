@@ -130,6 +130,17 @@ int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t
     return ok ? 0 : CMN_ERR_DB;
 }
 
+PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *params, int binary,
+                      const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, binary);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    aud_db_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
 PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err, size_t errlen)
 {
     PGconn *db = aud_db_connect(url, application_name, err, errlen);

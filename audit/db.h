@@ -19,6 +19,12 @@ PGconn *aud_db_connect(const char *url, const char *application_name, char *err,
  * message>" in err as one line (the message alone when what is NULL). Blocks (network). */
 int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t errlen);
 
+/* Runs sql with the n text params, for rows (binary: in binary format). Returns the result
+ * (caller PQclear), or NULL with "<what>: <libpq's message>" in err as one line. Blocks
+ * (network). */
+PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *params, int binary,
+                      const char *what, char *err, size_t errlen);
+
 /* aud_db_connect, then one REPEATABLE READ READ ONLY transaction: a snapshot of everything
  * while writers keep appending, read-only whatever the role may do. Returns the connection
  * (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */

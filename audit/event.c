@@ -344,61 +344,57 @@ int aud_event_value_looks_secret(const char *value)
     return value && aud_looks_secret(value);
 }
 
-static aud_detail_t *add_detail(aud_event_t *ev, const char *key)
+/* Appends a detail of this type under key, when its value is valid (ok) and key acceptable:
+ * the caller then sets the value. NULL (the event unchanged) otherwise. */
+static aud_detail_t *add_detail(aud_event_t *ev, const char *key, aud_detail_type_t type, int ok)
 {
-    if (!key || ev->n_details >= AUD_MAX_DETAILS || !aud_detail_key_ok(key, strlen(key)))
+    if (!ok || !key || ev->n_details >= AUD_MAX_DETAILS || !aud_detail_key_ok(key, strlen(key)))
         return NULL;
-    aud_detail_t *d = &ev->details[ev->n_details];
+    aud_detail_t *d = &ev->details[ev->n_details++];
     memset(d, 0, sizeof(*d));
     d->key = key;
+    d->type = type;
     return d;
 }
 
 int aud_event_detail_str(aud_event_t *ev, const char *key, const char *value)
 {
-    aud_detail_t *d = add_detail(ev, key);
-    if (!d || !value)
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_STR, value != NULL);
+    if (!d)
         return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_STR;
     d->str = value;
-    ev->n_details++;
     return 0;
 }
 
 int aud_event_detail_int(aud_event_t *ev, const char *key, int64_t value)
 {
-    aud_detail_t *d = add_detail(ev, key);
-    if (!d || value > MAX_SAFE_INT || value < -MAX_SAFE_INT)
+    int safe = value <= MAX_SAFE_INT && value >= -MAX_SAFE_INT;
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_INT, safe);
+    if (!d)
         return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_INT;
     d->num = value;
-    ev->n_details++;
     return 0;
 }
 
 int aud_event_detail_bool(aud_event_t *ev, const char *key, int value)
 {
-    aud_detail_t *d = add_detail(ev, key);
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_BOOL, 1);
     if (!d)
         return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_BOOL;
     d->num = value ? 1 : 0;
-    ev->n_details++;
     return 0;
 }
 
 int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *items, size_t n)
 {
-    aud_detail_t *d = add_detail(ev, key);
-    if (!d || (n > 0 && !items))
+    int ok = n == 0 || items;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = items[i] != NULL;
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_LIST, ok);
+    if (!d)
         return CMN_ERR_INVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!items[i])
-            return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_LIST;
     d->items = items;
     d->n_items = n;
-    ev->n_details++;
     return 0;
 }
 

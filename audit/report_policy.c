@@ -52,11 +52,9 @@ static pol_policy_t *load_text(rpt_ctx_t *c, const char *sha, json_t **problem, 
                                size_t errlen, int *db_failed)
 {
     const char *p[1] = {sha};
-    PGresult *r = PQexecParams(c->db, "SELECT content FROM policy_version WHERE sha256 = $1", 1,
-                               NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading policy_version: ", PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r = aud_db_rows(c->db, "SELECT content FROM policy_version WHERE sha256 = $1", 1, p,
+                              0, "reading policy_version", err, errlen);
+    if (!r) {
         *db_failed = 1;
         return NULL;
     }
@@ -159,19 +157,16 @@ static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t err
     aud_time_format(c->o->from_us, from);
     aud_time_format(c->o->to_us, to);
     const char *p[2] = {from, to};
-    PGresult *r = PQexecParams(
+    PGresult *r = aud_db_rows(
         c->db,
         "SELECT DISTINCT ON (e.stream_id) s.name, e.canonical FROM audit_event e JOIN "
         "audit_stream s ON s.id = e.stream_id WHERE e.kind = 'policy.loaded' AND e.ts < "
         "$1::timestamptz AND EXISTS (SELECT 1 FROM audit_event x WHERE x.stream_id = e.stream_id "
         "AND x.ts >= $1::timestamptz AND x.ts < $2::timestamptz) ORDER BY e.stream_id, e.ts DESC, "
         "e.seq DESC",
-        2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading policy loads: ", PQresultErrorMessage(r));
-        PQclear(r);
+        2, p, 0, "reading policy loads", err, errlen);
+    if (!r)
         return CMN_ERR_DB;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         char why[200];
         if (aud_event_parse(&c->parsed, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), why,

@@ -250,12 +250,10 @@ static void add_key(stream_t *s, const char *kid, const char *pem)
 static int db_checkpoints(stream_t *s, const char *sql, const char *const *params, int nparams,
                           rpt_cp_t *cps, size_t *n, char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(s->c->db, sql, nparams, NULL, params, NULL, NULL, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r =
+        aud_db_rows(s->c->db, sql, nparams, params, 1, "reading checkpoints", err, errlen);
+    if (!r)
         return CMN_ERR_DB;
-    }
     for (int i = 0; i < PQntuples(r) && *n < 2 * RPT_FILE_CANDIDATES + 2; i++) {
         rpt_cp_t *cp = &cps[(*n)++];
         aud_checkpoint_t m;
@@ -484,9 +482,11 @@ static int pass(stream_t *s, const char *id, int64_t from_seq, int64_t to_seq, c
 static int query_i64s(PGconn *db, const char *sql, const char *const *params, int nparams,
                       int64_t *out, int nout, char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
+    PGresult *r = aud_db_rows(db, sql, nparams, params, 0, "reading events", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    if (PQntuples(r) != 1) {
+        cmn_errf(err, errlen, "reading events: %d rows where one was expected", PQntuples(r));
         PQclear(r);
         return CMN_ERR_DB;
     }
@@ -595,17 +595,15 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     snprintf(a, sizeof(a), "%lld", (long long)start.seq);
     snprintf(b, sizeof(b), "%lld", (long long)end_seq);
     const char *pm[3] = {id, a, b};
-    PGresult *r = PQexecParams(
+    PGresult *r = aud_db_rows(
         c->db,
         "SELECT c.seq, count(*) OVER (), (SELECT count(*) FROM audit_checkpoint k WHERE "
         "k.stream_id = $1::bigint AND k.seq > $2::bigint AND k.seq <= $3::bigint) FROM "
         "audit_checkpoint c JOIN audit_event e ON e.stream_id = c.stream_id AND e.seq = c.seq "
         "WHERE c.stream_id = $1::bigint AND c.seq > $2::bigint AND c.seq <= $3::bigint AND "
         "c.hash <> e.hash ORDER BY c.seq LIMIT 10",
-        3, NULL, pm, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(r));
-        PQclear(r);
+        3, pm, 0, "reading checkpoints", err, errlen);
+    if (!r) {
         rc = CMN_ERR_DB;
         goto out;
     }

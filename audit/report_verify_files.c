@@ -346,22 +346,36 @@ static int parse_report_cp(const json_t *o, aud_checkpoint_t *cp, int *genesis)
     return 0;
 }
 
-/* Checks a start or end checkpoint's signature with the pinned keys. Returns 1 when it holds. */
-static int check_report_cp(rvf_ctx_t *v, rvf_stream_t *s, const aud_checkpoint_t *cp,
-                           const char *which)
+/* Checks the start (end 0) or end checkpoint of s: its signature with the pinned keys, then
+ * that it was signed at or before the period's start (at or after its end), or it would not
+ * prove the events of the period on that side. */
+static void check_bound(rvf_ctx_t *v, rvf_stream_t *s, const aud_checkpoint_t *cp, int end)
 {
+    const char *which = end ? "end" : "start";
     int ok = aud_keyring_check(&v->keys, cp);
-    if (ok < 0)
+    if (ok < 0) {
         rvf_stream_problem(v, s, "checkpoint_key", 0, cp->seq,
                            "the %s checkpoint (seq %lld) is signed by key %s, which is not one of "
                            "the --pubkey keys",
                            which, (long long)cp->seq, cp->key_id);
-    else if (ok == 0)
+        return;
+    }
+    if (ok == 0) {
         rvf_stream_problem(v, s, "checkpoint_signature", 0, cp->seq,
                            "the %s checkpoint (seq %lld) has a signature that does not verify with "
                            "key %s: report.json's checkpoint was altered or forged",
                            which, (long long)cp->seq, cp->key_id);
-    return ok == 1;
+        return;
+    }
+    if (end ? cp->ts_us >= v->r->to_us : cp->ts_us <= v->r->from_us)
+        return;
+    char ts[28];
+    aud_time_format(cp->ts_us, ts);
+    rvf_stream_problem(v, s, "checkpoint_period", 0, cp->seq,
+                       "the %s checkpoint (seq %lld) was signed at %s, %s the period's %s: events "
+                       "%s it in the period would not be proven",
+                       which, (long long)cp->seq, ts, end ? "before" : "after", which,
+                       end ? "after" : "before");
 }
 
 static int cmp_state(const void *a, const void *b)
@@ -478,7 +492,6 @@ int rvf_files_report(rvf_ctx_t *v)
     for (i = 0; i < r->n_streams; i++) {
         rvf_stream_t *s = &v->ss[i];
         const char *name = s->out->name;
-        char ts[28];
         if (s->genesis) {
             unsigned char g[AUD_HASH_BYTES];
             aud_chain_genesis(name, g);
@@ -488,13 +501,8 @@ int rvf_files_report(rvf_ctx_t *v)
                     "the start is said to be the stream's genesis, but its hash is not "
                     "the genesis of stream %s",
                     name);
-        } else if (check_report_cp(v, s, &s->start, "start") && s->start.ts_us > r->from_us) {
-            aud_time_format(s->start.ts_us, ts);
-            rvf_stream_problem(
-                v, s, "checkpoint_period", 0, s->start.seq,
-                "the start checkpoint (seq %lld) was signed at %s, after the period's "
-                "start: events before it in the period would not be proven",
-                (long long)s->start.seq, ts);
+        } else {
+            check_bound(v, s, &s->start, 0);
         }
         if (!s->has_end) {
             rvf_stream_problem(
@@ -503,14 +511,7 @@ int rvf_files_report(rvf_ctx_t *v)
                 "be proven complete for stream %s",
                 name);
         } else {
-            if (check_report_cp(v, s, &s->end, "end") && s->end.ts_us < r->to_us) {
-                aud_time_format(s->end.ts_us, ts);
-                rvf_stream_problem(
-                    v, s, "checkpoint_period", 0, s->end.seq,
-                    "the end checkpoint (seq %lld) was signed at %s, before the "
-                    "period's end: events after it in the period would not be proven",
-                    (long long)s->end.seq, ts);
-            }
+            check_bound(v, s, &s->end, 1);
             if (s->end.seq < s->start.seq)
                 rvf_stream_problem(
                     v, s, "checkpoint_period", 0, s->end.seq,

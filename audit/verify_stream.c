@@ -412,12 +412,11 @@ int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *p
 
     /* Checkpoints: the database's, then the file's for this stream. */
     const char *sv[1] = {id};
-    res = PQexecParams(v->db,
-                       "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint WHERE "
-                       "stream_id = $1::bigint ORDER BY seq, ts",
-                       1, NULL, sv, NULL, NULL, 1);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(res));
+    res = aud_db_rows(v->db,
+                      "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint WHERE "
+                      "stream_id = $1::bigint ORDER BY seq, ts",
+                      1, sv, 1, "reading checkpoints", err, errlen);
+    if (!res) {
         rc = CMN_ERR_DB;
         goto out;
     }
