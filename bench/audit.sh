@@ -15,13 +15,8 @@
 #   (e) what PostgreSQL alone takes to stream those rows out (COPY TO /dev/null): verify's ceiling.
 # Prints the figures and the ratios (c)/(a), (c)/(b), (d)/(e). Compare only within one run.
 #   bench/audit.sh [--events N] [--threads T] [--window W] [--keep]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-. bench/lib.sh
-events=500000
-threads=2
-window=4096
-bench_args "$@"
+. "$(dirname "$0")/lib.sh"
+bench_args events=500000 threads=2 window=4096 -- "$@"
 load=$bench_progs/bench_audit
 bench_need "$bin" "$load"
 "$bin" audit --help >/dev/null 2>&1 || { echo "$bench_name: $bin has no 'audit' command (gateway/main.c dispatch)" >&2; exit 1; }

@@ -4,12 +4,8 @@
 # request waits until its decision event is committed to PostgreSQL, on disk, fsync on) and
 # off — driven alternately by wrk with the same SSO token. Prints req/s, p99 and the ratio.
 #   bench/audit_e2e.sh [--duration SECONDS] [--connections N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-. bench/lib.sh
-duration=10
-connections=64
-bench_args "$@"
+. "$(dirname "$0")/lib.sh"
+bench_args duration=10 connections=64 -- "$@"
 bench_need "$bin"
 bench_need_tools wrk nginx
 

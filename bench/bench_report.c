@@ -97,11 +97,10 @@ int main(int argc, char **argv)
         {"--policy-sha256", .str = &policy},
         {NULL},
     };
-    for (int i = 1; i < argc; i++) {
-        if (bench_option(options, argc, argv, &i) <= 0) {
-            fprintf(stderr, "bench_report: unknown argument %s\n", argv[i]);
-            return 1;
-        }
+    int bad = bench_options(options, argc, argv);
+    if (bad) {
+        fprintf(stderr, "bench_report: unknown argument %s\n", argv[bad]);
+        return 1;
     }
     char err[300];
     aud_key_t *key = key_file ? aud_key_load(key_file, err, sizeof(err)) : NULL;

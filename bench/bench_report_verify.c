@@ -246,12 +246,10 @@ int main(int argc, char **argv)
         {"--keep", .flag = &keep},
         {NULL},
     };
-    for (int i = 1; i < argc; i++) {
-        if (bench_option(options, argc, argv, &i) <= 0) {
-            fprintf(stderr, "usage: bench_report_verify [--events N] [--org ORG] "
-                            "[--checkpoint-every K] [--threads T] [--keep]\n");
-            return 2;
-        }
+    if (bench_options(options, argc, argv) != 0) {
+        fprintf(stderr, "usage: bench_report_verify [--events N] [--org ORG] "
+                        "[--checkpoint-every K] [--threads T] [--keep]\n");
+        return 2;
     }
     if (events < 100 || cp_every < 0 || threads < 0) {
         fprintf(stderr, "bench_report_verify: --events must be at least 100\n");

@@ -8,12 +8,8 @@
 #      bounds what authentication costs a request end to end. (hubgate has no mode without
 #      authentication: anonymous callers are refused.)
 #   bench/identity.sh [--duration SECONDS] [--connections N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-. bench/lib.sh
-duration=10
-connections=64
-bench_args "$@"
+. "$(dirname "$0")/lib.sh"
+bench_args duration=10 connections=64 -- "$@"
 bench_need "$bin" "$bench_progs/bench_identity"
 bench_need_tools wrk nginx
 

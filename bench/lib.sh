@@ -1,9 +1,12 @@
-# Shared setup for the bench scripts, sourced from the repository root as their first step:
-#   . bench/lib.sh
-#   bench_args "$@"        # after setting the defaults of the options it takes
+# Shared setup for the bench scripts, sourced as their first step:
+#   . "$(dirname "$0")/lib.sh"
+#   bench_args events=500000 threads=2 -- "$@"   # the options it takes, with their defaults
 #   work=$(mktemp -d ...); trap bench_cleanup EXIT
-# Sets bench_name ("bench/<script>"), bin (hubgate: HUBGATE_BIN, else HUBGATE_BUILD or ./build)
-# and bench_progs (where the bench_* programs are built); `pids` collects what to stop.
+# Sourcing it sets strict mode and moves to the repository root; it sets bench_name
+# ("bench/<script>"), bin (hubgate: HUBGATE_BIN, else HUBGATE_BUILD or ./build) and bench_progs
+# (where the bench_* programs are built); `pids` collects what to stop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
 
 bench_name="bench/$(basename "$0")"
 build=${HUBGATE_BUILD:-$PWD/build}
@@ -12,10 +15,15 @@ bench_progs=$(dirname "$bin")/../bench
 pids=()
 keep=0
 
-# The script's options: --NAME VALUE sets the variable NAME (dashes read as underscores), for
-# each variable the script gave a default before calling; --keep sets keep=1; -h prints the
-# script's header comment. Anything else exits 2.
+# The script's options: NAME=DEFAULT for each before "--", then the arguments: --NAME VALUE sets
+# the variable NAME (dashes read as underscores), --keep sets keep=1, -h prints the script's
+# header comment. Anything else exits 2.
 bench_args() {
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    printf -v "${1%%=*}" '%s' "${1#*=}"
+    shift
+  done
+  [ $# -gt 0 ] && shift
   while [ $# -gt 0 ]; do
     local var=${1#--}
     var=${var//-/_}

@@ -7,13 +7,8 @@
 # keep-alive connections held by hubgate and its RSS. Prints req/s, p99, throughput and the
 # ratios hubgate/nginx-proxy. Timing figures are only compared within one run.
 #   bench/proxy.sh [--duration SECONDS] [--connections N] [--idle N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-. bench/lib.sh
-duration=10
-connections=64
-idle=10000
-bench_args "$@"
+. "$(dirname "$0")/lib.sh"
+bench_args duration=10 connections=64 idle=10000 -- "$@"
 bench_need "$bin"
 bench_need_tools wrk nginx
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -10,12 +10,8 @@
 #   3. the same for one org (two thirds of the events reduced to commitments);
 #   4. `hubgate report verify` over the first report (events/s; goal >= 500,000).
 #   bench/report.sh [--events N] [--days D] [--keep]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-. bench/lib.sh
-events=1000000
-days=30
-bench_args "$@"
+. "$(dirname "$0")/lib.sh"
+bench_args events=1000000 days=30 -- "$@"
 gen=$bench_progs/bench_report
 bench_need "$bin" "$gen"
 "$bin" report --help >/dev/null 2>&1 || { echo "$bench_name: $bin has no 'report' command" >&2; exit 1; }

@@ -9,11 +9,8 @@
 #       verification that reads and hashes the file once (the manifest check alone).
 # Prints one JSON line per run and the ratio (a)/(c). Peak RSS is the process's (max_rss_kib).
 #   bench/report_verify.sh [--events N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-. bench/lib.sh
-events=1000000
-bench_args "$@"
+. "$(dirname "$0")/lib.sh"
+bench_args events=1000000 -- "$@"
 # the report on a tmpfs when there is one: the figures are the verifier's, not the disk's
 [ -d /dev/shm ] && export TMPDIR=${TMPDIR:-/dev/shm}
 bench=$bench_progs/bench_report_verify

@@ -26,3 +26,13 @@ int bench_option(const bench_option_t *opts, int argc, char **argv, int *i)
     }
     return 0;
 }
+
+int bench_options(const bench_option_t *opts, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        int at = i;
+        if (bench_option(opts, argc, argv, &i) <= 0)
+            return at;
+    }
+    return 0;
+}

@@ -15,4 +15,8 @@ typedef struct {
  * when its value is missing or not a whole number. */
 int bench_option(const bench_option_t *opts, int argc, char **argv, int *i);
 
+/* Reads every argument with bench_option. Returns 0, or the index of the first argument that
+ * is none of opts or lacks its value. */
+int bench_options(const bench_option_t *opts, int argc, char **argv);
+
 #endif
