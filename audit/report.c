@@ -5,8 +5,13 @@
  * events written to events.jsonl / events.csv and counted as they stream by; then the policy
  * versions; then report.json, report.html, the manifest and its signature; and last the rename
  * that makes the directory appear whole. */
+#include "audit/report.h"
 #include "audit/db.h"
-#include "audit/report_internal.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
+#include "audit/report_html.h"
+#include "audit/report_policy.h"
+#include "audit/report_stream.h"
 #include "common/err.h"
 
 #include <ctype.h>

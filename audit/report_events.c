@@ -1,7 +1,8 @@
 /* One event as a line of events.jsonl (docs/evidence-format.md: keys sorted, no whitespace) and
  * as a row of events.csv (RFC 4180, CRLF; a cell a spreadsheet would run as a formula is
  * prefixed with an apostrophe). */
-#include "audit/report_internal.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
 #include "common/json_escape.h"
 #include "common/sha256.h"
 

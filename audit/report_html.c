@@ -2,7 +2,8 @@
  * its Content-Security-Policy forbids loading anything), summary first, then a table per
  * criterion and inline SVG charts; printable on A4. Everything shown comes from report.json's
  * content, and every string is escaped: events carry caller-supplied text. */
-#include "audit/report_internal.h"
+#include "audit/report_html.h"
+#include "audit/report_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>

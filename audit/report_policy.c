@@ -3,8 +3,8 @@
  * loaded during it. Each version's text comes from policy_version and is parsed with the
  * policy library: its membership entries as written, its embedded tests run again, and its
  * diff against the version it replaced. */
+#include "audit/report_policy.h"
 #include "audit/db.h"
-#include "audit/report_internal.h"
 #include "audit/report_stats.h"
 #include "common/buf.h"
 #include "common/err.h"

@@ -2,9 +2,11 @@
  * between them read once from the database (a binary COPY, so memory stays flat), its chain
  * recomputed, and each event written to events.jsonl — whole, or as its org and commitment —
  * and, when in scope, to events.csv and the counts. */
+#include "audit/report_stream.h"
 #include "audit/db.h"
 #include "audit/keyring.h"
-#include "audit/report_internal.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
 #include "common/b64.h"
 #include "common/sha256.h"
 #include "common/array.h"
