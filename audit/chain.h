@@ -30,8 +30,9 @@
 
 #include <stddef.h>
 
+#include "audit/limits.h"
+
 #define AUD_HASH_BYTES    32
-#define AUD_CHAIN_MAX_ORG 4096 /* decision.org bytes in a chain-2 link (the event string cap) */
 
 /* A reusable SHA-256 context: one per thread (not thread-safe). */
 typedef struct {

@@ -27,10 +27,9 @@
 
 #include "audit/chain.h"
 #include "audit/key.h"
+#include "audit/limits.h"
 #include "common/buf.h"
 
-#define AUD_STREAM_MAX          64
-#define AUD_CHECKPOINT_MAX_LINE 512
 
 typedef struct {
     char stream[AUD_STREAM_MAX + 1];

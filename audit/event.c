@@ -14,7 +14,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define MAX_SAFE_INT 9007199254740991LL /* 2^53 - 1: every JSON implementation keeps it exact */
 
 static const char *const kind_names[] = {
 #define AUD_KIND_NAME(name, text) text,
@@ -368,7 +367,7 @@ int aud_event_detail_str(aud_event_t *ev, const char *key, const char *value)
 
 int aud_event_detail_int(aud_event_t *ev, const char *key, int64_t value)
 {
-    int safe = value <= MAX_SAFE_INT && value >= -MAX_SAFE_INT;
+    int safe = value <= AUD_MAX_SAFE_INT && value >= -AUD_MAX_SAFE_INT;
     aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_INT, safe);
     if (!d)
         return CMN_ERR_INVAL;
@@ -566,7 +565,7 @@ static void int_member(enc_t *e, const char *k, int64_t v)
 {
     if (v == AUD_ABSENT)
         return;
-    if (v < 0 || v > MAX_SAFE_INT) {
+    if (v < 0 || v > AUD_MAX_SAFE_INT) {
         e->err = e->err ? e->err : CMN_ERR_INVAL;
         return;
     }
@@ -662,7 +661,7 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
                 if (!d->items[j] || aud_looks_secret(d->items[j]))
                     return CMN_ERR_INVAL;
         }
-        if (d->type == AUD_DETAIL_INT && (d->num > MAX_SAFE_INT || d->num < -MAX_SAFE_INT))
+        if (d->type == AUD_DETAIL_INT && (d->num > AUD_MAX_SAFE_INT || d->num < -AUD_MAX_SAFE_INT))
             return CMN_ERR_INVAL;
         if ((int)d->type < AUD_DETAIL_STR || d->type > AUD_DETAIL_LIST)
             return CMN_ERR_INVAL;

@@ -39,15 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/limits.h"
 #include "common/buf.h"
 
-#define AUD_MAX_STRING_BYTES 4096      /* any one string field, before escaping */
-#define AUD_MAX_ITEM_BYTES   256       /* one group, one item of a detail list */
-#define AUD_MAX_GROUPS       64        /* actor.groups entries kept */
-#define AUD_MAX_DETAILS      16        /* details members */
-#define AUD_MAX_DETAIL_ITEMS 64        /* items of all detail lists of one event */
-#define AUD_MAX_EVENT_BYTES  (2 << 20) /* encoded event; the caps above keep every event below */
-#define AUD_MAX_DETAIL_KEY   32        /* detail keys are [a-z0-9_]{1,32} */
 #define AUD_EVENT_VERSION     2         /* what aud_event_init gives an event */
 #define AUD_EVENT_VERSION_MIN 1         /* the oldest version the parser still accepts */
 

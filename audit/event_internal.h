@@ -8,6 +8,10 @@
 
 #include "audit/event.h"
 
+/* The largest integer every JSON implementation keeps exact (2^53 - 1): detail numbers stay
+ * within ±this. */
+#define AUD_MAX_SAFE_INT 9007199254740991LL
+
 /* A string member of one of the event's objects: its key, and where the object keeps it. */
 typedef struct {
     const char *key;

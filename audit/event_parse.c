@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SAFE_INT 9007199254740991LL
 
 /* Byte classes, so that the hot loops test one table entry per byte: plain_tab marks what a
  * string holds as is (0x20..0x7f but '"' and '\\'), key_tab what a key is made of. Filled once;
@@ -213,7 +212,7 @@ static int parse_int(cur_t *c, int allow_negative, int64_t *out)
         return fail(c, "expected a number");
     if (c->s[st] == '0' && (nd > 1 || neg))
         return fail(c, "non-canonical number");
-    if (v > MAX_SAFE_INT)
+    if (v > AUD_MAX_SAFE_INT)
         return fail(c, "number beyond 2^53 - 1");
     *out = neg ? -v : v;
     return 0;

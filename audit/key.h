@@ -7,11 +7,11 @@
 
 #include <stddef.h>
 
+#include "audit/limits.h"
 #include "common/buf.h"
 
 #define AUD_SIG_BYTES          64
 #define AUD_KEY_ID_LEN         16
-#define AUD_MAX_KEY_FILE_BYTES (64 * 1024)
 
 typedef struct aud_key aud_key_t;
 

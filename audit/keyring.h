@@ -8,8 +8,8 @@
 
 #include "audit/checkpoint.h"
 #include "audit/key.h"
+#include "audit/limits.h"
 
-#define AUD_KEYRING_MAX 64 /* keys kept; more are dropped */
 
 typedef struct {
     struct {

@@ -31,16 +31,13 @@
 #include "audit/chain.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/limits.h"
 #include "audit/pgwriter.h"
 #include "audit/spool.h"
 #include "common/buf.h"
 
 #define PGW_LOG             "audit"
-#define PGW_MAX_BATCH_BYTES (8u << 20)
 #define PGW_ROW_KEEP_BYTES  (64u << 10) /* a ticket buffer grown past this is shrunk after use */
-/* A row: 16 bytes of headers, the event (capped by the encoder), then at most 8 string columns
- * of AUD_MAX_STRING_BYTES and a few numbers: never over this, so appends cannot fail short. */
-#define PGW_ROW_MAX_BYTES  (16 + AUD_MAX_EVENT_BYTES + 16 * AUD_MAX_STRING_BYTES + 256)
 #define PGW_BACKOFF_MIN_MS 50
 #define PGW_BACKOFF_MAX_MS 2000
 

@@ -7,6 +7,7 @@
  * that makes the directory appear whole. */
 #include "audit/report.h"
 #include "audit/db.h"
+#include "audit/limits.h"
 #include "audit/report_events.h"
 #include "audit/report_files.h"
 #include "audit/report_html.h"
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ORG_BYTES 4096
 
 /* ---- time ---- */
 
@@ -99,8 +99,8 @@ static int check_options(const aud_report_options_t *o, const char *out_dir, cha
                 AUD_REPORT_MAX_DAYS - 1);
         return CMN_ERR_INVAL;
     }
-    if (o->org && (!*o->org || strlen(o->org) > MAX_ORG_BYTES)) {
-        cmn_errf(err, errlen, "the org must be 1 to %d bytes", MAX_ORG_BYTES);
+    if (o->org && (!*o->org || strlen(o->org) > AUD_REPORT_MAX_ORG_BYTES)) {
+        cmn_errf(err, errlen, "the org must be 1 to %d bytes", AUD_REPORT_MAX_ORG_BYTES);
         return CMN_ERR_INVAL;
     }
     return 0;

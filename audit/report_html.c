@@ -3,6 +3,7 @@
  * criterion and inline SVG charts; printable on A4. Everything shown comes from report.json's
  * content, and every string is escaped: events carry caller-supplied text. */
 #include "audit/report_html.h"
+#include "audit/limits.h"
 #include "audit/report_files.h"
 
 #include <stdio.h>
@@ -11,7 +12,6 @@
 
 #define TOP_N    10   /* bars in a "top" chart */
 #define CHART_W  680  /* SVG user units; scales to the page */
-#define MAX_ROWS 1000 /* rows of one table (the rest is in events.csv / report.json) */
 
 static void esc(rpt_sink_t *o, const char *s)
 {
@@ -102,7 +102,7 @@ static void table(rpt_sink_t *o, const json_t *rows, const column_t *cols, size_
     for (size_t c = 0; c < ncols; c++)
         rpt_sink_printf(o, "<th>%s</th>", cols[c].title);
     rpt_sink_puts(o, "</tr></thead><tbody>\n");
-    for (size_t i = 0; i < n && i < MAX_ROWS; i++) {
+    for (size_t i = 0; i < n && i < RPT_MAX_HTML_ROWS; i++) {
         const json_t *r = json_array_get(rows, i);
         rpt_sink_puts(o, "<tr>");
         for (size_t c = 0; c < ncols; c++) {
@@ -114,8 +114,8 @@ static void table(rpt_sink_t *o, const json_t *rows, const column_t *cols, size_
         rpt_sink_puts(o, "</tr>\n");
     }
     rpt_sink_puts(o, "</tbody></table>\n");
-    if (n > MAX_ROWS)
-        rpt_sink_printf(o, "<p class=\"note\">%zu more rows in report.json.</p>\n", n - MAX_ROWS);
+    if (n > RPT_MAX_HTML_ROWS)
+        rpt_sink_printf(o, "<p class=\"note\">%zu more rows in report.json.</p>\n", n - RPT_MAX_HTML_ROWS);
 }
 
 /* A two-column table of labelled numbers. */

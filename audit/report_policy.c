@@ -5,6 +5,7 @@
  * diff against the version it replaced. */
 #include "audit/report_policy.h"
 #include "audit/db.h"
+#include "audit/limits.h"
 #include "audit/report_stats.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -14,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_VERSIONS     256 /* policy versions described in one report */
-#define MAX_DIFF_CHANGES 50  /* changes listed per diff (all are counted) */
-#define MAX_TEST_LINES   20  /* failing-test lines kept per version */
 
 typedef struct {
     aud_report_loaded_t l; /* its loads in the period (0: none, in force from before) */
@@ -34,11 +32,11 @@ static version_t *find(version_t *v, size_t n, const char *sha)
     return NULL;
 }
 
-/* The version l names, found among v[0..*n) or added (NULL when MAX_VERSIONS are known). */
+/* The version l names, found among v[0..*n) or added (NULL when RPT_MAX_VERSIONS are known). */
 static version_t *version(version_t *v, size_t *n, const aud_report_loaded_t *l)
 {
     version_t *x = find(v, *n, l->sha256);
-    if (x || *n >= MAX_VERSIONS)
+    if (x || *n >= RPT_MAX_VERSIONS)
         return x;
     x = &v[(*n)++];
     memset(x, 0, sizeof(*x));
@@ -114,7 +112,7 @@ static json_t *tests_json(rpt_ctx_t *c, pol_policy_t *p)
     int rc = pol_policy_run_tests(p, c->o->policy_route, c->o->policy_route_ctx, 0, &out, &res);
     json_t *failures = json_array();
     const char *s = out.data ? out.data : "";
-    for (int i = 0; *s && i < MAX_TEST_LINES && failures; i++) {
+    for (int i = 0; *s && i < RPT_MAX_TEST_LINES && failures; i++) {
         size_t n = strcspn(s, "\n");
         json_array_append_new(failures, json_stringn(s, n));
         s += n + (s[n] == '\n');
@@ -135,11 +133,11 @@ static json_t *diff_json(pol_policy_t *old, pol_policy_t *cur, const char *old_s
         json_t *d = json_loads(out.data, 0, NULL);
         json_t *all = json_object_get(d, "changes");
         json_t *sample = json_array();
-        for (size_t i = 0; sample && i < json_array_size(all) && i < MAX_DIFF_CHANGES; i++)
+        for (size_t i = 0; sample && i < json_array_size(all) && i < RPT_MAX_DIFF_CHANGES; i++)
             json_array_append(sample, json_array_get(all, i));
         res = json_pack("{s:s, s:I, s:o, s:b}", "against", old_sha, "changes", (json_int_t)changes,
                         "sample", sample ? sample : json_array(), "truncated",
-                        json_array_size(all) > MAX_DIFF_CHANGES);
+                        json_array_size(all) > RPT_MAX_DIFF_CHANGES);
         json_decref(d);
     } else {
         res = json_pack("{s:s, s:n, s:s}", "against", old_sha, "changes", "error",
@@ -198,7 +196,7 @@ static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t err
 
 int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
 {
-    version_t *v = calloc(MAX_VERSIONS, sizeof(*v));
+    version_t *v = calloc(RPT_MAX_VERSIONS, sizeof(*v));
     if (!v) {
         cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;

@@ -15,11 +15,8 @@
 #include <stdint.h>
 
 #include "audit/event.h"
+#include "audit/limits.h"
 
-#define AUD_REPORT_MAX_DAYS      3700      /* a period of about ten years at most */
-#define AUD_REPORT_MAX_KEYS      10000     /* distinct keys per table (actors, reasons, …) */
-#define AUD_REPORT_MAX_KEY_BYTES (1 << 20) /* key text per table */
-#define AUD_REPORT_MAX_LIST      1000      /* entries kept in a listed population (tokens, …) */
 #define AUD_REPORT_SPIKE_FACTOR  3         /* a day is flagged above 3 × the period's median day */
 
 /* 1 when kind (e.g. "policy.loaded") concerns every org: shown whole in an org-scoped report

@@ -22,11 +22,11 @@
 #include "audit/chain.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/limits.h"
 #include "audit/report.h"
 #include "audit/report_stats.h"
 
 #define RPT_SINK_BUFFER               (256 * 1024)
-#define RPT_MAX_PROBLEMS              100 /* integrity problems listed per stream (all are counted) */
 
 /* An output file: buffered, and hashed (SHA-256) as it is written. A write error is kept and
  * reported by rpt_sink_close. */
@@ -52,7 +52,6 @@ typedef struct {
 } rpt_cp_t;
 
 #define RPT_FILE_CANDIDATES 16    /* per stream, each side of the period */
-#define RPT_MAX_FILE_MID    50000 /* checkpoint-file lines inside the period kept to cross-check */
 
 /* The lines of the auditor's checkpoint files for one stream that can matter: the candidates to
  * open the period (signed at or before it: the highest seqs), to close it (signed at or after

@@ -33,16 +33,8 @@
 #include <stdio.h>
 
 #include "audit/checkpoint.h"
+#include "audit/limits.h"
 
-/* Caps on the auditor's inputs and on what is read of the report. */
-#define AUD_REPORT_VERIFY_MAX_KEYS          64                /* --pubkey files */
-#define AUD_REPORT_VERIFY_MAX_STREAMS       4096              /* integrity streams */
-#define AUD_REPORT_VERIFY_MAX_FILE_CPS      (4 * 1024 * 1024) /* --checkpoint entries */
-#define AUD_REPORT_VERIFY_MAX_LINE          (16 << 20)        /* a line of events.jsonl */
-#define AUD_REPORT_VERIFY_MAX_REPORT_JSON   (64 << 20)        /* report.json, read whole */
-#define AUD_REPORT_VERIFY_MAX_MANIFEST      (1 << 20)         /* manifest.json */
-#define AUD_REPORT_VERIFY_MAX_FILES         64                /* files in the manifest */
-#define AUD_REPORT_VERIFY_MAX_PROBLEM_KINDS 48
 
 typedef struct {
     const char *dir;                 /* the report directory */

@@ -7,6 +7,7 @@
  * links, end checkpoints, problems: report_verify_seq.h). Batches in flight are bounded:
  * memory stays flat. */
 #include "audit/report_verify_events.h"
+#include "audit/limits.h"
 #include "audit/report_line.h"
 #include "audit/report_verify_files.h"
 #include "audit/report_verify_problem.h"
@@ -23,7 +24,6 @@
 #include <unistd.h>
 
 #define BATCH_BYTES (1 << 20)
-#define MAX_WORKERS 16
 
 enum { B_FREE, B_FILLED, B_TAKEN, B_DONE };
 
@@ -46,7 +46,7 @@ typedef struct pipe {
     size_t n_batches;
     size_t next_fill, next_take, next_seq; /* counters; a batch is batches[i % n_batches] */
     int stop;
-    worker_t workers[MAX_WORKERS];
+    worker_t workers[AUD_REPORT_VERIFY_MAX_WORKERS];
     size_t n_workers;
 } pipe_t;
 
@@ -173,7 +173,7 @@ static void worker_free(worker_t *w)
 static size_t worker_count(const aud_report_verify_options_t *o)
 {
     long n = o->threads > 0 ? (long)o->threads : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (size_t)n;
+    return n < 1 ? 1 : n > AUD_REPORT_VERIFY_MAX_WORKERS ? AUD_REPORT_VERIFY_MAX_WORKERS : (size_t)n;
 }
 
 /* Fills b with the carried partial line and more of the file, up to whole lines; what follows
