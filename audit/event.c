@@ -14,7 +14,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-
 static const char *const kind_names[] = {
 #define AUD_KIND_NAME(name, text) text,
     AUD_KIND_MAP(AUD_KIND_NAME)
@@ -245,11 +244,8 @@ void aud_event_clear(aud_event_t *ev)
 {
     memset(ev, 0, sizeof(*ev));
     ev->actor.mfa = AUD_ABSENT;
-    ev->response.status = AUD_ABSENT;
-    ev->response.upstream_status = AUD_ABSENT;
-    ev->response.bytes_in = AUD_ABSENT;
-    ev->response.bytes_out = AUD_ABSENT;
-    ev->response.duration_ms = AUD_ABSENT;
+    for (size_t i = 0; i < AUD_RESPONSE_MEMBERS; i++)
+        aud_num_member_set(&ev->response, &aud_response_members[i], AUD_ABSENT);
 }
 
 void aud_event_init(aud_event_t *ev, aud_kind_t kind)
@@ -587,24 +583,30 @@ static void close_obj(enc_t *e)
     e->first = 0;
 }
 
+/* The members of each object, in canonical order: one table for the encoder and the parser. */
 /* clang-format off */
 #define MEMBER(type, field) {#field, offsetof(struct type, field)}
-/* clang-format on */
+#define NUM(field, wide)    {#field, offsetof(struct aud_response, field), wide}
 const aud_str_member_t aud_client_members[AUD_CLIENT_MEMBERS] = {
-    MEMBER(aud_client, ip),
-    MEMBER(aud_client, user_agent),
+    MEMBER(aud_client, ip), MEMBER(aud_client, user_agent),
 };
 const aud_str_member_t aud_decision_members[AUD_DECISION_MEMBERS] = {
-    MEMBER(aud_decision, effect), MEMBER(aud_decision, org),    MEMBER(aud_decision, policy_sha256),
+    MEMBER(aud_decision, effect), MEMBER(aud_decision, org), MEMBER(aud_decision, policy_sha256),
     MEMBER(aud_decision, reason), MEMBER(aud_decision, region), MEMBER(aud_decision, role),
     MEMBER(aud_decision, rule),
 };
 const aud_str_member_t aud_request_members[AUD_REQUEST_MEMBERS] = {
-    MEMBER(aud_request, action),   MEMBER(aud_request, file), MEMBER(aud_request, method),
-    MEMBER(aud_request, path),     MEMBER(aud_request, repo), MEMBER(aud_request, repo_type),
+    MEMBER(aud_request, action), MEMBER(aud_request, file), MEMBER(aud_request, method),
+    MEMBER(aud_request, path), MEMBER(aud_request, repo), MEMBER(aud_request, repo_type),
     MEMBER(aud_request, revision),
 };
+const aud_num_member_t aud_response_members[AUD_RESPONSE_MEMBERS] = {
+    NUM(bytes_in, 1), NUM(bytes_out, 1), NUM(duration_ms, 1), NUM(status, 0),
+    NUM(upstream_status, 0),
+};
+#undef NUM
 #undef MEMBER
+/* clang-format on */
 
 /* The object `name` of strings obj (members m[0..n)), unless none is set. */
 static void str_object(enc_t *e, const char *name, const void *obj, const aud_str_member_t *m,
@@ -618,6 +620,21 @@ static void str_object(enc_t *e, const char *name, const void *obj, const aud_st
     open_obj(e, name);
     for (size_t i = first; i < n; i++)
         str_member(e, m[i].key, *aud_str_member(obj, &m[i]));
+    close_obj(e);
+}
+
+/* The object `name` of numbers obj (members m[0..n)), unless all are absent. */
+static void num_object(enc_t *e, const char *name, const void *obj, const aud_num_member_t *m,
+                       size_t n)
+{
+    size_t first = 0;
+    while (first < n && aud_num_member_get(obj, &m[first]) == AUD_ABSENT)
+        first++;
+    if (first == n)
+        return;
+    open_obj(e, name);
+    for (size_t i = first; i < n; i++)
+        int_member(e, m[i].key, aud_num_member_get(obj, &m[i]));
     close_obj(e);
 }
 
@@ -749,18 +766,7 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
     putc1(&e, '"');
     str_object(&e, "request", &ev->request, aud_request_members, AUD_REQUEST_MEMBERS);
     str_member(&e, "request_id", ev->request_id);
-    const struct aud_response *rs = &ev->response;
-    if (rs->bytes_in != AUD_ABSENT || rs->bytes_out != AUD_ABSENT ||
-        rs->duration_ms != AUD_ABSENT || rs->status != AUD_ABSENT ||
-        rs->upstream_status != AUD_ABSENT) {
-        open_obj(&e, "response");
-        int_member(&e, "bytes_in", rs->bytes_in);
-        int_member(&e, "bytes_out", rs->bytes_out);
-        int_member(&e, "duration_ms", rs->duration_ms);
-        int_member(&e, "status", rs->status);
-        int_member(&e, "upstream_status", rs->upstream_status);
-        close_obj(&e);
-    }
+    num_object(&e, "response", &ev->response, aud_response_members, AUD_RESPONSE_MEMBERS);
     /* Every field that can be cut sorts before "truncated", so by now we know. */
     if (e.truncated)
         put(&e, ",\"truncated\":true", 17);

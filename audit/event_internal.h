@@ -33,6 +33,34 @@ static inline const char **aud_str_member(const void *obj, const aud_str_member_
     return (const char **)((uintptr_t)obj + m->offset);
 }
 
+/* A number of the response object: its key, where it is kept, and whether it is an int64_t
+ * (else an int). */
+typedef struct {
+    const char *key;
+    size_t offset;
+    int wide;
+} aud_num_member_t;
+
+#define AUD_RESPONSE_MEMBERS 5
+extern const aud_num_member_t aud_response_members[AUD_RESPONSE_MEMBERS];
+
+/* The value of number m of obj (AUD_ABSENT when absent). */
+static inline int64_t aud_num_member_get(const void *obj, const aud_num_member_t *m)
+{
+    const void *at = (const void *)((uintptr_t)obj + m->offset);
+    return m->wide ? *(const int64_t *)at : *(const int *)at;
+}
+
+/* Sets number m of obj to v (which fits it). */
+static inline void aud_num_member_set(void *obj, const aud_num_member_t *m, int64_t v)
+{
+    void *at = (void *)((uintptr_t)obj + m->offset);
+    if (m->wide)
+        *(int64_t *)at = v;
+    else
+        *(int *)at = (int)v;
+}
+
 /* Zeroes ev, its numbers absent (AUD_ABSENT): where the builder and the parser both start. */
 void aud_event_clear(aud_event_t *ev);
 

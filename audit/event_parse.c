@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Byte classes, so that the hot loops test one table entry per byte: plain_tab marks what a
  * string holds as is (0x20..0x7f but '"' and '\\'), key_tab what a key is made of. Filled once;
  * threads racing to fill them write the same bytes. */
@@ -312,12 +311,18 @@ static int actor_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
     return unknown(c, k, kl);
 }
 
+/* 1 when the key k[0..kl) is name (a C string). */
+static int name_is(const char *k, size_t kl, const char *name)
+{
+    return strlen(name) == kl && memcmp(k, name, kl) == 0;
+}
+
 /* Member k of obj, an object of strings only (members m[0..n)). */
 static int str_object_member(cur_t *c, void *obj, const aud_str_member_t *m, size_t n,
                              const char *k, size_t kl)
 {
     for (size_t i = 0; i < n; i++)
-        if (strlen(m[i].key) == kl && memcmp(k, m[i].key, kl) == 0)
+        if (name_is(k, kl, m[i].key))
             return str_field(c, aud_str_member(obj, &m[i]));
     return unknown(c, k, kl);
 }
@@ -347,34 +352,20 @@ static int request_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
     return str_object_member(c, &ev->request, aud_request_members, AUD_REQUEST_MEMBERS, k, kl);
 }
 
-static int int_field(cur_t *c, int64_t *out)
-{
-    return parse_int(c, 0, out);
-}
-
-static int int32_field(cur_t *c, int *out)
-{
-    int64_t v = 0;
-    if (parse_int(c, 0, &v))
-        return CMN_ERR_PARSE;
-    if (v > 2147483647)
-        return fail(c, "number too large");
-    *out = (int)v;
-    return 0;
-}
-
 static int response_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    if (key_is(k, kl, "bytes_in"))
-        return int_field(c, &ev->response.bytes_in);
-    if (key_is(k, kl, "bytes_out"))
-        return int_field(c, &ev->response.bytes_out);
-    if (key_is(k, kl, "duration_ms"))
-        return int_field(c, &ev->response.duration_ms);
-    if (key_is(k, kl, "status"))
-        return int32_field(c, &ev->response.status);
-    if (key_is(k, kl, "upstream_status"))
-        return int32_field(c, &ev->response.upstream_status);
+    for (size_t i = 0; i < AUD_RESPONSE_MEMBERS; i++) {
+        const aud_num_member_t *m = &aud_response_members[i];
+        if (!name_is(k, kl, m->key))
+            continue;
+        int64_t v = 0;
+        if (parse_int(c, 0, &v))
+            return CMN_ERR_PARSE;
+        if (!m->wide && v > 2147483647)
+            return fail(c, "number too large");
+        aud_num_member_set(&ev->response, m, v);
+        return 0;
+    }
     return unknown(c, k, kl);
 }
 
