@@ -19,10 +19,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int aud_stream_name_like(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= max || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return n >= 1;
+}
+
 int aud_stream_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    return n >= 1 && n <= AUD_STREAM_MAX && strspn(s, AUD_NAME_CHARS) == n;
+    return aud_stream_name_like(s, AUD_STREAM_MAX);
 }
 
 int aud_checkpoint_message(const aud_checkpoint_t *cp, char *out, size_t cap)

@@ -40,11 +40,12 @@ typedef struct {
     unsigned char sig[AUD_SIG_BYTES];
 } aud_checkpoint_t;
 
-/* The characters of a stream name (and of the file names of a report). */
-#define AUD_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-
 /* 1 when s is a valid stream name: [A-Za-z0-9._-]{1,64}. */
 int aud_stream_name_ok(const char *s);
+
+/* 1 when s is 1 to max characters of those a stream name may hold ([A-Za-z0-9._-]): a stream
+ * name, or a file name of a report. */
+int aud_stream_name_like(const char *s, size_t max);
 
 /* Writes the signed message (see above) into out; returns its length, or -1 if cap is too
  * small (256 bytes always suffice). */

@@ -244,8 +244,11 @@ void aud_event_clear(aud_event_t *ev)
 {
     memset(ev, 0, sizeof(*ev));
     ev->actor.mfa = AUD_ABSENT;
-    for (size_t i = 0; i < AUD_RESPONSE_MEMBERS; i++)
-        aud_num_member_set(&ev->response, &aud_response_members[i], AUD_ABSENT);
+    ev->response.status = AUD_ABSENT;
+    ev->response.upstream_status = AUD_ABSENT;
+    ev->response.bytes_in = AUD_ABSENT;
+    ev->response.bytes_out = AUD_ABSENT;
+    ev->response.duration_ms = AUD_ABSENT;
 }
 
 void aud_event_init(aud_event_t *ev, aud_kind_t kind)
@@ -583,30 +586,6 @@ static void close_obj(enc_t *e)
     e->first = 0;
 }
 
-/* The members of each object, in canonical order: one table for the encoder and the parser. */
-/* clang-format off */
-#define MEMBER(type, field) {#field, offsetof(struct type, field)}
-#define NUM(field, wide)    {#field, offsetof(struct aud_response, field), wide}
-const aud_str_member_t aud_client_members[AUD_CLIENT_MEMBERS] = {
-    MEMBER(aud_client, ip), MEMBER(aud_client, user_agent),
-};
-const aud_str_member_t aud_decision_members[AUD_DECISION_MEMBERS] = {
-    MEMBER(aud_decision, effect), MEMBER(aud_decision, org), MEMBER(aud_decision, policy_sha256),
-    MEMBER(aud_decision, reason), MEMBER(aud_decision, region), MEMBER(aud_decision, role),
-    MEMBER(aud_decision, rule),
-};
-const aud_str_member_t aud_request_members[AUD_REQUEST_MEMBERS] = {
-    MEMBER(aud_request, action), MEMBER(aud_request, file), MEMBER(aud_request, method),
-    MEMBER(aud_request, path), MEMBER(aud_request, repo), MEMBER(aud_request, repo_type),
-    MEMBER(aud_request, revision),
-};
-const aud_num_member_t aud_response_members[AUD_RESPONSE_MEMBERS] = {
-    NUM(bytes_in, 1), NUM(bytes_out, 1), NUM(duration_ms, 1), NUM(status, 0),
-    NUM(upstream_status, 0),
-};
-#undef NUM
-#undef MEMBER
-/* clang-format on */
 
 /* The object `name` of strings obj (members m[0..n)), unless none is set. */
 static void str_object(enc_t *e, const char *name, const void *obj, const aud_str_member_t *m,

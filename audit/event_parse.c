@@ -35,7 +35,8 @@ typedef struct {
     size_t n, i;
     aud_parsed_t *p;
     size_t store_len;
-    size_t n_items; /* used entries of p->items */
+    size_t n_items;     /* used entries of p->items */
+    size_t member_next; /* in the object being read: the member table's entry to look from */
     char *why;
     size_t whylen;
 } cur_t;
@@ -263,6 +264,7 @@ static int parse_object(cur_t *c, aud_event_t *ev, member_fn member)
         return fail(c, "empty object");
     const char *prev = NULL;
     size_t pl = 0;
+    c->member_next = 0;
     for (;;) {
         const char *k;
         size_t kl;
@@ -311,19 +313,29 @@ static int actor_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
     return unknown(c, k, kl);
 }
 
-/* 1 when the key k[0..kl) is name (a C string). */
-static int name_is(const char *k, size_t kl, const char *name)
+/* 1 when the key k[0..kl) is name (name_len bytes). Keys are a few bytes: a loop beats a call
+ * to memcmp, and this runs for every member of every event parsed. */
+static int name_is(const char *k, size_t kl, const char *name, size_t name_len)
 {
-    return strlen(name) == kl && memcmp(k, name, kl) == 0;
+    if (name_len != kl)
+        return 0;
+    for (size_t i = 0; i < kl; i++)
+        if (k[i] != name[i])
+            return 0;
+    return 1;
 }
 
-/* Member k of obj, an object of strings only (members m[0..n)). */
+/* Member k of obj, an object of strings only (members m[0..n)). Keys come in ascending order
+ * (parse_object checks it) as the table lists them: the search goes on from the last match. */
 static int str_object_member(cur_t *c, void *obj, const aud_str_member_t *m, size_t n,
                              const char *k, size_t kl)
 {
-    for (size_t i = 0; i < n; i++)
-        if (name_is(k, kl, m[i].key))
+    for (size_t i = c->member_next; i < n; i++) {
+        if (name_is(k, kl, m[i].key, m[i].key_len)) {
+            c->member_next = i + 1;
             return str_field(c, aud_str_member(obj, &m[i]));
+        }
+    }
     return unknown(c, k, kl);
 }
 
@@ -354,10 +366,11 @@ static int request_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 
 static int response_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    for (size_t i = 0; i < AUD_RESPONSE_MEMBERS; i++) {
+    for (size_t i = c->member_next; i < AUD_RESPONSE_MEMBERS; i++) {
         const aud_num_member_t *m = &aud_response_members[i];
-        if (!name_is(k, kl, m->key))
+        if (!name_is(k, kl, m->key, m->key_len))
             continue;
+        c->member_next = i + 1;
         int64_t v = 0;
         if (parse_int(c, 0, &v))
             return CMN_ERR_PARSE;

@@ -78,8 +78,7 @@ static int parse_utc(const char *s, int64_t *us)
 
 static int safe_file_name(const char *s)
 {
-    size_t n = strlen(s);
-    return n >= 1 && n <= 100 && s[0] != '.' && strspn(s, AUD_NAME_CHARS) == n;
+    return s[0] != '.' && aud_stream_name_like(s, 100);
 }
 
 /* ---- reading the files ---- */

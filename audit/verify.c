@@ -4,8 +4,8 @@
 #include "audit/verify_problem.h"
 #include "audit/verify_stream.h"
 #include "audit/verify_t.h"
-#include "common/clock.h"
 #include "common/array.h"
+#include "common/clock.h"
 #include "common/err.h"
 
 #include <errno.h>

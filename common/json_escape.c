@@ -3,31 +3,18 @@
 
 #include <string.h>
 
-static const char raw[] = "\"\\\b\t\n\f\r";
-static const char letters[] = "\"\\btnfr";
-
-char cmn_json_escape_letter(unsigned char c)
-{
-    const char *k = memchr(raw, c, sizeof(raw) - 1);
-    return k ? letters[k - raw] : 0;
-}
-
 size_t cmn_json_escape(unsigned char c, char out[7])
 {
     static const char hex[] = "0123456789abcdef";
     out[0] = '\\';
     out[1] = cmn_json_escape_letter(c);
-    if (out[1])
+    if (out[1]) {
+        out[2] = '\0';
         return 2;
+    }
     memcpy(out + 1, "u00", 3);
     out[4] = hex[c >> 4];
     out[5] = hex[c & 15];
     out[6] = '\0';
     return 6;
-}
-
-int cmn_json_unescape(char letter)
-{
-    const char *k = memchr(letters, letter, sizeof(letters) - 1);
-    return k ? raw[k - letters] : -1;
 }
