@@ -1,5 +1,7 @@
 #include "audit/chain.h"
 #include "common/err.h"
+#include "common/json_escape.h"
+#include "common/sha256.h"
 
 #include <openssl/evp.h>
 #include <string.h>
@@ -74,36 +76,17 @@ static int json_string(const char *s, size_t n, size_t *i, char *out, size_t cap
                 return CMN_ERR_PARSE;
             char e = s[k + 1];
             k += 2;
-            switch (e) {
-            case '"':
-            case '\\':
-                ch = e;
-                break;
-            case 'b':
-                ch = '\b';
-                break;
-            case 't':
-                ch = '\t';
-                break;
-            case 'n':
-                ch = '\n';
-                break;
-            case 'f':
-                ch = '\f';
-                break;
-            case 'r':
-                ch = '\r';
-                break;
-            case 'u': {
+            int short_esc = cmn_json_unescape(e);
+            if (short_esc >= 0) {
+                ch = (char)short_esc;
+            } else if (e == 'u') {
                 /* canonical form escapes only controls without a short form, as \u00xx */
                 if (n - k < 4 || s[k] != '0' || s[k + 1] != '0' || hexval(s[k + 2]) < 0 ||
                     hexval(s[k + 3]) < 0)
                     return CMN_ERR_PARSE;
                 ch = (char)(hexval(s[k + 2]) << 4 | hexval(s[k + 3]));
                 k += 4;
-                break;
-            }
-            default:
+            } else {
                 return CMN_ERR_PARSE;
             }
         } else {
@@ -203,6 +186,12 @@ void aud_chain_genesis(const char *stream, unsigned char out[AUD_HASH_BYTES])
         EVP_DigestUpdate(ctx, stream, strlen(stream)) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1)
         memset(out, 0, AUD_HASH_BYTES); /* only when out of memory; every chain then breaks */
     EVP_MD_CTX_free(ctx);
+}
+
+const char *aud_chain_hash_short(const unsigned char hash[AUD_HASH_BYTES], char out[17])
+{
+    cmn_hex(hash, 8, out);
+    return out;
 }
 
 /* Hex digit values, 0xff for anything else: one table load per digit (report verify decodes

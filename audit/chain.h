@@ -30,8 +30,9 @@
 
 #include <stddef.h>
 
+#include "audit/limits.h"
+
 #define AUD_HASH_BYTES    32
-#define AUD_CHAIN_MAX_ORG 4096 /* decision.org bytes in a chain-2 link (the event string cap) */
 
 /* A reusable SHA-256 context: one per thread (not thread-safe). */
 typedef struct {
@@ -78,6 +79,9 @@ int aud_chain_next(aud_hasher_t *h, const unsigned char prev[AUD_HASH_BYTES], co
 
 /* The genesis prev_hash of a stream. */
 void aud_chain_genesis(const char *stream, unsigned char out[AUD_HASH_BYTES]);
+
+/* The first 8 bytes of a hash as 16 hex digits into out, for messages; returns out. */
+const char *aud_chain_hash_short(const unsigned char hash[AUD_HASH_BYTES], char out[17]);
 
 
 /* Decodes exactly 2n hex digits (either case) into n bytes. Returns 0 or CMN_ERR_PARSE (out then

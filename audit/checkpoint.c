@@ -19,277 +19,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct aud_key {
-    EVP_PKEY *pkey;
-    int is_private;
-    unsigned char raw[32]; /* public key */
-    char id[AUD_KEY_ID_LEN + 1];
-};
-
-static aud_key_t *wrap(EVP_PKEY *pkey, int is_private, char *err, size_t errlen)
+int aud_stream_name_like(const char *s, size_t max)
 {
-    if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-        cmn_errf(err, errlen, "not an Ed25519 key (make one with hubgate keygen)");
-        EVP_PKEY_free(pkey);
-        return NULL;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= max || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
     }
-    aud_key_t *k = calloc(1, sizeof(*k));
-    size_t n = sizeof(k->raw);
-    if (!k || EVP_PKEY_get_raw_public_key(pkey, k->raw, &n) != 1 || n != 32) {
-        cmn_errf(err, errlen, "cannot read the public key");
-        EVP_PKEY_free(pkey);
-        free(k);
-        return NULL;
-    }
-    k->pkey = pkey;
-    k->is_private = is_private;
-    unsigned char md[CMN_SHA256_BYTES];
-    cmn_sha256(k->raw, 32, md);
-    cmn_hex(md, AUD_KEY_ID_LEN / 2, k->id);
-    return k;
+    return n >= 1;
 }
-
-aud_key_t *aud_key_from_pem(const char *pem, size_t len, char *err, size_t errlen)
-{
-    if (len > AUD_MAX_KEY_FILE_BYTES) {
-        cmn_errf(err, errlen, "key file larger than %d bytes", AUD_MAX_KEY_FILE_BYTES);
-        return NULL;
-    }
-    int is_private = memmem(pem, len, "PRIVATE KEY-----", 16) != NULL;
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    if (!bio) {
-        cmn_errf(err, errlen, "out of memory");
-        return NULL;
-    }
-    EVP_PKEY *pkey = is_private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
-                                : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (!pkey) {
-        cmn_errf(err, errlen, "not a PEM %s key", is_private ? "private" : "public");
-        return NULL;
-    }
-    return wrap(pkey, is_private, err, errlen);
-}
-
-aud_key_t *aud_key_load(const char *path, char *err, size_t errlen)
-{
-    cmn_buf_t b;
-    cmn_buf_init(&b, AUD_MAX_KEY_FILE_BYTES);
-    int rc = cmn_buf_read_file(&b, path);
-    if (rc != 0) {
-        cmn_errf(err, errlen, "%s: %s", path,
-                rc == CMN_ERR_NOTFOUND ? "no such file"
-                : rc == CMN_ERR_TOOBIG ? "too large for a key file"
-                                       : strerror(errno));
-        cmn_buf_free(&b);
-        return NULL;
-    }
-    char why[200];
-    aud_key_t *k = aud_key_from_pem(b.data ? b.data : "", b.len, why, sizeof(why));
-    if (b.data)
-        memset(b.data, 0, b.len); /* private key material does not linger in freed memory */
-    cmn_buf_free(&b);
-    if (!k) {
-        cmn_errf(err, errlen, "%s: %s", path, why);
-        return NULL;
-    }
-    /* A private key others can read is no longer private: refused, as ssh refuses one. */
-    if (k->is_private && cmn_secret_check(-1, path, why, sizeof(why)) != 0) {
-        cmn_errf(err, errlen, "%s", why);
-        aud_key_free(k);
-        return NULL;
-    }
-    return k;
-}
-
-aud_key_t *aud_key_generate(void)
-{
-    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    if (!pkey)
-        return NULL;
-    return wrap(pkey, 1, NULL, 0);
-}
-
-void aud_key_free(aud_key_t *key)
-{
-    if (!key)
-        return;
-    EVP_PKEY_free(key->pkey);
-    free(key);
-}
-
-int aud_key_is_private(const aud_key_t *key)
-{
-    return key->is_private;
-}
-
-const char *aud_key_id(const aud_key_t *key)
-{
-    return key->id;
-}
-
-int aud_key_same_public(const aud_key_t *a, const aud_key_t *b)
-{
-    return memcmp(a->raw, b->raw, 32) == 0;
-}
-
-int aud_key_verify(const aud_key_t *key, const void *msg, size_t len,
-                   const unsigned char sig[AUD_SIG_BYTES])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
-             EVP_DigestVerify(ctx, sig, AUD_SIG_BYTES, msg, len) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : CMN_ERR_CRYPTO;
-}
-
-static int bio_to_buf(BIO *bio, cmn_buf_t *out)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    if (n <= 0)
-        return CMN_ERR_CRYPTO;
-    return cmn_buf_append(out, data, (size_t)n);
-}
-
-int aud_key_public_pem(const aud_key_t *key, cmn_buf_t *out)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    if (!bio)
-        return CMN_ERR_NOMEM;
-    int rc = PEM_write_bio_PUBKEY(bio, key->pkey) == 1 ? bio_to_buf(bio, out) : CMN_ERR_CRYPTO;
-    BIO_free(bio);
-    return rc;
-}
-
-/* Writes data into a fresh temporary file beside path, fsyncs it, then links it to path
- * (refusing an existing one unless overwrite, in which case it renames over it) and fsyncs the
- * folder: path is complete or absent, never half-written. */
-static int write_atomically(const char *path, const char *data, size_t len, mode_t mode,
-                            int overwrite, char *err, size_t errlen)
-{
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    char *dircopy = strdup(path);
-    if (tmp)
-        tmp[0] = '\0'; /* nothing to remove until mkstemp made it */
-    int rc = 0, fd = -1;
-    if (!tmp || !dircopy) {
-        rc = CMN_ERR_NOMEM;
-        cmn_errf(err, errlen, "out of memory");
-        goto out;
-    }
-    if (!overwrite && access(path, F_OK) == 0) {
-        rc = CMN_ERR_CONFLICT;
-        cmn_errf(err, errlen, "%s already exists (refusing to replace a key)", path);
-        goto out;
-    }
-    snprintf(tmp, pl + 16, "%s.tmp-XXXXXX", path);
-    fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        rc = CMN_ERR_IO;
-        cmn_errf(err, errlen, "%s: cannot create a file there: %s", path, strerror(errno));
-        tmp[0] = '\0';
-        goto out;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = CMN_ERR_IO;
-            cmn_errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-        rc = CMN_ERR_IO;
-        cmn_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (overwrite ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
-        rc = errno == EEXIST ? CMN_ERR_CONFLICT : CMN_ERR_IO;
-        cmn_errf(err, errlen, "%s: %s", path,
-                errno == EEXIST ? "already exists (refusing to replace a key)" : strerror(errno));
-        goto out;
-    }
-    if (!overwrite)
-        unlink(tmp);
-    tmp[0] = '\0';
-    int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp && tmp[0])
-        unlink(tmp);
-    free(tmp);
-    free(dircopy);
-    return rc;
-}
-
-int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite, char *err,
-                          size_t errlen)
-{
-    if (!key->is_private) {
-        cmn_errf(err, errlen, "not a private key");
-        return CMN_ERR_INVAL;
-    }
-    BIO *bio = BIO_new(BIO_s_mem());
-    if (!bio) {
-        cmn_errf(err, errlen, "out of memory");
-        return CMN_ERR_NOMEM;
-    }
-    int rc;
-    char *data = NULL;
-    long n;
-    if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
-        (n = BIO_get_mem_data(bio, &data)) <= 0) {
-        cmn_errf(err, errlen, "cannot encode the key");
-        rc = CMN_ERR_CRYPTO;
-    } else {
-        rc = write_atomically(path, data, (size_t)n, 0600, overwrite, err, errlen);
-        OPENSSL_cleanse(data, (size_t)n);
-    }
-    BIO_free(bio);
-    return rc;
-}
-
-int aud_key_write_public(const aud_key_t *key, const char *path, int overwrite, char *err,
-                         size_t errlen)
-{
-    cmn_buf_t b;
-    cmn_buf_init(&b, AUD_MAX_KEY_FILE_BYTES);
-    int rc = aud_key_public_pem(key, &b);
-    if (rc != 0)
-        cmn_errf(err, errlen, "cannot encode the public key");
-    else
-        rc = write_atomically(path, b.data, b.len, 0644, overwrite, err, errlen);
-    cmn_buf_free(&b);
-    return rc;
-}
-
-/* ---- checkpoints ---- */
 
 int aud_stream_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > AUD_STREAM_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
+    return aud_stream_name_like(s, AUD_STREAM_MAX);
 }
 
 int aud_checkpoint_message(const aud_checkpoint_t *cp, char *out, size_t cap)
@@ -305,50 +49,26 @@ int aud_checkpoint_message(const aud_checkpoint_t *cp, char *out, size_t cap)
 int aud_checkpoint_sign(aud_checkpoint_t *cp, const aud_key_t *key)
 {
     char msg[256];
-    if (!key->is_private || !aud_stream_name_ok(cp->stream))
+    if (!aud_key_is_private(key) || !aud_stream_name_ok(cp->stream))
         return CMN_ERR_INVAL;
     int n = aud_checkpoint_message(cp, msg, sizeof(msg));
     if (n < 0)
         return CMN_ERR_INVAL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    size_t siglen = AUD_SIG_BYTES;
-    int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
-             EVP_DigestSign(ctx, cp->sig, &siglen, (const unsigned char *)msg, (size_t)n) == 1 &&
-             siglen == AUD_SIG_BYTES;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return CMN_ERR_CRYPTO;
-    memcpy(cp->key_id, key->id, sizeof(cp->key_id));
-    return 0;
+    int rc = aud_key_sign(key, msg, (size_t)n, cp->sig);
+    if (rc == 0)
+        memcpy(cp->key_id, aud_key_id(key), sizeof(cp->key_id));
+    return rc;
 }
 
 int aud_checkpoint_verify(const aud_checkpoint_t *cp, const aud_key_t *key)
 {
     char msg[256];
-    if (strcmp(cp->key_id, key->id) != 0)
+    if (strcmp(cp->key_id, aud_key_id(key)) != 0)
         return CMN_ERR_CONFLICT;
     int n = aud_checkpoint_message(cp, msg, sizeof(msg));
     if (n < 0)
         return CMN_ERR_CRYPTO;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok =
-        ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
-        EVP_DigestVerify(ctx, cp->sig, AUD_SIG_BYTES, (const unsigned char *)msg, (size_t)n) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : CMN_ERR_CRYPTO;
-}
-
-int aud_key_sign(const aud_key_t *key, const void *msg, size_t len,
-                 unsigned char sig[AUD_SIG_BYTES])
-{
-    if (!key->is_private)
-        return CMN_ERR_INVAL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    size_t siglen = AUD_SIG_BYTES;
-    int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
-             EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == AUD_SIG_BYTES;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : CMN_ERR_CRYPTO;
+    return aud_key_verify(key, msg, (size_t)n, cp->sig);
 }
 
 int aud_checkpoint_format(const aud_checkpoint_t *cp, char *out, size_t cap)
@@ -472,4 +192,41 @@ int aud_checkpoint_append(int fd, const aud_checkpoint_t *cp, int sync)
     if (w != n || (sync && fdatasync(fd) != 0))
         return CMN_ERR_IO;
     return 0;
+}
+
+int aud_checkpoint_file_read(const char *path, aud_checkpoint_line_fn fn, void *arg,
+                             int64_t *lineno, char *why, size_t whylen)
+{
+    *lineno = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return CMN_ERR_IO;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        ++*lineno;
+        size_t len = (size_t)n;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        size_t sp = 0;
+        while (sp < len && (line[sp] == ' ' || line[sp] == '\t'))
+            sp++;
+        if (sp == len || line[sp] == '#')
+            continue;
+        aud_checkpoint_t cp;
+        rc = aud_checkpoint_parse(line, len, &cp, why, whylen);
+        if (rc == 0)
+            rc = fn(arg, &cp, *lineno);
+    }
+    if (rc == 0 && ferror(f)) {
+        *lineno = 0;
+        rc = CMN_ERR_IO;
+    }
+    int saved = errno;
+    free(line);
+    fclose(f);
+    errno = saved;
+    return rc;
 }

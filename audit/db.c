@@ -1,21 +1,53 @@
 #include "audit/db.h"
+#include "common/err.h"
 #include "common/log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg)
+/* Makes err one line: the trailing newlines (and spaces) go, the others become spaces. */
+static void fold(char *err)
 {
-    if (!err || !errlen)
-        return;
-    snprintf(err, errlen, "%s%s", prefix ? prefix : "", msg && *msg ? msg : "unknown error");
     size_t n = strlen(err);
     while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == '\r' || err[n - 1] == ' '))
         err[--n] = '\0';
     for (char *p = err; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
+}
+
+void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg)
+{
+    if (!err || !errlen)
+        return;
+    snprintf(err, errlen, "%s%s", prefix ? prefix : "", msg && *msg ? msg : "unknown error");
+    fold(err);
+}
+
+void aud_db_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    fold(err);
+}
+
+void aud_db_checkpoint(const PGresult *r, int row, const char *stream, aud_checkpoint_t *cp)
+{
+    memset(cp, 0, sizeof(*cp));
+    snprintf(cp->stream, sizeof(cp->stream), "%s", stream);
+    cp->seq = (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, row, 0));
+    if (PQgetlength(r, row, 1) == AUD_HASH_BYTES)
+        memcpy(cp->hash, PQgetvalue(r, row, 1), AUD_HASH_BYTES);
+    cp->ts_us = (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, row, 2)) + AUD_PG_EPOCH_US;
+    snprintf(cp->key_id, sizeof(cp->key_id), "%.*s", PQgetlength(r, row, 3), PQgetvalue(r, row, 3));
+    if (PQgetlength(r, row, 4) == AUD_SIG_BYTES)
+        memcpy(cp->sig, PQgetvalue(r, row, 4), AUD_SIG_BYTES);
 }
 
 #define MAX_PARAMS 64
@@ -84,4 +116,38 @@ PGconn *aud_db_connect(const char *url, const char *application_name, char *err,
     }
     PQsetNoticeProcessor(conn, on_notice, NULL);
     return conn;
+}
+
+int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(db, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        aud_db_errf(err, errlen, "%s%s%s", what ? what : "", what ? ": " : "",
+                    PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : CMN_ERR_DB;
+}
+
+PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *params, int binary,
+                      const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, binary);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    aud_db_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
+PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err, size_t errlen)
+{
+    PGconn *db = aud_db_connect(url, application_name, err, errlen);
+    if (db && aud_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, err,
+                          errlen) != 0) {
+        PQfinish(db);
+        db = NULL;
+    }
+    return db;
 }

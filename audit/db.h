@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/checkpoint.h"
+
 /* Connects with the settings in url (a libpq URL or conninfo string), adding what the audit
  * log needs unless url sets it: connect_timeout=5, TCP keepalives, tcp_user_timeout=10 s,
  * application_name; and always `-c synchronous_commit=on` appended to url's options, so no
@@ -14,8 +16,32 @@
  * connection (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */
 PGconn *aud_db_connect(const char *url, const char *application_name, char *err, size_t errlen);
 
+/* Runs sql (no parameters, rows ignored). Returns 0, or CMN_ERR_DB with "<what>: <libpq's
+ * message>" in err as one line (the message alone when what is NULL). Blocks (network). */
+int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t errlen);
+
+/* Runs sql with the n text params, for rows (binary: in binary format). Returns the result
+ * (caller PQclear), or NULL with "<what>: <libpq's message>" in err as one line. Blocks
+ * (network). */
+PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *params, int binary,
+                      const char *what, char *err, size_t errlen);
+
+/* aud_db_connect, then one REPEATABLE READ READ ONLY transaction: a snapshot of everything
+ * while writers keep appending, read-only whatever the role may do. Returns the connection
+ * (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */
+PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err,
+                        size_t errlen);
+
 /* Copies a libpq message into err as one line (newlines become spaces, the trailing one goes). */
 void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg);
+
+/* Formats a message (which may quote libpq's) into err as one line, as aud_db_oneline. */
+void aud_db_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Decodes row `row` of a binary-format result whose columns are seq, hash, ts, key_id,
+ * signature (audit_checkpoint's) into cp, for stream. A hash or signature of the wrong length
+ * is left zero: it then verifies with no key and names no chain hash. */
+void aud_db_checkpoint(const PGresult *r, int row, const char *stream, aud_checkpoint_t *cp);
 
 /* Binary COPY field helpers (network byte order), appending to a cmn_buf_t-like byte sink. */
 static inline void aud_be16(unsigned char *p, uint16_t v)

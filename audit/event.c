@@ -3,6 +3,8 @@
 #include "audit/event.h"
 #include "audit/event_internal.h"
 #include "common/err.h"
+#include "common/json_escape.h"
+#include "common/sha256.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -11,8 +13,6 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
-
-#define MAX_SAFE_INT 9007199254740991LL /* 2^53 - 1: every JSON implementation keeps it exact */
 
 static const char *const kind_names[] = {
 #define AUD_KIND_NAME(name, text) text,
@@ -195,7 +195,6 @@ static uint64_t rng_next(void)
 
 static void make_id(char out[37], int64_t ts_us)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
     uint64_t ms = (uint64_t)(ts_us / 1000);
     uint64_t r1 = rng_next(), r2 = rng_next();
@@ -207,12 +206,18 @@ static void make_id(char out[37], int64_t ts_us)
         b[i] = (unsigned char)(r2 >> (8 * (i - 8)));
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    /* 32 hex digits in groups of 8-4-4-4-12 */
+    static const int group[5] = {8, 4, 4, 4, 12};
+    char hex[33];
+    cmn_hex(b, 16, hex);
+    const char *h = hex;
     char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
+    for (int g = 0; g < 5; g++) {
+        if (g)
             *p++ = '-';
-        *p++ = hex[b[i] >> 4];
-        *p++ = hex[b[i] & 15];
+        memcpy(p, h, (size_t)group[g]);
+        p += group[g];
+        h += group[g];
     }
     *p = '\0';
 }
@@ -235,16 +240,21 @@ int aud_id_ok(const char *id, size_t len)
 
 /* ---- builder ---- */
 
-void aud_event_init(aud_event_t *ev, aud_kind_t kind)
+void aud_event_clear(aud_event_t *ev)
 {
     memset(ev, 0, sizeof(*ev));
-    ev->v = AUD_EVENT_VERSION;
     ev->actor.mfa = AUD_ABSENT;
     ev->response.status = AUD_ABSENT;
     ev->response.upstream_status = AUD_ABSENT;
     ev->response.bytes_in = AUD_ABSENT;
     ev->response.bytes_out = AUD_ABSENT;
     ev->response.duration_ms = AUD_ABSENT;
+}
+
+void aud_event_init(aud_event_t *ev, aud_kind_t kind)
+{
+    aud_event_clear(ev);
+    ev->v = AUD_EVENT_VERSION;
     aud_event_stamp(ev, kind);
 }
 
@@ -332,62 +342,72 @@ int aud_event_value_looks_secret(const char *value)
     return value && aud_looks_secret(value);
 }
 
-static aud_detail_t *add_detail(aud_event_t *ev, const char *key)
+/* Appends a detail of this type under key, when its value is valid (ok) and key acceptable:
+ * the caller then sets the value. NULL (the event unchanged) otherwise. */
+static aud_detail_t *add_detail(aud_event_t *ev, const char *key, aud_detail_type_t type, int ok)
 {
-    if (!key || ev->n_details >= AUD_MAX_DETAILS || !aud_detail_key_ok(key, strlen(key)))
+    if (!ok || !key || ev->n_details >= AUD_MAX_DETAILS || !aud_detail_key_ok(key, strlen(key)))
         return NULL;
-    aud_detail_t *d = &ev->details[ev->n_details];
+    aud_detail_t *d = &ev->details[ev->n_details++];
     memset(d, 0, sizeof(*d));
     d->key = key;
+    d->type = type;
     return d;
 }
 
 int aud_event_detail_str(aud_event_t *ev, const char *key, const char *value)
 {
-    aud_detail_t *d = add_detail(ev, key);
-    if (!d || !value)
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_STR, value != NULL);
+    if (!d)
         return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_STR;
     d->str = value;
-    ev->n_details++;
     return 0;
 }
 
 int aud_event_detail_int(aud_event_t *ev, const char *key, int64_t value)
 {
-    aud_detail_t *d = add_detail(ev, key);
-    if (!d || value > MAX_SAFE_INT || value < -MAX_SAFE_INT)
+    int safe = value <= AUD_MAX_SAFE_INT && value >= -AUD_MAX_SAFE_INT;
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_INT, safe);
+    if (!d)
         return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_INT;
     d->num = value;
-    ev->n_details++;
     return 0;
 }
 
 int aud_event_detail_bool(aud_event_t *ev, const char *key, int value)
 {
-    aud_detail_t *d = add_detail(ev, key);
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_BOOL, 1);
     if (!d)
         return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_BOOL;
     d->num = value ? 1 : 0;
-    ev->n_details++;
     return 0;
 }
 
 int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *items, size_t n)
 {
-    aud_detail_t *d = add_detail(ev, key);
-    if (!d || (n > 0 && !items))
+    int ok = n == 0 || items;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = items[i] != NULL;
+    aud_detail_t *d = add_detail(ev, key, AUD_DETAIL_LIST, ok);
+    if (!d)
         return CMN_ERR_INVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!items[i])
-            return CMN_ERR_INVAL;
-    d->type = AUD_DETAIL_LIST;
     d->items = items;
     d->n_items = n;
-    ev->n_details++;
     return 0;
+}
+
+const aud_detail_t *aud_event_detail(const aud_event_t *ev, const char *key)
+{
+    for (size_t i = 0; i < ev->n_details; i++)
+        if (strcmp(ev->details[i].key, key) == 0)
+            return &ev->details[i];
+    return NULL;
+}
+
+const char *aud_event_detail_text(const aud_event_t *ev, const char *key)
+{
+    const aud_detail_t *d = aud_event_detail(ev, key);
+    return d && d->type == AUD_DETAIL_STR ? d->str : NULL;
 }
 
 /* ---- encoder ---- */
@@ -465,7 +485,6 @@ size_t aud_utf8_seq(const unsigned char *s, size_t n)
 /* Writes a JSON string holding at most `cap` bytes of (UTF-8) value. */
 static void put_string(enc_t *e, const char *s, size_t cap)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), i = 0, value_len = 0;
     putc1(e, '"');
@@ -508,39 +527,8 @@ static void put_string(enc_t *e, const char *s, size_t cap)
             e->truncated = 1;
             break;
         }
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t el = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
-        }
-        put(e, esc, el);
+        char esc[7];
+        put(e, esc, cmn_json_escape(c, esc));
         value_len++;
         i++;
     }
@@ -576,7 +564,7 @@ static void int_member(enc_t *e, const char *k, int64_t v)
 {
     if (v == AUD_ABSENT)
         return;
-    if (v < 0 || v > MAX_SAFE_INT) {
+    if (v < 0 || v > AUD_MAX_SAFE_INT) {
         e->err = e->err ? e->err : CMN_ERR_INVAL;
         return;
     }
@@ -596,6 +584,37 @@ static void close_obj(enc_t *e)
 {
     putc1(e, '}');
     e->first = 0;
+}
+
+
+/* The object `name` of strings obj (members m[0..n)), unless none is set. */
+static void str_object(enc_t *e, const char *name, const void *obj, const aud_str_member_t *m,
+                       size_t n)
+{
+    size_t first = 0;
+    while (first < n && !*aud_str_member(obj, &m[first]))
+        first++;
+    if (first == n)
+        return;
+    open_obj(e, name);
+    for (size_t i = first; i < n; i++)
+        str_member(e, m[i].key, *aud_str_member(obj, &m[i]));
+    close_obj(e);
+}
+
+/* The object `name` of numbers obj (members m[0..n)), unless all are absent. */
+static void num_object(enc_t *e, const char *name, const void *obj, const aud_num_member_t *m,
+                       size_t n)
+{
+    size_t first = 0;
+    while (first < n && aud_num_member_get(obj, &m[first]) == AUD_ABSENT)
+        first++;
+    if (first == n)
+        return;
+    open_obj(e, name);
+    for (size_t i = first; i < n; i++)
+        int_member(e, m[i].key, aud_num_member_get(obj, &m[i]));
+    close_obj(e);
 }
 
 static int cmp_detail(const void *a, const void *b)
@@ -638,7 +657,7 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
                 if (!d->items[j] || aud_looks_secret(d->items[j]))
                     return CMN_ERR_INVAL;
         }
-        if (d->type == AUD_DETAIL_INT && (d->num > MAX_SAFE_INT || d->num < -MAX_SAFE_INT))
+        if (d->type == AUD_DETAIL_INT && (d->num > AUD_MAX_SAFE_INT || d->num < -AUD_MAX_SAFE_INT))
             return CMN_ERR_INVAL;
         if ((int)d->type < AUD_DETAIL_STR || d->type > AUD_DETAIL_LIST)
             return CMN_ERR_INVAL;
@@ -678,25 +697,8 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
         str_member(&e, "token_id", ev->actor.token_id);
         close_obj(&e);
     }
-    if (ev->client.ip || ev->client.user_agent) {
-        open_obj(&e, "client");
-        str_member(&e, "ip", ev->client.ip);
-        str_member(&e, "user_agent", ev->client.user_agent);
-        close_obj(&e);
-    }
-    const struct aud_decision *dc = &ev->decision;
-    if (dc->effect || dc->org || dc->policy_sha256 || dc->reason || dc->region || dc->role ||
-        dc->rule) {
-        open_obj(&e, "decision");
-        str_member(&e, "effect", dc->effect);
-        str_member(&e, "org", dc->org);
-        str_member(&e, "policy_sha256", dc->policy_sha256);
-        str_member(&e, "reason", dc->reason);
-        str_member(&e, "region", dc->region);
-        str_member(&e, "role", dc->role);
-        str_member(&e, "rule", dc->rule);
-        close_obj(&e);
-    }
+    str_object(&e, "client", &ev->client, aud_client_members, AUD_CLIENT_MEMBERS);
+    str_object(&e, "decision", &ev->decision, aud_decision_members, AUD_DECISION_MEMBERS);
     if (ev->n_details) {
         size_t items_left = AUD_MAX_DETAIL_ITEMS;
         open_obj(&e, "details");
@@ -741,32 +743,9 @@ int aud_event_encode(const aud_event_t *ev, cmn_buf_t *out)
     putc1(&e, '"');
     put(&e, kind, strlen(kind));
     putc1(&e, '"');
-    const struct aud_request *rq = &ev->request;
-    if (rq->action || rq->file || rq->method || rq->path || rq->repo || rq->repo_type ||
-        rq->revision) {
-        open_obj(&e, "request");
-        str_member(&e, "action", rq->action);
-        str_member(&e, "file", rq->file);
-        str_member(&e, "method", rq->method);
-        str_member(&e, "path", rq->path);
-        str_member(&e, "repo", rq->repo);
-        str_member(&e, "repo_type", rq->repo_type);
-        str_member(&e, "revision", rq->revision);
-        close_obj(&e);
-    }
+    str_object(&e, "request", &ev->request, aud_request_members, AUD_REQUEST_MEMBERS);
     str_member(&e, "request_id", ev->request_id);
-    const struct aud_response *rs = &ev->response;
-    if (rs->bytes_in != AUD_ABSENT || rs->bytes_out != AUD_ABSENT ||
-        rs->duration_ms != AUD_ABSENT || rs->status != AUD_ABSENT ||
-        rs->upstream_status != AUD_ABSENT) {
-        open_obj(&e, "response");
-        int_member(&e, "bytes_in", rs->bytes_in);
-        int_member(&e, "bytes_out", rs->bytes_out);
-        int_member(&e, "duration_ms", rs->duration_ms);
-        int_member(&e, "status", rs->status);
-        int_member(&e, "upstream_status", rs->upstream_status);
-        close_obj(&e);
-    }
+    num_object(&e, "response", &ev->response, aud_response_members, AUD_RESPONSE_MEMBERS);
     /* Every field that can be cut sorts before "truncated", so by now we know. */
     if (e.truncated)
         put(&e, ",\"truncated\":true", 17);

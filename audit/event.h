@@ -39,15 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/limits.h"
 #include "common/buf.h"
 
-#define AUD_MAX_STRING_BYTES 4096      /* any one string field, before escaping */
-#define AUD_MAX_ITEM_BYTES   256       /* one group, one item of a detail list */
-#define AUD_MAX_GROUPS       64        /* actor.groups entries kept */
-#define AUD_MAX_DETAILS      16        /* details members */
-#define AUD_MAX_DETAIL_ITEMS 64        /* items of all detail lists of one event */
-#define AUD_MAX_EVENT_BYTES  (2 << 20) /* encoded event; the caps above keep every event below */
-#define AUD_MAX_DETAIL_KEY   32        /* detail keys are [a-z0-9_]{1,32} */
 #define AUD_EVENT_VERSION     2         /* what aud_event_init gives an event */
 #define AUD_EVENT_VERSION_MIN 1         /* the oldest version the parser still accepts */
 
@@ -158,6 +152,13 @@ int aud_event_detail_str(aud_event_t *ev, const char *key, const char *value);
 int aud_event_detail_int(aud_event_t *ev, const char *key, int64_t value);
 int aud_event_detail_bool(aud_event_t *ev, const char *key, int value);
 int aud_event_detail_list(aud_event_t *ev, const char *key, const char *const *items, size_t n);
+
+/* The detail named key (borrowed from ev), or NULL when ev has none. */
+const aud_detail_t *aud_event_detail(const aud_event_t *ev, const char *key);
+
+/* The value of the string detail named key (borrowed), or NULL when there is none or it is not a
+ * string. */
+const char *aud_event_detail_text(const aud_event_t *ev, const char *key);
 
 /* 1 when a detail value would be refused as shaped like a credential (a JWT, an hf_ token, a
  * "Bearer "/"Basic " value, a PEM private key): the encoder's own test, for input that will

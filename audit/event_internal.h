@@ -4,8 +4,89 @@
 #define HUBGATE_AUDIT_EVENT_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "audit/event.h"
+
+/* The largest integer every JSON implementation keeps exact (2^53 - 1): detail numbers stay
+ * within ±this. */
+#define AUD_MAX_SAFE_INT 9007199254740991LL
+
+/* A string member of one of the event's objects: its key, and where the object keeps it. */
+typedef struct {
+    const char *key;
+    size_t key_len;
+    size_t offset; /* of the `const char *` in the object */
+} aud_str_member_t;
+
+/* The members of the objects made of strings only, in canonical (byte) order: the encoder
+ * writes them from these tables and the parser finds them in the same ones. */
+#define AUD_CLIENT_MEMBERS   2
+#define AUD_DECISION_MEMBERS 7
+#define AUD_REQUEST_MEMBERS  7
+
+/* The value of member m of obj (an object of the event). */
+static inline const char **aud_str_member(const void *obj, const aud_str_member_t *m)
+{
+    return (const char **)((uintptr_t)obj + m->offset);
+}
+
+/* A number of the response object: its key, where it is kept, and whether it is an int64_t
+ * (else an int). */
+typedef struct {
+    const char *key;
+    size_t key_len;
+    size_t offset;
+    int wide;
+} aud_num_member_t;
+
+#define AUD_RESPONSE_MEMBERS 5
+
+/* The value of number m of obj (AUD_ABSENT when absent). */
+static inline int64_t aud_num_member_get(const void *obj, const aud_num_member_t *m)
+{
+    const void *at = (const void *)((uintptr_t)obj + m->offset);
+    return m->wide ? *(const int64_t *)at : *(const int *)at;
+}
+
+/* Sets number m of obj to v (which fits it). */
+static inline void aud_num_member_set(void *obj, const aud_num_member_t *m, int64_t v)
+{
+    void *at = (void *)((uintptr_t)obj + m->offset);
+    if (m->wide)
+        *(int64_t *)at = v;
+    else
+        *(int *)at = (int)v;
+}
+
+/* The members of each object, in canonical order: one table for the encoder and the parser,
+ * defined here (static) so that each can fold the lookups into its code. */
+/* clang-format off */
+#define MEMBER(type, field) {#field, sizeof(#field) - 1, offsetof(struct type, field)}
+#define NUM(field, wide)    {#field, sizeof(#field) - 1, offsetof(struct aud_response, field), wide}
+static const aud_str_member_t aud_client_members[AUD_CLIENT_MEMBERS] = {
+    MEMBER(aud_client, ip), MEMBER(aud_client, user_agent),
+};
+static const aud_str_member_t aud_decision_members[AUD_DECISION_MEMBERS] = {
+    MEMBER(aud_decision, effect), MEMBER(aud_decision, org), MEMBER(aud_decision, policy_sha256),
+    MEMBER(aud_decision, reason), MEMBER(aud_decision, region), MEMBER(aud_decision, role),
+    MEMBER(aud_decision, rule),
+};
+static const aud_str_member_t aud_request_members[AUD_REQUEST_MEMBERS] = {
+    MEMBER(aud_request, action), MEMBER(aud_request, file), MEMBER(aud_request, method),
+    MEMBER(aud_request, path), MEMBER(aud_request, repo), MEMBER(aud_request, repo_type),
+    MEMBER(aud_request, revision),
+};
+static const aud_num_member_t aud_response_members[AUD_RESPONSE_MEMBERS] = {
+    NUM(bytes_in, 1), NUM(bytes_out, 1), NUM(duration_ms, 1), NUM(status, 0),
+    NUM(upstream_status, 0),
+};
+#undef NUM
+#undef MEMBER
+/* clang-format on */
+
+/* Zeroes ev, its numbers absent (AUD_ABSENT): where the builder and the parser both start. */
+void aud_event_clear(aud_event_t *ev);
 
 /* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates, at
  * most U+10FFFF), or 0 when s does not start one. n >= 1. */

@@ -5,13 +5,12 @@
 #include "audit/event.h"
 #include "audit/event_internal.h"
 #include "common/err.h"
+#include "common/json_escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_SAFE_INT 9007199254740991LL
 
 /* Byte classes, so that the hot loops test one table entry per byte: plain_tab marks what a
  * string holds as is (0x20..0x7f but '"' and '\\'), key_tab what a key is made of. Filled once;
@@ -36,7 +35,8 @@ typedef struct {
     size_t n, i;
     aud_parsed_t *p;
     size_t store_len;
-    size_t n_items; /* used entries of p->items */
+    size_t n_items;     /* used entries of p->items */
+    size_t member_next; /* in the object being read: the member table's entry to look from */
     char *why;
     size_t whylen;
 } cur_t;
@@ -135,29 +135,10 @@ static int parse_string(cur_t *c, size_t cap, const char **out, size_t *outlen)
             if (c->i + 1 >= c->n)
                 return fail(c, "unterminated escape");
             char e = (char)s[c->i + 1], v;
-            switch (e) {
-            case '"':
-                v = '"';
-                break;
-            case '\\':
-                v = '\\';
-                break;
-            case 'b':
-                v = '\b';
-                break;
-            case 't':
-                v = '\t';
-                break;
-            case 'n':
-                v = '\n';
-                break;
-            case 'f':
-                v = '\f';
-                break;
-            case 'r':
-                v = '\r';
-                break;
-            case 'u': {
+            int short_esc = cmn_json_unescape(e);
+            if (short_esc >= 0) {
+                v = (char)short_esc;
+            } else if (e == 'u') {
                 /* Only \u00xx for controls that have no short escape, lowercase hex. */
                 if (c->n - c->i < 6 || s[c->i + 2] != '0' || s[c->i + 3] != '0')
                     return fail(c, "non-canonical \\u escape");
@@ -167,14 +148,11 @@ static int parse_string(cur_t *c, size_t cap, const char **out, size_t *outlen)
                     return fail(c, "non-canonical \\u escape");
                 int cv = (int)((h1 - hexd) << 4 | (h2 - hexd));
                 /* NUL cannot be in an event's (C) strings; the rest have short forms */
-                if (cv == 0 || cv >= 0x20 || cv == '\b' || cv == '\t' || cv == '\n' || cv == '\f' ||
-                    cv == '\r')
+                if (cv == 0 || cv >= 0x20 || cmn_json_escape_letter((unsigned char)cv))
                     return fail(c, "non-canonical \\u escape");
                 v = (char)cv;
                 c->i += 4;
-                break;
-            }
-            default:
+            } else {
                 return fail(c, "non-canonical escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
             }
             c->i += 2;
@@ -234,7 +212,7 @@ static int parse_int(cur_t *c, int allow_negative, int64_t *out)
         return fail(c, "expected a number");
     if (c->s[st] == '0' && (nd > 1 || neg))
         return fail(c, "non-canonical number");
-    if (v > MAX_SAFE_INT)
+    if (v > AUD_MAX_SAFE_INT)
         return fail(c, "number beyond 2^53 - 1");
     *out = neg ? -v : v;
     return 0;
@@ -286,6 +264,7 @@ static int parse_object(cur_t *c, aud_event_t *ev, member_fn member)
         return fail(c, "empty object");
     const char *prev = NULL;
     size_t pl = 0;
+    c->member_next = 0;
     for (;;) {
         const char *k;
         size_t kl;
@@ -334,13 +313,35 @@ static int actor_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
     return unknown(c, k, kl);
 }
 
+/* 1 when the key k[0..kl) is name (name_len bytes). Keys are a few bytes: a loop beats a call
+ * to memcmp, and this runs for every member of every event parsed. */
+static int name_is(const char *k, size_t kl, const char *name, size_t name_len)
+{
+    if (name_len != kl)
+        return 0;
+    for (size_t i = 0; i < kl; i++)
+        if (k[i] != name[i])
+            return 0;
+    return 1;
+}
+
+/* Member k of obj, an object of strings only (members m[0..n)). Keys come in ascending order
+ * (parse_object checks it) as the table lists them: the search goes on from the last match. */
+static int str_object_member(cur_t *c, void *obj, const aud_str_member_t *m, size_t n,
+                             const char *k, size_t kl)
+{
+    for (size_t i = c->member_next; i < n; i++) {
+        if (name_is(k, kl, m[i].key, m[i].key_len)) {
+            c->member_next = i + 1;
+            return str_field(c, aud_str_member(obj, &m[i]));
+        }
+    }
+    return unknown(c, k, kl);
+}
+
 static int client_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    if (key_is(k, kl, "ip"))
-        return str_field(c, &ev->client.ip);
-    if (key_is(k, kl, "user_agent"))
-        return str_field(c, &ev->client.user_agent);
-    return unknown(c, k, kl);
+    return str_object_member(c, &ev->client, aud_client_members, AUD_CLIENT_MEMBERS, k, kl);
 }
 
 static int decision_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
@@ -355,68 +356,29 @@ static int decision_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
         }
         return 0;
     }
-    if (key_is(k, kl, "org"))
-        return str_field(c, &ev->decision.org);
-    if (key_is(k, kl, "policy_sha256"))
-        return str_field(c, &ev->decision.policy_sha256);
-    if (key_is(k, kl, "reason"))
-        return str_field(c, &ev->decision.reason);
-    if (key_is(k, kl, "region"))
-        return str_field(c, &ev->decision.region);
-    if (key_is(k, kl, "role"))
-        return str_field(c, &ev->decision.role);
-    if (key_is(k, kl, "rule"))
-        return str_field(c, &ev->decision.rule);
-    return unknown(c, k, kl);
+    return str_object_member(c, &ev->decision, aud_decision_members, AUD_DECISION_MEMBERS, k, kl);
 }
 
 static int request_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    if (key_is(k, kl, "action"))
-        return str_field(c, &ev->request.action);
-    if (key_is(k, kl, "file"))
-        return str_field(c, &ev->request.file);
-    if (key_is(k, kl, "method"))
-        return str_field(c, &ev->request.method);
-    if (key_is(k, kl, "path"))
-        return str_field(c, &ev->request.path);
-    if (key_is(k, kl, "repo"))
-        return str_field(c, &ev->request.repo);
-    if (key_is(k, kl, "repo_type"))
-        return str_field(c, &ev->request.repo_type);
-    if (key_is(k, kl, "revision"))
-        return str_field(c, &ev->request.revision);
-    return unknown(c, k, kl);
-}
-
-static int int_field(cur_t *c, int64_t *out)
-{
-    return parse_int(c, 0, out);
-}
-
-static int int32_field(cur_t *c, int *out)
-{
-    int64_t v = 0;
-    if (parse_int(c, 0, &v))
-        return CMN_ERR_PARSE;
-    if (v > 2147483647)
-        return fail(c, "number too large");
-    *out = (int)v;
-    return 0;
+    return str_object_member(c, &ev->request, aud_request_members, AUD_REQUEST_MEMBERS, k, kl);
 }
 
 static int response_member(cur_t *c, aud_event_t *ev, const char *k, size_t kl)
 {
-    if (key_is(k, kl, "bytes_in"))
-        return int_field(c, &ev->response.bytes_in);
-    if (key_is(k, kl, "bytes_out"))
-        return int_field(c, &ev->response.bytes_out);
-    if (key_is(k, kl, "duration_ms"))
-        return int_field(c, &ev->response.duration_ms);
-    if (key_is(k, kl, "status"))
-        return int32_field(c, &ev->response.status);
-    if (key_is(k, kl, "upstream_status"))
-        return int32_field(c, &ev->response.upstream_status);
+    for (size_t i = c->member_next; i < AUD_RESPONSE_MEMBERS; i++) {
+        const aud_num_member_t *m = &aud_response_members[i];
+        if (!name_is(k, kl, m->key, m->key_len))
+            continue;
+        c->member_next = i + 1;
+        int64_t v = 0;
+        if (parse_int(c, 0, &v))
+            return CMN_ERR_PARSE;
+        if (!m->wide && v > 2147483647)
+            return fail(c, "number too large");
+        aud_num_member_set(&ev->response, m, v);
+        return 0;
+    }
     return unknown(c, k, kl);
 }
 
@@ -558,13 +520,7 @@ int aud_event_parse(aud_parsed_t *p, const char *text, size_t len, char *why, si
         p->store_borrowed = 0;
     }
     aud_event_t *ev = &p->ev;
-    memset(ev, 0, sizeof(*ev));
-    ev->actor.mfa = AUD_ABSENT;
-    ev->response.status = AUD_ABSENT;
-    ev->response.upstream_status = AUD_ABSENT;
-    ev->response.bytes_in = AUD_ABSENT;
-    ev->response.bytes_out = AUD_ABSENT;
-    ev->response.duration_ms = AUD_ABSENT;
+    aud_event_clear(ev);
     top_t t = {.c = {.s = text, .n = len, .i = 0, .p = p, .why = why, .whylen = whylen}};
     cur_t *c = &t.c;
     if (parse_object(c, ev, top_member))

@@ -1,64 +1,36 @@
 #include "audit/migrate.h"
+#include "audit/db.h"
 #include "common/err.h"
 #include "common/sha256.h"
 
 #include <libpq-fe.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Any constant works; it only has to be the same for every hubgate. */
 #define MIGRATE_LOCK_KEY 0x6875626761746531LL
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    /* libpq messages end in newlines and may span lines: keep one line. */
-    for (char *p = err; *p; p++) {
-        if (*p == '\n' || *p == '\r') {
-            *p = (p[1] == '\0') ? '\0' : ' ';
-        }
-    }
-}
-
-static int exec_ok(PGconn *db, const char *sql, char *err, size_t errlen, const char *what)
-{
-    PGresult *res = PQexec(db, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        set_err(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-    PQclear(res);
-    return ok ? 0 : CMN_ERR_DB;
-}
-
 static int apply_one(PGconn *db, const aud_migration_t *m, const char *sha, char *err,
                      size_t errlen)
 {
-    int rc = exec_ok(db, "BEGIN", err, errlen, m->name);
+    int rc = aud_db_exec(db, "BEGIN", m->name, err, errlen);
     if (rc)
         return rc;
-    rc = exec_ok(db, m->sql, err, errlen, m->name);
+    rc = aud_db_exec(db, m->sql, m->name, err, errlen);
     if (rc == 0) {
         const char *params[2] = {m->name, sha};
-        PGresult *res = PQexecParams(db,
-                                     "INSERT INTO schema_migration (name, sha256) VALUES ($1, $2)",
-                                     2, NULL, params, NULL, NULL, 0);
+        PGresult *res =
+            PQexecParams(db, "INSERT INTO schema_migration (name, sha256) VALUES ($1, $2)", 2, NULL,
+                         params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            set_err(err, errlen, "%s: recording it: %s", m->name, PQresultErrorMessage(res));
+            aud_db_errf(err, errlen, "%s: recording it: %s", m->name, PQresultErrorMessage(res));
             rc = CMN_ERR_DB;
         }
         PQclear(res);
     }
     if (rc == 0)
-        return exec_ok(db, "COMMIT", err, errlen, m->name);
+        return aud_db_exec(db, "COMMIT", m->name, err, errlen);
     PQclear(PQexec(db, "ROLLBACK"));
     return rc;
 }
@@ -70,11 +42,11 @@ static const char *query_one(PGconn *db, const char *sql, int nparams, const cha
 {
     *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(*res) != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "%s: %s", what, PQresultErrorMessage(*res));
+        aud_db_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(*res));
         return NULL;
     }
     if (PQntuples(*res) < 1) {
-        set_err(err, errlen, "%s: no answer", what);
+        aud_db_errf(err, errlen, "%s: no answer", what);
         return NULL;
     }
     return PQgetvalue(*res, 0, 0);
@@ -101,7 +73,7 @@ static int inspect_migrator(PGconn *db, migrator_t *m, char *err, size_t errlen)
                                "FROM pg_roles r WHERE r.rolname = current_user");
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        set_err(err, errlen, "reading the migrating role: %s", PQresultErrorMessage(res));
+        aud_db_errf(err, errlen, "reading the migrating role: %s", PQresultErrorMessage(res));
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -111,23 +83,26 @@ static int inspect_migrator(PGconn *db, migrator_t *m, char *err, size_t errlen)
     m->createrole = is_true(PQgetvalue(res, 0, 3));
     int can_create = is_true(PQgetvalue(res, 0, 4));
     if (!m->schema[0]) {
-        set_err(err, errlen, "the database has no schema to create the tables in (search_path "
-                             "names none that exists)");
+        aud_db_errf(err, errlen,
+                    "the database has no schema to create the tables in (search_path "
+                    "names none that exists)");
         rc = CMN_ERR_CONFLICT;
     } else if (!m->superuser && !m->createrole) {
-        set_err(err, errlen,
-                "the role \"%s\" cannot migrate: it is neither a superuser nor has CREATEROLE "
-                "(hubgate's roles are created and lent by the migration); run it as a superuser, "
-                "or as a role created with LOGIN CREATEROLE that owns the database (see hubgate "
-                "db migrate --help)",
-                m->name);
+        aud_db_errf(
+            err, errlen,
+            "the role \"%s\" cannot migrate: it is neither a superuser nor has CREATEROLE "
+            "(hubgate's roles are created and lent by the migration); run it as a superuser, "
+            "or as a role created with LOGIN CREATEROLE that owns the database (see hubgate "
+            "db migrate --help)",
+            m->name);
         rc = CMN_ERR_DENIED;
     } else if (!m->superuser && !can_create) {
-        set_err(err, errlen,
-                "the role \"%s\" may not create tables in schema \"%s\": make it the database's "
-                "owner, or as the schema's owner run GRANT USAGE, CREATE ON SCHEMA %s TO "
-                "hubgate_migrator, hubgate_owner (see hubgate db migrate --help)",
-                m->name, m->schema, m->schema);
+        aud_db_errf(
+            err, errlen,
+            "the role \"%s\" may not create tables in schema \"%s\": make it the database's "
+            "owner, or as the schema's owner run GRANT USAGE, CREATE ON SCHEMA %s TO "
+            "hubgate_migrator, hubgate_owner (see hubgate db migrate --help)",
+            m->name, m->schema, m->schema);
         rc = CMN_ERR_DENIED;
     }
 out:
@@ -143,14 +118,14 @@ static int begin_migration(PGconn *db, const migrator_t *m, FILE *out, char *err
 {
     static const char *const roles[] = {"hubgate_owner", "hubgate_gateway", "hubgate_auditor",
                                         "hubgate_migrator"};
-    int rc = exec_ok(db, "BEGIN", err, errlen, "preparing the roles");
+    int rc = aud_db_exec(db, "BEGIN", "preparing the roles", err, errlen);
     for (size_t i = 0; rc == 0 && i < sizeof(roles) / sizeof(roles[0]); i++) {
         char sql[256];
         snprintf(sql, sizeof(sql),
                  "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%s') THEN "
                  "CREATE ROLE %s NOLOGIN; END IF; END $$",
                  roles[i], roles[i]);
-        rc = exec_ok(db, sql, err, errlen, "creating hubgate's roles");
+        rc = aud_db_exec(db, sql, "creating hubgate's roles", err, errlen);
     }
     /* ALTER … OWNER TO hubgate_owner needs the owner to have CREATE on the schema. */
     PGresult *res = NULL;
@@ -172,11 +147,11 @@ static int begin_migration(PGconn *db, const migrator_t *m, FILE *out, char *err
         PQfreemem(schema);
         PGresult *g = PQexec(db, sql);
         if (PQresultStatus(g) != PGRES_COMMAND_OK) {
-            set_err(err, errlen,
-                    "hubgate_owner may not create in schema \"%s\" and \"%s\" cannot grant it "
-                    "(%s): as the schema's owner run GRANT USAGE, CREATE ON SCHEMA %s TO "
-                    "hubgate_owner, hubgate_migrator",
-                    m->schema, m->name, PQresultErrorMessage(g), m->schema);
+            aud_db_errf(err, errlen,
+                        "hubgate_owner may not create in schema \"%s\" and \"%s\" cannot grant it "
+                        "(%s): as the schema's owner run GRANT USAGE, CREATE ON SCHEMA %s TO "
+                        "hubgate_owner, hubgate_migrator",
+                        m->schema, m->name, PQresultErrorMessage(g), m->schema);
             rc = CMN_ERR_DENIED;
         }
         PQclear(g);
@@ -185,8 +160,8 @@ static int begin_migration(PGconn *db, const migrator_t *m, FILE *out, char *err
     res = NULL;
     if (!rc && !m->superuser) {
         const char *member =
-            query_one(db, "SELECT pg_has_role(current_user, 'hubgate_migrator', 'MEMBER')", 0,
-                      NULL, &res, err, errlen, "checking hubgate_migrator");
+            query_one(db, "SELECT pg_has_role(current_user, 'hubgate_migrator', 'MEMBER')", 0, NULL,
+                      &res, err, errlen, "checking hubgate_migrator");
         if (!member) {
             rc = CMN_ERR_DB;
         } else if (!is_true(member)) {
@@ -194,18 +169,19 @@ static int begin_migration(PGconn *db, const migrator_t *m, FILE *out, char *err
             char sql[256];
             snprintf(sql, sizeof(sql), "GRANT hubgate_migrator TO %s", me ? me : "current_user");
             PQfreemem(me);
-            rc = exec_ok(db, sql, err, errlen, "joining hubgate_migrator");
+            rc = aud_db_exec(db, sql, "joining hubgate_migrator", err, errlen);
             if (rc == 0)
                 fprintf(out, "granted hubgate_migrator to %s (the roles that migrate)\n", m->name);
         }
         PQclear(res);
         res = NULL;
         if (rc == 0)
-            rc = exec_ok(db, "GRANT hubgate_owner TO hubgate_migrator", err, errlen,
-                         "lending hubgate_owner to hubgate_migrator for this migration");
+            rc = aud_db_exec(db, "GRANT hubgate_owner TO hubgate_migrator",
+                             "lending hubgate_owner to hubgate_migrator for this migration", err,
+                             errlen);
     }
     if (rc == 0)
-        return exec_ok(db, "COMMIT", err, errlen, "preparing the roles");
+        return aud_db_exec(db, "COMMIT", "preparing the roles", err, errlen);
     PQclear(PQexec(db, "ROLLBACK"));
     return rc;
 }
@@ -223,7 +199,7 @@ static int end_migration(PGconn *db, FILE *out, char *err, size_t errlen)
                                "WHERE a.roleid = (SELECT oid FROM pg_roles "
                                "WHERE rolname = 'hubgate_owner') ORDER BY 1");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "listing hubgate_owner's members: %s", PQresultErrorMessage(res));
+        aud_db_errf(err, errlen, "listing hubgate_owner's members: %s", PQresultErrorMessage(res));
         PQclear(res);
         return CMN_ERR_DB;
     }
@@ -238,7 +214,7 @@ static int end_migration(PGconn *db, FILE *out, char *err, size_t errlen)
         char sql[256];
         snprintf(sql, sizeof(sql), "REVOKE hubgate_owner FROM %s", id);
         PQfreemem(id);
-        int r = exec_ok(db, sql, err, errlen, "taking hubgate_owner back");
+        int r = aud_db_exec(db, sql, "taking hubgate_owner back", err, errlen);
         if (r) {
             rc = r;
             break;
@@ -258,33 +234,33 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
     migrator_t me = {0};
     PGconn *db = PQconnectdb(database_url);
     if (PQstatus(db) != CONNECTION_OK) {
-        set_err(err, errlen, "cannot connect to the database: %s", PQerrorMessage(db));
+        aud_db_errf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(db));
         rc = CMN_ERR_DB;
         goto out;
     }
-    if ((rc = exec_ok(db, "SET client_min_messages = warning", err, errlen, "setup")))
+    if ((rc = aud_db_exec(db, "SET client_min_messages = warning", "setup", err, errlen)))
         goto out;
     char lock_sql[96];
     snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
-    if ((rc = exec_ok(db, lock_sql, err, errlen, "taking the migration lock")))
+    if ((rc = aud_db_exec(db, lock_sql, "taking the migration lock", err, errlen)))
         goto out;
     if ((rc = inspect_migrator(db, &me, err, errlen)))
         goto out;
     began = 1;
     if ((rc = begin_migration(db, &me, out, err, errlen)))
         goto out;
-    rc = exec_ok(db,
-                 "CREATE TABLE IF NOT EXISTS schema_migration ("
-                 " name text PRIMARY KEY,"
-                 " sha256 text NOT NULL,"
-                 " applied_at timestamptz NOT NULL DEFAULT now())",
-                 err, errlen, "creating schema_migration");
+    rc = aud_db_exec(db,
+                     "CREATE TABLE IF NOT EXISTS schema_migration ("
+                     " name text PRIMARY KEY,"
+                     " sha256 text NOT NULL,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())",
+                     "creating schema_migration", err, errlen);
     if (rc)
         goto out;
 
     res = PQexec(db, "SELECT name, sha256 FROM schema_migration ORDER BY name");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "reading schema_migration: %s", PQresultErrorMessage(res));
+        aud_db_errf(err, errlen, "reading schema_migration: %s", PQresultErrorMessage(res));
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -294,19 +270,19 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
         const char *name = PQgetvalue(res, (int)i, 0);
         const char *have = PQgetvalue(res, (int)i, 1);
         if (i >= aud_migrations_count || strcmp(name, aud_migrations[i].name) != 0) {
-            set_err(err, errlen,
-                    "the database has migration %s, which this hubgate does not know (was it "
-                    "migrated by a newer version?); refusing to change it",
-                    name);
+            aud_db_errf(err, errlen,
+                        "the database has migration %s, which this hubgate does not know (was it "
+                        "migrated by a newer version?); refusing to change it",
+                        name);
             rc = CMN_ERR_CONFLICT;
             goto out;
         }
         cmn_sha256_hex(aud_migrations[i].sql, aud_migrations[i].len, sha);
         if (strcmp(have, sha) != 0) {
-            set_err(err, errlen,
-                    "migration %s in the database (sha256 %.12s) differs from this build's "
-                    "(sha256 %.12s); refusing to change it",
-                    name, have, sha);
+            aud_db_errf(err, errlen,
+                        "migration %s in the database (sha256 %.12s) differs from this build's "
+                        "(sha256 %.12s); refusing to change it",
+                        name, have, sha);
             rc = CMN_ERR_CONFLICT;
             goto out;
         }
@@ -321,8 +297,8 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
             goto out;
         fprintf(out, "applied %s\n", m->name);
     }
-    fprintf(out, "database is up to date: %zu migrations (%zu applied now)\n",
-            aud_migrations_count, aud_migrations_count - applied);
+    fprintf(out, "database is up to date: %zu migrations (%zu applied now)\n", aud_migrations_count,
+            aud_migrations_count - applied);
 out:
     PQclear(res);
     if (began) {
@@ -332,7 +308,7 @@ out:
         int end_rc = end_migration(db, out, end_err, sizeof(end_err));
         if (end_rc && rc == 0) {
             rc = end_rc;
-            set_err(err, errlen, "%s", end_err);
+            aud_db_errf(err, errlen, "%s", end_err);
         }
     }
     PQfinish(db); /* closing the session releases the advisory lock */

@@ -5,8 +5,14 @@
  * events written to events.jsonl / events.csv and counted as they stream by; then the policy
  * versions; then report.json, report.html, the manifest and its signature; and last the rename
  * that makes the directory appear whole. */
+#include "audit/report.h"
 #include "audit/db.h"
-#include "audit/report_internal.h"
+#include "audit/limits.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
+#include "audit/report_html.h"
+#include "audit/report_policy.h"
+#include "audit/report_stream.h"
 #include "common/err.h"
 
 #include <ctype.h>
@@ -16,71 +22,46 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ORG_BYTES 4096
 
 /* ---- time ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* The value of two decimal digits at s, or -1. */
+static int two_digits(const char *s)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
+    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1])
+               ? (s[0] - '0') * 10 + (s[1] - '0')
+               : -1;
 }
 
 int aud_report_parse_time(const char *s, int64_t *us)
 {
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    int64_t frac = 0, off = 0;
-    if (!s || strlen(s) < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d))
+    /* Rewritten into the one form aud_time_parse reads, which checks every field. */
+    char norm[] = "0000-00-00T00:00:00.000000Z";
+    int64_t off = 0;
+    if (!s || strlen(s) < 10)
         return CMN_ERR_PARSE;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-        (mo == 2 && d == 29 && !leap))
-        return CMN_ERR_PARSE;
+    memcpy(norm, s, 10);
     const char *p = s + 10;
     if (*p) {
         if (*p != 'T' && *p != 't' && *p != ' ')
             return CMN_ERR_PARSE;
         p++;
-        if (strlen(p) < 8 || digits(p, 2, &h) || p[2] != ':' || digits(p + 3, 2, &mi) ||
-            p[5] != ':' || digits(p + 6, 2, &se) || h > 23 || mi > 59 || se > 59)
+        if (strlen(p) < 8)
             return CMN_ERR_PARSE;
+        memcpy(norm + 11, p, 8);
         p += 8;
         if (*p == '.') {
-            p++;
-            int n = 0;
-            while (isdigit((unsigned char)p[n]))
-                n++;
+            size_t n = strspn(++p, "0123456789");
             if (n == 0 || n > 6)
                 return CMN_ERR_PARSE;
-            for (int i = 0; i < 6; i++)
-                frac = frac * 10 + (i < n ? p[i] - '0' : 0);
+            memcpy(norm + 20, p, n);
             p += n;
         }
         if (*p == 'Z' || *p == 'z') {
             p++;
         } else if (*p == '+' || *p == '-') {
-            int oh, om;
-            if (strlen(p) != 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) ||
-                oh > 23 || om > 59)
+            int oh = two_digits(p + 1), om = strlen(p) == 6 ? two_digits(p + 4) : -1;
+            if (om < 0 || oh < 0 || p[3] != ':' || oh > 23 || om > 59)
                 return CMN_ERR_PARSE;
             off = (int64_t)(oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
             p += 6;
@@ -90,23 +71,13 @@ int aud_report_parse_time(const char *s, int64_t *us)
         if (*p)
             return CMN_ERR_PARSE;
     }
-    int64_t secs =
-        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
-    *us = secs * 1000000 + frac;
+    if (aud_time_parse(norm, sizeof(norm) - 1, us) != 0 || strncmp(norm, "1970", 4) < 0)
+        return CMN_ERR_PARSE;
+    *us -= off * 1000000;
     return 0;
 }
 
 /* ---- the run ---- */
-
-static int exec_ok(PGconn *db, const char *sql, char *err, size_t errlen)
-{
-    PGresult *r = PQexec(db, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        aud_db_oneline(err, errlen, "", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? 0 : CMN_ERR_DB;
-}
 
 static int check_options(const aud_report_options_t *o, const char *out_dir, char *err,
                          size_t errlen)
@@ -128,8 +99,8 @@ static int check_options(const aud_report_options_t *o, const char *out_dir, cha
                 AUD_REPORT_MAX_DAYS - 1);
         return CMN_ERR_INVAL;
     }
-    if (o->org && (!*o->org || strlen(o->org) > MAX_ORG_BYTES)) {
-        cmn_errf(err, errlen, "the org must be 1 to %d bytes", MAX_ORG_BYTES);
+    if (o->org && (!*o->org || strlen(o->org) > AUD_REPORT_MAX_ORG_BYTES)) {
+        cmn_errf(err, errlen, "the org must be 1 to %d bytes", AUD_REPORT_MAX_ORG_BYTES);
         return CMN_ERR_INVAL;
     }
     return 0;
@@ -198,15 +169,13 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
         goto out;
     rpt_csv_header(&c.csv);
 
-    c.db = aud_db_connect(o->database_url, "hubgate report", err, errlen);
+    /* One snapshot for the whole report, while gateways keep appending; and read-only, whoever
+     * the role is. */
+    c.db = aud_db_snapshot(o->database_url, "hubgate report", err, errlen);
     if (!c.db) {
         rc = CMN_ERR_DB;
         goto out;
     }
-    /* One snapshot for the whole report, while gateways keep appending; and read-only, whoever
-     * the role is. */
-    if ((rc = exec_ok(c.db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)))
-        goto out;
     streams = PQexec(c.db, "SELECT id, name, public_key, key_id FROM audit_stream ORDER BY name");
     c.stream_keys =
         PQexec(c.db, "SELECT stream_id, key_id, public_key FROM audit_stream_key ORDER BY 1, 2");
@@ -254,7 +223,7 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
     }
     if ((rc = rpt_policy_sections(&c, report, err, errlen)))
         goto out;
-    exec_ok(c.db, "COMMIT", NULL, 0);
+    aud_db_exec(c.db, "COMMIT", NULL, NULL, 0);
 
     json_t *pipe = json_object_get(
         json_object_get(json_object_get(report, "criteria"), "CC7.2-CC7.3"), "pipeline");

@@ -1,7 +1,9 @@
 /* One event as a line of events.jsonl (docs/evidence-format.md: keys sorted, no whitespace) and
  * as a row of events.csv (RFC 4180, CRLF; a cell a spreadsheet would run as a formula is
  * prefixed with an apostrophe). */
-#include "audit/report_internal.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
+#include "common/json_escape.h"
 #include "common/sha256.h"
 
 #include <stdio.h>
@@ -10,46 +12,15 @@
 
 void rpt_json_escape(rpt_sink_t *out, const char *s, size_t n)
 {
-    static const char hexd[] = "0123456789abcdef";
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c < 0x20) {
-            switch (c) {
-            case '\b':
-                esc = "\\b";
-                break;
-            case '\t':
-                esc = "\\t";
-                break;
-            case '\n':
-                esc = "\\n";
-                break;
-            case '\f':
-                esc = "\\f";
-                break;
-            case '\r':
-                esc = "\\r";
-                break;
-            default:
-                memcpy(u, "\\u00", 4);
-                u[4] = hexd[c >> 4];
-                u[5] = hexd[c & 15];
-                u[6] = '\0';
-                esc = u;
-            }
-        }
-        if (!esc)
+        if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         if (i > run)
             rpt_sink_write(out, s + run, i - run);
-        rpt_sink_puts(out, esc);
+        char esc[7];
+        rpt_sink_write(out, esc, cmn_json_escape(c, esc));
         run = i + 1;
     }
     if (n > run)

@@ -1,6 +1,6 @@
 /* The report directory: files hashed as they are written, the manifest and its signature, and
  * the temporary sibling directory renamed into place once everything is on disk. */
-#include "audit/report_internal.h"
+#include "audit/report_files.h"
 #include "common/err.h"
 #include "common/sha256.h"
 

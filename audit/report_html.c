@@ -2,7 +2,9 @@
  * its Content-Security-Policy forbids loading anything), summary first, then a table per
  * criterion and inline SVG charts; printable on A4. Everything shown comes from report.json's
  * content, and every string is escaped: events carry caller-supplied text. */
-#include "audit/report_internal.h"
+#include "audit/report_html.h"
+#include "audit/limits.h"
+#include "audit/report_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,6 @@
 
 #define TOP_N    10   /* bars in a "top" chart */
 #define CHART_W  680  /* SVG user units; scales to the page */
-#define MAX_ROWS 1000 /* rows of one table (the rest is in events.csv / report.json) */
 
 static void esc(rpt_sink_t *o, const char *s)
 {
@@ -101,7 +102,7 @@ static void table(rpt_sink_t *o, const json_t *rows, const column_t *cols, size_
     for (size_t c = 0; c < ncols; c++)
         rpt_sink_printf(o, "<th>%s</th>", cols[c].title);
     rpt_sink_puts(o, "</tr></thead><tbody>\n");
-    for (size_t i = 0; i < n && i < MAX_ROWS; i++) {
+    for (size_t i = 0; i < n && i < RPT_MAX_HTML_ROWS; i++) {
         const json_t *r = json_array_get(rows, i);
         rpt_sink_puts(o, "<tr>");
         for (size_t c = 0; c < ncols; c++) {
@@ -113,8 +114,8 @@ static void table(rpt_sink_t *o, const json_t *rows, const column_t *cols, size_
         rpt_sink_puts(o, "</tr>\n");
     }
     rpt_sink_puts(o, "</tbody></table>\n");
-    if (n > MAX_ROWS)
-        rpt_sink_printf(o, "<p class=\"note\">%zu more rows in report.json.</p>\n", n - MAX_ROWS);
+    if (n > RPT_MAX_HTML_ROWS)
+        rpt_sink_printf(o, "<p class=\"note\">%zu more rows in report.json.</p>\n", n - RPT_MAX_HTML_ROWS);
 }
 
 /* A two-column table of labelled numbers. */
@@ -445,31 +446,36 @@ static void cc6_6(rpt_sink_t *o, const json_t *c)
                     "through sealed links.</p>\n",
                     num(c, "denials/count"), num(c, "residency_denials"),
                     num(c, "egress_requests"));
-    static const column_t stage[] = {{"stage", "Refused at"}, {"count", "Count"}};
-    rpt_sink_puts(o, "<h3>Denials by stage</h3>\n");
-    table(o, at(c, "denials/by_stage"), stage, 2, "No denial.");
-    static const column_t rule[] = {{"rule", "Rule"}, {"count", "Count"}};
-    rpt_sink_puts(o, "<h3>Denials by rule</h3>\n");
-    table(o, at(c, "denials/by_rule"), rule, 2, "No denial.");
-    static const column_t reason[] = {{"reason", "Reason"}, {"count", "Count"}};
-    rpt_sink_puts(o, "<h3>Denials by reason</h3>\n");
-    table(o, at(c, "denials/by_reason"), reason, 2, "No denial.");
-    static const column_t reg[] = {
-        {"region", "Region"}, {"allowed", "Allowed"}, {"denied", "Denied"}};
-    rpt_sink_puts(o, "<h3>Region decisions</h3>\n");
-    table(o, json_object_get(c, "region_decisions"), reg, 3, "No decision named a region.");
-    static const column_t ba[] = {
-        {"actor", "Actor"}, {"bytes_out", "Bytes out"}, {"bytes_in", "Bytes in"}};
-    rpt_sink_puts(o, "<h3>Bytes out by user</h3>\n");
-    table(o, at(c, "bytes_out/by_actor"), ba, 3, "Nothing transferred.");
-    static const column_t bo[] = {
-        {"org", "Org"}, {"bytes_out", "Bytes out"}, {"bytes_in", "Bytes in"}};
-    rpt_sink_puts(o, "<h3>Bytes out by org</h3>\n");
-    table(o, at(c, "bytes_out/by_org"), bo, 3, "Nothing transferred.");
-    static const column_t br[] = {
-        {"region", "Region"}, {"bytes_out", "Bytes out"}, {"bytes_in", "Bytes in"}};
-    rpt_sink_puts(o, "<h3>Bytes out by region</h3>\n");
-    table(o, at(c, "bytes_out/by_region"), br, 3, "Nothing transferred.");
+    /* each: a heading, then the table at its path (columns, text when empty) */
+    static const struct {
+        const char *title, *path;
+        column_t cols[3];
+        size_t ncols;
+        const char *empty;
+    } tables[] = {
+        {"Denials by stage", "denials/by_stage", {{"stage", "Refused at"}, {"count", "Count"}}, 2,
+         "No denial."},
+        {"Denials by rule", "denials/by_rule", {{"rule", "Rule"}, {"count", "Count"}}, 2,
+         "No denial."},
+        {"Denials by reason", "denials/by_reason", {{"reason", "Reason"}, {"count", "Count"}}, 2,
+         "No denial."},
+        {"Region decisions", "region_decisions",
+         {{"region", "Region"}, {"allowed", "Allowed"}, {"denied", "Denied"}}, 3,
+         "No decision named a region."},
+        {"Bytes out by user", "bytes_out/by_actor",
+         {{"actor", "Actor"}, {"bytes_out", "Bytes out"}, {"bytes_in", "Bytes in"}}, 3,
+         "Nothing transferred."},
+        {"Bytes out by org", "bytes_out/by_org",
+         {{"org", "Org"}, {"bytes_out", "Bytes out"}, {"bytes_in", "Bytes in"}}, 3,
+         "Nothing transferred."},
+        {"Bytes out by region", "bytes_out/by_region",
+         {{"region", "Region"}, {"bytes_out", "Bytes out"}, {"bytes_in", "Bytes in"}}, 3,
+         "Nothing transferred."},
+    };
+    for (size_t i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
+        rpt_sink_printf(o, "<h3>%s</h3>\n", tables[i].title);
+        table(o, at(c, tables[i].path), tables[i].cols, tables[i].ncols, tables[i].empty);
+    }
     rpt_sink_puts(o, "</section>\n");
 }
 

@@ -1,4 +1,5 @@
 #include "audit/report_line.h"
+#include "common/json_escape.h"
 
 #include <string.h>
 #if defined(__SSE2__)
@@ -155,47 +156,27 @@ static int string_field(const char **p, const char *end, char *dst, size_t *outl
             return -1;
         char e = s[1];
         s += 2;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            dst[n++] = e;
-            break;
-        case 'b':
-            dst[n++] = '\b';
-            break;
-        case 'f':
-            dst[n++] = '\f';
-            break;
-        case 'n':
-            dst[n++] = '\n';
-            break;
-        case 'r':
-            dst[n++] = '\r';
-            break;
-        case 't':
-            dst[n++] = '\t';
-            break;
-        case 'u': {
-            uint32_t cp, lo;
-            if (end - s < 4 || hex4(s, &cp) != 0)
-                return -1;
-            s += 4;
-            if (cp >= 0xd800 && cp < 0xdc00) {
-                if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, &lo) != 0 ||
-                    lo < 0xdc00 || lo >= 0xe000)
-                    return -1;
-                s += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp < 0xe000) {
-                return -1;
-            }
-            n += (size_t)utf8_put(dst + n, cp);
-            break;
+        int short_esc = e == '/' ? '/' : cmn_json_unescape(e);
+        if (short_esc >= 0) {
+            dst[n++] = (char)short_esc;
+            continue;
         }
-        default:
+        if (e != 'u')
+            return -1;
+        uint32_t cp, lo;
+        if (end - s < 4 || hex4(s, &cp) != 0)
+            return -1;
+        s += 4;
+        if (cp >= 0xd800 && cp < 0xdc00) {
+            if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, &lo) != 0 ||
+                lo < 0xdc00 || lo >= 0xe000)
+                return -1;
+            s += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        } else if (cp >= 0xdc00 && cp < 0xe000) {
             return -1;
         }
+        n += (size_t)utf8_put(dst + n, cp);
     }
     *p = s + 1;
     *outlen = n;

@@ -3,8 +3,9 @@
  * loaded during it. Each version's text comes from policy_version and is parsed with the
  * policy library: its membership entries as written, its embedded tests run again, and its
  * diff against the version it replaced. */
+#include "audit/report_policy.h"
 #include "audit/db.h"
-#include "audit/report_internal.h"
+#include "audit/limits.h"
 #include "audit/report_stats.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -14,35 +15,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_VERSIONS     256 /* policy versions described in one report */
-#define MAX_DIFF_CHANGES 50  /* changes listed per diff (all are counted) */
-#define MAX_TEST_LINES   20  /* failing-test lines kept per version */
 
 typedef struct {
-    char sha256[65];
-    char previous[65];
-    int at_start;        /* in force when the period began */
-    json_t *start_loads; /* [{stream, ts, trigger, git_*}] of the loads before the period */
-    int64_t first_ts_us;
-    int64_t loads;
-    pol_policy_t *policy; /* NULL: text not recorded or unreadable */
-    json_t *problem;      /* why the text could not be used */
+    aud_report_loaded_t l; /* its loads in the period (0: none, in force from before) */
+    int at_start;          /* in force when the period began */
+    json_t *start_loads;   /* [{stream, ts, trigger, git_*}] of the loads before the period */
+    pol_policy_t *policy;  /* NULL: text not recorded or unreadable */
+    json_t *problem;       /* why the text could not be used */
 } version_t;
-
-static const char *detail_str(const aud_event_t *ev, const char *key)
-{
-    for (size_t i = 0; i < ev->n_details; i++)
-        if (strcmp(ev->details[i].key, key) == 0 && ev->details[i].type == AUD_DETAIL_STR)
-            return ev->details[i].str;
-    return NULL;
-}
 
 static version_t *find(version_t *v, size_t n, const char *sha)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].sha256, sha) == 0)
+        if (strcmp(v[i].l.sha256, sha) == 0)
             return &v[i];
     return NULL;
+}
+
+/* The version l names, found among v[0..*n) or added (NULL when RPT_MAX_VERSIONS are known). */
+static version_t *version(version_t *v, size_t *n, const aud_report_loaded_t *l)
+{
+    version_t *x = find(v, *n, l->sha256);
+    if (x || *n >= RPT_MAX_VERSIONS)
+        return x;
+    x = &v[(*n)++];
+    memset(x, 0, sizeof(*x));
+    x->l = *l;
+    x->l.loads = 0;
+    return x;
 }
 
 /* The text of one version, parsed; NULL with v->problem set when it cannot be. */
@@ -50,11 +50,9 @@ static pol_policy_t *load_text(rpt_ctx_t *c, const char *sha, json_t **problem, 
                                size_t errlen, int *db_failed)
 {
     const char *p[1] = {sha};
-    PGresult *r = PQexecParams(c->db, "SELECT content FROM policy_version WHERE sha256 = $1", 1,
-                               NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading policy_version: ", PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r = aud_db_rows(c->db, "SELECT content FROM policy_version WHERE sha256 = $1", 1, p,
+                              0, "reading policy_version", err, errlen);
+    if (!r) {
         *db_failed = 1;
         return NULL;
     }
@@ -114,7 +112,7 @@ static json_t *tests_json(rpt_ctx_t *c, pol_policy_t *p)
     int rc = pol_policy_run_tests(p, c->o->policy_route, c->o->policy_route_ctx, 0, &out, &res);
     json_t *failures = json_array();
     const char *s = out.data ? out.data : "";
-    for (int i = 0; *s && i < MAX_TEST_LINES && failures; i++) {
+    for (int i = 0; *s && i < RPT_MAX_TEST_LINES && failures; i++) {
         size_t n = strcspn(s, "\n");
         json_array_append_new(failures, json_stringn(s, n));
         s += n + (s[n] == '\n');
@@ -135,11 +133,11 @@ static json_t *diff_json(pol_policy_t *old, pol_policy_t *cur, const char *old_s
         json_t *d = json_loads(out.data, 0, NULL);
         json_t *all = json_object_get(d, "changes");
         json_t *sample = json_array();
-        for (size_t i = 0; sample && i < json_array_size(all) && i < MAX_DIFF_CHANGES; i++)
+        for (size_t i = 0; sample && i < json_array_size(all) && i < RPT_MAX_DIFF_CHANGES; i++)
             json_array_append(sample, json_array_get(all, i));
         res = json_pack("{s:s, s:I, s:o, s:b}", "against", old_sha, "changes", (json_int_t)changes,
                         "sample", sample ? sample : json_array(), "truncated",
-                        json_array_size(all) > MAX_DIFF_CHANGES);
+                        json_array_size(all) > RPT_MAX_DIFF_CHANGES);
         json_decref(d);
     } else {
         res = json_pack("{s:s, s:n, s:s}", "against", old_sha, "changes", "error",
@@ -157,53 +155,40 @@ static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t err
     aud_time_format(c->o->from_us, from);
     aud_time_format(c->o->to_us, to);
     const char *p[2] = {from, to};
-    PGresult *r = PQexecParams(
+    PGresult *r = aud_db_rows(
         c->db,
         "SELECT DISTINCT ON (e.stream_id) s.name, e.canonical FROM audit_event e JOIN "
         "audit_stream s ON s.id = e.stream_id WHERE e.kind = 'policy.loaded' AND e.ts < "
         "$1::timestamptz AND EXISTS (SELECT 1 FROM audit_event x WHERE x.stream_id = e.stream_id "
         "AND x.ts >= $1::timestamptz AND x.ts < $2::timestamptz) ORDER BY e.stream_id, e.ts DESC, "
         "e.seq DESC",
-        2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading policy loads: ", PQresultErrorMessage(r));
-        PQclear(r);
+        2, p, 0, "reading policy loads", err, errlen);
+    if (!r)
         return CMN_ERR_DB;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         char why[200];
         if (aud_event_parse(&c->parsed, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), why,
                             sizeof(why)) != 0)
             continue; /* the integrity pass reports unreadable events of the period */
         const aud_event_t *ev = &c->parsed.ev;
-        const char *sha = detail_str(ev, "sha256");
-        if (!sha || strlen(sha) != 64)
+        aud_report_loaded_t loaded;
+        version_t *x = aud_report_loaded_read(ev, &loaded) == 0 ? version(v, n, &loaded) : NULL;
+        if (!x)
             continue;
-        version_t *x = find(v, *n, sha);
-        if (!x) {
-            if (*n >= MAX_VERSIONS)
-                continue;
-            x = &v[(*n)++];
-            memset(x, 0, sizeof(*x));
-            snprintf(x->sha256, sizeof(x->sha256), "%s", sha);
-            const char *prev = detail_str(ev, "previous_sha256");
-            snprintf(x->previous, sizeof(x->previous), "%s",
-                     prev && strlen(prev) == 64 ? prev : "");
-            x->first_ts_us = ev->ts_us;
+        if (!x->start_loads)
             x->start_loads = json_array();
-        }
         x->at_start = 1;
         char ts[28];
         aud_time_format(ev->ts_us, ts);
         json_t *l = json_pack("{s:s, s:s}", "stream", PQgetvalue(r, i, 0), "ts", ts);
         static const char *const keys[] = {"trigger", "git_commit", "git_author", "git_state"};
         for (size_t k = 0; l && k < sizeof(keys) / sizeof(*keys); k++)
-            if (detail_str(ev, keys[k]))
-                json_object_set_new(l, keys[k], json_string(detail_str(ev, keys[k])));
+            if (aud_event_detail_text(ev, keys[k]))
+                json_object_set_new(l, keys[k], json_string(aud_event_detail_text(ev, keys[k])));
         if (l)
             json_array_append_new(x->start_loads, l);
-        if (ev->ts_us < x->first_ts_us)
-            x->first_ts_us = ev->ts_us;
+        if (ev->ts_us < x->l.first_ts_us)
+            x->l.first_ts_us = ev->ts_us;
     }
     PQclear(r);
     return 0;
@@ -211,7 +196,7 @@ static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t err
 
 int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
 {
-    version_t *v = calloc(MAX_VERSIONS, sizeof(*v));
+    version_t *v = calloc(RPT_MAX_VERSIONS, sizeof(*v));
     if (!v) {
         cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;
@@ -221,24 +206,16 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
     size_t nl = 0;
     const aud_report_loaded_t *loaded = aud_report_stats_loaded(c->stats, &nl);
     for (size_t i = 0; !rc && i < nl; i++) {
-        version_t *x = find(v, n, loaded[i].sha256);
-        if (!x) {
-            if (n >= MAX_VERSIONS)
-                continue;
-            x = &v[n++];
-            memset(x, 0, sizeof(*x));
-            snprintf(x->sha256, sizeof(x->sha256), "%s", loaded[i].sha256);
-            snprintf(x->previous, sizeof(x->previous), "%s", loaded[i].previous_sha256);
-            x->first_ts_us = loaded[i].first_ts_us;
-        }
-        x->loads = loaded[i].loads;
+        version_t *x = version(v, &n, &loaded[i]);
+        if (x)
+            x->l.loads = loaded[i].loads;
     }
 
     json_t *policies = json_array(), *versions = json_array();
     int db_failed = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         version_t *x = &v[i];
-        x->policy = load_text(c, x->sha256, &x->problem, err, errlen, &db_failed);
+        x->policy = load_text(c, x->l.sha256, &x->problem, err, errlen, &db_failed);
         if (db_failed) {
             rc = CMN_ERR_DB;
             break;
@@ -254,12 +231,14 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
             }
         }
         json_array_append_new(policies,
-                              json_pack("{s:s, s:b, s:o, s:O?}", "sha256", x->sha256, "recorded",
+                              json_pack("{s:s, s:b, s:o, s:O?}", "sha256", x->l.sha256, "recorded",
                                         x->policy != NULL, "grants", grants ? grants : json_null(),
                                         "problem", x->problem));
 
         /* The version it replaced: what its first load says, else the one listed before. */
-        const char *prev = x->previous[0] ? x->previous : i > 0 ? v[i - 1].sha256 : NULL;
+        const char *prev = x->l.previous_sha256[0] ? x->l.previous_sha256
+                           : i > 0                 ? v[i - 1].l.sha256
+                                                   : NULL;
         json_t *diff = json_null();
         if (prev && x->policy) {
             version_t *pv = find(v, i, prev);
@@ -280,23 +259,23 @@ int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)
         }
         /* Who loaded it, when known: its first load in the period, else the one before. */
         json_t *first_load = NULL;
-        json_t *loads =
-            json_object_get(json_object_get(aud_report_criterion(report, "CC8.1"), "loads"), "items");
+        json_t *loads = json_object_get(
+            json_object_get(aud_report_criterion(report, "CC8.1"), "loads"), "items");
         for (size_t k = 0; !first_load && k < json_array_size(loads); k++) {
             json_t *l = json_array_get(loads, k);
             const char *lsha = json_string_value(json_object_get(l, "sha256"));
-            if (lsha && strcmp(lsha, x->sha256) == 0)
+            if (lsha && strcmp(lsha, x->l.sha256) == 0)
                 first_load = json_deep_copy(l);
         }
         if (!first_load && json_array_size(x->start_loads))
             first_load = json_deep_copy(json_array_get(x->start_loads, 0));
         char first[28];
-        aud_time_format(x->first_ts_us, first);
+        aud_time_format(x->l.first_ts_us, first);
         json_array_append_new(
             versions, json_pack("{s:s, s:b, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:b}", "sha256",
-                                x->sha256, "in_force_at_start", x->at_start, "first_loaded", first,
-                                "loaded_by", first_load ? first_load : json_null(),
-                                "loads_in_period", (json_int_t)x->loads, "loads_before_period",
+                                x->l.sha256, "in_force_at_start", x->at_start, "first_loaded",
+                                first, "loaded_by", first_load ? first_load : json_null(),
+                                "loads_in_period", (json_int_t)x->l.loads, "loads_before_period",
                                 x->start_loads ? json_incref(x->start_loads) : json_array(),
                                 "previous_sha256", prev ? json_string(prev) : json_null(), "diff",
                                 diff, "tests", x->policy ? tests_json(c, x->policy) : json_null(),

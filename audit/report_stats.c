@@ -1,5 +1,6 @@
 #include "audit/report_stats.h"
 #include "audit/report_tally.h"
+#include "common/array.h"
 #include "common/err.h"
 
 #include <stdlib.h>
@@ -162,23 +163,9 @@ void aud_report_stats_destroy(aud_report_stats_t *s)
 
 /* ---- reading an event ---- */
 
-static const aud_detail_t *detail(const aud_event_t *ev, const char *key)
-{
-    for (size_t i = 0; i < ev->n_details; i++)
-        if (strcmp(ev->details[i].key, key) == 0)
-            return &ev->details[i];
-    return NULL;
-}
-
-static const char *detail_str(const aud_event_t *ev, const char *key)
-{
-    const aud_detail_t *d = detail(ev, key);
-    return d && d->type == AUD_DETAIL_STR ? d->str : NULL;
-}
-
 static int64_t detail_int(const aud_event_t *ev, const char *key, int64_t dflt)
 {
-    const aud_detail_t *d = detail(ev, key);
+    const aud_detail_t *d = aud_event_detail(ev, key);
     return d && d->type == AUD_DETAIL_INT ? d->num : dflt;
 }
 
@@ -203,7 +190,7 @@ static int is_egress(const aud_event_t *ev)
  * else "authorization". */
 static const char *refused_by(const aud_event_t *ev)
 {
-    const char *r = detail_str(ev, "refused_by");
+    const char *r = aud_event_detail_text(ev, "refused_by");
     if (r)
         return r;
     static const char *const stages[] = {"framing", "route",   "authentication",
@@ -216,7 +203,7 @@ static const char *refused_by(const aud_event_t *ev)
 
 static const char *auth_reason(const aud_event_t *ev)
 {
-    const char *r = detail_str(ev, "auth_failure");
+    const char *r = aud_event_detail_text(ev, "auth_failure");
     if (r)
         return r;
     return ev->decision.reason ? ev->decision.reason : "unknown";
@@ -403,14 +390,14 @@ static json_t *policy_event(const char *stream, int64_t seq, const aud_event_t *
     static const char *const keys[] = {"sha256",     "previous_sha256", "trigger", "git_commit",
                                        "git_author", "git_state",       "path",    "error"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-        set_str(o, keys[i], detail_str(ev, keys[i]));
+        set_str(o, keys[i], aud_event_detail_text(ev, keys[i]));
     set_str(o, "actor", display(ev));
     return o;
 }
 
 static int note_version(aud_report_stats_t *s, const aud_event_t *ev)
 {
-    const char *sha = detail_str(ev, "sha256");
+    const char *sha = aud_event_detail_text(ev, "sha256");
     if (!sha || strlen(sha) != 64)
         return 0;
     for (size_t i = 0; i < s->nversions; i++) {
@@ -421,22 +408,24 @@ static int note_version(aud_report_stats_t *s, const aud_event_t *ev)
     }
     if (s->nversions >= AUD_REPORT_MAX_KEYS)
         return 0;
-    if (s->nversions == s->versions_cap) {
-        size_t cap = s->versions_cap ? s->versions_cap * 2 : 16;
-        aud_report_loaded_t *v = realloc(s->versions, cap * sizeof(*v));
-        if (!v)
-            return CMN_ERR_NOMEM;
-        s->versions = v;
-        s->versions_cap = cap;
-    }
-    aud_report_loaded_t *v = &s->versions[s->nversions++];
-    memset(v, 0, sizeof(*v));
-    snprintf(v->sha256, sizeof(v->sha256), "%s", sha);
-    const char *prev = detail_str(ev, "previous_sha256");
-    snprintf(v->previous_sha256, sizeof(v->previous_sha256), "%s",
-             prev && strlen(prev) == 64 ? prev : "");
-    v->first_ts_us = ev->ts_us;
-    v->loads = 1;
+    if (cmn_array_room(&s->versions, &s->versions_cap, s->nversions, sizeof(*s->versions), 16))
+        return CMN_ERR_NOMEM;
+    aud_report_loaded_read(ev, &s->versions[s->nversions++]);
+    return 0;
+}
+
+int aud_report_loaded_read(const aud_event_t *ev, aud_report_loaded_t *out)
+{
+    const char *sha = aud_event_detail_text(ev, "sha256");
+    if (!sha || strlen(sha) != 64)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    memcpy(out->sha256, sha, sizeof(out->sha256));
+    const char *prev = aud_event_detail_text(ev, "previous_sha256");
+    if (prev && strlen(prev) == 64)
+        memcpy(out->previous_sha256, prev, sizeof(out->previous_sha256));
+    out->first_ts_us = ev->ts_us;
+    out->loads = 1;
     return 0;
 }
 
@@ -464,9 +453,9 @@ int aud_report_stats_add(aud_report_stats_t *s, const char *stream, int64_t seq,
             json_pack("{s:s, s:I, s:o, s:I}", "stream", stream, "seq", (json_int_t)seq, "ts",
                       ts_json(ev->ts_us), "events", (json_int_t)detail_int(ev, "events", 0));
         if (o) {
-            set_str(o, "since", detail_str(ev, "since"));
-            set_str(o, "until", detail_str(ev, "until"));
-            set_str(o, "reason", detail_str(ev, "reason"));
+            set_str(o, "since", aud_event_detail_text(ev, "since"));
+            set_str(o, "until", aud_event_detail_text(ev, "until"));
+            set_str(o, "reason", aud_event_detail_text(ev, "reason"));
         }
         return list_add(&s->episodes, o);
     }
@@ -492,11 +481,11 @@ int aud_report_stats_add(aud_report_stats_t *s, const char *stream, int64_t seq,
         json_t *o = json_pack("{s:s, s:I, s:o, s:o}", "stream", stream, "seq", (json_int_t)seq,
                               "ts", ts_json(ev->ts_us), "actor", str_or_null(display(ev)));
         if (o) {
-            set_str(o, "token_id", detail_str(ev, "token_id"));
+            set_str(o, "token_id", aud_event_detail_text(ev, "token_id"));
             if (minted) {
-                set_str(o, "name", detail_str(ev, "name"));
-                set_str(o, "scope", detail_str(ev, "scope"));
-                set_str(o, "expires", detail_str(ev, "expires"));
+                set_str(o, "name", aud_event_detail_text(ev, "name"));
+                set_str(o, "scope", aud_event_detail_text(ev, "scope"));
+                set_str(o, "expires", aud_event_detail_text(ev, "expires"));
             }
         }
         if (minted)
@@ -529,19 +518,40 @@ static json_t *listed(const list_t *l)
                      "truncated", l->total > (int64_t)json_array_size(l->items));
 }
 
-/* [{name: key, count: v[0]}] of a one-part table, largest first. */
-static json_t *counts(const rpt_tally_t *t, const char *name)
+/* The rows of a table sorted by value column `by` (-1: by key), each made by row(entry, arg);
+ * a row that is NULL is left out. */
+static json_t *rows(const rpt_tally_t *t, int by, json_t *(*row)(const rpt_entry_t *, const char *),
+                    const char *arg)
 {
     json_t *arr = json_array();
     size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(t, 0, &n);
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(
-            arr, json_pack("{s:o, s:I, s:b}", name,
-                           e[i]->other ? json_string("(other)") : str_or_null(e[i]->part[0]),
-                           "count", (json_int_t)e[i]->v[0], "other", e[i]->other));
+    const rpt_entry_t **e = rpt_tally_sorted(t, by, &n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = row(e[i], arg);
+        if (o)
+            json_array_append_new(arr, o);
+    }
     free(e);
     return arr;
+}
+
+/* The key of a one-part table's entry, "(other)" for the entries past the cap. */
+static json_t *key_json(const rpt_entry_t *e)
+{
+    return e->other ? json_string("(other)") : str_or_null(e->part[0]);
+}
+
+/* {name: key, count: v[0], other} */
+static json_t *count_row(const rpt_entry_t *e, const char *name)
+{
+    return json_pack("{s:o, s:I, s:b}", name, key_json(e), "count", (json_int_t)e->v[0], "other",
+                     e->other);
+}
+
+/* [{name: key, count: v[0]}] of a one-part table, largest first. */
+static json_t *counts(const rpt_tally_t *t, const char *name)
+{
+    return rows(t, 0, count_row, name);
 }
 
 static json_t *actor_fields(const rpt_entry_t *e)
@@ -552,58 +562,52 @@ static json_t *actor_fields(const rpt_entry_t *e)
                      str_or_null(e->part[1]), "sub", str_or_null(e->part[2]));
 }
 
+/* An actor's row: its requests, decisions and bytes (which "requests"), or its bytes only
+ * (which "bytes"). */
+static json_t *actor_row(const rpt_entry_t *e, const char *which)
+{
+    json_t *o = actor_fields(e);
+    if (!o)
+        return NULL;
+    if (strcmp(which, "bytes") == 0) {
+        json_object_set_new(o, "bytes_out", json_integer(e->v[A_BOUT]));
+        json_object_set_new(o, "bytes_in", json_integer(e->v[A_BIN]));
+        return o;
+    }
+    json_object_set_new(o, "requests", json_integer(e->v[A_REQ]));
+    json_object_set_new(o, "allowed", json_integer(e->v[A_ALLOW]));
+    json_object_set_new(o, "denied", json_integer(e->v[A_DENY]));
+    json_object_set_new(o, "bytes_in", json_integer(e->v[A_BIN]));
+    json_object_set_new(o, "bytes_out", json_integer(e->v[A_BOUT]));
+    return o;
+}
+
 static json_t *by_actor(const aud_report_stats_t *s)
 {
-    json_t *arr = json_array();
-    size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(&s->actors, -1, &n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_t *o = actor_fields(e[i]);
-        if (!o)
-            continue;
-        json_object_set_new(o, "requests", json_integer(e[i]->v[A_REQ]));
-        json_object_set_new(o, "allowed", json_integer(e[i]->v[A_ALLOW]));
-        json_object_set_new(o, "denied", json_integer(e[i]->v[A_DENY]));
-        json_object_set_new(o, "bytes_in", json_integer(e[i]->v[A_BIN]));
-        json_object_set_new(o, "bytes_out", json_integer(e[i]->v[A_BOUT]));
-        json_array_append_new(arr, o);
-    }
-    free(e);
-    return arr;
+    return rows(&s->actors, -1, actor_row, "requests");
+}
+
+/* Actors who downloaded: only entries with completions. */
+static json_t *bytes_row(const rpt_entry_t *e, const char *arg)
+{
+    return e->v[A_COMPL] ? actor_row(e, arg) : NULL;
 }
 
 static json_t *bytes_by_actor(const aud_report_stats_t *s)
 {
-    json_t *arr = json_array();
-    size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(&s->actors, A_BOUT, &n);
-    for (size_t i = 0; arr && i < n; i++) {
-        if (!e[i]->v[A_COMPL])
-            continue;
-        json_t *o = actor_fields(e[i]);
-        if (!o)
-            continue;
-        json_object_set_new(o, "bytes_out", json_integer(e[i]->v[A_BOUT]));
-        json_object_set_new(o, "bytes_in", json_integer(e[i]->v[A_BIN]));
-        json_array_append_new(arr, o);
-    }
-    free(e);
-    return arr;
+    return rows(&s->actors, A_BOUT, bytes_row, "bytes");
+}
+
+/* {name: key, bytes_out: v[0], bytes_in: v[1]} */
+static json_t *bytes_key_row(const rpt_entry_t *e, const char *name)
+{
+    return json_pack("{s:o, s:I, s:I}", name, key_json(e), "bytes_out", (json_int_t)e->v[0],
+                     "bytes_in", (json_int_t)e->v[1]);
 }
 
 static json_t *bytes_by(const rpt_tally_t *t, const char *name)
 {
-    json_t *arr = json_array();
-    size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(t, 0, &n);
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(
-            arr,
-            json_pack("{s:o, s:I, s:I}", name,
-                      e[i]->other ? json_string("(other)") : str_or_null(e[i]->part[0]),
-                      "bytes_out", (json_int_t)e[i]->v[0], "bytes_in", (json_int_t)e[i]->v[1]));
-    free(e);
-    return arr;
+    return rows(t, 0, bytes_key_row, name);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -655,58 +659,35 @@ static json_t *days(const aud_report_stats_t *s, json_t **medians, json_t **flag
     return arr;
 }
 
-static json_t *observed(const aud_report_stats_t *s)
+static json_t *observed_row(const rpt_entry_t *e, const char *arg)
 {
-    json_t *arr = json_array();
-    size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(&s->observed, -1, &n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_t *o = actor_fields(e[i]);
-        if (!o)
-            continue;
-        json_object_set_new(o, "org", e[i]->other ? json_null() : str_or_null(e[i]->part[3]));
-        json_object_set_new(o, "role", e[i]->other ? json_null() : str_or_null(e[i]->part[4]));
-        json_object_set_new(o, "requests", json_integer(e[i]->v[0]));
-        json_array_append_new(arr, o);
-    }
-    free(e);
-    return arr;
+    (void)arg;
+    json_t *o = actor_fields(e);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "org", e->other ? json_null() : str_or_null(e->part[3]));
+    json_object_set_new(o, "role", e->other ? json_null() : str_or_null(e->part[4]));
+    json_object_set_new(o, "requests", json_integer(e->v[0]));
+    return o;
 }
 
-static json_t *tokens_used(const aud_report_stats_t *s)
+static json_t *token_row(const rpt_entry_t *e, const char *arg)
 {
-    json_t *arr = json_array();
-    size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(&s->tokens_used, -1, &n);
-    for (size_t i = 0; arr && i < n; i++) {
-        if (e[i]->other) {
-            json_array_append_new(arr, json_pack("{s:s, s:n, s:I}", "token_id", "(other)", "actor",
-                                                 "requests", (json_int_t)e[i]->v[T_REQ]));
-            continue;
-        }
-        json_array_append_new(
-            arr,
-            json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "token_id", str_or_null(e[i]->part[0]),
-                      "actor", str_or_null(e[i]->part[1]), "iss", str_or_null(e[i]->part[2]), "sub",
-                      str_or_null(e[i]->part[3]), "requests", (json_int_t)e[i]->v[T_REQ], "first",
-                      ts_json(e[i]->v[T_FIRST]), "last", ts_json(e[i]->v[T_LAST])));
-    }
-    free(e);
-    return arr;
+    (void)arg;
+    if (e->other)
+        return json_pack("{s:s, s:n, s:I}", "token_id", "(other)", "actor", "requests",
+                         (json_int_t)e->v[T_REQ]);
+    return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "token_id", str_or_null(e->part[0]),
+                     "actor", str_or_null(e->part[1]), "iss", str_or_null(e->part[2]), "sub",
+                     str_or_null(e->part[3]), "requests", (json_int_t)e->v[T_REQ], "first",
+                     ts_json(e->v[T_FIRST]), "last", ts_json(e->v[T_LAST]));
 }
 
-static json_t *regions(const aud_report_stats_t *s)
+static json_t *region_row(const rpt_entry_t *e, const char *arg)
 {
-    json_t *arr = json_array();
-    size_t n;
-    const rpt_entry_t **e = rpt_tally_sorted(&s->regions, -1, &n);
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(
-            arr, json_pack("{s:o, s:I, s:I}", "region",
-                           e[i]->other ? json_string("(other)") : str_or_null(e[i]->part[0]),
-                           "allowed", (json_int_t)e[i]->v[0], "denied", (json_int_t)e[i]->v[1]));
-    free(e);
-    return arr;
+    (void)arg;
+    return json_pack("{s:o, s:I, s:I}", "region", key_json(e), "allowed", (json_int_t)e->v[0],
+                     "denied", (json_int_t)e->v[1]);
 }
 
 json_t *aud_report_criterion(json_t *report, const char *name)
@@ -751,13 +732,14 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
                       "failures_by_reason", counts(&s->auth_reasons, "reason")));
 
     c = aud_report_criterion(report, "CC6.2-CC6.3");
-    rc |= set(c, "observed_roles", observed(s));
+    rc |= set(c, "observed_roles", rows(&s->observed, -1, observed_row, NULL));
     rc |= set(c, "tokens",
               json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "minted", (json_int_t)s->minted,
                         "used", (json_int_t)rpt_tally_count(&s->tokens_used), "revoked",
                         (json_int_t)s->revoked, "requests_with_token",
                         (json_int_t)s->token_requests, "minted_list", listed(&s->minted_list),
-                        "revoked_list", listed(&s->revoked_list), "used_list", tokens_used(s)));
+                        "revoked_list", listed(&s->revoked_list), "used_list",
+                        rows(&s->tokens_used, -1, token_row, NULL)));
     rc |=
         set(c, "privileged_actions",
             json_pack("{s:I, s:o, s:o}", "count", (json_int_t)s->privileged, "by_kind",
@@ -768,7 +750,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
               json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)s->denied, "by_stage",
                         counts(&s->deny_stage, "stage"), "by_rule", counts(&s->deny_rule, "rule"),
                         "by_reason", counts(&s->deny_reason, "reason")));
-    rc |= set(c, "region_decisions", regions(s));
+    rc |= set(c, "region_decisions", rows(&s->regions, -1, region_row, NULL));
     rc |= set(c, "residency_denials", json_integer(s->residency_denials));
     rc |= set(c, "egress_requests", json_integer(s->egress_requests));
     rc |= set(c, "bytes_out",

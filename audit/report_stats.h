@@ -15,11 +15,8 @@
 #include <stdint.h>
 
 #include "audit/event.h"
+#include "audit/limits.h"
 
-#define AUD_REPORT_MAX_DAYS      3700      /* a period of about ten years at most */
-#define AUD_REPORT_MAX_KEYS      10000     /* distinct keys per table (actors, reasons, …) */
-#define AUD_REPORT_MAX_KEY_BYTES (1 << 20) /* key text per table */
-#define AUD_REPORT_MAX_LIST      1000      /* entries kept in a listed population (tokens, …) */
 #define AUD_REPORT_SPIKE_FACTOR  3         /* a day is flagged above 3 × the period's median day */
 
 /* 1 when kind (e.g. "policy.loaded") concerns every org: shown whole in an org-scoped report
@@ -58,6 +55,10 @@ typedef struct {
     int64_t first_ts_us;
     int64_t loads;
 } aud_report_loaded_t;
+
+/* The version a policy.loaded event names (details sha256 and previous_sha256, each kept only
+ * when 64 hex digits long; its ts; loads 1) into out. Returns 0, or -1 when it names none. */
+int aud_report_loaded_read(const aud_event_t *ev, aud_report_loaded_t *out);
 
 /* The distinct versions of the policy.loaded events counted, in order of first load (at most
  * AUD_REPORT_MAX_KEYS); *n receives the count. Owned by s. */

@@ -2,10 +2,14 @@
  * between them read once from the database (a binary COPY, so memory stays flat), its chain
  * recomputed, and each event written to events.jsonl — whole, or as its org and commitment —
  * and, when in scope, to events.csv and the counts. */
+#include "audit/report_stream.h"
 #include "audit/db.h"
-#include "audit/report_internal.h"
+#include "audit/keyring.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
 #include "common/b64.h"
 #include "common/sha256.h"
+#include "common/array.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -64,7 +68,7 @@ static rpt_file_stream_t *file_stream(rpt_ctx_t *c, const char *name, int create
     return f;
 }
 
-static void cp_from(rpt_cp_t *d, const aud_checkpoint_t *s)
+static void cp_from(rpt_cp_t *d, const aud_checkpoint_t *s, int from_file)
 {
     memset(d, 0, sizeof(*d));
     d->seq = s->seq;
@@ -72,8 +76,20 @@ static void cp_from(rpt_cp_t *d, const aud_checkpoint_t *s)
     d->ts_us = s->ts_us;
     memcpy(d->key_id, s->key_id, sizeof(d->key_id));
     memcpy(d->sig, s->sig, AUD_SIG_BYTES);
-    d->from_file = 1;
+    d->from_file = from_file;
     d->sig_ok = -1;
+}
+
+/* The signed checkpoint of stream that cp is. */
+static void cp_to(aud_checkpoint_t *d, const char *stream, const rpt_cp_t *cp)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->stream, sizeof(d->stream), "%s", stream);
+    d->seq = cp->seq;
+    memcpy(d->hash, cp->hash, AUD_HASH_BYTES);
+    d->ts_us = cp->ts_us;
+    memcpy(d->key_id, cp->key_id, sizeof(d->key_id));
+    memcpy(d->sig, cp->sig, AUD_SIG_BYTES);
 }
 
 /* Keeps the RPT_FILE_CANDIDATES checkpoints with the highest (high) or lowest seqs. */
@@ -99,78 +115,48 @@ static int cmp_cp(const void *a, const void *b)
     return (x->ts_us > y->ts_us) - (x->ts_us < y->ts_us);
 }
 
+/* Keeps one checkpoint of a file where it can matter for the period (rpt_file_stream_t). */
+static int keep_file_cp(void *arg, const aud_checkpoint_t *cp, int64_t lineno)
+{
+    (void)lineno;
+    rpt_ctx_t *c = arg;
+    rpt_file_stream_t *fs = file_stream(c, cp->stream, 1);
+    if (!fs)
+        return CMN_ERR_NOMEM;
+    fs->lines++;
+    rpt_cp_t r;
+    cp_from(&r, cp, 1);
+    if (r.ts_us <= c->o->from_us)
+        keep_candidate(fs->before, &fs->nbefore, &r, 1);
+    if (r.ts_us >= c->o->to_us)
+        keep_candidate(fs->after, &fs->nafter, &r, 0);
+    if (r.ts_us > c->o->from_us && r.ts_us < c->o->to_us) {
+        size_t total = 0;
+        for (size_t i = 0; i < c->nfstreams; i++)
+            total += c->fstreams[i].nmid;
+        if (total >= RPT_MAX_FILE_MID) {
+            c->file_mid_skipped++;
+            return 0;
+        }
+        if (cmn_array_room(&fs->mid, &fs->capmid, fs->nmid, sizeof(*fs->mid), 64) != 0)
+            return CMN_ERR_NOMEM;
+        fs->mid[fs->nmid++] = r;
+    }
+    return 0;
+}
+
 int rpt_checkpoint_file_load(rpt_ctx_t *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    int64_t lineno;
+    char why[200];
+    int rc = aud_checkpoint_file_read(path, keep_file_cp, c, &lineno, why, sizeof(why));
+    if (rc == CMN_ERR_IO)
         cmn_errf(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
-        return CMN_ERR_IO;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    long lineno = 0;
-    int rc = 0;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        size_t len = (size_t)n;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
-        size_t sp = 0;
-        while (sp < len && (line[sp] == ' ' || line[sp] == '\t'))
-            sp++;
-        if (sp == len || line[sp] == '#')
-            continue;
-        aud_checkpoint_t cp;
-        char why[200];
-        if (len > AUD_CHECKPOINT_MAX_LINE ||
-            aud_checkpoint_parse(line, len, &cp, why, sizeof(why)) != 0) {
-            cmn_errf(err, errlen, "--checkpoint %s:%ld: not a checkpoint line: %s", path, lineno,
-                    len > AUD_CHECKPOINT_MAX_LINE ? "too long" : why);
-            rc = CMN_ERR_PARSE;
-            break;
-        }
-        rpt_file_stream_t *fs = file_stream(c, cp.stream, 1);
-        if (!fs) {
-            cmn_errf(err, errlen, "out of memory");
-            rc = CMN_ERR_NOMEM;
-            break;
-        }
-        fs->lines++;
-        rpt_cp_t r;
-        cp_from(&r, &cp);
-        if (r.ts_us <= c->o->from_us)
-            keep_candidate(fs->before, &fs->nbefore, &r, 1);
-        if (r.ts_us >= c->o->to_us)
-            keep_candidate(fs->after, &fs->nafter, &r, 0);
-        if (r.ts_us > c->o->from_us && r.ts_us < c->o->to_us) {
-            size_t total = 0;
-            for (size_t i = 0; i < c->nfstreams; i++)
-                total += c->fstreams[i].nmid;
-            if (total >= RPT_MAX_FILE_MID) {
-                c->file_mid_skipped++;
-                continue;
-            }
-            if (fs->nmid == fs->capmid) {
-                size_t ncap = fs->capmid ? fs->capmid * 2 : 64;
-                rpt_cp_t *m = realloc(fs->mid, ncap * sizeof(*m));
-                if (!m) {
-                    cmn_errf(err, errlen, "out of memory");
-                    rc = CMN_ERR_NOMEM;
-                    break;
-                }
-                fs->mid = m;
-                fs->capmid = ncap;
-            }
-            fs->mid[fs->nmid++] = r;
-        }
-    }
-    if (!rc && ferror(f)) {
-        cmn_errf(err, errlen, "--checkpoint %s: %s", path, strerror(errno));
-        rc = CMN_ERR_IO;
-    }
-    free(line);
-    fclose(f);
+    else if (rc == CMN_ERR_PARSE)
+        cmn_errf(err, errlen, "--checkpoint %s:%lld: not a checkpoint line: %s", path,
+                 (long long)lineno, why);
+    else if (rc != 0)
+        cmn_errf(err, errlen, "out of memory");
     for (size_t i = 0; i < c->nfstreams; i++) {
         if (c->fstreams[i].nmid > 1) /* qsort must not see a NULL array, even empty */
             qsort(c->fstreams[i].mid, c->fstreams[i].nmid, sizeof(rpt_cp_t), cmp_cp);
@@ -190,15 +176,9 @@ void rpt_checkpoint_files_free(rpt_ctx_t *c)
 /* ---- one stream ---- */
 
 typedef struct {
-    char id[AUD_KEY_ID_LEN + 1];
-    aud_key_t *key;
-} keyref_t;
-
-typedef struct {
     rpt_ctx_t *c;
     const char *name;
-    keyref_t keys[RPT_MAX_STREAM_KEYS];
-    size_t nkeys;
+    aud_keyring_t keys; /* registered for the stream */
     json_t *problems;
     int64_t nproblems;
     /* the pass */
@@ -229,27 +209,6 @@ static void problem(stream_t *s, int64_t seq, const char *code, const char *fmt,
                                                  "problem", code, "message", msg));
 }
 
-static void sig_check(stream_t *s, rpt_cp_t *cp)
-{
-    aud_key_t *k = NULL;
-    for (size_t i = 0; i < s->nkeys; i++)
-        if (strcmp(s->keys[i].id, cp->key_id) == 0)
-            k = s->keys[i].key;
-    if (!k) {
-        cp->sig_ok = -1;
-        return;
-    }
-    aud_checkpoint_t m;
-    memset(&m, 0, sizeof(m));
-    snprintf(m.stream, sizeof(m.stream), "%s", s->name);
-    m.seq = cp->seq;
-    memcpy(m.hash, cp->hash, AUD_HASH_BYTES);
-    m.ts_us = cp->ts_us;
-    memcpy(m.key_id, cp->key_id, sizeof(m.key_id));
-    memcpy(m.sig, cp->sig, AUD_SIG_BYTES);
-    cp->sig_ok = aud_checkpoint_verify(&m, k) == 0;
-}
-
 static void note_bad_signature(stream_t *s, const rpt_cp_t *cp)
 {
     char ts[28];
@@ -268,32 +227,24 @@ static void note_bad_signature(stream_t *s, const rpt_cp_t *cp)
                 cp->key_id);
 }
 
-static int add_key(stream_t *s, const char *kid, const char *pem)
+/* Checks cp's signature with the stream's keys; a bad one is a problem. */
+static void sig_check(stream_t *s, rpt_cp_t *cp)
 {
-    char why[200];
-    aud_key_t *k = aud_key_from_pem(pem, strlen(pem), why, sizeof(why));
-    if (!k) {
-        problem(s, -1, "stream_key", "the stream's key %s is unreadable: %s", kid, why);
-        return 0;
-    }
-    if (strcmp(aud_key_id(k), kid) != 0) {
-        problem(s, -1, "stream_key", "the stream's key registered as %s is in fact key %s", kid,
-                aud_key_id(k));
-        aud_key_free(k);
-        return 0;
-    }
-    if (s->nkeys >= RPT_MAX_STREAM_KEYS) {
-        aud_key_free(k);
-        return 0;
-    }
-    snprintf(s->keys[s->nkeys].id, sizeof(s->keys[0].id), "%s", kid);
-    s->keys[s->nkeys++].key = k;
-    return 0;
+    aud_checkpoint_t m;
+    cp_to(&m, s->name, cp);
+    cp->sig_ok = aud_keyring_check(&s->keys, &m);
+    if (cp->sig_ok != 1)
+        note_bad_signature(s, cp);
 }
 
-static int64_t rd_i64(const PGresult *r, int row, int col)
+static void add_key(stream_t *s, const char *kid, const char *pem)
 {
-    return (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, row, col));
+    char why[400];
+    aud_key_t *k = aud_key_from_registered(kid, pem, why, sizeof(why));
+    if (!k)
+        problem(s, -1, "stream_key", "%s", why);
+    else
+        aud_keyring_add(&s->keys, k);
 }
 
 /* Up to RPT_FILE_CANDIDATES checkpoints of the database, binary columns seq, hash, ts, key_id,
@@ -301,25 +252,16 @@ static int64_t rd_i64(const PGresult *r, int row, int col)
 static int db_checkpoints(stream_t *s, const char *sql, const char *const *params, int nparams,
                           rpt_cp_t *cps, size_t *n, char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(s->c->db, sql, nparams, NULL, params, NULL, NULL, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r =
+        aud_db_rows(s->c->db, sql, nparams, params, 1, "reading checkpoints", err, errlen);
+    if (!r)
         return CMN_ERR_DB;
-    }
     for (int i = 0; i < PQntuples(r) && *n < 2 * RPT_FILE_CANDIDATES + 2; i++) {
         rpt_cp_t *cp = &cps[(*n)++];
-        memset(cp, 0, sizeof(*cp));
-        cp->seq = rd_i64(r, i, 0);
-        if (PQgetlength(r, i, 1) == AUD_HASH_BYTES)
-            memcpy(cp->hash, PQgetvalue(r, i, 1), AUD_HASH_BYTES);
-        cp->ts_us = rd_i64(r, i, 2) + AUD_PG_EPOCH_US;
-        snprintf(cp->key_id, sizeof(cp->key_id), "%.*s", PQgetlength(r, i, 3), PQgetvalue(r, i, 3));
-        if (PQgetlength(r, i, 4) == AUD_SIG_BYTES)
-            memcpy(cp->sig, PQgetvalue(r, i, 4), AUD_SIG_BYTES);
+        aud_checkpoint_t m;
+        aud_db_checkpoint(r, i, s->name, &m);
+        cp_from(cp, &m, 0);
         sig_check(s, cp);
-        if (cp->sig_ok != 1)
-            note_bad_signature(s, cp);
     }
     PQclear(r);
     return 0;
@@ -542,9 +484,11 @@ static int pass(stream_t *s, const char *id, int64_t from_seq, int64_t to_seq, c
 static int query_i64s(PGconn *db, const char *sql, const char *const *params, int nparams,
                       int64_t *out, int nout, char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
+    PGresult *r = aud_db_rows(db, sql, nparams, params, 0, "reading events", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    if (PQntuples(r) != 1) {
+        cmn_errf(err, errlen, "reading events: %d rows where one was expected", PQntuples(r));
         PQclear(r);
         return CMN_ERR_DB;
     }
@@ -620,8 +564,6 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     for (size_t i = 0; s.fs && i < s.fs->nbefore && nb < sizeof(before) / sizeof(*before); i++) {
         before[nb] = s.fs->before[i];
         sig_check(&s, &before[nb]);
-        if (before[nb].sig_ok != 1)
-            note_bad_signature(&s, &before[nb]);
         nb++;
     }
     long bi = rpt_choose_start(before, nb, o->from_us, span[0]);
@@ -645,8 +587,6 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     for (size_t i = 0; s.fs && i < s.fs->nafter && na < sizeof(after) / sizeof(*after); i++) {
         after[na] = s.fs->after[i];
         sig_check(&s, &after[na]);
-        if (after[na].sig_ok != 1)
-            note_bad_signature(&s, &after[na]);
         na++;
     }
     long ai = rpt_choose_end(after, na, o->to_us, min_end);
@@ -657,17 +597,15 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     snprintf(a, sizeof(a), "%lld", (long long)start.seq);
     snprintf(b, sizeof(b), "%lld", (long long)end_seq);
     const char *pm[3] = {id, a, b};
-    PGresult *r = PQexecParams(
+    PGresult *r = aud_db_rows(
         c->db,
         "SELECT c.seq, count(*) OVER (), (SELECT count(*) FROM audit_checkpoint k WHERE "
         "k.stream_id = $1::bigint AND k.seq > $2::bigint AND k.seq <= $3::bigint) FROM "
         "audit_checkpoint c JOIN audit_event e ON e.stream_id = c.stream_id AND e.seq = c.seq "
         "WHERE c.stream_id = $1::bigint AND c.seq > $2::bigint AND c.seq <= $3::bigint AND "
         "c.hash <> e.hash ORDER BY c.seq LIMIT 10",
-        3, NULL, pm, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        aud_db_oneline(err, errlen, "reading checkpoints: ", PQresultErrorMessage(r));
-        PQclear(r);
+        3, pm, 0, "reading checkpoints", err, errlen);
+    if (!r) {
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -743,8 +681,7 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         rc = CMN_ERR_NOMEM;
     }
 out:
-    for (size_t i = 0; i < s.nkeys; i++)
-        aud_key_free(s.keys[i].key);
+    aud_keyring_free(&s.keys);
     json_decref(s.problems);
     json_decref(key_ids);
     return rc;

@@ -1,4 +1,5 @@
 #include "audit/report_tally.h"
+#include "common/array.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +81,9 @@ static char *store(rpt_tally_t *t, const char *s, size_t n)
 
 static int grow(rpt_tally_t *t)
 {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    rpt_entry_t *e = realloc(t->entries, cap * sizeof(*e));
-    if (!e)
+    if (cmn_array_room(&t->entries, &t->cap, t->n, sizeof(*t->entries), 64) != 0)
         return -1;
-    t->entries = e;
-    t->cap = cap;
-    size_t slots = cap * 2;
+    size_t slots = t->cap * 2;
     uint32_t *s = calloc(slots, sizeof(*s));
     if (!s)
         return -1;

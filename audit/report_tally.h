@@ -9,9 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/limits.h"
+
 #define RPT_TALLY_PARTS  5
 #define RPT_TALLY_VALUES 6
-#define RPT_PART_MAX     512 /* key parts are cut to this many bytes (at a character boundary) */
 
 typedef struct {
     const char *part[RPT_TALLY_PARTS]; /* NULL: absent; owned by the table */

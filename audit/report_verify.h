@@ -33,16 +33,8 @@
 #include <stdio.h>
 
 #include "audit/checkpoint.h"
+#include "audit/limits.h"
 
-/* Caps on the auditor's inputs and on what is read of the report. */
-#define AUD_REPORT_VERIFY_MAX_KEYS          64                /* --pubkey files */
-#define AUD_REPORT_VERIFY_MAX_STREAMS       4096              /* integrity streams */
-#define AUD_REPORT_VERIFY_MAX_FILE_CPS      (4 * 1024 * 1024) /* --checkpoint entries */
-#define AUD_REPORT_VERIFY_MAX_LINE          (16 << 20)        /* a line of events.jsonl */
-#define AUD_REPORT_VERIFY_MAX_REPORT_JSON   (64 << 20)        /* report.json, read whole */
-#define AUD_REPORT_VERIFY_MAX_MANIFEST      (1 << 20)         /* manifest.json */
-#define AUD_REPORT_VERIFY_MAX_FILES         64                /* files in the manifest */
-#define AUD_REPORT_VERIFY_MAX_PROBLEM_KINDS 48
 
 typedef struct {
     const char *dir;                 /* the report directory */
@@ -55,7 +47,7 @@ typedef struct {
 
 /* The first problem of one kind, and how many of that kind were found. */
 typedef struct {
-    const char *code; /* static: "file_hash", "deleted", "modified", … (see report_verify.c) */
+    const char *code; /* static: "file_hash", "deleted", "modified", … (report_verify_*.c) */
     char file[256];   /* "events.jsonl", "manifest.json", a --checkpoint file's name, … */
     int64_t line;     /* 1-based line in file; 0: not about a line */
     char stream[AUD_STREAM_MAX + 1]; /* "" when not about a stream */

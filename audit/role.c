@@ -2,7 +2,6 @@
 #include "audit/db.h"
 #include "common/err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,25 +36,12 @@ int aud_role_name_ok(const char *name)
     return 1;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    aud_db_oneline(err, errlen, "", line);
-}
-
 int aud_role_create(PGconn *db, aud_role_kind_t kind, const char *name, const char *password,
                     char *err, size_t errlen)
 {
     const char *group = kind == AUD_ROLE_GATEWAY ? "hubgate_gateway" : "hubgate_auditor";
     if (!aud_role_name_ok(name)) {
-        set_err(err, errlen,
+        aud_db_errf(err, errlen,
                 "\"%s\" is not a role name hubgate creates (expected 1 to %d of a-z 0-9 _, "
                 "starting with a letter or _, not pg_* and not one of hubgate's own roles)",
                 name ? name : "", AUD_ROLE_MAX_NAME);
@@ -74,7 +60,7 @@ int aud_role_create(PGconn *db, aud_role_kind_t kind, const char *name, const ch
         goto out;
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-        set_err(err, errlen,
+        aud_db_errf(err, errlen,
                 "the role \"%s\" already exists; hubgate only creates new ones (drop it first, "
                 "or pick another name)",
                 name);
@@ -82,7 +68,7 @@ int aud_role_create(PGconn *db, aud_role_kind_t kind, const char *name, const ch
         goto out;
     }
     if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
-        set_err(err, errlen, "the role %s does not exist: run hubgate db migrate first", group);
+        aud_db_errf(err, errlen, "the role %s does not exist: run hubgate db migrate first", group);
         rc = CMN_ERR_NOTFOUND;
         goto out;
     }

@@ -10,12 +10,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-/* A login role name hubgate creates: [a-z_][a-z0-9_]{0,62}, not pg_*, not one of hubgate's
- * groups (hubgate_owner, hubgate_gateway, hubgate_auditor, hubgate_migrator). */
-#define AUD_ROLE_MAX_NAME 63
+#include "audit/limits.h"
 
-/* The most problems aud_role_check_gateway reports. */
-#define AUD_ROLE_MAX_PROBLEMS 16
 
 typedef enum { AUD_ROLE_GATEWAY, AUD_ROLE_AUDITOR } aud_role_kind_t;
 

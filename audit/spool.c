@@ -1,5 +1,6 @@
 #include "audit/spool.h"
 #include "audit/event.h"
+#include "audit/limits.h"
 #include "common/buf.h"
 #include "common/sha256.h"
 #include "common/err.h"
@@ -15,7 +16,6 @@
 
 #define HEADER_PREFIX "hubgate-spool v1 "
 #define READ_CHUNK    (256 * 1024)
-#define MAX_LINE      (AUD_MAX_EVENT_BYTES + 128)
 
 typedef struct {
     int have_header;
@@ -47,13 +47,13 @@ static ssize_t read_line(aud_spool_t *sp, off_t off, off_t limit, int *complete)
     *complete = 0;
     for (;;) {
         if (have == sp->rcap) {
-            if (sp->rcap >= MAX_LINE) {
+            if (sp->rcap >= AUD_SPOOL_MAX_LINE) {
                 errno = EFBIG;
                 return -1;
             }
             size_t ncap = sp->rcap ? sp->rcap * 2 : READ_CHUNK;
-            if (ncap > MAX_LINE)
-                ncap = MAX_LINE;
+            if (ncap > AUD_SPOOL_MAX_LINE)
+                ncap = AUD_SPOOL_MAX_LINE;
             char *nb = realloc(sp->rbuf, ncap);
             if (!nb)
                 return -1;

@@ -15,49 +15,18 @@
 #   (e) what PostgreSQL alone takes to stream those rows out (COPY TO /dev/null): verify's ceiling.
 # Prints the figures and the ratios (c)/(a), (c)/(b), (d)/(e). Compare only within one run.
 #   bench/audit.sh [--events N] [--threads T] [--window W] [--keep]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-events=500000
-threads=2
-window=4096
-keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --events) events=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --window) window=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "bench/audit.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-bin=${HUBGATE_BIN:-$root/build/gateway/hubgate}
-load=$(dirname "$bin")/../bench/bench_audit
-[ -x "$bin" ] && [ -x "$load" ] || { echo "bench/audit.sh: build first (cmake --build build): need $bin and $load" >&2; exit 1; }
-"$bin" audit --help >/dev/null 2>&1 || { echo "bench/audit.sh: $bin has no 'audit' command (gateway/main.c dispatch)" >&2; exit 1; }
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$pgbin/pg_ctl" ] || { echo "bench/audit.sh: needs PostgreSQL server binaries (deploy/install-deps.sh)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_args events=500000 threads=2 window=4096 -- "$@"
+load=$bench_progs/bench_audit
+bench_need "$bin" "$load"
+"$bin" audit --help >/dev/null 2>&1 || { echo "$bench_name: $bin has no 'audit' command (gateway/main.c dispatch)" >&2; exit 1; }
 
 # On disk, not tmpfs: commits must reach the disk for the figures to mean anything.
 work=$(mktemp -d /var/tmp/hubgate-bench-audit-XXXXXX)
-as_pg=()
-if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); chown postgres: "$work"; fi
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-cleanup() {
-  "${as_pg[@]}" "$pgbin/pg_ctl" stop -m immediate -D "$work/data" >/dev/null 2>&1 || true
-  if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres -E UTF8 --locale=C >/dev/null
-mkdir -p "$work/sock" && { [ "$(id -u)" != 0 ] || chown postgres: "$work/sock"; }
-"${as_pg[@]}" "$pgbin/pg_ctl" start -w -D "$work/data" -l "$work/pg.log" \
-  -o "-p $port -k $work/sock -c listen_addresses=127.0.0.1" >/dev/null
-psql=("$pgbin/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
-"${psql[@]}" -d postgres -c 'create database hubgate'
-url="postgresql://postgres@127.0.0.1:$port/hubgate"
-"$bin" db migrate --database "$url" >/dev/null
+trap bench_cleanup EXIT
+port=$(free_port)
+bench_postgres "$port"
+url=$db_url
 "${psql[@]}" -d hubgate -c 'create role gw login in role hubgate_gateway'
 "$bin" keygen --out "$work/audit.pem" --pubout "$work/audit.pub" >/dev/null
 now() { date +%s.%N; }

@@ -15,6 +15,8 @@
  * Exit status: 0, 1 when the writer cannot open (reason on stderr), 2 for bad arguments. */
 #include "audit/pgwriter.h"
 #include "common/err.h"
+#include "support/options.h"
+#include "support/sample_event.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -49,46 +51,12 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static const char *groups[] = {"acme-ml", "acme-staff", "everyone"};
-
-static void fill_event(aud_event_t *ev, long thread, long i, char *rid, size_t ridlen, char *path,
-                       size_t pathlen, char *repo, size_t repolen)
+/* A request event, then its completion, as the gateway writes them; request ids unique to this
+ * process and thread. */
+static void fill_event(aud_event_t *ev, long thread, long i, bench_sample_text_t *text)
 {
-    /* a request event, then its completion, as the gateway writes them */
-    aud_event_init(ev, i % 2 ? AUD_KIND_COMPLETION : AUD_KIND_REQUEST);
-    snprintf(rid, ridlen, "t%ld-%ld-%08lx", thread, i, (unsigned long)my_pid);
-    snprintf(repo, repolen, "acme/bert-%ld", i % 97);
-    snprintf(path, pathlen, "/acme/bert-%ld/resolve/main/config.json", i % 97);
-    ev->request_id = rid;
-    ev->actor.iss = "https://login.corp.example";
-    ev->actor.sub = "00u1a2b3c4d5e6f7g8h9";
-    ev->actor.email = "alice@acme.example";
-    ev->actor.groups = groups;
-    ev->actor.n_groups = 3;
-    ev->actor.mfa = 1;
-    ev->client.ip = "10.1.2.3";
-    ev->client.user_agent = "huggingface_hub/0.24.0; python/3.11.2; torch/2.3.1";
-    ev->request.method = "GET";
-    ev->request.path = path;
-    ev->request.repo_type = "model";
-    ev->request.repo = repo;
-    ev->request.revision = "main";
-    ev->request.file = "config.json";
-    ev->request.action = "read";
-    ev->decision.effect = i % 10 == 0 ? "deny" : "allow";
-    ev->decision.rule = "orgs.acme.members[1]";
-    ev->decision.reason = "member of acme-ml (write)";
-    ev->decision.org = "acme";
-    ev->decision.role = "write";
-    ev->decision.region = "eu";
-    ev->decision.policy_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-    if (i % 2) {
-        ev->response.status = 200;
-        ev->response.upstream_status = 200;
-        ev->response.bytes_in = 0;
-        ev->response.bytes_out = 1024 + i % 4096;
-        ev->response.duration_ms = 3;
-    }
+    snprintf(text->rid, sizeof(text->rid), "t%ld-%ld-%08lx", thread, i, (unsigned long)my_pid);
+    bench_sample_event(ev, i, "acme", text);
 }
 
 static void record_ok(const char *rid)
@@ -118,7 +86,7 @@ typedef struct {
 
 typedef struct {
     bulk_thread_t *th;
-    char rid[48];
+    char rid[64];
 } bulk_ticket_t;
 
 static void bulk_done(void *arg, int status)
@@ -144,7 +112,7 @@ static void *bulk_main(void *arg)
 {
     bulk_thread_t *th = arg;
     long per = opt.events / opt.threads + (th->id < opt.events % opt.threads);
-    char path[128], repo[64];
+    bench_sample_text_t text;
     for (long i = 0; i < per; i++) {
         pthread_mutex_lock(&th->mu);
         while (th->inflight >= opt.window)
@@ -154,8 +122,8 @@ static void *bulk_main(void *arg)
         bulk_ticket_t *bt = malloc(sizeof(*bt));
         bt->th = th;
         aud_event_t ev;
-        fill_event(&ev, th->id, i, bt->rid, sizeof(bt->rid), path, sizeof(path), repo,
-                   sizeof(repo));
+        fill_event(&ev, th->id, i, &text);
+        memcpy(bt->rid, text.rid, sizeof(bt->rid));
         int rc;
         while ((rc = aud_writer_submit(writer, &ev, bulk_done, bt)) == CMN_ERR_TOOBIG)
             usleep(200); /* queue full: the gateway would answer 503; a bench waits */
@@ -214,19 +182,19 @@ static int run_bulk(void)
 static void *paced_main(void *arg)
 {
     long id = (long)(intptr_t)arg;
-    char rid[48], path[128], repo[64];
+    bench_sample_text_t text;
     int64_t period = opt.rate > 0 ? 1000000 / opt.rate : 0;
     int64_t next = now_us();
     for (long i = 0; !atomic_load(&stop_now); i++) {
         aud_event_t ev;
-        fill_event(&ev, id, i, rid, sizeof(rid), path, sizeof(path), repo, sizeof(repo));
+        fill_event(&ev, id, i, &text);
         int64_t t0 = now_us();
         int rc = aud_writer_append(writer, &ev);
         long dt = (long)(now_us() - t0);
         if (rc == 0) {
             atomic_fetch_add(&n_ok, 1);
             note_max(&max_ok_us, dt);
-            record_ok(rid);
+            record_ok(text.rid);
         } else {
             atomic_fetch_add(&n_fail, 1);
             if (rc == CMN_ERR_TIMEOUT)
@@ -307,44 +275,33 @@ int main(int argc, char **argv)
     opt.cfg.stream = "bench";
     opt.cfg.spool_dir = "spool";
     opt.mode_name = "strict";
+    const bench_option_t options[] = {
+        {"--database", .str = &opt.cfg.database_url},
+        {"--key", .str = &opt.cfg.signing_key},
+        {"--stream", .str = &opt.cfg.stream},
+        {"--mode", .str = &opt.mode_name},
+        {"--spool-dir", .str = &opt.cfg.spool_dir},
+        {"--ok-ids", .str = &opt.ok_ids},
+        {"--events", .num = &opt.events},
+        {"--threads", .num = &opt.threads},
+        {"--window", .num = &opt.window},
+        {"--rate", .num = &opt.rate},
+        {"--duration", .num = &opt.duration_s},
+        {"--report-ms", .num = &opt.report_ms},
+        {"--checkpoint-every", .num = &opt.cp_every},
+        {"--checkpoint-seconds", .num = &opt.cp_seconds},
+        {"--timeout-ms", .num = &opt.timeout_ms},
+        {"--max-batch", .num = &opt.max_batch},
+        {"--queue", .num = &opt.queue},
+        {NULL},
+    };
     for (int i = 1; i < argc; i++) {
+        int m = bench_option(options, argc, argv, &i);
+        if (m > 0)
+            continue;
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define STR(name, field)                                                                           \
-    if (strcmp(a, name) == 0 && v) {                                                               \
-        field = v;                                                                                 \
-        i++;                                                                                       \
-        continue;                                                                                  \
-    }
-#define NUM(name, field)                                                                           \
-    if (strcmp(a, name) == 0 && v) {                                                               \
-        char *end;                                                                                 \
-        field = strtol(v, &end, 10);                                                               \
-        if (*end) {                                                                                \
-            usage();                                                                               \
-            return 2;                                                                              \
-        }                                                                                          \
-        i++;                                                                                       \
-        continue;                                                                                  \
-    }
-        STR("--database", opt.cfg.database_url)
-        STR("--key", opt.cfg.signing_key)
-        STR("--stream", opt.cfg.stream)
-        STR("--mode", opt.mode_name)
-        STR("--spool-dir", opt.cfg.spool_dir)
-        STR("--ok-ids", opt.ok_ids)
-        NUM("--events", opt.events)
-        NUM("--threads", opt.threads)
-        NUM("--window", opt.window)
-        NUM("--rate", opt.rate)
-        NUM("--duration", opt.duration_s)
-        NUM("--report-ms", opt.report_ms)
-        NUM("--checkpoint-every", opt.cp_every)
-        NUM("--checkpoint-seconds", opt.cp_seconds)
-        NUM("--timeout-ms", opt.timeout_ms)
-        NUM("--max-batch", opt.max_batch)
-        NUM("--queue", opt.queue)
-        if ((strcmp(a, "bulk") == 0 || strcmp(a, "paced") == 0 || strcmp(a, "idle") == 0) && !cmd) {
+        if (m == 0 && !cmd &&
+            (strcmp(a, "bulk") == 0 || strcmp(a, "paced") == 0 || strcmp(a, "idle") == 0)) {
             cmd = a;
             continue;
         }

@@ -16,6 +16,7 @@
 #include "audit/event.h"
 #include "common/buf.h"
 #include "common/sha256.h"
+#include "support/options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,21 +44,13 @@ static void copy_text(FILE *out, const char *s)
         fputs("\\N", out);
         return;
     }
+    static const char special[] = "\\\n\r\t", letter[] = "\\nrt";
     for (; *s; s++) {
-        switch (*s) {
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
+        const char *k = strchr(special, *s);
+        if (k) {
+            putc('\\', out);
+            putc(letter[k - special], out);
+        } else {
             putc(*s, out);
         }
     }
@@ -92,29 +85,22 @@ int main(int argc, char **argv)
 {
     const char *key_file = NULL, *stream = "bench", *cps_file = NULL, *policy = NULL;
     long stream_id = 1, events = 1000000, days = 30, every = 1000, end_s = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--key"))
-            key_file = argv[i + 1];
-        else if (!strcmp(argv[i], "--stream"))
-            stream = argv[i + 1];
-        else if (!strcmp(argv[i], "--stream-id"))
-            stream_id = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--events"))
-            events = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--days"))
-            days = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--checkpoints"))
-            cps_file = argv[i + 1];
-        else if (!strcmp(argv[i], "--checkpoint-every"))
-            every = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--end"))
-            end_s = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--policy-sha256"))
-            policy = argv[i + 1];
-        else {
-            fprintf(stderr, "bench_report: unknown argument %s\n", argv[i]);
-            return 1;
-        }
+    const bench_option_t options[] = {
+        {"--key", .str = &key_file},
+        {"--stream", .str = &stream},
+        {"--stream-id", .num = &stream_id},
+        {"--events", .num = &events},
+        {"--days", .num = &days},
+        {"--checkpoints", .str = &cps_file},
+        {"--checkpoint-every", .num = &every},
+        {"--end", .num = &end_s},
+        {"--policy-sha256", .str = &policy},
+        {NULL},
+    };
+    int bad = bench_options(options, argc, argv);
+    if (bad) {
+        fprintf(stderr, "bench_report: unknown argument %s\n", argv[bad]);
+        return 1;
     }
     char err[300];
     aud_key_t *key = key_file ? aud_key_load(key_file, err, sizeof(err)) : NULL;

@@ -18,6 +18,8 @@
 #include "audit/report_verify.h"
 #include "common/buf.h"
 #include "common/sha256.h"
+#include "support/options.h"
+#include "support/sample_event.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -30,48 +32,6 @@
 #include <unistd.h>
 
 #define STREAM "bench-1"
-
-static const char *groups[] = {"acme-ml", "acme-staff", "everyone"};
-
-static void fill_event(aud_event_t *ev, long i, int64_t ts_us, const char *org, char *rid,
-                       char *path, char *repo)
-{
-    aud_event_init(ev, i % 2 ? AUD_KIND_COMPLETION : AUD_KIND_REQUEST);
-    ev->ts_us = ts_us;
-    snprintf(rid, 64, "r-%08ld", i / 2);
-    snprintf(repo, 64, "%s/bert-%ld", org, i % 97);
-    snprintf(path, 128, "/%s/bert-%ld/resolve/main/config.json", org, i % 97);
-    ev->request_id = rid;
-    ev->actor.iss = "https://login.corp.example";
-    ev->actor.sub = "00u1a2b3c4d5e6f7g8h9";
-    ev->actor.email = "alice@acme.example";
-    ev->actor.groups = groups;
-    ev->actor.n_groups = 3;
-    ev->actor.mfa = 1;
-    ev->client.ip = "10.1.2.3";
-    ev->client.user_agent = "huggingface_hub/0.24.0; python/3.11.2; torch/2.3.1";
-    ev->request.method = "GET";
-    ev->request.path = path;
-    ev->request.repo_type = "model";
-    ev->request.repo = repo;
-    ev->request.revision = "main";
-    ev->request.file = "config.json";
-    ev->request.action = "read";
-    ev->decision.effect = i % 10 == 0 ? "deny" : "allow";
-    ev->decision.rule = "orgs.acme.members[1]";
-    ev->decision.reason = "member of acme-ml (write)";
-    ev->decision.org = org;
-    ev->decision.role = "write";
-    ev->decision.region = "eu";
-    ev->decision.policy_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-    if (i % 2) {
-        ev->response.status = 200;
-        ev->response.upstream_status = 200;
-        ev->response.bytes_in = 0;
-        ev->response.bytes_out = 1024 + i % 4096;
-        ev->response.duration_ms = 3;
-    }
-}
 
 /* The canonical text as a JSON string: it holds no raw control character. */
 static void put_json_string(FILE *f, const char *s, size_t n)
@@ -134,12 +94,15 @@ static int write_report(const char *dir, const char *keyfile, long events, const
     if (!stats)
         return -1;
     aud_event_t ev;
-    char rid[64], p[128], repo[64], hp[65], hh[65], hc[65];
+    bench_sample_text_t text;
+    char hp[65], hh[65], hc[65];
     int64_t end_ts = 0;
     for (long i = 0; i < events; i++) {
         int64_t ts = from + (int64_t)(i - margin) * step;
         const char *eorg = org && i % 3 == 2 ? "globex" : org ? org : "acme";
-        fill_event(&ev, i, ts, eorg, rid, p, repo);
+        snprintf(text.rid, sizeof(text.rid), "r-%08ld", i / 2);
+        bench_sample_event(&ev, i, eorg, &text);
+        ev.ts_us = ts;
         cmn_buf_clear(&enc);
         if (aud_event_encode(&ev, &enc) != 0)
             return -1;
@@ -275,22 +238,18 @@ int main(int argc, char **argv)
     long events = 1000000, cp_every = 1000, threads = 0;
     const char *org = NULL;
     int keep = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
-            events = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc)
-            org = argv[++i];
-        else if (strcmp(argv[i], "--checkpoint-every") == 0 && i + 1 < argc)
-            cp_every = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            threads = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--keep") == 0)
-            keep = 1;
-        else {
-            fprintf(stderr, "usage: bench_report_verify [--events N] [--org ORG] "
-                            "[--checkpoint-every K] [--threads T] [--keep]\n");
-            return 2;
-        }
+    const bench_option_t options[] = {
+        {"--events", .num = &events},
+        {"--org", .str = &org},
+        {"--checkpoint-every", .num = &cp_every},
+        {"--threads", .num = &threads},
+        {"--keep", .flag = &keep},
+        {NULL},
+    };
+    if (bench_options(options, argc, argv) != 0) {
+        fprintf(stderr, "usage: bench_report_verify [--events N] [--org ORG] "
+                        "[--checkpoint-every K] [--threads T] [--keep]\n");
+        return 2;
     }
     if (events < 100 || cp_every < 0 || threads < 0) {
         fprintf(stderr, "bench_report_verify: --events must be at least 100\n");

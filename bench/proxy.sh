@@ -7,39 +7,14 @@
 # keep-alive connections held by hubgate and its RSS. Prints req/s, p99, throughput and the
 # ratios hubgate/nginx-proxy. Timing figures are only compared within one run.
 #   bench/proxy.sh [--duration SECONDS] [--connections N] [--idle N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-duration=10
-conns=64
-idle=10000
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) duration=$2; shift 2 ;;
-    --connections) conns=$2; shift 2 ;;
-    --idle) idle=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "bench/proxy.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-bin=${HUBGATE_BIN:-$root/build/gateway/hubgate}
-[ -x "$bin" ] || { echo "bench/proxy.sh: build hubgate first (cmake --build build)" >&2; exit 1; }
-command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench/proxy.sh: needs wrk and nginx (deploy/install-deps.sh)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_args duration=10 connections=64 idle=10000 -- "$@"
+bench_need "$bin"
+bench_need_tools wrk nginx
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/hubgate-bench-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$work/static/nginx.pid" ] && kill "$(cat "$work/static/nginx.pid")" 2>/dev/null || true
-  [ -f "$work/proxy/nginx.pid" ] && kill "$(cat "$work/proxy/nginx.pid")" 2>/dev/null || true
-  sleep 0.3
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-. bench/lib.sh
+trap bench_cleanup EXIT
 p_static=$(free_port); p_proxy=$(free_port); p_gw=$(free_port)
 
 # The files, at Hub paths hubgate classifies: repo info (1 KiB JSON) and a resolve (100 MiB).
@@ -54,68 +29,26 @@ PY
 head -c $((100 * 1024 * 1024)) /dev/urandom > "$work/www/acme/bert/resolve/main/big.bin"
 chmod -R a+rX "$work"
 
-nginx_conf() { # dir, port, body
-  mkdir -p "$1"
-  cat > "$1/nginx.conf" <<NGX
-worker_processes $4;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  keepalive_requests 1000000;
-  client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp;
-  uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;
-  server { listen 127.0.0.1:$2; $3 }
-}
-NGX
-  mkdir -p "$1/tmp"
-}
-nginx_conf "$work/static" "$p_static" "root $work/www; location /api/ { default_type application/json; }" 1
-nginx_conf "$work/proxy" "$p_proxy" "location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_max_temp_file_size 0; } } upstream up { server 127.0.0.1:$p_static; keepalive 128;" auto
-nginx -c "$work/static/nginx.conf" -e "$work/static/error.log"
-nginx -c "$work/proxy/nginx.conf" -e "$work/proxy/error.log"
+bench_nginx "$work/static" "$p_static" 1 "root $work/www; location /api/ { default_type application/json; }"
+bench_nginx "$work/proxy" "$p_proxy" auto "location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_max_temp_file_size 0; } } upstream up { server 127.0.0.1:$p_static; keepalive 128;"
 
 # hubgate runs its whole pipeline (framing, route, an SSO token verified once then cached,
 # the policy) except the audit log, whose cost bench/audit_e2e.sh measures on its own.
 p_idp=$(free_port)
 bench_idp "$p_idp"
 bench_policy_files
-cat > "$work/hubgate.json" <<JSON
-{"listen": "127.0.0.1:$p_gw", "public_url": "http://127.0.0.1:$p_gw",
- "database": "postgresql://bench@127.0.0.1:1/none?connect_timeout=1", "policy": "policy.json",
- "regions": {"us": {"upstream": "http://127.0.0.1:$p_static", "token_file": "us.token"}},
- "identity": {"issuers": [{"issuer": "$issuer", "audience": "hubgate"}]},
- "audit": {"mode": "off"}}
-JSON
-HUBGATE_LOG_LEVEL=error "$bin" serve --config "$work/hubgate.json" 2>"$work/hubgate.log" &
-gw_pid=$!; pids+=("$gw_pid")
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$p_gw/-/health" >/dev/null && break; sleep 0.1; done
+bench_hubgate hubgate "$p_gw" "$p_static" "postgresql://bench@127.0.0.1:1/none?connect_timeout=1" '{"mode": "off"}'
 for p in $p_static $p_proxy $p_gw; do
   curl -sf -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$p/api/models/acme/bert" || { echo "bench: server on $p does not answer" >&2; cat "$work"/*.log "$work"/*/error.log >&2; exit 1; }
 done
 
-# wrk: req/s, p99 (ms), transfer MB/s
-run_wrk() { # url
-  local out
-  out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$1")
-  local rps p99 tput
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
-  tput=$(awk '/^Transfer\/sec/ {v=$2; if (v ~ /GB$/) {sub(/GB/,"",v); v*=1024} else if (v ~ /MB$/) {sub(/MB/,"",v)} else if (v ~ /KB$/) {sub(/KB/,"",v); v/=1024}; print v}' <<<"$out")
-  local errs; errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-  [ -n "$errs" ] && echo "  (wrk: $errs)" >&2
-  echo "$rps $p99 $tput"
-}
-
-printf '%-28s %12s %10s %12s\n' "run (${duration}s, ${conns} conns)" "req/s" "p99 ms" "MB/s"
+printf '%-28s %12s %10s %12s\n' "run (${duration}s, ${connections} conns)" "req/s" "p99 ms" "MB/s"
 declare -A R
 for kind in small large; do
   path=/api/models/acme/bert; [ $kind = large ] && path=/acme/bert/resolve/main/big.bin
   for srv in static nginx-proxy hubgate; do
     port=$p_static; [ $srv = nginx-proxy ] && port=$p_proxy; [ $srv = hubgate ] && port=$p_gw
-    read -r rps p99 tput < <(run_wrk "http://127.0.0.1:$port$path")
+    read -r rps p99 tput < <(bench_wrk "http://127.0.0.1:$port$path" -H "Authorization: Bearer $token")
     R[$kind.$srv]="$rps $p99 $tput"
     printf '%-28s %12s %10s %12s\n' "$kind $srv" "$rps" "$p99" "$tput"
   done

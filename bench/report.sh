@@ -10,48 +10,20 @@
 #   3. the same for one org (two thirds of the events reduced to commitments);
 #   4. `hubgate report verify` over the first report (events/s; goal >= 500,000).
 #   bench/report.sh [--events N] [--days D] [--keep]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-events=1000000
-days=30
-keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --events) events=$2; shift 2 ;;
-    --days) days=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "bench/report.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-bin=${HUBGATE_BIN:-$root/build/gateway/hubgate}
-gen=$(dirname "$bin")/../bench/bench_report
-[ -x "$bin" ] && [ -x "$gen" ] || { echo "bench/report.sh: build first (cmake --build build): need $bin and $gen" >&2; exit 1; }
-"$bin" report --help >/dev/null 2>&1 || { echo "bench/report.sh: $bin has no 'report' command" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "bench/report.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$pgbin/pg_ctl" ] || { echo "bench/report.sh: needs PostgreSQL server binaries (deploy/install-deps.sh)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_args events=1000000 days=30 -- "$@"
+gen=$bench_progs/bench_report
+bench_need "$bin" "$gen"
+"$bin" report --help >/dev/null 2>&1 || { echo "$bench_name: $bin has no 'report' command" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "$bench_name: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 # On disk, not tmpfs: the report reads the table and writes its files like a real one.
 work=$(mktemp -d /var/tmp/hubgate-bench-report-XXXXXX)
-as_pg=()
-if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); chown postgres: "$work"; fi
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-cleanup() {
-  "${as_pg[@]}" "$pgbin/pg_ctl" stop -m immediate -D "$work/data" >/dev/null 2>&1 || true
-  if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres -E UTF8 --locale=C >/dev/null
-mkdir -p "$work/sock" "$work/out" && { [ "$(id -u)" != 0 ] || chown postgres: "$work/sock"; }
-"${as_pg[@]}" "$pgbin/pg_ctl" start -w -D "$work/data" -l "$work/pg.log" \
-  -o "-p $port -k $work/sock -c listen_addresses=127.0.0.1 -c max_wal_size=4GB" >/dev/null
-psql=("$pgbin/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
-"${psql[@]}" -d postgres -c 'create database hubgate'
-url="postgresql://postgres@127.0.0.1:$port/hubgate"
-"$bin" db migrate --database "$url" >/dev/null
+trap bench_cleanup EXIT
+port=$(free_port)
+bench_postgres "$port" -c max_wal_size=4GB
+mkdir -p "$work/out"
+url=$db_url
 "$bin" db role create --database "$url" --kind auditor --name bench_auditor >/dev/null
 auditor="postgresql://bench_auditor@127.0.0.1:$port/hubgate"
 

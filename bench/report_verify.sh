@@ -9,21 +9,12 @@
 #       verification that reads and hashes the file once (the manifest check alone).
 # Prints one JSON line per run and the ratio (a)/(c). Peak RSS is the process's (max_rss_kib).
 #   bench/report_verify.sh [--events N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-events=1000000
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --events) events=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "bench/report_verify.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/lib.sh"
+bench_args events=1000000 -- "$@"
 # the report on a tmpfs when there is one: the figures are the verifier's, not the disk's
 [ -d /dev/shm ] && export TMPDIR=${TMPDIR:-/dev/shm}
-bin=${HUBGATE_BIN:-$PWD/build/gateway/hubgate}
-bench=$(dirname "$bin")/../bench/bench_report_verify
-[ -x "$bench" ] || { echo "bench/report_verify.sh: build first (cmake --build build): need $bench" >&2; exit 1; }
+bench=$bench_progs/bench_report_verify
+bench_need "$bench"
 echo "# $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 out=$(mktemp)

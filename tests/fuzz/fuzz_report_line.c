@@ -8,34 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/json_ref.h"
 #include "audit/report_line.h"
+#include "common/sha256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static size_t escape(const char *raw, size_t n, char *out)
-{
-    size_t k = 0;
-    out[k++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)raw[i];
-        if (c == '"' || c == '\\') {
-            out[k++] = '\\';
-            out[k++] = (char)c;
-        } else if (c < 0x20) {
-            k += (size_t)snprintf(out + k, 7, "\\u%04x", c);
-        } else {
-            out[k++] = (char)c;
-        }
-    }
-    out[k++] = '"';
-    return k;
-}
-
-static void hex(const unsigned char *b, char *out)
-{
-    for (int i = 0; i < AUD_HASH_BYTES; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,10 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* rebuild */
     size_t cap = 6 * l.text_len + 600;
     char *esc = malloc(6 * l.text_len + 3), *again = malloc(cap), h[65], p[65], c[65];
-    size_t el = escape(l.text, l.text_len, esc);
-    hex(l.hash, h);
-    hex(l.prev, p);
-    hex(l.commitment, c);
+    size_t el = json_ref_string(l.text, l.text_len, esc);
+    cmn_hex(l.hash, AUD_HASH_BYTES, h);
+    cmn_hex(l.prev, AUD_HASH_BYTES, p);
+    cmn_hex(l.commitment, AUD_HASH_BYTES, c);
     int n = l.hidden
                 ? snprintf(again, cap,
                            "{\"chain\":2,\"commitment\":\"%s\",\"hash\":\"%s\",\"hidden\":true,"

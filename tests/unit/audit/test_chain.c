@@ -47,6 +47,16 @@ static const struct {
      "f872cef302ac46c3d83ecaf0fee34c6bfcb134c59f8a61c2900541339a5f70e0", 5},
 };
 
+/* Fails the case `name` unless hash is the hex digest want. */
+static void expect_hash(const char *name, const char *what, const unsigned char *hash,
+                        const char *want)
+{
+    char hex[2 * AUD_HASH_BYTES + 1];
+    cmn_hex(hash, AUD_HASH_BYTES, hex);
+    if (strcmp(hex, want) != 0)
+        fail_msg("%s: %s %s", name, what, hex);
+}
+
 static void chain_v2_like_coreutils(void **state)
 {
     aud_hasher_t h;
@@ -55,7 +65,7 @@ static void chain_v2_like_coreutils(void **state)
         const char *text = v2_cases[i].canonical;
         size_t len = strlen(text);
         unsigned char prev[AUD_HASH_BYTES], c[AUD_HASH_BYTES], out[AUD_HASH_BYTES];
-        char hex[2 * AUD_HASH_BYTES + 1], org[AUD_CHAIN_MAX_ORG];
+        char org[AUD_CHAIN_MAX_ORG];
         size_t orglen = 99;
         aud_chain_genesis("gw-1", prev);
         if (aud_chain_version(text, len) != 2)
@@ -64,23 +74,15 @@ static void chain_v2_like_coreutils(void **state)
             memcmp(org, v2_cases[i].org, orglen) != 0)
             fail_msg("%s: org %.*s", v2_cases[i].name, (int)orglen, org);
         assert_int_equal(aud_chain_commitment(&h, text, len, c), 0);
-        cmn_hex(c, AUD_HASH_BYTES, hex);
-        if (strcmp(hex, v2_cases[i].commitment) != 0)
-            fail_msg("%s: commitment %s", v2_cases[i].name, hex);
+        expect_hash(v2_cases[i].name, "commitment", c, v2_cases[i].commitment);
         assert_int_equal(aud_chain_next(&h, prev, text, len, out), 0);
-        cmn_hex(out, AUD_HASH_BYTES, hex);
-        if (strcmp(hex, v2_cases[i].hash) != 0)
-            fail_msg("%s: hash %s", v2_cases[i].name, hex);
+        expect_hash(v2_cases[i].name, "hash", out, v2_cases[i].hash);
         /* the same link from the org and the commitment alone (a hidden event) */
         assert_int_equal(aud_chain_next_v2(&h, prev, org, orglen, c, out), 0);
-        cmn_hex(out, AUD_HASH_BYTES, hex);
-        if (strcmp(hex, v2_cases[i].hash) != 0)
-            fail_msg("%s: hash from the commitment %s", v2_cases[i].name, hex);
+        expect_hash(v2_cases[i].name, "hash from the commitment", out, v2_cases[i].hash);
         /* out may alias prev */
         assert_int_equal(aud_chain_next(&h, prev, text, len, prev), 0);
-        cmn_hex(prev, AUD_HASH_BYTES, hex);
-        if (strcmp(hex, v2_cases[i].hash) != 0)
-            fail_msg("%s: aliased hash %s", v2_cases[i].name, hex);
+        expect_hash(v2_cases[i].name, "aliased hash", prev, v2_cases[i].hash);
     }
     aud_hasher_free(&h);
 }

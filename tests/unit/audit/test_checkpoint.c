@@ -15,21 +15,7 @@
 #include "audit/checkpoint.h"
 #include "common/err.h"
 #include "common/sha256.h"
-
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/hubgate-cp-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "support/tmpdir.h"
 
 static void sample(aud_checkpoint_t *cp)
 {
@@ -245,5 +231,5 @@ int main(void)
         cmocka_unit_test(key_files),
         cmocka_unit_test(openssl_cli_verifies_a_checkpoint),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

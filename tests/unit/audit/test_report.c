@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "audit/report.h"
-#include "audit/report_internal.h"
+#include "audit/report_events.h"
+#include "audit/report_files.h"
+#include "audit/report_stream.h"
 #include "audit/report_stats.h"
 #include "audit/report_tally.h"
 #include "common/err.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "audit/report_line.h"
+#include "support/json_ref.h"
 
 #define H64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define P64 "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
@@ -114,26 +115,6 @@ static void whole_fields(void **state)
     free(decode);
 }
 
-/* The reference: a JSON string of `raw` with every '"' and '\\' escaped, controls as \u00xx. */
-static size_t escape(const char *raw, size_t n, char *out)
-{
-    size_t k = 0;
-    out[k++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)raw[i];
-        if (c == '"' || c == '\\') {
-            out[k++] = '\\';
-            out[k++] = (char)c;
-        } else if (c < 0x20) {
-            k += (size_t)sprintf(out + k, "\\u%04x", c);
-        } else {
-            out[k++] = (char)c;
-        }
-    }
-    out[k++] = '"';
-    return k;
-}
-
 /* Random strings heavy in quotes and backslashes, at every length and offset around the 64-byte
  * blocks of the decoder, decode to what was escaped. */
 static void block_decoder_matches_reference(void **state)
@@ -145,7 +126,7 @@ static void block_decoder_matches_reference(void **state)
         size_t n = (size_t)(rand_r(&seed) % 300);
         for (size_t i = 0; i < n; i++)
             raw[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
-        size_t el = escape(raw, n, esc);
+        size_t el = json_ref_string(raw, n, esc);
         int len =
             snprintf(line, sizeof(line),
                      "{\"canonical\":%.*s,\"chain\":1,\"hash\":\"" H64

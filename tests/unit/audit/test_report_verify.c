@@ -1,13 +1,13 @@
-/* report verify's small parsers (audit/report_verify.c): signatures in either base64 alphabet,
- * the period's times, the file names a manifest may list. The verification itself runs over
- * real report directories in tests/integration/evidence/report_verify.test.mjs. */
+/* report verify's small parsers (audit/report_verify_files.c): signatures in either base64
+ * alphabet, the period's times, the file names a manifest may list. The verification itself
+ * runs over real report directories in tests/integration/evidence/report_verify.test.mjs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "audit/report_verify.c"
+#include "audit/report_verify_files.c"
 
 static void base64_either_alphabet(void **state)
 {

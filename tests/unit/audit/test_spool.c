@@ -16,26 +16,12 @@
 #include "audit/chain.h"
 #include "audit/spool.h"
 #include "common/err.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    snprintf(dir, sizeof(dir), "/tmp/hubgate-spool-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "support/tmpdir.h"
 
 static void remove_spool(const char *stream)
 {
     char p[128];
-    snprintf(p, sizeof(p), "%s/%s.spool", dir, stream);
+    snprintf(p, sizeof(p), "%s/%s.spool", tmpdir, stream);
     unlink(p);
 }
 
@@ -55,12 +41,27 @@ static void append_n(aud_spool_t *sp, int64_t seq, unsigned char prev[AUD_HASH_B
     aud_hasher_free(&h);
 }
 
+/* A fresh spool of stream holding its first three events, closed; its path into path. */
+static void spool_of_three(const char *stream, char *path, size_t cap)
+{
+    remove_spool(stream);
+    aud_spool_t *sp;
+    char err[256];
+    assert_int_equal(aud_spool_open(tmpdir, stream, &sp, err, sizeof(err)), 0);
+    unsigned char head[AUD_HASH_BYTES];
+    aud_chain_genesis(stream, head);
+    append_n(sp, 0, head, 3);
+    assert_int_equal(aud_spool_sync(sp), 0);
+    aud_spool_close(sp);
+    snprintf(path, cap, "%s/%s.spool", tmpdir, stream);
+}
+
 static void records_survive_reopen(void **state)
 {
     remove_spool("s1");
     aud_spool_t *sp;
     char err[256];
-    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s1", &sp, err, sizeof(err)), 0);
     assert_int_equal(aud_spool_count(sp), 0);
     unsigned char head[AUD_HASH_BYTES], base[AUD_HASH_BYTES];
     aud_chain_genesis("s1", base);
@@ -71,7 +72,7 @@ static void records_survive_reopen(void **state)
     assert_int_equal(aud_spool_count(sp), 5);
     aud_spool_close(sp);
 
-    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s1", &sp, err, sizeof(err)), 0);
     assert_int_equal(aud_spool_count(sp), 5);
     int64_t seq;
     unsigned char h[AUD_HASH_BYTES];
@@ -99,29 +100,22 @@ static void records_survive_reopen(void **state)
     assert_int_equal(aud_spool_clear(sp), 0);
     assert_int_equal(aud_spool_count(sp), 0);
     aud_spool_close(sp);
-    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s1", &sp, err, sizeof(err)), 0);
     assert_int_equal(aud_spool_count(sp), 0);
     aud_spool_close(sp);
 }
 
 static void torn_last_record_is_cut(void **state)
 {
-    remove_spool("s2");
     aud_spool_t *sp;
     char err[256], path[128];
-    assert_int_equal(aud_spool_open(dir, "s2", &sp, err, sizeof(err)), 0);
-    unsigned char head[AUD_HASH_BYTES];
-    aud_chain_genesis("s2", head);
-    append_n(sp, 0, head, 3);
-    assert_int_equal(aud_spool_sync(sp), 0);
-    aud_spool_close(sp);
-    snprintf(path, sizeof(path), "%s/s2.spool", dir);
+    spool_of_three("s2", path, sizeof(path));
     FILE *f = fopen(path, "a");
     fputs("4 0123", f); /* a crash in the middle of a write */
     fclose(f);
     struct stat before;
     stat(path, &before);
-    assert_int_equal(aud_spool_open(dir, "s2", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s2", &sp, err, sizeof(err)), 0);
     assert_int_equal(aud_spool_count(sp), 3);
     struct stat after;
     stat(path, &after);
@@ -131,37 +125,30 @@ static void torn_last_record_is_cut(void **state)
 
 static void corruption_is_refused(void **state)
 {
-    remove_spool("s3");
     aud_spool_t *sp;
     char err[256], path[128];
-    assert_int_equal(aud_spool_open(dir, "s3", &sp, err, sizeof(err)), 0);
-    unsigned char head[AUD_HASH_BYTES];
-    aud_chain_genesis("s3", head);
-    append_n(sp, 0, head, 3);
-    assert_int_equal(aud_spool_sync(sp), 0);
-    aud_spool_close(sp);
-    snprintf(path, sizeof(path), "%s/s3.spool", dir);
+    spool_of_three("s3", path, sizeof(path));
     /* change one event's content: its record no longer chains */
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "sed -i 's/{\"n\":2}/{\"n\":9}/' %s", path);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(aud_spool_open(dir, "s3", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_int_equal(aud_spool_open(tmpdir, "s3", &sp, err, sizeof(err)), CMN_ERR_PARSE);
     assert_non_null(strstr(err, "does not chain"));
     /* another stream's spool */
-    assert_int_equal(aud_spool_open(dir, "s1", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s1", &sp, err, sizeof(err)), 0);
     aud_spool_close(sp);
     char other[128];
-    snprintf(other, sizeof(other), "%s/s4.spool", dir);
+    snprintf(other, sizeof(other), "%s/s4.spool", tmpdir);
     FILE *f = fopen(other, "w");
     fputs("hubgate-spool v1 s9 0 "
           "0000000000000000000000000000000000000000000000000000000000000000\n",
           f);
     fclose(f);
-    assert_int_equal(aud_spool_open(dir, "s4", &sp, err, sizeof(err)), CMN_ERR_CONFLICT);
+    assert_int_equal(aud_spool_open(tmpdir, "s4", &sp, err, sizeof(err)), CMN_ERR_CONFLICT);
     f = fopen(other, "w");
     fputs("garbage\n", f);
     fclose(f);
-    assert_int_equal(aud_spool_open(dir, "s4", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_int_equal(aud_spool_open(tmpdir, "s4", &sp, err, sizeof(err)), CMN_ERR_PARSE);
 }
 
 /* The chain as docs/evidence-format.md defines it, computed here with OpenSSL's one-shot SHA-256
@@ -206,7 +193,7 @@ static void mixed_versions_chain(void **state)
     remove_spool("s5");
     aud_spool_t *sp;
     char err[256], path[128];
-    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s5", &sp, err, sizeof(err)), 0);
     unsigned char head[AUD_HASH_BYTES], base[AUD_HASH_BYTES], want[4][AUD_HASH_BYTES];
     aud_chain_genesis("s5", base);
     memcpy(head, base, AUD_HASH_BYTES);
@@ -220,7 +207,7 @@ static void mixed_versions_chain(void **state)
     assert_int_equal(aud_spool_sync(sp), 0);
     aud_spool_close(sp);
 
-    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s5", &sp, err, sizeof(err)), 0);
     assert_int_equal(aud_spool_count(sp), (int64_t)n);
     aud_spool_pos_t pos;
     aud_spool_record_t rec;
@@ -233,7 +220,7 @@ static void mixed_versions_chain(void **state)
     aud_spool_close(sp);
 
     /* the org of a v2 record, edited in the file */
-    snprintf(path, sizeof(path), "%s/s5.spool", dir);
+    snprintf(path, sizeof(path), "%s/s5.spool", tmpdir);
     char cmd[256];
     snprintf(cmd, sizeof(cmd),
              "sed -i "
@@ -241,18 +228,18 @@ static void mixed_versions_chain(void **state)
              "\"org\":\"acmf\"},\"kind\":\"request\",\"v\":2/' %s",
              path);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_int_equal(aud_spool_open(tmpdir, "s5", &sp, err, sizeof(err)), CMN_ERR_PARSE);
     assert_non_null(strstr(err, "record seq 2 does not chain"));
 
     /* a v2 record whose hash was made under chain 1 */
     remove_spool("s5");
-    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), 0);
+    assert_int_equal(aud_spool_open(tmpdir, "s5", &sp, err, sizeof(err)), 0);
     unsigned char h1[AUD_HASH_BYTES];
     chain_by_hand(base, recs[1].text, "", 1, h1);
     assert_int_equal(aud_spool_append(sp, 1, base, h1, recs[1].text, strlen(recs[1].text)), 0);
     assert_int_equal(aud_spool_sync(sp), 0);
     aud_spool_close(sp);
-    assert_int_equal(aud_spool_open(dir, "s5", &sp, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_int_equal(aud_spool_open(tmpdir, "s5", &sp, err, sizeof(err)), CMN_ERR_PARSE);
     assert_non_null(strstr(err, "record seq 1 does not chain"));
 }
 
@@ -264,5 +251,5 @@ int main(void)
         cmocka_unit_test(corruption_is_refused),
         cmocka_unit_test(mixed_versions_chain),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -1,0 +1,575 @@
+/* One stream of `hubgate audit verify`: contract in verify_stream.h. */
+#include "audit/verify_stream.h"
+#include "audit/db.h"
+#include "audit/verify_problem.h"
+#include "common/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NFIELDS 17
+
+/* One row of the COPY: pointers into the message buffer (owned by `buf`). */
+typedef struct {
+    char *buf;
+    const char *f[NFIELDS];
+    int len[NFIELDS]; /* -1: NULL */
+    int64_t seq;
+} row_t;
+
+static const char *source(const vfy_cp_t *c)
+{
+    return c->from_file ? "checkpoint file's" : "database's";
+}
+
+static void add_key_id(aud_stream_report_t *sr, const char *id)
+{
+    if (strstr(sr->keys, id))
+        return;
+    size_t l = strlen(sr->keys);
+    if (l + strlen(id) + 2 < sizeof(sr->keys))
+        snprintf(sr->keys + l, sizeof(sr->keys) - l, "%s%s", l ? "," : "", id);
+}
+
+/* The signature's verdict, with a pinned key when keys are pinned, else with one the database
+ * registered for the stream. */
+static void check_signature(vfy_ctx_t *v, vfy_cp_t *c)
+{
+    c->sig_ok = aud_keyring_check(v->pinned.n ? &v->pinned : &v->keys, &c->cp);
+}
+
+static void report_cp_signature(vfy_ctx_t *v, const vfy_cp_t *c, const char *kind)
+{
+    char ts[28];
+    aud_time_format(c->cp.ts_us, ts);
+    if (c->sig_ok == 0)
+        vfy_problem(v, v->sr->name, c->cp.seq, kind, "checkpoint_signature",
+                    "the %s checkpoint at seq %lld (%s) has a signature that does not verify with "
+                    "key %s: the checkpoint was altered or forged",
+                    source(c), (long long)c->cp.seq, ts, c->cp.key_id);
+    else if (c->sig_ok < 0)
+        vfy_problem(v, v->sr->name, c->cp.seq, kind, "checkpoint_key",
+                    "the %s checkpoint at seq %lld (%s) is signed by key %s, which is %s",
+                    source(c), (long long)c->cp.seq, ts, c->cp.key_id,
+                    v->pinned.n ? "not one of the --pubkey keys"
+                                : "not registered for this stream");
+}
+
+/* ---- reading rows ---- */
+
+static int parse_row(row_t *row, char *buf, int len)
+{
+    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+    row->buf = buf;
+    if (end - p < 2)
+        return -1;
+    int n = (int16_t)((p[0] << 8) | p[1]);
+    p += 2;
+    if (n == -1)
+        return 0; /* trailer */
+    if (n != NFIELDS)
+        return -1;
+    for (int i = 0; i < NFIELDS; i++) {
+        if (end - p < 4)
+            return -1;
+        int32_t l = (int32_t)aud_rd32(p);
+        p += 4;
+        if (l < 0) {
+            row->f[i] = NULL;
+            row->len[i] = -1;
+            continue;
+        }
+        if (end - p < l)
+            return -1;
+        row->f[i] = (const char *)p;
+        row->len[i] = l;
+        p += l;
+    }
+    if (row->len[0] != 8 || row->len[1] != AUD_HASH_BYTES || row->len[2] != AUD_HASH_BYTES ||
+        row->len[3] < 0)
+        return -1;
+    row->seq = (int64_t)aud_rd64((const unsigned char *)row->f[0]);
+    return 1;
+}
+
+/* Reads the next row of the COPY. Returns 1, 0 at the end, -1 on error. */
+static int next_row(vfy_ctx_t *v, row_t *row, int *header_done, char *err, size_t errlen)
+{
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(v->db, &buf, 0);
+        if (n == -1)
+            return 0;
+        if (n < 0) {
+            aud_db_oneline(err, errlen, "reading events: ", PQerrorMessage(v->db));
+            return -1;
+        }
+        char *p = buf;
+        if (!*header_done) {
+            if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
+                PQfreemem(buf);
+                cmn_errf(err, errlen, "reading events: not a binary COPY stream");
+                return -1;
+            }
+            p += 19;
+            n -= 19;
+            *header_done = 1;
+            if (n == 0) {
+                PQfreemem(buf);
+                continue;
+            }
+        }
+        int rc = parse_row(row, p, n);
+        row->buf = buf;
+        if (rc < 0) {
+            PQfreemem(buf);
+            cmn_errf(err, errlen, "reading events: malformed row");
+            return -1;
+        }
+        if (rc == 0) {
+            PQfreemem(buf);
+            continue; /* the trailer; the end follows */
+        }
+        return 1;
+    }
+}
+
+/* ---- one stream ---- */
+
+static int text_eq(const row_t *x, int i, const char *want)
+{
+    if (!want)
+        return x->len[i] < 0;
+    return x->len[i] >= 0 && (size_t)x->len[i] == strlen(want) &&
+           memcmp(x->f[i], want, (size_t)x->len[i]) == 0;
+}
+
+static void show_text(const row_t *x, int i, char *out, size_t cap)
+{
+    if (x->len[i] < 0)
+        snprintf(out, cap, "NULL");
+    else
+        snprintf(out, cap, "\"%.*s\"", x->len[i] > 60 ? 60 : x->len[i], x->f[i]);
+}
+
+static void show_want(const char *want, char *out, size_t cap)
+{
+    if (!want)
+        snprintf(out, cap, "NULL");
+    else
+        snprintf(out, cap, "\"%.60s\"", want);
+}
+
+/* Compares the columns with those the event yields. Returns the first column that differs,
+ * or NULL, with both values shown in `detail`. */
+static const char *columns_differ(const row_t *x, const aud_columns_t *c, char *detail, size_t cap)
+{
+    static const char *const names[] = {"kind", "request_id", "actor",    "org",
+                                        "repo", "action",     "decision", "rule"};
+    const char *want[] = {c->kind, c->request_id, c->actor,    c->org,
+                          c->repo, c->action,     c->decision, c->rule};
+    char a[80], b[80];
+    for (int i = 0; i < 8; i++) {
+        if (!text_eq(x, 4 + i, want[i])) {
+            show_text(x, 4 + i, a, sizeof(a));
+            show_want(want[i], b, sizeof(b));
+            snprintf(detail, cap, "column %s is %s but the event says %s", names[i], a, b);
+            return names[i];
+        }
+    }
+    int status_ok =
+        c->status == AUD_ABSENT
+            ? x->len[12] < 0
+            : x->len[12] == 4 && (int32_t)aud_rd32((const unsigned char *)x->f[12]) == c->status;
+    if (!status_ok) {
+        snprintf(detail, cap, "column status is %s but the event says %d",
+                 x->len[12] == 4 ? "set" : "NULL", c->status);
+        if (x->len[12] == 4)
+            snprintf(detail, cap, "column status is %d but the event says %d",
+                     (int)(int32_t)aud_rd32((const unsigned char *)x->f[12]), c->status);
+        return "status";
+    }
+    const int64_t nums[2] = {c->bytes_in, c->bytes_out};
+    for (int i = 0; i < 2; i++) {
+        int fi = 13 + i;
+        int ok =
+            nums[i] == AUD_ABSENT
+                ? x->len[fi] < 0
+                : x->len[fi] == 8 && (int64_t)aud_rd64((const unsigned char *)x->f[fi]) == nums[i];
+        if (!ok) {
+            snprintf(detail, cap, "column %s differs from the event (%lld)",
+                     i ? "bytes_out" : "bytes_in", (long long)nums[i]);
+            return i ? "bytes_out" : "bytes_in";
+        }
+    }
+    int ip_ok;
+    if (!c->ip_family) {
+        ip_ok = x->len[15] < 0;
+    } else {
+        int nb = c->ip_family == 4 ? 4 : 16;
+        const unsigned char *q = (const unsigned char *)x->f[15];
+        ip_ok = x->len[15] == 4 + nb && q[0] == (c->ip_family == 4 ? 2 : 3) && q[1] == nb * 8 &&
+                q[3] == nb && memcmp(q + 4, c->ip, (size_t)nb) == 0;
+    }
+    if (!ip_ok) {
+        snprintf(detail, cap, "column client_ip differs from the event (%s)",
+                 c->client_ip ? c->client_ip : "none");
+        return "client_ip";
+    }
+    if (x->len[16] != 8 ||
+        (int64_t)aud_rd64((const unsigned char *)x->f[16]) + AUD_PG_EPOCH_US != c->ts_us) {
+        char ts[28];
+        aud_time_format(c->ts_us, ts);
+        snprintf(detail, cap, "column ts differs from the event (%s)", ts);
+        return "ts";
+    }
+    return NULL;
+}
+
+typedef struct {
+    int64_t expect_seq;
+    unsigned char m1[AUD_HASH_BYTES]; /* stored hash of the previous row (genesis at first) */
+    unsigned char m2[AUD_HASH_BYTES]; /* of the row before it */
+    int have_m2;
+    char m1_kind[32];
+    int suppress_link, suppress_content;
+    int after_swap;
+    unsigned char swap_hash[AUD_HASH_BYTES];
+} pass_t;
+
+static void row_kind(const row_t *x, char out[32])
+{
+    int l = x->len[4] < 0 ? 0 : x->len[4] > 31 ? 31 : x->len[4];
+    memcpy(out, x->f[4], (size_t)l);
+    out[l] = '\0';
+}
+
+/* Checks the checkpoints at x's seq against x's stored hash. */
+static void checkpoints_at(vfy_ctx_t *v, const row_t *x, const char *kind)
+{
+    while (v->cp_next < v->n_cps && v->cps[v->cp_next].cp.seq <= x->seq) {
+        vfy_cp_t *c = &v->cps[v->cp_next++];
+        if (c->cp.seq < x->seq)
+            continue; /* its event is missing: reported as deleted */
+        c->checked = 1;
+        report_cp_signature(v, c, kind);
+        if (memcmp(c->cp.hash, x->f[2], AUD_HASH_BYTES) != 0) {
+            char ts[28], a[17], b[17];
+            aud_time_format(c->cp.ts_us, ts);
+            vfy_problem(v, v->sr->name, x->seq, kind, "checkpoint_hash",
+                        "the %s checkpoint at seq %lld (%s) signed hash %s…, but the chain has %s… "
+                        "there: events up to this seq were rewritten since it was signed",
+                        source(c), (long long)c->cp.seq, ts, aud_chain_hash_short(c->cp.hash, a),
+                        aud_chain_hash_short((const unsigned char *)x->f[2], b));
+        } else if (c->sig_ok == 1 && x->seq > v->sr->last_signed_seq) {
+            v->sr->last_signed_seq = x->seq;
+        }
+    }
+}
+
+static void analyze(vfy_ctx_t *v, pass_t *ps, const row_t *x, const row_t *next)
+{
+    const char *sname = v->sr->name;
+    char kind[32];
+    row_kind(x, kind);
+    const unsigned char *prev = (const unsigned char *)x->f[1];
+    const unsigned char *hash = (const unsigned char *)x->f[2];
+    const char *canon = x->f[3];
+    size_t clen = (size_t)x->len[3];
+    unsigned char computed[AUD_HASH_BYTES];
+    aud_chain_next(&v->hasher, prev, canon, clen, computed);
+
+    int link_ok = memcmp(prev, ps->m1, AUD_HASH_BYTES) == 0;
+    if (x->seq != ps->expect_seq) {
+        if (x->seq > ps->expect_seq)
+            vfy_problem(
+                v, sname, ps->expect_seq, "", "deleted",
+                x->seq - ps->expect_seq == 1
+                    ? "event seq %lld is missing (deleted); the chain resumes at seq %lld"
+                    : "events from seq %lld are missing (deleted); the chain resumes at seq "
+                      "%lld",
+                (long long)ps->expect_seq, (long long)x->seq);
+    } else if (!link_ok && !ps->suppress_link) {
+        if (next && memcmp(next->f[1], ps->m1, AUD_HASH_BYTES) == 0 &&
+            memcmp(prev, next->f[2], AUD_HASH_BYTES) == 0) {
+            vfy_problem(v, sname, x->seq, kind, "swapped",
+                        "events seq %lld and %lld are in each other's place (reordered)",
+                        (long long)x->seq, (long long)next->seq);
+            ps->suppress_link = 2; /* this row and the next */
+            ps->after_swap = 2;
+            memcpy(ps->swap_hash, hash, AUD_HASH_BYTES);
+        } else if (ps->have_m2 && memcmp(prev, ps->m2, AUD_HASH_BYTES) == 0) {
+            vfy_problem(
+                v, sname, x->seq - 1, ps->m1_kind, "inserted",
+                "event seq %lld is not part of the chain: seq %lld follows seq %lld directly "
+                "(an event was inserted)",
+                (long long)(x->seq - 1), (long long)x->seq, (long long)(x->seq - 2));
+        } else {
+            vfy_problem(
+                v, sname, x->seq, kind, "chain_break",
+                "event seq %lld does not follow seq %lld (its prev_hash is not that event's "
+                "hash): an event before it was removed, inserted or replaced",
+                (long long)x->seq, (long long)(x->seq - 1));
+        }
+    }
+    if (memcmp(computed, hash, AUD_HASH_BYTES) != 0) {
+        unsigned char alt[AUD_HASH_BYTES];
+        if (ps->suppress_content) {
+            /* reported with its neighbour */
+        } else if (next && (aud_chain_next(&v->hasher, prev, next->f[3], (size_t)next->len[3], alt),
+                            memcmp(alt, hash, AUD_HASH_BYTES) == 0)) {
+            vfy_problem(v, sname, x->seq, kind, "swapped",
+                        "the contents of events seq %lld and %lld were exchanged",
+                        (long long)x->seq, (long long)next->seq);
+            ps->suppress_content = 2;
+        } else {
+            vfy_problem(v, sname, x->seq, kind, "modified",
+                        "event seq %lld was modified: its content does not hash to its stored hash",
+                        (long long)x->seq);
+        }
+    } else {
+        char why[200];
+        if (aud_event_parse(&v->parsed, canon, clen, why, sizeof(why)) != 0) {
+            vfy_problem(
+                v, sname, x->seq, kind, "noncanonical",
+                "event seq %lld is not a canonical hubgate event (%s): it was not written by "
+                "a hubgate writer",
+                (long long)x->seq, why);
+        } else {
+            aud_columns_t c;
+            char detail[300];
+            aud_event_columns(&v->parsed.ev, &c);
+            if (columns_differ(x, &c, detail, sizeof(detail)))
+                vfy_problem(v, sname, x->seq, kind, "column_mismatch",
+                            "event seq %lld: %s (a column was edited)", (long long)x->seq, detail);
+        }
+    }
+    checkpoints_at(v, x, kind);
+
+    if (ps->suppress_link)
+        ps->suppress_link--;
+    if (ps->suppress_content)
+        ps->suppress_content--;
+    memcpy(ps->m2, ps->m1, AUD_HASH_BYTES);
+    ps->have_m2 = 1;
+    if (ps->after_swap == 1)
+        memcpy(ps->m1, ps->swap_hash, AUD_HASH_BYTES); /* the pair's first row came last */
+    else
+        memcpy(ps->m1, hash, AUD_HASH_BYTES);
+    if (ps->after_swap)
+        ps->after_swap--;
+    memcpy(ps->m1_kind, kind, sizeof(kind));
+    ps->expect_seq = x->seq + 1;
+    v->sr->events++;
+    if (!v->sr->first_seq)
+        v->sr->first_seq = x->seq;
+    v->sr->last_seq = x->seq;
+}
+
+static int cmp_cp(const void *a, const void *b)
+{
+    const vfy_cp_t *x = a, *y = b;
+    if (x->cp.seq != y->cp.seq)
+        return x->cp.seq < y->cp.seq ? -1 : 1;
+    if (x->cp.ts_us != y->cp.ts_us)
+        return x->cp.ts_us < y->cp.ts_us ? -1 : 1;
+    return x->from_file - y->from_file;
+}
+
+int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *pem,
+                   const char *key_id, const PGresult *extra_keys, char *err, size_t errlen)
+{
+    int rc = 0;
+    PGresult *res = NULL;
+    aud_stream_report_t *sr = v->sr;
+    snprintf(sr->name, sizeof(sr->name), "%s", name);
+    sr->last_signed_seq = -1;
+    aud_chain_genesis(name, v->genesis);
+
+    /* The stream's keys, each checked against its id. */
+    aud_keyring_free(&v->keys);
+    for (int i = -1; i < PQntuples(extra_keys); i++) {
+        const char *kid = key_id, *kpem = pem;
+        if (i >= 0) {
+            if (strcmp(PQgetvalue(extra_keys, i, 0), id) != 0)
+                continue;
+            kid = PQgetvalue(extra_keys, i, 1);
+            kpem = PQgetvalue(extra_keys, i, 2);
+        }
+        char why[400];
+        aud_key_t *k = aud_key_from_registered(kid, kpem, why, sizeof(why));
+        if (!k) {
+            vfy_problem(v, name, -1, "", "stream_key", "%s", why);
+            continue;
+        }
+        aud_key_t *pinned = aud_keyring_find(&v->pinned, kid);
+        if (pinned && !aud_key_same_public(pinned, k))
+            vfy_problem(v, name, -1, "", "stream_key",
+                        "the database holds another public key under the pinned key id %s", kid);
+        aud_keyring_add(&v->keys, k);
+    }
+
+    /* Checkpoints: the database's, then the file's for this stream. */
+    const char *sv[1] = {id};
+    res = aud_db_rows(v->db,
+                      "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint WHERE "
+                      "stream_id = $1::bigint ORDER BY seq, ts",
+                      1, sv, 1, "reading checkpoints", err, errlen);
+    if (!res) {
+        rc = CMN_ERR_DB;
+        goto out;
+    }
+    size_t ndb = (size_t)PQntuples(res), nfile = 0;
+    for (size_t i = 0; i < v->n_file_cps; i++)
+        nfile += strcmp(v->file_cps[i].stream, name) == 0;
+    v->cps = calloc(ndb + nfile + 1, sizeof(vfy_cp_t));
+    if (!v->cps) {
+        rc = CMN_ERR_NOMEM;
+        cmn_errf(err, errlen, "out of memory");
+        goto out;
+    }
+    v->n_cps = 0;
+    v->cp_next = 0;
+    for (size_t i = 0; i < ndb; i++) {
+        vfy_cp_t *c = &v->cps[v->n_cps++];
+        aud_db_checkpoint(res, (int)i, name, &c->cp);
+        check_signature(v, c);
+        add_key_id(sr, c->cp.key_id);
+    }
+    sr->checkpoints = (int64_t)ndb;
+    PQclear(res);
+    res = NULL;
+    for (size_t i = 0; i < v->n_file_cps; i++) {
+        const aud_checkpoint_t *f = &v->file_cps[i];
+        if (strcmp(f->stream, name) != 0)
+            continue;
+        v->file_cp_stream_found[i] = 1;
+        /* The same checkpoint as a database row: the row speaks for both. */
+        int dup = 0;
+        for (size_t j = 0; j < ndb; j++) {
+            vfy_cp_t *c = &v->cps[j];
+            if (c->cp.seq == f->seq && c->cp.ts_us == f->ts_us) {
+                dup = 1;
+                c->in_db = 1;
+                if (memcmp(c->cp.sig, f->sig, AUD_SIG_BYTES) != 0 ||
+                    memcmp(c->cp.hash, f->hash, AUD_HASH_BYTES) != 0) {
+                    dup = 0; /* they differ: check the file's on its own too */
+                }
+                break;
+            }
+        }
+        sr->file_checkpoints++;
+        if (dup)
+            continue;
+        vfy_cp_t *c = &v->cps[v->n_cps++];
+        c->cp = *f;
+        c->from_file = 1;
+        check_signature(v, c);
+        add_key_id(sr, c->cp.key_id);
+        int in_db = 0;
+        for (size_t j = 0; j < ndb; j++)
+            if (v->cps[j].cp.seq == f->seq && v->cps[j].cp.ts_us == f->ts_us)
+                in_db = 1;
+        if (!in_db && c->sig_ok == 1) {
+            char ts[28];
+            aud_time_format(c->cp.ts_us, ts);
+            vfy_problem(v, name, c->cp.seq, "", "checkpoint_missing",
+                        "the checkpoint file's checkpoint at seq %lld (%s) is not in the database: "
+                        "checkpoints were removed",
+                        (long long)c->cp.seq, ts);
+        }
+    }
+    qsort(v->cps, v->n_cps, sizeof(vfy_cp_t), cmp_cp);
+
+    /* Checkpoints of the empty chain (heartbeats before the first event). */
+    while (v->cp_next < v->n_cps && v->cps[v->cp_next].cp.seq <= 0) {
+        vfy_cp_t *c = &v->cps[v->cp_next++];
+        c->checked = 1;
+        report_cp_signature(v, c, "");
+        if (c->cp.seq < 0 || memcmp(c->cp.hash, v->genesis, AUD_HASH_BYTES) != 0)
+            vfy_problem(v, name, c->cp.seq, "", "checkpoint_hash",
+                        "a checkpoint at seq %lld does not name the stream's genesis",
+                        (long long)c->cp.seq);
+        else if (c->sig_ok == 1 && sr->last_signed_seq < 0)
+            sr->last_signed_seq = 0;
+    }
+
+    /* The events, in seq order, streamed. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "COPY (SELECT seq, prev_hash, hash, canonical, kind, request_id, actor, org, repo, "
+             "action, decision, rule, status, bytes_in, bytes_out, client_ip, ts FROM "
+             "audit_event WHERE stream_id = %lld ORDER BY seq) TO STDOUT (FORMAT binary)",
+             atoll(id));
+    res = PQexec(v->db, sql);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(res));
+        rc = CMN_ERR_DB;
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    pass_t ps;
+    memset(&ps, 0, sizeof(ps));
+    ps.expect_seq = 1;
+    memcpy(ps.m1, v->genesis, AUD_HASH_BYTES);
+    row_t a, b;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    row_t *pending = &a, *cur = &b;
+    int have = 0, header = 0, n;
+    while ((n = next_row(v, cur, &header, err, errlen)) == 1) {
+        if (have) {
+            analyze(v, &ps, pending, cur);
+            PQfreemem(pending->buf);
+        }
+        row_t *t = pending;
+        pending = cur;
+        cur = t;
+        have = 1;
+    }
+    if (have) {
+        if (n >= 0)
+            analyze(v, &ps, pending, NULL);
+        PQfreemem(pending->buf);
+    }
+    /* the COPY's final result */
+    while ((res = PQgetResult(v->db)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && n >= 0) {
+            aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(res));
+            n = -1;
+        }
+        PQclear(res);
+    }
+    if (n < 0) {
+        rc = CMN_ERR_DB;
+        goto out;
+    }
+
+    /* Checkpoints beyond the last event: its tail was removed. */
+    for (; v->cp_next < v->n_cps; v->cp_next++) {
+        vfy_cp_t *c = &v->cps[v->cp_next];
+        report_cp_signature(v, c, "");
+        if (c->sig_ok != 1)
+            continue;
+        char ts[28];
+        aud_time_format(c->cp.ts_us, ts);
+        vfy_problem(
+            v, name, sr->last_seq + 1, "", "truncated",
+            "the stream ends at seq %lld, but the %s checkpoint signed at %s covers seq %lld: "
+            "events %lld..%lld were removed",
+            (long long)sr->last_seq, source(c), ts, (long long)c->cp.seq,
+            (long long)(sr->last_seq + 1), (long long)c->cp.seq);
+        break; /* one is enough: the others say the same */
+    }
+    sr->unsigned_tail = sr->last_seq - (sr->last_signed_seq < 0 ? 0 : sr->last_signed_seq);
+    if (sr->unsigned_tail < 0)
+        sr->unsigned_tail = 0;
+out:
+    PQclear(res);
+    aud_keyring_free(&v->keys);
+    free(v->cps);
+    v->cps = NULL;
+    return rc;
+}

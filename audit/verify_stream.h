@@ -1,0 +1,20 @@
+/* One stream of `hubgate audit verify`: its registered keys, its checkpoints (the database's
+ * and the checkpoint file's, signatures checked), then its events streamed in seq order from
+ * one binary COPY, each one's chain link, hash, canonical form and columns checked, and each
+ * checkpoint compared with the chain at its seq. Internal to audit/ (verify_t.h). */
+#ifndef HUBGATE_AUDIT_VERIFY_STREAM_H
+#define HUBGATE_AUDIT_VERIFY_STREAM_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "audit/verify_t.h"
+
+/* Verifies the stream (id, name, the key it was created with, key_id) into v->sr, with
+ * extra_keys the rows (stream_id, key_id, public_key) of audit_stream_key. Problems with the
+ * log are recorded (verify_problem.h), not errors. Returns 0, or CMN_ERR_DB / CMN_ERR_NOMEM
+ * with err set. Blocks (network). */
+int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *pem,
+                   const char *key_id, const PGresult *extra_keys, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,50 @@
+/* What the files of `hubgate audit verify` share (types only; audit/verify.h is the public
+ * side, each file below has its own header for its functions):
+ *   verify.c          the run: inputs, one snapshot, every stream, orphans; the output;
+ *   verify_stream.c   one stream: its keys, its checkpoints, its events streamed in seq order
+ *                     with the chain recomputed and every column compared;
+ *   verify_problem.c  the problems found: recorded, counted, ordered.
+ * Internal to audit/. */
+#ifndef HUBGATE_AUDIT_VERIFY_T_H
+#define HUBGATE_AUDIT_VERIFY_T_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/chain.h"
+#include "audit/checkpoint.h"
+#include "audit/event.h"
+#include "audit/keyring.h"
+#include "audit/verify.h"
+
+/* A checkpoint of the stream being verified, from the database or the checkpoint file. */
+typedef struct {
+    aud_checkpoint_t cp;
+    int from_file;
+    int in_db;   /* a file checkpoint that the database also holds */
+    int sig_ok;  /* 1 valid, 0 invalid, -1 unknown key */
+    int checked; /* compared with the chain */
+} vfy_cp_t;
+
+/* The run's state. */
+typedef struct {
+    const aud_verify_options_t *o;
+    aud_verify_report_t *r;
+    size_t max_problems;
+    PGconn *db;
+    aud_hasher_t hasher;
+    aud_parsed_t parsed;
+    aud_keyring_t pinned; /* --pubkey */
+    aud_checkpoint_t *file_cps;
+    size_t n_file_cps, file_cps_cap;
+    int *file_cp_stream_found;
+    /* the stream being verified */
+    aud_stream_report_t *sr;
+    aud_keyring_t keys; /* registered in the database */
+    vfy_cp_t *cps;
+    size_t n_cps, cp_next;
+    unsigned char genesis[AUD_HASH_BYTES];
+} vfy_ctx_t;
+
+#endif
