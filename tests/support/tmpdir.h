@@ -1,10 +1,9 @@
-/* A temporary directory for a cmocka group: made by tmpdir_setup, removed with everything in
- * it by tmpdir_teardown. Header-only: each test includes it once. */
+/* A temporary directory for a whole cmocka group: made by tmpdir_setup, removed with everything
+ * in it by tmpdir_teardown (testutil.h's folder helpers, as group setup and teardown). */
 #ifndef HUBGATE_TESTS_SUPPORT_TMPDIR_H
 #define HUBGATE_TESTS_SUPPORT_TMPDIR_H
 
-#include <stdio.h>
-#include <stdlib.h>
+#include "support/testutil.h"
 
 /* The directory's path, once tmpdir_setup has run. */
 static char tmpdir[64];
@@ -13,17 +12,15 @@ static char tmpdir[64];
 static int tmpdir_setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/hubgate-test-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    testutil_tmpdir(tmpdir, sizeof(tmpdir), "test");
+    return 0;
 }
 
 /* cmocka group teardown: removes the directory and what the tests left in it. */
 static int tmpdir_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testutil_rmtree(tmpdir);
 }
 
 #endif

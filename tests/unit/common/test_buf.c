@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "common/buf.h"
 #include "common/err.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "gateway/authz/collections.h"
 

@@ -1,7 +1,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "gateway/config/config.h"
 

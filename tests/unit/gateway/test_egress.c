@@ -1,7 +1,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "common/err.h"
 #include "gateway/forward/egress.h"

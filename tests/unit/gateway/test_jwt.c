@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "common/b64.h"
 #include "common/err.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "gateway/authz/policy_git.h"
 #include "common/sha256.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "common/err.h"
 #include "gateway/http/report_query.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "common/arena.h"
 #include "common/buf.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 #include "common/arena.h"
 #include "common/err.h"
 #include "gateway/route/decode.h"

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "gateway/authn/tokens.h"
 

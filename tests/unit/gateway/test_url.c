@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "unit/testutil.h"
+#include "support/testutil.h"
 
 #include "gateway/config/url.h"
 

@@ -1,8 +1,8 @@
 /* What the unit tests share: cmocka and the headers it needs, a temporary folder with files in
  * it, and a fresh arena per test. Test code only: every helper fails the running test (cmocka's
  * fail_msg) instead of returning an error. */
-#ifndef HUBGATE_TESTS_UNIT_TESTUTIL_H
-#define HUBGATE_TESTS_UNIT_TESTUTIL_H
+#ifndef HUBGATE_TESTS_SUPPORT_TESTUTIL_H
+#define HUBGATE_TESTS_SUPPORT_TESTUTIL_H
 
 /* cmocka needs these before its own header. */
 #include <setjmp.h>
