@@ -7,34 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Makes err one line: the trailing newlines (and spaces) go, the others become spaces. */
-static void fold(char *err)
-{
-    size_t n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == '\r' || err[n - 1] == ' '))
-        err[--n] = '\0';
-    for (char *p = err; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-}
-
 void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg)
 {
-    if (!err || !errlen)
-        return;
-    snprintf(err, errlen, "%s%s", prefix ? prefix : "", msg && *msg ? msg : "unknown error");
-    fold(err);
-}
-
-void aud_db_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    fold(err);
+    cmn_errf(err, errlen, "%s%s", prefix ? prefix : "", msg && *msg ? msg : "unknown error");
 }
 
 void aud_db_checkpoint(const PGresult *r, int row, const char *stream, aud_checkpoint_t *cp)
@@ -124,7 +99,7 @@ int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok)
-        aud_db_errf(err, errlen, "%s%s%s", what ? what : "", what ? ": " : "",
+        cmn_errf(err, errlen, "%s%s%s", what ? what : "", what ? ": " : "",
                     PQresultErrorMessage(r));
     PQclear(r);
     return ok ? 0 : CMN_ERR_DB;
@@ -136,7 +111,7 @@ PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *par
     PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, binary);
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         return r;
-    aud_db_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(r));
+    cmn_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(r));
     PQclear(r);
     return NULL;
 }

@@ -35,8 +35,6 @@ PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err
 /* Copies a libpq message into err as one line (newlines become spaces, the trailing one goes). */
 void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg);
 
-/* Formats a message (which may quote libpq's) into err as one line, as aud_db_oneline. */
-void aud_db_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Decodes row `row` of a binary-format result whose columns are seq, hash, ts, key_id,
  * signature (audit_checkpoint's) into cp, for stream. A hash or signature of the wrong length

@@ -24,7 +24,7 @@ static int apply_one(PGconn *db, const aud_migration_t *m, const char *sha, char
             PQexecParams(db, "INSERT INTO schema_migration (name, sha256) VALUES ($1, $2)", 2, NULL,
                          params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            aud_db_errf(err, errlen, "%s: recording it: %s", m->name, PQresultErrorMessage(res));
+            cmn_errf(err, errlen, "%s: recording it: %s", m->name, PQresultErrorMessage(res));
             rc = CMN_ERR_DB;
         }
         PQclear(res);
@@ -42,11 +42,11 @@ static const char *query_one(PGconn *db, const char *sql, int nparams, const cha
 {
     *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(*res) != PGRES_TUPLES_OK) {
-        aud_db_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(*res));
+        cmn_errf(err, errlen, "%s: %s", what, PQresultErrorMessage(*res));
         return NULL;
     }
     if (PQntuples(*res) < 1) {
-        aud_db_errf(err, errlen, "%s: no answer", what);
+        cmn_errf(err, errlen, "%s: no answer", what);
         return NULL;
     }
     return PQgetvalue(*res, 0, 0);
@@ -73,7 +73,7 @@ static int inspect_migrator(PGconn *db, migrator_t *m, char *err, size_t errlen)
                                "FROM pg_roles r WHERE r.rolname = current_user");
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        aud_db_errf(err, errlen, "reading the migrating role: %s", PQresultErrorMessage(res));
+        cmn_errf(err, errlen, "reading the migrating role: %s", PQresultErrorMessage(res));
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -83,12 +83,12 @@ static int inspect_migrator(PGconn *db, migrator_t *m, char *err, size_t errlen)
     m->createrole = is_true(PQgetvalue(res, 0, 3));
     int can_create = is_true(PQgetvalue(res, 0, 4));
     if (!m->schema[0]) {
-        aud_db_errf(err, errlen,
+        cmn_errf(err, errlen,
                     "the database has no schema to create the tables in (search_path "
                     "names none that exists)");
         rc = CMN_ERR_CONFLICT;
     } else if (!m->superuser && !m->createrole) {
-        aud_db_errf(
+        cmn_errf(
             err, errlen,
             "the role \"%s\" cannot migrate: it is neither a superuser nor has CREATEROLE "
             "(hubgate's roles are created and lent by the migration); run it as a superuser, "
@@ -97,7 +97,7 @@ static int inspect_migrator(PGconn *db, migrator_t *m, char *err, size_t errlen)
             m->name);
         rc = CMN_ERR_DENIED;
     } else if (!m->superuser && !can_create) {
-        aud_db_errf(
+        cmn_errf(
             err, errlen,
             "the role \"%s\" may not create tables in schema \"%s\": make it the database's "
             "owner, or as the schema's owner run GRANT USAGE, CREATE ON SCHEMA %s TO "
@@ -147,7 +147,7 @@ static int begin_migration(PGconn *db, const migrator_t *m, FILE *out, char *err
         PQfreemem(schema);
         PGresult *g = PQexec(db, sql);
         if (PQresultStatus(g) != PGRES_COMMAND_OK) {
-            aud_db_errf(err, errlen,
+            cmn_errf(err, errlen,
                         "hubgate_owner may not create in schema \"%s\" and \"%s\" cannot grant it "
                         "(%s): as the schema's owner run GRANT USAGE, CREATE ON SCHEMA %s TO "
                         "hubgate_owner, hubgate_migrator",
@@ -199,7 +199,7 @@ static int end_migration(PGconn *db, FILE *out, char *err, size_t errlen)
                                "WHERE a.roleid = (SELECT oid FROM pg_roles "
                                "WHERE rolname = 'hubgate_owner') ORDER BY 1");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        aud_db_errf(err, errlen, "listing hubgate_owner's members: %s", PQresultErrorMessage(res));
+        cmn_errf(err, errlen, "listing hubgate_owner's members: %s", PQresultErrorMessage(res));
         PQclear(res);
         return CMN_ERR_DB;
     }
@@ -234,7 +234,7 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
     migrator_t me = {0};
     PGconn *db = PQconnectdb(database_url);
     if (PQstatus(db) != CONNECTION_OK) {
-        aud_db_errf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(db));
+        cmn_errf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(db));
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -260,7 +260,7 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
 
     res = PQexec(db, "SELECT name, sha256 FROM schema_migration ORDER BY name");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        aud_db_errf(err, errlen, "reading schema_migration: %s", PQresultErrorMessage(res));
+        cmn_errf(err, errlen, "reading schema_migration: %s", PQresultErrorMessage(res));
         rc = CMN_ERR_DB;
         goto out;
     }
@@ -270,7 +270,7 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
         const char *name = PQgetvalue(res, (int)i, 0);
         const char *have = PQgetvalue(res, (int)i, 1);
         if (i >= aud_migrations_count || strcmp(name, aud_migrations[i].name) != 0) {
-            aud_db_errf(err, errlen,
+            cmn_errf(err, errlen,
                         "the database has migration %s, which this hubgate does not know (was it "
                         "migrated by a newer version?); refusing to change it",
                         name);
@@ -279,7 +279,7 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
         }
         cmn_sha256_hex(aud_migrations[i].sql, aud_migrations[i].len, sha);
         if (strcmp(have, sha) != 0) {
-            aud_db_errf(err, errlen,
+            cmn_errf(err, errlen,
                         "migration %s in the database (sha256 %.12s) differs from this build's "
                         "(sha256 %.12s); refusing to change it",
                         name, have, sha);
@@ -308,7 +308,7 @@ out:
         int end_rc = end_migration(db, out, end_err, sizeof(end_err));
         if (end_rc && rc == 0) {
             rc = end_rc;
-            aud_db_errf(err, errlen, "%s", end_err);
+            cmn_errf(err, errlen, "%s", end_err);
         }
     }
     PQfinish(db); /* closing the session releases the advisory lock */

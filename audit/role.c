@@ -41,7 +41,7 @@ int aud_role_create(PGconn *db, aud_role_kind_t kind, const char *name, const ch
 {
     const char *group = kind == AUD_ROLE_GATEWAY ? "hubgate_gateway" : "hubgate_auditor";
     if (!aud_role_name_ok(name)) {
-        aud_db_errf(err, errlen,
+        cmn_errf(err, errlen,
                 "\"%s\" is not a role name hubgate creates (expected 1 to %d of a-z 0-9 _, "
                 "starting with a letter or _, not pg_* and not one of hubgate's own roles)",
                 name ? name : "", AUD_ROLE_MAX_NAME);
@@ -60,7 +60,7 @@ int aud_role_create(PGconn *db, aud_role_kind_t kind, const char *name, const ch
         goto out;
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-        aud_db_errf(err, errlen,
+        cmn_errf(err, errlen,
                 "the role \"%s\" already exists; hubgate only creates new ones (drop it first, "
                 "or pick another name)",
                 name);
@@ -68,7 +68,7 @@ int aud_role_create(PGconn *db, aud_role_kind_t kind, const char *name, const ch
         goto out;
     }
     if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
-        aud_db_errf(err, errlen, "the role %s does not exist: run hubgate db migrate first", group);
+        cmn_errf(err, errlen, "the role %s does not exist: run hubgate db migrate first", group);
         rc = CMN_ERR_NOTFOUND;
         goto out;
     }

@@ -49,8 +49,10 @@ const char *cmn_err_str(int err);
 
 #include <stddef.h>
 
-/* Formats a one-line error message into err[errlen] (snprintf truncation). Accepts err NULL or
- * errlen 0 (then does nothing): the err/errlen pair every layer reports failures through. */
+/* Formats a one-line error message into err[errlen] (snprintf truncation; line breaks and tabs
+ * in it become spaces, trailing ones go, so a library's multi-line message stays one line).
+ * Accepts err NULL or errlen 0 (then does nothing): the err/errlen pair every layer reports
+ * failures through. */
 void cmn_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

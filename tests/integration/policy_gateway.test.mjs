@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as hub from '@huggingface/hub';
-import { startStack, gatewayOptions, mintToken, teardownAll, sleep, freePort } from '../lib/harness.mjs';
+import { startStack, gatewayOptions, mintToken, teardownAll, sleep, freePort, groups } from '../lib/harness.mjs';
 
 const run = promisify(execFile);
 
@@ -16,11 +16,7 @@ const POLICY = {
   version: 1,
   orgs: {
     acme: {
-      members: [
-        { group: 'acme-admins', role: 'admin' },
-        { group: 'acme-ml', role: 'write' },
-        { group: 'acme-staff', role: 'read' },
-      ],
+      members: groups({ 'acme-admins': 'admin', 'acme-ml': 'write', 'acme-staff': 'read' }),
       resource_groups: [
         { name: 'finetunes', repos: ['models/acme/ft-*'], members: [{ group: 'acme-contractors', role: 'write' }] },
       ],

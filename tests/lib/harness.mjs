@@ -13,7 +13,7 @@ import {
 import { freePort, httpRequest } from './net.mjs';
 import { HUB_LAUNCHER, hubAvailable, startHub } from './hub.mjs';
 import {
-  useStack, startStack, gatewayOptions, requestToken, mintToken, waitForRow, auditRequestRow,
+  useStack, startStack, gatewayOptions, requestToken, mintToken, waitForRow, auditRequestRow, groups,
 } from './stack.mjs';
 import { gitEnv, gitClient, gitRemote } from './git.mjs';
 
@@ -23,5 +23,5 @@ export {
   sleep, withTimeout, signWithKeysFile, unsignedToken, decodeJwt, DEFAULT_USERS_FILE,
   sanitizerReport, psqlUrl, GATEWAY_ROLE, gatewayDatabaseUrl, adminDatabaseUrl,
   HUB_LAUNCHER, hubAvailable, startHub, useStack, startStack, gatewayOptions, requestToken, mintToken, waitForRow,
-  auditRequestRow, gitEnv, gitClient, gitRemote,
+  auditRequestRow, groups, gitEnv, gitClient, gitRemote,
 };

@@ -129,3 +129,9 @@ export function auditRequestRow(pg, rid, columns, opts = {}) {
     ...opts,
   });
 }
+
+// A policy's member list from { group: role }: groups({ 'acme-ml': 'admin', 'acme-staff': 'read' })
+// is [{ group: 'acme-ml', role: 'admin' }, { group: 'acme-staff', role: 'read' }].
+export function groups(roles) {
+  return Object.entries(roles).map(([group, role]) => ({ group, role }));
+}

@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import * as hf from '@huggingface/hub';
-import { startStack, makeTempDir, gitClient, gitRemote, teardownAll, runHubgate, sleep, REPO } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, gitClient, gitRemote, teardownAll, runHubgate, sleep, REPO, groups } from '../../lib/harness.mjs';
 import { startRecorder } from '../../lib/recorder.mjs';
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
@@ -39,11 +39,7 @@ const P1 = {
   version: 1,
   orgs: {
     acme: {
-      members: [
-        { group: 'acme-ml', role: 'admin' },
-        { group: 'acme-staff', role: 'read' },
-        { group: 'acme-contractors', role: 'write' },
-      ],
+      members: groups({ 'acme-ml': 'admin', 'acme-staff': 'read', 'acme-contractors': 'write' }),
     },
     google: {
       members: [

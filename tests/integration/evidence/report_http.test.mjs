@@ -17,18 +17,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, makeTempDir, teardownAll, sleep } from '../../lib/harness.mjs';
+import { startStack, makeTempDir, teardownAll, sleep, groups } from '../../lib/harness.mjs';
 import { browserSkip, openFile } from '../../lib/browser.mjs';
 
 const POLICY = {
   version: 1,
   orgs: {
     acme: {
-      members: [
-        { group: 'acme-ml', role: 'admin' },
-        { group: 'acme-staff', role: 'read' },
-        { group: 'acme-audit', role: 'auditor' },
-      ],
+      members: groups({ 'acme-ml': 'admin', 'acme-staff': 'read', 'acme-audit': 'auditor' }),
     },
     beta: { members: [{ group: 'acme-admins', role: 'write' }] },
   },

@@ -10,17 +10,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
-import { startStack, mintToken, auditRequestRow, teardownAll, runHubgate, makeTempDir } from '../../lib/harness.mjs';
+import { startStack, mintToken, auditRequestRow, teardownAll, runHubgate, makeTempDir, groups } from '../../lib/harness.mjs';
 
 const POLICY = {
   version: 1,
   orgs: {
     acme: {
-      members: [
-        { group: 'acme-admins', role: 'admin' },
-        { group: 'acme-ml', role: 'write' },
-        { group: 'acme-staff', role: 'read' },
-      ],
+      members: groups({ 'acme-admins': 'admin', 'acme-ml': 'write', 'acme-staff': 'read' }),
     },
   },
   external: { read: true, namespaces: ['google'] },
