@@ -55,22 +55,11 @@ static const char usage_serve[] =
 static int cmd_serve(int argc, char **argv)
 {
     const char *config = NULL;
-    int m = 0;
     int check = 0;
-    for (int i = 0; i < argc; i++) {
-        if (gw_cli_is_help(argv[i])) {
-            fputs(usage_serve, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--check") == 0) {
-            check = 1;
-        } else if ((m = gw_cli_take_option(argc, argv, &i, "--config", "serve", &config)) <= 0) {
-            if (m < 0)
-                return 2;
-            fprintf(stderr, "hubgate serve: unknown argument \"%s\" (see hubgate serve --help)\n",
-                    argv[i]);
-            return 2;
-        }
-    }
+    const gw_cli_option_t opts[] = {{"--config", &config, NULL}, {"--check", NULL, &check}};
+    int rc = gw_cli_parse(argc, argv, 0, "serve", usage_serve, opts, 2);
+    if (rc >= 0)
+        return rc;
     if (!config) {
         fprintf(stderr, "hubgate serve: --config FILE is required (see hubgate serve --help)\n");
         return 2;
@@ -84,7 +73,6 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     cmn_buf_free(&errors);
-    int rc;
     if (check) {
         rc = gw_serve_check(cfg);
         if (rc == 0)

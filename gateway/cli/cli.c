@@ -45,3 +45,32 @@ int gw_cli_dispatch(const char *command, const char *usage, const gw_cli_command
     fputs(")\n", stderr);
     return 2;
 }
+
+int gw_cli_parse(int argc, char **argv, int from, const char *command, const char *usage,
+                 const gw_cli_option_t *opts, size_t n)
+{
+    for (int i = from; i < argc; i++) {
+        if (gw_cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        int m = 0;
+        for (size_t k = 0; k < n && m == 0; k++) {
+            if (opts[k].flag) {
+                m = strcmp(argv[i], opts[k].name) == 0;
+                if (m)
+                    *opts[k].flag = 1;
+            } else {
+                m = gw_cli_take_option(argc, argv, &i, opts[k].name, command, opts[k].value);
+            }
+        }
+        if (m < 0)
+            return 2;
+        if (m == 0) {
+            fprintf(stderr, "hubgate %s: unknown argument \"%s\" (see hubgate %s --help)\n",
+                    command, argv[i], command);
+            return 2;
+        }
+    }
+    return -1;
+}

@@ -26,4 +26,18 @@ typedef struct {
 int gw_cli_dispatch(const char *command, const char *usage, const gw_cli_command_t *cmds,
                     size_t n, int argc, char **argv);
 
+/* One option of a subcommand: "--name VALUE" (value set) or a bare flag (flag set to 1). */
+typedef struct {
+    const char *name;
+    const char **value;
+    int *flag;
+} gw_cli_option_t;
+
+/* Parses argv[from..argc) against opts. Returns -1 when every argument was an option (go on),
+ * 0 after printing usage on stdout for --help (exit 0), or 2 after one line on stderr for an
+ * unknown argument or a missing value (exit 2). command names the subcommand in messages
+ * ("serve", "db migrate"). */
+int gw_cli_parse(int argc, char **argv, int from, const char *command, const char *usage,
+                 const gw_cli_option_t *opts, size_t n);
+
 #endif

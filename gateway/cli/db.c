@@ -52,19 +52,10 @@ static const char usage_db[] =
 static int db_migrate(int argc, char **argv)
 {
     const char *database = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (gw_cli_is_help(argv[i])) {
-            fputs(usage_db, stdout);
-            return 0;
-        }
-        int m = gw_cli_take_option(argc, argv, &i, "--database", "db migrate", &database);
-        if (m < 0)
-            return 2;
-        if (m == 0) {
-            fprintf(stderr, "hubgate db migrate: unknown argument \"%s\"\n", argv[i]);
-            return 2;
-        }
-    }
+    const gw_cli_option_t opts[] = {{"--database", &database, NULL}};
+    int rc = gw_cli_parse(argc, argv, 1, "db migrate", usage_db, opts, 1);
+    if (rc >= 0)
+        return rc;
     if (!database) {
         fprintf(stderr, "hubgate db migrate: --database URL is required\n");
         return 2;

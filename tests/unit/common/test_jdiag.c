@@ -9,16 +9,8 @@
 
 #include "common/err.h"
 #include "common/jdiag.h"
+#include "support/json_doc.h"
 
-static const char doc[] = "{\n"
-                          "  \"orgs\": {\n"
-                          "    \"acme\": {\"members\": [\n"
-                          "      {\"group\": \"ml\", \"role\": \"writer\"},\n"
-                          "      {\"email\": \"é@x\", \"rôle\": 1}\n"
-                          "    ]},\n"
-                          "    \"a/b~c\": true\n"
-                          "  }\n"
-                          "}\n";
 
 static void diagnostics_read_file_line_col_path(void **state)
 {

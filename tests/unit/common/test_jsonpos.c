@@ -7,16 +7,8 @@
 
 #include "common/err.h"
 #include "common/jsonpos.h"
+#include "support/json_doc.h"
 
-static const char doc[] = "{\n"
-                          "  \"orgs\": {\n"
-                          "    \"acme\": {\"members\": [\n"
-                          "      {\"group\": \"ml\", \"role\": \"writer\"},\n"
-                          "      {\"email\": \"é@x\", \"rôle\": 1}\n"
-                          "    ]},\n"
-                          "    \"a/b~c\": true\n"
-                          "  }\n"
-                          "}\n";
 
 static void finds_values_and_keys(void **state)
 {
