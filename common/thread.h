@@ -9,4 +9,8 @@
  * Blocks until the thread returns. */
 void cmn_thread_stop(pthread_mutex_t *mu, pthread_cond_t *cond, int *stopping, pthread_t thread);
 
+/* Wakes a thread sleeping on an eventfd (fd < 0: nothing to wake). Never blocks: a wake
+ * already pending is enough. */
+void cmn_thread_wake(int fd);
+
 #endif

@@ -1,5 +1,6 @@
 /* GET /-/reports/soc2: evidence reports for auditors (see report_http.h). */
 #include "gateway/admin/report_http.h"
+#include "common/thread.h"
 
 #include "audit/report.h"
 #include "common/err.h"
@@ -93,6 +94,7 @@ struct gw_report_job {
     pthread_mutex_t mu;
     pthread_cond_t recorded_cv;
     struct MHD_Connection *conn;
+    int wake_fd; /* the loop serving conn, told after the resume */
     gw_reports_t *owner;
     int recorded;  /* the report.exported event: 0 pending, 1 durable, -1 not recordable */
     int done;      /* the thread has finished: status, message, fd, size are set */
@@ -229,6 +231,7 @@ static void *export_main(void *arg)
     if (j->suspended && !j->gone) {
         j->suspended = 0;
         MHD_resume_connection(j->conn);
+        cmn_thread_wake(j->wake_fd);
     }
     pthread_mutex_unlock(&j->mu);
     job_release(j);
@@ -322,6 +325,7 @@ static int start_export(gw_request_t *req, struct MHD_Connection *conn,
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->recorded_cv, NULL);
     j->conn = conn;
+    j->wake_fd = req->wake_fd;
     j->owner = srv->reports;
     j->fd = -1;
     j->from_us = q->from_us;

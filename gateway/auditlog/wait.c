@@ -1,6 +1,7 @@
 #include "gateway/auditlog/wait.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/thread.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@ struct gw_audit_wait {
     atomic_int refs;
     pthread_mutex_t mu;
     struct MHD_Connection *conn;
+    int wake_fd; /* the loop serving conn: told after the resume */
     int state;     /* 0 pending, 1 durable, -1 failed */
     int suspended; /* we suspended the connection and owe it a resume */
     int gone;      /* the connection is done: never resume */
@@ -32,13 +34,14 @@ static void done(void *arg, int status)
     if (w->suspended && !w->gone) {
         w->suspended = 0;
         MHD_resume_connection(w->conn);
+        cmn_thread_wake(w->wake_fd);
     }
     pthread_mutex_unlock(&w->mu);
     release(w);
 }
 
 gw_audit_wait_t *gw_audit_wait_submit(aud_writer_t *writer, const aud_event_t *ev,
-                                      struct MHD_Connection *conn)
+                                      struct MHD_Connection *conn, int wake_fd)
 {
     gw_audit_wait_t *w = calloc(1, sizeof(*w));
     if (!w)
@@ -46,6 +49,7 @@ gw_audit_wait_t *gw_audit_wait_submit(aud_writer_t *writer, const aud_event_t *e
     atomic_init(&w->refs, 2);
     pthread_mutex_init(&w->mu, NULL);
     w->conn = conn;
+    w->wake_fd = wake_fd;
     int rc = aud_writer_submit(writer, ev, done, w);
     if (rc != 0) {
         cmn_log_warn("audit", "cannot queue a decision event: %s", cmn_err_str(rc));

@@ -12,10 +12,11 @@
 typedef struct gw_audit_wait gw_audit_wait_t;
 
 /* Submits the request's decision event and returns a wait object (two references: the
- * writer's callback and the caller's). NULL when the event could not even be queued: the
- * caller answers 503. */
+ * writer's callback and the caller's). The writer's thread resumes conn with the outcome and
+ * then writes wake_fd, the eventfd of the loop serving it. NULL when the event could not even
+ * be queued: the caller answers 503. */
 gw_audit_wait_t *gw_audit_wait_submit(aud_writer_t *w, const aud_event_t *ev,
-                                      struct MHD_Connection *conn);
+                                      struct MHD_Connection *conn, int wake_fd);
 
 /* 1: durable; -1: failed (the caller answers 503); 0: still pending — the connection has
  * been suspended and is resumed when the outcome arrives. */

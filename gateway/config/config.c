@@ -45,9 +45,12 @@ static int get_int(loader_t *l, const char *ptr, json_t *obj, const char *key, l
     if (!v)
         return def;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        char found[32];
+        if (json_is_integer(v))
+            snprintf(found, sizeof(found), "%lld", (long long)json_integer_value(v));
         cmn_jdiag_error(&l->diag, cmn_jdiag_join(p, ptr, key), 0,
-                        "found %s, expected an integer from %ld to %ld", cmn_jdiag_type(v), min,
-                        max);
+                        "found %s, expected an integer from %ld to %ld",
+                        json_is_integer(v) ? found : cmn_jdiag_type(v), min, max);
         return def;
     }
     return (int)json_integer_value(v);
@@ -501,8 +504,10 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        "metrics_listen", NULL};
+        "metrics_listen", "event_loops", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
+    /* 0: one per core, decided at start (gw_serve_run). */
+    cfg->event_loops = get_int(l, "", root, "event_loops", 1, GW_MAX_EVENT_LOOPS, 0);
 
     parse_listen(l, get_string(l, "", root, "listen", 0, "127.0.0.1:8443"));
     parse_metrics_listen(l, get_string(l, "", root, "metrics_listen", 0, NULL));

@@ -54,6 +54,8 @@ typedef struct {
 
     const char *listen_host;
     uint16_t listen_port;
+    int event_loops; /* threads serving requests, each with its own listener (SO_REUSEPORT),
+                        connections and upstream transfers; 0: one per core */
     /* metrics_listen: Prometheus metrics on a listener of their own, never the public one.
      * NULL / 0 when unset: no metrics listener, and no metrics anywhere. */
     const char *metrics_host;

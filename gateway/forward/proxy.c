@@ -124,7 +124,7 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
         xr.body = "";
         xr.body_len = 0;
     }
-    int rc = gw_upstream_submit(req->srv->upstream, req->xfer, &xr);
+    int rc = gw_upstream_submit(req->upstream, req->xfer, &xr);
     if (rc)
         return rc == CMN_ERR_CONFLICT ? CMN_ERR_UNAVAILABLE : CMN_ERR_NOMEM; /* stopping, or no memory */
     req->phase = xr.stream_body ? GW_PHASE_STREAM_BODY : GW_PHASE_WAIT_HEAD;

@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@ enum { ACT_START = 1, ACT_UNPAUSE = 2, ACT_ABORT = 4 };
 /* A ring never needs to hold more than the whole body, nor less than one curl chunk. */
 #define RING_MIN_BYTES CURL_MAX_WRITE_SIZE
 #define POOL_MAX       256 /* idle easy handles kept for reuse */
+#define SWEEP_MS       500 /* how often idle transfers are looked for */
 
 struct gw_xfer {
     atomic_int refs;
@@ -50,7 +50,7 @@ struct gw_xfer {
     uint64_t sent, received;
     uint64_t head_latency_us;
 
-    /* Only the I/O thread touches these after submit. */
+    /* Only gw_upstream_run touches these after submit. */
     CURL *easy;
     struct curl_slist *req_headers;
     char *method, *target;
@@ -72,15 +72,13 @@ struct gw_xfer {
 
 struct gw_upstream {
     CURLM *multi;
-    int epfd;             /* the upstream sockets curl asks us to watch, and the wake fd */
-    int wakefd;           /* eventfd: actions are pending */
+    int epfd;             /* the upstream sockets curl asks us to watch */
     int64_t timer_due_ms; /* when curl wants socket_action(CURL_SOCKET_TIMEOUT); -1 none */
-    pthread_t thread;
+    int64_t last_sweep_ms;
     pthread_mutex_t mu;
     gw_xfer_t *pending; /* LIFO of transfers with actions; order does not matter */
-    gw_xfer_t *active;  /* transfers in the multi handle (I/O thread only) */
-    int stopping;       /* no new transfers; the thread ends once the queue is empty */
-    int joined;
+    gw_xfer_t *active;  /* transfers in the multi handle */
+    int stopping;       /* no new transfers */
     CURL *pool[POOL_MAX]; /* idle easy handles: creating one per request costs more than
                              the request itself (allocations of its buffers) */
     size_t npool;
@@ -152,13 +150,13 @@ static void suspend_client(gw_xfer_t *x)
     MHD_suspend_connection(x->conn);
 }
 
-/* Queues an action for the I/O thread. Must not be called with x->mu held by the caller when
- * the caller is the I/O thread (it would only delay); any thread may call it. */
+/* Queues an action, carried out by the loop's next gw_upstream_run — never inside the MHD
+ * callback that asked for it, where curl would call back into the connection being served. */
 static void post(gw_upstream_t *up, gw_xfer_t *x, int action)
 {
     pthread_mutex_lock(&up->mu);
-    if (up->joined && (action & ACT_START)) {
-        /* Raced with shutdown: the thread is gone. The transfer ends here, unstarted. */
+    if (up->stopping && (action & ACT_START)) {
+        /* Raced with shutdown. The transfer ends here, unstarted. */
         pthread_mutex_unlock(&up->mu);
         pthread_mutex_lock(&x->mu);
         x->error = GW_XFER_ABORTED;
@@ -178,12 +176,9 @@ static void post(gw_upstream_t *up, gw_xfer_t *x, int action)
         up->pending = x;
     }
     pthread_mutex_unlock(&up->mu);
-    uint64_t one = 1;
-    ssize_t w = write(up->wakefd, &one, sizeof(one));
-    (void)w; /* EAGAIN means a wake is already pending */
 }
 
-/* ---- curl callbacks (I/O thread) -------------------------------------------------------- */
+/* ---- curl callbacks (the loop thread, inside gw_upstream_run) -------------------------- */
 
 static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 {
@@ -330,7 +325,7 @@ static int on_prereq(void *clientp, char *primary_ip, char *local_ip, int primar
     return CURL_PREREQFUNC_ABORT;
 }
 
-/* ---- I/O thread ------------------------------------------------------------------------- */
+/* ---- driving the multi handle from the loop --------------------------------------------- */
 
 static gw_xfer_error_t map_error(CURLcode rc)
 {
@@ -507,54 +502,59 @@ static void reap_done(gw_upstream_t *up)
     }
 }
 
-static void *io_thread(void *arg)
+int gw_upstream_fd(const gw_upstream_t *up)
 {
-    gw_upstream_t *up = arg;
-    int64_t last_sweep = cmn_mono_ms();
+    return up->epfd;
+}
+
+int gw_upstream_timeout_ms(const gw_upstream_t *up)
+{
+    int64_t now = cmn_mono_ms();
+    int64_t due = up->last_sweep_ms + SWEEP_MS;
+    if (up->timer_due_ms >= 0 && up->timer_due_ms < due)
+        due = up->timer_due_ms;
+    if (up->pending)
+        return 0;
+    return due <= now ? 0 : (int)(due - now);
+}
+
+/* One pass over what is ready: queued actions, sockets, curl's timer, finished transfers. */
+static void run_once(gw_upstream_t *up)
+{
     struct epoll_event events[64];
     int running = 0;
-    for (;;) {
-        int64_t now = cmn_mono_ms();
-        int wait = 500;
-        if (up->timer_due_ms >= 0)
-            wait = up->timer_due_ms <= now ? 0 : (int)(up->timer_due_ms - now < 500 ? up->timer_due_ms - now : 500);
-        int n = epoll_wait(up->epfd, events, 64, wait);
-        for (int i = 0; i < n; i++) {
-            int fd = events[i].data.fd;
-            if (fd == up->wakefd) {
-                uint64_t v;
-                ssize_t r = read(up->wakefd, &v, sizeof(v));
-                (void)r;
-                run_pending(up);
-                continue;
-            }
-            int flags = 0;
-            if (events[i].events & (EPOLLIN | EPOLLHUP))
-                flags |= CURL_CSELECT_IN;
-            if (events[i].events & EPOLLOUT)
-                flags |= CURL_CSELECT_OUT;
-            if (events[i].events & EPOLLERR)
-                flags |= CURL_CSELECT_ERR;
-            curl_multi_socket_action(up->multi, fd, flags, &running);
-        }
-        if (up->timer_due_ms >= 0 && cmn_mono_ms() >= up->timer_due_ms) {
-            up->timer_due_ms = -1;
-            curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        }
-        reap_done(up);
-        if (cmn_mono_ms() - last_sweep >= 500) {
-            sweep_idle(up);
-            last_sweep = cmn_mono_ms();
-        }
-        pthread_mutex_lock(&up->mu);
-        int stop = up->stopping && !up->pending;
-        pthread_mutex_unlock(&up->mu);
-        if (stop)
+    run_pending(up);
+    int n = epoll_wait(up->epfd, events, 64, 0);
+    for (int i = 0; i < n; i++) {
+        int flags = 0;
+        if (events[i].events & (EPOLLIN | EPOLLHUP))
+            flags |= CURL_CSELECT_IN;
+        if (events[i].events & EPOLLOUT)
+            flags |= CURL_CSELECT_OUT;
+        if (events[i].events & EPOLLERR)
+            flags |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(up->multi, events[i].data.fd, flags, &running);
+    }
+    if (up->timer_due_ms >= 0 && cmn_mono_ms() >= up->timer_due_ms) {
+        up->timer_due_ms = -1;
+        curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    reap_done(up);
+}
+
+void gw_upstream_run(gw_upstream_t *up)
+{
+    /* A new transfer sets curl's timer to "now" and a resumed one queues an unpause: a few
+     * passes start them at once rather than on the next wake-up. */
+    for (int pass = 0; pass < 4; pass++) {
+        run_once(up);
+        if (!up->pending && !(up->timer_due_ms >= 0 && up->timer_due_ms <= cmn_mono_ms()))
             break;
     }
-    while (up->active)
-        finish(up, up->active, CURLE_ABORTED_BY_CALLBACK);
-    return NULL;
+    if (cmn_mono_ms() - up->last_sweep_ms >= SWEEP_MS) {
+        sweep_idle(up);
+        up->last_sweep_ms = cmn_mono_ms();
+    }
 }
 
 gw_upstream_t *gw_upstream_create(void)
@@ -564,12 +564,10 @@ gw_upstream_t *gw_upstream_create(void)
         return NULL;
     pthread_mutex_init(&up->mu, NULL);
     up->epfd = epoll_create1(EPOLL_CLOEXEC);
-    up->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     up->timer_due_ms = -1;
+    up->last_sweep_ms = cmn_mono_ms();
     up->multi = curl_multi_init();
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = up->wakefd};
-    if (!up->multi || up->epfd < 0 || up->wakefd < 0 ||
-        epoll_ctl(up->epfd, EPOLL_CTL_ADD, up->wakefd, &ev) != 0)
+    if (!up->multi || up->epfd < 0)
         goto fail;
     curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
@@ -577,16 +575,12 @@ gw_upstream_t *gw_upstream_create(void)
     curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up);
     /* Keep idle upstream connections for reuse: one per concurrent request is plenty. */
     curl_multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, 256L);
-    if (pthread_create(&up->thread, NULL, io_thread, up) != 0)
-        goto fail;
     return up;
 fail:
     if (up->multi)
         curl_multi_cleanup(up->multi);
     if (up->epfd >= 0)
         close(up->epfd);
-    if (up->wakefd >= 0)
-        close(up->wakefd);
     pthread_mutex_destroy(&up->mu);
     free(up);
     return NULL;
@@ -595,16 +589,11 @@ fail:
 void gw_upstream_shutdown(gw_upstream_t *up)
 {
     pthread_mutex_lock(&up->mu);
-    int joined = up->joined;
     up->stopping = 1;
-    up->joined = 1;
     pthread_mutex_unlock(&up->mu);
-    if (joined)
-        return;
-    uint64_t one = 1;
-    ssize_t w = write(up->wakefd, &one, sizeof(one));
-    (void)w;
-    pthread_join(up->thread, NULL);
+    run_pending(up);
+    while (up->active)
+        finish(up, up->active, CURLE_ABORTED_BY_CALLBACK);
 }
 
 void gw_upstream_destroy(gw_upstream_t *up)
@@ -612,12 +601,11 @@ void gw_upstream_destroy(gw_upstream_t *up)
     if (!up)
         return;
     gw_upstream_shutdown(up);
-    run_pending(up); /* actions posted after the thread ended: only references to drop */
+    run_pending(up); /* actions posted meanwhile: only references to drop */
     for (size_t i = 0; i < up->npool; i++)
         curl_easy_cleanup(up->pool[i]);
     curl_multi_cleanup(up->multi);
     close(up->epfd);
-    close(up->wakefd);
     pthread_mutex_destroy(&up->mu);
     free(up);
 }

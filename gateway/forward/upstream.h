@@ -1,6 +1,7 @@
-/* The upstream side of the proxy: one I/O thread drives a libcurl multi handle, and each
- * forwarded request is a transfer (gw_xfer_t) shared between that thread and the
- * libmicrohttpd connection it serves.
+/* The upstream side of the proxy: a libcurl multi handle per event loop, driven by that loop's
+ * thread (server/loop.c) on the same thread as the libmicrohttpd connections it serves, so a
+ * request never changes thread. Each forwarded request is a transfer (gw_xfer_t) shared by the
+ * connection and the multi handle. Every function here is for the owning loop's thread only.
  *
  * Bodies stream both ways through two bounded rings per transfer. When a ring is full the
  * producer pauses (curl: CURL_WRITEFUNC_PAUSE / CURL_READFUNC_PAUSE; MHD: the connection is
@@ -35,7 +36,7 @@ typedef struct {
     const char *body;          /* alternatively a complete body, copied */
     size_t body_len;
     /* When set, every connection the transfer opens or reuses must be to an address this
-     * accepts (0) — egress to storage. It runs on the I/O thread on a private copy of the
+     * accepts (0) — egress to storage. It runs inside gw_upstream_run on a private copy of the
      * address_ctx_len bytes at address_ctx (at most GW_MAX_ADDRESS_CTX_BYTES), since the request
      * may be gone by then. A refusal fails the transfer with GW_XFER_REFUSED. Redirects are
      * never followed: the client follows them, through hubgate, each hop judged again. */
@@ -49,11 +50,24 @@ typedef struct {
                                   rewrites; more than that fails the transfer (502) */
 } gw_xfer_req_t;
 
-/* Starts the I/O thread. Returns NULL on failure. */
+/* A multi handle with its own epoll set of upstream sockets. Returns NULL on failure. */
 gw_upstream_t *gw_upstream_create(void);
 
-/* Aborts every transfer (waking their connections) and stops the thread; later submits fail
- * with CMN_ERR_CONFLICT. The handle stays valid for gw_xfer_* calls. Blocks until joined. */
+/* The epoll descriptor of the upstream sockets: readable when gw_upstream_run has work. The
+ * loop watches it in its own epoll set. */
+int gw_upstream_fd(const gw_upstream_t *up);
+
+/* How long the loop may sleep before gw_upstream_run is due (curl's timer, queued actions,
+ * the idle sweep), in ms. */
+int gw_upstream_timeout_ms(const gw_upstream_t *up);
+
+/* Does what is ready without blocking: queued actions (starts, unpauses, aborts), socket
+ * events, curl's timer, finished transfers, idle timeouts. May resume suspended connections
+ * (the loop then runs MHD). */
+void gw_upstream_run(gw_upstream_t *up);
+
+/* Aborts every transfer (waking their connections); later submits fail with
+ * CMN_ERR_CONFLICT. The handle stays valid for gw_xfer_* calls. */
 void gw_upstream_shutdown(gw_upstream_t *up);
 
 /* Shuts down if needed, then frees. Accepts NULL. Call only when no connection can use it. */
@@ -62,8 +76,9 @@ void gw_upstream_destroy(gw_upstream_t *up);
 /* A transfer for the connection, with one reference for the caller (the MHD side). */
 gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn);
 
-/* Hands the transfer to the I/O thread, which takes its own reference. Returns 0, or
- * CMN_ERR_NOMEM / CMN_ERR_INVAL (the request's headers are then freed). Thread-safe. */
+/* Hands the transfer to the multi handle, which takes its own reference; it starts on the
+ * loop's next gw_upstream_run. Returns 0, or CMN_ERR_NOMEM / CMN_ERR_INVAL / CMN_ERR_CONFLICT
+ * (stopping) (the request's headers are then freed). */
 int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req);
 
 /* MHD side, upload: copies up to len bytes of request body into the ring and returns how

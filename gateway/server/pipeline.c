@@ -1,4 +1,5 @@
 #include "gateway/server/pipeline.h"
+#include "gateway/server/loop.h"
 
 #include "common/err.h"
 #include "common/log.h"
@@ -47,7 +48,10 @@ void *gw_pipeline_on_uri(void *cls, const char *uri, struct MHD_Connection *conn
     gw_request_t *req = calloc(1, sizeof(*req));
     if (!req)
         return NULL;
-    req->srv = cls;
+    gw_loop_t *loop = cls;
+    req->srv = gw_loop_server(loop);
+    req->upstream = gw_loop_upstream(loop);
+    req->wake_fd = gw_loop_wake_fd(loop);
     cmn_arena_init(&req->arena, 8192, 1024 * 1024);
     clock_gettime(CLOCK_MONOTONIC, &req->started);
     size_t n = strlen(uri);
@@ -287,7 +291,7 @@ static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *c
     }
     aud_event_t ev;
     gw_request_event(req, &ev, AUD_KIND_REQUEST, 0);
-    req->audit_wait = gw_audit_wait_submit(req->srv->audit, &ev, conn);
+    req->audit_wait = gw_audit_wait_submit(req->srv->audit, &ev, conn, req->wake_fd);
     if (!req->audit_wait)
         return gw_request_error(req, conn, 503, NULL,
                                 "the audit log cannot record this request now; try again");

@@ -34,8 +34,6 @@ typedef struct gw_report_job gw_report_job_t;
 
 typedef struct {
     const gw_config_t *cfg;
-    struct MHD_Daemon *daemon;
-    gw_upstream_t *upstream;
     gw_egress_key_t egress_key;
     gw_jwks_t *jwks;
     gw_tokens_t *tokens;
@@ -62,6 +60,9 @@ typedef enum {
 
 typedef struct {
     gw_server_t *srv;
+    gw_upstream_t *upstream; /* the transfers of the event loop serving this request */
+    int wake_fd;             /* that loop's eventfd: written by another thread after it resumed
+                                this request's connection (MHD does not wake the loop itself) */
     cmn_arena_t arena;
     char request_id[33];
     struct timespec started;

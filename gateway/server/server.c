@@ -1,8 +1,8 @@
 #include "gateway/server/server.h"
+#include "gateway/server/loop.h"
 #include "gateway/server/check.h"
 #include "gateway/server/dbprobe.h"
 #include "gateway/server/lifecycle.h"
-#include "gateway/server/pipeline.h"
 
 #include "common/log.h"
 
@@ -16,8 +16,6 @@
 #include "gateway/authn/assertion.h"
 
 #include "gateway/forward/egress.h"
-
-#include "gateway/forward/upstream.h"
 
 #include "gateway/authn/auth.h"
 
@@ -35,24 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The handler never reads MHD's decoded url; this keeps it raw anyway, so nobody can. */
-static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
-{
-    (void)cls;
-    (void)c;
-    return strlen(s);
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    cmn_log_warn("http", "%s", line);
-}
 
 int gw_serve_check(const gw_config_t *cfg)
 {
@@ -77,6 +57,12 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_arena_init(&start_arena, 1024, 64 * 1024);
     gw_dbprobe_t *prober = NULL;
     gw_metrics_listen_t *metrics = NULL;
+    gw_loop_t *loops[GW_MAX_EVENT_LOOPS] = {0};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned nloops = cfg->event_loops > 0 ? (unsigned)cfg->event_loops
+                      : cores > GW_MAX_EVENT_LOOPS ? GW_MAX_EVENT_LOOPS
+                      : cores > 0                  ? (unsigned)cores
+                                                   : 1;
     cmn_buf_t cert, key;
     cmn_buf_init(&cert, 0);
     cmn_buf_init(&key, 0);
@@ -114,13 +100,9 @@ int gw_serve_run(const gw_config_t *cfg)
         inet_pton(AF_INET, cfg->listen_host, &a4->sin_addr);
     }
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    if (cfg->tls_cert) {
-        if (gw_check_read_pem(cfg->tls_cert, 0, &cert) || gw_check_read_pem(cfg->tls_key, 1, &key))
-            goto out;
-        flags |= MHD_USE_TLS;
-    }
+    if (cfg->tls_cert &&
+        (gw_check_read_pem(cfg->tls_cert, 0, &cert) || gw_check_read_pem(cfg->tls_key, 1, &key)))
+        goto out;
     char kerr[512];
     if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file, kerr, sizeof(kerr)) != 0) {
         cmn_log_error("serve", "cannot load the egress key: %s", kerr);
@@ -164,11 +146,6 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_error("serve", "cannot set up authentication");
         goto out;
     }
-    srv.upstream = gw_upstream_create();
-    if (!srv.upstream) {
-        cmn_log_error("serve", "cannot start the upstream I/O thread");
-        goto out;
-    }
     srv.reports = gw_reports_create();
     if (!srv.reports) {
         cmn_log_error("serve", "out of memory");
@@ -179,32 +156,29 @@ int gw_serve_run(const gw_config_t *cfg)
         !(metrics = gw_metrics_listen_start(cfg->metrics_host, cfg->metrics_port)))
         goto out;
 
-    struct MHD_OptionItem tls_opts[] = {
-        {MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, key.data},
-        {MHD_OPTION_END, 0, NULL},
+    gw_loop_listen_t lsn = {
+        .addr = (struct sockaddr *)&addr,
+        .ipv6 = v6,
+        .reuse_port = nloops > 1,
+        .max_connections = max_conns / nloops > 64 ? max_conns / nloops : 64,
+        .idle_seconds = (unsigned)cfg->timeouts.client_idle_seconds,
+        .tls_cert = cfg->tls_cert ? cert.data : NULL,
+        .tls_key = cfg->tls_cert ? key.data : NULL,
     };
-    srv.daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, gw_pipeline_on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, max_conns,
-        MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)GW_MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->timeouts.client_idle_seconds, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_URI_LOG_CALLBACK, gw_pipeline_on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED,
-        gw_pipeline_on_completed,
-        &srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, &srv, MHD_OPTION_ARRAY, cfg->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
-    if (!srv.daemon) {
-        cmn_log_error("serve", "cannot listen on %s:%u: %s", cfg->listen_host, cfg->listen_port,
-                      errno ? strerror(errno) : "libmicrohttpd refused the options");
-        goto out;
+    for (unsigned i = 0; i < nloops; i++) {
+        if (!(loops[i] = gw_loop_start(&srv, i, &lsn))) {
+            cmn_log_error("serve", "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);
+            goto out;
+        }
     }
     /* Without its prober the gateway still serves; /-/ready then keeps its first answer. */
     if (!(prober = gw_dbprobe_start(&srv, fit == 1)))
         cmn_log_warn("serve", "cannot start the database prober");
     gw_lifecycle_event(&srv, AUD_KIND_GATEWAY_STARTED, NULL);
-    cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s)",
+    cmn_log_info("serve", "listening on %s://%s:%u (public URL %s, %zu region%s, %u event loop%s)",
                  cfg->tls_cert ? "https" : "http", cfg->listen_host, cfg->listen_port,
-                 cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s");
+                 cfg->public_url, cfg->n_regions, cfg->n_regions == 1 ? "" : "s", nloops,
+                 nloops == 1 ? "" : "s");
     if (metrics)
         cmn_log_info("serve", "metrics on http://%s%s%s:%u/metrics",
                      strchr(cfg->metrics_host, ':') ? "[" : "", cfg->metrics_host,
@@ -236,19 +210,24 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_info("serve", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
-    /* Stop accepting, let the upstream side finish or abort every transfer (which resumes
-     * every suspended connection: MHD must not stop with one suspended), then stop. */
-    MHD_quiesce_daemon(srv.daemon);
-    gw_upstream_shutdown(srv.upstream);
-    gw_reports_drain(srv.reports); /* a report being made resumes its connection when done */
-    MHD_stop_daemon(srv.daemon);
+    /* Stop accepting and abort every upstream transfer (which answers or closes their
+     * connections: MHD must not stop with one suspended), let the reports being made finish
+     * and be sent (the loops keep serving meanwhile), then stop the loops. */
+    for (unsigned i = 0; i < nloops; i++)
+        gw_loop_quiesce(loops[i]);
+    gw_reports_drain(srv.reports);
+    for (unsigned i = 0; i < nloops; i++) {
+        gw_loop_stop(loops[i]);
+        loops[i] = NULL;
+    }
     gw_lifecycle_event(&srv, AUD_KIND_GATEWAY_STOPPED, &stop);
     cmn_log_info("serve", "stopped");
     status = gw_dbprobe_unfit(prober) ? 1 : 0;
 out:
     gw_dbprobe_stop(prober);
+    for (unsigned i = 0; i < nloops; i++)
+        gw_loop_stop(loops[i]);
     gw_metrics_listen_stop(metrics);
-    gw_upstream_destroy(srv.upstream);
     gw_reports_destroy(srv.reports);
     gw_auth_destroy(srv.auth);
     gw_jwks_stop(srv.jwks);

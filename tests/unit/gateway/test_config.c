@@ -35,6 +35,7 @@ static int teardown(void **state)
 static const char full[] =
     "{\n"
     "  \"listen\": \"127.0.0.1:8443\",\n"
+    "  \"event_loops\": 3,\n"
     "  \"metrics_listen\": \"[::1]:9464\",\n"
     "  \"public_url\": \"https://hub.corp.example/\",\n"
     "  \"trusted_proxies\": [\"10.0.0.0/8\", \"::1/128\"],\n"
@@ -65,6 +66,7 @@ static void loads_a_full_config(void **state)
         fail_msg("unexpected errors:\n%s", errors.data);
     assert_string_equal(cfg->listen_host, "127.0.0.1");
     assert_int_equal(cfg->listen_port, 8443);
+    assert_int_equal(cfg->event_loops, 3);
     assert_string_equal(cfg->metrics_host, "::1");
     assert_int_equal(cfg->metrics_port, 9464);
     assert_string_equal(cfg->public_url, "https://hub.corp.example");
@@ -191,7 +193,7 @@ static const struct {
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
      " \"audit\": {\"write_timeout_ms\": 0}}",
-     "audit.write_timeout_ms: found an integer, expected an integer from 10 to 60000"},
+     "audit.write_timeout_ms: found 0, expected an integer from 10 to 60000"},
     {"bad listen",
      "{\"listen\": \"8443\", \"public_url\": \"https://h\", \"database\": \"d\", \"policy\": "
      "\"p\",\n"
@@ -249,6 +251,10 @@ static const struct {
      "   \"storages\": []}}}",
      "regions.us.storages: unknown key \"storages\" (expected one of: upstream, token_file, "
      "storage, storage_networks; did you mean \"storage\"?)"},
+    {"no event loops",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\", \"event_loops\": 0,\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}}}",
+     "event_loops: found 0, expected an integer from 1 to 64"},
     {"unknown audit mode",
      "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"

@@ -1,0 +1,47 @@
+/* An event loop: one thread that owns a libmicrohttpd daemon (its own listening socket, shared
+ * with the other loops' through SO_REUSEPORT so the kernel spreads connections), that daemon's
+ * connections, and a libcurl multi handle for their upstream transfers, all on one epoll set.
+ * A request lives its whole life on its loop's thread: no hand-off between threads on its
+ * path. Other threads (the audit writer, a report export) that resume one of its connections
+ * write the loop's eventfd, since libmicrohttpd 0.9.75 wakes nobody without an internal thread
+ * of its own. `serve` runs event_loops of them (one per core by default). */
+#ifndef HUBGATE_GATEWAY_SERVER_LOOP_H
+#define HUBGATE_GATEWAY_SERVER_LOOP_H
+
+#include <sys/socket.h>
+
+#include "gateway/server/request-t.h"
+
+typedef struct gw_loop gw_loop_t;
+
+/* What a loop's daemon listens with. */
+typedef struct {
+    const struct sockaddr *addr; /* where to listen */
+    int ipv6;
+    int reuse_port;              /* SO_REUSEPORT: several loops listen on addr */
+    unsigned max_connections;    /* this loop's share */
+    unsigned idle_seconds;       /* a client silent this long is dropped */
+    const char *tls_cert;        /* PEM text, or NULL without TLS */
+    const char *tls_key;
+} gw_loop_listen_t;
+
+/* Starts loop number index for srv (borrowed; outlives the loop): its daemon, its upstream
+ * handle and its thread. NULL, with the reason logged, when any of them cannot start (the
+ * address taken, out of descriptors, out of memory). */
+gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_t *listen);
+
+/* Stops accepting and aborts every upstream transfer (their connections are answered or
+ * closed as a failed transfer is); connections already accepted keep being served. Returns at
+ * once: the loop's thread does it. */
+void gw_loop_quiesce(gw_loop_t *loop);
+
+/* Ends the loop: stops its daemon (closing what connections remain), joins its thread, frees
+ * it. Accepts NULL. Blocks until the thread returns. */
+void gw_loop_stop(gw_loop_t *loop);
+
+/* What the pipeline reads from the loop serving a request (MHD's callback closure). */
+gw_server_t *gw_loop_server(const gw_loop_t *loop);
+gw_upstream_t *gw_loop_upstream(const gw_loop_t *loop);
+int gw_loop_wake_fd(const gw_loop_t *loop);
+
+#endif
