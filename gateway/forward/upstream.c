@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include <time.h>
 
 enum { ACT_START = 1, ACT_UNPAUSE = 2, ACT_ABORT = 4 };
+
+/* What gw_upstream_t.fds says of a descriptor. */
+enum { FD_IN_SET = 1, FD_WANTED = 2, FD_EV_IN = 4, FD_EV_OUT = 8, FD_OURS = 16 };
 
 /* A ring never needs to hold more than the whole body, nor less than one curl chunk. */
 #define RING_MIN_BYTES CURL_MAX_WRITE_SIZE
@@ -72,7 +76,13 @@ struct gw_xfer {
 
 struct gw_upstream {
     CURLM *multi;
-    int epfd;             /* the upstream sockets curl asks us to watch */
+    int epfd;             /* the loop's epoll set, where curl's sockets are watched */
+    /* Per descriptor: in the epoll set, wanted by curl, and the events asked for. A socket
+     * curl stops watching stays in the set until it is closed (the kernel then drops it) or
+     * reports an event nobody wants: a kept-alive connection costs no epoll_ctl per request. */
+    uint8_t *fds;
+    size_t nfds;
+    unsigned resumed; /* connections resumed during this gw_upstream_run */
     int64_t timer_due_ms; /* when curl wants socket_action(CURL_SOCKET_TIMEOUT); -1 none */
     int64_t last_sweep_ms;
     pthread_mutex_t mu;
@@ -140,6 +150,8 @@ static void wake_client(gw_xfer_t *x)
     if (x->suspended && !x->client_gone) {
         x->suspended = 0;
         MHD_resume_connection(x->conn);
+        if (x->owner)
+            x->owner->resumed++;
     }
 }
 
@@ -281,19 +293,26 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
     return ret;
 }
 
-/* Opens the socket for a connection curl is about to make, if the address passes the check. */
+/* Opens the socket for a connection curl is about to make — if the address passes the
+ * transfer's check, when it has one — and marks it as a connection socket of ours: only those
+ * stay in the epoll set between requests (see on_socket). */
 static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
                                     struct curl_sockaddr *address)
 {
     gw_xfer_t *x = clientp;
     if (purpose != CURLSOCKTYPE_IPCXN ||
-        x->address_check(x->address_ctx, &address->addr, (size_t)address->addrlen) != 0) {
+        (x->address_check &&
+         x->address_check(x->address_ctx, &address->addr, (size_t)address->addrlen) != 0)) {
         pthread_mutex_lock(&x->mu);
         x->refused = 1;
         pthread_mutex_unlock(&x->mu);
         return CURL_SOCKET_BAD; /* curl tries the name's next address, if any */
     }
-    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    gw_upstream_t *up = x->owner;
+    if (fd >= 0 && (size_t)fd < up->nfds)
+        up->fds[fd] = FD_OURS;
+    return fd;
 }
 
 /* Before each request on a connection, new or reused: the peer it is connected to. */
@@ -460,25 +479,49 @@ static void sweep_idle(gw_upstream_t *up)
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     (void)easy;
+    (void)socketp;
     gw_upstream_t *up = userp;
-    struct epoll_event ev = {.events = 0, .data.fd = fd};
+    if (fd < 0 || (size_t)fd >= up->nfds)
+        return -1; /* beyond the descriptor limit we sized for: curl fails the transfer */
+    uint8_t *st = &up->fds[fd];
     if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(up->epfd, EPOLL_CTL_DEL, fd, NULL);
-        curl_multi_assign(up->multi, fd, NULL);
+        if (*st & FD_OURS) {
+            *st &= (uint8_t)~FD_WANTED; /* lazily: see gw_upstream_socket */
+        } else {
+            /* a socket curl made itself (a resolver's): it may close it without telling us */
+            epoll_ctl(up->epfd, EPOLL_CTL_DEL, fd, NULL);
+            *st = 0;
+        }
         return 0;
     }
-    if (what & CURL_POLL_IN)
-        ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        ev.events |= EPOLLOUT;
-    if (socketp) {
-        epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev);
-    } else if (epoll_ctl(up->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) {
-        if (errno == EEXIST)
-            epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev);
-        curl_multi_assign(up->multi, fd, up); /* any non-NULL marks "registered" */
+    uint8_t want = (uint8_t)(FD_WANTED | ((what & CURL_POLL_IN) ? FD_EV_IN : 0) |
+                             ((what & CURL_POLL_OUT) ? FD_EV_OUT : 0));
+    struct epoll_event ev = {.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u),
+                             .data.fd = fd};
+    /* What this table believes may be stale (a descriptor curl closed without the callback,
+     * such as a resolver's, and whose number came back): fall back on what the kernel says. */
+    if (!(*st & FD_IN_SET)) {
+        if (epoll_ctl(up->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+            (errno != EEXIST || epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev) != 0))
+            return -1;
+    } else if ((*st & (FD_EV_IN | FD_EV_OUT)) != (want & (FD_EV_IN | FD_EV_OUT))) {
+        if (epoll_ctl(up->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+            (errno != ENOENT || epoll_ctl(up->epfd, EPOLL_CTL_ADD, fd, &ev) != 0))
+            return -1;
     }
+    *st = (uint8_t)((*st & FD_OURS) | FD_IN_SET | want);
     return 0;
+}
+
+/* Every socket curl closes: it leaves the epoll set with it (the kernel drops a closed
+ * descriptor), so its state goes too — the number may come back as another socket. */
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    gw_upstream_t *up = clientp;
+    if (fd >= 0 && (size_t)fd < up->nfds)
+        up->fds[fd] = 0;
+    return close(fd);
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -502,9 +545,26 @@ static void reap_done(gw_upstream_t *up)
     }
 }
 
-int gw_upstream_fd(const gw_upstream_t *up)
+int gw_upstream_socket(gw_upstream_t *up, int fd, uint32_t events)
 {
-    return up->epfd;
+    if (fd < 0 || (size_t)fd >= up->nfds || !(up->fds[fd] & FD_IN_SET))
+        return 0; /* not one of curl's */
+    if (!(up->fds[fd] & FD_WANTED)) {
+        /* An idle kept-alive connection the server closed, or one curl is done with: out of
+         * the set until curl wants it again (level-triggered, it would fire forever). */
+        epoll_ctl(up->epfd, EPOLL_CTL_DEL, fd, NULL);
+        up->fds[fd] &= FD_OURS;
+        return 1;
+    }
+    int flags = 0, running = 0;
+    if (events & (EPOLLIN | EPOLLHUP))
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & EPOLLERR)
+        flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(up->multi, fd, flags, &running);
+    return 1;
 }
 
 int gw_upstream_timeout_ms(const gw_upstream_t *up)
@@ -518,23 +578,11 @@ int gw_upstream_timeout_ms(const gw_upstream_t *up)
     return due <= now ? 0 : (int)(due - now);
 }
 
-/* One pass over what is ready: queued actions, sockets, curl's timer, finished transfers. */
+/* One pass over what is ready: queued actions, curl's timer, finished transfers. */
 static void run_once(gw_upstream_t *up)
 {
-    struct epoll_event events[64];
     int running = 0;
     run_pending(up);
-    int n = epoll_wait(up->epfd, events, 64, 0);
-    for (int i = 0; i < n; i++) {
-        int flags = 0;
-        if (events[i].events & (EPOLLIN | EPOLLHUP))
-            flags |= CURL_CSELECT_IN;
-        if (events[i].events & EPOLLOUT)
-            flags |= CURL_CSELECT_OUT;
-        if (events[i].events & EPOLLERR)
-            flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(up->multi, events[i].data.fd, flags, &running);
-    }
     if (up->timer_due_ms >= 0 && cmn_mono_ms() >= up->timer_due_ms) {
         up->timer_due_ms = -1;
         curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -542,7 +590,7 @@ static void run_once(gw_upstream_t *up)
     reap_done(up);
 }
 
-void gw_upstream_run(gw_upstream_t *up)
+unsigned gw_upstream_run(gw_upstream_t *up)
 {
     /* A new transfer sets curl's timer to "now" and a resumed one queues an unpause: a few
      * passes start them at once rather than on the next wake-up. */
@@ -555,19 +603,27 @@ void gw_upstream_run(gw_upstream_t *up)
         sweep_idle(up);
         up->last_sweep_ms = cmn_mono_ms();
     }
+    unsigned resumed = up->resumed;
+    up->resumed = 0;
+    return resumed;
 }
 
-gw_upstream_t *gw_upstream_create(void)
+gw_upstream_t *gw_upstream_create(int epfd)
 {
     gw_upstream_t *up = calloc(1, sizeof(*up));
     if (!up)
         return NULL;
     pthread_mutex_init(&up->mu, NULL);
-    up->epfd = epoll_create1(EPOLL_CLOEXEC);
+    up->epfd = epfd;
     up->timer_due_ms = -1;
     up->last_sweep_ms = cmn_mono_ms();
+    struct rlimit nofile;
+    up->nfds = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (1u << 20)
+                   ? (size_t)nofile.rlim_cur
+                   : (size_t)1 << 20;
+    up->fds = calloc(up->nfds, 1);
     up->multi = curl_multi_init();
-    if (!up->multi || up->epfd < 0)
+    if (!up->multi || !up->fds)
         goto fail;
     curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
@@ -579,8 +635,7 @@ gw_upstream_t *gw_upstream_create(void)
 fail:
     if (up->multi)
         curl_multi_cleanup(up->multi);
-    if (up->epfd >= 0)
-        close(up->epfd);
+    free(up->fds);
     pthread_mutex_destroy(&up->mu);
     free(up);
     return NULL;
@@ -605,7 +660,7 @@ void gw_upstream_destroy(gw_upstream_t *up)
     for (size_t i = 0; i < up->npool; i++)
         curl_easy_cleanup(up->pool[i]);
     curl_multi_cleanup(up->multi);
-    close(up->epfd);
+    free(up->fds);
     pthread_mutex_destroy(&up->mu);
     free(up);
 }
@@ -661,6 +716,10 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, up);
     /* Upstreams are configured, never discovered: no proxy from the environment (and no
      * getenv per request). */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -674,8 +733,6 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
         /* Checked before connecting, so a refused service never sees a connection, and again
          * before each request, which covers a connection reused from the pool. */
         x->address_check = req->address_check;
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
         curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
         curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     }

@@ -50,21 +50,22 @@ typedef struct {
                                   rewrites; more than that fails the transfer (502) */
 } gw_xfer_req_t;
 
-/* A multi handle with its own epoll set of upstream sockets. Returns NULL on failure. */
-gw_upstream_t *gw_upstream_create(void);
+/* A multi handle whose sockets are watched in epfd, the loop's epoll set (borrowed), each
+ * with its descriptor as the event's data.fd. Returns NULL on failure. */
+gw_upstream_t *gw_upstream_create(int epfd);
 
-/* The epoll descriptor of the upstream sockets: readable when gw_upstream_run has work. The
- * loop watches it in its own epoll set. */
-int gw_upstream_fd(const gw_upstream_t *up);
+/* An event the loop's epoll_wait reported for descriptor fd: returns 1 when fd is one of the
+ * upstream's sockets (and handles it: curl's transfer on it goes on), 0 when it is not. */
+int gw_upstream_socket(gw_upstream_t *up, int fd, uint32_t events);
 
 /* How long the loop may sleep before gw_upstream_run is due (curl's timer, queued actions,
  * the idle sweep), in ms. */
 int gw_upstream_timeout_ms(const gw_upstream_t *up);
 
-/* Does what is ready without blocking: queued actions (starts, unpauses, aborts), socket
- * events, curl's timer, finished transfers, idle timeouts. May resume suspended connections
- * (the loop then runs MHD). */
-void gw_upstream_run(gw_upstream_t *up);
+/* Does what is ready without blocking: queued actions (starts, unpauses, aborts), curl's
+ * timer, finished transfers, idle timeouts. Returns how many suspended connections it resumed
+ * (the loop then runs MHD again). */
+unsigned gw_upstream_run(gw_upstream_t *up);
 
 /* Aborts every transfer (waking their connections); later submits fail with
  * CMN_ERR_CONFLICT. The handle stays valid for gw_xfer_* calls. */

@@ -24,7 +24,8 @@ struct gw_loop {
     unsigned index;
     struct MHD_Daemon *daemon;
     gw_upstream_t *upstream;
-    int epfd;   /* MHD's epoll set, the upstream's, and wakefd */
+    int epfd;   /* MHD's epoll set, curl's sockets, and wakefd */
+    int mhd_fd; /* MHD's epoll set */
     int wakefd; /* eventfd: a connection was resumed from another thread, or a flag changed */
     MHD_socket listen_fd; /* returned by MHD_quiesce_daemon, closed after the daemon stops */
     pthread_t thread;
@@ -63,14 +64,17 @@ static int sleep_ms(gw_loop_t *l)
 static void *run(void *arg)
 {
     gw_loop_t *l = arg;
-    struct epoll_event events[4];
+    struct epoll_event events[64];
     while (!atomic_load(&l->exit)) {
-        int n = epoll_wait(l->epfd, events, 4, sleep_ms(l));
+        int n = epoll_wait(l->epfd, events, 64, sleep_ms(l));
         for (int i = 0; i < n; i++) {
-            if (events[i].data.fd == l->wakefd) {
+            int fd = events[i].data.fd;
+            if (fd == l->wakefd) {
                 uint64_t v;
                 ssize_t r = read(l->wakefd, &v, sizeof(v));
                 (void)r;
+            } else if (fd != l->mhd_fd) {
+                gw_upstream_socket(l->upstream, fd, events[i].events);
             }
         }
         if (atomic_load(&l->quiesce) && !l->quiesced) {
@@ -82,8 +86,8 @@ static void *run(void *arg)
          * once; what the upstream delivered (heads, bodies, room in a ring) resumes
          * connections, which MHD then serves in the same pass. */
         MHD_run(l->daemon);
-        gw_upstream_run(l->upstream);
-        MHD_run(l->daemon);
+        if (gw_upstream_run(l->upstream) > 0)
+            MHD_run(l->daemon);
     }
     return NULL;
 }
@@ -106,7 +110,7 @@ gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_
     l->listen_fd = MHD_INVALID_SOCKET;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    l->upstream = gw_upstream_create();
+    l->upstream = l->epfd >= 0 ? gw_upstream_create(l->epfd) : NULL;
     if (l->epfd < 0 || l->wakefd < 0 || !l->upstream) {
         cmn_log_error("serve", "loop %u: cannot set up its epoll set and upstream: %s", index,
                       strerror(errno));
@@ -140,8 +144,9 @@ gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_
         goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    if (!info || watch(l->epfd, info->epoll_fd) != 0 ||
-        watch(l->epfd, gw_upstream_fd(l->upstream)) != 0 || watch(l->epfd, l->wakefd) != 0) {
+    if (info)
+        l->mhd_fd = info->epoll_fd;
+    if (!info || watch(l->epfd, l->mhd_fd) != 0 || watch(l->epfd, l->wakefd) != 0) {
         cmn_log_error("serve", "loop %u: cannot watch its descriptors: %s", index,
                       strerror(errno));
         goto fail;
