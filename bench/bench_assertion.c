@@ -59,9 +59,9 @@ static void caller(gw_identity_t *id, char *sub, size_t subcap, char *email, siz
 
 static int mint(const gw_identity_t *id, cmn_arena_t *arena)
 {
-    const char *jwt = gw_assertion_mint(as, id, "acme", "write", "eu",
-                                        "0123456789abcdef0123456789abcdef",
-                                        (int64_t)time(NULL), arena);
+    const char *jwt =
+        gw_assertion_mint(as, id, "acme", "write", "eu", "0123456789abcdef0123456789abcdef",
+                          (int64_t)time(NULL), arena);
     cmn_arena_reset(arena);
     return jwt != NULL;
 }
@@ -69,8 +69,8 @@ static int mint(const gw_identity_t *id, cmn_arena_t *arena)
 static void report(const char *name, double *per_mint, long n, const char *extra)
 {
     qsort(per_mint, (size_t)n, sizeof(double), cmp_double);
-    printf("%-34s %8.2f us CPU per mint (median of %ld runs; %.2f-%.2f)%s\n", name,
-           per_mint[n / 2], n, per_mint[0], per_mint[n - 1], extra ? extra : "");
+    printf("%-34s %8.2f us CPU per mint (median of %ld runs; %.2f-%.2f)%s\n", name, per_mint[n / 2],
+           n, per_mint[0], per_mint[n - 1], extra ? extra : "");
 }
 
 static int run_single(const char *name, unsigned long first, unsigned long span, int fresh)
@@ -176,8 +176,10 @@ int main(int argc, char **argv)
                                    {NULL, NULL, NULL, NULL}};
     if (bench_options(opts, argc, argv) != 0 || mints < 1 || runs < 1 || runs > MAX_RUNS ||
         threads < 1 || threads > MAX_THREADS || callers < 1) {
-        fprintf(stderr, "usage: bench_assertion [--mints N] [--runs 1-%d] [--threads 1-%d] "
-                        "[--callers C]\n", MAX_RUNS, MAX_THREADS);
+        fprintf(stderr,
+                "usage: bench_assertion [--mints N] [--runs 1-%d] [--threads 1-%d] "
+                "[--callers C]\n",
+                MAX_RUNS, MAX_THREADS);
         return 2;
     }
     as = gw_assertion_create(NULL, "https://hubgate.acme.example");
@@ -188,15 +190,16 @@ int main(int argc, char **argv)
     char tname[2][64];
     snprintf(tname[0], sizeof(tname[0]), "%ld threads, one shared caller", threads);
     snprintf(tname[1], sizeof(tname[1]), "%ld threads, a caller each", threads);
-    int rc = run_single("one caller", 1, 1, 0) || run_single(name, 100, (unsigned long)callers, 0) ||
+    int rc = run_single("one caller", 1, 1, 0) ||
+             run_single(name, 100, (unsigned long)callers, 0) ||
              run_single("a new caller every mint", 0, 1, 1) || run_threads(tname[0], 1) ||
              run_threads(tname[1], 0);
     gw_assertion_cache_stats_t st;
     gw_assertion_stats(as, &st);
-    printf("cache: %llu hits, %llu misses, %llu evictions, %llu oversize; %zu of %zu entries held\n",
-           (unsigned long long)st.hits, (unsigned long long)st.misses,
-           (unsigned long long)st.evictions, (unsigned long long)st.oversize, st.entries,
-           st.capacity);
+    printf(
+        "cache: %llu hits, %llu misses, %llu evictions, %llu oversize; %zu of %zu entries held\n",
+        (unsigned long long)st.hits, (unsigned long long)st.misses,
+        (unsigned long long)st.evictions, (unsigned long long)st.oversize, st.entries, st.capacity);
     gw_assertion_destroy(as);
     return rc;
 }

@@ -81,14 +81,14 @@ gw_assertion_t *gw_assertion_create(const char *path, const char *issuer)
     /* kid: RFC 7638 thumbprint of the public JWK, truncated */
     char thumb_in[256];
     char *xs = b64(x, 32), *ys = b64(y, 32);
-    snprintf(thumb_in, sizeof(thumb_in), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-             xs, ys);
+    snprintf(thumb_in, sizeof(thumb_in),
+             "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
     unsigned char digest[CMN_SHA256_BYTES];
     cmn_sha256(thumb_in, strlen(thumb_in), digest);
     cmn_b64url_encode(digest, 16, a->kid);
-    json_t *jwks = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC",
-                             "crv", "P-256", "x", xs, "y", ys, "kid", a->kid, "alg", "ES256", "use",
-                             "sig");
+    json_t *jwks =
+        json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC", "crv", "P-256",
+                  "x", xs, "y", ys, "kid", a->kid, "alg", "ES256", "use", "sig");
     free(xs);
     free(ys);
     a->jwks = jwks ? json_dumps(jwks, JSON_COMPACT) : NULL;

@@ -202,8 +202,8 @@ int gw_assertion_cache_insert(gw_assertion_cache_t *c, uint64_t hash, const char
     if (len == 0)
         return CMN_ERR_INVAL;
     set_t *s = set_of(c, hash);
-    int too_big = len > GW_ASSERTION_CACHE_SLOT_BYTES ||
-                  jwt_len > GW_ASSERTION_CACHE_SLOT_BYTES - len;
+    int too_big =
+        len > GW_ASSERTION_CACHE_SLOT_BYTES || jwt_len > GW_ASSERTION_CACHE_SLOT_BYTES - len;
     pthread_mutex_lock(&s->mu);
     if (too_big) {
         s->oversize++;
@@ -238,8 +238,8 @@ int gw_assertion_cache_insert(gw_assertion_cache_t *c, uint64_t hash, const char
     char *slot = slot_of(c, s, pick);
     memcpy(slot, claims, len);
     memcpy(slot + len, jwt, jwt_len);
-    *e = (entry_t){.hash = hash, .iat = iat, .claims_len = (uint32_t)len,
-                   .jwt_len = (uint32_t)jwt_len};
+    *e = (entry_t){
+        .hash = hash, .iat = iat, .claims_len = (uint32_t)len, .jwt_len = (uint32_t)jwt_len};
     s->stored++;
 out:
     pthread_mutex_unlock(&s->mu);
