@@ -110,7 +110,7 @@
 /* ---- server/server.h -------------------------------------------------------------- */
 /* Caps on what the network can make us hold, named in one place. */
 #define GW_MAX_TARGET_BYTES     8192        /* request-target, query included → 414 */
-#define GW_MAX_HEADER_BYTES     (64 * 1024) /* whole header block → 431 (MHD's pool) */
+#define GW_MAX_HEADER_BYTES     (32 * 1024) /* whole header block → 431 (MHD's pool) */
 #define GW_MAX_CONNECTIONS      32768       /* concurrent client connections */
 #define GW_MAX_EVENT_LOOPS      64          /* event_loops in the config */
 

@@ -190,6 +190,11 @@ test('framing abuse and ambiguous paths are refused and never forwarded', async 
     ['xet token, anonymous', 'GET /api/models/acme/bert/xet-read-token/main HTTP/1.1\r\nHost: x\r\n\r\n', 401],
     ['xet token', `GET /api/models/acme/bert/xet-read-token/main HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth.Authorization}\r\n\r\n`, 403],
     ['header block over the cap', `GET /acme/bert/resolve/main/config.json HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70000)}\r\n\r\n`, 431],
+    ['header block just over the 32 KiB cap', `GET /acme/bert/resolve/main/config.json HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(33 * 1024)}\r\n\r\n`, 431],
+    // The largest request every other cap allows still fits the header block (and so MHD's
+    // per-connection pool): an 8 KiB request-target, a 16 KiB credential, the usual headers.
+    // It is read whole and refused for its made-up credential, not for its size.
+    ['largest request the caps allow', `GET /acme/bert/resolve/main/${'a'.repeat(8192 - 27)} HTTP/1.1\r\nHost: x\r\nUser-Agent: ${'u'.repeat(200)}\r\nAccept: */*\r\nAccept-Encoding: gzip\r\nAuthorization: Bearer ${'t'.repeat(16 * 1024 - 7)}\r\n\r\n`, 401],
   ];
   for (const [name, req, status] of cases) {
     const out = await raw(req);
