@@ -29,14 +29,14 @@ enum MHD_Result gw_admin_json(gw_request_t *req, struct MHD_Connection *conn, un
         return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     req->status = status;
     req->phase = GW_PHASE_ANSWERED;
-    if (!gw_route_admin_is_public(req->route.admin) && req->srv->audit) {
+    if (!gw_route_admin_is_public(req->route.admin) && req->audit) {
         /* hubgate's own answers about the caller (whoami, tokens) are audited too */
         if (!req->decided)
             gw_request_decide(req, POL_ALLOW, "hubgate-admin",
                               "hubgate answers the caller about itself");
         aud_event_t ev;
         gw_request_event(req, &ev, AUD_KIND_REQUEST, status);
-        gw_auditlog_note(req->srv->audit, &ev);
+        gw_auditlog_note(req->audit, &ev);
     }
     enum MHD_Result r =
         gw_answer_body(conn, status, "application/json", body, strlen(body), req->request_id);
@@ -58,12 +58,18 @@ static enum MHD_Result ready(gw_request_t *req, struct MHD_Connection *conn)
 {
     int db = atomic_load(&req->srv->db_reachable);
     int keys = !req->srv->jwks || gw_jwks_ready(req->srv->jwks);
-    aud_writer_stats_t st = {0};
-    if (req->srv->audit)
-        aud_writer_stats(req->srv->audit, &st);
-    /* Strict mode forwards nothing it cannot record: not ready while the log cannot write.
-     * (audit.mode off, for benchmarks, has no log to wait for.) */
-    int audit = !req->srv->audit || (!st.stopped && (st.connected || st.spooling));
+    /* Strict mode forwards nothing it cannot record: not ready while the log cannot write —
+     * this loop's stream, or the process's (policy loads, tokens). (audit.mode off, for
+     * benchmarks, has no log to wait for.) */
+    int audit = 1;
+    aud_writer_t *const writers[] = {req->audit, req->srv->audit};
+    for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+        aud_writer_stats_t st = {0};
+        if (!writers[i])
+            continue;
+        aud_writer_stats(writers[i], &st);
+        audit &= !st.stopped && (st.connected || st.spooling);
+    }
     int ok = db && keys && audit;
     json_t *o = json_pack("{s:s, s:{s:b, s:b, s:b, s:b, s:b}}", "status", ok ? "ready" : "not ready",
                           "checks", "config", 1, "policy", 1, "database", db, "identity_keys", keys,

@@ -287,10 +287,10 @@ static enum MHD_Result answer_export(gw_request_t *req, struct MHD_Connection *c
                             "sandbox; base-uri 'none'; form-action 'none'");
     req->status = 200;
     req->phase = GW_PHASE_ANSWERED;
-    if (req->srv->audit) {
+    if (req->audit) {
         aud_event_t ev;
         gw_request_event(req, &ev, AUD_KIND_REQUEST, 200);
-        gw_auditlog_note(req->srv->audit, &ev);
+        gw_auditlog_note(req->audit, &ev);
     }
     enum MHD_Result ret = MHD_queue_response(conn, 200, r);
     MHD_destroy_response(r);

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-aud_writer_t *gw_auditlog_open(const gw_config_t *cfg, char *err, size_t errlen)
+aud_writer_t *gw_auditlog_open(const gw_config_t *cfg, const char *stream, char *err,
+                               size_t errlen)
 {
     if (!cfg->audit.signing_key) {
         snprintf(err, errlen,
@@ -19,7 +20,7 @@ aud_writer_t *gw_auditlog_open(const gw_config_t *cfg, char *err, size_t errlen)
     }
     aud_writer_config_t wc = {
         .database_url = cfg->database,
-        .stream = cfg->audit.stream,
+        .stream = stream,
         .signing_key = cfg->audit.signing_key,
         .mode = cfg->audit.mode == GW_AUDIT_SPOOL ? AUD_MODE_SPOOL : AUD_MODE_STRICT,
         .spool_dir = cfg->audit.spool_dir,

@@ -11,8 +11,10 @@
 #include "audit/pgwriter.h"
 #include "gateway/config/config.h"
 
-/* Opens the writer from the config. NULL with a one-line reason in err. Blocks. */
-aud_writer_t *gw_auditlog_open(const gw_config_t *cfg, char *err, size_t errlen);
+/* Opens a writer of the named stream (audit.stream, or an event loop's, see server/loop.h)
+ * with the config's settings. NULL with a one-line reason in err. Blocks. */
+aud_writer_t *gw_auditlog_open(const gw_config_t *cfg, const char *stream, char *err,
+                               size_t errlen);
 
 /* Queues an event without waiting (denials, completions, lifecycle). Failures are counted by
  * the writer and logged there; a lost event never blocks a request. */

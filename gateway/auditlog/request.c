@@ -36,12 +36,12 @@ enum MHD_Result gw_request_error(gw_request_t *req, struct MHD_Connection *conn,
     req->answer_bytes = 0;
     if (!req->local_message)
         req->local_message = message;
-    if (!req->audited && req->srv->audit && audited_route(req)) {
+    if (!req->audited && req->audit && audited_route(req)) {
         /* A refusal is audited as completely as an allow (not waited for: nothing is
          * forwarded, so nothing is left unaudited if this event is lost). */
         aud_event_t ev;
         gw_request_event(req, &ev, AUD_KIND_REQUEST, status);
-        gw_auditlog_note(req->srv->audit, &ev);
+        gw_auditlog_note(req->audit, &ev);
     }
     int git = is_git_family(req->route.family);
     return gw_answer_error(conn, status, code, message, req->request_id,

@@ -1,4 +1,6 @@
 #include "gateway/server/loop.h"
+#include "audit/limits.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/thread.h"
 #include "gateway/forward/upstream.h"
@@ -24,6 +26,7 @@ struct gw_loop {
     unsigned index;
     struct MHD_Daemon *daemon;
     gw_upstream_t *upstream;
+    aud_writer_t *audit;
     int epfd;   /* MHD's epoll set, curl's sockets, and wakefd */
     int mhd_fd; /* MHD's epoll set */
     int wakefd; /* eventfd: a connection was resumed from another thread, or a flag changed */
@@ -98,7 +101,8 @@ static int watch(int epfd, int fd)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_t *listen)
+gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_t *listen,
+                         aud_writer_t *audit)
 {
     gw_loop_t *l = calloc(1, sizeof(*l));
     if (!l) {
@@ -107,6 +111,7 @@ gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_
     }
     l->srv = srv;
     l->index = index;
+    l->audit = audit;
     l->listen_fd = MHD_INVALID_SOCKET;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -207,4 +212,16 @@ gw_upstream_t *gw_loop_upstream(const gw_loop_t *loop)
 int gw_loop_wake_fd(const gw_loop_t *loop)
 {
     return loop->wakefd;
+}
+
+aud_writer_t *gw_loop_audit(const gw_loop_t *loop)
+{
+    return loop->audit;
+}
+
+int gw_loop_stream_name(const char *stream, unsigned index, char *out, size_t cap)
+{
+    int n = index == 0 ? snprintf(out, cap, "%s", stream)
+                       : snprintf(out, cap, "%s.%u", stream, index);
+    return n < 0 || (size_t)n >= cap || n > AUD_STREAM_MAX ? CMN_ERR_TOOBIG : 0;
 }

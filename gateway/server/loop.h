@@ -26,9 +26,12 @@ typedef struct {
 } gw_loop_listen_t;
 
 /* Starts loop number index for srv (borrowed; outlives the loop): its daemon, its upstream
- * handle and its thread. NULL, with the reason logged, when any of them cannot start (the
+ * handle and its thread. audit (borrowed; NULL with audit.mode off) is the stream its requests'
+ * events go to: each loop has its own, so no chain is shared between threads and the loops'
+ * commits overlap (gw_loop_stream_name). NULL, with the reason logged, when any of them cannot start (the
  * address taken, out of descriptors, out of memory). */
-gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_t *listen);
+gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_t *listen,
+                         aud_writer_t *audit);
 
 /* Stops accepting and aborts every upstream transfer (their connections are answered or
  * closed as a failed transfer is); connections already accepted keep being served. Returns at
@@ -43,5 +46,12 @@ void gw_loop_stop(gw_loop_t *loop);
 gw_server_t *gw_loop_server(const gw_loop_t *loop);
 gw_upstream_t *gw_loop_upstream(const gw_loop_t *loop);
 int gw_loop_wake_fd(const gw_loop_t *loop);
+aud_writer_t *gw_loop_audit(const gw_loop_t *loop);
+
+/* The audit stream of loop index: audit.stream itself for loop 0 — which also carries the
+ * process's own events (lifecycle, policy, keys, tokens, report exports), and continues the
+ * chain a gateway of one loop wrote — and "<audit.stream>.<index>" for the others. Returns 0,
+ * or CMN_ERR_TOOBIG when the name would pass the 64 characters a stream name may have. */
+int gw_loop_stream_name(const char *stream, unsigned index, char *out, size_t cap);
 
 #endif

@@ -51,6 +51,7 @@ void *gw_pipeline_on_uri(void *cls, const char *uri, struct MHD_Connection *conn
     gw_loop_t *loop = cls;
     req->srv = gw_loop_server(loop);
     req->upstream = gw_loop_upstream(loop);
+    req->audit = gw_loop_audit(loop);
     req->wake_fd = gw_loop_wake_fd(loop);
     cmn_arena_init(&req->arena, 8192, 1024 * 1024);
     clock_gettime(CLOCK_MONOTONIC, &req->started);
@@ -90,7 +91,7 @@ void gw_pipeline_on_completed(void *cls, struct MHD_Connection *conn, void **con
         status = 499; /* the client went away before an answer */
     gw_audit_wait_release(req->audit_wait);
     gw_report_http_done(req);
-    if (req->audited && req->srv->audit) {
+    if (req->audited && req->audit) {
         aud_event_t ev;
         gw_request_event(req, &ev, AUD_KIND_COMPLETION, status);
         struct timespec now;
@@ -104,7 +105,7 @@ void gw_pipeline_on_completed(void *cls, struct MHD_Connection *conn, void **con
         ev.response.upstream_status = upstream_status;
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             aud_event_detail_bool(&ev, "client_aborted", 1);
-        gw_auditlog_note(req->srv->audit, &ev);
+        gw_auditlog_note(req->audit, &ev);
     }
     gw_metrics_request(req->route.action, status);
     /* A sealed egress link is a capability: the log names the route, not the link. */
@@ -283,7 +284,7 @@ static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *c
     (void)body;
     (void)body_len; /* still in req->body when the audit wait is over */
     req->stage = "audit";
-    if (!req->srv->audit) { /* audit.mode off (benchmarks) */
+    if (!req->audit) { /* audit.mode off (benchmarks) */
         req->audited = 1;
         req->phase = GW_PHASE_AUDIT_WAIT;
         req->audit_wait = NULL;
@@ -291,7 +292,7 @@ static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *c
     }
     aud_event_t ev;
     gw_request_event(req, &ev, AUD_KIND_REQUEST, 0);
-    req->audit_wait = gw_audit_wait_submit(req->srv->audit, &ev, conn, req->wake_fd);
+    req->audit_wait = gw_audit_wait_submit(req->audit, &ev, conn, req->wake_fd);
     if (!req->audit_wait)
         return gw_request_error(req, conn, 503, NULL,
                                 "the audit log cannot record this request now; try again");

@@ -61,6 +61,8 @@ typedef enum {
 typedef struct {
     gw_server_t *srv;
     gw_upstream_t *upstream; /* the transfers of the event loop serving this request */
+    aud_writer_t *audit;     /* that loop's audit stream (NULL: audit.mode off): the request's
+                                own events; process-wide ones go to srv->audit */
     int wake_fd;             /* that loop's eventfd: written by another thread after it resumed
                                 this request's connection (MHD does not wake the loop itself) */
     cmn_arena_t arena;

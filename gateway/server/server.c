@@ -1,4 +1,5 @@
 #include "gateway/server/server.h"
+#include "audit/limits.h"
 #include "gateway/server/loop.h"
 #include "gateway/server/check.h"
 #include "gateway/server/dbprobe.h"
@@ -58,6 +59,7 @@ int gw_serve_run(const gw_config_t *cfg)
     gw_dbprobe_t *prober = NULL;
     gw_metrics_listen_t *metrics = NULL;
     gw_loop_t *loops[GW_MAX_EVENT_LOOPS] = {0};
+    aud_writer_t *writers[GW_MAX_EVENT_LOOPS] = {0};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned nloops = cfg->event_loops > 0 ? (unsigned)cfg->event_loops
                       : cores > GW_MAX_EVENT_LOOPS ? GW_MAX_EVENT_LOOPS
@@ -119,9 +121,22 @@ int gw_serve_run(const gw_config_t *cfg)
     if (cfg->audit.mode == GW_AUDIT_OFF) {
         cmn_log_warn("serve", "audit.mode is off: requests are forwarded WITHOUT an audit "
                               "record. For benchmarks only; never in production.");
-    } else if (!(srv.audit = gw_auditlog_open(cfg, aerr, sizeof(aerr)))) {
-        cmn_log_error("serve", "cannot open the audit log: %s", aerr);
-        goto out;
+    } else {
+        /* A stream per event loop; the first is audit.stream, also the process's. */
+        for (unsigned i = 0; i < nloops; i++) {
+            char stream[AUD_STREAM_MAX + 1];
+            if (gw_loop_stream_name(cfg->audit.stream, i, stream, sizeof(stream)) != 0) {
+                cmn_log_error("serve", "audit.stream \"%s\" is too long for %u event loops "
+                                       "(their streams are named \"%s.N\", at most %d characters)",
+                              cfg->audit.stream, nloops, cfg->audit.stream, AUD_STREAM_MAX);
+                goto out;
+            }
+            if (!(writers[i] = gw_auditlog_open(cfg, stream, aerr, sizeof(aerr)))) {
+                cmn_log_error("serve", "cannot open the audit log (stream %s): %s", stream, aerr);
+                goto out;
+            }
+        }
+        srv.audit = writers[0];
     }
     cmn_buf_t perr;
     cmn_buf_init(&perr, 1024 * 1024);
@@ -166,7 +181,7 @@ int gw_serve_run(const gw_config_t *cfg)
         .tls_key = cfg->tls_cert ? key.data : NULL,
     };
     for (unsigned i = 0; i < nloops; i++) {
-        if (!(loops[i] = gw_loop_start(&srv, i, &lsn))) {
+        if (!(loops[i] = gw_loop_start(&srv, i, &lsn, writers[i]))) {
             cmn_log_error("serve", "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);
             goto out;
         }
@@ -234,7 +249,10 @@ out:
     gw_tokens_destroy(srv.tokens);
     gw_assertion_destroy(srv.assertion);
     gw_policies_stop(srv.policies);
-    aud_writer_close(srv.audit);
+    /* The process's stream last: it takes gateway.stopped. */
+    for (unsigned i = nloops; i-- > 1;)
+        aud_writer_close(writers[i]);
+    aud_writer_close(writers[0]);
     cmn_buf_free(&cert);
     if (key.data)
         memset(key.data, 0, key.len);

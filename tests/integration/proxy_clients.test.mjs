@@ -30,6 +30,7 @@ before(async () => {
     hub: { args: ['--max-page-size', '2'] },
     policy: POLICY,
     storage: true,
+    config: { event_loops: 2 }, // real clients through two event loops (SO_REUSEPORT)
     env: { HUBGATE_LOG_LEVEL: 'debug' },
   }));
   SSO_TOKEN = await idp.token('alice');

@@ -70,7 +70,8 @@ before(async () => {
     policy: POLICY,
     region: { upstream: upstreamUrl },
     serviceToken: 'hf_upstream_credential',
-    config: { timeouts: { client_idle_seconds: 10, upstream_idle_seconds: 2, upstream_connect_ms: 1000 } },
+    // two event loops: streaming and back-pressure hold on each
+    config: { event_loops: 2, timeouts: { client_idle_seconds: 10, upstream_idle_seconds: 2, upstream_connect_ms: 1000 } },
     // In the sanitizer build, ASan keeps freed memory in a quarantine (256 MiB by default),
     // which would read as RSS growth: keep it small so the measurement means the same there.
     env: {

@@ -135,6 +135,10 @@ export async function startHubgate(opts = {}) {
     cfg.audit.signing_key = 'audit-ed25519.pem';
   }
   cfg.audit.stream ??= `gw-${cfg.listen.split(':').pop()}`;
+  // One event loop unless a test asks for more: then every request's events are in
+  // audit.stream, which is what most tests read. With N loops, loop i > 0 writes
+  // "<audit.stream>.<i>" (integration.event_loops covers that).
+  cfg.event_loops ??= 1;
   const captures = { out: new Capture('hubgate stdout'), err: new Capture('hubgate stderr') };
 
   const adminUrl = cfg.database ? adminDatabaseUrl(cfg.database) : null;
