@@ -113,5 +113,6 @@
 #define GW_MAX_HEADER_BYTES     (32 * 1024) /* whole header block → 431 (MHD's pool) */
 #define GW_MAX_CONNECTIONS      32768       /* concurrent client connections */
 #define GW_MAX_EVENT_LOOPS      64          /* event_loops in the config */
+#define GW_LOOP_CACHED_REQUESTS 256         /* finished requests a loop keeps for reuse */
 
 #endif

@@ -223,9 +223,15 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         req->answer_bytes = 0;
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else if (gw_xfer_is_buffered(x) && !head) {
+        /* A small answer read whole: the response sends the transfer's own buffer and holds a
+         * reference to it instead of a copy. */
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
-        r = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
+        gw_xfer_retain(x);
+        r = MHD_create_response_from_buffer_with_free_callback_cls(blen, (void *)body,
+                                                                   release_body, x);
+        if (!r)
+            gw_xfer_release(x);
     } else {
         /* HEAD and bodiless statuses: the declared size and a reader MHD never calls; a size
          * of MHD_SIZE_UNKNOWN there would make MHD 0.9.75 send a chunked terminator. */

@@ -34,6 +34,8 @@ struct gw_loop {
     pthread_t thread;
     atomic_int quiesce, exit;
     int quiesced;
+    gw_request_t *cache[GW_LOOP_CACHED_REQUESTS]; /* finished requests, for reuse */
+    size_t ncache;
 };
 
 /* The handler never reads MHD's decoded url; this keeps it raw anyway, so nobody can. */
@@ -196,7 +198,44 @@ void gw_loop_stop(gw_loop_t *loop)
     gw_upstream_destroy(loop->upstream);
     close(loop->epfd);
     close(loop->wakefd);
+    while (loop->ncache > 0) {
+        gw_request_t *req = loop->cache[--loop->ncache];
+        cmn_arena_free(&req->arena);
+        free(req);
+    }
     free(loop);
+}
+
+gw_request_t *gw_loop_request_new(gw_loop_t *loop)
+{
+    gw_request_t *req;
+    if (loop->ncache > 0) {
+        req = loop->cache[--loop->ncache];
+        cmn_arena_t arena = req->arena; /* reset, its first block kept */
+        memset(req, 0, sizeof(*req));
+        req->arena = arena;
+    } else {
+        req = calloc(1, sizeof(*req));
+        if (!req)
+            return NULL;
+        cmn_arena_init(&req->arena, 8192, 1024 * 1024);
+    }
+    req->srv = loop->srv;
+    req->upstream = loop->upstream;
+    req->audit = loop->audit;
+    req->wake_fd = loop->wakefd;
+    return req;
+}
+
+void gw_loop_request_done(gw_loop_t *loop, gw_request_t *req)
+{
+    if (loop->ncache < GW_LOOP_CACHED_REQUESTS) {
+        cmn_arena_reset(&req->arena);
+        loop->cache[loop->ncache++] = req;
+        return;
+    }
+    cmn_arena_free(&req->arena);
+    free(req);
 }
 
 gw_server_t *gw_loop_server(const gw_loop_t *loop)

@@ -42,6 +42,16 @@ void gw_loop_quiesce(gw_loop_t *loop);
  * it. Accepts NULL. Blocks until the thread returns. */
 void gw_loop_stop(gw_loop_t *loop);
 
+/* A request's state for a new request on this loop: its server, upstream, audit stream and
+ * wake fd set, an empty arena (8 KiB blocks, at most 1 MiB), the rest zero. Taken from the
+ * loop's cache of finished ones (kept with their arena's first block), so a request costs no
+ * allocation of its own. NULL when out of memory. Loop thread only. */
+gw_request_t *gw_loop_request_new(gw_loop_t *loop);
+
+/* Gives a finished request back (its references dropped, its body freed): cached for the next
+ * one, or freed past GW_LOOP_CACHED_REQUESTS. Loop thread only. */
+void gw_loop_request_done(gw_loop_t *loop, gw_request_t *req);
+
 /* What the pipeline reads from the loop serving a request (MHD's callback closure). */
 gw_server_t *gw_loop_server(const gw_loop_t *loop);
 gw_upstream_t *gw_loop_upstream(const gw_loop_t *loop);

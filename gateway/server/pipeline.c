@@ -45,15 +45,9 @@
 void *gw_pipeline_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)conn;
-    gw_request_t *req = calloc(1, sizeof(*req));
+    gw_request_t *req = gw_loop_request_new(cls);
     if (!req)
         return NULL;
-    gw_loop_t *loop = cls;
-    req->srv = gw_loop_server(loop);
-    req->upstream = gw_loop_upstream(loop);
-    req->audit = gw_loop_audit(loop);
-    req->wake_fd = gw_loop_wake_fd(loop);
-    cmn_arena_init(&req->arena, 8192, 1024 * 1024);
     clock_gettime(CLOCK_MONOTONIC, &req->started);
     size_t n = strlen(uri);
     if (n > GW_MAX_TARGET_BYTES) {
@@ -69,9 +63,8 @@ void *gw_pipeline_on_uri(void *cls, const char *uri, struct MHD_Connection *conn
 }
 
 void gw_pipeline_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+                              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     gw_request_t *req = *con_cls;
     if (!req)
@@ -120,8 +113,7 @@ void gw_pipeline_on_completed(void *cls, struct MHD_Connection *conn, void **con
     pol_policy_unref(req->policy);
     pol_policy_unref(req->shadow);
     cmn_buf_free(&req->body);
-    cmn_arena_free(&req->arena);
-    free(req);
+    gw_loop_request_done(cls, req);
     *con_cls = NULL;
 }
 
