@@ -82,6 +82,18 @@ char *cmn_arena_strndup(cmn_arena_t *a, const char *s, size_t n)
     return p;
 }
 
+char *cmn_arena_concat(cmn_arena_t *a, const char *s1, const char *s2)
+{
+    size_t n1 = strlen(s1), n2 = strlen(s2);
+    char *p = cmn_arena_alloc(a, n1 + n2 + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s1, n1);
+    memcpy(p + n1, s2, n2);
+    p[n1 + n2] = '\0';
+    return p;
+}
+
 char *cmn_arena_printf(cmn_arena_t *a, const char *fmt, ...)
 {
     va_list ap;

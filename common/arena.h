@@ -31,6 +31,10 @@ char *cmn_arena_strndup(cmn_arena_t *a, const char *s, size_t n);
 /* printf into the arena. NULL on failure. */
 char *cmn_arena_printf(cmn_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* s1 followed by s2, NUL-terminated, in the arena (no printf: for the request path). NULL when
+ * out of memory or over the cap. */
+char *cmn_arena_concat(cmn_arena_t *a, const char *s1, const char *s2);
+
 /* Frees every block but the first, which is kept for reuse. */
 void cmn_arena_reset(cmn_arena_t *a);
 

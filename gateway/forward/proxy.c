@@ -139,9 +139,9 @@ int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *b
      * answer with its service account's view (gateway/route/route.h, GW_TREAT_PUBLIC). */
     int anonymous = gw_route_treatment(&req->route, NULL) == GW_TREAT_PUBLIC;
     char *credential =
-        anonymous ? NULL : cmn_arena_printf(&req->arena, "Bearer %s", region->token);
+        anonymous ? NULL : cmn_arena_concat(&req->arena, "Bearer ", region->token);
     destination_t dst = {
-        .base_url = cmn_arena_printf(&req->arena, "%s/", region->upstream),
+        .base_url = cmn_arena_concat(&req->arena, region->upstream, "/"),
         .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
         .credential = credential,
         .buffer_cap = gw_response_parsed_cap(req->route.family),

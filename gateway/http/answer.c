@@ -1,5 +1,6 @@
 #include "gateway/http/answer.h"
 #include "common/err.h"
+#include "common/sha256.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -69,7 +70,12 @@ void gw_answer_request_id(char out[33])
 {
     pthread_once(&id_once, id_seed);
     uint64_t n = atomic_fetch_add_explicit(&id_counter, 1, memory_order_relaxed);
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)id_prefix, (unsigned long long)n);
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(id_prefix >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)(n >> (56 - 8 * i));
+    }
+    cmn_hex(b, sizeof(b), out);
 }
 
 unsigned gw_answer_status(int err)

@@ -279,6 +279,30 @@ static int add(struct curl_slist **list, const char *line)
     return 0;
 }
 
+/* name, sep and value[0..vlen) into line (cap bytes, NUL-terminated), without printf. Returns 0,
+ * or -1 when they do not fit: a header is never sent cut short. */
+static int join_line(char *line, size_t cap, const char *name, size_t nlen, const char *sep,
+                     const char *value, size_t vlen)
+{
+    size_t slen = strlen(sep);
+    if (nlen + slen + vlen >= cap)
+        return -1;
+    memcpy(line, name, nlen);
+    memcpy(line + nlen, sep, slen);
+    memcpy(line + nlen + slen, value, vlen);
+    line[nlen + slen + vlen] = '\0';
+    return 0;
+}
+
+/* Adds "Name: value". Returns 0, CMN_ERR_TOOBIG (longer than line) or CMN_ERR_NOMEM. */
+static int add_pair(struct curl_slist **list, char *line, size_t cap, const char *name,
+                    const char *value)
+{
+    if (join_line(line, cap, name, strlen(name), ": ", value, strlen(value)) != 0)
+        return CMN_ERR_TOOBIG;
+    return add(list, line);
+}
+
 int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
                         struct curl_slist **out)
 {
@@ -297,15 +321,11 @@ int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
         }
         has_accept |= gw_headers_name_is(x, "accept");
         has_content_type |= gw_headers_name_is(x, "content-type");
-        if (x->value_len == 0) {
-            /* "Name;" is how curl sends an empty header */
-            snprintf(line, sizeof(line), "%.*s;", (int)x->name_len, x->name);
-        } else if (x->name_len + x->value_len + 2 < sizeof(line)) {
-            snprintf(line, sizeof(line), "%.*s: %.*s", (int)x->name_len, x->name,
-                     (int)x->value_len, x->value);
-        } else {
-            continue; /* cannot happen under MHD's header memory limit */
-        }
+        /* "Name;" is how curl sends an empty header. A line too long for the buffer cannot
+         * come under MHD's header memory limit. */
+        if (join_line(line, sizeof(line), x->name, x->name_len, x->value_len ? ": " : ";",
+                      x->value, x->value_len) != 0)
+            continue;
         rc = add(&list, line);
     }
     /* Stop curl from adding headers the client did not send. */
@@ -318,29 +338,23 @@ int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
     if (rc == 0 && fwd->parsed_answer)
         rc = add(&list, "Accept-Encoding: identity");
     if (rc == 0 && fwd->credential) {
-        snprintf(line, sizeof(line), "Authorization: %s", fwd->credential);
-        rc = add(&list, line);
+        rc = add_pair(&list, line, sizeof(line), "Authorization", fwd->credential);
         memset(line, 0, sizeof(line));
     }
     if (rc == 0 && fwd->request_id) {
-        snprintf(line, sizeof(line), "X-Request-Id: %s", fwd->request_id);
-        rc = add(&list, line);
+        rc = add_pair(&list, line, sizeof(line), "X-Request-Id", fwd->request_id);
     }
     if (rc == 0 && fwd->forwarded_for) {
-        snprintf(line, sizeof(line), "X-Forwarded-For: %s", fwd->forwarded_for);
-        rc = add(&list, line);
+        rc = add_pair(&list, line, sizeof(line), "X-Forwarded-For", fwd->forwarded_for);
     }
     if (rc == 0 && fwd->forwarded_proto) {
-        snprintf(line, sizeof(line), "X-Forwarded-Proto: %s", fwd->forwarded_proto);
-        rc = add(&list, line);
+        rc = add_pair(&list, line, sizeof(line), "X-Forwarded-Proto", fwd->forwarded_proto);
     }
     if (rc == 0 && fwd->forwarded_host) {
-        snprintf(line, sizeof(line), "X-Forwarded-Host: %s", fwd->forwarded_host);
-        rc = add(&list, line);
+        rc = add_pair(&list, line, sizeof(line), "X-Forwarded-Host", fwd->forwarded_host);
     }
     if (rc == 0 && fwd->identity) {
-        snprintf(line, sizeof(line), "X-Hubgate-Identity: %s", fwd->identity);
-        rc = add(&list, line);
+        rc = add_pair(&list, line, sizeof(line), "X-Hubgate-Identity", fwd->identity);
     }
     if (rc) {
         curl_slist_free_all(list);

@@ -145,6 +145,15 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* An address into one of the request's fixed fields (longer ones are cut: they are shorter
+ * than the field whatever xff.c returns). */
+static void copy_address(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* The client's address, past trusted proxies (xff.c). When it cannot be established it is
  * "unknown": network conditions then fail closed and the audit event says so. */
 static int client_address(gw_request_t *req, struct MHD_Connection *conn)
@@ -164,8 +173,8 @@ static int client_address(gw_request_t *req, struct MHD_Connection *conn)
     gw_xff_t x;
     int rc = gw_xff_resolve(peer, req->headers, req->nheaders, cfg->trusted_proxies,
                             cfg->n_trusted_proxies, &req->arena, &x);
-    snprintf(req->client_ip, sizeof(req->client_ip), "%s", x.client);
-    snprintf(req->peer_ip, sizeof(req->peer_ip), "%s", x.peer);
+    copy_address(req->client_ip, sizeof(req->client_ip), x.client);
+    copy_address(req->peer_ip, sizeof(req->peer_ip), x.peer);
     req->peer_trusted = x.peer_trusted;
     req->forwarded_for = x.forward;
     return rc;
