@@ -26,6 +26,11 @@
 #define PGW_ROW_MAX_BYTES  (16 + AUD_MAX_EVENT_BYTES + 16 * AUD_MAX_STRING_BYTES + 256)
 #define AUD_SPOOL_MAX_LINE (AUD_MAX_EVENT_BYTES + 128) /* a spool record */
 
+/* ---- audit verify (verify.h, verify_read.h) ---- */
+#define AUD_VERIFY_CHUNK_EVENTS 4096 /* events a reader reads with one COPY */
+#define AUD_VERIFY_MAX_READERS  8    /* reader threads, each with its own connection */
+#define AUD_VERIFY_WINDOW       12   /* chunks read or being read ahead of the walk in seq order */
+
 /* ---- roles (role.h) ---- */
 /* A login role name hubgate creates: [a-z_][a-z0-9_]{0,62}, not pg_*, not one of hubgate's
  * groups (hubgate_owner, hubgate_gateway, hubgate_auditor, hubgate_migrator). */
