@@ -21,9 +21,10 @@
 
 /* ---- the writer (pgwriter.h, pgwriter_t.h) and its spool (spool.h) ---- */
 #define PGW_MAX_BATCH_BYTES (8u << 20) /* the rows of one COPY */
-/* A row: 16 bytes of headers, the event (capped by the encoder), then at most 8 string columns
- * of AUD_MAX_STRING_BYTES and a few numbers: never over this, so appends cannot fail short. */
-#define PGW_ROW_MAX_BYTES  (16 + AUD_MAX_EVENT_BYTES + 16 * AUD_MAX_STRING_BYTES + 256)
+/* A row: 114 bytes of fields and headers, the event (capped by the encoder), then at most 8
+ * string columns of AUD_MAX_STRING_BYTES and a few numbers: never over this, so appends cannot
+ * fail short. */
+#define PGW_ROW_MAX_BYTES  (114 + AUD_MAX_EVENT_BYTES + 16 * AUD_MAX_STRING_BYTES + 256)
 #define AUD_SPOOL_MAX_LINE (AUD_MAX_EVENT_BYTES + 128) /* a spool record */
 
 /* ---- audit verify (verify.h, verify_read.h) ---- */
