@@ -154,8 +154,11 @@ static void write_batch(aud_writer_t *w, pgw_ticket_t **ts, size_t n)
         }
         pgw_checkpoint_sql(w, &w->batch_cp, "; COMMIT", then, sizeof(then));
     }
-    if (sent && pgw_pgio_copy_put(w->conn, trailer, sizeof(trailer), deadline, err, sizeof(err)) == 0 &&
-        pgw_pgio_copy_finish(w->conn, w->batch_has_cp ? then : NULL, deadline, err, sizeof(err)) == 0) {
+    if (sent)
+        sent =
+            pgw_pgio_copy_put(w->conn, trailer, sizeof(trailer), deadline, err, sizeof(err)) == 0;
+    if (sent && pgw_pgio_copy_finish(w->conn, w->batch_has_cp ? then : NULL, deadline, err,
+                                     sizeof(err)) == 0) {
         committed(w, ts, n, last, hash);
         return;
     }

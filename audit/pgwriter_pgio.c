@@ -146,8 +146,7 @@ int pgw_pgio_copy_put(PGconn *conn, const void *data, size_t len, int64_t deadli
     return 0;
 }
 
-int pgw_pgio_copy_finish(PGconn *conn, const char *then, int64_t deadline, char *err,
-                         size_t errlen)
+int pgw_pgio_copy_finish(PGconn *conn, const char *then, int64_t deadline, char *err, size_t errlen)
 {
     int q;
     while ((q = PQputCopyEnd(conn, NULL)) == 0)

@@ -127,8 +127,8 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     /* Every stream's events cut into chunks first, so that the readers run ahead across
      * streams while each is walked in turn. */
     for (int i = 0; i < ns; i++)
-        if ((rc = vfy_read_plan(v.reader, strtoll(PQgetvalue(streams, i, 0), NULL, 10),
-                                &chunks[i], err, errlen)))
+        if ((rc = vfy_read_plan(v.reader, strtoll(PQgetvalue(streams, i, 0), NULL, 10), &chunks[i],
+                                err, errlen)))
             goto out;
     vfy_read_start(v.reader, o->database_url, snapshot[0] ? snapshot : NULL, readers_for(o));
     for (int i = 0; i < ns; i++) {

@@ -14,7 +14,7 @@
 
 /* The columns, in the order each row's fields come. */
 #define ROW_COLUMNS                                                                                \
-    "seq, prev_hash, hash, canonical, kind, request_id, actor, org, repo, action, decision, "     \
+    "seq, prev_hash, hash, canonical, kind, request_id, actor, org, repo, action, decision, "      \
     "rule, status, bytes_in, bytes_out, client_ip, ts"
 
 /* A chunk of the plan: rows of stream_id from seq lo, below hi (hi < 0: to the end), plus the
