@@ -126,3 +126,14 @@ PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err
     }
     return db;
 }
+
+int aud_db_snapshot_export(PGconn *db, char *id, size_t idlen)
+{
+    PGresult *r = PQexec(db, "SELECT pg_export_snapshot()");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+             (size_t)PQgetlength(r, 0, 0) < idlen;
+    if (ok)
+        snprintf(id, idlen, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return ok ? 0 : CMN_ERR_DB;
+}

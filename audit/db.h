@@ -32,6 +32,12 @@ PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *par
 PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err,
                         size_t errlen);
 
+/* In a connection aud_db_snapshot opened, before anything else ran in it: exports its snapshot
+ * (pg_export_snapshot()) into id, for other connections to read the same state with SET
+ * TRANSACTION SNAPSHOT while this transaction lasts. Returns 0, or CMN_ERR_DB: the server
+ * refused, and the connection's transaction is aborted (start another). Blocks (network). */
+int aud_db_snapshot_export(PGconn *db, char *id, size_t idlen);
+
 /* Copies a libpq message into err as one line (newlines become spaces, the trailing one goes). */
 void aud_db_oneline(char *err, size_t errlen, const char *prefix, const char *msg);
 

@@ -224,18 +224,17 @@ static void make_id(char out[37], int64_t ts_us)
 
 int aud_id_ok(const char *id, size_t len)
 {
+    /* One table load per byte and no branch but the last: every event parsed checks one. */
+    static const unsigned char lower_hex[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+        ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1};
     if (len != 36)
         return 0;
-    for (size_t i = 0; i < 36; i++) {
-        char c = id[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-    }
-    return 1;
+    const unsigned char *u = (const unsigned char *)id;
+    unsigned ok = u[8] == '-' && u[13] == '-' && u[18] == '-' && u[23] == '-';
+    for (size_t i = 0; i < 36; i++)
+        ok &= lower_hex[u[i]] | (i == 8 || i == 13 || i == 18 || i == 23);
+    return (int)ok;
 }
 
 /* ---- builder ---- */
@@ -489,18 +488,14 @@ static void put_string(enc_t *e, const char *s, size_t cap)
     size_t n = strlen(s), i = 0, value_len = 0;
     putc1(e, '"');
     while (i < n) {
-        /* A run of bytes written as they are. */
+        /* A run of bytes written as they are: plain ASCII a word at a time, UTF-8 sequences. */
         size_t start = i;
         while (i < n) {
-            unsigned char c = p[i];
-            size_t k;
-            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
-                k = 1;
-            else if (c >= 0x80 && (k = aud_utf8_seq(p + i, n - i)) > 0)
-                ;
-            else
-                break;
-            if (value_len + k > cap)
+            size_t room = cap - value_len, k = aud_plain_run(p + i, n - i < room ? n - i : room);
+            i += k;
+            value_len += k;
+            if (i >= n || value_len >= cap || p[i] < 0x80 ||
+                (k = aud_utf8_seq(p + i, n - i)) == 0 || value_len + k > cap)
                 break;
             value_len += k;
             i += k;
@@ -555,9 +550,17 @@ static void str_member(enc_t *e, const char *k, const char *v)
 
 static void put_int(enc_t *e, int64_t v)
 {
+    /* Digits from the end, no printf: every event has a few numbers. */
     char b[24];
-    int n = snprintf(b, sizeof(b), "%lld", (long long)v);
-    put(e, b, (size_t)n);
+    size_t at = sizeof(b);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        b[--at] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        b[--at] = '-';
+    put(e, b + at, sizeof(b) - at);
 }
 
 static void int_member(enc_t *e, const char *k, int64_t v)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "audit/event.h"
 
@@ -84,6 +85,31 @@ static const aud_num_member_t aud_response_members[AUD_RESPONSE_MEMBERS] = {
 #undef NUM
 #undef MEMBER
 /* clang-format on */
+
+/* The length of the run of bytes at s[0..n) that a JSON string holds as they are in canonical
+ * form: 0x20..0x7f but '"' and '\\'. The encoder and the parser both scan every string with
+ * it, eight bytes at a time where the CPU reads them little-endian: a byte is flagged when it
+ * is '"', '\\', below 0x20 or above 0x7f, and the lowest flag is the first such byte (the
+ * borrow tricks below may flag bytes after a true one, never before it). */
+static inline size_t aud_plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+        uint64_t flags = ((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v;
+        flags &= highs;
+        if (flags)
+            return i + ((size_t)__builtin_ctzll(flags) >> 3);
+    }
+#endif
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
 
 /* Zeroes ev, its numbers absent (AUD_ABSENT): where the builder and the parser both start. */
 void aud_event_clear(aud_event_t *ev);

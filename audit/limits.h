@@ -21,10 +21,16 @@
 
 /* ---- the writer (pgwriter.h, pgwriter_t.h) and its spool (spool.h) ---- */
 #define PGW_MAX_BATCH_BYTES (8u << 20) /* the rows of one COPY */
-/* A row: 16 bytes of headers, the event (capped by the encoder), then at most 8 string columns
- * of AUD_MAX_STRING_BYTES and a few numbers: never over this, so appends cannot fail short. */
-#define PGW_ROW_MAX_BYTES  (16 + AUD_MAX_EVENT_BYTES + 16 * AUD_MAX_STRING_BYTES + 256)
+/* A row: 114 bytes of fields and headers, the event (capped by the encoder), then at most 8
+ * string columns of AUD_MAX_STRING_BYTES and a few numbers: never over this, so appends cannot
+ * fail short. */
+#define PGW_ROW_MAX_BYTES  (114 + AUD_MAX_EVENT_BYTES + 16 * AUD_MAX_STRING_BYTES + 256)
 #define AUD_SPOOL_MAX_LINE (AUD_MAX_EVENT_BYTES + 128) /* a spool record */
+
+/* ---- audit verify (verify.h, verify_read.h) ---- */
+#define AUD_VERIFY_CHUNK_EVENTS 4096 /* events a reader reads with one COPY */
+#define AUD_VERIFY_MAX_READERS  8    /* reader threads, each with its own connection */
+#define AUD_VERIFY_WINDOW       12   /* chunks read or being read ahead of the walk in seq order */
 
 /* ---- roles (role.h) ---- */
 /* A login role name hubgate creates: [a-z_][a-z0-9_]{0,62}, not pg_*, not one of hubgate's

@@ -244,7 +244,7 @@ int aud_writer_submit(aud_writer_t *w, const aud_event_t *ev, aud_done_fn done, 
     if (rc != 0)
         return rc;
     /* Encode outside the lock, straight into the ticket's row. */
-    rc = pgw_copy_tail_from_event(&t->row, ev);
+    rc = pgw_copy_row_from_event(&t->row, ev);
     if (rc != 0) {
         pgw_ticket_put_back(w, t);
         return rc;

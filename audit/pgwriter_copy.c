@@ -7,13 +7,7 @@
 
 #define NCOLS       18
 #define TAIL_HEADER 16 /* ts as a field (4 + 8 bytes), then canonical's length (4 bytes) */
-
-static void put16(cmn_buf_t *b, int v)
-{
-    unsigned char p[2];
-    aud_be16(p, (uint16_t)v);
-    cmn_buf_append(b, p, 2);
-}
+#define CANON_AT    (PGW_COPY_ROW_PREFIX + TAIL_HEADER) /* where a row's canonical bytes start */
 
 static void put32(cmn_buf_t *b, int32_t v)
 {
@@ -82,74 +76,65 @@ static void put_columns(cmn_buf_t *b, const aud_columns_t *c)
     }
 }
 
-/* tail holds TAIL_HEADER reserved bytes from `at`, then the canonical bytes to its end: parses
- * them back, fills the headers in and appends the columns. */
-static int tail_finish(cmn_buf_t *tail, size_t at, char *why, size_t whylen)
+/* row holds the prefix and TAIL_HEADER reserved bytes, then the canonical bytes to its end:
+ * parses them back, fills the headers in and appends the columns. */
+static int row_finish(cmn_buf_t *row, char *why, size_t whylen)
 {
-    size_t len = tail->len - at - TAIL_HEADER;
+    size_t len = row->len - CANON_AT;
     char store[4096];
     aud_parsed_t p = {.store = store, .store_cap = sizeof(store), .store_borrowed = 1};
-    int rc = aud_event_parse(&p, tail->data + at + TAIL_HEADER, len, why, whylen);
+    int rc = aud_event_parse(&p, row->data + CANON_AT, len, why, whylen);
     if (rc == 0) {
         aud_columns_t c;
         aud_event_columns(&p.ev, &c);
-        unsigned char *h = (unsigned char *)tail->data + at;
+        unsigned char *h = (unsigned char *)row->data + PGW_COPY_ROW_PREFIX;
         aud_be32(h, 8);
         aud_be64(h + 4, (uint64_t)(c.ts_us - AUD_PG_EPOCH_US));
         aud_be32(h + 12, (uint32_t)len);
-        put_columns(tail, &c);
+        put_columns(row, &c);
     }
     aud_parsed_free(&p);
     return rc;
 }
 
-int pgw_copy_tail_from_event(cmn_buf_t *tail, const aud_event_t *ev)
+int pgw_copy_row_from_event(cmn_buf_t *row, const aud_event_t *ev)
 {
-    static const char zero[TAIL_HEADER];
-    cmn_buf_clear(tail);
-    int rc = cmn_buf_append(tail, zero, TAIL_HEADER);
+    static const char zero[CANON_AT];
+    cmn_buf_clear(row);
+    int rc = cmn_buf_append(row, zero, CANON_AT);
     if (rc == 0)
-        rc = aud_event_encode(ev, tail);
-    if (rc == 0 && tail->len - TAIL_HEADER > AUD_MAX_EVENT_BYTES)
+        rc = aud_event_encode(ev, row);
+    if (rc == 0 && row->len - CANON_AT > AUD_MAX_EVENT_BYTES)
         rc = CMN_ERR_TOOBIG;
     /* the encoder's output always parses: a failure here would be a bug, refused as invalid */
-    if (rc == 0 && tail_finish(tail, 0, NULL, 0) != 0)
+    if (rc == 0 && row_finish(row, NULL, 0) != 0)
         rc = CMN_ERR_INVAL;
     return rc;
 }
 
-int pgw_copy_tail_from_canonical(cmn_buf_t *tail, const char *canonical, size_t len, char *why,
-                                 size_t whylen)
+int pgw_copy_row_from_canonical(cmn_buf_t *row, const char *canonical, size_t len, char *why,
+                                size_t whylen)
 {
-    static const char zero[TAIL_HEADER];
-    size_t at = tail->len;
-    if (cmn_buf_append(tail, zero, TAIL_HEADER) != 0 || cmn_buf_append(tail, canonical, len) != 0) {
+    static const char zero[CANON_AT];
+    cmn_buf_clear(row);
+    if (cmn_buf_append(row, zero, CANON_AT) != 0 || cmn_buf_append(row, canonical, len) != 0) {
         cmn_errf(why, whylen, "longer than a row can be");
         return CMN_ERR_NOMEM;
     }
-    return tail_finish(tail, at, why, whylen);
+    return row_finish(row, why, whylen);
 }
 
-const char *pgw_copy_tail_canonical(const cmn_buf_t *tail, size_t *len)
+const char *pgw_copy_row_canonical(const cmn_buf_t *row, size_t *len)
 {
-    *len = aud_rd32((const unsigned char *)tail->data + 12);
-    return tail->data + TAIL_HEADER;
+    *len = aud_rd32((const unsigned char *)row->data + PGW_COPY_ROW_PREFIX + 12);
+    return row->data + CANON_AT;
 }
 
-void pgw_copy_begin(cmn_buf_t *b)
-{
-    static const char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
-    cmn_buf_clear(b);
-    cmn_buf_append(b, sig, 11);
-    put32(b, 0);
-    put32(b, 0);
-}
-
-void pgw_copy_row(cmn_buf_t *b, int64_t stream_id, int64_t seq, const unsigned char *prev,
-                  const unsigned char *hash, const char *tail, size_t tail_len)
+void pgw_copy_row_link(cmn_buf_t *row, int64_t stream_id, int64_t seq, const unsigned char *prev,
+                       const unsigned char *hash)
 {
     /* field count, then stream_id, seq, prev_hash, hash as (length, value) pairs */
-    unsigned char h[2 + 12 + 12 + 36 + 36];
+    unsigned char *h = (unsigned char *)row->data;
     aud_be16(h, NCOLS);
     aud_be32(h + 2, 8);
     aud_be64(h + 6, (uint64_t)stream_id);
@@ -159,11 +144,16 @@ void pgw_copy_row(cmn_buf_t *b, int64_t stream_id, int64_t seq, const unsigned c
     memcpy(h + 30, prev, AUD_HASH_BYTES);
     aud_be32(h + 62, AUD_HASH_BYTES);
     memcpy(h + 66, hash, AUD_HASH_BYTES);
-    cmn_buf_append(b, h, sizeof(h));
-    cmn_buf_append(b, tail, tail_len);
 }
 
-void pgw_copy_end(cmn_buf_t *b)
+void pgw_copy_header(unsigned char out[PGW_COPY_HEADER])
 {
-    put16(b, -1);
+    static const char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
+    memcpy(out, sig, 11);
+    memset(out + 11, 0, 8); /* flags, header extension length */
+}
+
+void pgw_copy_trailer(unsigned char out[PGW_COPY_TRAILER])
+{
+    aud_be16(out, 0xffff); /* a field count of -1 */
 }

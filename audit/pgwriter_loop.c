@@ -110,39 +110,55 @@ static void write_batch(aud_writer_t *w, pgw_ticket_t **ts, size_t n)
         pgw_spool_batch(w, ts, n, w->head_seq + 1, w->head_hash);
         return;
     }
-    /* COPY: hash the chain forward from the head. */
+    /* COPY: hash the chain forward from the head, each row sent as soon as it is chained, so
+     * that PostgreSQL works on the first rows while the writer hashes the next. A checkpoint
+     * due by count signs the batch's last event and commits with it (one WAL flush for both):
+     * then the COPY runs inside BEGIN ... COMMIT. */
     int64_t first = w->head_seq + 1;
+    int64_t last = first + (int64_t)n - 1;
+    int64_t deadline = pgw_state_db_deadline(w);
     unsigned char prev[AUD_HASH_BYTES], hash[AUD_HASH_BYTES];
+    unsigned char header[PGW_COPY_HEADER], trailer[PGW_COPY_TRAILER];
     memcpy(prev, w->head_hash, AUD_HASH_BYTES);
     memcpy(w->batch_prev, prev, AUD_HASH_BYTES);
-    pgw_copy_begin(&w->copy);
+    w->batch_has_cp = last - w->cp_seq >= w->cp_every;
+    pgw_copy_header(header);
+    pgw_copy_trailer(trailer);
+    /* sent: the rows so far reached libpq; once a send fails, the rest is only chained, for
+     * the hash the batch in doubt ends with */
+    int sent = pgw_pgio_copy_start(w->conn, w->batch_has_cp ? "BEGIN; " PGW_COPY_SQL : PGW_COPY_SQL,
+                                   deadline, err, sizeof(err)) == 0 &&
+               pgw_pgio_copy_put(w->conn, header, sizeof(header), deadline, err, sizeof(err)) == 0;
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const char *canon = pgw_copy_tail_canonical(&ts[i]->row, &len);
+        const char *canon = pgw_copy_row_canonical(&ts[i]->row, &len);
         if (aud_chain_next(&w->hasher, prev, canon, len, hash) != 0) {
-            /* only for text that is not a canonical event, which submit refuses: fail closed */
+            /* only for text that is not a canonical event, which submit refuses: fail closed,
+             * and drop the connection so that nothing of the batch commits */
+            pgw_state_disconnect(w, "an event could not be chained");
             pgw_tickets_complete(w, ts, n, CMN_ERR_INVAL);
             return;
         }
-        pgw_copy_row(&w->copy, w->stream_id, first + (int64_t)i, prev, hash, ts[i]->row.data,
-                     ts[i]->row.len);
+        pgw_copy_row_link(&ts[i]->row, w->stream_id, first + (int64_t)i, prev, hash);
+        if (sent)
+            sent = pgw_pgio_copy_put(w->conn, ts[i]->row.data, ts[i]->row.len, deadline, err,
+                                     sizeof(err)) == 0;
         memcpy(prev, hash, AUD_HASH_BYTES);
     }
-    pgw_copy_end(&w->copy);
-    /* Due a checkpoint by count: it signs this batch's last event and commits with it. */
-    int64_t last = first + (int64_t)n - 1;
     char then[600] = "";
-    w->batch_has_cp = 0;
-    if (last - w->cp_seq >= w->cp_every) {
+    if (w->batch_has_cp) {
         if (pgw_checkpoint_sign(w, last, hash, &w->batch_cp) != 0) {
+            pgw_state_disconnect(w, "a checkpoint could not be signed");
             pgw_tickets_complete(w, ts, n, CMN_ERR_CONFLICT);
             return;
         }
-        w->batch_has_cp = 1;
         pgw_checkpoint_sql(w, &w->batch_cp, "; COMMIT", then, sizeof(then));
     }
-    if (pgw_pgio_copy_in(w->conn, PGW_COPY_SQL, &w->copy, w->batch_has_cp ? then : NULL,
-                         pgw_state_db_deadline(w), err, sizeof(err)) == 0) {
+    if (sent)
+        sent =
+            pgw_pgio_copy_put(w->conn, trailer, sizeof(trailer), deadline, err, sizeof(err)) == 0;
+    if (sent && pgw_pgio_copy_finish(w->conn, w->batch_has_cp ? then : NULL, deadline, err,
+                                     sizeof(err)) == 0) {
         committed(w, ts, n, last, hash);
         return;
     }

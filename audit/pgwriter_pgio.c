@@ -103,12 +103,9 @@ int pgw_pgio_command(PGconn *conn, const char *sql, int64_t deadline, char *err,
     return finish_command(conn, PGRES_COMMAND_OK, deadline, err, errlen);
 }
 
-int pgw_pgio_copy_in(PGconn *conn, const char *copy_sql, const cmn_buf_t *rows, const char *then,
-                     int64_t deadline, char *err, size_t errlen)
+int pgw_pgio_copy_start(PGconn *conn, const char *sql, int64_t deadline, char *err, size_t errlen)
 {
     int failed = 0;
-    char sql[1024];
-    snprintf(sql, sizeof(sql), "%s%s", then ? "BEGIN; " : "", copy_sql);
     if (PQsendQuery(conn, sql) != 1 || flush_out(conn, deadline) != 0) {
         aud_db_oneline(err, errlen, "", PQerrorMessage(conn));
         return -1;
@@ -116,7 +113,7 @@ int pgw_pgio_copy_in(PGconn *conn, const char *copy_sql, const cmn_buf_t *rows, 
     PGresult *r;
     for (;;) {
         r = next_result(conn, deadline, &failed);
-        if (r && then && PQresultStatus(r) == PGRES_COMMAND_OK) {
+        if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
             PQclear(r); /* BEGIN */
             continue;
         }
@@ -132,11 +129,27 @@ int pgw_pgio_copy_in(PGconn *conn, const char *copy_sql, const cmn_buf_t *rows, 
         return -1;
     }
     PQclear(r);
+    return 0;
+}
+
+int pgw_pgio_copy_put(PGconn *conn, const void *data, size_t len, int64_t deadline, char *err,
+                      size_t errlen)
+{
     int q;
-    while ((q = PQputCopyData(conn, rows->data, (int)rows->len)) == 0)
+    while ((q = PQputCopyData(conn, data, (int)len)) == 0)
         if (wait_socket(conn, 1, deadline) != 0 || PQflush(conn) < 0)
             break;
-    while (q == 1 && (q = PQputCopyEnd(conn, NULL)) == 0)
+    if (q != 1) {
+        aud_db_oneline(err, errlen, "sending events: ", PQerrorMessage(conn));
+        return -1;
+    }
+    return 0;
+}
+
+int pgw_pgio_copy_finish(PGconn *conn, const char *then, int64_t deadline, char *err, size_t errlen)
+{
+    int q;
+    while ((q = PQputCopyEnd(conn, NULL)) == 0)
         if (wait_socket(conn, 1, deadline) != 0 || PQflush(conn) < 0)
             break;
     if (q != 1 || flush_out(conn, deadline) != 0) {
@@ -146,4 +159,15 @@ int pgw_pgio_copy_in(PGconn *conn, const char *copy_sql, const cmn_buf_t *rows, 
     if (finish_command(conn, PGRES_COMMAND_OK, deadline, err, errlen) != 0)
         return -1;
     return then ? pgw_pgio_command(conn, then, deadline, err, errlen) : 0;
+}
+
+int pgw_pgio_copy_in(PGconn *conn, const char *copy_sql, const cmn_buf_t *rows, const char *then,
+                     int64_t deadline, char *err, size_t errlen)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql), "%s%s", then ? "BEGIN; " : "", copy_sql);
+    if (pgw_pgio_copy_start(conn, sql, deadline, err, errlen) != 0 ||
+        pgw_pgio_copy_put(conn, rows->data, rows->len, deadline, err, errlen) != 0)
+        return -1;
+    return pgw_pgio_copy_finish(conn, then, deadline, err, errlen);
 }

@@ -15,6 +15,24 @@
  * deadline (CLOCK_MONOTONIC ns) at most. */
 int pgw_pgio_command(PGconn *conn, const char *sql, int64_t deadline, char *err, size_t errlen);
 
+/* Sends sql (a COPY ... FROM STDIN, after "BEGIN; " when the caller ends the transaction
+ * itself) and waits until the server takes the COPY's data. Returns 0, else -1 with a one-line
+ * message in err. Blocks until the deadline at most. */
+int pgw_pgio_copy_start(PGconn *conn, const char *sql, int64_t deadline, char *err, size_t errlen);
+
+/* Queues data[0..len) (borrowed for the call) into the COPY; libpq sends what the socket takes
+ * as its buffer fills, so the server works on earlier rows while the caller makes the next.
+ * Returns 0, else -1 with a one-line message in err. Waits (until the deadline) only when libpq
+ * cannot buffer more. */
+int pgw_pgio_copy_put(PGconn *conn, const void *data, size_t len, int64_t deadline, char *err,
+                      size_t errlen);
+
+/* Ends the COPY and waits for its outcome; then runs then (SQL ending in COMMIT), if any.
+ * Returns 0 once committed, else -1 with a one-line message in err: the outcome is then
+ * unknown. Blocks until the deadline at most. */
+int pgw_pgio_copy_finish(PGconn *conn, const char *then, int64_t deadline, char *err,
+                         size_t errlen);
+
 /* Sends rows (a whole binary COPY: header, rows, trailer) through copy_sql (a COPY ... FROM
  * STDIN) as one transaction. With then (SQL ending in COMMIT), the COPY runs inside BEGIN …
  * then: a checkpoint goes in with the batch it signs, for one commit (one WAL flush) instead of

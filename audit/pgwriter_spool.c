@@ -47,7 +47,7 @@ static int spool_tickets(aud_writer_t *w, pgw_ticket_t **ts, size_t n, int64_t f
     memcpy(p, prev, AUD_HASH_BYTES);
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const char *canon = pgw_copy_tail_canonical(&ts[i]->row, &len);
+        const char *canon = pgw_copy_row_canonical(&ts[i]->row, &len);
         if (aud_chain_next(&w->hasher, p, canon, len, h) != 0 ||
             aud_spool_append(w->spool, first_seq + (int64_t)i, p, h, canon, len) != 0)
             return CMN_ERR_IO;
@@ -112,29 +112,33 @@ void pgw_spool_drain(aud_writer_t *w)
     aud_spool_record_t rec;
     size_t n = 0;
     int rc = 0;
-    pgw_copy_begin(&w->copy);
-    cmn_buf_t tail;
-    cmn_buf_init(&tail, PGW_ROW_MAX_BYTES);
+    unsigned char header[PGW_COPY_HEADER], trailer[PGW_COPY_TRAILER];
+    pgw_copy_header(header);
+    pgw_copy_trailer(trailer);
+    cmn_buf_clear(&w->copy);
+    cmn_buf_append(&w->copy, header, sizeof(header));
+    cmn_buf_t row;
+    cmn_buf_init(&row, PGW_ROW_MAX_BYTES);
     while (n < w->max_batch && w->copy.len < PGW_MAX_BATCH_BYTES &&
            (rc = aud_spool_next(w->spool, &pos, &rec, err, sizeof(err))) == 1) {
-        cmn_buf_clear(&tail);
         char why[200];
-        if (pgw_copy_tail_from_canonical(&tail, rec.canonical, rec.len, why, sizeof(why)) != 0) {
+        if (pgw_copy_row_from_canonical(&row, rec.canonical, rec.len, why, sizeof(why)) != 0) {
             snprintf(err, sizeof(err), "spool record seq %lld is not a canonical event: %s",
                      (long long)rec.seq, why);
             rc = CMN_ERR_PARSE;
             break;
         }
-        pgw_copy_row(&w->copy, w->stream_id, rec.seq, rec.prev, rec.hash, tail.data, tail.len);
+        pgw_copy_row_link(&row, w->stream_id, rec.seq, rec.prev, rec.hash);
+        cmn_buf_append(&w->copy, row.data, row.len);
         n++;
     }
-    cmn_buf_free(&tail);
+    cmn_buf_free(&row);
     if (rc < 0) {
         pgw_state_fatal(w, err);
         return;
     }
     if (n > 0) {
-        pgw_copy_end(&w->copy);
+        cmn_buf_append(&w->copy, trailer, sizeof(trailer));
         if (pgw_pgio_copy_in(w->conn, PGW_COPY_SQL, &w->copy, NULL, pgw_state_db_deadline(w), err,
                              sizeof(err)) != 0) {
             pgw_state_disconnect(w, err);

@@ -51,8 +51,8 @@ struct pgw_ticket {
     int finished;    /* done has been (or is being) called */
     int writer_done; /* the writer no longer needs it */
     int in_list;
-    /* The COPY row without its first four fields (stream_id, seq, prev_hash, hash): ts,
-     * canonical (at offset 16, length at offset 12), then the columns (pgwriter_copy.h). */
+    /* The event's COPY row, encoded at submit; its first four fields (stream_id, seq,
+     * prev_hash, hash) filled in when the writer chains it (pgwriter_copy.h). */
     cmn_buf_t row;
 };
 
@@ -122,7 +122,7 @@ struct aud_writer {
     aud_checkpoint_t batch_cp;
     int64_t cp_synced_ns; /* last fdatasync of the checkpoint file */
     int cp_unsynced;
-    cmn_buf_t copy;
+    cmn_buf_t copy; /* the spool drain's COPY, built whole (batches go row by row) */
     /* spool */
     aud_spool_t *spool;
     aud_spool_pos_t drain_pos;

@@ -1,7 +1,9 @@
 /* `hubgate audit verify`: contract in verify.h; how it is made, in verify_t.h. */
 #include "audit/verify.h"
 #include "audit/db.h"
+#include "audit/limits.h"
 #include "audit/verify_problem.h"
+#include "audit/verify_read.h"
 #include "audit/verify_stream.h"
 #include "audit/verify_t.h"
 #include "common/array.h"
@@ -12,6 +14,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int add_file_cp(void *arg, const aud_checkpoint_t *cp, int64_t lineno)
 {
@@ -44,6 +47,14 @@ static int load_checkpoint_file(vfy_ctx_t *v, const char *path, char *err, size_
     return rc;
 }
 
+/* Reader threads: the caller's number, else one per CPU (each reader's connection keeps a
+ * PostgreSQL backend busy about as long as the reader itself works on what it sends). */
+static int readers_for(const aud_verify_options_t *o)
+{
+    long n = o->readers > 0 ? o->readers : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > AUD_VERIFY_MAX_READERS ? AUD_VERIFY_MAX_READERS : (int)n;
+}
+
 int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
@@ -55,8 +66,9 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     int64_t t0 = cmn_mono_us();
     int rc = 0;
     PGresult *streams = NULL, *keys = NULL;
+    size_t *chunks = NULL; /* per stream */
     r->problems = calloc(v.max_problems, sizeof(aud_problem_t));
-    if (!r->problems || aud_hasher_init(&v.hasher) != 0) {
+    if (!r->problems) {
         cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
@@ -67,10 +79,28 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     if (o->checkpoint_file && (rc = load_checkpoint_file(&v, o->checkpoint_file, err, errlen)))
         goto out;
 
-    /* One snapshot for everything, while writers may keep appending. */
+    /* One snapshot for everything, while writers may keep appending; exported, so that the
+     * readers' connections see exactly what this one sees. */
     v.db = aud_db_snapshot(o->database_url, "hubgate audit verify", err, errlen);
     if (!v.db) {
         rc = CMN_ERR_DB;
+        goto out;
+    }
+    char snapshot[128] = "";
+    if (aud_db_snapshot_export(v.db, snapshot, sizeof(snapshot)) != 0) {
+        /* Without one to share (a server that refuses to export), this connection reads
+         * alone, in a snapshot of its own taken now. */
+        PQfinish(v.db);
+        v.db = aud_db_snapshot(o->database_url, "hubgate audit verify", err, errlen);
+        if (!v.db) {
+            rc = CMN_ERR_DB;
+            goto out;
+        }
+    }
+    v.reader = vfy_read_pool_new(v.db);
+    if (!v.reader) {
+        cmn_errf(err, errlen, "out of memory");
+        rc = CMN_ERR_NOMEM;
         goto out;
     }
     const char *sv[1] = {o->stream};
@@ -88,16 +118,24 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
     }
     int ns = PQntuples(streams);
     r->streams = calloc((size_t)ns + 1, sizeof(aud_stream_report_t));
-    if (!r->streams) {
+    chunks = calloc((size_t)ns + 1, sizeof(*chunks));
+    if (!r->streams || !chunks) {
         cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;
         goto out;
     }
+    /* Every stream's events cut into chunks first, so that the readers run ahead across
+     * streams while each is walked in turn. */
+    for (int i = 0; i < ns; i++)
+        if ((rc = vfy_read_plan(v.reader, strtoll(PQgetvalue(streams, i, 0), NULL, 10), &chunks[i],
+                                err, errlen)))
+            goto out;
+    vfy_read_start(v.reader, o->database_url, snapshot[0] ? snapshot : NULL, readers_for(o));
     for (int i = 0; i < ns; i++) {
         v.sr = &r->streams[r->n_streams++];
-        rc =
-            vfy_stream_run(&v, PQgetvalue(streams, i, 0), PQgetvalue(streams, i, 1),
-                           PQgetvalue(streams, i, 2), PQgetvalue(streams, i, 3), keys, err, errlen);
+        rc = vfy_stream_run(&v, PQgetvalue(streams, i, 0), PQgetvalue(streams, i, 1),
+                            PQgetvalue(streams, i, 2), PQgetvalue(streams, i, 3), keys, chunks[i],
+                            err, errlen);
         if (rc)
             goto out;
         r->events += v.sr->events;
@@ -152,8 +190,8 @@ out:
     aud_keyring_free(&v.pinned);
     free(v.file_cps);
     free(v.file_cp_stream_found);
-    aud_parsed_free(&v.parsed);
-    aud_hasher_free(&v.hasher);
+    vfy_read_pool_free(v.reader);
+    free(chunks);
     if (rc)
         r->ok = 0;
     return rc;

@@ -36,6 +36,7 @@ typedef struct {
     const char *checkpoint_file; /* NULL: none */
     const char *stream;          /* NULL: every stream */
     size_t max_problems;         /* kept in the report; 0: 100 */
+    int readers; /* threads reading events, each on its own connection; 0: one per CPU */
 } aud_verify_options_t;
 
 typedef struct {

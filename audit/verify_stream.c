@@ -2,21 +2,12 @@
 #include "audit/verify_stream.h"
 #include "audit/db.h"
 #include "audit/verify_problem.h"
+#include "audit/verify_read.h"
 #include "common/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define NFIELDS 17
-
-/* One row of the COPY: pointers into the message buffer (owned by `buf`). */
-typedef struct {
-    char *buf;
-    const char *f[NFIELDS];
-    int len[NFIELDS]; /* -1: NULL */
-    int64_t seq;
-} row_t;
 
 static const char *source(const vfy_cp_t *c)
 {
@@ -56,177 +47,6 @@ static void report_cp_signature(vfy_ctx_t *v, const vfy_cp_t *c, const char *kin
                                 : "not registered for this stream");
 }
 
-/* ---- reading rows ---- */
-
-static int parse_row(row_t *row, char *buf, int len)
-{
-    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
-    row->buf = buf;
-    if (end - p < 2)
-        return -1;
-    int n = (int16_t)((p[0] << 8) | p[1]);
-    p += 2;
-    if (n == -1)
-        return 0; /* trailer */
-    if (n != NFIELDS)
-        return -1;
-    for (int i = 0; i < NFIELDS; i++) {
-        if (end - p < 4)
-            return -1;
-        int32_t l = (int32_t)aud_rd32(p);
-        p += 4;
-        if (l < 0) {
-            row->f[i] = NULL;
-            row->len[i] = -1;
-            continue;
-        }
-        if (end - p < l)
-            return -1;
-        row->f[i] = (const char *)p;
-        row->len[i] = l;
-        p += l;
-    }
-    if (row->len[0] != 8 || row->len[1] != AUD_HASH_BYTES || row->len[2] != AUD_HASH_BYTES ||
-        row->len[3] < 0)
-        return -1;
-    row->seq = (int64_t)aud_rd64((const unsigned char *)row->f[0]);
-    return 1;
-}
-
-/* Reads the next row of the COPY. Returns 1, 0 at the end, -1 on error. */
-static int next_row(vfy_ctx_t *v, row_t *row, int *header_done, char *err, size_t errlen)
-{
-    for (;;) {
-        char *buf = NULL;
-        int n = PQgetCopyData(v->db, &buf, 0);
-        if (n == -1)
-            return 0;
-        if (n < 0) {
-            aud_db_oneline(err, errlen, "reading events: ", PQerrorMessage(v->db));
-            return -1;
-        }
-        char *p = buf;
-        if (!*header_done) {
-            if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
-                PQfreemem(buf);
-                cmn_errf(err, errlen, "reading events: not a binary COPY stream");
-                return -1;
-            }
-            p += 19;
-            n -= 19;
-            *header_done = 1;
-            if (n == 0) {
-                PQfreemem(buf);
-                continue;
-            }
-        }
-        int rc = parse_row(row, p, n);
-        row->buf = buf;
-        if (rc < 0) {
-            PQfreemem(buf);
-            cmn_errf(err, errlen, "reading events: malformed row");
-            return -1;
-        }
-        if (rc == 0) {
-            PQfreemem(buf);
-            continue; /* the trailer; the end follows */
-        }
-        return 1;
-    }
-}
-
-/* ---- one stream ---- */
-
-static int text_eq(const row_t *x, int i, const char *want)
-{
-    if (!want)
-        return x->len[i] < 0;
-    return x->len[i] >= 0 && (size_t)x->len[i] == strlen(want) &&
-           memcmp(x->f[i], want, (size_t)x->len[i]) == 0;
-}
-
-static void show_text(const row_t *x, int i, char *out, size_t cap)
-{
-    if (x->len[i] < 0)
-        snprintf(out, cap, "NULL");
-    else
-        snprintf(out, cap, "\"%.*s\"", x->len[i] > 60 ? 60 : x->len[i], x->f[i]);
-}
-
-static void show_want(const char *want, char *out, size_t cap)
-{
-    if (!want)
-        snprintf(out, cap, "NULL");
-    else
-        snprintf(out, cap, "\"%.60s\"", want);
-}
-
-/* Compares the columns with those the event yields. Returns the first column that differs,
- * or NULL, with both values shown in `detail`. */
-static const char *columns_differ(const row_t *x, const aud_columns_t *c, char *detail, size_t cap)
-{
-    static const char *const names[] = {"kind", "request_id", "actor",    "org",
-                                        "repo", "action",     "decision", "rule"};
-    const char *want[] = {c->kind, c->request_id, c->actor,    c->org,
-                          c->repo, c->action,     c->decision, c->rule};
-    char a[80], b[80];
-    for (int i = 0; i < 8; i++) {
-        if (!text_eq(x, 4 + i, want[i])) {
-            show_text(x, 4 + i, a, sizeof(a));
-            show_want(want[i], b, sizeof(b));
-            snprintf(detail, cap, "column %s is %s but the event says %s", names[i], a, b);
-            return names[i];
-        }
-    }
-    int status_ok =
-        c->status == AUD_ABSENT
-            ? x->len[12] < 0
-            : x->len[12] == 4 && (int32_t)aud_rd32((const unsigned char *)x->f[12]) == c->status;
-    if (!status_ok) {
-        snprintf(detail, cap, "column status is %s but the event says %d",
-                 x->len[12] == 4 ? "set" : "NULL", c->status);
-        if (x->len[12] == 4)
-            snprintf(detail, cap, "column status is %d but the event says %d",
-                     (int)(int32_t)aud_rd32((const unsigned char *)x->f[12]), c->status);
-        return "status";
-    }
-    const int64_t nums[2] = {c->bytes_in, c->bytes_out};
-    for (int i = 0; i < 2; i++) {
-        int fi = 13 + i;
-        int ok =
-            nums[i] == AUD_ABSENT
-                ? x->len[fi] < 0
-                : x->len[fi] == 8 && (int64_t)aud_rd64((const unsigned char *)x->f[fi]) == nums[i];
-        if (!ok) {
-            snprintf(detail, cap, "column %s differs from the event (%lld)",
-                     i ? "bytes_out" : "bytes_in", (long long)nums[i]);
-            return i ? "bytes_out" : "bytes_in";
-        }
-    }
-    int ip_ok;
-    if (!c->ip_family) {
-        ip_ok = x->len[15] < 0;
-    } else {
-        int nb = c->ip_family == 4 ? 4 : 16;
-        const unsigned char *q = (const unsigned char *)x->f[15];
-        ip_ok = x->len[15] == 4 + nb && q[0] == (c->ip_family == 4 ? 2 : 3) && q[1] == nb * 8 &&
-                q[3] == nb && memcmp(q + 4, c->ip, (size_t)nb) == 0;
-    }
-    if (!ip_ok) {
-        snprintf(detail, cap, "column client_ip differs from the event (%s)",
-                 c->client_ip ? c->client_ip : "none");
-        return "client_ip";
-    }
-    if (x->len[16] != 8 ||
-        (int64_t)aud_rd64((const unsigned char *)x->f[16]) + AUD_PG_EPOCH_US != c->ts_us) {
-        char ts[28];
-        aud_time_format(c->ts_us, ts);
-        snprintf(detail, cap, "column ts differs from the event (%s)", ts);
-        return "ts";
-    }
-    return NULL;
-}
-
 typedef struct {
     int64_t expect_seq;
     unsigned char m1[AUD_HASH_BYTES]; /* stored hash of the previous row (genesis at first) */
@@ -238,15 +58,8 @@ typedef struct {
     unsigned char swap_hash[AUD_HASH_BYTES];
 } pass_t;
 
-static void row_kind(const row_t *x, char out[32])
-{
-    int l = x->len[4] < 0 ? 0 : x->len[4] > 31 ? 31 : x->len[4];
-    memcpy(out, x->f[4], (size_t)l);
-    out[l] = '\0';
-}
-
 /* Checks the checkpoints at x's seq against x's stored hash. */
-static void checkpoints_at(vfy_ctx_t *v, const row_t *x, const char *kind)
+static void checkpoints_at(vfy_ctx_t *v, const vfy_row_t *x, const char *kind)
 {
     while (v->cp_next < v->n_cps && v->cps[v->cp_next].cp.seq <= x->seq) {
         vfy_cp_t *c = &v->cps[v->cp_next++];
@@ -254,31 +67,28 @@ static void checkpoints_at(vfy_ctx_t *v, const row_t *x, const char *kind)
             continue; /* its event is missing: reported as deleted */
         c->checked = 1;
         report_cp_signature(v, c, kind);
-        if (memcmp(c->cp.hash, x->f[2], AUD_HASH_BYTES) != 0) {
+        if (memcmp(c->cp.hash, x->hash, AUD_HASH_BYTES) != 0) {
             char ts[28], a[17], b[17];
             aud_time_format(c->cp.ts_us, ts);
             vfy_problem(v, v->sr->name, x->seq, kind, "checkpoint_hash",
                         "the %s checkpoint at seq %lld (%s) signed hash %s…, but the chain has %s… "
                         "there: events up to this seq were rewritten since it was signed",
                         source(c), (long long)c->cp.seq, ts, aud_chain_hash_short(c->cp.hash, a),
-                        aud_chain_hash_short((const unsigned char *)x->f[2], b));
+                        aud_chain_hash_short(x->hash, b));
         } else if (c->sig_ok == 1 && x->seq > v->sr->last_signed_seq) {
             v->sr->last_signed_seq = x->seq;
         }
     }
 }
 
-static void analyze(vfy_ctx_t *v, pass_t *ps, const row_t *x, const row_t *next)
+/* The walk's step for event x (its own checks done by a reader), next the event after it in
+ * seq order (NULL at the end of the stream). */
+static void analyze(vfy_ctx_t *v, pass_t *ps, const vfy_row_t *x, const vfy_row_t *next)
 {
     const char *sname = v->sr->name;
-    char kind[32];
-    row_kind(x, kind);
-    const unsigned char *prev = (const unsigned char *)x->f[1];
-    const unsigned char *hash = (const unsigned char *)x->f[2];
-    const char *canon = x->f[3];
-    size_t clen = (size_t)x->len[3];
-    unsigned char computed[AUD_HASH_BYTES];
-    aud_chain_next(&v->hasher, prev, canon, clen, computed);
+    const char *kind = x->kind;
+    const unsigned char *prev = x->prev;
+    const unsigned char *hash = x->hash;
 
     int link_ok = memcmp(prev, ps->m1, AUD_HASH_BYTES) == 0;
     if (x->seq != ps->expect_seq) {
@@ -291,8 +101,8 @@ static void analyze(vfy_ctx_t *v, pass_t *ps, const row_t *x, const row_t *next)
                       "%lld",
                 (long long)ps->expect_seq, (long long)x->seq);
     } else if (!link_ok && !ps->suppress_link) {
-        if (next && memcmp(next->f[1], ps->m1, AUD_HASH_BYTES) == 0 &&
-            memcmp(prev, next->f[2], AUD_HASH_BYTES) == 0) {
+        if (next && memcmp(next->prev, ps->m1, AUD_HASH_BYTES) == 0 &&
+            memcmp(prev, next->hash, AUD_HASH_BYTES) == 0) {
             vfy_problem(v, sname, x->seq, kind, "swapped",
                         "events seq %lld and %lld are in each other's place (reordered)",
                         (long long)x->seq, (long long)next->seq);
@@ -313,12 +123,10 @@ static void analyze(vfy_ctx_t *v, pass_t *ps, const row_t *x, const row_t *next)
                 (long long)x->seq, (long long)(x->seq - 1));
         }
     }
-    if (memcmp(computed, hash, AUD_HASH_BYTES) != 0) {
-        unsigned char alt[AUD_HASH_BYTES];
+    if (!x->hash_ok) {
         if (ps->suppress_content) {
             /* reported with its neighbour */
-        } else if (next && (aud_chain_next(&v->hasher, prev, next->f[3], (size_t)next->len[3], alt),
-                            memcmp(alt, hash, AUD_HASH_BYTES) == 0)) {
+        } else if (next && x->next_fits) {
             vfy_problem(v, sname, x->seq, kind, "swapped",
                         "the contents of events seq %lld and %lld were exchanged",
                         (long long)x->seq, (long long)next->seq);
@@ -328,22 +136,15 @@ static void analyze(vfy_ctx_t *v, pass_t *ps, const row_t *x, const row_t *next)
                         "event seq %lld was modified: its content does not hash to its stored hash",
                         (long long)x->seq);
         }
-    } else {
-        char why[200];
-        if (aud_event_parse(&v->parsed, canon, clen, why, sizeof(why)) != 0) {
-            vfy_problem(
-                v, sname, x->seq, kind, "noncanonical",
-                "event seq %lld is not a canonical hubgate event (%s): it was not written by "
-                "a hubgate writer",
-                (long long)x->seq, why);
-        } else {
-            aud_columns_t c;
-            char detail[300];
-            aud_event_columns(&v->parsed.ev, &c);
-            if (columns_differ(x, &c, detail, sizeof(detail)))
-                vfy_problem(v, sname, x->seq, kind, "column_mismatch",
-                            "event seq %lld: %s (a column was edited)", (long long)x->seq, detail);
-        }
+    } else if (x->content == VFY_CONTENT_NONCANONICAL) {
+        vfy_problem(v, sname, x->seq, kind, "noncanonical",
+                    "event seq %lld is not a canonical hubgate event (%s): it was not written by "
+                    "a hubgate writer",
+                    (long long)x->seq, x->detail ? x->detail : "");
+    } else if (x->content == VFY_CONTENT_COLUMNS) {
+        vfy_problem(v, sname, x->seq, kind, "column_mismatch",
+                    "event seq %lld: %s (a column was edited)", (long long)x->seq,
+                    x->detail ? x->detail : "");
     }
     checkpoints_at(v, x, kind);
 
@@ -359,7 +160,7 @@ static void analyze(vfy_ctx_t *v, pass_t *ps, const row_t *x, const row_t *next)
         memcpy(ps->m1, hash, AUD_HASH_BYTES);
     if (ps->after_swap)
         ps->after_swap--;
-    memcpy(ps->m1_kind, kind, sizeof(kind));
+    memcpy(ps->m1_kind, kind, sizeof(ps->m1_kind));
     ps->expect_seq = x->seq + 1;
     v->sr->events++;
     if (!v->sr->first_seq)
@@ -378,7 +179,8 @@ static int cmp_cp(const void *a, const void *b)
 }
 
 int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *pem,
-                   const char *key_id, const PGresult *extra_keys, char *err, size_t errlen)
+                   const char *key_id, const PGresult *extra_keys, size_t n_chunks, char *err,
+                   size_t errlen)
 {
     int rc = 0;
     PGresult *res = NULL;
@@ -495,56 +297,19 @@ int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *p
             sr->last_signed_seq = 0;
     }
 
-    /* The events, in seq order, streamed. */
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "COPY (SELECT seq, prev_hash, hash, canonical, kind, request_id, actor, org, repo, "
-             "action, decision, rule, status, bytes_in, bytes_out, client_ip, ts FROM "
-             "audit_event WHERE stream_id = %lld ORDER BY seq) TO STDOUT (FORMAT binary)",
-             atoll(id));
-    res = PQexec(v->db, sql);
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(res));
-        rc = CMN_ERR_DB;
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
+    /* The events, in seq order, as the readers checked them (verify_read.h). */
     pass_t ps;
     memset(&ps, 0, sizeof(ps));
     ps.expect_seq = 1;
     memcpy(ps.m1, v->genesis, AUD_HASH_BYTES);
-    row_t a, b;
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    row_t *pending = &a, *cur = &b;
-    int have = 0, header = 0, n;
-    while ((n = next_row(v, cur, &header, err, errlen)) == 1) {
-        if (have) {
-            analyze(v, &ps, pending, cur);
-            PQfreemem(pending->buf);
-        }
-        row_t *t = pending;
-        pending = cur;
-        cur = t;
-        have = 1;
-    }
-    if (have) {
-        if (n >= 0)
-            analyze(v, &ps, pending, NULL);
-        PQfreemem(pending->buf);
-    }
-    /* the COPY's final result */
-    while ((res = PQgetResult(v->db)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && n >= 0) {
-            aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(res));
-            n = -1;
-        }
-        PQclear(res);
-    }
-    if (n < 0) {
-        rc = CMN_ERR_DB;
-        goto out;
+    for (size_t k = 0; k < n_chunks; k++) {
+        const vfy_row_t *rows, *after;
+        size_t n;
+        if ((rc = vfy_read_next(v->reader, &rows, &n, &after, err, errlen)) != 0)
+            goto out;
+        for (size_t i = 0; i < n; i++)
+            analyze(v, &ps, &rows[i], i + 1 < n ? &rows[i + 1] : after);
+        vfy_read_release(v->reader);
     }
 
     /* Checkpoints beyond the last event: its tail was removed. */

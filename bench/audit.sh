@@ -13,10 +13,14 @@
 #       column-checked, with every checkpoint signature checked (pinned key + checkpoint file),
 #       right after the writes and after VACUUM;
 #   (e) what PostgreSQL alone takes to stream those rows out (COPY TO /dev/null): verify's ceiling.
+#   (f) with --indexes 1: what each index costs those COPYs: the rows of (b) into a twin with no
+#       index, the primary key alone, the key and each other index of audit_event alone (and the
+#       three B-trees 006_audit_event_indexes.sql removed, for comparison), then all of today's;
+#       the median of --runs COPYs each, and each one's cost against the key alone.
 # Prints the figures and the ratios (c)/(a), (c)/(b), (d)/(e). Compare only within one run.
-#   bench/audit.sh [--events N] [--threads T] [--window W] [--keep]
+#   bench/audit.sh [--events N] [--threads T] [--window W] [--indexes 1] [--runs R] [--keep]
 . "$(dirname "$0")/lib.sh"
-bench_args events=500000 threads=2 window=4096 -- "$@"
+bench_args events=500000 threads=2 window=4096 indexes=0 runs=3 -- "$@"
 load=$bench_progs/bench_audit
 bench_need "$bin" "$load"
 "$bin" audit --help >/dev/null 2>&1 || { echo "$bench_name: $bin has no 'audit' command (gateway/main.c dispatch)" >&2; exit 1; }
@@ -86,6 +90,40 @@ t0=$(now)
 t1=$(now)
 stream=$(rate "$total" "$t0" "$t1")
 echo "(e) PostgreSQL streaming those rows out (COPY TO /dev/null): $stream rows/s"
+
+# (f) each index's cost, on the rows of (b)
+if [ "$indexes" = 1 ]; then
+  copy_rate() { # the median rows/s of $runs COPYs of the rows into a fresh twin made by "$1"
+    local r rates=()
+    for r in $(seq "$runs"); do
+      "${psql[@]}" -d hubgate -c 'set client_min_messages = warning' -c 'drop table if exists twin' \
+        -c 'create table twin (like audit_event including defaults including constraints)' -c "$1" -c checkpoint
+      t0=$(now)
+      "${psql[@]}" -d hubgate -c "\\copy twin from '$work/rows.bin' with (format binary)"
+      t1=$(now)
+      rates+=("$(rate "$n" "$t0" "$t1")")
+    done
+    printf '%s\n' "${rates[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+  }
+  pk='alter table twin add primary key (stream_id, seq)'
+  none=$(copy_rate 'set client_min_messages = warning')
+  key=$(copy_rate "$pk")
+  echo "(f) COPY of $n rows into a twin, median of $runs: no index $none rows/s; primary key alone $key rows/s"
+  # Today's indexes but the key, as pg_indexes has them, then 002's removed B-trees.
+  mapfile -t defs < <("${psql[@]}" -d hubgate -c "select indexname || '|' || replace(indexdef, ' ON public.audit_event ', ' ON twin ')
+    from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey' order by 1")
+  defs+=("audit_event_ts (removed by 006)|CREATE INDEX ON twin (ts)"
+         "audit_event_org_ts (removed by 006)|CREATE INDEX ON twin (org, ts)"
+         "audit_event_actor_ts (removed by 006)|CREATE INDEX ON twin (actor, ts)")
+  all="$pk"
+  for d in "${defs[@]}"; do
+    name=${d%%|*}; def=${d#*|}; def=${def/CREATE INDEX audit_event_* ON/CREATE INDEX ON}
+    r=$(copy_rate "$pk; $def")
+    python3 -c "import sys; r, k = int(sys.argv[2]), int(sys.argv[3]); print(f'    + {sys.argv[1]:<40} {r:>8} rows/s  ({100 * (k / r - 1):+.0f} % time per row against the key alone)')" "$name" "$r" "$key"
+    case $name in *removed*) ;; *) all="$all; $def" ;; esac
+  done
+  echo "    today's indexes together: $(copy_rate "$all") rows/s"
+fi
 
 python3 - "$writer" "$bare" "$ceiling" "$verify" "$stream" <<'PY'
 import sys

@@ -1,11 +1,15 @@
 // hubgate db migrate against a real PostgreSQL: applies schema/NNN_*.sql in order, is
 // idempotent and concurrency-safe, refuses databases it does not know, and the schema it
-// creates is append-only (docs/database.md).
+// creates is append-only (docs/database.md). 006_audit_event_indexes.sql (issue 12) upgrades a
+// database populated by 0.1 (tests/fixtures/db/legacy-0.1.sql) and one at 005 holding events
+// written by this release's gateway: events, `audit verify`, the report and `report verify`
+// work after it, and every query hubgate makes on audit_event keeps an index path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, useStack, runHubgate } from '../lib/harness.mjs';
+import { REPO, useStack, startStack, mintToken, runHubgate, makeTempDir, sleep } from '../lib/harness.mjs';
 
 // Every migration in schema/, as the binary embeds them (schema/embed.cmake sorts the same way).
 const migrations = fs.readdirSync(path.join(REPO, 'schema')).filter((f) => /^[0-9]{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
@@ -111,4 +115,169 @@ test('the audit tables are append-only, even for a superuser', async (t) => {
      values ('tok_12345678', decode(repeat('22', 32), 'hex'), 'laptop', 'https://idp', 'alice', '{}', 'read', now() + interval '1 day')`);
   asGw(`update access_token set revoked_at = now() where id = 'tok_12345678'`);
   assert.throws(() => asGw(`update access_token set scope = 'write'`), /permission denied for table access_token/);
+});
+
+// ---- 006_audit_event_indexes.sql ----
+
+const LEGACY = path.join(REPO, 'tests', 'fixtures', 'db', 'legacy-0.1.sql');
+const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
+const INDEXES_006 = ['audit_event_pkey', 'audit_event_policy_loaded', 'audit_event_request_id', 'audit_event_ts_brin'];
+
+const audIndexes = (pg, db) => pg.psql(`select indexname from pg_indexes where tablename = 'audit_event' order by 1`, { db }).split('\n');
+const isoNoMs = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+// Applies schema/001..last as `hubgate db migrate` does (each file, then its row in
+// schema_migration with the file's SHA-256), so that a later `db migrate` finds a database that
+// a release shipping only those migrations left.
+function migrateUpTo(pg, db, last) {
+  pg.psql(`create table if not exists schema_migration (name text primary key, sha256 text not null,
+           applied_at timestamptz not null default now())`, { db });
+  for (const m of migrations.filter((f) => f <= last)) {
+    const sql = fs.readFileSync(path.join(REPO, 'schema', m));
+    pg.psql(`begin;\n${sql}\n;insert into schema_migration (name, sha256) values ('${m}', '${crypto.createHash('sha256').update(sql).digest('hex')}');\ncommit;`, { db });
+  }
+}
+
+// Each query hubgate makes on audit_event (audit/pgwriter_connect.c, verify*.c, report_stream.c,
+// report_policy.c; a request id lookup), with sequential scans disabled: a plan that still scans
+// audit_event sequentially has no index path, and each names the indexes it needs (on these
+// small tables the planner may well prefer the primary key for the rest). The SQL is the C
+// code's, with values in place of its parameters.
+function assertIndexPaths(pg, db, { stream, from, to, rid }) {
+  const queries = [
+    ['chain head', [/audit_event_pkey/], `SELECT coalesce((SELECT seq FROM audit_event WHERE stream_id = ${stream} ORDER BY seq DESC LIMIT 1), 0), (SELECT hash FROM audit_event WHERE stream_id = ${stream} ORDER BY seq DESC LIMIT 1)`],
+    ['verify, report pass', [/audit_event_pkey/], `SELECT seq, prev_hash, hash, canonical FROM audit_event WHERE stream_id = ${stream} AND seq BETWEEN 1 AND 100 ORDER BY seq`],
+    ['report period', [], `SELECT min(seq), max(seq), count(*) FROM audit_event WHERE stream_id = ${stream} AND ts >= '${from}' AND ts < '${to}'`],
+    ['report head', [/audit_event_pkey/], `SELECT max(seq) FROM audit_event WHERE stream_id = ${stream}`],
+    ['policy at the start', [/audit_event_ts_brin/, /audit_event_policy_loaded/], `WITH active AS MATERIALIZED (SELECT DISTINCT stream_id FROM audit_event WHERE ts >= '${from}' AND ts < '${to}') SELECT DISTINCT ON (e.stream_id) s.name, e.canonical FROM audit_event e JOIN audit_stream s ON s.id = e.stream_id WHERE e.kind = 'policy.loaded' AND e.ts < '${from}' AND e.stream_id IN (SELECT stream_id FROM active) ORDER BY e.stream_id, e.ts DESC, e.seq DESC`],
+    ['by request id', [/audit_event_request_id/], `SELECT * FROM audit_event WHERE request_id = '${rid}'`],
+  ];
+  for (const [what, uses, sql] of queries) {
+    const plan = pg.psql(`set enable_seqscan = off; explain ${sql}`, { db });
+    assert.doesNotMatch(plan, /Seq Scan on audit_event/, `${what}: no index path\n${plan}`);
+    for (const index of uses) assert.match(plan, index, `${what}\n${plan}`);
+  }
+}
+
+// The last checkpoint's time of the stream that stopped first, to the microsecond: a period
+// ending there is proven complete for every stream.
+const lastCheckpoint = (pg, db) => pg.psql(`select to_char(min(t) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+  from (select max(ts) as t from audit_checkpoint group by stream_id) c`, { db });
+
+// `audit verify` (the database's keys), `report soc2` over [from, to) and `report verify` of it
+// (every key the database registered, and the report's own).
+async function checkEvidence(pg, db, { from, to, dir, name }) {
+  const url = pg.url.replace(/\/hubgate$/, `/${db}`);
+  const v = await runHubgate(['audit', 'verify', '--database', url, '--json']);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  const verified = JSON.parse(v.stdout);
+  assert.equal(verified.ok, true, v.stdout);
+  assert.equal(String(verified.events), pg.psql('select count(*) from audit_event', { db }));
+
+  const out = path.join(dir, name);
+  const reportKey = path.join(dir, `${name}-report.pem`);
+  const kg = await runHubgate(['keygen', '--out', reportKey, '--pubout', `${reportKey}.pub`]);
+  assert.equal(kg.code, 0, kg.stderr);
+  const r = await runHubgate(['report', 'soc2', '--database', url, '--from', from, '--to', to, '--out', out, '--key', reportKey]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.equal(String(report.totals.events), pg.psql(`select count(*) from audit_event where ts >= '${from}' and ts < '${to}'`, { db }));
+  // Every key the streams registered (the database's word is enough here: pinning is tested
+  // in tests/integration/evidence/).
+  const pems = pg.psql(`select public_key from audit_stream union all select public_key from audit_stream_key`, { db })
+    .split(/(?<=-----END PUBLIC KEY-----)\n/).filter(Boolean);
+  const keys = pems.map((pem, i) => {
+    const f = path.join(dir, `${name}-key${i}.pub`);
+    fs.writeFileSync(f, `${pem.trim()}\n`);
+    return ['--pubkey', f];
+  });
+  const rv = await runHubgate(['report', 'verify', out, ...keys.flat(), '--pubkey', `${reportKey}.pub`]);
+  assert.equal(rv.code, 0, rv.stdout + rv.stderr);
+  return report;
+}
+
+test('006 upgrades a database populated by 0.1: events, verify and the report still work', async (t) => {
+  const stack = useStack(t);
+  const pg = await stack.postgres();
+  pg.psql('create database legacy', { db: 'postgres' });
+  pg.psql(fs.readFileSync(LEGACY, 'utf8'), { db: 'legacy' });
+  const q = (sql) => pg.psql(sql, { db: 'legacy' });
+  const before = q('select count(*), min(ts), max(ts) from audit_event').split('|');
+  assert.ok(Number(before[0]) >= 10, `the fixture holds 0.1's events (${before[0]})`);
+  assert.deepEqual(audIndexes(pg, 'legacy'), ['audit_event_actor_ts', 'audit_event_org_ts', 'audit_event_pkey', 'audit_event_request_id', 'audit_event_ts']);
+
+  const m = await runHubgate(['db', 'migrate', '--database', pg.url.replace(/\/hubgate$/, '/legacy')]);
+  assert.equal(m.code, 0, m.stdout + m.stderr);
+  assert.match(m.stdout, /^applied 006_audit_event_indexes\.sql$/m);
+  assert.deepEqual(audIndexes(pg, 'legacy'), INDEXES_006);
+  assert.equal(q(`select string_agg(distinct pg_get_userbyid(relowner), ',') from pg_class where relname like 'audit_event%' and relkind = 'i'`), 'hubgate_owner');
+  assert.deepEqual(q('select count(*), min(ts), max(ts) from audit_event').split('|'), before, 'every event is still there');
+
+  const rid = q(`select request_id from audit_event where kind = 'request' and request_id is not null order by seq limit 1`);
+  assert.equal(q(`select count(*) from audit_event where request_id = '${rid}' and kind = 'request'`), '1');
+  const from = isoNoMs(Date.parse(before[1]) - 1000);
+  const to = lastCheckpoint(pg, 'legacy');
+  assert.ok(Date.parse(to) > Date.parse(before[2]), 'the last checkpoint follows the last event');
+  assertIndexPaths(pg, 'legacy', { stream: q(`select id from audit_stream`), from, to, rid });
+  await checkEvidence(pg, 'legacy', { from, to, dir: makeTempDir('m006'), name: 'legacy' });
+});
+
+test('006 upgrades a database at 005 holding events this release wrote; writing goes on after it', async (t) => {
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
+  pg.psql('create database at005', { db: 'postgres' });
+  migrateUpTo(pg, 'at005', '005_least_privilege.sql');
+  const q = (sql) => pg.psql(sql, { db: 'at005' });
+  const url = pg.url.replace(/\/hubgate$/, '/at005');
+  assert.deepEqual(audIndexes(pg, 'at005'), ['audit_event_actor_ts', 'audit_event_org_ts', 'audit_event_pkey', 'audit_event_request_id', 'audit_event_ts']);
+
+  // A gateway of this release writes to the 005 schema: a policy load, requests, a token.
+  const config = { database: url, audit: { stream: 'gw-before', checkpoint_every: 5 } };
+  const alice = await idp.token('alice');
+  const eve = await idp.token('eve');
+  const traffic = async (gw) => {
+    const ok = await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
+    assert.equal(ok.status, 200);
+    assert.equal((await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${eve}` } })).status, 404);
+    await mintToken(gw, alice, { name: `laptop-${gw.config.audit.stream}`, scope: 'read' });
+    return ok.headers.get('x-request-id');
+  };
+  const gw1 = await gateway({ migrate: false, policy: POLICY, config });
+  await sleep(20);
+  const t1 = Date.now(); // after gw-before's policy load: the report's period starts here
+  await sleep(20);
+  const rid1 = await traffic(gw1);
+  assert.equal(await gw1.stop(), 0);
+  const written = q('select count(*) from audit_event');
+
+  const m = await runHubgate(['db', 'migrate', '--database', url]);
+  assert.equal(m.code, 0, m.stdout + m.stderr);
+  assert.deepEqual(m.stdout.trim().split('\n'), ['applied 006_audit_event_indexes.sql', `database is up to date: ${migrations.length} migrations (1 applied now)`]);
+  assert.deepEqual(audIndexes(pg, 'at005'), INDEXES_006);
+  assert.equal(q('select count(*) from audit_event'), written);
+
+  // The same stream goes on (its chain head read back through the primary key), and a new one
+  // beside it.
+  const [gw2, gw3] = await Promise.all([
+    gateway({ migrate: false, policy: POLICY, config }),
+    gateway({ migrate: false, policy: POLICY, config: { ...config, audit: { stream: 'gw-after', checkpoint_every: 5 } } }),
+  ]);
+  const rid2 = await traffic(gw2);
+  const rid3 = await traffic(gw3);
+  assert.equal(await gw2.stop(), 0);
+  assert.equal(await gw3.stop(), 0);
+  for (const rid of [rid1, rid2, rid3]) {
+    assert.equal(q(`select count(*) from audit_event where request_id = '${rid}' and kind = 'request'`), '1', rid);
+  }
+  assert.equal(q(`select count(*) from audit_stream`), '2');
+
+  const from = new Date(t1).toISOString();
+  const to = lastCheckpoint(pg, 'at005');
+  assertIndexPaths(pg, 'at005', { stream: q(`select id from audit_stream where name = 'gw-before'`), from, to, rid: rid2 });
+  const report = await checkEvidence(pg, 'at005', { from, to, dir: makeTempDir('m006'), name: 'at005' });
+  // The policy gw-before loaded before the period is named as in force at its start: found
+  // through the partial index on policy loads and the period's streams (BRIN on ts).
+  const [v] = report.criteria['CC8.1'].versions;
+  assert.equal(report.criteria['CC8.1'].versions.length, 1);
+  assert.equal(v.sha256, crypto.createHash('sha256').update(POLICY).digest('hex'));
+  assert.equal(v.in_force_at_start, true);
 });
