@@ -43,35 +43,39 @@
 
 typedef struct {
     int fd;
-    size_t idx;    /* upstream: its slot in the table of connections */
-    int held;      /* upstream: a /hold request waiting for SIGUSR1 */
-    int done;      /* client: its answer was read (or it failed) */
-    int status;    /* client: the answer's status code */
-    size_t len;    /* bytes in buf */
-    long body;     /* client: body bytes still to read, -1 while reading headers */
-    int chunked;   /* client: the body is chunked; body then counts the current chunk */
+    size_t idx;  /* upstream: its slot in the table of connections */
+    int held;    /* upstream: a /hold request waiting for SIGUSR1 */
+    int done;    /* client: its answer was read (or it failed) */
+    int status;  /* client: the answer's status code */
+    size_t len;  /* bytes in buf */
+    long body;   /* client: body bytes still to read, -1 while reading headers */
+    int chunked; /* client: the body is chunked; body then counts the current chunk */
     char buf[IO_BYTES];
 } conn_t;
 
 static volatile sig_atomic_t released;
 
-static void on_usr1(int sig) {
+static void on_usr1(int sig)
+{
     (void)sig;
     released = 1;
 }
 
-static void die(const char *what) {
+static void die(const char *what)
+{
     perror(what);
     exit(1);
 }
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct sockaddr_in loopback(int port) {
+static struct sockaddr_in loopback(int port)
+{
     struct sockaddr_in a;
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
@@ -82,7 +86,8 @@ static struct sockaddr_in loopback(int port) {
 
 /* Writes all of buf to a non-blocking socket; the answers here are small enough for the socket
  * buffer, so a short write is a failure, not a wait. */
-static int send_all(int fd, const char *buf, size_t len) {
+static int send_all(int fd, const char *buf, size_t len)
+{
     while (len > 0) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -100,7 +105,8 @@ static int send_all(int fd, const char *buf, size_t len) {
 static char answer[2048];
 static size_t answer_len;
 
-static void make_answer(void) {
+static void make_answer(void)
+{
     char body[1400];
     int n = snprintf(body, sizeof(body), "{\"id\":\"acme/bert\",\"private\":true,\"siblings\":[");
     for (int i = 0; n < 1000; i++)
@@ -113,7 +119,8 @@ static void make_answer(void) {
                                   n, body);
 }
 
-static void write_status(int fd, long held) {
+static void write_status(int fd, long held)
+{
     char s[32];
     int n = snprintf(s, sizeof(s), "%-20ld\n", held);
     if (pwrite(fd, s, (size_t)n, 0) != n)
@@ -121,7 +128,8 @@ static void write_status(int fd, long held) {
 }
 
 /* Answers or holds every complete request in c->buf; returns -1 when the connection must go. */
-static int upstream_serve(conn_t *c, long *held) {
+static int upstream_serve(conn_t *c, long *held)
+{
     for (;;) {
         char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
         if (!end)
@@ -141,7 +149,8 @@ static int upstream_serve(conn_t *c, long *held) {
     }
 }
 
-static _Noreturn void run_upstream(int port, const char *status_path) {
+static _Noreturn void run_upstream(int port, const char *status_path)
+{
     make_answer();
     int status = open(status_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (status < 0)
@@ -231,7 +240,8 @@ static _Noreturn void run_upstream(int port, const char *status_path) {
 
 /* ---- client ---- */
 
-static long read_status(const char *path) {
+static long read_status(const char *path)
+{
     FILE *f = fopen(path, "r");
     long v = -1;
     if (f) {
@@ -243,7 +253,8 @@ static long read_status(const char *path) {
 }
 
 /* VmRSS and VmHWM in KiB, summed over the comma-separated pids. */
-static void memory_of(const char *pids, long *rss, long *hwm) {
+static void memory_of(const char *pids, long *rss, long *hwm)
+{
     *rss = *hwm = 0;
     char list[1024];
     snprintf(list, sizeof(list), "%s", pids);
@@ -264,7 +275,8 @@ static void memory_of(const char *pids, long *rss, long *hwm) {
     }
 }
 
-static void report(const char *what, long count, const char *pids) {
+static void report(const char *what, long count, const char *pids)
+{
     sleep(1);
     long rss, hwm;
     memory_of(pids, &rss, &hwm);
@@ -274,7 +286,8 @@ static void report(const char *what, long count, const char *pids) {
 
 /* Consumes what c->buf holds of the answer; returns 1 once the whole answer is read, 0 for
  * more, -1 when it cannot be read. Handles Content-Length and chunked bodies. */
-static int client_parse(conn_t *c) {
+static int client_parse(conn_t *c)
+{
     for (;;) {
         if (c->body < 0) {
             char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -328,7 +341,8 @@ static long answers_by_status[600], answers_failed;
 
 /* Reads from every readable connection until `want` answers are done or none has come for
  * `patience` seconds (a proxy at its connection limit may leave some in its listen backlog). */
-static long client_read(int ep, long want, long *ok, double patience) {
+static long client_read(int ep, long want, long *ok, double patience)
+{
     struct epoll_event evs[256];
     long done = 0;
     double last = now_s();
@@ -368,8 +382,8 @@ static long client_read(int ep, long want, long *ok, double patience) {
 /* Opens `count` connections and sends the request on each; waits until each is connected
  * first, so that a full listen backlog delays the batch instead of failing it. Returns how many
  * requests were sent (their connections are then in ep, waiting for the answer). */
-static int client_open(int ep, conn_t *conns, int count, int port, const char *req,
-                       size_t req_len) {
+static int client_open(int ep, conn_t *conns, int count, int port, const char *req, size_t req_len)
+{
     struct sockaddr_in a = loopback(port);
     int wait_ep = epoll_create1(0);
     for (int i = 0; i < count; i++) {
@@ -408,7 +422,8 @@ static int client_open(int ep, conn_t *conns, int count, int port, const char *r
     return sent;
 }
 
-static void print_answers(long sent) {
+static void print_answers(long sent)
+{
     long done = answers_failed;
     fprintf(stderr, "conns client: %ld requests sent; answers:", sent);
     for (int i = 0; i < 600; i++)
@@ -419,7 +434,8 @@ static void print_answers(long sent) {
     fprintf(stderr, "; failed %ld; unanswered %ld\n", answers_failed, sent - done);
 }
 
-static int run_client(int argc, char **argv) {
+static int run_client(int argc, char **argv)
+{
     int port = atoi(argv[2]);
     long n = atol(argv[3]);
     int batch = atoi(argv[4]);
@@ -480,7 +496,8 @@ static int run_client(int argc, char **argv) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc >= 4 && strcmp(argv[1], "upstream") == 0)
         run_upstream(atoi(argv[2]), argv[3]);
     if (argc >= 9 && strcmp(argv[1], "client") == 0)
