@@ -70,7 +70,10 @@ ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /var/tmp/hubgate-bench-all-XXXXXX)
 trap bench_cleanup EXIT
 hz=$(getconf CLK_TCK)
-echo "$bench_name: $bin (built $(date -u -r "$bin" +%FT%TZ)), $(nproc) cores, $(date -u +%FT%TZ)"
+# A copy of the binary, so that a rebuild during the run cannot mix two builds in it.
+cp "$bin" "$work/hubgate"
+echo "$bench_name: $bin ($("$work/hubgate" --version 2>/dev/null | head -n 1 || true), built $(date -u -r "$bin" +%FT%TZ)), $(nproc) cores, $(date -u +%FT%TZ)"
+bin=$work/hubgate
 
 # ---- the static upstream, nginx-proxy, the IdP, PostgreSQL, hubgate ----
 # The files at Hub paths hubgate classifies: repo info (1 KiB JSON) and a resolve (100 MiB).
