@@ -15,12 +15,18 @@ bench_progs=$(dirname "$bin")/../bench
 pids=()
 keep=0
 
-# The script's options: NAME=DEFAULT for each before "--", then the arguments: --NAME VALUE sets
-# the variable NAME (dashes read as underscores), --keep sets keep=1, -h prints the script's
-# header comment. Anything else exits 2.
+# The script's options: NAME=DEFAULT for each before "--" (or +NAME for a flag, 0 unless given),
+# then the arguments: --NAME VALUE sets the variable NAME (dashes read as underscores), --NAME
+# sets a flag to 1, --keep sets keep=1, -h prints the script's header comment. Anything else
+# exits 2.
 bench_args() {
+  local flags=" "
   while [ $# -gt 0 ] && [ "$1" != -- ]; do
-    printf -v "${1%%=*}" '%s' "${1#*=}"
+    if [ "${1#+}" != "$1" ]; then
+      printf -v "${1#+}" '%s' 0; flags+="${1#+} "
+    else
+      printf -v "${1%%=*}" '%s' "${1#*=}"
+    fi
     shift
   done
   [ $# -gt 0 ] && shift
@@ -31,6 +37,9 @@ bench_args() {
       -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d'; exit 0 ;;
       --keep) keep=1; shift ;;
       --*)
+        if [[ $flags == *" $var "* ]]; then
+          printf -v "$var" '%s' 1; shift; continue
+        fi
         if [ $# -ge 2 ] && [[ $var =~ ^[a-z_]+$ ]] && [ -n "${!var+set}" ]; then
           printf -v "$var" '%s' "$2"; shift 2
         else
@@ -100,21 +109,24 @@ bench_cleanup() {
 
 # nginx in the folder $1 (its nginx.conf, pid file, logs and temporary files) on 127.0.0.1:$2
 # with $3 worker processes and $4 as its server block's body (which may close the block and
-# open more of the http block), started.
+# open more of the http block), started; $5, if given, is each worker's connection limit
+# (client and upstream connections together; 16384 otherwise), $6 more parameters of its
+# listen directive (say "reuseport"). Each worker may open as many files as this shell.
 bench_nginx() {
   mkdir -p "$1/tmp"
   cat > "$1/nginx.conf" <<NGX
 worker_processes $3;
+worker_rlimit_nofile $(ulimit -n);
 pid $1/nginx.pid;
 error_log $1/error.log warn;
-events { worker_connections 16384; }
+events { worker_connections ${5:-16384}; }
 http {
   access_log off;
   default_type application/octet-stream;
   keepalive_requests 1000000;
   client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp;
   uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;
-  server { listen 127.0.0.1:$2; $4 }
+  server { listen 127.0.0.1:$2 ${6:-}; $4 }
 }
 NGX
   nginx -c "$1/nginx.conf" -e "$1/error.log"
@@ -146,15 +158,16 @@ bench_policy_files() {
 
 # A hubgate named $1 ($work/$1.json, its stderr in $work/$1.log, its pid in pids and
 # gw_pid) listening on 127.0.0.1:$2 in front of the upstream 127.0.0.1:$3, with the issuer of
-# bench_idp, the files of bench_policy_files, database $4 and the "audit" section $5 (JSON);
+# bench_idp, the files of bench_policy_files, database $4 and the "audit" section $5 (JSON), and
+# $6 (optional) more top-level members of the config (say '"timeouts": {...}');
 # started, and ready once $token reads /api/models/acme/bert through it.
 bench_hubgate() {
-  local name=$1 port=$2 upstream=$3 database=$4 audit=$5
+  local name=$1 port=$2 upstream=$3 database=$4 audit=$5 more=${6:+, $6}
   cat > "$work/$name.json" <<JSON
 {"listen": "127.0.0.1:$port", "public_url": "http://127.0.0.1:$port", "database": "$database",
  "policy": "policy.json", "regions": {"us": {"upstream": "http://127.0.0.1:$upstream", "token_file": "us.token"}},
  "identity": {"issuers": [{"issuer": "$issuer", "audience": "hubgate"}]},
- "audit": $audit}
+ "audit": $audit$more}
 JSON
   HUBGATE_LOG_LEVEL=error "$bin" serve --config "$work/$name.json" 2>"$work/$name.log" &
   gw_pid=$!; pids+=("$gw_pid")
@@ -168,15 +181,62 @@ JSON
 }
 
 # wrk against $1 (more wrk arguments after it) for $duration seconds over $connections
-# connections: prints "req/s p99-ms MB/s", and wrk's errors on stderr.
+# connections (with ${wrk_threads:-1} threads): prints "req/s p99-ms MB/s requests wrk-cpu-s"
+# (requests completed; the CPU seconds wrk itself used, user + system), and wrk's errors on
+# stderr.
 bench_wrk() {
   local url=$1; shift
   local out
-  out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency "$@" "$url")
+  # `times` in the same subshell: its second line is what that subshell's children (wrk) used.
+  out=$(wrk -t"${wrk_threads:-1}" -c"$connections" -d"${duration}s" --latency "$@" "$url"; times)
   local errs; errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
   [ -n "$errs" ] && echo "  (wrk: $errs)" >&2
   awk '/^Requests\/sec/ {r=$2}
        $1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p=v}
        /^Transfer\/sec/ {v=$2; if (v ~ /GB$/) {sub(/GB/,"",v); v*=1024} else if (v ~ /MB$/) {sub(/MB/,"",v)} else if (v ~ /KB$/) {sub(/KB/,"",v); v/=1024}; t=v}
-       END {print r, p, t}' <<<"$out"
+       / requests in / {n=$1}
+       /^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/ {c=0; for (i=1; i<=2; i++) {split($i, a, /[ms]/); c+=a[1]*60+a[2]}}
+       END {print r, p, t, n, c}' <<<"$out"
+}
+
+# The CPU time (clock ticks: utime + stime, every thread) the processes $@ have used, summed;
+# with -c first, also what their exited and reaped children used (cutime + cstime). A process
+# that is gone counts 0.
+bench_cpu_ticks() {
+  local kids=0
+  [ "${1:-}" = -c ] && { kids=1; shift; }
+  local p total=0 f st
+  for p; do
+    # The fields after the command name, which may hold spaces: state is the first.
+    f=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a st <<<"$f"
+    total=$((total + st[11] + st[12]))
+    [ $kids = 1 ] && total=$((total + st[13] + st[14]))
+  done
+  echo "$total"
+}
+
+# The pids of the children of process $1, one per line.
+bench_children() { pgrep -P "$1" || true; }
+
+# The pids of the nginx started in folder $1 (bench_nginx): its master and its workers.
+bench_nginx_pids() {
+  local master; master=$(cat "$1/nginx.pid")
+  echo "$master" $(bench_children "$master")
+}
+
+# The pids of bench_postgres's server: the postmaster and its children (backends, writers).
+bench_postgres_pids() {
+  local master; master=$(head -n 1 "$work/pg/data/postmaster.pid")
+  echo "$master" $(bench_children "$master")
+}
+
+# VmRSS of the processes $@, summed, in KiB.
+bench_rss_kib() {
+  local p total=0 v
+  for p; do
+    v=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
 }
