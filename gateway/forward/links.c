@@ -4,7 +4,7 @@
 
 #include "gateway/forward/egress.h"
 
-#include "gateway/forward/upstream.h"
+#include "gateway/forward/xfer.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>

@@ -12,6 +12,7 @@
 #include "gateway/forward/links.h"
 #include "gateway/forward/response.h"
 #include "gateway/forward/upstream.h"
+#include "gateway/forward/xfer.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>

@@ -7,7 +7,7 @@
 
 #include "gateway/auditlog/request.h"
 
-#include "gateway/forward/upstream.h"
+#include "gateway/forward/xfer.h"
 
 #include "gateway/forward/lfs.h"
 #include "gateway/forward/links.h"

@@ -1,7 +1,9 @@
 #include "gateway/forward/upstream.h"
-#include "common/ring.h"
+#include "gateway/forward/xfer-t.h"
+#include "gateway/forward/xfer.h"
+
 #include "common/clock.h"
-#include "common/buf.h"
+
 #include "common/err.h"
 #include "common/log.h"
 
@@ -18,61 +20,11 @@
 #include <strings.h>
 #include <time.h>
 
-enum { ACT_START = 1, ACT_UNPAUSE = 2, ACT_ABORT = 4 };
-
 /* What gw_upstream_t.fds says of a descriptor. */
 enum { FD_IN_SET = 1, FD_WANTED = 2, FD_EV_IN = 4, FD_EV_OUT = 8, FD_OURS = 16 };
 
-/* A ring never needs to hold more than the whole body, nor less than one curl chunk. */
-#define RING_MIN_BYTES CURL_MAX_WRITE_SIZE
 #define POOL_MAX       256 /* idle easy handles kept for reuse */
 #define SWEEP_MS       500 /* how often idle transfers are looked for */
-
-struct gw_xfer {
-    atomic_int refs;
-    pthread_mutex_t mu;
-    struct MHD_Connection *conn;
-
-    /* Guarded by mu. */
-    int suspended;   /* we suspended the MHD connection and owe it a resume */
-    int client_gone; /* MHD completion callback ran: never resume again */
-    cmn_ring_t up;       /* request body, client → upstream */
-    int up_eof, up_paused;
-    int64_t up_expected; /* declared request body length, or -1 */
-    cmn_ring_t down;     /* response body, upstream → client */
-    int down_eof, down_paused;
-    int head_ready; /* a final head arrived, or the transfer ended */
-    int head_ok;    /* a final head arrived */
-    int status;
-    int64_t content_length;
-    int refused;    /* address_check refused a connection */
-    cmn_buf_t head; /* the final response's header lines */
-    int buffered;   /* collect the body in `full` instead of streaming it */
-    int nobody;     /* HEAD: no body will come */
-    cmn_buf_t full;
-    gw_xfer_error_t error;
-    uint64_t sent, received;
-    uint64_t head_latency_us;
-
-    /* Only gw_upstream_run touches these after submit. */
-    CURL *easy;
-    struct curl_slist *req_headers;
-    char *method, *target;
-    gw_upstream_t *owner;
-    int (*address_check)(const void *ctx, const struct sockaddr *addr, size_t len);
-    void *address_ctx; /* the transfer's own copy */
-    int in_multi;
-    struct timespec started;
-    int idle_seconds;
-    _Atomic int64_t last_activity_ms; /* monotonic; any byte or head line moved */
-    char errbuf[CURL_ERROR_SIZE];
-
-    /* Guarded by the upstream's mu. */
-    int pending; /* ACT_* bits */
-    int queued;
-    gw_xfer_t *next_pending;
-    gw_xfer_t *prev_active, *next_active;
-};
 
 struct gw_upstream {
     CURLM *multi;
@@ -94,80 +46,10 @@ struct gw_upstream {
     size_t npool;
 };
 
-/* A body's ring, sized on first use: the body size when known (expected; -1 otherwise), so
- * that small bodies get small rings, but never less than one curl chunk. */
-static int ring_alloc(cmn_ring_t *r, int64_t expected)
-{
-    if (r->buf)
-        return 0;
-    size_t cap = GW_RING_BYTES;
-    if (expected >= 0 && (uint64_t)expected < cap)
-        cap = (size_t)expected < RING_MIN_BYTES ? RING_MIN_BYTES : (size_t)expected;
-    return cmn_ring_alloc(r, cap);
-}
-
-/* ---- transfer lifecycle ----------------------------------------------------------------- */
-
-gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn)
-{
-    gw_xfer_t *x = calloc(1, sizeof(*x));
-    if (!x)
-        return NULL;
-    atomic_init(&x->refs, 1);
-    pthread_mutex_init(&x->mu, NULL);
-    x->conn = conn;
-    x->content_length = -1;
-    x->up_expected = -1;
-    cmn_buf_init(&x->head, GW_MAX_UPSTREAM_HEADER_BYTES);
-    cmn_buf_init(&x->full, 0);
-    return x;
-}
-
-void gw_xfer_retain(gw_xfer_t *x)
-{
-    atomic_fetch_add(&x->refs, 1);
-}
-
-void gw_xfer_release(gw_xfer_t *x)
-{
-    if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
-        return;
-    pthread_mutex_destroy(&x->mu);
-    cmn_ring_free(&x->up);
-    cmn_ring_free(&x->down);
-    cmn_buf_free(&x->head);
-    cmn_buf_free(&x->full);
-    curl_slist_free_all(x->req_headers);
-    free(x->method);
-    free(x->target);
-    free(x->address_ctx);
-    free(x);
-}
-
-/* Resumes the MHD connection if we suspended it. Caller holds x->mu. */
-static void wake_client(gw_xfer_t *x)
-{
-    if (x->suspended && !x->client_gone) {
-        x->suspended = 0;
-        MHD_resume_connection(x->conn);
-        if (x->owner)
-            x->owner->resumed++;
-    }
-}
-
-/* Caller holds x->mu. */
-static void suspend_client(gw_xfer_t *x)
-{
-    x->suspended = 1;
-    MHD_suspend_connection(x->conn);
-}
-
-/* Queues an action, carried out by the loop's next gw_upstream_run — never inside the MHD
- * callback that asked for it, where curl would call back into the connection being served. */
-static void post(gw_upstream_t *up, gw_xfer_t *x, int action)
+void gw_upstream_post(gw_upstream_t *up, gw_xfer_t *x, int action)
 {
     pthread_mutex_lock(&up->mu);
-    if (up->stopping && (action & ACT_START)) {
+    if (up->stopping && (action & GW_XFER_ACT_START)) {
         /* Raced with shutdown. The transfer ends here, unstarted. */
         pthread_mutex_unlock(&up->mu);
         pthread_mutex_lock(&x->mu);
@@ -222,7 +104,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
             x->head_ok = 1;
             if (!x->buffered) {
                 x->head_ready = 1;
-                wake_client(x);
+                gw_xfer_wake(x);
             }
         }
     } else if (x->status < 200 || x->head_ready) {
@@ -255,7 +137,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
             x->received += n;
             atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
         }
-    } else if (ring_alloc(&x->down, x->content_length) != 0) {
+    } else if (gw_xfer_ring(&x->down, x->content_length) != 0) {
         ret = 0;
     } else if (cmn_ring_space(&x->down) < n) {
         x->down_paused = 1;
@@ -264,7 +146,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         cmn_ring_put(&x->down, data, n);
         x->received += n;
         atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
-        wake_client(x);
+        gw_xfer_wake(x);
     }
     pthread_mutex_unlock(&x->mu);
     return ret;
@@ -282,7 +164,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
         ret = cmn_ring_get(&x->up, buf, max);
         x->sent += ret;
         atomic_store_explicit(&x->last_activity_ms, cmn_mono_ms(), memory_order_relaxed);
-        wake_client(x); /* the client may be waiting for room */
+        gw_xfer_wake(x); /* the client may be waiting for room */
     } else if (x->up_eof) {
         ret = 0;
     } else {
@@ -395,7 +277,7 @@ static void finish(gw_upstream_t *up, gw_xfer_t *x, CURLcode rc)
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     x->down_eof = 1;
     x->head_ready = 1; /* a waiting handler wakes and sees the error, if any */
-    wake_client(x);
+    gw_xfer_wake(x);
     pthread_mutex_unlock(&x->mu);
     gw_xfer_release(x); /* the curl side's reference */
 }
@@ -436,11 +318,11 @@ static void run_pending(gw_upstream_t *up)
         x->queued = 0;
         pthread_mutex_unlock(&up->mu);
 
-        if (act & ACT_START)
+        if (act & GW_XFER_ACT_START)
             start(up, x);
-        if ((act & ACT_ABORT) && x->in_multi)
+        if ((act & GW_XFER_ACT_ABORT) && x->in_multi)
             finish(up, x, CURLE_ABORTED_BY_CALLBACK);
-        else if ((act & ACT_UNPAUSE) && x->in_multi)
+        else if ((act & GW_XFER_ACT_UNPAUSE) && x->in_multi)
             curl_easy_pause(x->easy, CURLPAUSE_CONT);
         gw_xfer_release(x); /* the queue's reference */
     }
@@ -543,6 +425,11 @@ static void reap_done(gw_upstream_t *up)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         finish(up, x, msg->data.result);
     }
+}
+
+void gw_upstream_note_resumed(gw_upstream_t *up)
+{
+    up->resumed++;
 }
 
 int gw_upstream_socket(gw_upstream_t *up, int fd, uint32_t events)
@@ -749,7 +636,7 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
             /* A body the gateway had to read whole (to classify it) fits in the ring. */
             pthread_mutex_lock(&x->mu);
             int rc = req->body_len > GW_RING_BYTES ? CMN_ERR_TOOBIG
-                                                   : ring_alloc(&x->up, (int64_t)req->body_len);
+                                                   : gw_xfer_ring(&x->up, (int64_t)req->body_len);
             if (rc == 0) {
                 cmn_ring_put(&x->up, req->body, req->body_len);
                 x->up_eof = 1;
@@ -771,140 +658,6 @@ int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req
     }
     x->easy = e;
     atomic_fetch_add(&x->refs, 1); /* the curl side's reference, dropped in finish() */
-    post(up, x, ACT_START);
+    gw_upstream_post(up, x, GW_XFER_ACT_START);
     return 0;
-}
-
-/* ---- MHD side ---------------------------------------------------------------------------- */
-
-size_t gw_xfer_push_body(gw_xfer_t *x, const char *data, size_t len)
-{
-    pthread_mutex_lock(&x->mu);
-    size_t take = 0;
-    if (ring_alloc(&x->up, x->up_expected) == 0) {
-        take = len < cmn_ring_space(&x->up) ? len : cmn_ring_space(&x->up);
-        cmn_ring_put(&x->up, data, take);
-    }
-    int unpause = take > 0 && x->up_paused;
-    if (unpause)
-        x->up_paused = 0;
-    if (take < len && !x->down_eof)
-        suspend_client(x);
-    else if (take < len)
-        take = len; /* the transfer is over: what the client still sends is discarded */
-    pthread_mutex_unlock(&x->mu);
-    if (unpause)
-        post(x->owner, x, ACT_UNPAUSE);
-    return take;
-}
-
-void gw_xfer_end_body(gw_xfer_t *x)
-{
-    pthread_mutex_lock(&x->mu);
-    x->up_eof = 1;
-    int unpause = x->up_paused;
-    x->up_paused = 0;
-    pthread_mutex_unlock(&x->mu);
-    if (unpause)
-        post(x->owner, x, ACT_UNPAUSE);
-}
-
-int gw_xfer_head_ready(gw_xfer_t *x)
-{
-    pthread_mutex_lock(&x->mu);
-    int ready = x->head_ready;
-    if (!ready)
-        suspend_client(x);
-    pthread_mutex_unlock(&x->mu);
-    return ready;
-}
-
-gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x)
-{
-    gw_xfer_t *m = (gw_xfer_t *)x;
-    pthread_mutex_lock(&m->mu);
-    /* A head that arrived counts as success even if the body failed later: the client then
-     * sees a truncated body and a closed connection, which is what a failed stream is. */
-    gw_xfer_error_t e = m->head_ok && !(m->buffered && m->error) ? GW_XFER_OK
-                        : m->error != GW_XFER_OK ? m->error
-                                                 : GW_XFER_PROTOCOL;
-    pthread_mutex_unlock(&m->mu);
-    return e;
-}
-
-int gw_xfer_status(const gw_xfer_t *x)
-{
-    return x->status;
-}
-
-const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len)
-{
-    *len = x->head.len;
-    return x->head.data ? x->head.data : "";
-}
-
-int gw_xfer_is_buffered(const gw_xfer_t *x)
-{
-    return x->buffered;
-}
-
-const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len)
-{
-    *len = x->full.len;
-    return x->full.data ? x->full.data : "";
-}
-
-int64_t gw_xfer_content_length(const gw_xfer_t *x)
-{
-    return x->content_length;
-}
-
-ssize_t gw_xfer_read(gw_xfer_t *x, char *buf, size_t max)
-{
-    ssize_t ret;
-    int unpause = 0;
-    pthread_mutex_lock(&x->mu);
-    if (x->down.len > 0) {
-        ret = (ssize_t)cmn_ring_get(&x->down, buf, max);
-        /* Wake the upstream once there is room for a full curl chunk and then some. */
-        if (x->down_paused && cmn_ring_space(&x->down) >= x->down.cap / 2) {
-            x->down_paused = 0;
-            unpause = 1;
-        }
-    } else if (x->down_eof) {
-        ret = x->error == GW_XFER_OK ? MHD_CONTENT_READER_END_OF_STREAM
-                                     : MHD_CONTENT_READER_END_WITH_ERROR;
-    } else {
-        suspend_client(x);
-        ret = 0;
-    }
-    pthread_mutex_unlock(&x->mu);
-    if (unpause)
-        post(x->owner, x, ACT_UNPAUSE);
-    return ret;
-}
-
-void gw_xfer_client_done(gw_xfer_t *x)
-{
-    pthread_mutex_lock(&x->mu);
-    x->client_gone = 1;
-    x->suspended = 0;
-    int running = x->owner && !x->down_eof;
-    pthread_mutex_unlock(&x->mu);
-    if (running)
-        post(x->owner, x, ACT_ABORT);
-}
-
-void gw_xfer_bytes(const gw_xfer_t *x, uint64_t *sent, uint64_t *received)
-{
-    gw_xfer_t *m = (gw_xfer_t *)x;
-    pthread_mutex_lock(&m->mu);
-    *sent = m->sent;
-    *received = m->received;
-    pthread_mutex_unlock(&m->mu);
-}
-
-uint64_t gw_xfer_head_latency_us(const gw_xfer_t *x)
-{
-    return x->head_latency_us;
 }

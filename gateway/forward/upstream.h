@@ -74,61 +74,18 @@ void gw_upstream_shutdown(gw_upstream_t *up);
 /* Shuts down if needed, then frees. Accepts NULL. Call only when no connection can use it. */
 void gw_upstream_destroy(gw_upstream_t *up);
 
-/* A transfer for the connection, with one reference for the caller (the MHD side). */
-gw_xfer_t *gw_xfer_create(struct MHD_Connection *conn);
 
 /* Hands the transfer to the multi handle, which takes its own reference; it starts on the
  * loop's next gw_upstream_run. Returns 0, or CMN_ERR_NOMEM / CMN_ERR_INVAL / CMN_ERR_CONFLICT
  * (stopping) (the request's headers are then freed). */
 int gw_upstream_submit(gw_upstream_t *up, gw_xfer_t *x, const gw_xfer_req_t *req);
 
-/* MHD side, upload: copies up to len bytes of request body into the ring and returns how
- * many were taken. When fewer than len were taken, the connection has been suspended and will
- * be resumed when the upstream has drained some: the caller must return MHD_YES. */
-size_t gw_xfer_push_body(gw_xfer_t *x, const char *data, size_t len);
+/* Queues an action for a transfer (GW_XFER_ACT_*), carried out by the loop's next
+ * gw_upstream_run — never inside the MHD callback that asked for it, where curl would call back
+ * into the connection being served. */
+void gw_upstream_post(gw_upstream_t *up, gw_xfer_t *x, int action);
 
-/* MHD side: the client's body is complete. */
-void gw_xfer_end_body(gw_xfer_t *x);
-
-/* MHD side: 1 when the response head has arrived or the transfer failed; otherwise 0, and
- * the connection has been suspended until one of those happens. */
-int gw_xfer_head_ready(gw_xfer_t *x);
-
-/* After gw_xfer_head_ready: the failure, if any (GW_XFER_OK when a head arrived). */
-gw_xfer_error_t gw_xfer_error(const gw_xfer_t *x);
-
-/* The upstream status and its header block, one "Name: value\r\n" line per header (the
- * status line excluded). Valid once the head is ready; owned by the transfer. */
-int gw_xfer_status(const gw_xfer_t *x);
-const char *gw_xfer_headers(const gw_xfer_t *x, size_t *len);
-
-/* 1 when the response body was collected whole (buffer_cap, or a small body of known size):
- * then gw_xfer_buffered_body gives it (owned by the transfer). */
-int gw_xfer_is_buffered(const gw_xfer_t *x);
-const char *gw_xfer_buffered_body(const gw_xfer_t *x, size_t *len);
-
-/* The body length the upstream declared, or -1. */
-int64_t gw_xfer_content_length(const gw_xfer_t *x);
-
-/* MHD content reader: fills buf with response body. Returns the byte count, 0 after
- * suspending the connection (more will come), MHD_CONTENT_READER_END_OF_STREAM or
- * MHD_CONTENT_READER_END_WITH_ERROR. */
-ssize_t gw_xfer_read(gw_xfer_t *x, char *buf, size_t max);
-
-/* MHD completion callback: the connection is gone or done. Aborts the upstream transfer if
- * it still runs. The MHD side must still drop its reference with gw_xfer_release. */
-void gw_xfer_client_done(gw_xfer_t *x);
-
-/* Bytes moved so far: request body sent upstream, response body received from it. */
-void gw_xfer_bytes(const gw_xfer_t *x, uint64_t *sent, uint64_t *received);
-
-/* Microseconds from submit to the response head (0 if none yet). */
-uint64_t gw_xfer_head_latency_us(const gw_xfer_t *x);
-
-/* Takes one more reference. */
-void gw_xfer_retain(gw_xfer_t *x);
-
-/* Drops one reference; frees on the last. Accepts NULL. */
-void gw_xfer_release(gw_xfer_t *x);
+/* A transfer resumed its connection: the loop runs MHD again after this pass. */
+void gw_upstream_note_resumed(gw_upstream_t *up);
 
 #endif

@@ -20,7 +20,8 @@
 #include "gateway/authz/policies.h"
 
 #include "gateway/forward/proxy.h"
-#include "gateway/forward/upstream.h"
+
+#include "gateway/forward/xfer.h"
 
 #include "gateway/authn/auth.h"
 
