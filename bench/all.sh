@@ -125,8 +125,8 @@ pg_pids() { if [ "$strict" = 1 ]; then bench_postgres_pids; fi; }
 auth=(-H "Authorization: Bearer $token")
 
 # One wrk run of part $1 on server $2 in round $3 for path $4 (more wrk arguments after it): a
-# line in $work/runs.tsv, and one on stdout as it goes. CPU: each group's processes listed before and after (a backend that
-# exits in between is counted in its parent's cutime, hence -c).
+# line in $work/runs.tsv, and one on stdout as it goes. CPU: each group's processes are listed
+# before and after (a backend that exits in between is counted in its parent's cutime: -c).
 measure() {
   local part=$1 srv=$2 round=$3 path=$4; shift 4
   local px0 px1 up0 up1 pg0 pg1 ev0 ev1 t0 t1 rps p99 mbs reqs wrk_s
@@ -137,6 +137,7 @@ measure() {
   t0=$(date +%s.%N)
   px0=$(bench_cpu_ticks -c "${px[@]}"); up0=$(bench_cpu_ticks -c "${up[@]}"); pg0=$(bench_cpu_ticks -c "${pg[@]}")
   read -r rps p99 mbs reqs wrk_s < <(bench_wrk "http://127.0.0.1:$(port_of "$srv")$path" "${auth[@]}" "$@")
+  [ -n "${wrk_s:-}" ] || { echo "$bench_name: wrk gave no figures against $srv" >&2; exit 1; }
   read -r -a px <<<"$(pids_of "$srv")"; read -r -a up <<<"$(bench_nginx_pids "$work/static")"
   read -r -a pg <<<"$(pg_pids)"
   px1=$(bench_cpu_ticks -c "${px[@]}"); up1=$(bench_cpu_ticks -c "${up[@]}"); pg1=$(bench_cpu_ticks -c "${pg[@]}")
