@@ -43,7 +43,8 @@
 #   --conns N               connections of the conns part (10000)
 #   --batch N               conns part: connections opened (and, when idle, answered) at a time (200)
 #   --perf                  one more strict run (audit off with --strict 0), not counted,
-#                           recorded by `perf record` on hubgate: its top 15 symbols
+#                           recorded by `perf record` on hubgate: its top 15 symbols and the
+#                           share of its top 8 libraries (the kernel included)
 #   --keep                  keep the work folder (configs, logs, per-run figures in runs.tsv)
 # The hubgate under test: HUBGATE_BIN, else ./build/gateway/hubgate (so old and new builds can
 # be compared). Needs wrk, nginx, node (the demo IdP, installed by tests/run.sh), pgrep, cc for
@@ -124,8 +125,8 @@ pg_pids() { if [ "$strict" = 1 ]; then bench_postgres_pids; fi; }
 auth=(-H "Authorization: Bearer $token")
 
 # One wrk run of part $1 on server $2 in round $3 for path $4 (more wrk arguments after it): a
-# line in $work/runs.tsv, and one on stdout as it goes. CPU: each group's processes listed before and after (a backend that
-# exits in between is counted in its parent's cutime, hence -c).
+# line in $work/runs.tsv, and one on stdout as it goes. CPU: each group's processes are listed
+# before and after (a backend that exits in between is counted in its parent's cutime: -c).
 measure() {
   local part=$1 srv=$2 round=$3 path=$4; shift 4
   local px0 px1 up0 up1 pg0 pg1 ev0 ev1 t0 t1 rps p99 mbs reqs wrk_s
@@ -136,6 +137,7 @@ measure() {
   t0=$(date +%s.%N)
   px0=$(bench_cpu_ticks -c "${px[@]}"); up0=$(bench_cpu_ticks -c "${up[@]}"); pg0=$(bench_cpu_ticks -c "${pg[@]}")
   read -r rps p99 mbs reqs wrk_s < <(bench_wrk "http://127.0.0.1:$(port_of "$srv")$path" "${auth[@]}" "$@")
+  [ -n "${wrk_s:-}" ] || { echo "$bench_name: wrk gave no figures against $srv" >&2; exit 1; }
   read -r -a px <<<"$(pids_of "$srv")"; read -r -a up <<<"$(bench_nginx_pids "$work/static")"
   read -r -a pg <<<"$(pg_pids)"
   px1=$(bench_cpu_ticks -c "${px[@]}"); up1=$(bench_cpu_ticks -c "${up[@]}"); pg1=$(bench_cpu_ticks -c "${pg[@]}")
@@ -178,6 +180,8 @@ if [ "$perf" = 1 ]; then
     if wait "$perf_rec"; then
       perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null |
         grep -E '^ +[0-9.]+%' | head -n 15 || true
+      echo "  by library: $(perf report -i "$work/perf.data" --stdio --no-children --sort dso 2>/dev/null |
+        awk '/^ +[0-9.]+%/ && n++ < 8 {printf "%s%s %s", sep, $2, $1; sep=", "}')"
     else
       echo "  perf record failed: $(head -n 3 "$work/perf.log")"
     fi
@@ -326,15 +330,17 @@ if ("rate", "off") in runs:
     goals.append(("CPU/request: off / nginx", ratio("rate", "off", "nginx-proxy", "proxy"), "x", "<=", 1.25 if ("rate", "strict") not in runs else None))
 if ("large", "off") in runs:
     goals.append(("large file MB/s: hubgate / nginx-proxy", ratio("large", "off", "nginx-proxy", "mbs"), "x", ">=", 0.9))
+# The memory goals are for 10,000 connections: with another --conns they are only printed.
+at_goal = conns_wanted == 10000
 if ("hubgate", "inflight") in conns:
-    goals.append((f"{conns_wanted:,} in flight: hubgate peak RSS", scaled("hubgate", "inflight", "after", 2), " MiB", "<", 128))
+    goals.append((f"{conns_wanted:,} in flight: hubgate peak RSS", scaled("hubgate", "inflight", "after", 2), " MiB", "<", 128 if at_goal else None))
 if ("hubgate", "idle") in conns:
-    goals.append((f"{conns_wanted:,} idle: hubgate RSS", scaled("hubgate", "idle", "idle", 1), " MiB", "<=", 64))
+    goals.append((f"{conns_wanted:,} idle: hubgate RSS", scaled("hubgate", "idle", "idle", 1), " MiB", "<=", 64 if at_goal else None))
 if goals:
     print("\n== goals (ratios: the median of each round's)")
     for what, v, unit, op, goal in goals:
         if goal is None:
-            print(f"{what:42}{fmt(v, '8.2f')}{unit:5} (for reference)")
+            print(f"{what:42}{fmt(v, '8.2f')}{unit:5} (for reference{'' if unit == 'x' else '; the goals are for 10,000'})")
             continue
         ok = v is not None and {">=": v >= goal, "<=": v <= goal, "<": v < goal}[op]
         print(f"{what:42}{fmt(v, '8.2f')}{unit:5} goal {op} {goal:<6} {'met' if ok else 'NOT met'}")
