@@ -91,38 +91,44 @@ t1=$(now)
 stream=$(rate "$total" "$t0" "$t1")
 echo "(e) PostgreSQL streaming those rows out (COPY TO /dev/null): $stream rows/s"
 
-# (f) each index's cost, on the rows of (b)
+# (f) each index's cost, on the rows of (b): the configurations take turns, run after run, so
+# that what else the machine does weighs on each alike; the median of each.
 if [ "$indexes" = 1 ]; then
-  copy_rate() { # the median rows/s of $runs COPYs of the rows into a fresh twin made by "$1"
-    local r rates=()
-    for r in $(seq "$runs"); do
-      "${psql[@]}" -d hubgate -c 'set client_min_messages = warning' -c 'drop table if exists twin' \
-        -c 'create table twin (like audit_event including defaults including constraints)' -c "$1" -c checkpoint
-      t0=$(now)
-      "${psql[@]}" -d hubgate -c "\\copy twin from '$work/rows.bin' with (format binary)"
-      t1=$(now)
-      rates+=("$(rate "$n" "$t0" "$t1")")
-    done
-    printf '%s\n' "${rates[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+  copy_once() { # rows/s of one COPY of the rows into a fresh twin made by "$1"
+    "${psql[@]}" -d hubgate -c 'set client_min_messages = warning' -c 'drop table if exists twin' \
+      -c 'create table twin (like audit_event including defaults including constraints)' -c "$1" -c checkpoint
+    t0=$(now)
+    "${psql[@]}" -d hubgate -c "\\copy twin from '$work/rows.bin' with (format binary)"
+    t1=$(now)
+    rate "$n" "$t0" "$t1"
   }
   pk='alter table twin add primary key (stream_id, seq)'
-  none=$(copy_rate 'set client_min_messages = warning')
-  key=$(copy_rate "$pk")
-  echo "(f) COPY of $n rows into a twin, median of $runs: no index $none rows/s; primary key alone $key rows/s"
   # Today's indexes but the key, as pg_indexes has them, then 002's removed B-trees.
   mapfile -t defs < <("${psql[@]}" -d hubgate -c "select indexname || '|' || replace(indexdef, ' ON public.audit_event ', ' ON twin ')
     from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey' order by 1")
   defs+=("audit_event_ts (removed by 006)|CREATE INDEX ON twin (ts)"
          "audit_event_org_ts (removed by 006)|CREATE INDEX ON twin (org, ts)"
          "audit_event_actor_ts (removed by 006)|CREATE INDEX ON twin (actor, ts)")
+  names=("no index" "primary key alone"); sqls=('set client_min_messages = warning' "$pk")
   all="$pk"
   for d in "${defs[@]}"; do
-    name=${d%%|*}; def=${d#*|}; def=${def/CREATE INDEX audit_event_* ON/CREATE INDEX ON}
-    r=$(copy_rate "$pk; $def")
-    python3 -c "import sys; r, k = int(sys.argv[2]), int(sys.argv[3]); print(f'    + {sys.argv[1]:<40} {r:>8} rows/s  ({100 * (k / r - 1):+.0f} % time per row against the key alone)')" "$name" "$r" "$key"
-    case $name in *removed*) ;; *) all="$all; $def" ;; esac
+    def=${d#*|}; def=${def/CREATE INDEX audit_event_* ON/CREATE INDEX ON}
+    names+=("+ ${d%%|*}"); sqls+=("$pk; $def")
+    case $d in *removed*) ;; *) all="$all; $def" ;; esac
   done
-  echo "    today's indexes together: $(copy_rate "$all") rows/s"
+  names+=("today's indexes together"); sqls+=("$all")
+  declare -A got
+  for r in $(seq "$runs"); do
+    for i in "${!sqls[@]}"; do got[$i]+="$(copy_once "${sqls[$i]}") "; done
+  done
+  echo "(f) COPY of $n rows into a twin, median of $runs (rows/s; time per row against the key alone):"
+  for i in "${!sqls[@]}"; do
+    python3 -c "
+import statistics, sys
+med = lambda s: statistics.median(map(int, s.split()))
+r, k = med(sys.argv[2]), med(sys.argv[3])
+print(f'    {sys.argv[1]:<44} {r:>8.0f}  ({100 * (k / r - 1):+.0f} %)')" "${names[$i]}" "${got[$i]}" "${got[1]}"
+  done
 fi
 
 python3 - "$writer" "$bare" "$ceiling" "$verify" "$stream" <<'PY'
