@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ---- choosing the checkpoints ---- */
@@ -422,7 +423,7 @@ static int one_event(stream_t *s, const row_t *x)
     }
     file_checkpoints_at(s, x->seq, x->hash);
     memcpy(s->last, x->hash, AUD_HASH_BYTES);
-    s->expect = x->seq + 1;
+    s->expect = x->seq < INT64_MAX ? x->seq + 1 : INT64_MAX; /* a forged INT64_MAX: saturate */
     return 0;
 }
 

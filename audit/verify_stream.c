@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char *source(const vfy_cp_t *c)
@@ -161,7 +162,8 @@ static void analyze(vfy_ctx_t *v, pass_t *ps, const vfy_row_t *x, const vfy_row_
     if (ps->after_swap)
         ps->after_swap--;
     memcpy(ps->m1_kind, kind, sizeof(ps->m1_kind));
-    ps->expect_seq = x->seq + 1;
+    /* saturating: a forged seq of INT64_MAX leaves nothing that could follow it */
+    ps->expect_seq = x->seq < INT64_MAX ? x->seq + 1 : INT64_MAX;
     v->sr->events++;
     if (!v->sr->first_seq)
         v->sr->first_seq = x->seq;
