@@ -451,11 +451,6 @@ void vfy_read_start(vfy_reader_pool_t *rp, const char *url, const char *snapshot
     }
 }
 
-int vfy_read_threads(const vfy_reader_pool_t *rp)
-{
-    return rp->n_readers;
-}
-
 int vfy_read_next(vfy_reader_pool_t *rp, const vfy_row_t **rows, size_t *n, const vfy_row_t **next,
                   char *err, size_t errlen)
 {

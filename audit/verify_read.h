@@ -42,9 +42,6 @@ int vfy_read_plan(vfy_reader_pool_t *rp, int64_t stream_id, size_t *n_chunks, ch
  * Blocks (network). */
 void vfy_read_start(vfy_reader_pool_t *rp, const char *url, const char *snapshot, int n_threads);
 
-/* The number of reader threads running (0: the consumer reads). */
-int vfy_read_threads(const vfy_reader_pool_t *rp);
-
 /* The next chunk in plan order, once read: its rows (*rows, *n, in seq order) and the first
  * row after it (*next, NULL at the end of its stream), all owned by the pool until
  * vfy_read_release. Returns 0, or CMN_ERR_DB / CMN_ERR_NOMEM with err set (the chunk could not

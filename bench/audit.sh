@@ -15,7 +15,8 @@
 #   (e) what PostgreSQL alone takes to stream those rows out (COPY TO /dev/null): verify's ceiling.
 #   (f) with --indexes 1: what each index costs those COPYs: the rows of (b) into a twin with no
 #       index, the primary key alone, the key and each other index of audit_event alone (and the
-#       three B-trees 006_audit_event_indexes.sql removed, for comparison), then all of today's;
+#       three B-trees 006_audit_event_indexes.sql removed, for comparison), then all of today's,
+#       then 0.1's five;
 #       the median of --runs COPYs each, and each one's cost against the key alone.
 # Prints the figures and the ratios (c)/(a), (c)/(b), (d)/(e). Compare only within one run.
 #   bench/audit.sh [--events N] [--threads T] [--window W] [--indexes 1] [--runs R] [--keep]
@@ -117,6 +118,8 @@ if [ "$indexes" = 1 ]; then
     case $d in *removed*) ;; *) all="$all; $def" ;; esac
   done
   names+=("today's indexes together"); sqls+=("$all")
+  names+=("0.1's five together (002_audit.sql)")
+  sqls+=("$pk; create index on twin (ts); create index on twin (org, ts); create index on twin (actor, ts); create index on twin (request_id)")
   declare -A got
   for r in $(seq "$runs"); do
     for i in "${!sqls[@]}"; do got[$i]+="$(copy_once "${sqls[$i]}") "; done
