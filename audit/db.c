@@ -137,3 +137,92 @@ int aud_db_snapshot_export(PGconn *db, char *id, size_t idlen)
     PQclear(r);
     return ok ? 0 : CMN_ERR_DB;
 }
+
+/* "<what>: <libpq's message>" in err, one line. */
+static void copy_failed(char *err, size_t errlen, const char *what, const char *msg)
+{
+    cmn_errf(err, errlen, "%s: %s", what, msg && *msg ? msg : "unknown error");
+}
+
+/* Splits one binary COPY tuple into row. Returns 1, 0 for the trailer, -1 when malformed. */
+static int split_tuple(const char *buf, int len, int nfields, aud_db_fields_t *row)
+{
+    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+    if (end - p < 2)
+        return -1;
+    int n = (int16_t)((p[0] << 8) | p[1]);
+    p += 2;
+    if (n == -1)
+        return 0;
+    if (n != nfields)
+        return -1;
+    for (int i = 0; i < nfields; i++) {
+        if (end - p < 4)
+            return -1;
+        int32_t l = (int32_t)aud_rd32(p);
+        p += 4;
+        if (l < 0) {
+            row->f[i] = NULL;
+            row->len[i] = -1;
+            continue;
+        }
+        if (end - p < l)
+            return -1;
+        row->f[i] = (const char *)p;
+        row->len[i] = l;
+        p += l;
+    }
+    return 1;
+}
+
+int aud_db_copy_out(PGconn *db, const char *sql, int nfields, aud_db_copy_fn fn, void *ctx,
+                    const char *what, char *err, size_t errlen)
+{
+    if (nfields < 1 || nfields > AUD_DB_COPY_MAX_FIELDS)
+        return CMN_ERR_INVAL;
+    PGresult *res = PQexec(db, sql);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        copy_failed(err, errlen, what, PQresultErrorMessage(res));
+        PQclear(res);
+        return CMN_ERR_DB;
+    }
+    PQclear(res);
+    int rc = 0, header = 0, n;
+    char *buf = NULL;
+    while ((n = PQgetCopyData(db, &buf, 0)) > 0) {
+        const char *p = buf;
+        if (!header) {
+            /* "PGCOPY\n\377\r\n\0", 4 bytes of flags, 4 of header extension */
+            if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
+                if (!rc)
+                    cmn_errf(err, errlen, "%s: not a binary COPY stream", what);
+                rc = CMN_ERR_DB;
+            }
+            p += 19;
+            n -= 19;
+            header = 1;
+        }
+        aud_db_fields_t row;
+        int k = rc || n <= 0 ? 0 : split_tuple(p, n, nfields, &row);
+        if (k < 0) {
+            cmn_errf(err, errlen, "%s: malformed row", what);
+            rc = CMN_ERR_DB;
+        } else if (k > 0) {
+            rc = fn(ctx, &row);
+        }
+        PQfreemem(buf);
+        buf = NULL;
+    }
+    if (n == -2 && !rc) {
+        copy_failed(err, errlen, what, PQerrorMessage(db));
+        rc = CMN_ERR_DB;
+    }
+    while ((res = PQgetResult(db)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc) {
+            copy_failed(err, errlen, what, PQresultErrorMessage(res));
+            rc = CMN_ERR_DB;
+        }
+        PQclear(res);
+    }
+    return rc;
+}

@@ -26,6 +26,25 @@ int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t
 PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *params, int binary,
                       const char *what, char *err, size_t errlen);
 
+/* One row of a binary COPY: its fields (len -1 for NULL), pointing into libpq's buffer, valid
+ * during the callback only. */
+#define AUD_DB_COPY_MAX_FIELDS 32
+typedef struct {
+    const char *f[AUD_DB_COPY_MAX_FIELDS];
+    int len[AUD_DB_COPY_MAX_FIELDS];
+} aud_db_fields_t;
+
+/* Called for each row; returns 0 to go on, or an error (with its message already in the
+ * caller's err) after which no row is handed on, and the stream is read to its end. */
+typedef int (*aud_db_copy_fn)(void *ctx, const aud_db_fields_t *row);
+
+/* Runs sql, a "COPY (…) TO STDOUT (FORMAT binary)" of nfields columns (at most
+ * AUD_DB_COPY_MAX_FIELDS), and hands each row to fn. Returns 0, fn's error, or CMN_ERR_DB with
+ * "<what>: …" in err (the server refused, the stream or a row is malformed). Blocks
+ * (network). */
+int aud_db_copy_out(PGconn *db, const char *sql, int nfields, aud_db_copy_fn fn, void *ctx,
+                    const char *what, char *err, size_t errlen);
+
 /* aud_db_connect, then one REPEATABLE READ READ ONLY transaction: a snapshot of everything
  * while writers keep appending, read-only whatever the role may do. Returns the connection
  * (caller PQfinish), or NULL with a one-line reason in err. Blocks (network). */

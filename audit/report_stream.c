@@ -290,36 +290,21 @@ typedef struct {
     size_t len;
 } row_t;
 
-static int parse_row(const char *buf, int len, row_t *row)
+/* The row of pass's COPY: seq, ts, prev_hash, hash, canonical. 1, or -1 when malformed. */
+static int parse_row(const aud_db_fields_t *x, row_t *row)
 {
-    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
-    if (end - p < 2)
-        return -1;
-    int n = (int16_t)((p[0] << 8) | p[1]);
-    p += 2;
-    if (n == -1)
-        return 0; /* the trailer */
-    if (n != 5)
-        return -1;
-    const unsigned char *f[5];
-    int32_t l[5];
     for (int i = 0; i < 5; i++) {
-        if (end - p < 4)
+        if (x->len[i] < 0)
             return -1;
-        l[i] = (int32_t)aud_rd32(p);
-        p += 4;
-        if (l[i] < 0 || end - p < l[i])
-            return -1;
-        f[i] = p;
-        p += l[i];
     }
-    if (l[0] != 8 || l[1] != 8 || l[2] != AUD_HASH_BYTES || l[3] != AUD_HASH_BYTES)
+    if (x->len[0] != 8 || x->len[1] != 8 || x->len[2] != AUD_HASH_BYTES ||
+        x->len[3] != AUD_HASH_BYTES)
         return -1;
-    row->seq = (int64_t)aud_rd64(f[0]);
-    row->prev = f[2];
-    row->hash = f[3];
-    row->canonical = (const char *)f[4];
-    row->len = (size_t)l[4];
+    row->seq = (int64_t)aud_rd64((const unsigned char *)x->f[0]);
+    row->prev = (const unsigned char *)x->f[2];
+    row->hash = (const unsigned char *)x->f[3];
+    row->canonical = x->f[4];
+    row->len = (size_t)x->len[4];
     return 1;
 }
 
@@ -427,59 +412,34 @@ static int one_event(stream_t *s, const row_t *x)
     return 0;
 }
 
+typedef struct {
+    stream_t *s;
+    char *err;
+    size_t errlen;
+} pass_t;
+
+static int pass_row(void *ctx, const aud_db_fields_t *x)
+{
+    pass_t *ps = ctx;
+    row_t row;
+    if (parse_row(x, &row) < 0) {
+        cmn_errf(ps->err, ps->errlen, "reading events: malformed row");
+        return CMN_ERR_DB;
+    }
+    return one_event(ps->s, &row);
+}
+
 /* Streams events [from_seq, to_seq] of the stream through one_event. */
 static int pass(stream_t *s, const char *id, int64_t from_seq, int64_t to_seq, char *err,
                 size_t errlen)
 {
-    rpt_ctx_t *c = s->c;
     char sql[300];
     snprintf(sql, sizeof(sql),
              "COPY (SELECT seq, ts, prev_hash, hash, canonical FROM audit_event WHERE stream_id = "
              "%lld AND seq BETWEEN %lld AND %lld ORDER BY seq) TO STDOUT (FORMAT binary)",
              (long long)strtoll(id, NULL, 10), (long long)from_seq, (long long)to_seq);
-    PGresult *r = PQexec(c->db, sql);
-    if (PQresultStatus(r) != PGRES_COPY_OUT) {
-        aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
-        PQclear(r);
-        return CMN_ERR_DB;
-    }
-    PQclear(r);
-    int rc = 0, header = 0, n;
-    char *buf = NULL;
-    while ((n = PQgetCopyData(c->db, &buf, 0)) > 0) {
-        const char *p = buf;
-        if (!header) {
-            if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
-                cmn_errf(err, errlen, "reading events: not a binary COPY stream");
-                rc = CMN_ERR_DB;
-            }
-            p += 19;
-            n -= 19;
-            header = 1;
-        }
-        row_t row;
-        int k = rc || n == 0 ? 0 : parse_row(p, n, &row);
-        if (k < 0 && !rc) {
-            cmn_errf(err, errlen, "reading events: malformed row");
-            rc = CMN_ERR_DB;
-        }
-        if (k > 0 && !rc)
-            rc = one_event(s, &row);
-        PQfreemem(buf);
-        buf = NULL;
-    }
-    if (n == -2 && !rc) {
-        aud_db_oneline(err, errlen, "reading events: ", PQerrorMessage(c->db));
-        rc = CMN_ERR_DB;
-    }
-    while ((r = PQgetResult(c->db)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
-            aud_db_oneline(err, errlen, "reading events: ", PQresultErrorMessage(r));
-            rc = CMN_ERR_DB;
-        }
-        PQclear(r);
-    }
-    return rc;
+    pass_t ps = {s, err, errlen};
+    return aud_db_copy_out(s->c->db, sql, 5, pass_row, &ps, "reading events", err, errlen);
 }
 
 static int query_i64s(PGconn *db, const char *sql, const char *const *params, int nparams,

@@ -65,44 +65,9 @@ struct vfy_reader_pool {
 
 /* ---- one row ---- */
 
-typedef struct {
-    const char *f[NFIELDS];
-    int len[NFIELDS]; /* -1: NULL */
-} fields_t;
-
-/* Splits a binary COPY row. Returns 1, 0 for the trailer, -1 when malformed. */
-static int split_row(fields_t *x, const char *buf, int len)
-{
-    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
-    if (end - p < 2)
-        return -1;
-    int n = (int16_t)((p[0] << 8) | p[1]);
-    p += 2;
-    if (n == -1)
-        return 0;
-    if (n != NFIELDS)
-        return -1;
-    for (int i = 0; i < NFIELDS; i++) {
-        if (end - p < 4)
-            return -1;
-        int32_t l = (int32_t)aud_rd32(p);
-        p += 4;
-        if (l < 0) {
-            x->f[i] = NULL;
-            x->len[i] = -1;
-            continue;
-        }
-        if (end - p < l)
-            return -1;
-        x->f[i] = (const char *)p;
-        x->len[i] = l;
-        p += l;
-    }
-    if (x->len[0] != 8 || x->len[1] != AUD_HASH_BYTES || x->len[2] != AUD_HASH_BYTES ||
-        x->len[3] < 0)
-        return -1;
-    return 1;
-}
+/* A row of ROW_COLUMNS, as the binary COPY reader splits it (audit/db.h). */
+typedef aud_db_fields_t fields_t;
+_Static_assert(NFIELDS <= AUD_DB_COPY_MAX_FIELDS, "a row fits the COPY reader");
 
 static int text_eq(const fields_t *x, int i, const char *want)
 {
@@ -236,6 +201,51 @@ static void slot_clear(slot_t *s)
     s->err[0] = '\0';
 }
 
+typedef struct {
+    reader_t *rd;
+    const chunk_t *ck;
+    slot_t *s;
+} read_t;
+
+/* One row of a chunk: checked and kept, or, past the chunk, kept as the next one's first. */
+static int read_row(void *ctx, const fields_t *x)
+{
+    read_t *rr = ctx;
+    reader_t *rd = rr->rd;
+    const chunk_t *ck = rr->ck;
+    slot_t *s = rr->s;
+    int rc = 0;
+    int64_t seq = (int64_t)aud_rd64((const unsigned char *)x->f[0]);
+    vfy_row_t *r = &s->next;
+    if (ck->hi < 0 || seq < ck->hi) {
+        if (cmn_array_room(&s->rows, &s->cap, s->n, sizeof(*s->rows), 1024)) {
+            rc = CMN_ERR_NOMEM;
+        } else {
+            r = &s->rows[s->n++];
+            rc = check_row(rd, x, r);
+        }
+    } else {
+        /* The next chunk's first row: its link, and whether its text fits the hash of
+         * the row before it, are all this chunk needs of it. */
+        memset(r, 0, sizeof(*r));
+        r->seq = seq;
+        memcpy(r->prev, x->f[1], AUD_HASH_BYTES);
+        memcpy(r->hash, x->f[2], AUD_HASH_BYTES);
+        s->has_next = 1;
+    }
+    /* The row before, if its hash failed: is this row's text what it was? (swapped) */
+    vfy_row_t *before = r == &s->next ? (s->n ? &s->rows[s->n - 1] : NULL)
+                                      : (s->n > 1 ? &s->rows[s->n - 2] : NULL);
+    if (!rc && before && !before->hash_ok) {
+        unsigned char alt[AUD_HASH_BYTES];
+        aud_chain_next(&rd->hasher, before->prev, x->f[3], (size_t)x->len[3], alt);
+        before->next_fits = memcmp(alt, before->hash, AUD_HASH_BYTES) == 0;
+    }
+    if (rc == CMN_ERR_NOMEM)
+        cmn_errf(s->err, sizeof(s->err), "out of memory");
+    return rc;
+}
+
 /* Reads chunk ck into s on rd's connection. Returns 0 or an error with s->err set. */
 static int read_chunk(reader_t *rd, const chunk_t *ck, slot_t *s)
 {
@@ -247,78 +257,9 @@ static int read_chunk(reader_t *rd, const chunk_t *ck, slot_t *s)
              "COPY (SELECT " ROW_COLUMNS " FROM audit_event WHERE stream_id = %lld AND seq >= "
              "%lld%s ORDER BY seq) TO STDOUT (FORMAT binary)",
              (long long)ck->stream_id, (long long)ck->lo, upto);
-    PGresult *res = PQexec(rd->db, sql);
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        aud_db_oneline(s->err, sizeof(s->err), "reading events: ", PQresultErrorMessage(res));
-        PQclear(res);
-        return CMN_ERR_DB;
-    }
-    PQclear(res);
-    int rc = 0, header = 0, n;
-    char *buf = NULL;
-    while ((n = PQgetCopyData(rd->db, &buf, 0)) > 0) {
-        const char *p = buf;
-        if (!header) {
-            if (n < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0) {
-                if (!rc)
-                    cmn_errf(s->err, sizeof(s->err), "reading events: not a binary COPY stream");
-                rc = CMN_ERR_DB;
-            }
-            p += 19;
-            n -= 19;
-            header = 1;
-        }
-        fields_t x;
-        int k = rc || n == 0 ? 0 : split_row(&x, p, n);
-        if (k < 0) {
-            cmn_errf(s->err, sizeof(s->err), "reading events: malformed row");
-            rc = CMN_ERR_DB;
-        }
-        if (k > 0 && !rc) {
-            int64_t seq = (int64_t)aud_rd64((const unsigned char *)x.f[0]);
-            vfy_row_t *r = &s->next;
-            if (ck->hi < 0 || seq < ck->hi) {
-                if (cmn_array_room(&s->rows, &s->cap, s->n, sizeof(*s->rows), 1024)) {
-                    rc = CMN_ERR_NOMEM;
-                } else {
-                    r = &s->rows[s->n++];
-                    rc = check_row(rd, &x, r);
-                }
-            } else {
-                /* The next chunk's first row: its link, and whether its text fits the hash of
-                 * the row before it, are all this chunk needs of it. */
-                memset(r, 0, sizeof(*r));
-                r->seq = seq;
-                memcpy(r->prev, x.f[1], AUD_HASH_BYTES);
-                memcpy(r->hash, x.f[2], AUD_HASH_BYTES);
-                s->has_next = 1;
-            }
-            /* The row before, if its hash failed: is this row's text what it was? (swapped) */
-            vfy_row_t *before = r == &s->next ? (s->n ? &s->rows[s->n - 1] : NULL)
-                                              : (s->n > 1 ? &s->rows[s->n - 2] : NULL);
-            if (!rc && before && !before->hash_ok) {
-                unsigned char alt[AUD_HASH_BYTES];
-                aud_chain_next(&rd->hasher, before->prev, x.f[3], (size_t)x.len[3], alt);
-                before->next_fits = memcmp(alt, before->hash, AUD_HASH_BYTES) == 0;
-            }
-            if (rc == CMN_ERR_NOMEM)
-                cmn_errf(s->err, sizeof(s->err), "out of memory");
-        }
-        PQfreemem(buf);
-        buf = NULL;
-    }
-    if (n == -2 && !rc) {
-        aud_db_oneline(s->err, sizeof(s->err), "reading events: ", PQerrorMessage(rd->db));
-        rc = CMN_ERR_DB;
-    }
-    while ((res = PQgetResult(rd->db)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc) {
-            aud_db_oneline(s->err, sizeof(s->err), "reading events: ", PQresultErrorMessage(res));
-            rc = CMN_ERR_DB;
-        }
-        PQclear(res);
-    }
-    return rc;
+    read_t r = {rd, ck, s};
+    return aud_db_copy_out(rd->db, sql, NFIELDS, read_row, &r, "reading events", s->err,
+                           sizeof(s->err));
 }
 
 /* ---- the pool ---- */
