@@ -238,26 +238,6 @@ void gw_loop_request_done(gw_loop_t *loop, gw_request_t *req)
     free(req);
 }
 
-gw_server_t *gw_loop_server(const gw_loop_t *loop)
-{
-    return loop->srv;
-}
-
-gw_upstream_t *gw_loop_upstream(const gw_loop_t *loop)
-{
-    return loop->upstream;
-}
-
-int gw_loop_wake_fd(const gw_loop_t *loop)
-{
-    return loop->wakefd;
-}
-
-aud_writer_t *gw_loop_audit(const gw_loop_t *loop)
-{
-    return loop->audit;
-}
-
 int gw_loop_stream_name(const char *stream, unsigned index, char *out, size_t cap)
 {
     int n = index == 0 ? snprintf(out, cap, "%s", stream)

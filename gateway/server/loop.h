@@ -28,8 +28,8 @@ typedef struct {
 /* Starts loop number index for srv (borrowed; outlives the loop): its daemon, its upstream
  * handle and its thread. audit (borrowed; NULL with audit.mode off) is the stream its requests'
  * events go to: each loop has its own, so no chain is shared between threads and the loops'
- * commits overlap (gw_loop_stream_name). NULL, with the reason logged, when any of them cannot start (the
- * address taken, out of descriptors, out of memory). */
+ * commits overlap (gw_loop_stream_name). NULL, with the reason logged, when any of them cannot
+ * start (the address taken, out of descriptors, out of memory). */
 gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_t *listen,
                          aud_writer_t *audit);
 
@@ -51,12 +51,6 @@ gw_request_t *gw_loop_request_new(gw_loop_t *loop);
 /* Gives a finished request back (its references dropped, its body freed): cached for the next
  * one, or freed past GW_LOOP_CACHED_REQUESTS. Loop thread only. */
 void gw_loop_request_done(gw_loop_t *loop, gw_request_t *req);
-
-/* What the pipeline reads from the loop serving a request (MHD's callback closure). */
-gw_server_t *gw_loop_server(const gw_loop_t *loop);
-gw_upstream_t *gw_loop_upstream(const gw_loop_t *loop);
-int gw_loop_wake_fd(const gw_loop_t *loop);
-aud_writer_t *gw_loop_audit(const gw_loop_t *loop);
 
 /* The audit stream of loop index: audit.stream itself for loop 0 — which also carries the
  * process's own events (lifecycle, policy, keys, tokens, report exports), and continues the
