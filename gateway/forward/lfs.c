@@ -127,6 +127,12 @@ char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int 
     char *out = NULL;
     if (!json_is_array(objects))
         goto done;
+    const char *transfer = json_string_value(json_object_get(root, "transfer"));
+    if (transfer && strcmp(transfer, "xet") == 0) {
+        /* hubgate removed "xet" from what the client offered (forward/xet.h) */
+        *failed = GW_LFS_CHOSE_XET;
+        goto done;
+    }
     gw_rewrite_t rw = gw_links_rewriter(req);
     size_t i;
     json_t *obj;

@@ -11,7 +11,9 @@
  * it). NULL with *failed 0 when the body is not a batch document (an error answer, relayed as
  * it came; a success is refused by the caller); NULL with *failed 1 when an href could not be
  * handed out (req->refused_destination says when it led outside the region) or memory ran
- * out. */
+ * out; NULL with *failed GW_LFS_CHOSE_XET when the upstream chose the "xet" transfer, which
+ * hubgate removed from the request's offer. */
+#define GW_LFS_CHOSE_XET 2
 char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int *failed);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "gateway/authn/assertion.h"
 
+#include "gateway/forward/xet.h"
 #include "gateway/forward/egress.h"
 #include "gateway/forward/proxy.h"
 #include "gateway/forward/links.h"
@@ -80,6 +81,8 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
                         : NULL,
         .parsed_answer = dst->buffer_cap > 0,
         .dropped = gw_metrics_header_dropped,
+        /* without it, @huggingface/hub asks resolve for Xet file information (forward/xet.h) */
+        .drop_accept_type = GW_XET_FILEINFO_TYPE,
     };
     if (dst->credential && !fwd.identity)
         return CMN_ERR_NOMEM;

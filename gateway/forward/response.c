@@ -12,6 +12,7 @@
 #include "gateway/forward/lfs.h"
 #include "gateway/forward/links.h"
 #include "gateway/forward/listing.h"
+#include "gateway/forward/xet.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -35,6 +36,8 @@ size_t gw_response_parsed_cap(gw_family_t family)
         return GW_MAX_REWRITE_BODY_BYTES;
     case GW_FAMILY_LIST_REPOS:
     case GW_FAMILY_COLLECTION:
+    case GW_FAMILY_TREE:       /* each entry's xetHash removed (forward/xet.h) */
+    case GW_FAMILY_PATHS_INFO:
         return GW_MAX_LISTING_BODY_BYTES;
     default:
         return 0;
@@ -79,6 +82,25 @@ static int add_redirect_header(void *ctx, const char *name, const char *value)
     if (strcasecmp(name, "content-encoding") == 0)
         return 0;
     return add_header(ctx, name, value);
+}
+
+/* Does a `name` header of the upstream's block contain `what` (case-insensitive)? */
+static int header_has(const char *block, size_t len, const char *name, const char *what)
+{
+    size_t nlen = strlen(name), wlen = strlen(what);
+    const char *p = block, *end = block + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        if ((size_t)(line_end - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+            for (const char *v = p + nlen + 1; v + wlen <= line_end; v++) {
+                if (strncasecmp(v, what, wlen) == 0)
+                    return 1;
+            }
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return 0;
 }
 
 /* Does the upstream's header block declare a content coding other than identity? */
@@ -156,6 +178,12 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
      * compressed one cannot be read, and relayed as is it would carry the upstream's storage
      * URLs or the names of repos the caller may not see. */
     int parsed = gw_response_parsed_cap(req->route.family) > 0 && !head;
+    /* A Xet file-info answer hubgate did not ask for (it removes that type from Accept): its
+     * headers would send the client to Xet storage, without them @huggingface/hub fails. */
+    if (header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE))
+        return gw_request_error(req, conn, 502, NULL,
+                                "the upstream hub answered with Xet file information, which "
+                                "hubgate does not carry");
     if (parsed && !no_body_status(status) && encoded(block, hlen))
         return gw_request_error(req, conn, 502, NULL,
                                 "the upstream hub sent a compressed answer hubgate cannot inspect");
@@ -167,6 +195,10 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         char *rewritten = gw_lfs_rewrite_batch(req, body, blen, &failed);
         if (failed) {
             free(rewritten);
+            if (failed == GW_LFS_CHOSE_XET)
+                return gw_request_error(req, conn, 502, NULL,
+                                        "the upstream hub chose Xet storage for this transfer, "
+                                        "which hubgate does not carry");
             return refuse_answer(req, conn, 500, "hubgate could not rewrite the answer");
         }
         if (!rewritten && ok)
@@ -214,6 +246,19 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         if (!r)
             return gw_request_error(req, conn, refuse ? refuse : 500, NULL, why);
         rewrote = 1;
+    } else if (parsed && ok && (req->route.family == GW_FAMILY_TREE ||
+                                req->route.family == GW_FAMILY_PATHS_INFO)) {
+        size_t blen, removed;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        char *text = status != 206 ? gw_xet_strip_listing(body, blen, &removed) : NULL;
+        if (!text)
+            return gw_request_error(req, conn, 502, NULL,
+                                    "the upstream hub sent a file listing hubgate cannot read");
+        rewrote = 1;
+        req->answer_bytes = strlen(text);
+        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!r)
+            free(text);
     } else if (parsed && ok) {
         /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
         return gw_request_error(req, conn, 502, NULL,

@@ -5,6 +5,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "gateway/forward/xet.h"
 #include "gateway/http/headers.h"
 #include "gateway/route/route.h"
 #include "gateway/config/destination.h"
@@ -239,8 +240,8 @@ int gw_rewrite_response(const char *block, size_t len, const gw_rewrite_t *rw, c
         int drop = h.value_len == 0; /* MHD cannot send an empty value */
         for (size_t k = 0; !drop && drop_response[k]; k++)
             drop = gw_headers_name_is(&h, drop_response[k]);
-        if (!rw->xet_enabled && (gw_headers_name_is(&h, "x-xet-hash") || gw_headers_name_is(&h, "x-xet-refresh-route")))
-            drop = 1;
+        if (!rw->xet_enabled && gw_xet_is_header(h.name, h.name_len))
+            drop = 1; /* hash, refresh route, CAS URL, access token and its expiry */
         if (drop)
             continue;
         const char *name = cmn_arena_strndup(arena, h.name, h.name_len);

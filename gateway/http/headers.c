@@ -303,11 +303,45 @@ static int add_pair(struct curl_slist **list, char *line, size_t cap, const char
     return add(list, line);
 }
 
+/* The Accept value v[0..len) without its items of media type `type` (parameters and all), into
+ * out[0..cap); returns the new length (0: nothing left). A value too long for out is cut at
+ * an item boundary (MHD's header cap keeps real ones far shorter). */
+static size_t accept_without(const char *v, size_t len, const char *type, char *out, size_t cap)
+{
+    size_t tlen = strlen(type), o = 0;
+    const char *p = v, *end = v + len;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *ie = comma ? comma : end;
+        const char *s = p, *e = ie;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        const char *semi = memchr(s, ';', (size_t)(e - s));
+        const char *te = semi ? semi : e;
+        while (te > s && (te[-1] == ' ' || te[-1] == '\t'))
+            te--;
+        int drop = (size_t)(te - s) == tlen && strncasecmp(s, type, tlen) == 0;
+        size_t need = (size_t)(e - s) + (o ? 2 : 0);
+        if (!drop && e > s && o + need < cap) {
+            if (o) {
+                out[o++] = ',';
+                out[o++] = ' ';
+            }
+            memcpy(out + o, s, (size_t)(e - s));
+            o += (size_t)(e - s);
+        }
+        p = comma ? comma + 1 : end;
+    }
+    return o;
+}
+
 int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
                         struct curl_slist **out)
 {
     struct curl_slist *list = NULL;
-    char line[8192 + 256];
+    char line[8192 + 256], accept[4096];
     int rc = 0;
     int has_accept = 0, has_content_type = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -318,6 +352,16 @@ int gw_headers_upstream(const gw_header_t *h, size_t n, const gw_forward_t *fwd,
                 strcmp(cls, GW_HDR_AUTHENTICATED) != 0 && strcmp(cls, GW_HDR_REPLACED) != 0)
                 fwd->dropped(cls);
             continue;
+        }
+        gw_header_t kept;
+        if (fwd->drop_accept_type && gw_headers_name_is(x, "accept")) {
+            kept = *x;
+            kept.value = accept;
+            kept.value_len = accept_without(x->value, x->value_len, fwd->drop_accept_type,
+                                            accept, sizeof(accept));
+            if (kept.value_len == 0)
+                continue; /* nothing else was accepted: "Accept:" below, as without one */
+            x = &kept;
         }
         has_accept |= gw_headers_name_is(x, "accept");
         has_content_type |= gw_headers_name_is(x, "content-type");

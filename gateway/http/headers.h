@@ -47,6 +47,7 @@ typedef struct {
     /* called with the class of each client header dropped (a static string from
      * gw_headers_request_class), except framing, the credential and replaced ones; or NULL */
     void (*dropped)(const char *cls);
+    const char *drop_accept_type; /* a media type removed from Accept, or NULL */
 } gw_forward_t;
 
 /* Classes of request headers hubgate consumes or replaces rather than drops. */

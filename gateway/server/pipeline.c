@@ -19,6 +19,7 @@
 #include "gateway/authz/authz.h"
 #include "gateway/authz/policies.h"
 
+#include "gateway/forward/xet.h"
 #include "gateway/forward/proxy.h"
 
 #include "gateway/forward/xfer.h"
@@ -230,6 +231,14 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
         /* Xet storage traffic would bypass the gateway: without its tokens clients fall back
          * to plain HTTP transfers. */
         gw_request_decide(req, POL_DENY, "xet-disabled", "Xet storage is disabled by this gateway");
+        local_answer(req, 403, NULL, req->decision.reason);
+        return 0;
+    }
+    if (req->route.family == GW_FAMILY_BUCKET_BATCH) {
+        /* A bucket keeps its files in Xet storage only: nothing can be added without it. */
+        gw_request_decide(req, POL_DENY, "xet-disabled",
+                          "buckets store files only in Xet storage, which this gateway does not "
+                          "carry");
         local_answer(req, 403, NULL, req->decision.reason);
         return 0;
     }
@@ -487,6 +496,11 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
                                 req->local_message);
     if (!req->body.data)
         cmn_buf_append(&req->body, "", 0);
+    /* The client may offer the Xet transfer; hubgate does not carry it (forward/xet.h). The
+     * body was classified and judged above: only the offer changes. */
+    if (req->route.family == GW_FAMILY_LFS_BATCH &&
+        (rc = gw_xet_strip_batch_request(&req->body)) < 0)
+        return gw_request_fail(req, conn, rc, "the LFS batch request cannot be rewritten");
     return begin_forward(req, conn, req->body.data, req->body.len);
 }
 

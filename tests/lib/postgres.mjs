@@ -201,7 +201,12 @@ export async function startPostgres(opts = {}) {
 
   const stopWith = async (mode) => {
     if (!running && !fs.existsSync(path.join(dataDir, 'postmaster.pid'))) return;
+    const pid = postmasterPid();
     const res = await pgCmd('pg_ctl', ['stop', '-w', '-t', '60', '-m', mode, '-D', dataDir], { timeoutMs: 90000 });
+    // pg_ctl returns once postmaster.pid is gone, which the postmaster removes just before it
+    // exits: "stopped" here means the process is gone too.
+    for (const deadline = Date.now() + 10000; pid && isAlive(pid) && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 20));
     readLog();
     running = false;
     if (res.code !== 0 && !/Is server running\?/.test(res.stderr)) {

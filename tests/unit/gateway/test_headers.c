@@ -193,6 +193,47 @@ static void upstream_headers_drop_credentials_and_framing(void **state)
                              "X-Forwarded-Host: hub.corp.example\n");
 }
 
+/* The Accept a request forwards with a media type removed (Xet file information). */
+static const char *accept_sent(const char *value, const char *drop, char *all, size_t cap)
+{
+    gw_header_t h[] = {{"Accept", 6, value, strlen(value)}};
+    gw_forward_t fwd = {.drop_accept_type = drop};
+    struct curl_slist *list = NULL;
+    assert_int_equal(gw_headers_upstream(h, 1, &fwd, &list), 0);
+    *all = '\0';
+    for (struct curl_slist *l = list; l; l = l->next) {
+        if (strncmp(l->data, "Accept", 6) == 0)
+            snprintf(all, cap, "%s", l->data);
+    }
+    curl_slist_free_all(list);
+    return all;
+}
+
+static void accept_without_xet_fileinfo(void **state)
+{
+    (void)state;
+    char a[512];
+    const char *x = "application/vnd.xet-fileinfo+json";
+    /* what @huggingface/hub sends on resolve */
+    assert_string_equal(accept_sent("application/vnd.xet-fileinfo+json, */*", x, a, sizeof a),
+                        "Accept: */*");
+    assert_string_equal(
+        accept_sent("text/html;q=0.9 ,Application/VND.Xet-FileInfo+JSON ; q=1,*/*;q=0.1", x, a,
+                    sizeof a),
+        "Accept: text/html;q=0.9, */*;q=0.1");
+    /* only that type: sent as if the client had sent no Accept */
+    assert_string_equal(accept_sent(" application/vnd.xet-fileinfo+json ", x, a, sizeof a),
+                        "Accept:");
+    /* a longer name is another type */
+    assert_string_equal(accept_sent("application/vnd.xet-fileinfo+jsonx", x, a, sizeof a),
+                        "Accept: application/vnd.xet-fileinfo+jsonx");
+    /* nothing to remove: the value as it came */
+    assert_string_equal(accept_sent("application/json", x, a, sizeof a),
+                        "Accept: application/json");
+    assert_string_equal(accept_sent("application/vnd.xet-fileinfo+json, */*", NULL, a, sizeof a),
+                        "Accept: application/vnd.xet-fileinfo+json, */*");
+}
+
 /* What happens to each request header: forwarded (NULL) or dropped with its metrics class. */
 static const struct {
     const char *name, *value;
@@ -387,6 +428,10 @@ static void response_headers_filtered_and_rewritten(void **state)
         "Link: <http://127.0.0.1:9000/api/models?cursor=x>; rel=\"next\", "
         "<http://127.0.0.1:9000/api/models/a/b/xet-read-token/main>; rel=\"xet-auth\"\r\n"
         "X-Xet-Hash: deadbeef\r\n"
+        "x-xet-cas-url: http://127.0.0.1:9001\r\n"
+        "X-Xet-Access-Token: ut_secret\r\n"
+        "X-Xet-Token-Expiration: 1900000000\r\n"
+        "X-Xet-Refresh-Route: /api/models/a/b/xet-read-token/main\r\n"
         "X-Error-Code: EntryNotFound\r\n"
         "Location2: http://127.0.0.1:9000/x\r\n"
         "X-Other: http://127.0.0.1:90001/not-ours\r\n";
@@ -407,6 +452,7 @@ static void response_headers_filtered_and_rewritten(void **state)
     collect_t d = {""};
     assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, a, collect, &d), 0);
     assert_non_null(strstr(d.out, "X-Xet-Hash=deadbeef\n"));
+    assert_non_null(strstr(d.out, "X-Xet-Access-Token=ut_secret\n"));
     assert_non_null(strstr(d.out, "<https://gw.example/api/models/a/b/xet-read-token/main>; "
                                   "rel=\"xet-auth\""));
 }
@@ -565,6 +611,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(framing),
         cmocka_unit_test(upstream_headers_drop_credentials_and_framing),
+        cmocka_unit_test(accept_without_xet_fileinfo),
         cmocka_unit_test(request_header_classes),
         cmocka_unit_test(upstream_headers_for_a_parsed_answer),
         testutil_arena_test(public_origin),
