@@ -124,6 +124,12 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
         return gw_token_api_revoke(req, conn);
     case GW_ADMIN_REPORT_SOC2:
         return gw_report_http_answer(req, conn);
+    case GW_ADMIN_XET_TELEMETRY:
+        /* Xet clients' telemetry, sent to the root of their CAS URL's host: with Xet carried,
+         * accepted and dropped (it is about the client, and nobody upstream asked for it). */
+        if (req->srv->cfg->xet != GW_XET_PROXY)
+            return gw_admin_refuse(req, conn, 404, "route", "Not Found");
+        return gw_admin_json(req, conn, 200, json_object());
     default:
         return gw_admin_refuse(req, conn, 404, "route", "Not Found");
     }

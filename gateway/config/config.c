@@ -504,7 +504,7 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        "metrics_listen", "event_loops", NULL};
+        "metrics_listen", "event_loops", "xet", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
     /* 0: one per core, decided at start (gw_serve_run). */
     cfg->event_loops = get_int(l, "", root, "event_loops", 1, GW_MAX_EVENT_LOOPS, 0);
@@ -555,6 +555,12 @@ static void parse_root(loader_t *l, json_t *root)
                         egress);
 
     cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
+
+    const char *xet = get_string(l, "", root, "xet", 0, "off");
+    if (xet && strcmp(xet, "proxy") == 0)
+        cfg->xet = GW_XET_PROXY;
+    else if (xet && strcmp(xet, "off") != 0)
+        cmn_jdiag_error(&l->diag, "/xet", 0, "unknown xet \"%s\" (expected off, proxy)", xet);
     cfg->timeouts.client_idle_seconds = 60;
     cfg->timeouts.upstream_connect_ms = 5000;
     cfg->timeouts.upstream_idle_seconds = 60;

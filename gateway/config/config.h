@@ -16,6 +16,9 @@
 #include "gateway/limits.h"
 
 typedef enum { GW_EGRESS_PROXY, GW_EGRESS_REDIRECT } gw_egress_t;
+/* Xet storage (docs/xet.md): OFF removes every hint so clients use HTTP and LFS; PROXY carries
+ * Xet through hubgate under its own tokens. */
+typedef enum { GW_XET_OFF, GW_XET_PROXY } gw_xet_mode_t;
 /* OFF records nothing: for benchmarks that measure what auditing costs, never for
  * production (the gateway says so loudly at start). */
 typedef enum { GW_AUDIT_STRICT, GW_AUDIT_SPOOL, GW_AUDIT_OFF } gw_audit_mode_t;
@@ -74,6 +77,7 @@ typedef struct {
     size_t default_region;
     gw_egress_t egress;
     const char *egress_key_file; /* absolute path or NULL (a random key per process) */
+    gw_xet_mode_t xet;
 
     struct {
         int client_idle_seconds;   /* a client silent this long is dropped */

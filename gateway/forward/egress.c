@@ -15,7 +15,10 @@
 
 #define NONCE 12
 #define TAG   16
-static const char aad[] = "hubgate-egress-v3";
+/* The associated data names what a token is for: a link never opens as a Xet token, nor the
+ * other way round. */
+static const char link_aad[] = "hubgate-egress-v3";
+static const char xet_aad[] = "hubgate-xet-token-v1";
 
 int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen)
 {
@@ -70,8 +73,8 @@ static size_t field_cap(size_t i)
     return i == 3 ? GW_EGRESS_MAX_URL : i == 4 ? GW_EGRESS_MAX_HEADERS : GW_EGRESS_MAX_FIELD;
 }
 
-const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
-                           cmn_arena_t *arena)
+static const char *seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
+                        const char *aad, cmn_arena_t *arena)
 {
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
@@ -104,7 +107,7 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
     int len = 0, fin = 0;
     if (ctx && RAND_bytes(sealed, NONCE) == 1 &&
         EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->key, sealed) == 1 &&
-        EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, sizeof(aad) - 1) == 1 &&
+        EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
         EVP_EncryptUpdate(ctx, sealed + NONCE, &len, plain, (int)n) == 1 &&
         EVP_EncryptFinal_ex(ctx, sealed + NONCE + len, &fin) == 1 &&
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG, sealed + NONCE + n) == 1) {
@@ -116,8 +119,8 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
     return ret;
 }
 
-int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
-                   gw_egress_claim_t *out)
+static int open_token(const gw_egress_key_t *key, const char *token, time_t now,
+                      const char *aad, cmn_arena_t *arena, gw_egress_claim_t *out)
 {
     size_t tlen = strlen(token);
     if (tlen > GW_EGRESS_MAX_TOKEN)
@@ -135,7 +138,7 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
     int ok = 0, len = 0, fin = 0;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->key, raw) == 1 &&
-        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, sizeof(aad) - 1) == 1 &&
+        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
         EVP_DecryptUpdate(ctx, (unsigned char *)plain, &len, raw + NONCE, (int)n) == 1 &&
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, raw + NONCE + n) == 1 &&
         EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + len, &fin) == 1)
@@ -177,4 +180,28 @@ int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cm
                                .policy_sha256 = f[16],
                                .expires = exp};
     return exp < (long long)now ? CMN_ERR_EXPIRED : 0;
+}
+
+const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+                           cmn_arena_t *arena)
+{
+    return seal(key, claim, link_aad, arena);
+}
+
+int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
+                   gw_egress_claim_t *out)
+{
+    return open_token(key, token, now, link_aad, arena, out);
+}
+
+const char *gw_egress_seal_xet_token(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+                                     cmn_arena_t *arena)
+{
+    return seal(key, claim, xet_aad, arena);
+}
+
+int gw_egress_open_xet_token(const gw_egress_key_t *key, const char *token, time_t now,
+                             cmn_arena_t *arena, gw_egress_claim_t *out)
+{
+    return open_token(key, token, now, xet_aad, arena, out);
 }

@@ -1,6 +1,7 @@
 #include "gateway/forward/lfs.h"
 
 #include "gateway/forward/links.h"
+#include "gateway/forward/xet_token.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -120,7 +121,8 @@ static int rewrite_action(gw_request_t *req, const gw_rewrite_t *rw, const char 
 /* The LFS batch answer, with every href pointing at hubgate. NULL when it is not JSON of the
  * expected shape: gw_response_relay refuses that on a success, and relays an error answer as it came
  * (an error is no batch document: it carries no href we could miss). */
-char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int *failed)
+char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int *failed,
+                           const char **why)
 {
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *objects = json_object_get(root, "objects");
@@ -128,11 +130,13 @@ char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int 
     if (!json_is_array(objects))
         goto done;
     const char *transfer = json_string_value(json_object_get(root, "transfer"));
-    if (transfer && strcmp(transfer, "xet") == 0) {
+    int xet = transfer && strcmp(transfer, "xet") == 0;
+    if (xet && req->srv->cfg->xet != GW_XET_PROXY) {
         /* hubgate removed "xet" from what the client offered (forward/xet.h) */
         *failed = GW_LFS_CHOSE_XET;
         goto done;
     }
+    const char *scope = req->route.lfs_operation == GW_LFS_OP_UPLOAD ? "write" : "read";
     gw_rewrite_t rw = gw_links_rewriter(req);
     size_t i;
     json_t *obj;
@@ -143,6 +147,11 @@ char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int 
         json_t *action;
         json_object_foreach(actions, kind, action)
         {
+            if (xet && json_is_object(action) &&
+                gw_xet_token_batch_action(req, scope, action, why) != 0) {
+                *failed = GW_LFS_XET_FAILED;
+                goto done;
+            }
             if (json_is_object(action) && rewrite_action(req, &rw, kind, action) != 0) {
                 *failed = 1;
                 goto done;

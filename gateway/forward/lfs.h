@@ -12,8 +12,12 @@
  * it came; a success is refused by the caller); NULL with *failed 1 when an href could not be
  * handed out (req->refused_destination says when it led outside the region) or memory ran
  * out; NULL with *failed GW_LFS_CHOSE_XET when the upstream chose the "xet" transfer, which
- * hubgate removed from the request's offer. */
-#define GW_LFS_CHOSE_XET 2
-char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int *failed);
+ * hubgate removed from the request's offer (Xet off). With Xet carried ("proxy"), a "xet"
+ * transfer's actions get hubgate's Xet token instead of the upstream's
+ * (gw_xet_token_batch_action); NULL with *failed GW_LFS_XET_FAILED and *why when that fails. */
+#define GW_LFS_CHOSE_XET  2
+#define GW_LFS_XET_FAILED 3
+char *gw_lfs_rewrite_batch(gw_request_t *req, const char *body, size_t len, int *failed,
+                           const char **why);
 
 #endif

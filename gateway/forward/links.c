@@ -33,6 +33,35 @@ static const char *repo_label(gw_request_t *req)
                : r->name;
 }
 
+gw_egress_claim_t gw_links_claim(gw_request_t *req, const char *action)
+{
+    if (req->is_egress) {
+        gw_egress_claim_t claim = req->egress;
+        claim.action = action;
+        return claim;
+    }
+    const gw_identity_t *id = &req->identity;
+    const pol_decision_t *d = &req->decision;
+    int known = id->kind != GW_ID_ANONYMOUS && id->iss && id->sub;
+    return (gw_egress_claim_t){
+        .url = "",
+        .method = "",
+        .headers = "",
+        .repo_type = req->route.name ? gw_route_repo_type_name(req->route.repo_type) : "",
+        .repo = repo_label(req),
+        .action = action,
+        .iss = known ? id->iss : "",
+        .sub = known ? id->sub : "",
+        .email = known && id->email ? id->email : "",
+        .token_id = known && id->token_id ? id->token_id : "",
+        .org = req->decided && d->org ? d->org : "",
+        .role = req->decided ? pol_role_name(d->role) : "",
+        .region = gw_links_region(req)->name,
+        .rule = req->decided && d->rule ? d->rule : "",
+        .policy_sha256 = req->decided && req->policy ? pol_policy_sha256(req->policy) : "",
+    };
+}
+
 /* Seals url into a hubgate link for the caller, under the decision that allowed this request;
  * a link an egress answer points on to keeps the caller, repo and decision of the link that
  * led there. */
@@ -40,26 +69,10 @@ const char *gw_links_seal(gw_request_t *req, const char *url, size_t len, const 
                         const char *headers)
 {
     const char *u = cmn_arena_strndup(&req->arena, url, len);
-    gw_egress_claim_t claim = req->egress;
-    if (!req->is_egress) {
-        const gw_identity_t *id = &req->identity;
-        const pol_decision_t *d = &req->decision;
-        int known = id->kind != GW_ID_ANONYMOUS && id->iss && id->sub;
-        claim = (gw_egress_claim_t){
-            .repo_type = req->route.name ? gw_route_repo_type_name(req->route.repo_type) : "",
-            .repo = repo_label(req),
-            .action = strcmp(method, "GET") == 0 ? "read" : "write",
-            .iss = known ? id->iss : "",
-            .sub = known ? id->sub : "",
-            .email = known && id->email ? id->email : "",
-            .token_id = known && id->token_id ? id->token_id : "",
-            .org = req->decided && d->org ? d->org : "",
-            .role = req->decided ? pol_role_name(d->role) : "",
-            .region = gw_links_region(req)->name,
-            .rule = req->decided && d->rule ? d->rule : "",
-            .policy_sha256 = req->decided && req->policy ? pol_policy_sha256(req->policy) : "",
-        };
-    }
+    gw_egress_claim_t claim = req->is_egress
+                                  ? req->egress
+                                  : gw_links_claim(req, strcmp(method, "GET") == 0 ? "read"
+                                                                                   : "write");
     claim.url = u;
     claim.method = method;
     claim.headers = headers ? headers : "";
@@ -101,8 +114,8 @@ int gw_links_allowed(gw_request_t *req, const char *url, size_t len)
 
 /* What a client gets instead of a URL outside the upstream's Hub routes: in "redirect" mode
  * the URL itself, else a sealed link; NULL when the destination is not allowed. */
-static const char *hand_out(gw_request_t *req, const char *url, size_t len, const char *method,
-                            const char *headers)
+const char *gw_links_hand_out(gw_request_t *req, const char *url, size_t len,
+                              const char *method, const char *headers)
 {
     if (!gw_links_allowed(req, url, len))
         return NULL;
@@ -122,7 +135,7 @@ static const char *seal_foreign(void *ctx, const char *url, size_t len, const ch
         gw_origin_parse(req->egress.url, strlen(req->egress.url), &from) == 0 &&
         gw_origin_parse(url, len, &to) == 0 && gw_origin_equal(&from, &to))
         headers = req->egress.headers;
-    return hand_out(req, url, len, method, headers);
+    return gw_links_hand_out(req, url, len, method, headers);
 }
 
 gw_rewrite_t gw_links_rewriter(gw_request_t *req)
@@ -130,7 +143,7 @@ gw_rewrite_t gw_links_rewriter(gw_request_t *req)
     const gw_config_t *cfg = req->srv->cfg;
     gw_rewrite_t rw = {.upstream = gw_links_region(req)->upstream,
                        .public_url = cfg->public_url,
-                       .xet_enabled = 0,
+                       .xet_enabled = req->srv->cfg->xet == GW_XET_PROXY,
                        .foreign = seal_foreign,
                        .foreign_ctx = req};
     /* A storage answer's relative Location is relative to the storage URL, not to hubgate's

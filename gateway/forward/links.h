@@ -20,6 +20,17 @@ const gw_region_t *gw_links_region(const gw_request_t *req);
 const char *gw_links_seal(gw_request_t *req, const char *url, size_t len, const char *method,
                           const char *headers);
 
+/* What this request's caller and decision would seal into a link or a Xet token, for
+ * `action` ("read", "write"); url, method and headers empty. An egress request's is the claim
+ * it came with. Strings borrowed from the request. */
+gw_egress_claim_t gw_links_claim(gw_request_t *req, const char *action);
+
+/* What a client gets instead of url[0..len), a URL outside the upstream's Hub routes: in
+ * egress "redirect" mode the URL itself, else a sealed link (gw_links_seal); NULL when the
+ * destination is not allowed (gw_links_allowed) or sealing failed. */
+const char *gw_links_hand_out(gw_request_t *req, const char *url, size_t len,
+                              const char *method, const char *headers);
+
 /* May a client be sent to url[0..len)? Only to the region's upstream and its listed storage
  * origins. 0 when not: req->refused_destination then names where it led (the answer becomes
  * a 502), and the refusal is logged. */

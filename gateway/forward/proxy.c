@@ -79,10 +79,13 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
                         ? gw_assertion_mint(req->srv->assertion, &req->identity, org, role, region,
                                             req->request_id, (int64_t)time(NULL), &req->arena)
                         : NULL,
-        .parsed_answer = dst->buffer_cap > 0,
+        .parsed_answer = dst->buffer_cap == 0         ? 0
+                         : gw_response_parsed_as_asked(req) ? GW_PARSED_AS_ASKED
+                                                           : GW_PARSED_WHOLE,
         .dropped = gw_metrics_header_dropped,
-        /* without it, @huggingface/hub asks resolve for Xet file information (forward/xet.h) */
-        .drop_accept_type = GW_XET_FILEINFO_TYPE,
+        /* with Xet off: without it, @huggingface/hub asks resolve for Xet file information
+         * (forward/xet.h) */
+        .drop_accept_type = cfg->xet == GW_XET_OFF ? GW_XET_FILEINFO_TYPE : NULL,
     };
     if (dst->credential && !fwd.identity)
         return CMN_ERR_NOMEM;
@@ -148,7 +151,7 @@ int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *b
         .base_url = cmn_arena_concat(&req->arena, region->upstream, "/"),
         .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
         .credential = credential,
-        .buffer_cap = gw_response_parsed_cap(req->route.family),
+        .buffer_cap = gw_response_parsed_cap(req),
     };
     *message = "hubgate could not forward the request";
     int rc = (credential || anonymous) && dst.base_url && dst.target
@@ -229,7 +232,9 @@ int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
     gw_destination_t allowed = {.networks = region->storage_networks,
                                 .n_networks = region->n_storage_networks};
     /* Never follows a redirect itself: a 3xx goes back to the client as a link of its own. */
-    destination_t dst = {.extra = claim->headers, .allowed = &allowed};
+    destination_t dst = {.extra = claim->headers,
+                         .allowed = &allowed,
+                         .buffer_cap = gw_response_parsed_cap(req)};
     *message = "hubgate could not forward the request";
     if (split_url(&req->arena, claim->url, &dst.base_url, &dst.target) != 0 ||
         gw_origin_parse(dst.base_url, strlen(dst.base_url), &allowed.origin) != 0)

@@ -13,6 +13,8 @@
 #include "gateway/forward/links.h"
 #include "gateway/forward/listing.h"
 #include "gateway/forward/xet.h"
+#include "gateway/forward/xet_cas.h"
+#include "gateway/forward/xet_token.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -29,16 +31,38 @@
  * and the most of it hubgate reads; 0 for answers that stream through. A parsed answer is
  * asked for whole and unencoded (gw_forward_t.parsed_answer), and gw_response_relay refuses one that
  * does not come that way: relaying it unread would hand out what hubgate exists to hide. */
-size_t gw_response_parsed_cap(gw_family_t family)
+int gw_response_parsed_as_asked(const gw_request_t *req)
 {
-    switch (family) {
+    if (req->srv->cfg->xet != GW_XET_PROXY || req->route.family != GW_FAMILY_RESOLVE)
+        return 0;
+    const gw_header_t *accept = gw_headers_find(req->headers, req->nheaders, "accept");
+    size_t tl = sizeof(GW_XET_FILEINFO_TYPE) - 1;
+    for (size_t i = 0; accept && i + tl <= accept->value_len; i++) {
+        if (strncasecmp(accept->value + i, GW_XET_FILEINFO_TYPE, tl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+size_t gw_response_parsed_cap(const gw_request_t *req)
+{
+    int xet = req->srv->cfg->xet == GW_XET_PROXY;
+    if (gw_response_parsed_as_asked(req))
+        return GW_MAX_XET_FILEINFO_BYTES; /* its URLs rewritten (forward/xet_cas.h) */
+    if (req->xet_endpoint == GW_XET_EP_RECONSTRUCTION)
+        return GW_MAX_LISTING_BODY_BYTES; /* its transfer URLs sealed (forward/xet_cas.h) */
+    switch (req->route.family) {
     case GW_FAMILY_LFS_BATCH:
         return GW_MAX_REWRITE_BODY_BYTES;
     case GW_FAMILY_LIST_REPOS:
     case GW_FAMILY_COLLECTION:
-    case GW_FAMILY_TREE:       /* each entry's xetHash removed (forward/xet.h) */
-    case GW_FAMILY_PATHS_INFO:
         return GW_MAX_LISTING_BODY_BYTES;
+    case GW_FAMILY_TREE: /* Xet off: each entry's xetHash removed (forward/xet.h) */
+    case GW_FAMILY_PATHS_INFO:
+        return xet ? 0 : GW_MAX_LISTING_BODY_BYTES;
+    case GW_FAMILY_XET_READ_TOKEN: /* Xet proxy: the upstream's token wrapped in hubgate's */
+    case GW_FAMILY_XET_WRITE_TOKEN:
+        return xet ? GW_MAX_XET_TOKEN_ANSWER_BYTES : 0;
     default:
         return 0;
     }
@@ -177,10 +201,11 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
     /* A parsed answer comes whole and unencoded (we asked for identity), or not at all: a
      * compressed one cannot be read, and relayed as is it would carry the upstream's storage
      * URLs or the names of repos the caller may not see. */
-    int parsed = gw_response_parsed_cap(req->route.family) > 0 && !head;
+    int parsed = gw_response_parsed_cap(req) > 0 && !head;
+    int xet = req->srv->cfg->xet == GW_XET_PROXY;
     /* A Xet file-info answer hubgate did not ask for (it removes that type from Accept): its
      * headers would send the client to Xet storage, without them @huggingface/hub fails. */
-    if (header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE))
+    if (!xet && header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE))
         return gw_request_error(req, conn, 502, NULL,
                                 "the upstream hub answered with Xet file information, which "
                                 "hubgate does not carry");
@@ -192,9 +217,12 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
         int failed = 0;
-        char *rewritten = gw_lfs_rewrite_batch(req, body, blen, &failed);
+        const char *why = NULL;
+        char *rewritten = gw_lfs_rewrite_batch(req, body, blen, &failed, &why);
         if (failed) {
             free(rewritten);
+            if (failed == GW_LFS_XET_FAILED)
+                return refuse_answer(req, conn, 502, why);
             if (failed == GW_LFS_CHOSE_XET)
                 return gw_request_error(req, conn, 502, NULL,
                                         "the upstream hub chose Xet storage for this transfer, "
@@ -246,6 +274,26 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         if (!r)
             return gw_request_error(req, conn, refuse ? refuse : 500, NULL, why);
         rewrote = 1;
+    } else if (parsed && ok && req->xet_endpoint == GW_XET_EP_RECONSTRUCTION) {
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        unsigned refuse = 0;
+        const char *why = NULL;
+        r = status != 206 ? gw_xet_cas_reconstruction(req, body, blen, &refuse, &why) : NULL;
+        if (!r)
+            return refuse_answer(req, conn, refuse ? refuse : 502,
+                                 why ? why : "the upstream CAS sent a partial reconstruction");
+        rewrote = 1;
+    } else if (parsed && ok && (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
+                                req->route.family == GW_FAMILY_XET_WRITE_TOKEN)) {
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        unsigned refuse = 0;
+        const char *why = NULL;
+        r = gw_xet_token_answer(req, body, blen, &refuse, &why);
+        if (!r)
+            return refuse_answer(req, conn, refuse, why);
+        rewrote = 1;
     } else if (parsed && ok && (req->route.family == GW_FAMILY_TREE ||
                                 req->route.family == GW_FAMILY_PATHS_INFO)) {
         size_t blen, removed;
@@ -259,7 +307,17 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(text);
-    } else if (parsed && ok) {
+    } else if (parsed && ok && gw_response_parsed_as_asked(req) &&
+               header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE)) {
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        unsigned refuse = 0;
+        const char *why = NULL;
+        r = gw_xet_cas_fileinfo(req, body, blen, &refuse, &why);
+        if (!r)
+            return refuse_answer(req, conn, refuse, why);
+        rewrote = 1;
+    } else if (parsed && ok && !gw_response_parsed_as_asked(req)) {
         /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
         return gw_request_error(req, conn, 502, NULL,
                                 "the upstream hub sent an answer hubgate cannot inspect");

@@ -10,9 +10,14 @@
 #include "gateway/route/route.h"
 #include "gateway/server/request-t.h"
 
-/* The most of an answer hubgate reads for a route family whose answer it parses; 0 for
- * answers that stream through. A parsed answer is asked for whole and unencoded. */
-size_t gw_response_parsed_cap(gw_family_t family);
+/* The most of this request's answer hubgate reads when it parses it (by route family, the
+ * Xet mode and the Xet CAS endpoint); 0 for answers that stream through. A parsed answer is
+ * asked for whole and unencoded. */
+size_t gw_response_parsed_cap(const gw_request_t *req);
+
+/* Is this request's parsed answer asked for as the client asked (its Range and conditionals
+ * kept, only unencoded)? A Xet file-info probe with Xet carried: small, and ranged. */
+int gw_response_parsed_as_asked(const gw_request_t *req);
 
 /* Once the upstream's head is ready (or the transfer failed): queues the answer, or a Hub-
  * shaped error (502/504, or 502 for an answer that pointed outside the region). */

@@ -156,6 +156,22 @@ static const char *const drop_response[] = {
     "transfer-encoding", "upgrade", "content-length", "set-cookie", "set-cookie2",
     "x-request-id", "date", NULL};
 
+const char *gw_rewrite_xet_reconstruction(const gw_rewrite_t *rw, const char *url, size_t len,
+                                          cmn_arena_t *arena)
+{
+    const char *ep = memmem(url, len, "/reconstructions/", 17);
+    if (!ep || ep - url < 3 || ep[-3] != '/' || ep[-2] != 'v' || (ep[-1] != '1' && ep[-1] != '2'))
+        return NULL;
+    ep -= 3;
+    size_t n = len - (size_t)(ep - url);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)ep[i];
+        if (c <= 0x20 || c >= 0x7f || c == '#')
+            return NULL;
+    }
+    return cmn_arena_printf(arena, "%s" GW_XET_CAS_PATH "%.*s", rw->public_url, (int)n, ep);
+}
+
 /* Rewrites each <url> of a Link header, dropping entries with a Xet relation when Xet is
  * disabled. Returns the new value (possibly empty) from the arena. */
 static const char *rewrite_link(const gw_rewrite_t *rw, const char *v, size_t len,
@@ -189,6 +205,20 @@ static const char *rewrite_link(const gw_rewrite_t *rw, const char *v, size_t le
             continue; /* rel="xet-auth", rel="xet-reconstruction-info" */
         const char *lt = memchr(s, '<', elen);
         const char *gt = lt ? memchr(lt, '>', elen - (size_t)(lt - s)) : NULL;
+        if (rw->xet_enabled && lt && gt &&
+            memmem(gt, elen - (size_t)(gt - s), "xet-reconstruction-info", 23)) {
+            /* One hubgate cannot place in its own CAS is dropped, never passed on. */
+            const char *u =
+                gw_rewrite_xet_reconstruction(rw, lt + 1, (size_t)(gt - lt - 1), arena);
+            if (!u)
+                continue;
+            if (out.len)
+                rc = cmn_buf_puts(&out, ", ");
+            if (rc == 0)
+                rc = cmn_buf_printf(&out, "%.*s<%s>%.*s", (int)(lt - s), s, u,
+                                    (int)(elen - (size_t)(gt + 1 - s)), gt + 1);
+            continue;
+        }
         if (out.len)
             rc = cmn_buf_puts(&out, ", ");
         if (rc)
@@ -242,6 +272,10 @@ int gw_rewrite_response(const char *block, size_t len, const gw_rewrite_t *rw, c
             drop = gw_headers_name_is(&h, drop_response[k]);
         if (!rw->xet_enabled && gw_xet_is_header(h.name, h.name_len))
             drop = 1; /* hash, refresh route, CAS URL, access token and its expiry */
+        if (rw->xet_enabled && (gw_headers_name_is(&h, "x-xet-access-token") ||
+                                gw_headers_name_is(&h, "x-xet-cas-url") ||
+                                gw_headers_name_is(&h, "x-xet-token-expiration")))
+            drop = 1; /* the upstream's own Xet token never reaches a client */
         if (drop)
             continue;
         const char *name = cmn_arena_strndup(arena, h.name, h.name_len);

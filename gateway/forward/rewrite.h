@@ -62,4 +62,10 @@ typedef int (*gw_header_sink_t)(void *ctx, const char *name, const char *value);
 int gw_rewrite_response(const char *block, size_t len, const gw_rewrite_t *rw, cmn_arena_t *arena,
                         gw_header_sink_t sink, void *ctx);
 
+/* Xet carried (xet_enabled): a CAS reconstruction URL (".../v1/reconstructions/{id}" or v2)
+ * as the same endpoint on hubgate's CAS, public_url + GW_XET_CAS_PATH (forward/xet.h); NULL
+ * when url[0..len) is no reconstruction URL. Picked by the field that holds it, never by host. */
+const char *gw_rewrite_xet_reconstruction(const gw_rewrite_t *rw, const char *url, size_t len,
+                                          cmn_arena_t *arena);
+
 #endif

@@ -12,6 +12,10 @@
  * X-Xet-Access-Token, X-Xet-Token-Expiration, ...)? */
 int gw_xet_is_header(const char *name, size_t len);
 
+/* Where clients reach Xet's CAS through hubgate (mode "proxy"): public_url + this is the
+ * casUrl of hubgate's Xet tokens (forward/xet_token.h, forward/xet_cas.h). */
+#define GW_XET_CAS_PATH "/-/xet/cas"
+
 /* The media type of a Xet file-info answer, which @huggingface/hub asks for on resolve. */
 #define GW_XET_FILEINFO_TYPE "application/vnd.xet-fileinfo+json"
 

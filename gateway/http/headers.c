@@ -257,6 +257,8 @@ const char *gw_headers_request_class(const gw_header_t *h, size_t n, const gw_he
          * form would each leave it with nothing it can filter or rewrite */
         if (gw_headers_name_is(x, "accept-encoding"))
             return GW_HDR_REPLACED;
+        if (parsed_answer == GW_PARSED_AS_ASKED)
+            return NULL;
         if (gw_headers_name_is(x, "range") || gw_headers_name_is(x, "if-range"))
             return "range";
         if (strncasecmp(x->name, "if-", 3) == 0)

@@ -41,14 +41,18 @@ typedef struct {
     const char *forwarded_proto; /* public_url's scheme */
     const char *forwarded_host;  /* public_url's host[:port], never the client's Host */
     const char *identity;        /* X-Hubgate-Identity assertion, or NULL */
-    /* hubgate parses the answer (rewrites or filters it): ask for all of it, unencoded —
-     * Range, If-Range and the conditionals are dropped, Accept-Encoding becomes identity */
+    /* hubgate parses the answer (rewrites or filters it): GW_PARSED_WHOLE asks for all of it,
+     * unencoded — Range, If-Range and the conditionals are dropped, Accept-Encoding becomes
+     * identity; GW_PARSED_AS_ASKED only unencoded (a small answer whose part the client chose,
+     * a Xet file-info probe); 0 streams it through */
     int parsed_answer;
     /* called with the class of each client header dropped (a static string from
      * gw_headers_request_class), except framing, the credential and replaced ones; or NULL */
     void (*dropped)(const char *cls);
     const char *drop_accept_type; /* a media type removed from Accept, or NULL */
 } gw_forward_t;
+
+enum { GW_PARSED_WHOLE = 1, GW_PARSED_AS_ASKED = 2 };
 
 /* Classes of request headers hubgate consumes or replaces rather than drops. */
 #define GW_HDR_FRAMING       "framing"       /* Host, Content-Length, ...: curl re-frames */

@@ -190,6 +190,8 @@ static void admin_route(gw_route_ctx_t *c, gw_route_t *out)
     } else if (n == 3 && is(c, 1, "egress")) {
         out->admin = GW_ADMIN_EGRESS;
         out->object = seg(c, 2);
+    } else if (n >= 4 && is(c, 1, "xet") && is(c, 2, "cas")) {
+        out->admin = GW_ADMIN_XET_CAS;
     }
 }
 
@@ -221,6 +223,14 @@ static int classify_path(gw_route_ctx_t *c, gw_route_t *out)
         return 0;
     if (is(c, 0, "-")) {
         admin_route(c, out);
+        return 0;
+    }
+    if (c->t.nsegs == 2 && c->post && is(c, 0, "v1") && is(c, 1, "telemetry")) {
+        /* Xet clients join it to their CAS URL as an absolute path: hubgate's root. No Hub
+         * route is a POST to a two-segment path. */
+        out->family = GW_FAMILY_ADMIN;
+        out->action = GW_ACTION_NONE;
+        out->admin = GW_ADMIN_XET_TELEMETRY;
         return 0;
     }
     if (is(c, 0, "api"))

@@ -20,6 +20,7 @@
 #include "gateway/authz/policies.h"
 
 #include "gateway/forward/xet.h"
+#include "gateway/forward/xet_cas.h"
 #include "gateway/forward/proxy.h"
 
 #include "gateway/forward/xfer.h"
@@ -226,15 +227,16 @@ static void refuse_route(gw_request_t *req, const char *why)
  * existence is not leaked; a condition unmet → 403 with the reason. */
 static int authorize(gw_request_t *req, const char *body, size_t body_len)
 {
-    if (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
-        req->route.family == GW_FAMILY_XET_WRITE_TOKEN) {
+    int xet_off = req->srv->cfg->xet == GW_XET_OFF;
+    if (xet_off && (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
+                    req->route.family == GW_FAMILY_XET_WRITE_TOKEN)) {
         /* Xet storage traffic would bypass the gateway: without its tokens clients fall back
          * to plain HTTP transfers. */
         gw_request_decide(req, POL_DENY, "xet-disabled", "Xet storage is disabled by this gateway");
         local_answer(req, 403, NULL, req->decision.reason);
         return 0;
     }
-    if (req->route.family == GW_FAMILY_BUCKET_BATCH) {
+    if (xet_off && req->route.family == GW_FAMILY_BUCKET_BATCH) {
         /* A bucket keeps its files in Xet storage only: nothing can be added without it. */
         gw_request_decide(req, POL_DENY, "xet-disabled",
                           "buckets store files only in Xet storage, which this gateway does not "
@@ -369,9 +371,11 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     req->stage = "authentication";
     /* Public admin routes need nobody; /oauth/ and /scim/ will authenticate their callers on
      * their own terms (client credentials, a provisioning secret), not as Hub callers. */
+    /* A Xet CAS call carries hubgate's Xet token, opened below, and telemetry nothing. */
+    int xet_cas = req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_XET_CAS;
     int unauthenticated =
         (req->route.family == GW_FAMILY_ADMIN && gw_route_admin_is_public(req->route.admin)) ||
-        req->route.family == GW_FAMILY_OAUTH || req->route.family == GW_FAMILY_SCIM;
+        req->route.family == GW_FAMILY_OAUTH || req->route.family == GW_FAMILY_SCIM || xet_cas;
     if (!unauthenticated) {
         const char *why = NULL;
         gw_auth_reason_t refused = GW_AUTH_REASON_NONE;
@@ -423,10 +427,19 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     }
     int needs_caller = req->route.family != GW_FAMILY_ADMIN ||
                        (!gw_route_admin_is_public(req->route.admin) &&
-                        req->route.admin != GW_ADMIN_EGRESS); /* a sealed link is a capability */
+                        req->route.admin != GW_ADMIN_EGRESS && /* a sealed link is a capability */
+                        !xet_cas);
     if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
         /* the routes hubgate answers itself read no body for nobody either */
         return gw_request_anonymous(req, conn);
+    if (xet_cas) {
+        /* Authorized when its token was granted, for that caller and repo (forward/xet_cas.h). */
+        const char *msg = NULL;
+        int err = gw_xet_cas_open(req, &msg);
+        if (err)
+            return gw_request_fail(req, conn, err, msg);
+        return begin_forward(req, conn, NULL, 0);
+    }
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
         /* A sealed link hubgate handed out: authorized when it was sealed, for this caller. */
         const char *msg = NULL;
@@ -498,7 +511,7 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
         cmn_buf_append(&req->body, "", 0);
     /* The client may offer the Xet transfer; hubgate does not carry it (forward/xet.h). The
      * body was classified and judged above: only the offer changes. */
-    if (req->route.family == GW_FAMILY_LFS_BATCH &&
+    if (req->route.family == GW_FAMILY_LFS_BATCH && req->srv->cfg->xet == GW_XET_OFF &&
         (rc = gw_xet_strip_batch_request(&req->body)) < 0)
         return gw_request_fail(req, conn, rc, "the LFS batch request cannot be rewritten");
     return begin_forward(req, conn, req->body.data, req->body.len);

@@ -96,8 +96,10 @@ typedef struct {
     gw_auth_reason_t auth_failure; /* why its credentials were refused (details.auth_failure) */
     gw_audit_wait_t *audit_wait;
     int audited;               /* its allow event is durable: it may be forwarded */
-    gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened */
+    gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened; for a Xet CAS call,
+                                  the token's grant and the upstream CAS URL to call */
     int is_egress;
+    int xet_endpoint;          /* a Xet CAS call: what it is (forward/xet_cas.h) */
     const char *refused_destination; /* the origin of a URL in the answer that leads outside
                                         the region's origins: the answer becomes a 502 */
     char client_ip[64]; /* the client, past trusted proxies; "unknown" when it is not known */

@@ -452,9 +452,34 @@ static void response_headers_filtered_and_rewritten(void **state)
     collect_t d = {""};
     assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, a, collect, &d), 0);
     assert_non_null(strstr(d.out, "X-Xet-Hash=deadbeef\n"));
-    assert_non_null(strstr(d.out, "X-Xet-Access-Token=ut_secret\n"));
+    assert_non_null(strstr(d.out, "X-Xet-Refresh-Route=/api/models/a/b/xet-read-token/main\n"));
+    /* ... but never the upstream's own Xet token or CAS */
+    assert_null(strstr(d.out, "ut_secret"));
+    assert_null(strstr(d.out, "9001"));
+    assert_null(strstr(d.out, "1900000000"));
     assert_non_null(strstr(d.out, "<https://gw.example/api/models/a/b/xet-read-token/main>; "
                                   "rel=\"xet-auth\""));
+}
+
+/* With Xet carried, the reconstruction link leads to hubgate's CAS; one it cannot place goes. */
+static void xet_reconstruction_link(void **state)
+{
+    cmn_arena_t *a = *state;
+    const char block[] =
+        "Link: <http://127.0.0.1:9000/api/models/a/b/xet-read-token/c0ffee>; rel=\"xet-auth\", "
+        "<https://cas.example/v1/reconstructions/ab12>; rel=\"xet-reconstruction-info\", "
+        "<https://cas.example/elsewhere/ab12>; rel=\"xet-reconstruction-info\", "
+        "<http://127.0.0.1:9000/api/models?cursor=x>; rel=\"next\"\r\n";
+    gw_rewrite_t rw = {.upstream = "http://127.0.0.1:9000",
+                       .public_url = "https://gw.example",
+                       .xet_enabled = 1};
+    collect_t c = {""};
+    assert_int_equal(gw_rewrite_response(block, sizeof(block) - 1, &rw, a, collect, &c), 0);
+    assert_string_equal(c.out,
+                        "Link=<https://gw.example/api/models/a/b/xet-read-token/c0ffee>; "
+                        "rel=\"xet-auth\", <https://gw.example/-/xet/cas/v1/reconstructions/ab12>; "
+                        "rel=\"xet-reconstruction-info\", <https://gw.example/api/models?cursor=x>; "
+                        "rel=\"next\"\n");
 }
 
 static void response_header_injection_refused(void **state)
@@ -616,6 +641,7 @@ int main(void)
         cmocka_unit_test(upstream_headers_for_a_parsed_answer),
         testutil_arena_test(public_origin),
         testutil_arena_test(response_headers_filtered_and_rewritten),
+        testutil_arena_test(xet_reconstruction_link),
         testutil_arena_test(response_header_injection_refused),
         testutil_arena_test(rewrite_url_needs_a_boundary),
         testutil_arena_test(url_kinds),

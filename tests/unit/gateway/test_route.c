@@ -46,7 +46,7 @@ typedef struct {
 static const char *const lfs_names[] = {"", "download", "upload"};
 static const char *const admin_names[] = {"",       "health", "ready", "metrics",     "whoami",
                                           "tokens", "token",  "jwks",  "report_soc2", "egress",
-                                          "other"};
+                                          "xet_cas", "xet_telemetry", "other"};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reading the case file */

@@ -1,0 +1,174 @@
+// Xet storage carried through hubgate (`xet: "proxy"`, docs/xet.md): @huggingface/hub uploads
+// with Xet to a git repo and to a bucket and downloads through XetBlob, with hubgate between
+// the client and both the Hub fixture and its CAS. The fixture's log proves that every request
+// it got came through hubgate, that the CAS only ever saw the fixture's own Xet token (never the
+// client's hubgate token, never hubgate's service token, never hubgate's Xet token), and that
+// transfer hosts got no credential at all.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as hub from '@huggingface/hub';
+import { startStack, mintToken, teardownAll, REPO } from '../lib/harness.mjs';
+
+const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
+const FILEINFO = 'application/vnd.xet-fileinfo+json';
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+
+let h, gw, idp;
+let alice, bob; // hubgate tokens: alice administers acme, bob only reads it
+const MODEL = 'acme/xet-model';
+const RND = crypto.randomBytes(2 * 1024 * 1024 + 777);
+const TXT = Buffer.from(Array.from({ length: 40000 }, (_, i) => `line ${i} of a compressible file\n`).join(''));
+
+before(async () => {
+  let gateway;
+  ({ idp, hub: h, gateway } = await startStack({ hub: { xet: true }, gateway: false }));
+  gw = await gateway({
+    policy: POLICY,
+    config: { xet: 'proxy' },
+    // The region's storage: the fixture's LFS storage and transfer host, and its CAS.
+    region: { storage: [h.storageUrl, h.casUrl] },
+  });
+  alice = (await mintToken(gw, await idp.token('alice'), { name: 'xet', scope: 'write' })).token;
+  bob = (await mintToken(gw, await idp.token('bob'), { name: 'xet-read', scope: 'read' })).token;
+  await hub.createRepo({ hubUrl: gw.url, accessToken: alice, repo: MODEL });
+});
+
+after(teardownAll);
+
+const mark = () => h.readLog().length;
+const since = (m) => h.readLog().slice(m);
+const as = (token) => ({ hubUrl: gw.url, accessToken: token });
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+
+// Every request the fixture got since m came through hubgate (it sends X-Request-Id on each),
+// and none carried a credential a client holds.
+function assertAllThroughHubgate(entries, clientTokens) {
+  assert.ok(entries.length > 0);
+  for (const e of entries) {
+    assert.match(String(e.headers['x-request-id'] || ''), /^[0-9a-f]{32}$/, `${e.origin} ${e.method} ${e.target} came through hubgate`);
+    const a = String(e.headers.authorization || '');
+    for (const t of clientTokens) assert.ok(!a.includes(t), `${e.origin} ${e.target}: a client credential reached the fixture`);
+    assert.ok(!a.includes('hgx_'), `${e.origin} ${e.target}: hubgate's own Xet token reached the fixture`);
+  }
+}
+
+function assertCasSawOnlyFixtureTokens(entries, scope) {
+  const cas = entries.filter((e) => e.origin === 'cas');
+  assert.ok(cas.length > 0, 'the CAS was called');
+  for (const e of cas) {
+    assert.match(e.auth, scope === 'write' ? /^xet-write$/ : /^xet-(read|write)$/, `${e.method} ${e.target}: ${e.auth}`);
+  }
+  for (const e of entries.filter((x) => x.origin === 'storage')) assert.equal(e.auth, 'none', `${e.target} carried a credential`);
+  return cas;
+}
+
+test('the token route: hubgate grants its own token for its own CAS, after the policy', async () => {
+  const res = await fetch(`${gw.url}/api/models/${MODEL}/xet-read-token/main`, { headers: bearer(alice) });
+  assert.equal(res.status, 200, await res.clone().text());
+  const body = await res.json();
+  assert.equal(body.casUrl, `${gw.url}/-/xet/cas`);
+  assert.match(body.accessToken, /^hgx_[A-Za-z0-9_-]+$/);
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(body.exp > now + 300 && body.exp <= now + 900, `exp ${body.exp - now} s ahead`);
+  assert.equal(res.headers.get('x-xet-cas-url'), body.casUrl);
+  assert.equal(res.headers.get('x-xet-access-token'), body.accessToken);
+  assert.equal(res.headers.get('x-xet-token-expiration'), String(body.exp));
+
+  // bob reads acme but may not write: no write token, and nothing reaches the hub or the CAS
+  const m = mark();
+  const denied = await fetch(`${gw.url}/api/models/${MODEL}/xet-write-token/main`, { headers: bearer(bob) });
+  assert.equal(denied.status, 403);
+  assert.equal(since(m).length, 0, 'a refused grant reaches nobody');
+});
+
+test('CAS calls: only hubgate Xet tokens, with their scope; deduplication reveals nothing', async () => {
+  const read = await (await fetch(`${gw.url}/api/models/${MODEL}/xet-read-token/main`, { headers: bearer(bob) })).json();
+  const cas = read.casUrl;
+  const xorb = `${cas}/v1/xorbs/default/${'ab'.repeat(32)}`;
+  const m = mark();
+  // a Hub token, no token, a forged one: 401
+  for (const headers of [bearer(alice), {}, bearer(`hgx_${'A'.repeat(200)}`)]) {
+    const r = await fetch(`${cas}/v2/reconstructions/${'cd'.repeat(32)}`, { headers });
+    assert.equal(r.status, 401);
+  }
+  // a read token cannot upload
+  const up = await fetch(xorb, { method: 'POST', headers: bearer(read.accessToken), body: Buffer.alloc(16) });
+  assert.equal(up.status, 403);
+  // deduplication and the v2 shard upload are answered by hubgate, 404
+  const dedup = await fetch(`${cas}/v1/chunks/default/${'ef'.repeat(32)}`, { headers: bearer(read.accessToken) });
+  assert.equal(dedup.status, 404);
+  // a hubgate Xet token is no egress link, and an egress link no Xet token
+  const asLink = await fetch(`${gw.url}/-/egress/${read.accessToken.slice(4)}`);
+  assert.equal(asLink.status, 404);
+  // telemetry, at the root of the CAS URL's host, is accepted and dropped
+  const tel = await fetch(`${gw.url}/v1/telemetry`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
+  assert.equal(tel.status, 200);
+  assert.deepEqual(since(m), [], 'none of these reached the fixture');
+});
+
+test('@huggingface/hub: Xet upload to a git repo and XetBlob download, bytes identical', async () => {
+  let m = mark();
+  await hub.uploadFiles({
+    ...as(alice), repo: MODEL, useXet: true,
+    files: [{ path: 'rnd.bin', content: new Blob([RND]) }, { path: 'text.txt', content: new Blob([TXT]) }],
+  });
+  let log = since(m);
+  assertAllThroughHubgate(log, [alice]);
+  const cas = assertCasSawOnlyFixtureTokens(log, 'write');
+  assert.ok(cas.some((e) => e.method === 'POST' && e.path.startsWith('/v1/xorbs/default/')), 'xorbs uploaded');
+  assert.ok(cas.some((e) => e.method === 'POST' && e.path === '/v1/shards'), 'a shard uploaded');
+  assert.ok(!log.some((e) => e.origin === 'storage' && e.method === 'PUT'), 'nothing went up over LFS');
+
+  // the listing keeps the Xet hashes, which clients use with the read token
+  const files = [];
+  for await (const f of hub.listFiles({ ...as(bob), repo: MODEL })) files.push(f);
+  const rnd = files.find((f) => f.path === 'rnd.bin');
+  assert.match(rnd?.xetHash || '', /^[0-9a-f]{64}$/);
+
+  for (const [p, want] of [['rnd.bin', RND], ['text.txt', TXT]]) {
+    m = mark();
+    const blob = await hub.downloadFile({ ...as(bob), repo: MODEL, path: p });
+    const got = Buffer.from(await blob.arrayBuffer());
+    assert.equal(got.length, want.length, p);
+    assert.equal(sha256(got), sha256(want), `${p}: bytes identical`);
+    log = since(m);
+    assertAllThroughHubgate(log, [bob, alice]);
+    assertCasSawOnlyFixtureTokens(log, 'read');
+    assert.ok(log.some((e) => e.origin === 'cas' && /^\/v[12]\/reconstructions\//.test(e.path)), `${p}: reconstructed`);
+    assert.ok(log.some((e) => e.origin === 'storage' && e.headers.range), `${p}: ranges fetched from the transfer host`);
+  }
+  // a slice is exact
+  const blob = await hub.downloadFile({ ...as(bob), repo: MODEL, path: 'rnd.bin' });
+  assert.deepEqual(Buffer.from(await blob.slice(1000, 250000).arrayBuffer()), RND.subarray(1000, 250000));
+});
+
+test('file information through hubgate: every URL points at hubgate', async () => {
+  const res = await fetch(`${gw.url}/${MODEL}/resolve/main/rnd.bin`, {
+    headers: { ...bearer(bob), Accept: `${FILEINFO}, */*`, Range: 'bytes=0-0' },
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /vnd\.xet-fileinfo\+json/);
+  const link = res.headers.get('link');
+  for (const m of link.matchAll(/<([^>]+)>/g)) assert.ok(m[1].startsWith(gw.url), `Link ${m[1]} points at hubgate`);
+  assert.match(link, /\/-\/xet\/cas\/v[12]\/reconstructions\/[0-9a-f]{64}>; rel="xet-reconstruction-info"/);
+  const body = await res.json();
+  for (const k of ['refreshUrl', 'reconstructionUrl']) {
+    if (body[k]) assert.ok(body[k].startsWith(gw.url), `${k} ${body[k]} points at hubgate`);
+  }
+  for (const [k, v] of res.headers) assert.ok(!String(v).includes(h.casUrl) && !String(v).includes(h.url), `${k}: ${v}`);
+});
+
+test('@huggingface/hub: a bucket, uploaded and read back through Xet', async () => {
+  const bucket = 'acme/xet-bucket';
+  await hub.createRepo({ ...as(alice), repo: { type: 'bucket', name: bucket } });
+  const m = mark();
+  await hub.uploadFiles({ ...as(alice), repo: { type: 'bucket', name: bucket }, files: [{ path: 'a/rnd.bin', content: new Blob([RND]) }] });
+  const blob = await hub.downloadFile({ ...as(bob), repo: { type: 'bucket', name: bucket }, path: 'a/rnd.bin' });
+  assert.equal(sha256(Buffer.from(await blob.arrayBuffer())), sha256(RND));
+  const log = since(m);
+  assertAllThroughHubgate(log, [alice, bob]);
+  assertCasSawOnlyFixtureTokens(log, 'read');
+});
