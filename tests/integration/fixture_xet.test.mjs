@@ -605,6 +605,24 @@ test('buckets: create, upload through Xet, list, download (XetBlob and bridge), 
   assert.equal((await bad.json()).failed[0].path, 'x.bin');
 });
 
+test('with same-origin storage, transfer and bridge URLs live under <hub>/storage/', async () => {
+  const fx = await startHub({ seed: false, xet: true, sameOriginStorage: true });
+  extra.push(fx);
+  const o = { hubUrl: fx.url, accessToken: fx.serviceToken };
+  await hub.createRepo({ ...o, repo: 'acme/same' });
+  const data = crypto.randomBytes(150000);
+  await hub.uploadFile({ ...o, repo: 'acme/same', file: { path: 'a.bin', content: new Blob([data]) } });
+  const mark = fx.readLog().length;
+  const blob = await hub.downloadFile({ ...o, repo: 'acme/same', path: 'a.bin' });
+  assert.ok(blob instanceof XetBlob);
+  assert.ok(Buffer.from(await blob.arrayBuffer()).equals(data));
+  const plain = await fetch(`${fx.url}/acme/same/resolve/main/a.bin`, { headers: { Authorization: `Bearer ${fx.serviceToken}` } });
+  assert.ok(Buffer.from(await plain.arrayBuffer()).equals(data));
+  const storage = logSince(mark, fx).filter((e) => e.origin === 'storage');
+  assert.ok(storage.some((e) => e.path.startsWith('/storage/xorbs/default/') && e.auth === 'none'));
+  assert.ok(storage.some((e) => e.path.startsWith('/storage/xet-bridge/')));
+});
+
 // ---------------------------------------------------------------------------------------------
 // Off by default
 
