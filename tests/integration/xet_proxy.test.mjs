@@ -113,7 +113,7 @@ test('@huggingface/hub: Xet upload to a git repo and XetBlob download, bytes ide
   let m = mark();
   await hub.uploadFiles({
     ...as(alice), repo: MODEL, useXet: true,
-    files: [{ path: 'rnd.bin', content: new Blob([RND]) }, { path: 'text.txt', content: new Blob([TXT]) }],
+    files: [{ path: 'rnd.bin', content: new Blob([RND]) }, { path: 'text.bin', content: new Blob([TXT]) }],
   });
   let log = since(m);
   assertAllThroughHubgate(log, [alice]);
@@ -128,7 +128,7 @@ test('@huggingface/hub: Xet upload to a git repo and XetBlob download, bytes ide
   const rnd = files.find((f) => f.path === 'rnd.bin');
   assert.match(rnd?.xetHash || '', /^[0-9a-f]{64}$/);
 
-  for (const [p, want] of [['rnd.bin', RND], ['text.txt', TXT]]) {
+  for (const [p, want] of [['rnd.bin', RND], ['text.bin', TXT]]) {
     m = mark();
     const blob = await hub.downloadFile({ ...as(bob), repo: MODEL, path: p });
     const got = Buffer.from(await blob.arrayBuffer());
