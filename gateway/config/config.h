@@ -16,7 +16,7 @@
 #include "gateway/limits.h"
 
 typedef enum { GW_EGRESS_PROXY, GW_EGRESS_REDIRECT } gw_egress_t;
-/* Xet storage (docs/xet.md): OFF removes every hint so clients use HTTP and LFS; PROXY carries
+/* Xet storage (docs/xet-storage.md): OFF removes every hint so clients use HTTP and LFS; PROXY carries
  * Xet through hubgate under its own tokens. */
 typedef enum { GW_XET_OFF, GW_XET_PROXY } gw_xet_mode_t;
 /* OFF records nothing: for benchmarks that measure what auditing costs, never for

@@ -41,7 +41,7 @@ const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *
 int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
                    gw_egress_claim_t *out);
 
-/* The same for hubgate's Xet tokens (docs/xet.md): a claim whose url is the upstream's CAS
+/* The same for hubgate's Xet tokens (docs/xet-storage.md): a claim whose url is the upstream's CAS
  * and whose headers carry the upstream's Xet token, sealed under other associated data, so
  * that a Xet token never opens as a link, nor a link as a Xet token. */
 const char *gw_egress_seal_xet_token(const gw_egress_key_t *key, const gw_egress_claim_t *claim,

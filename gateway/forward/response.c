@@ -33,6 +33,9 @@
  * does not come that way: relaying it unread would hand out what hubgate exists to hide. */
 int gw_response_parsed_as_asked(const gw_request_t *req)
 {
+    /* A reconstruction's Range names the part of the file it plans, not a part of the answer */
+    if (req->xet_endpoint == GW_XET_EP_RECONSTRUCTION)
+        return 1;
     if (req->srv->cfg->xet != GW_XET_PROXY || req->route.family != GW_FAMILY_RESOLVE)
         return 0;
     const gw_header_t *accept = gw_headers_find(req->headers, req->nheaders, "accept");

@@ -16,7 +16,8 @@
 size_t gw_response_parsed_cap(const gw_request_t *req);
 
 /* Is this request's parsed answer asked for as the client asked (its Range and conditionals
- * kept, only unencoded)? A Xet file-info probe with Xet carried: small, and ranged. */
+ * kept, only unencoded)? A Xet file-info probe with Xet carried (small, and ranged), and a Xet
+ * reconstruction (its Range chooses the part of the file planned). */
 int gw_response_parsed_as_asked(const gw_request_t *req);
 
 /* Once the upstream's head is ready (or the transfer failed): queues the answer, or a Hub-

@@ -1,5 +1,5 @@
 /* Xet storage, turned off: what hubgate removes so that every client falls back to plain
- * HTTP and LFS transfers, which it authorizes and audits (docs/xet.md). Xet's own tokens and
+ * HTTP and LFS transfers, which it authorizes and audits (docs/xet-storage.md). Xet's own tokens and
  * its CAS would carry bytes around the gateway; with their hints gone, clients never ask. */
 #ifndef HUBGATE_GATEWAY_FORWARD_XET_H
 #define HUBGATE_GATEWAY_FORWARD_XET_H

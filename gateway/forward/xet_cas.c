@@ -43,7 +43,7 @@ typedef struct {
     int write;            /* needs a write token */
 } endpoint_t;
 
-/* The CAS API as Xet clients call it (docs/xet.md, "CAS calls"). */
+/* The CAS API as Xet clients call it (docs/xet-storage.md, "CAS calls"). */
 static endpoint_t endpoint(const char *method, const char *path, size_t n)
 {
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,

@@ -1,4 +1,4 @@
-/* Xet's CAS through hubgate (docs/xet.md, "proxy" mode): calls to public_url/-/xet/cas/…,
+/* Xet's CAS through hubgate (docs/xet-storage.md, "proxy" mode): calls to public_url/-/xet/cas/…,
  * authorized by the hubgate Xet token they carry (forward/xet_token.h), forwarded to the
  * upstream's CAS with the upstream token sealed inside it, like a sealed egress link: the
  * caller, repo and decision of the grant are the request's for the audit log. Reconstruction

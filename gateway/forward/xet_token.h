@@ -1,4 +1,4 @@
-/* hubgate's own Xet tokens (docs/xet.md, "proxy" mode). A client never gets the upstream's Xet
+/* hubgate's own Xet tokens (docs/xet-storage.md, "proxy" mode). A client never gets the upstream's Xet
  * token: hubgate seals it, with the caller, the repo, the scope and the decision that allowed
  * the grant, into a token of its own (gw_egress_seal_xet_token), which only hubgate can open
  * and which any instance sharing the egress key opens. The client presents it to hubgate's CAS

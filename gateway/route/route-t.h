@@ -121,7 +121,7 @@ typedef enum {
     GW_ADMIN_JWKS,        /* /-/jwks.json */
     GW_ADMIN_REPORT_SOC2, /* /-/reports/soc2 */
     GW_ADMIN_EGRESS,      /* /-/egress/{sealed}; object = sealed */
-    GW_ADMIN_XET_CAS,     /* /-/xet/cas/{endpoint…}: Xet's CAS through hubgate (docs/xet.md) */
+    GW_ADMIN_XET_CAS,     /* /-/xet/cas/{endpoint…}: Xet's CAS through hubgate (docs/xet-storage.md) */
     GW_ADMIN_XET_TELEMETRY, /* POST /v1/telemetry: where Xet clients send telemetry, at the
                                root of their CAS URL's host */
     GW_ADMIN_OTHER,

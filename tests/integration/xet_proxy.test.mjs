@@ -1,4 +1,4 @@
-// Xet storage carried through hubgate (`xet: "proxy"`, docs/xet.md): @huggingface/hub uploads
+// Xet storage carried through hubgate (`xet: "proxy"`, docs/xet-storage.md): @huggingface/hub uploads
 // with Xet to a git repo and to a bucket and downloads through XetBlob, with hubgate between
 // the client and both the Hub fixture and its CAS. The fixture's log proves that every request
 // it got came through hubgate, that the CAS only ever saw the fixture's own Xet token (never the
