@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
 import { startHub } from '../fixtures/hub/launch.mjs';
+import { xorbOf, shardOf } from '../lib/xet.mjs';
 
 const XetBlob = hub.__internal_XetBlob; // what downloadFile returns for a Xet file
 
@@ -63,14 +64,6 @@ async function resolveHead(p, { repo = REPO, fx = h, headers = {} } = {}) {
   });
 }
 
-// The Xet hash string of 32 raw bytes (each 8-byte word as a little-endian u64) and back.
-function hashToBytes(str) {
-  const out = Buffer.alloc(32);
-  for (let w = 0; w < 4; w += 1) {
-    for (let i = 0; i < 8; i += 1) out[w * 8 + i] = parseInt(str.slice(w * 16 + (7 - i) * 2, w * 16 + (7 - i) * 2 + 2), 16);
-  }
-  return out;
-}
 
 // Chunk records of a xorb (or a byte range of one): [{scheme, clen, ulen, payload}].
 function records(buf) {
@@ -488,35 +481,14 @@ test('xet-core style upload: a xorb with a XETBLOB footer, a shard without foote
   const content = Buffer.concat(chunks);
   const xorbHash = crypto.randomBytes(32).toString('hex');
   const fileHash = crypto.randomBytes(32).toString('hex');
-  const recs = chunks.map((c) => {
-    const hd = Buffer.alloc(8);
-    hd.writeUIntLE(c.length, 1, 3);
-    hd.writeUIntLE(c.length, 5, 3);
-    return Buffer.concat([hd, c]);
-  });
-  const footer = Buffer.concat([Buffer.from('XETBLOB'), Buffer.alloc(64, 7)]);
-  const xorb = Buffer.concat([...recs, footer]);
+  const xorb = xorbOf(chunks);
   const postXorb = () => fetch(`${h.casUrl}/v1/xorbs/default/${xorbHash}`, { method: 'POST', headers: { Authorization: `Bearer ${write}` }, body: xorb });
   const first = await postXorb();
   assert.equal(first.status, 200);
   assert.deepEqual(await first.json(), { was_inserted: true });
   assert.deepEqual(await (await postXorb()).json(), { was_inserted: false });
 
-  const tag = Buffer.from([...Buffer.from('HFRepoMetaData'), 0, 85, 105, 103, 69, 106, 123, 129, 87, 131, 165, 189, 217, 92, 205, 209, 74, 169]);
-  const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
-  const u32s = (...ns) => { const b = Buffer.alloc(4 * ns.length); ns.forEach((n, i) => b.writeUInt32LE(n >>> 0, 4 * i)); return b; };
-  const bookend = Buffer.concat([Buffer.alloc(32, 0xff), Buffer.alloc(16)]);
-  const shard = (termXorb, termEnd) => Buffer.concat([
-    tag, u64(2), u64(0),
-    hashToBytes(fileHash), u32s(0x80000000 | 0x40000000, 1), Buffer.alloc(8),
-    hashToBytes(termXorb), u32s(0, content.length, 0, termEnd),
-    crypto.randomBytes(32), Buffer.alloc(16),
-    hashToBytes(sha256(content)), Buffer.alloc(16),
-    bookend,
-    hashToBytes(termXorb), u32s(0, 3, content.length, xorb.length),
-    ...chunks.map((c, i) => Buffer.concat([crypto.randomBytes(32), u32s(i === 0 ? 0 : chunks.slice(0, i).reduce((n, x) => n + x.length, 0), c.length), Buffer.alloc(8)])),
-    bookend,
-  ]);
+  const shard = (termXorb, termEnd) => shardOf({ fileHash, xorbHash: termXorb, chunks, xorbLen: xorb.length, termEnd });
   const postShard = (body) => fetch(`${h.casUrl}/v1/shards`, { method: 'POST', headers: { Authorization: `Bearer ${write}` }, body });
   assert.equal((await postShard(shard(crypto.randomBytes(32).toString('hex'), 3))).status, 400, 'unknown xorb');
   assert.equal((await postShard(shard(xorbHash, 4))).status, 400, 'chunks past the xorb');

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
 import { startStack, mintToken, teardownAll, REPO } from '../lib/harness.mjs';
+import { randomHash, xorbOf, shardOf } from '../lib/xet.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const FILEINFO = 'application/vnd.xet-fileinfo+json';
@@ -171,4 +172,80 @@ test('@huggingface/hub: a bucket, uploaded and read back through Xet', async () 
   const log = since(m);
   assertAllThroughHubgate(log, [alice, bob]);
   assertCasSawOnlyFixtureTokens(log, 'read');
+});
+
+// huggingface_hub ≥ 1.20 with hf_xet cannot be installed here (no PyPI): its HTTP sequence,
+// replayed. upload_file: preupload, then straight to the write token (no LFS batch), the xorb
+// and the shard to the token's CAS (v2 shards first, v1 after a 404), then the commit naming the
+// file by sha256. hf_hub_download from a cached tree (≥ 1.22): no HEAD, the read token for the
+// commit, the v2 reconstruction of the tree's xetHash, the transfer URLs with Range.
+test('huggingface_hub ≥ 1.20 replayed: upload_file through Xet, then a tree-cached hf_hub_download', async () => {
+  const ua = { 'User-Agent': 'huggingface_hub/1.28.0; python/3.12; hf_xet/1.6.0' };
+  const hubH = { ...bearer(alice), ...ua };
+  const chunks = [crypto.randomBytes(40000), crypto.randomBytes(25000)];
+  const content = Buffer.concat(chunks);
+  const m = mark();
+
+  const pre = await fetch(`${gw.url}/api/models/${MODEL}/preupload/main`, {
+    method: 'POST', headers: { ...hubH, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ files: [{ path: 'py.bin', size: content.length, sample: content.subarray(0, 512).toString('base64') }] }),
+  });
+  assert.equal(pre.status, 200, await pre.clone().text());
+  assert.equal((await pre.json()).files[0].uploadMode, 'lfs');
+  const tok = await fetch(`${gw.url}/api/models/${MODEL}/xet-write-token/main`, { headers: hubH });
+  assert.equal(tok.status, 200);
+  const { accessToken, casUrl } = await tok.json();
+  // hf_xet: the Hub's header set without Authorization, its own session id, the Xet token
+  const casH = { ...ua, 'X-Xet-Session-Id': crypto.randomUUID(), Authorization: `Bearer ${accessToken}` };
+  const xorbHash = randomHash();
+  const fileHash = randomHash();
+  const xorb = xorbOf(chunks);
+  const px = await fetch(`${casUrl}/v1/xorbs/default/${xorbHash}`, { method: 'POST', headers: { ...casH, 'Content-Length': String(xorb.length) }, body: xorb });
+  assert.equal(px.status, 200, await px.clone().text());
+  const shard = shardOf({ fileHash, xorbHash, chunks, xorbLen: xorb.length });
+  const v2 = await fetch(`${casUrl}/v2/shards`, { method: 'POST', headers: casH, body: shard });
+  assert.equal(v2.status, 404, 'v2 shards answered 404 by hubgate: the client falls back to v1');
+  const v1 = await fetch(`${casUrl}/v1/shards`, { method: 'POST', headers: casH, body: shard });
+  assert.equal(v1.status, 200, await v1.clone().text());
+  const commit = await fetch(`${gw.url}/api/models/${MODEL}/commit/main`, {
+    method: 'POST', headers: { ...hubH, 'Content-Type': 'application/x-ndjson' },
+    body: [{ key: 'header', value: { summary: 'Upload py.bin with huggingface_hub' } },
+      { key: 'lfsFile', value: { path: 'py.bin', algo: 'sha256', oid: sha256(content), size: content.length } }]
+      .map((x) => JSON.stringify(x)).join('\n'),
+  });
+  assert.equal(commit.status, 200, await commit.clone().text());
+  const commitOid = (await commit.json()).commitOid;
+  assert.match(commitOid, /^[0-9a-f]{40}$/);
+
+  // snapshot_download's listing, cached on disk by the client; then the file from it
+  const tree = await (await fetch(`${gw.url}/api/models/${MODEL}/tree/${commitOid}?recursive=true&expand=false`, { headers: hubH })).json();
+  const entry = tree.find((e) => e.path === 'py.bin');
+  assert.equal(entry.xetHash, fileHash);
+  const rt = await (await fetch(`${gw.url}/api/models/${MODEL}/xet-read-token/${commitOid}`, { headers: hubH })).json();
+  const recon = await fetch(`${rt.casUrl}/v2/reconstructions/${entry.xetHash}`, { headers: { ...ua, Authorization: `Bearer ${rt.accessToken}` } });
+  assert.equal(recon.status, 200, await recon.clone().text());
+  const plan = await recon.json();
+  const parts = [];
+  for (const term of plan.terms) {
+    const fetchInfo = plan.xorbs[term.hash].find((f) => f.ranges.some((r) => r.chunks.start <= term.range.start && r.chunks.end >= term.range.end));
+    assert.ok(fetchInfo.url.startsWith(`${gw.url}/-/egress/`), 'the transfer URL is a sealed hubgate link');
+    const r = fetchInfo.ranges[0];
+    const res = await fetch(fetchInfo.url, { headers: { Range: `bytes=${r.bytes.start}-${r.bytes.end}` } });
+    assert.equal(res.status, 206);
+    // raw records: an 8-byte header, then the chunk
+    let buf = Buffer.from(await res.arrayBuffer());
+    while (buf.length >= 8) {
+      const clen = buf[1] | (buf[2] << 8) | (buf[3] << 16);
+      parts.push(buf.subarray(8, 8 + clen));
+      buf = buf.subarray(8 + clen);
+    }
+  }
+  assert.equal(sha256(Buffer.concat(parts)), sha256(content), 'the bytes the Python client would assemble');
+
+  const log = since(m);
+  assertAllThroughHubgate(log, [alice]);
+  const cas = log.filter((e) => e.origin === 'cas');
+  assert.deepEqual(cas.map((e) => `${e.method} ${e.path} ${e.auth}`), [
+    `POST /v1/xorbs/default/${xorbHash} xet-write`, 'POST /v1/shards xet-write', `GET /v2/reconstructions/${fileHash} xet-read`]);
+  assert.ok(!log.some((e) => /info\/lfs\/objects\/batch$/.test(e.path)), 'no LFS batch: Python goes to Xet directly');
 });
