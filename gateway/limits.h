@@ -100,8 +100,9 @@
 #define GW_MAX_LISTING_BODY_BYTES (8 * 1024 * 1024) /* repo listings hubgate filters */
 /* An upstream's Xet token answer: each string may be up to 64,000 characters. */
 #define GW_MAX_XET_TOKEN_ANSWER_BYTES (256 * 1024)
-/* A Xet file-info probe's answer (JSON, or the one byte of a ranged probe, or an error). */
-#define GW_MAX_XET_FILEINFO_BYTES (64 * 1024)
+/* A Xet file-info probe's answer (JSON, or the one byte of a ranged probe, or an error), a
+ * xorb upload's answer. */
+#define GW_MAX_XET_SMALL_ANSWER_BYTES (64 * 1024)
 
 /* ---- http/report_query.h --------------------------------------------------------- */
 #define GW_REPORT_MAX_PERIOD_DAYS 400 /* a year's audit window and its margins; longer → 400 */

@@ -51,9 +51,11 @@ size_t gw_response_parsed_cap(const gw_request_t *req)
 {
     int xet = req->srv->cfg->xet == GW_XET_PROXY;
     if (gw_response_parsed_as_asked(req))
-        return GW_MAX_XET_FILEINFO_BYTES; /* its URLs rewritten (forward/xet_cas.h) */
+        return GW_MAX_XET_SMALL_ANSWER_BYTES; /* its URLs rewritten (forward/xet_cas.h) */
     if (req->xet_endpoint == GW_XET_EP_RECONSTRUCTION)
         return GW_MAX_LISTING_BODY_BYTES; /* its transfer URLs sealed (forward/xet_cas.h) */
+    if (req->xet_endpoint == GW_XET_EP_XORB)
+        return GW_MAX_XET_SMALL_ANSWER_BYTES; /* {"was_inserted": …}, always true to the client */
     switch (req->route.family) {
     case GW_FAMILY_LFS_BATCH:
         return GW_MAX_REWRITE_BODY_BYTES;
@@ -286,6 +288,15 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         if (!r)
             return refuse_answer(req, conn, refuse ? refuse : 502,
                                  why ? why : "the upstream CAS sent a partial reconstruction");
+        rewrote = 1;
+    } else if (parsed && ok && req->xet_endpoint == GW_XET_EP_XORB) {
+        size_t blen;
+        const char *body = gw_xfer_buffered_body(x, &blen);
+        unsigned refuse = 0;
+        const char *why = NULL;
+        r = gw_xet_cas_xorb(req, body, blen, &refuse, &why);
+        if (!r)
+            return refuse_answer(req, conn, refuse, why);
         rewrote = 1;
     } else if (parsed && ok && (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
                                 req->route.family == GW_FAMILY_XET_WRITE_TOKEN)) {

@@ -54,7 +54,7 @@ static endpoint_t endpoint(const char *method, const char *path, size_t n)
         (post && is_path(path, n, "/v1/reconstructions")))
         return (endpoint_t){GW_XET_EP_RECONSTRUCTION, 0};
     if (post && prefix_hash(path, n, "/v1/xorbs/default/"))
-        return (endpoint_t){GW_XET_EP_FORWARD, 1};
+        return (endpoint_t){GW_XET_EP_XORB, 1};
     if (post && is_path(path, n, "/v1/shards"))
         return (endpoint_t){GW_XET_EP_FORWARD, 1};
     if (head && (prefix_hash(path, n, "/v1/xorbs/default/") || prefix_hash(path, n, "/v1/files/")))
@@ -207,5 +207,27 @@ struct MHD_Response *gw_xet_cas_fileinfo(gw_request_t *req, const char *body, si
         return NULL;
     }
     req->answer_bytes = strlen(text);
+    return r;
+}
+
+struct MHD_Response *gw_xet_cas_xorb(gw_request_t *req, const char *body, size_t len,
+                                     unsigned *status, const char **message)
+{
+    *status = 502;
+    *message = "the upstream CAS sent an upload answer hubgate cannot read";
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    int ok = json_is_boolean(json_object_get(root, "was_inserted"));
+    json_decref(root);
+    if (!ok)
+        return NULL;
+    static const char inserted[] = "{\"was_inserted\":true}";
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        sizeof(inserted) - 1, (void *)inserted, MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        *status = 500;
+        *message = "out of memory";
+        return NULL;
+    }
+    req->answer_bytes = sizeof(inserted) - 1;
     return r;
 }

@@ -16,7 +16,8 @@ typedef enum {
     GW_XET_EP_NONE = 0,
     GW_XET_EP_RECONSTRUCTION, /* v1 or v2 reconstruction, one file or a batch: its answer's
                                  transfer URLs are sealed */
-    GW_XET_EP_FORWARD,        /* xorb and shard uploads, HEAD probes: relayed as they come */
+    GW_XET_EP_FORWARD,        /* shard uploads, HEAD probes: relayed as they come */
+    GW_XET_EP_XORB,           /* a xorb upload: its answer always says it was inserted */
 } gw_xet_endpoint_t;
 
 /* Opens the CAS call's token and judges the endpoint. Returns 0 with req->egress set to the
@@ -34,6 +35,12 @@ int gw_xet_cas_open(gw_request_t *req, const char **message);
  * with *status and *message to answer instead. Sets req->answer_bytes. */
 struct MHD_Response *gw_xet_cas_reconstruction(gw_request_t *req, const char *body, size_t len,
                                                unsigned *status, const char **message);
+
+/* A xorb upload's answer (2xx): {"was_inserted": true} whatever the CAS said, since "false"
+ * would tell the caller that some repo, perhaps one it cannot read, already holds that
+ * content. NULL with *status and *message when the answer is not the CAS's JSON. */
+struct MHD_Response *gw_xet_cas_xorb(gw_request_t *req, const char *body, size_t len,
+                                     unsigned *status, const char **message);
 
 /* A Xet file-info answer (2xx) body[0..len): its refreshUrl rewritten like any Hub URL and
  * its reconstructionUrl pointed at hubgate's CAS (gw_rewrite_xet_reconstruction); a URL that

@@ -202,6 +202,10 @@ test('huggingface_hub ≥ 1.20 replayed: upload_file through Xet, then a tree-ca
   const xorb = xorbOf(chunks);
   const px = await fetch(`${casUrl}/v1/xorbs/default/${xorbHash}`, { method: 'POST', headers: { ...casH, 'Content-Length': String(xorb.length) }, body: xorb });
   assert.equal(px.status, 200, await px.clone().text());
+  assert.deepEqual(await px.json(), { was_inserted: true });
+  // the CAS knows it now and says so; hubgate never tells (it could be another repo's)
+  const again = await fetch(`${casUrl}/v1/xorbs/default/${xorbHash}`, { method: 'POST', headers: casH, body: xorb });
+  assert.deepEqual(await again.json(), { was_inserted: true });
   const shard = shardOf({ fileHash, xorbHash, chunks, xorbLen: xorb.length });
   const v2 = await fetch(`${casUrl}/v2/shards`, { method: 'POST', headers: casH, body: shard });
   assert.equal(v2.status, 404, 'v2 shards answered 404 by hubgate: the client falls back to v1');
@@ -246,6 +250,6 @@ test('huggingface_hub ≥ 1.20 replayed: upload_file through Xet, then a tree-ca
   assertAllThroughHubgate(log, [alice]);
   const cas = log.filter((e) => e.origin === 'cas');
   assert.deepEqual(cas.map((e) => `${e.method} ${e.path} ${e.auth}`), [
-    `POST /v1/xorbs/default/${xorbHash} xet-write`, 'POST /v1/shards xet-write', `GET /v2/reconstructions/${fileHash} xet-read`]);
+    `POST /v1/xorbs/default/${xorbHash} xet-write`, `POST /v1/xorbs/default/${xorbHash} xet-write`, 'POST /v1/shards xet-write', `GET /v2/reconstructions/${fileHash} xet-read`]);
   assert.ok(!log.some((e) => /info\/lfs\/objects\/batch$/.test(e.path)), 'no LFS batch: Python goes to Xet directly');
 });
