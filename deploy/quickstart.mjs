@@ -9,7 +9,7 @@ import {
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const base = Number(process.env.HUBGATE_QS_PORT_BASE || 18000);
-const ports = { idp: base + 1, hub: base + 2, storage: base + 3, pg: base + 4, gateway: base + 80, metrics: base + 81 };
+const ports = { idp: base + 1, hub: base + 2, storage: base + 3, pg: base + 4, cas: base + 5, gateway: base + 80, metrics: base + 81 };
 const varDir = path.join(repo, 'var', 'quickstart');
 
 async function main() {
@@ -23,7 +23,8 @@ async function main() {
   const hub = await startHub({
     dataDir: path.join(varDir, 'hub'),
     logFile: path.join(varDir, 'hub-requests.jsonl'),
-    args: ['--port', String(ports.hub), '--storage-port', String(ports.storage)],
+    xet: true, // stores uploads in Xet, as huggingface.co does; hubgate carries it (xet: "proxy")
+    args: ['--port', String(ports.hub), '--storage-port', String(ports.storage), '--cas-port', String(ports.cas)],
   });
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
   const gw = await startHubgate({
@@ -33,7 +34,7 @@ async function main() {
       public_url: gatewayUrl,
       database: pg.url,
       policy: path.join(repo, 'deploy', 'policy.example.json'),
-      regions: { us: { upstream: hub.url, token_file: 'us.token', storage: [hub.storageUrl] } },
+      regions: { us: { upstream: hub.url, token_file: 'us.token', storage: [hub.storageUrl, hub.casUrl] } },
       identity: {
         issuers: [{ issuer: idp.issuer, audience: 'hubgate', groups_claim: 'groups', algorithms: ['RS256', 'ES256'] }],
         tokens: { max_days: 30 },
@@ -50,7 +51,8 @@ hubgate quickstart is up (${((Date.now() - t0) / 1000).toFixed(1)} s):
   gateway    ${gw.url}   hubgate serve --config ${gw.configFile}
   metrics    ${gw.metricsUrl}   (Prometheus; loopback only, never on the public listener)
   demo hub   ${hub.url}   sample repos acme/bert (LFS weights), acme/tiny-tok, acme/ds,
-                                   google/gemma-mini, gpt2; storage origin ${hub.storageUrl}
+                                   google/gemma-mini, gpt2; storage origin ${hub.storageUrl},
+                                   Xet CAS ${hub.casUrl}
   IdP        ${idp.issuer}   users alice bob carol dave eve audrey (tests/fixtures/idp/users.json)
   database   ${pg.url}   (the administrator, who ran hubgate db migrate)
              the gateway connects as ${gw.config.database}: a member of hubgate_gateway only
@@ -65,6 +67,8 @@ Try, in another terminal:
   # LFS weights: hubgate answers with a sealed link to itself and streams the bytes from storage
   curl -sL -o model.safetensors -w '%{http_code} %{size_download} bytes\\n' -H "Authorization: Bearer $TOKEN" ${gw.url}/acme/bert/resolve/main/model.safetensors
   git clone http://hf_user:$TOKEN@127.0.0.1:${ports.gateway}/acme/bert
+  # Xet: hubgate's own token for its own CAS (the hub's token never leaves hubgate)
+  curl -s -H "Authorization: Bearer $TOKEN" ${gw.url}/api/models/acme/bert/xet-read-token/main | head -c 200; echo
   curl -s ${gw.metricsUrl} | grep -E 'hubgate_(requests|denials)_total'
 
 What reached the demo hub (note hubgate's credential, never the client's):

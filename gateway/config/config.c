@@ -556,7 +556,7 @@ static void parse_root(loader_t *l, json_t *root)
 
     cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
 
-    const char *xet = get_string(l, "", root, "xet", 0, "off");
+    const char *xet = get_string(l, "", root, "xet", 0, "proxy");
     if (xet && strcmp(xet, "proxy") == 0)
         cfg->xet = GW_XET_PROXY;
     else if (xet && strcmp(xet, "off") != 0)

@@ -77,7 +77,7 @@ typedef struct {
     size_t default_region;
     gw_egress_t egress;
     const char *egress_key_file; /* absolute path or NULL (a random key per process) */
-    gw_xet_mode_t xet;
+    gw_xet_mode_t xet; /* default PROXY */
 
     struct {
         int client_idle_seconds;   /* a client silent this long is dropped */

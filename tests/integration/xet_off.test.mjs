@@ -1,4 +1,4 @@
-// Xet storage turned off (`xet: "off"`, the default; docs/xet-storage.md): in front of a Hub
+// Xet storage turned off (`xet: "off"`; docs/xet-storage.md): in front of a Hub
 // that stores files in Xet and offers Xet to every client, @huggingface/hub through hubgate
 // downloads and uploads over plain HTTP and LFS, never sees a Xet header, link or hash, and is
 // refused, with the reason, what only Xet can do (token routes, bucket uploads).
@@ -21,7 +21,7 @@ const through = () => ({ hubUrl: gw.url, accessToken: alice });
 
 before(async () => {
   let idp;
-  ({ idp, hub: h, gw } = await startStack({ hub: { xet: true }, policy: POLICY, storage: true }));
+  ({ idp, hub: h, gw } = await startStack({ hub: { xet: true }, policy: POLICY, storage: true, config: { xet: 'off' } }));
   alice = (await mintToken(gw, await idp.token('alice'), { name: 'xet-off' })).token;
   // The repo and its Xet file, written straight to the hub (as another Hub client would).
   await hub.createRepo({ ...direct(), repo: MODEL });

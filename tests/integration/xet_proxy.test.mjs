@@ -28,7 +28,7 @@ before(async () => {
   ({ idp, hub: h, gateway } = await startStack({ hub: { xet: true }, gateway: false }));
   gw = await gateway({
     policy: POLICY,
-    config: { xet: 'proxy' },
+    // xet: "proxy" is the default
     // The region's storage: the fixture's LFS storage and transfer host, and its CAS.
     region: { storage: [h.storageUrl, h.casUrl] },
   });
