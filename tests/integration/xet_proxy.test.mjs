@@ -10,14 +10,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as hub from '@huggingface/hub';
-import { startStack, mintToken, teardownAll, REPO } from '../lib/harness.mjs';
+import { startStack, mintToken, teardownAll, makeTempDir, runHubgate, REPO } from '../lib/harness.mjs';
 import { randomHash, xorbOf, shardOf } from '../lib/xet.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const FILEINFO = 'application/vnd.xet-fileinfo+json';
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-let h, gw, idp;
+let h, gw, idp, pg, work;
+const t0 = new Date(Date.now() - 1000).toISOString();
 let alice, bob; // hubgate tokens: alice administers acme, bob only reads it
 const MODEL = 'acme/xet-model';
 const RND = crypto.randomBytes(2 * 1024 * 1024 + 777);
@@ -25,7 +26,8 @@ const TXT = Buffer.from(Array.from({ length: 40000 }, (_, i) => `line ${i} of a 
 
 before(async () => {
   let gateway;
-  ({ idp, hub: h, gateway } = await startStack({ hub: { xet: true }, gateway: false }));
+  ({ idp, pg, hub: h, gateway } = await startStack({ hub: { xet: true }, gateway: false }));
+  work = makeTempDir('xet-proxy');
   gw = await gateway({
     policy: POLICY,
     // xet: "proxy" is the default
@@ -252,4 +254,18 @@ test('huggingface_hub ≥ 1.20 replayed: upload_file through Xet, then a tree-ca
   assert.deepEqual(cas.map((e) => `${e.method} ${e.path} ${e.auth}`), [
     `POST /v1/xorbs/default/${xorbHash} xet-write`, `POST /v1/xorbs/default/${xorbHash} xet-write`, 'POST /v1/shards xet-write', `GET /v2/reconstructions/${fileHash} xet-read`]);
   assert.ok(!log.some((e) => /info\/lfs\/objects\/batch$/.test(e.path)), 'no LFS batch: Python goes to Xet directly');
+});
+
+test('the evidence report counts Xet bytes under the people who moved them', async () => {
+  await new Promise((r) => setTimeout(r, 300)); // completions are written after the answers
+  const out = path.join(work, 'soc2');
+  const to = new Date(Date.now() + 1000).toISOString();
+  const r = await runHubgate(['report', 'soc2', '--database', pg.url, '--from', t0, '--to', to, '--out', out]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  const who = (name) => report.by_actor.find((a) => String(a.actor).startsWith(name));
+  // bob read rnd.bin whole twice (repo and bucket): its raw chunks came through sealed links
+  assert.ok(who('bob').bytes_out >= 2 * RND.length, `bob's bytes out ${who('bob').bytes_out}`);
+  // alice's xorbs went up through hubgate's CAS (random bytes: stored as they are)
+  assert.ok(who('alice').bytes_in >= 2 * RND.length, `alice's bytes in ${who('alice').bytes_in}`);
 });
