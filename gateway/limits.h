@@ -100,6 +100,11 @@
 #define GW_MAX_LISTING_BODY_BYTES (8 * 1024 * 1024) /* repo listings hubgate filters */
 /* An upstream's Xet token answer: each string may be up to 64,000 characters. */
 #define GW_MAX_XET_TOKEN_ANSWER_BYTES (256 * 1024)
+/* A Xet shard upload, read whole to audit the files it defines (→ 413), and how many of them
+ * its audit events list (the rest are counted). */
+#define GW_MAX_XET_SHARD_BYTES (16 * 1024 * 1024)
+#define GW_XET_AUDITED_FILES   48
+
 /* A Xet file-info probe's answer (JSON, or the one byte of a ranged probe, or an error), a
  * xorb upload's answer. */
 #define GW_MAX_XET_SMALL_ANSWER_BYTES (64 * 1024)

@@ -238,6 +238,14 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
     }
     if (req->refused_destination)
         aud_event_detail_str(ev, "refused_destination", req->refused_destination);
+    if (req->xet_object)
+        aud_event_detail_str(ev, "xet_object", req->xet_object);
+    if (req->xet_range)
+        aud_event_detail_str(ev, "xet_range", req->xet_range);
+    if (req->xet_files_total) {
+        aud_event_detail_list(ev, "xet_files", req->xet_files, req->n_xet_files);
+        aud_event_detail_int(ev, "xet_files_total", (int64_t)req->xet_files_total);
+    }
     if (status)
         ev->response.status = (int)status;
 }

@@ -224,8 +224,8 @@ int gw_proxy_open_egress(gw_request_t *req, const char **message)
     return 0;
 }
 
-int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
-                               const char **message)
+int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                          size_t body_len, const char **message)
 {
     const gw_egress_claim_t *claim = &req->egress;
     const gw_region_t *region = gw_links_region(req);
@@ -246,7 +246,7 @@ int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
         *message = "this link leads to a destination hubgate does not allow";
         return CMN_ERR_UPSTREAM;
     }
-    return start(req, conn, &dst, NULL, 0);
+    return start(req, conn, &dst, body, body_len);
 }
 
 enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,

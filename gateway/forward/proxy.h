@@ -23,10 +23,11 @@ int gw_proxy_open_egress(gw_request_t *req, const char **message);
 
 /* Forwards an opened egress link to the storage it names, if that is still one of its
  * region's origins, connecting only to addresses the region allows (gateway/config/destination.h);
- * redirects are not followed but handed to the client as links of their own. Same returns as
+ * redirects are not followed but handed to the client as links of their own. body: a complete
+ * body read first (a Xet shard), or NULL to stream the client's. Same returns as
  * gw_proxy_start. */
-int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn,
-                          const char **message);
+int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                          size_t body_len, const char **message);
 
 /* Continues a forwarded request on each handler call; returns what the handler returns. */
 enum MHD_Result gw_proxy_continue(gw_request_t *req, struct MHD_Connection *conn,

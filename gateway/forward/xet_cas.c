@@ -5,9 +5,11 @@
 #include "gateway/forward/egress.h"
 #include "gateway/forward/links.h"
 #include "gateway/forward/rewrite.h"
+#include "gateway/forward/xet_shard.h"
 #include "gateway/forward/xet_token.h"
 #include "gateway/http/headers.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,7 @@ static endpoint_t endpoint(const char *method, const char *path, size_t n)
     if (post && prefix_hash(path, n, "/v1/xorbs/default/"))
         return (endpoint_t){GW_XET_EP_XORB, 1};
     if (post && is_path(path, n, "/v1/shards"))
-        return (endpoint_t){GW_XET_EP_FORWARD, 1};
+        return (endpoint_t){GW_XET_EP_SHARD, 1};
     if (head && (prefix_hash(path, n, "/v1/xorbs/default/") || prefix_hash(path, n, "/v1/files/")))
         return (endpoint_t){GW_XET_EP_FORWARD, 0};
     /* Everything else, on purpose: /v1/chunks (global deduplication would say which content
@@ -106,6 +108,13 @@ int gw_xet_cas_open(gw_request_t *req, const char **message)
         return CMN_ERR_NOMEM;
     endpoint_t ep = endpoint(req->method, suffix, path_len);
     req->xet_endpoint = ep.ep;
+    /* what the audit log names: the hash in the path, and a reconstruction's Range */
+    const char *last = memrchr(suffix, '/', path_len);
+    if (ep.ep != GW_XET_EP_NONE && last && path_len - (size_t)(last + 1 - suffix) == 64)
+        req->xet_object = cmn_arena_strndup(&req->arena, last + 1, 64);
+    const gw_header_t *range = gw_headers_find(req->headers, req->nheaders, "range");
+    if (ep.ep == GW_XET_EP_RECONSTRUCTION && range && range->value_len <= 128)
+        req->xet_range = cmn_arena_strndup(&req->arena, range->value, range->value_len);
     req->egress.action = ep.write ? "write" : "read";
     if (ep.ep == GW_XET_EP_NONE) {
         *message = "no such Xet endpoint through this gateway";
@@ -230,4 +239,29 @@ struct MHD_Response *gw_xet_cas_xorb(gw_request_t *req, const char *body, size_t
     }
     req->answer_bytes = sizeof(inserted) - 1;
     return r;
+}
+
+int gw_xet_cas_shard(gw_request_t *req, const char *body, size_t len, const char **message)
+{
+    gw_xet_shard_file_t files[GW_XET_AUDITED_FILES];
+    size_t total = 0;
+    if (gw_xet_shard_files((const unsigned char *)body, len, files, GW_XET_AUDITED_FILES,
+                           &total) != 0) {
+        *message = "the body is not a Xet shard hubgate can read";
+        return CMN_ERR_PARSE;
+    }
+    size_t n = total < GW_XET_AUDITED_FILES ? total : GW_XET_AUDITED_FILES;
+    req->xet_files = cmn_arena_alloc(&req->arena, (n ? n : 1) * sizeof(*req->xet_files));
+    if (!req->xet_files)
+        return CMN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        req->xet_files[i] = cmn_arena_printf(&req->arena, "%s %" PRIu64 "%s%s", files[i].hash,
+                                             files[i].size, *files[i].sha256 ? " " : "",
+                                             files[i].sha256);
+        if (!req->xet_files[i])
+            return CMN_ERR_NOMEM;
+    }
+    req->n_xet_files = n;
+    req->xet_files_total = total;
+    return 0;
 }

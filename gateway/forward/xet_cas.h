@@ -16,7 +16,9 @@ typedef enum {
     GW_XET_EP_NONE = 0,
     GW_XET_EP_RECONSTRUCTION, /* v1 or v2 reconstruction, one file or a batch: its answer's
                                  transfer URLs are sealed */
-    GW_XET_EP_FORWARD,        /* shard uploads, HEAD probes: relayed as they come */
+    GW_XET_EP_FORWARD,        /* HEAD probes: relayed as they come */
+    GW_XET_EP_SHARD,          /* a shard upload: read whole (at most GW_MAX_XET_SHARD_BYTES)
+                                 to audit the files it defines, then forwarded */
     GW_XET_EP_XORB,           /* a xorb upload: its answer always says it was inserted */
 } gw_xet_endpoint_t;
 
@@ -29,6 +31,11 @@ typedef enum {
  * Xet turned off). When the token opened, the request is the grant's for the audit log
  * whatever the outcome. */
 int gw_xet_cas_open(gw_request_t *req, const char **message);
+
+/* A shard upload's whole body[0..len): the files it defines noted for the audit log
+ * (req->xet_files). Returns 0, or CMN_ERR_PARSE with *message when it is no shard (400:
+ * hubgate forwards nothing it cannot account for), CMN_ERR_NOMEM. */
+int gw_xet_cas_shard(gw_request_t *req, const char *body, size_t len, const char **message);
 
 /* A reconstruction answer (2xx) body[0..len) with every transfer URL (v2 "xorbs", v1 and
  * batch "fetch_info") handed out as a sealed link (gw_links_hand_out, no credentials). NULL

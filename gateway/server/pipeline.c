@@ -325,7 +325,7 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
     req->audited = 1;
     req->stage = "forward";
     const char *msg = NULL;
-    int err = req->is_egress ? gw_proxy_start_egress(req, conn, &msg)
+    int err = req->is_egress ? gw_proxy_start_egress(req, conn, req->body.data, req->body.len, &msg)
               : req->body.data ? gw_proxy_start(req, conn, req->body.data, req->body.len, &msg)
                                : gw_proxy_start(req, conn, NULL, 0, &msg);
     if (err)
@@ -438,6 +438,16 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         int err = gw_xet_cas_open(req, &msg);
         if (err)
             return gw_request_fail(req, conn, err, msg);
+        if (req->xet_endpoint == GW_XET_EP_SHARD) {
+            /* read whole, so that the files it defines are audited before it is forwarded */
+            if (req->framing.content_length > GW_MAX_XET_SHARD_BYTES) {
+                req->stage = "request";
+                return gw_request_error(req, conn, 413, NULL, "the shard is too large");
+            }
+            cmn_buf_init(&req->body, GW_MAX_XET_SHARD_BYTES);
+            req->phase = GW_PHASE_READ_BODY;
+            return MHD_YES;
+        }
         return begin_forward(req, conn, NULL, 0);
     }
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
@@ -486,6 +496,16 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
 static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *conn)
 {
     req->body_complete = 1;
+    if (req->xet_endpoint == GW_XET_EP_SHARD) {
+        req->stage = "request";
+        if (req->body_over_cap)
+            return gw_request_error(req, conn, 413, NULL, "the shard is too large");
+        const char *msg = NULL;
+        int err = gw_xet_cas_shard(req, req->body.data ? req->body.data : "", req->body.len, &msg);
+        if (err)
+            return gw_request_fail(req, conn, err, msg);
+        return begin_forward(req, conn, req->body.data, req->body.len);
+    }
     int local = gw_route_treatment(&req->route, NULL) == GW_TREAT_LOCAL;
     if (req->body_over_cap) {
         req->stage = local ? "request" : "route";

@@ -99,7 +99,12 @@ typedef struct {
     gw_egress_claim_t egress;  /* for /-/egress/: the sealed link, opened; for a Xet CAS call,
                                   the token's grant and the upstream CAS URL to call */
     int is_egress;
-    int xet_endpoint;          /* a Xet CAS call: what it is (forward/xet_cas.h) */
+    int xet_endpoint;          /* a Xet CAS call: what it is (forward/xet_cas.h), and for the
+                                  audit log: */
+    const char *xet_object;    /*   the file reconstructed or the xorb uploaded (its hash) */
+    const char *xet_range;     /*   the part of the file a reconstruction plans (its Range) */
+    const char **xet_files;    /*   the files a shard defines, "hash size [sha256]" */
+    size_t n_xet_files, xet_files_total;
     const char *refused_destination; /* the origin of a URL in the answer that leads outside
                                         the region's origins: the answer becomes a 502 */
     char client_ip[64]; /* the client, past trusted proxies; "unknown" when it is not known */

@@ -254,6 +254,26 @@ test('huggingface_hub ≥ 1.20 replayed: upload_file through Xet, then a tree-ca
   assert.deepEqual(cas.map((e) => `${e.method} ${e.path} ${e.auth}`), [
     `POST /v1/xorbs/default/${xorbHash} xet-write`, `POST /v1/xorbs/default/${xorbHash} xet-write`, 'POST /v1/shards xet-write', `GET /v2/reconstructions/${fileHash} xet-read`]);
   assert.ok(!log.some((e) => /info\/lfs\/objects\/batch$/.test(e.path)), 'no LFS batch: Python goes to Xet directly');
+
+  // The audit log: the shard's files (hash, size, sha256 — the commit's lfsFile oid), the
+  // xorb, the reconstruction, each under its caller and repo.
+  const events = (where) => pg.psql(`select canonical from audit_event where kind = 'request' and ${where}`)
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const [shardEv] = events(`canonical like '%/-/xet/cas/v1/shards%' and canonical like '%${fileHash}%'`);
+  assert.deepEqual(shardEv.details.xet_files, [`${fileHash} ${content.length} ${sha256(content)}`]);
+  assert.equal(shardEv.details.xet_files_total, 1);
+  assert.equal(shardEv.request.repo, MODEL);
+  assert.equal(shardEv.request.action, 'write');
+  assert.equal(shardEv.actor.sub, 'alice');
+  const xorbEvs = events(`canonical like '%/-/xet/cas/v1/xorbs/default/${xorbHash}%'`);
+  assert.equal(xorbEvs.length, 2);
+  assert.equal(xorbEvs[0].details.xet_object, xorbHash);
+  const [reconEv] = events(`canonical like '%/-/xet/cas/v2/reconstructions/${fileHash}%'`);
+  assert.equal(reconEv.details.xet_object, fileHash);
+  assert.equal(reconEv.request.action, 'read');
+  assert.equal(reconEv.request.repo, MODEL);
+  const ranged = events(`canonical like '%"xet_range":"bytes=%'`);
+  assert.ok(ranged.length > 0, 'XetBlob slices name their range');
 });
 
 test('the evidence report counts Xet bytes under the people who moved them', async () => {
