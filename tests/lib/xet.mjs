@@ -38,17 +38,34 @@ const BOOKEND = Buffer.concat([Buffer.alloc(32, 0xff), Buffer.alloc(16)]);
  */
 export function shardOf({ fileHash, xorbHash, chunks, xorbLen, termEnd = chunks.length }) {
   const content = Buffer.concat(chunks.slice(0, termEnd));
-  const all = chunks.reduce((n, c) => n + c.length, 0);
-  let start = 0;
-  return Buffer.concat([
-    TAG, u64(2), u64(0),
-    hashToBytes(fileHash), u32s(0x80000000 | 0x40000000, 1), Buffer.alloc(8),
-    hashToBytes(xorbHash), u32s(0, content.length, 0, termEnd),
-    crypto.randomBytes(32), Buffer.alloc(16),
-    hashToBytes(crypto.createHash('sha256').update(content).digest('hex')), Buffer.alloc(16),
-    BOOKEND,
-    hashToBytes(xorbHash), u32s(0, chunks.length, all, xorbLen),
-    ...chunks.map((c) => { const e = Buffer.concat([crypto.randomBytes(32), u32s(start, c.length), Buffer.alloc(8)]); start += c.length; return e; }),
-    BOOKEND,
-  ]);
+  return shardOfXorbs({
+    fileHash, sha256: crypto.createHash('sha256').update(content).digest('hex'),
+    xorbs: [{ hash: xorbHash, sizes: chunks.map((c) => c.length), len: xorbLen, termEnd, termLen: content.length }],
+  });
+}
+
+/**
+ * An upload shard defining file `fileHash` (SHA-256 `sha256`, hex) as one term per xorb, in
+ * order: xorbs [{hash, sizes (its chunks' lengths), len (serialized), termEnd (default all
+ * chunks), termLen (default the sum of sizes)}].
+ */
+export function shardOfXorbs({ fileHash, sha256, xorbs }) {
+  const parts = [TAG, u64(2), u64(0), hashToBytes(fileHash), u32s(0x80000000 | 0x40000000, xorbs.length), Buffer.alloc(8)];
+  const sum = (a) => a.reduce((n, x) => n + x, 0);
+  for (const x of xorbs) {
+    const end = x.termEnd ?? x.sizes.length;
+    parts.push(hashToBytes(x.hash), u32s(0, x.termLen ?? sum(x.sizes.slice(0, end)), 0, end));
+  }
+  for (let i = 0; i < xorbs.length; i++) parts.push(crypto.randomBytes(32), Buffer.alloc(16));
+  parts.push(hashToBytes(sha256), Buffer.alloc(16), BOOKEND);
+  for (const x of xorbs) {
+    parts.push(hashToBytes(x.hash), u32s(0, x.sizes.length, sum(x.sizes), x.len));
+    let start = 0;
+    for (const n of x.sizes) {
+      parts.push(crypto.randomBytes(32), u32s(start, n), Buffer.alloc(8));
+      start += n;
+    }
+  }
+  parts.push(BOOKEND);
+  return Buffer.concat(parts);
 }
