@@ -117,6 +117,11 @@ async function download(hubUrl, token, file) {
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+// CPU seconds a process has used (utime + stime from /proc/PID/stat; clock ticks of 1/100 s).
+const cpu = (pid) => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 
 try {
   let idp, h, gw;
@@ -135,17 +140,25 @@ try {
   const file = await upload(h);
   const pid = gateway.pid;
   const before = status(pid);
-  const direct = [], through = [];
+  const direct = [], through = [], gwCpu = [], hubCpu = [[], []];
   for (let r = 0; r < rounds; r++) {
+    let h0 = cpu(h.pid);
     direct.push(await download(h.url, h.serviceToken, file));
+    hubCpu[0].push(cpu(h.pid) - h0);
+    const g0 = cpu(pid);
+    h0 = cpu(h.pid);
     through.push(await download(gateway.url, token, file));
+    gwCpu.push(cpu(pid) - g0);
+    hubCpu[1].push(cpu(h.pid) - h0);
     const mbs = (s) => (sizeMiB * MIB / 1e6 / s).toFixed(0);
-    console.log(`round ${r + 1}: direct ${mbs(direct[r])} MB/s, through hubgate ${mbs(through[r])} MB/s`);
+    console.log(`round ${r + 1}: direct ${mbs(direct[r])} MB/s, through hubgate ${mbs(through[r])} MB/s; ` +
+      `CPU s: fixture ${hubCpu[0][r].toFixed(2)} / ${hubCpu[1][r].toFixed(2)}, hubgate ${gwCpu[r].toFixed(2)}`);
   }
   const after = status(pid);
   const d = sizeMiB * MIB / 1e6 / median(direct), t = sizeMiB * MIB / 1e6 / median(through);
   const ratio = t / d;
   console.log(`medians: direct ${d.toFixed(0)} MB/s, through hubgate ${t.toFixed(0)} MB/s: ${ratio.toFixed(2)}x (goal >= 0.9: ${ratio >= 0.9 ? 'met' : 'not met'})`);
+  console.log(`hubgate CPU: ${(median(gwCpu) * 1000 / (sizeMiB / 1024)).toFixed(0)} ms per GiB carried (median)`);
   console.log(`hubgate RSS: ${(before.VmRSS / 1024).toFixed(1)} MiB before, peak ${(after.VmHWM / 1024).toFixed(1)} MiB over ${rounds} downloads of ${sizeMiB} MiB`);
 } finally {
   await teardownAll();

@@ -148,6 +148,29 @@ test('@huggingface/hub: Xet upload to a git repo and XetBlob download, bytes ide
   assert.deepEqual(Buffer.from(await blob.slice(1000, 250000).arrayBuffer()), RND.subarray(1000, 250000));
 });
 
+test('transfers: several ranges come back as the storage sent them, multipart and all', async () => {
+  const info = await (await fetch(`${gw.url}/api/models/${MODEL}/paths-info/main`, {
+    method: 'POST', headers: { ...bearer(bob), 'Content-Type': 'application/json' }, body: JSON.stringify({ paths: ['rnd.bin'] }),
+  })).json();
+  const file = info[0].xetHash;
+  const plan = async (casUrl, token) => (await (await fetch(`${casUrl}/v2/reconstructions/${file}`, { headers: bearer(token) })).json());
+  const ours = await (await fetch(`${gw.url}/api/models/${MODEL}/xet-read-token/main`, { headers: bearer(bob) })).json();
+  const theirs = await (await fetch(`${h.url}/api/models/${MODEL}/xet-read-token/main`, { headers: bearer(h.serviceToken) })).json();
+  const [a, b] = [await plan(ours.casUrl, ours.accessToken), await plan(theirs.casUrl, theirs.accessToken)];
+  assert.deepEqual(a.terms, b.terms, 'the same plan');
+  const xorb = a.terms[0].hash;
+  const range = 'bytes=0-99,1000-1099';
+  const viaHubgate = await fetch(a.xorbs[xorb][0].url, { headers: { Range: range } });
+  const direct = await fetch(b.xorbs[xorb][0].url, { headers: { Range: range } });
+  assert.equal(viaHubgate.status, 206);
+  assert.equal(direct.status, 206);
+  const ct = viaHubgate.headers.get('content-type');
+  assert.match(ct, /^multipart\/byteranges; boundary=/);
+  const strip = (buf, type) => buf.toString('latin1').split(type.split('boundary=')[1]).join('BOUNDARY');
+  assert.equal(strip(Buffer.from(await viaHubgate.arrayBuffer()), ct), strip(Buffer.from(await direct.arrayBuffer()), direct.headers.get('content-type')),
+    'byte for byte, the boundary aside');
+});
+
 test('file information through hubgate: every URL points at hubgate', async () => {
   const res = await fetch(`${gw.url}/${MODEL}/resolve/main/rnd.bin`, {
     headers: { ...bearer(bob), Accept: `${FILEINFO}, */*`, Range: 'bytes=0-0' },
