@@ -240,6 +240,8 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
         aud_event_detail_str(ev, "refused_destination", req->refused_destination);
     if (req->xet_object)
         aud_event_detail_str(ev, "xet_object", req->xet_object);
+    else if (req->is_egress && req->egress.object && *req->egress.object)
+        aud_event_detail_str(ev, "xet_object", req->egress.object); /* a Xet transfer's file */
     if (req->xet_range)
         aud_event_detail_str(ev, "xet_range", req->xet_range);
     if (req->xet_files_total) {

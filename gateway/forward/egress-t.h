@@ -27,6 +27,7 @@ typedef struct {
     const char *region; /* also where the link may lead: that region's origins */
     const char *rule;
     const char *policy_sha256; /* of the policy that made that decision ("" when none did) */
+    const char *object;        /* what in the repo the link serves: a Xet file id ("" none) */
     int64_t expires;           /* unix seconds */
 } gw_egress_claim_t;
 

@@ -17,7 +17,7 @@
 #define TAG   16
 /* The associated data names what a token is for: a link never opens as a Xet token, nor the
  * other way round. */
-static const char link_aad[] = "hubgate-egress-v3";
+static const char link_aad[] = "hubgate-egress-v4";
 static const char xet_aad[] = "hubgate-xet-token-v1";
 
 int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen)
@@ -63,7 +63,7 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t
 
 /* Plaintext: the version, then every field NUL-terminated, in the order of seal's fields[]. The
  * version is also in the associated data, so a link sealed by an older layout never opens. */
-#define NFIELDS    17
+#define NFIELDS    18
 #define B64_LEN(n) (((n)*4 + 2) / 3)
 _Static_assert(B64_LEN(NONCE + GW_EGRESS_MAX_PLAIN + TAG) <= GW_EGRESS_MAX_TOKEN,
                "a sealed link of the largest claim must fit GW_EGRESS_MAX_TOKEN");
@@ -79,9 +79,9 @@ static const char *seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
     const char *fields[NFIELDS] = {
-        "v3",    exp,       c->method, c->url,  c->headers,      c->repo_type,
+        "v4",    exp,       c->method, c->url,  c->headers,      c->repo_type,
         c->repo, c->action, c->iss,    c->sub,  c->email,        c->token_id,
-        c->org,  c->role,   c->region, c->rule, c->policy_sha256};
+        c->org,  c->role,   c->region, c->rule, c->policy_sha256, c->object};
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++) {
         if (!fields[i] || strlen(fields[i]) > field_cap(i))
@@ -156,7 +156,7 @@ static int open_token(const gw_egress_key_t *key, const char *token, time_t now,
         f[i] = plain + o;
         o += strlen(plain + o) + 1;
     }
-    if (o != n || strcmp(f[0], "v3") != 0)
+    if (o != n || strcmp(f[0], "v4") != 0)
         return CMN_ERR_PARSE;
     char *end = NULL;
     errno = 0;
@@ -178,6 +178,7 @@ static int open_token(const gw_egress_key_t *key, const char *token, time_t now,
                                .region = f[14],
                                .rule = f[15],
                                .policy_sha256 = f[16],
+                               .object = f[17],
                                .expires = exp};
     return exp < (long long)now ? CMN_ERR_EXPIRED : 0;
 }

@@ -59,6 +59,7 @@ gw_egress_claim_t gw_links_claim(gw_request_t *req, const char *action)
         .region = gw_links_region(req)->name,
         .rule = req->decided && d->rule ? d->rule : "",
         .policy_sha256 = req->decided && req->policy ? pol_policy_sha256(req->policy) : "",
+        .object = "",
     };
 }
 

@@ -115,6 +115,8 @@ int gw_xet_cas_open(gw_request_t *req, const char **message)
     const gw_header_t *range = gw_headers_find(req->headers, req->nheaders, "range");
     if (ep.ep == GW_XET_EP_RECONSTRUCTION && range && range->value_len <= 128)
         req->xet_range = cmn_arena_strndup(&req->arena, range->value, range->value_len);
+    /* the transfer links of a reconstruction name its file: their bytes are counted by file */
+    req->egress.object = ep.ep == GW_XET_EP_RECONSTRUCTION && req->xet_object ? req->xet_object : "";
     req->egress.action = ep.write ? "write" : "read";
     if (ep.ep == GW_XET_EP_NONE) {
         *message = "no such Xet endpoint through this gateway";

@@ -311,4 +311,13 @@ test('the evidence report counts Xet bytes under the people who moved them', asy
   assert.ok(who('bob').bytes_out >= 2 * RND.length, `bob's bytes out ${who('bob').bytes_out}`);
   // alice's xorbs went up through hubgate's CAS (random bytes: stored as they are)
   assert.ok(who('alice').bytes_in >= 2 * RND.length, `alice's bytes in ${who('alice').bytes_in}`);
+
+  // and by file: each transfer's completion names the file its link was made for
+  const info = await (await fetch(`${gw.url}/api/models/${MODEL}/paths-info/main`, {
+    method: 'POST', headers: { ...bearer(bob), 'Content-Type': 'application/json' }, body: JSON.stringify({ paths: ['rnd.bin'] }),
+  })).json();
+  const rows = pg.psql(`select canonical from audit_event where kind = 'completion' and canonical like '%"path":"/-/egress"%' and canonical like '%${info[0].xetHash}%'`)
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const bobs = rows.filter((e) => e.actor?.sub === 'bob' && e.details.xet_object === info[0].xetHash);
+  assert.ok(bobs.reduce((n, e) => n + e.response.bytes_out, 0) >= RND.length, 'rnd.bin bytes counted under its file');
 });

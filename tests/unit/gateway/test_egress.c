@@ -19,6 +19,7 @@ static const struct {
     FIELD(url),    FIELD(method), FIELD(headers), FIELD(repo_type), FIELD(repo),
     FIELD(action), FIELD(iss),    FIELD(sub),     FIELD(email),     FIELD(token_id),
     FIELD(org),    FIELD(role),   FIELD(region),  FIELD(rule),      FIELD(policy_sha256),
+    FIELD(object),
 #undef FIELD
 };
 
@@ -63,6 +64,7 @@ static void seal_then_open(void **state)
                            .region = "us",
                            .rule = "orgs.acme.members[0]",
                            .policy_sha256 = HEX64,
+                           .object = HEX64,
                            .expires = 2000};
     const char *t = gw_egress_seal(&k, &c, a);
     assert_non_null(t);
@@ -102,6 +104,30 @@ static void tampering_and_foreign_keys_fail(void **state)
     free(bad);
     assert_int_equal(gw_egress_open(&k, "", 0, a, &o), CMN_ERR_PARSE);
     assert_int_equal(gw_egress_open(&k, "not+base64", 0, a, &o), CMN_ERR_PARSE);
+}
+
+/* A Xet token and a link are sealed under different associated data: neither opens as the
+ * other, under the same key. */
+static void xet_tokens_are_not_links(void **state)
+{
+    gw_egress_key_t k = random_key();
+    cmn_arena_t *a = *state;
+    gw_egress_claim_t c = empty_claim();
+    c.url = "https://cas.example";
+    c.method = "XET";
+    c.headers = "Authorization: Bearer upstream\n";
+    c.repo = "a/b";
+    c.action = "read";
+    c.region = "us";
+    gw_egress_claim_t o;
+    const char *token = gw_egress_seal_xet_token(&k, &c, a);
+    assert_non_null(token);
+    assert_int_equal(gw_egress_open_xet_token(&k, token, 0, a, &o), 0);
+    assert_string_equal(o.headers, "Authorization: Bearer upstream\n");
+    assert_int_equal(gw_egress_open(&k, token, 0, a, &o), CMN_ERR_PARSE);
+    const char *link = gw_egress_seal(&k, &c, a);
+    assert_non_null(link);
+    assert_int_equal(gw_egress_open_xet_token(&k, link, 0, a, &o), CMN_ERR_PARSE);
 }
 
 /* The egress key file: exactly 64 hex digits and an optional newline, private to its owner. */
@@ -235,6 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         testutil_arena_test(seal_then_open),
         testutil_arena_test(tampering_and_foreign_keys_fail),
+        testutil_arena_test(xet_tokens_are_not_links),
         cmocka_unit_test(key_files_are_read_strictly),
         testutil_arena_test(sealed_links_stay_bounded),
     };
