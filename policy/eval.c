@@ -133,16 +133,26 @@ static int gates(req_key_t key, pol_action_t a)
     return 0;
 }
 
-static const char *region_of(const pol_policy_t *p, const org_t *o)
+/* Where target t of org o lives: the first of the org's repo_regions whose patterns match it,
+ * else the org's first region, else the default region. A namespace target (t NULL or type
+ * NONE) is the org's first region. */
+static const char *region_of(const pol_policy_t *p, const org_t *o, const pol_target_t *t)
 {
-    if (o && o->nregions)
-        return o->regions[0];
-    return p->default_region;
+    if (!o || !o->nregions)
+        return p->default_region;
+    for (size_t i = 0; t && t->type != POL_REPO_NONE && i < o->nrepo_regions; i++) {
+        const repo_region_t *rr = &o->repo_regions[i];
+        for (size_t k = 0; k < rr->nrepos; k++) {
+            if (pol_pattern_match(&rr->repos[k], t->type, t->namespace, t->name))
+                return rr->region;
+        }
+    }
+    return o->regions[0];
 }
 
-const char *pol_repo_region(const pol_policy_t *p, const char *ns)
+const char *pol_repo_region(const pol_policy_t *p, const pol_target_t *t)
 {
-    return region_of(p, pol_find_org(p, ns));
+    return region_of(p, pol_find_org(p, t->namespace ? t->namespace : ""), t);
 }
 
 static const char *who_text(const member_t *m)
@@ -261,7 +271,8 @@ void pol_eval_target(const pol_policy_t *p, const prepared_t *ps, const pol_targ
     d->reason[0] = '\0';
     d->org = o ? o->name : NULL;
     d->role = POL_ROLE_NONE;
-    d->region = region_of(p, o);
+    d->region = region_of(p, o, t);
+    d->region_listed = o && o->nregions;
     TR(tr, "  %s, action %s\n", what, act);
 
     if (t->caller_namespace) {
@@ -419,27 +430,21 @@ void pol_eval_target(const pol_policy_t *p, const prepared_t *ps, const pol_targ
     }
 
     /* 5. data residency: data brought into a namespace must come from a region it allows */
-    if (source_region) {
-        const char *const *allowed = NULL;
-        size_t nallowed = 0;
-        if (o && o->nregions) {
-            allowed = o->regions;
-            nallowed = o->nregions;
-        } else if (p->default_region) {
-            allowed = &p->default_region;
-            nallowed = 1;
-        }
-        int ok = allowed == NULL;
-        for (size_t i = 0; i < nallowed && !ok; i++)
-            ok = strcmp(allowed[i], source_region) == 0;
+    if (source_region && d->region) {
+        /* The data lands where the destination repo lives (its org's repo_regions, else the
+         * org's first region): hubgate routes the repo there, and nowhere else. */
         const char *rule = o && o->nregions ? o->regions_path : "residency";
-        if (!ok) {
+        if (strcmp(d->region, source_region) != 0) {
+            char listed[256] = "";
+            for (size_t i = 0; o && i < o->nregions; i++)
+                snprintf(listed + strlen(listed), sizeof(listed) - strlen(listed), "%s%s",
+                         i ? ", " : "", o->regions[i]);
             deny(d, POL_ANSWER_FORBIDDEN, rule);
             reason(d,
-                   "data residency: %s keeps its repos in %s%s; this request would place "
+                   "data residency: %s lives in region %s (%s: %s); this request would place "
                    "repo data from region %s there",
-                   o ? o->name : "this namespace", allowed[0], nallowed > 1 ? " and others" : "",
-                   source_region);
+                   what, d->region, o ? o->name : "this namespace",
+                   *listed ? listed : d->region, source_region);
             TR(tr, "    %s: %s → deny\n", rule, d->reason);
             return;
         }
@@ -461,6 +466,7 @@ static void init_decision(pol_decision_t *d)
     d->org = NULL;
     d->role = POL_ROLE_NONE;
     d->region = NULL;
+    d->region_listed = 0;
     d->target = -1;
 }
 
@@ -543,7 +549,8 @@ static void report_org(const pol_policy_t *p, const prepared_t *ps, const org_t 
     collect(o, ps, NULL, tr, &g);
     const member_t *local = org_auditor(o, ps);
     out->org = o->name;
-    out->region = region_of(p, o);
+    out->region = region_of(p, o, NULL);
+    out->region_listed = o->nregions > 0;
     out->role = g.auditor ? POL_ROLE_AUDITOR : g.role;
     const member_t *by = local ? local : global;
     if (!by) {
@@ -715,7 +722,7 @@ static void decide(const pol_policy_t *p, const pol_subject_t *s, const pol_requ
     }
     const char *origin = r->region;
     if (!origin && src)
-        origin = pol_repo_region(p, src->namespace);
+        origin = pol_repo_region(p, src);
 
     pol_decision_t tmp;
     for (size_t i = 0; i < r->ntargets; i++) {

@@ -65,6 +65,15 @@ typedef struct {
     const char *path; /* "orgs.acme.resource_groups[0]" */
 } rgroup_t;
 
+/* Which of an org's repos live in which of its regions: the first entry whose patterns match
+ * a repo names its region; a repo no entry matches lives in the org's first region. */
+typedef struct {
+    pattern_t *repos;
+    size_t nrepos;
+    const char *region;
+    const char *path; /* "orgs.acme.repo_regions[0]" */
+} repo_region_t;
+
 typedef struct {
     const char *name;  /* as written */
     const char *lname; /* lowercase: the lookup key */
@@ -72,6 +81,8 @@ typedef struct {
     const char **regions;
     size_t nregions;
     const char *regions_path; /* "orgs.acme.regions" */
+    repo_region_t *repo_regions;
+    size_t nrepo_regions;
     member_t *members;        /* org members first, then each resource group's */
     size_t nmembers, norg_members;
     uint32_t *mtable; /* open addressing over members by hash: index + 1, 0 = empty */

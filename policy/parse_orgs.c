@@ -44,6 +44,52 @@ static void parse_regions(pol_parser_t *ps, const char *ptr, json_t *obj, org_t 
     }
 }
 
+/* repo_regions: [{"repos": [patterns inside the org], "region": one of the org's regions}] */
+static void parse_repo_regions(pol_parser_t *ps, const char *ptr, json_t *obj, org_t *o)
+{
+    char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
+    json_t *arr = cmn_jdiag_get(&ps->diag, ptr, obj, "repo_regions", JSON_ARRAY, 0,
+                                "an array of {\"repos\", \"region\"} objects");
+    if (!arr)
+        return;
+    cmn_jdiag_join(p, ptr, "repo_regions");
+    size_t n = json_array_size(arr);
+    o->repo_regions = pol_parser_alloc(ps, (n ? n : 1) * sizeof(repo_region_t));
+    if (!o->repo_regions)
+        return;
+    static const char *const keys[] = {"repos", "region", NULL};
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        cmn_jdiag_join_index(q, p, i);
+        if (!json_is_object(e)) {
+            ERR(ps, q, 0, "found %s, expected an object with repos, region", cmn_jdiag_type(e));
+            continue;
+        }
+        cmn_jdiag_keys(&ps->diag, q, e, keys);
+        repo_region_t *rr = &o->repo_regions[o->nrepo_regions];
+        rr->path = pol_parser_printf(ps, "%s.repo_regions[%zu]", o->path, i);
+        rr->repos = pol_parser_patterns(ps, q, e, "repos", 1, o->lname, &rr->nrepos);
+        const char *r = pol_parser_string(ps, q, e, "region", 1, POL_MAX_NAME_BYTES,
+                                          "a region name from the org's regions");
+        if (!r)
+            continue;
+        int listed = 0;
+        for (size_t k = 0; k < o->nregions; k++)
+            listed |= strcmp(o->regions[k], r) == 0;
+        if (!listed) {
+            char rq[CMN_JDIAG_PTR_MAX];
+            ERR(ps, cmn_jdiag_join(rq, q, "region"), 0,
+                "region \"%s\" is not one of %s (a repo may live only where its org does)", r,
+                o->regions_path ? o->regions_path : "the org's regions");
+            continue;
+        }
+        rr->region = pol_parser_dup(ps, r);
+        o->nrepo_regions++;
+    }
+}
+
 /* The member entries of arr (at ptr, shown as disp) into out[*n...]; rgroup -1 for the org's
  * own members, else the resource group's index. */
 static void parse_members(pol_parser_t *ps, const char *ptr, json_t *arr, int rgroup,
@@ -172,7 +218,8 @@ static void parse_require(pol_parser_t *ps, const char *ptr, json_t *obj, org_t 
 
 static void parse_org(pol_parser_t *ps, const char *name, json_t *obj, org_t *o)
 {
-    static const char *const keys[] = {"regions", "members", "resource_groups", "require", NULL};
+    static const char *const keys[] = {"regions", "repo_regions", "members", "resource_groups",
+                                       "require", NULL};
     char ptr[CMN_JDIAG_PTR_MAX];
     cmn_jdiag_join(ptr, "/orgs", name);
     o->name = pol_parser_dup(ps, name);
@@ -186,11 +233,12 @@ static void parse_org(pol_parser_t *ps, const char *name, json_t *obj, org_t *o)
         return;
     if (!json_is_object(obj)) {
         ERR(ps, ptr, 0, "found %s, expected an object with %s", cmn_jdiag_type(obj),
-            "regions, members, resource_groups, require");
+            "regions, repo_regions, members, resource_groups, require");
         return;
     }
     cmn_jdiag_keys(&ps->diag, ptr, obj, keys);
     parse_regions(ps, ptr, obj, o);
+    parse_repo_regions(ps, ptr, obj, o);
     parse_membership(ps, ptr, obj, o);
     parse_require(ps, ptr, obj, o);
 }

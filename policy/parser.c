@@ -182,7 +182,7 @@ pattern_t *pol_parser_patterns(pol_parser_t *ps, const char *ptr, json_t *obj, c
         }
         if (org_ns && strcasecmp(pats[*n].ns, org_ns) != 0) {
             ERR(ps, q, 0,
-                "bad repo pattern \"%s\": a resource group holds repos of its own org only "
+                "bad repo pattern \"%s\": it may name repos of its own org only "
                 "(expected namespace \"%s\")",
                 text, org_ns);
             continue;

@@ -162,6 +162,7 @@ typedef struct {
                                     NULL when its namespace is no org */
     pol_role_t role;             /* the subject's role on the determining target */
     const char *region;          /* where the determining target's repo lives; NULL when unknown */
+    int region_listed;           /* region is one its org's `regions` names (not the default) */
     int target;                  /* index of the determining target; -1 when none */
 } pol_decision_t;
 
@@ -220,10 +221,10 @@ void pol_decide(const pol_policy_t *p, const pol_subject_t *s, const pol_request
 int pol_can_read(const pol_policy_t *p, const pol_subject_t *s, pol_repo_type_t type,
                  const char *ns, const char *name, const pol_ip_t *ip, time_t now);
 
-/* The region where repos of namespace ns live: the first of its org's `regions`, else the
- * default region given at parse time (NULL when none). Route the request to that region's
- * upstream. Owned by the policy. */
-const char *pol_repo_region(const pol_policy_t *p, const char *ns);
+/* The region where target t's repo lives: the first of its org's `repo_regions` whose patterns
+ * match it, else the org's first region, else the default region given at parse time (NULL
+ * when none). Route the request to that region's upstream. */
+const char *pol_repo_region(const pol_policy_t *p, const pol_target_t *t);
 
 typedef struct {
     const char *org; /* owned by the policy */

@@ -16,6 +16,7 @@
 #include "gateway/auditlog/wait.h"
 #include "gateway/auditlog/request.h"
 
+#include "gateway/authz/residency.h"
 #include "gateway/authz/authz.h"
 #include "gateway/authz/policies.h"
 
@@ -534,6 +535,12 @@ static enum MHD_Result body_complete(gw_request_t *req, struct MHD_Connection *c
     if (req->route.family == GW_FAMILY_LFS_BATCH && req->srv->cfg->xet == GW_XET_OFF &&
         (rc = gw_xet_strip_batch_request(&req->body)) < 0)
         return gw_request_fail(req, conn, rc, "the LFS batch request cannot be rewritten");
+    /* A repo created without a region is created where hubgate will route it: the region the
+     * policy gives it (when its org names regions; the Hub's own default is invisible here). */
+    if (req->route.family == GW_FAMILY_REPO_CREATE && req->decision.region_listed &&
+        req->decision.region &&
+        (rc = gw_residency_create_region(&req->body, req->decision.region)) < 0)
+        return gw_request_fail(req, conn, rc, "the create request cannot be rewritten");
     return begin_forward(req, conn, req->body.data, req->body.len);
 }
 

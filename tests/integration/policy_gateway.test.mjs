@@ -135,7 +135,8 @@ test('policy reloads under load: never a 5xx, always one of the two valid polici
   const url = `${gw.url}/api/models/acme/bert`;
   const headers = { Authorization: `Bearer ${tokens.bob}` };
 
-  const wrk = spawn('wrk', ['-t1', '-c16', '-d8s', '-H', `Authorization: Bearer ${tokens.bob}`, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // wrk's own 2 s timeout would be a timing threshold: a busy machine is slow, not wrong.
+  const wrk = spawn('wrk', ['-t1', '-c16', '-d8s', '--timeout', '60s', '-H', `Authorization: Bearer ${tokens.bob}`, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let wrkOut = '';
   wrk.stdout.on('data', (d) => { wrkOut += d; });
   const wrkDone = new Promise((r) => wrk.on('exit', r));

@@ -68,10 +68,10 @@ static const struct {
      "p.json:1:37: orgs.ACME: org \"ACME\" is the same namespace as \"acme\" (namespaces compare case-insensitively)\n"},
     {"org is not an object",
      "{\"version\": 1, \"orgs\": {\"acme\": true}}",
-     "p.json:1:33: orgs.acme: found true, expected an object with regions, members, resource_groups, require\n"},
+     "p.json:1:33: orgs.acme: found true, expected an object with regions, repo_regions, members, resource_groups, require\n"},
     {"unknown org key",
      "{\"version\": 1, \"orgs\": {\"acme\": {\"memebrs\": []}}}",
-     "p.json:1:34: orgs.acme.memebrs: unknown key \"memebrs\" (expected one of: regions, members, resource_groups, require; did you mean \"members\"?)\n"},
+     "p.json:1:34: orgs.acme.memebrs: unknown key \"memebrs\" (expected one of: regions, repo_regions, members, resource_groups, require; did you mean \"members\"?)\n"},
     {"unknown role, the issue's example",
      "{\n"
      "  \"version\": 1,\n"
@@ -154,10 +154,10 @@ static const struct {
      "p.json:1:75: orgs.a.resource_groups[0].repos[0]: bad repo pattern \"models//x\": the namespace must be 1-96 of A-Z a-z 0-9 _ . - with * and ? wildcards\n"},
     {"resource group pattern outside its org",
      "{\"version\": 1, \"orgs\": {\"a\": {\"resource_groups\": [{\"name\": \"r\", \"repos\": [\"models/b/*\"], \"members\": []}]}}}",
-     "p.json:1:75: orgs.a.resource_groups[0].repos[0]: bad repo pattern \"models/b/*\": a resource group holds repos of its own org only (expected namespace \"a\")\n"},
+     "p.json:1:75: orgs.a.resource_groups[0].repos[0]: bad repo pattern \"models/b/*\": it may name repos of its own org only (expected namespace \"a\")\n"},
     {"resource group pattern with a namespace glob",
      "{\"version\": 1, \"orgs\": {\"a\": {\"resource_groups\": [{\"name\": \"r\", \"repos\": [\"models/*/x\"], \"members\": []}]}}}",
-     "p.json:1:75: orgs.a.resource_groups[0].repos[0]: bad repo pattern \"models/*/x\": a resource group holds repos of its own org only (expected namespace \"a\")\n"},
+     "p.json:1:75: orgs.a.resource_groups[0].repos[0]: bad repo pattern \"models/*/x\": it may name repos of its own org only (expected namespace \"a\")\n"},
     {"duplicate pattern",
      "{\"version\": 1, \"orgs\": {\"a\": {\"resource_groups\": [{\"name\": \"r\", \"repos\": [\"models/a/x\", \"models/a/x\"], \"members\": []}]}}}",
      "p.json:1:89: orgs.a.resource_groups[0].repos[1]: duplicate repo pattern \"models/a/x\" (already repos[0])\n"},
@@ -402,6 +402,14 @@ static const char valid[] =
     "             \"expect\": \"deny\"}]\n"
     "}\n";
 
+/* The region of model ns/name. */
+static const char *region_at(const pol_policy_t *p, const char *ns, const char *name)
+{
+    pol_target_t t = {.type = POL_REPO_MODEL, .namespace = ns, .name = name,
+                      .action = POL_ACTION_READ};
+    return pol_repo_region(p, &t);
+}
+
 static void compiles_a_valid_policy(void **state)
 {
     cmn_buf_t errors;
@@ -423,10 +431,10 @@ static void compiles_a_valid_policy(void **state)
     char hex[CMN_SHA256_HEX];
     cmn_sha256_hex(valid, strlen(valid), hex);
     assert_string_equal(pol_policy_sha256(p), hex);
-    assert_string_equal(pol_repo_region(p, "acme"), "eu");
-    assert_string_equal(pol_repo_region(p, "ACME"), "eu");
-    assert_string_equal(pol_repo_region(p, "beta"), "us"); /* no regions: the default */
-    assert_string_equal(pol_repo_region(p, "someone"), "us");
+    assert_string_equal(region_at(p, "acme", "bert"), "eu");
+    assert_string_equal(region_at(p, "ACME", "bert"), "eu");
+    assert_string_equal(region_at(p, "beta", "x"), "us"); /* no regions: the default */
+    assert_string_equal(region_at(p, "someone", "x"), "us");
     /* reference counting: the policy lives until the last reference goes */
     assert_ptr_equal(pol_policy_ref(p), p);
     pol_policy_unref(p);
@@ -460,9 +468,45 @@ static void regions_unchecked_without_a_list(void **state)
     cmn_buf_init(&errors, 1 << 20);
     pol_policy_t *p = pol_policy_parse(text, strlen(text), "p.json", NULL, &errors);
     assert_non_null(p);
-    assert_string_equal(pol_repo_region(p, "a"), "ap");
-    assert_null(pol_repo_region(p, "b")); /* no default region given */
+    assert_string_equal(region_at(p, "a", "x"), "ap");
+    assert_null(region_at(p, "b", "x")); /* no default region given */
     pol_policy_unref(p);
+    cmn_buf_free(&errors);
+}
+
+/* An org in two regions: repo_regions says which repos live in which; the rest in the first. */
+static void repo_regions(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"version\": 1, \"orgs\": {\"acme\": {\"regions\": [\"eu\", \"us\"],\n"
+        " \"repo_regions\": [{\"repos\": [\"models/acme/us-*\", \"*/acme/shared\"], \"region\": \"us\"},\n"
+        "                    {\"repos\": [\"*/acme/*\"], \"region\": \"eu\"}]}}}";
+    cmn_buf_t errors;
+    cmn_buf_init(&errors, 1 << 20);
+    pol_policy_t *p = pol_policy_parse(text, strlen(text), "p.json", &opts, &errors);
+    if (!p)
+        fail_msg("unexpected errors:\n%s", errors.data);
+    assert_string_equal(region_at(p, "acme", "us-bert"), "us");
+    assert_string_equal(region_at(p, "ACME", "us-bert"), "us");
+    assert_string_equal(region_at(p, "acme", "shared"), "us");
+    assert_string_equal(region_at(p, "acme", "bert"), "eu");
+    pol_target_t ds = {.type = POL_REPO_DATASET, .namespace = "acme", .name = "us-data"};
+    assert_string_equal(pol_repo_region(p, &ds), "eu"); /* the pattern names models only */
+    pol_policy_unref(p);
+
+    /* a region the org does not list, a pattern outside the org, a missing region */
+    static const char bad[] =
+        "{\"version\": 1, \"orgs\": {\"acme\": {\"regions\": [\"eu\"],\n"
+        " \"repo_regions\": [{\"repos\": [\"models/acme/us-*\"], \"region\": \"us\"},\n"
+        "                    {\"repos\": [\"models/globex/*\"], \"region\": \"eu\"},\n"
+        "                    {\"repos\": [\"models/acme/x\"]}, 3]}}}";
+    errors.len = 0;
+    assert_null(pol_policy_parse(bad, strlen(bad), "bad.json", &opts, &errors));
+    assert_non_null(strstr(errors.data, "region \"us\" is not one of orgs.acme.regions"));
+    assert_non_null(strstr(errors.data, "globex"));
+    assert_non_null(strstr(errors.data, "orgs.acme.repo_regions[2]: missing required key \"region\""));
+    assert_non_null(strstr(errors.data, "orgs.acme.repo_regions[3]: found an integer"));
     cmn_buf_free(&errors);
 }
 
@@ -626,6 +670,7 @@ int main(void)
         cmocka_unit_test(compiles_a_valid_policy),
         cmocka_unit_test(one_byte_changes_the_sha256),
         cmocka_unit_test(regions_unchecked_without_a_list),
+        cmocka_unit_test(repo_regions),
         cmocka_unit_test(minimal_policy),
         cmocka_unit_test(load_errors),
         cmocka_unit_test(refuses_an_oversized_file),
