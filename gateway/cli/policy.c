@@ -2,6 +2,7 @@
 #include "gateway/cli/policy.h"
 #include "gateway/authz/route_policy.h"
 #include "gateway/cli/cli.h"
+#include "gateway/config/config.h"
 
 #include "common/err.h"
 
@@ -11,19 +12,19 @@
 
 static const char usage_policy[] =
     "Usage:\n"
-    "  hubgate policy check FILE [--regions LIST] [--default-region NAME]\n"
-    "  hubgate policy test FILE [--verbose] [--regions LIST] [--default-region NAME]\n"
+    "  hubgate policy check FILE [--regions LIST | --config FILE] [--default-region NAME]\n"
+    "  hubgate policy test FILE [--verbose] [--regions LIST | --config FILE] [--default-region NAME]\n"
     "  hubgate policy explain FILE --subject JSON --request \"METHOD /path\" [--body JSON]\n"
     "                 [--content-type TYPE] [--ip ADDRESS] [--region NAME] [--regions LIST]\n"
     "                 [--default-region NAME]\n"
-    "  hubgate policy diff OLD NEW [--json] [--regions LIST] [--default-region NAME]\n"
+    "  hubgate policy diff OLD NEW [--json] [--regions LIST | --config FILE] [--default-region NAME]\n"
     "\n"
     "Tools for editing a policy file safely. Run 'hubgate policy COMMAND --help' for each.\n"
     "Exit status: 0 success, 1 invalid policy / failing test / access changes (diff),\n"
     "2 bad usage or unreadable file.\n";
 
 static const char usage_check[] =
-    "Usage: hubgate policy check FILE [--regions LIST] [--default-region NAME]\n"
+    "Usage: hubgate policy check FILE [--regions LIST | --config FILE] [--default-region NAME]\n"
     "\n"
     "Validates FILE and prints one line per problem, \"FILE:LINE:COL: json.path: what was\n"
     "found (what was expected)\". Unknown keys, roles, actions, regions, malformed repo\n"
@@ -32,12 +33,13 @@ static const char usage_check[] =
     "\n"
     "  --regions LIST        comma-separated region names of the configuration (e.g. us,eu);\n"
     "                        each org's \"regions\" must be among them (unchecked without it)\n"
+    "  --config FILE         the regions and default region of hubgate's configuration FILE\n"
     "  --default-region NAME where repos outside orgs live (for residency checks)\n"
     "\n"
     "Exit status: 0 valid, 1 invalid, 2 bad usage or unreadable file.\n";
 
 static const char usage_test[] =
-    "Usage: hubgate policy test FILE [--verbose] [--regions LIST] [--default-region NAME]\n"
+    "Usage: hubgate policy test FILE [--verbose] [--regions LIST | --config FILE] [--default-region NAME]\n"
     "\n"
     "Validates FILE and runs its embedded \"tests\": each request \"METHOD /path\" goes\n"
     "through hubgate's route classifier, then the policy decides it for the test's subject.\n"
@@ -72,7 +74,7 @@ static const char usage_explain[] =
     "Exit status: 0 (allow or deny is printed), 1 invalid policy, 2 bad usage or input.\n";
 
 static const char usage_diff[] =
-    "Usage: hubgate policy diff OLD NEW [--json] [--regions LIST] [--default-region NAME]\n"
+    "Usage: hubgate policy diff OLD NEW [--json] [--regions LIST | --config FILE] [--default-region NAME]\n"
     "\n"
     "Shows who gains or loses which action on which repo pattern when NEW replaces OLD,\n"
     "over the subjects and repos the two files name: each group and email (one synthetic\n"
@@ -93,6 +95,8 @@ static const char usage_diff[] =
 typedef struct {
     const char *regions_arg;
     const char *default_region;
+    const char *config_path; /* --config: the regions and default region of that config */
+    gw_config_t *cfg;
     char *regions_copy;
     const char *regions[64];
     pol_options_t opts;
@@ -102,6 +106,30 @@ typedef struct {
 static int region_opts_init(region_opts_t *r, const char *cmd)
 {
     memset(&r->opts, 0, sizeof(r->opts));
+    if (r->config_path) {
+        if (r->regions_arg) {
+            fprintf(stderr, "hubgate policy %s: --config and --regions: give one of them\n", cmd);
+            return 2;
+        }
+        cmn_buf_t errors;
+        cmn_buf_init(&errors, 1 << 16);
+        r->cfg = gw_config_load(r->config_path, &errors);
+        if (!r->cfg) {
+            fprintf(stderr, "hubgate policy %s: --config %s does not load:\n%s", cmd,
+                    r->config_path, errors.data ? errors.data : "");
+            cmn_buf_free(&errors);
+            return 2;
+        }
+        cmn_buf_free(&errors);
+        size_t n = r->cfg->n_regions < 64 ? r->cfg->n_regions : 64;
+        for (size_t i = 0; i < n; i++)
+            r->regions[i] = r->cfg->regions[i].name;
+        r->opts.regions = r->regions;
+        r->opts.nregions = n;
+        r->opts.default_region = r->default_region ? r->default_region
+                                                   : r->cfg->regions[r->cfg->default_region].name;
+        return 0;
+    }
     r->opts.default_region = r->default_region;
     if (!r->regions_arg)
         return 0;
@@ -142,6 +170,9 @@ static int region_opts_init(region_opts_t *r, const char *cmd)
 static int region_option(int argc, char **argv, int *i, region_opts_t *r)
 {
     int m = gw_cli_take_option(argc, argv, i, "--regions", "policy", &r->regions_arg);
+    if (m)
+        return m;
+    m = gw_cli_take_option(argc, argv, i, "--config", "policy", &r->config_path);
     if (m)
         return m;
     return gw_cli_take_option(argc, argv, i, "--default-region", "policy", &r->default_region);
@@ -442,6 +473,7 @@ int gw_cli_policy(int argc, char **argv)
         if (rc < 0)
             rc = cmds[i].run(&a);
         free(a.regions.regions_copy);
+        gw_config_free(a.regions.cfg);
         fflush(stdout);
         return rc;
     }

@@ -95,6 +95,26 @@ test('check: one line per problem, each with file:line:col, path, found and expe
   const loose = await hubgate(['check', file]);
   assert.equal(loose.code, 1);
   assert.equal(loose.stderr.trimEnd().split('\n').length, 5);
+
+  // --config: the regions (and default region) of the gateway's own configuration
+  for (const n of ['us', 'eu']) {
+    fs.writeFileSync(path.join(dir, `${n}.token`), 'hf_x\n', { mode: 0o600 });
+  }
+  const cfg = path.join(dir, 'hubgate.json');
+  fs.writeFileSync(cfg, JSON.stringify({
+    public_url: 'http://127.0.0.1:1', database: 'postgresql://x@127.0.0.1:1/h', policy: file,
+    regions: { us: { upstream: 'http://127.0.0.1:2', token_file: 'us.token' }, eu: { upstream: 'http://127.0.0.1:3', token_file: 'eu.token' } },
+    default_region: 'us',
+  }));
+  const withConfig = await hubgate(['check', file, '--config', cfg]);
+  assert.equal(withConfig.code, 1);
+  assert.deepEqual(withConfig.stderr, r.stderr, 'the same findings as with --regions us,eu');
+  const both = await hubgate(['check', file, '--config', cfg, '--regions', 'us']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--config and --regions: give one of them/);
+  const missing = await hubgate(['check', file, '--config', path.join(dir, 'nope.json')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--config .*nope\.json does not load:\n.*cannot read/);
 });
 
 test('check: duplicate keys are errors with their paths', { skip }, async (t) => {
