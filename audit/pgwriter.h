@@ -112,7 +112,9 @@ const char *aud_writer_key_id(const aud_writer_t *w);
 
 /* Stops accepting events, writes what is queued (waiting up to write_timeout_ms for the
  * database), signs a final checkpoint, fails what could not be written (CMN_ERR_TIMEOUT),
- * stops the threads and frees everything. Accepts NULL. Blocks. */
+ * stops the threads and frees everything. Spool mode: what it could not drain in that time, or
+ * with no connection, stays in the spool, which the next open of the stream drains first.
+ * Accepts NULL. Blocks. */
 void aud_writer_close(aud_writer_t *w);
 
 #endif

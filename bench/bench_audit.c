@@ -8,7 +8,10 @@
  *        --duration S (checkpoint heartbeats), close.
  *   bench_audit --database URL --key FILE [options] paced   --threads T loops of "append one
  *        event and wait for it" (a strict-mode request), --rate per thread; a JSON line every
- *        --report-ms; stops at --duration S or when stdin closes; then a JSON summary.
+ *        --report-ms; stops at --duration S or when stdin closes; then a JSON summary. Each
+ *        line read on stdin is a mark: a status line is printed at once, and that line and all
+ *        later ones say "mark":<lines read so far>, so that a test can tell the lines printed
+ *        after something it did from those already on their way through the pipe.
  * Options: --stream NAME (bench) --mode strict|spool --spool-dir DIR (./spool)
  *          --checkpoint-every N --checkpoint-seconds S --timeout-ms MS --max-batch N
  *          --queue N --ok-ids FILE (request ids of the events acknowledged durable)
@@ -41,6 +44,7 @@ static aud_writer_t *writer;
 static long my_pid; /* set before any thread starts */
 static atomic_long n_ok, n_fail, n_timeout, max_fail_us, max_ok_us;
 static atomic_int stop_now;
+static long marks; /* paced: lines read on stdin (main thread only) */
 static FILE *ids_out;
 static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -220,14 +224,15 @@ static void print_status(int64_t t0, const char *what)
     printf("{\"%s\":true,\"t_ms\":%lld,\"ok\":%ld,\"failed\":%ld,\"timeouts\":%ld,"
            "\"max_ok_ms\":%.1f,\"max_fail_ms\":%.1f,\"connected\":%d,\"spooling\":%d,"
            "\"stopped\":%d,\"queued\":%zu,\"committed\":%llu,\"spooled\":%llu,\"drained\":%llu,"
-           "\"batches\":%llu,\"checkpoints\":%llu,\"head_seq\":%lld,\"checkpoint_seq\":%lld}\n",
+           "\"batches\":%llu,\"checkpoints\":%llu,\"head_seq\":%lld,\"checkpoint_seq\":%lld,"
+           "\"mark\":%ld}\n",
            what, (long long)((now_us() - t0) / 1000), atomic_load(&n_ok), atomic_load(&n_fail),
            atomic_load(&n_timeout), (double)atomic_load(&max_ok_us) / 1000.0,
            (double)atomic_load(&max_fail_us) / 1000.0, st.connected, st.spooling, st.stopped,
            st.queued, (unsigned long long)st.committed, (unsigned long long)st.spooled,
            (unsigned long long)st.drained, (unsigned long long)st.batches,
-           (unsigned long long)st.checkpoints, (long long)st.head_seq,
-           (long long)st.checkpoint_seq);
+           (unsigned long long)st.checkpoints, (long long)st.head_seq, (long long)st.checkpoint_seq,
+           marks);
     fflush(stdout);
 }
 
@@ -246,6 +251,8 @@ static int run_paced(void)
             ssize_t n = read(0, buf, sizeof(buf));
             if (n <= 0)
                 break; /* stdin closed: stop */
+            for (ssize_t k = 0; k < n; k++)
+                marks += buf[k] == '\n';
         }
         print_status(t0, "status");
         if (opt.duration_s > 0 && now_us() - t0 >= opt.duration_s * 1000000)

@@ -38,7 +38,10 @@ async function setup(t) {
   return { pg, dir, key, pub, gwUrl, args, verify };
 }
 
-// Starts the driver in paced mode; stopped (and reaped) with the test.
+// Starts the driver in paced mode; stopped (and reaped) with the test. mark() writes a line to
+// its stdin and returns its number: the status lines that say "mark" >= that number were printed
+// after it (lines printed before may still be in the pipe while the test was busy, e.g. in a
+// synchronous psql).
 function startPaced(t, args) {
   const child = spawn(LOAD, [...args, 'paced'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = new Capture('bench_audit stdout');
@@ -80,14 +83,29 @@ function startPaced(t, args) {
     const r = await withTimeout(exited, 30000, 'bench_audit to stop');
     return { ...r, done: lines.find((l) => l.done), stderr: err.text() };
   };
-  return { child, lines, waitFor, stop, last: () => lines.filter((l) => l.status).at(-1), stderr: () => err.text() };
+  let marks = 0;
+  const mark = () => {
+    child.stdin.write('\n');
+    return ++marks;
+  };
+  return { child, lines, waitFor, stop, mark, last: () => lines.filter((l) => l.status).at(-1), stderr: () => err.text() };
 }
 
 const okIds = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
 
+const storedIds = (pg) => new Set(pg.psql('select request_id from audit_event where request_id is not null').split('\n'));
+
+// The request ids of the events in a spool file (audit/spool.h: a header line, then
+// "<seq> <hash> <canonical event>" per line).
+function spooledIds(file) {
+  if (!fs.existsSync(file)) return new Set();
+  const records = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(1);
+  return new Set(records.map((line) => JSON.parse(line.split(' ').slice(2).join(' ')).request_id).filter(Boolean));
+}
+
 // Every event acknowledged as durable has its row.
 function assertAllStored(pg, acked) {
-  const stored = new Set(pg.psql('select request_id from audit_event where request_id is not null').split('\n'));
+  const stored = storedIds(pg);
   const missing = acked.filter((id) => !stored.has(id));
   assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged events are not in the database`);
 }
@@ -237,19 +255,49 @@ for (const mode of ['strict', 'spool']) {
     const s = await setup(t);
     const ids = path.join(s.dir, 'ids');
     const stream = `gw-kill-${mode}`;
+    const spool = path.join(s.dir, 'spool', `${stream}.spool`);
     const load = startPaced(t, s.args(stream, ['--mode', mode, '--threads', '8', '--rate', '400', '--timeout-ms', '1000',
       '--report-ms', '100', '--ok-ids', ids]));
     await load.waitFor((l) => l.status && l.ok >= 200, 20000, 'committed events');
-    for (let i = 0; i < 6; i++) {
-      // The writer's session, killed whatever it is doing: often in the middle of a COPY or its commit.
-      s.pg.psql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name like 'hubgate %${stream}'`);
-      const okNow = load.last().ok;
-      await load.waitFor((l) => l.status && l.connected === 1 && l.ok >= okNow + 100, 20000, `recovery ${i + 1}`);
+    // The writer's session, killed whatever it is doing: often in the middle of a COPY or its
+    // commit. With a timeout, pg_terminate_backend returns once the backend is gone.
+    const kill = () => s.pg.psql(`select pg_terminate_backend(pid, 10000) from pg_stat_activity where application_name like 'hubgate %${stream}'`);
+    for (let i = 0; i < 10; i++) {
+      kill();
+      // Recovered: on status lines printed after the kill (the mark), 100 more events
+      // acknowledged, the writer connected and (spool mode) its spool drained. A write on the
+      // killed session fails, so those 100 needed the next one. (Lines printed before the kill
+      // may arrive after it: psql blocks this process while the driver goes on.)
+      const m = load.mark();
+      const at = await load.waitFor((l) => l.status && l.mark >= m, 20000, `status after kill ${i + 1}`);
+      await load.waitFor((l) => l.status && l.mark >= m && l.connected === 1 && l.spooling === 0 && l.ok >= at.ok + 100,
+        20000, `recovery ${i + 1}`);
     }
+    // A last kill, the writer's role unable to log in again, and the writer closed once it has
+    // lost its session (spool mode: spooling). The batch on the killed session and all after it
+    // are committed, or in the spool for the next run (spool mode), or not acknowledged (strict
+    // mode: failed at their deadline).
+    s.pg.psql('alter role gw nologin');
+    kill();
+    const m = load.mark();
+    await load.waitFor((l) => l.status && l.mark >= m && l.connected === 0 && (mode === 'strict' || l.spooling === 1),
+      20000, 'the writer to lose its session');
     const end = await load.stop();
+    s.pg.psql('alter role gw login');
     assert.equal(end.code, 0, end.stderr);
     assert.equal(load.last().stopped, 0, 'the writer never saw a forked chain');
-    assertAllStored(s.pg, okIds(ids));
+    const acked = okIds(ids);
+    const stored = storedIds(s.pg);
+    const spooled = spooledIds(spool);
+    const lost = acked.filter((id) => !stored.has(id) && !spooled.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged events are neither in the database nor in the spool`);
+    assert.equal(spooled.size > 0, mode === 'spool', `events left in the spool: ${spooled.size}`);
+    // The next run drains what was left in the spool before it writes anything.
+    const next = await run(LOAD, [...s.args(stream, ['--duration', '0']), 'idle'], { timeoutMs: 60000 });
+    assert.equal(next.code, 0, next.stderr);
+    if (mode === 'spool') assert.match(next.stderr, /spooled events to drain/);
+    assert.equal(fs.existsSync(spool) ? fs.statSync(spool).size : 0, 0, 'the spool is drained');
+    assertAllStored(s.pg, acked);
     const v = await s.verify(stream);
     assert.equal(v.code, 0, JSON.stringify(v.report) + v.stderr);
     assert.equal(v.report.streams[0].first_seq, 1);
