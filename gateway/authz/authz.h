@@ -27,4 +27,10 @@ int gw_authz_decide(const pol_policy_t *p, const gw_identity_t *id, const gw_rou
  * an org or rule name. */
 const char *gw_authz_denial_class(const pol_decision_t *d);
 
+/* The region a repo listing scoped to one owner (`?author=NS`, as clients list an org's
+ * repos) goes to: the region of that namespace's org (its first), else the default region;
+ * NULL when the listing names no owner (it then goes to the default region's hub). The string
+ * is the policy's. */
+const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len);
+
 #endif

@@ -272,6 +272,12 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
     if (d->effect == POL_ALLOW) {
         const gw_config_t *cfg = req->srv->cfg;
         req->region = d->region ? gw_config_region(cfg, d->region) : NULL;
+        if (req->route.family == GW_FAMILY_LIST_REPOS && !req->route.namespace) {
+            /* an owner's listing goes to that owner's region (docs/policy.md) */
+            const char *r = gw_authz_listing_region(req->policy, req->target, req->target_len);
+            if (r)
+                req->region = gw_config_region(cfg, r);
+        }
         if (!req->region)
             req->region = &cfg->regions[cfg->default_region];
         return 1;

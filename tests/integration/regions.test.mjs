@@ -70,9 +70,10 @@ after(async () => {
 });
 
 // Requests a fixture got through hubgate (it sends X-Request-Id; the test's own checks straight
-// to a fixture do not) that name a repo of namespace ns, in the path or the query.
+// to a fixture do not) that name namespace ns: a repo of it in the path, or it in the query
+// (an owner's listing, ?author=ns).
 const mentions = (fixture, ns) => fixture.readLog().filter((e) => e.headers['x-request-id'] &&
-  new RegExp(`(^|/|%2F)${ns}(/|%2F)`, 'i').test(e.target));
+  new RegExp(`(^|/|%2F|=)${ns}(/|%2F|&|$)`, 'i').test(e.target));
 
 test('each org is read and written in its own region, by real clients', async () => {
   for (const [repo, file] of [['acme/r-eu', EU1], ['globex/r-us', US1], ['initech/us-m', US2], ['initech/m', EU2]]) {
@@ -100,6 +101,13 @@ test('each org is read and written in its own region, by real clients', async ()
   assert.equal(await exists(eu, 'initech/us-m'), 404);
   assert.equal(await exists(eu, 'initech/m'), 200);
   assert.equal(await exists(us, 'initech/m'), 404);
+
+  // an org's listing goes to its region's hub
+  for (const [owner, repo] of [['acme', 'acme/r-eu'], ['globex', 'globex/r-us']]) {
+    const names = [];
+    for await (const m of hub.listModels({ ...as(), search: { owner } })) names.push(m.name);
+    assert.ok(names.includes(repo), `${owner}'s listing: ${names}`);
+  }
 
   assert.deepEqual(mentions(us, 'acme').map((e) => e.target), [], 'the us hub never heard of an acme repo');
   assert.deepEqual(mentions(eu, 'globex').map((e) => e.target), [], 'the eu hub never heard of a globex repo');
