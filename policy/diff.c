@@ -317,6 +317,29 @@ static void evaluate_subjects(diff_t *d, const plan_t *pl)
     }
 }
 
+/* Each org's repos whose region differs between the policies: where they are routed, and
+ * where data brought into them may come from. */
+static void region_changes(diff_t *d)
+{
+    for (size_t o = 0; o < d->norgs && !d->oom; o++) {
+        for (size_t k = 0; k < d->org_nsamples[o] && !d->oom; k++) {
+            const sample_t *s = &d->samples[d->org_samples[o][k]];
+            pol_target_t t = {.type = s->type, .namespace = s->ns, .name = s->name,
+                              .action = POL_ACTION_READ};
+            const char *ra = pol_repo_region(d->a, &t), *rb = pol_repo_region(d->b, &t);
+            if (str_eq(ra, rb))
+                continue;
+            regchange_t *c = diff_grow(d, d->regchanges, &d->regchanges_cap, d->nregchanges,
+                                       sizeof(regchange_t));
+            if (!c)
+                return;
+            d->regchanges = c;
+            d->regchanges[d->nregchanges++] =
+                (regchange_t){d->org_samples[o][k], ra, rb};
+        }
+    }
+}
+
 int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int json,
              cmn_buf_t *out, size_t *nchanges)
 {
@@ -352,6 +375,7 @@ int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int
             pl.same[o] = (char)org_eq(pol_find_org(old_policy, d.orgs[o]),
                                       pol_find_org(new_policy, d.orgs[o]));
     evaluate_subjects(&d, &pl);
+    region_changes(&d);
     if (d.oom)
         goto out;
     merge_types(&d);
@@ -360,7 +384,7 @@ int pol_diff(const pol_policy_t *old_policy, const pol_policy_t *new_policy, int
         *nchanges = 0;
         for (size_t i = 0; i < d.nchanges; i++)
             *nchanges += !d.changes[i].merged;
-        *nchanges += d.nrchanges;
+        *nchanges += d.nrchanges + d.nregchanges;
     }
 out:
     if (d.oom)
@@ -373,5 +397,6 @@ out:
     pol_diff_collect_free(&d);
     free(d.changes);
     free(d.rchanges);
+    free(d.regchanges);
     return rc;
 }

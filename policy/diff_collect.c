@@ -269,6 +269,10 @@ static void org_samples(diff_t *d)
                 for (size_t r = 0; r < o->rgroups[g].nrepos; r++)
                     add_pattern(d, &o->rgroups[g].repos[r], &d->org_samples[i], &d->org_nsamples[i],
                                 &cap);
+            for (size_t g = 0; o && g < o->nrepo_regions; g++)
+                for (size_t r = 0; r < o->repo_regions[g].nrepos; r++)
+                    add_pattern(d, &o->repo_regions[g].repos[r], &d->org_samples[i],
+                                &d->org_nsamples[i], &cap);
         }
     }
 }

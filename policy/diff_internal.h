@@ -44,6 +44,12 @@ typedef struct {
     uint64_t old_mask, new_mask;
 } rchange_t;
 
+/* A repo whose region (where its requests go, where its data may come from) changes. */
+typedef struct {
+    size_t sample;
+    const char *old_region, *new_region; /* the policies' strings; NULL: none */
+} regchange_t;
+
 typedef struct {
     const pol_policy_t *a, *b;
     /* union of org names (lowercase) */
@@ -72,6 +78,8 @@ typedef struct {
     size_t nchanges, changes_cap;
     rchange_t *rchanges; /* report exports */
     size_t nrchanges, rchanges_cap;
+    regchange_t *regchanges; /* repo regions */
+    size_t nregchanges, regchanges_cap;
     int oom;
 } diff_t;
 

@@ -163,6 +163,17 @@ int pol_diff_write_text(const diff_t *d, cmn_buf_t *out)
         else
             cmn_buf_printf(out, "  ~ %s the reports of %s: %s -> %s\n", kind, scope, o, n);
     }
+    if (d->nregchanges)
+        cmn_buf_printf(out, "repo regions (where requests go, where data may come from):\n");
+    for (size_t i = 0; i < d->nregchanges; i++) {
+        const regchange_t *c = &d->regchanges[i];
+        cmn_buf_printf(out, "  ~ %s: %s -> %s\n", d->samples[c->sample].display,
+                       c->old_region ? c->old_region : "(none)",
+                       c->new_region ? c->new_region : "(none)");
+    }
+    if (d->nregchanges)
+        cmn_buf_printf(out, "%zu region change%s\n", d->nregchanges,
+                       d->nregchanges == 1 ? "" : "s");
     if (!lines)
         return cmn_buf_printf(out, "no access changes over %zu subjects and %zu repo patterns\n",
                               d->nsubjects, d->nsamples);
@@ -230,6 +241,15 @@ int pol_diff_write_json(const diff_t *d, cmn_buf_t *out)
                       change_kind(c->old_mask, c->new_mask), "old", o, "new", n));
     }
     json_object_set_new(root, "report_exports", reports ? reports : json_array());
+    json_t *regions = json_array();
+    for (size_t i = 0; regions && i < d->nregchanges; i++) {
+        const regchange_t *c = &d->regchanges[i];
+        json_array_append_new(
+            regions, json_pack("{s:s, s:o, s:o}", "repo", d->samples[c->sample].display, "old",
+                               c->old_region ? json_string(c->old_region) : json_null(), "new",
+                               c->new_region ? json_string(c->new_region) : json_null()));
+    }
+    json_object_set_new(root, "region_changes", regions ? regions : json_array());
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!text)

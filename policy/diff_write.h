@@ -11,7 +11,7 @@
 int pol_diff_write_text(const diff_t *d, cmn_buf_t *out);
 
 /* The same as one JSON document {"old", "new", "subjects", "repo_patterns", "changes",
- * "report_exports"}. Same returns. */
+ * "report_exports", "region_changes"}. Same returns. */
 int pol_diff_write_json(const diff_t *d, cmn_buf_t *out);
 
 #endif

@@ -245,6 +245,24 @@ test('explain: bad input says what and where', { skip }, async () => {
   }
 });
 
+test('diff: where repos live, when regions move (repo_regions)', { skip }, async (t) => {
+  const dir = tmpdir(t);
+  const members = [{ group: 'g', role: 'read' }];
+  const a = write(dir, 'a.json', { version: 1, orgs: { acme: { regions: ['eu', 'us'], members } } });
+  const b = write(dir, 'b.json', { version: 1, orgs: { acme: { regions: ['eu', 'us'], members, repo_regions: [{ repos: ['models/acme/us-*'], region: 'us' }] } } });
+  const r = await hubgate(['diff', a, b, '--regions', 'eu,us']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /\nrepo regions \(where requests go, where data may come from\):\n {2}~ models\/acme\/us-\*: eu -> us\n1 region change\n/);
+  assert.match(r.stdout, /no access changes/);
+  const j = JSON.parse((await hubgate(['diff', a, b, '--regions', 'eu,us', '--json'])).stdout);
+  assert.deepEqual(j.region_changes, [{ repo: 'models/acme/us-*', old: 'eu', new: 'us' }]);
+  // the org moving as a whole: its namespace and every kind of repo
+  const c = write(dir, 'c.json', { version: 1, orgs: { acme: { regions: ['us', 'eu'], members } } });
+  const whole = JSON.parse((await hubgate(['diff', a, c, '--regions', 'eu,us', '--json'])).stdout);
+  assert.ok(whole.region_changes.length >= 6, JSON.stringify(whole.region_changes));
+  assert.ok(whole.region_changes.every((x) => x.old === 'eu' && x.new === 'us'));
+});
+
 test('diff: who gains or loses what, text and JSON, exit 1 on changes', { skip }, async (t) => {
   const dir = tmpdir(t);
   const example = JSON.parse(fs.readFileSync(EXAMPLE, 'utf8'));
