@@ -166,6 +166,7 @@ test('the evidence report counts bytes by region', async () => {
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const report = JSON.parse((await import('node:fs')).readFileSync(path.join(out, 'report.json'), 'utf8'));
   const byRegion = Object.fromEntries(report.criteria['CC6.6-CC6.7'].bytes_out.by_region.map((x) => [x.region, x]));
+  assert.equal(report.criteria['CC6.6-CC6.7'].residency_denials, 4, 'the four cross-region attempts');
   // eu got acme/r-eu (EU1: up once, down twice: @huggingface/hub and git-lfs) and initech/m
   // (EU2: up once, down once); us the same with US1 (globex/r-us) and US2 (initech/us-m). The
   // rest (JSON, git packs) is far under a MiB.
