@@ -74,9 +74,6 @@
 /* ---- authn/tokens.h --------------------------------------------------------------- */
 #define GW_MAX_TOKEN_NAME  128
 
-/* ---- authz/authz.h ---------------------------------------------------------------- */
-#define GW_MAX_NAMESPACE_BYTES 96 /* a repo id segment, as the Hub accepts one */
-
 /* ---- authz/collections.h ---------------------------------------------------------- */
 #define GW_COLLECTIONS_MAX_DEPTH 32 /* deeper JSON is refused, not walked */
 

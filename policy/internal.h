@@ -71,7 +71,6 @@ typedef struct {
     pattern_t *repos;
     size_t nrepos;
     const char *region;
-    const char *path; /* "orgs.acme.repo_regions[0]" */
 } repo_region_t;
 
 typedef struct {

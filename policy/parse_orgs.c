@@ -8,6 +8,15 @@
 
 #define MEMBERS_EXPECTED "an array of {\"group\"|\"email\", \"role\"} entries"
 
+static int org_has_region(const org_t *o, const char *r)
+{
+    for (size_t k = 0; k < o->nregions; k++) {
+        if (strcmp(o->regions[k], r) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void parse_regions(pol_parser_t *ps, const char *ptr, json_t *obj, org_t *o)
 {
     char p[CMN_JDIAG_PTR_MAX], q[CMN_JDIAG_PTR_MAX];
@@ -32,10 +41,7 @@ static void parse_regions(pol_parser_t *ps, const char *ptr, json_t *obj, org_t 
         }
         if (!pol_parser_region(ps, q, r))
             continue;
-        int dupl = 0;
-        for (size_t k = 0; k < o->nregions; k++)
-            dupl |= strcmp(o->regions[k], r) == 0;
-        if (dupl) {
+        if (org_has_region(o, r)) {
             ERR(ps, q, 0, "duplicate region \"%s\" (each region once)", r);
             continue;
         }
@@ -69,16 +75,12 @@ static void parse_repo_regions(pol_parser_t *ps, const char *ptr, json_t *obj, o
         }
         cmn_jdiag_keys(&ps->diag, q, e, keys);
         repo_region_t *rr = &o->repo_regions[o->nrepo_regions];
-        rr->path = pol_parser_printf(ps, "%s.repo_regions[%zu]", o->path, i);
         rr->repos = pol_parser_patterns(ps, q, e, "repos", 1, o->lname, &rr->nrepos);
         const char *r = pol_parser_string(ps, q, e, "region", 1, POL_MAX_NAME_BYTES,
                                           "a region name from the org's regions");
         if (!r)
             continue;
-        int listed = 0;
-        for (size_t k = 0; k < o->nregions; k++)
-            listed |= strcmp(o->regions[k], r) == 0;
-        if (!listed) {
+        if (!org_has_region(o, r)) {
             char rq[CMN_JDIAG_PTR_MAX];
             ERR(ps, cmn_jdiag_join(rq, q, "region"), 0,
                 "region \"%s\" is not one of %s (a repo may live only where its org does)", r,

@@ -1,7 +1,7 @@
 #include "gateway/authz/authz.h"
 #include "common/err.h"
 #include "gateway/authz/route_policy.h"
-#include "gateway/limits.h"
+#include "gateway/route/decode.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -89,30 +89,17 @@ const char *gw_authz_denial_class(const pol_decision_t *d)
     return "other";
 }
 
-const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len)
+const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len,
+                                    cmn_arena_t *arena)
 {
-    const char *q = memchr(target, '?', len);
-    const char *end = target + len;
-    for (const char *s = q ? q + 1 : end; s < end;) {
-        const char *amp = memchr(s, '&', (size_t)(end - s));
-        const char *e = amp ? amp : end;
-        if (e - s > 7 && memcmp(s, "author=", 7) == 0) {
-            char ns[GW_MAX_NAMESPACE_BYTES + 1];
-            size_t n = (size_t)(e - s - 7);
-            if (n == 0 || n > GW_MAX_NAMESPACE_BYTES)
-                return NULL;
-            for (size_t i = 0; i < n; i++) {
-                char c = s[7 + i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == '.'))
-                    return NULL; /* no namespace the Hub accepts: no region of its own */
-            }
-            memcpy(ns, s + 7, n);
-            ns[n] = '\0';
-            pol_target_t t = {.type = POL_REPO_NONE, .namespace = ns, .action = POL_ACTION_READ};
-            return pol_repo_region(p, &t);
-        }
-        s = amp ? amp + 1 : end;
-    }
-    return NULL;
+    gw_route_target_t t;
+    gw_route_reject_t why;
+    const char *owner = NULL;
+    size_t count = 0;
+    if (gw_route_target_parse(target, len, arena, &t, &why) != 0 ||
+        gw_route_query_get(&t, "author", arena, &owner, &count) != 0 || count != 1 ||
+        !gw_route_repo_segment_valid(owner))
+        return NULL; /* no single owner the Hub would accept: no region of its own */
+    pol_target_t ns = {.type = POL_REPO_NONE, .namespace = owner, .action = POL_ACTION_READ};
+    return pol_repo_region(p, &ns);
 }

@@ -29,8 +29,9 @@ const char *gw_authz_denial_class(const pol_decision_t *d);
 
 /* The region a repo listing scoped to one owner (`?author=NS`, as clients list an org's
  * repos) goes to: the region of that namespace's org (its first), else the default region;
- * NULL when the listing names no owner (it then goes to the default region's hub). The string
- * is the policy's. */
-const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len);
+ * NULL when the listing names no single owner the Hub accepts (it then goes to the default
+ * region's hub). The string is the policy's; the query is read into arena. */
+const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len,
+                                    cmn_arena_t *arena);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "gateway/authz/collections.h"
+#include "gateway/forward/response.h"
 
 #include "gateway/authz/authz.h"
 
@@ -94,15 +95,12 @@ struct MHD_Response *gw_listing_collections(gw_request_t *req, const char *body,
         *message = "the upstream hub sent a collections answer hubgate cannot filter";
         return NULL;
     }
-    req->answer_bytes = strlen(text);
     if (st.hidden_collections || st.hidden_items)
         cmn_log_debug("collections", "%s: %zu shown, %zu collections and %zu items hidden by the "
                                      "policy",
                       req->request_id, st.kept, st.hidden_collections, st.hidden_items);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = gw_response_own_text(req, text);
     if (!r) {
-        free(text);
         *status = 500;
         *message = "out of memory";
     }

@@ -178,6 +178,38 @@ static enum MHD_Result refuse_answer(gw_request_t *req, struct MHD_Connection *c
     return gw_request_error(req, conn, status, NULL, message);
 }
 
+struct MHD_Response *gw_response_own_text(gw_request_t *req, char *text)
+{
+    size_t n = strlen(text);
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return NULL;
+    }
+    req->answer_bytes = n;
+    return r;
+}
+
+/* The Xet answers hubgate rewrites (forward/xet_cas.h, forward/xet_token.h), each from the
+ * upstream's whole body: the rewriter for this one, or NULL. */
+typedef struct MHD_Response *(*xet_rewrite_t)(gw_request_t *req, const char *body, size_t len,
+                                              unsigned *status, const char **message);
+
+static xet_rewrite_t xet_rewriter(const gw_request_t *req, const char *block, size_t hlen)
+{
+    if (req->xet_endpoint == GW_XET_EP_RECONSTRUCTION)
+        return gw_xet_cas_reconstruction;
+    if (req->xet_endpoint == GW_XET_EP_XORB)
+        return gw_xet_cas_xorb;
+    if (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
+        req->route.family == GW_FAMILY_XET_WRITE_TOKEN)
+        return gw_xet_token_answer;
+    if (gw_response_parsed_as_asked(req) &&
+        header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE))
+        return gw_xet_cas_fileinfo;
+    return NULL;
+}
+
 enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn)
 {
     gw_xfer_t *x = req->xfer;
@@ -201,16 +233,16 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
     const char *block = gw_xfer_headers(x, &hlen);
     struct MHD_Response *r = NULL;
     int rewrote = 0;  /* the body is hubgate's, not the upstream's bytes */
+    xet_rewrite_t xet_rewrite = NULL;
     int redirect = 0; /* a redirect answered without the upstream's body */
 
     /* A parsed answer comes whole and unencoded (we asked for identity), or not at all: a
      * compressed one cannot be read, and relayed as is it would carry the upstream's storage
      * URLs or the names of repos the caller may not see. */
     int parsed = gw_response_parsed_cap(req) > 0 && !head;
-    int xet = req->srv->cfg->xet == GW_XET_PROXY;
     /* A Xet file-info answer hubgate did not ask for (it removes that type from Accept): its
      * headers would send the client to Xet storage, without them @huggingface/hub fails. */
-    if (!xet && header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE))
+    if (req->srv->cfg->xet == GW_XET_OFF && header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE))
         return gw_request_error(req, conn, 502, NULL,
                                 "the upstream hub answered with Xet file information, which "
                                 "hubgate does not carry");
@@ -261,10 +293,7 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
             cmn_log_debug("listing", "%s: %zu shown, %zu hidden by the policy", req->request_id,
                           kept, dropped);
         rewrote = 1;
-        req->answer_bytes = strlen(filtered);
-        r = MHD_create_response_from_buffer(strlen(filtered), filtered, MHD_RESPMEM_MUST_FREE);
-        if (!r)
-            free(filtered);
+        r = gw_response_own_text(req, filtered);
     } else if (parsed && req->route.family == GW_FAMILY_COLLECTION && ok) {
         /* Every 2xx: the answer is the service account's view of collections. */
         size_t blen;
@@ -279,34 +308,17 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
         if (!r)
             return gw_request_error(req, conn, refuse ? refuse : 500, NULL, why);
         rewrote = 1;
-    } else if (parsed && ok && req->xet_endpoint == GW_XET_EP_RECONSTRUCTION) {
+    } else if (parsed && ok && (xet_rewrite = xet_rewriter(req, block, hlen))) {
         size_t blen;
         const char *body = gw_xfer_buffered_body(x, &blen);
         unsigned refuse = 0;
-        const char *why = NULL;
-        r = status != 206 ? gw_xet_cas_reconstruction(req, body, blen, &refuse, &why) : NULL;
+        const char *why = "the upstream CAS sent a partial reconstruction";
+        /* a part of a reconstruction plan is no plan (its Range chose the part of the file) */
+        r = status == 206 && req->xet_endpoint == GW_XET_EP_RECONSTRUCTION
+                ? NULL
+                : xet_rewrite(req, body, blen, &refuse, &why);
         if (!r)
-            return refuse_answer(req, conn, refuse ? refuse : 502,
-                                 why ? why : "the upstream CAS sent a partial reconstruction");
-        rewrote = 1;
-    } else if (parsed && ok && req->xet_endpoint == GW_XET_EP_XORB) {
-        size_t blen;
-        const char *body = gw_xfer_buffered_body(x, &blen);
-        unsigned refuse = 0;
-        const char *why = NULL;
-        r = gw_xet_cas_xorb(req, body, blen, &refuse, &why);
-        if (!r)
-            return refuse_answer(req, conn, refuse, why);
-        rewrote = 1;
-    } else if (parsed && ok && (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
-                                req->route.family == GW_FAMILY_XET_WRITE_TOKEN)) {
-        size_t blen;
-        const char *body = gw_xfer_buffered_body(x, &blen);
-        unsigned refuse = 0;
-        const char *why = NULL;
-        r = gw_xet_token_answer(req, body, blen, &refuse, &why);
-        if (!r)
-            return refuse_answer(req, conn, refuse, why);
+            return refuse_answer(req, conn, refuse ? refuse : 502, why);
         rewrote = 1;
     } else if (parsed && ok && (req->route.family == GW_FAMILY_TREE ||
                                 req->route.family == GW_FAMILY_PATHS_INFO)) {
@@ -317,20 +329,7 @@ enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn
             return gw_request_error(req, conn, 502, NULL,
                                     "the upstream hub sent a file listing hubgate cannot read");
         rewrote = 1;
-        req->answer_bytes = strlen(text);
-        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-        if (!r)
-            free(text);
-    } else if (parsed && ok && gw_response_parsed_as_asked(req) &&
-               header_has(block, hlen, "content-type", GW_XET_FILEINFO_TYPE)) {
-        size_t blen;
-        const char *body = gw_xfer_buffered_body(x, &blen);
-        unsigned refuse = 0;
-        const char *why = NULL;
-        r = gw_xet_cas_fileinfo(req, body, blen, &refuse, &why);
-        if (!r)
-            return refuse_answer(req, conn, refuse, why);
-        rewrote = 1;
+        r = gw_response_own_text(req, text);
     } else if (parsed && ok && !gw_response_parsed_as_asked(req)) {
         /* a route listed in parsed_answer_cap with no reader here: never relayed unread */
         return gw_request_error(req, conn, 502, NULL,

@@ -20,6 +20,10 @@ size_t gw_response_parsed_cap(const gw_request_t *req);
  * reconstruction (its Range chooses the part of the file planned). */
 int gw_response_parsed_as_asked(const gw_request_t *req);
 
+/* A response whose body is text (malloc'd, NUL-terminated, owned by the response from here):
+ * hubgate's own answer, counted in req->answer_bytes. NULL when out of memory (text freed). */
+struct MHD_Response *gw_response_own_text(gw_request_t *req, char *text);
+
 /* Once the upstream's head is ready (or the transfer failed): queues the answer, or a Hub-
  * shaped error (502/504, or 502 for an answer that pointed outside the region). */
 enum MHD_Result gw_response_relay(gw_request_t *req, struct MHD_Connection *conn);

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "gateway/forward/egress.h"
 #include "gateway/forward/links.h"
+#include "gateway/forward/response.h"
 #include "gateway/forward/rewrite.h"
 #include "gateway/forward/xet_shard.h"
 #include "gateway/forward/xet_token.h"
@@ -129,6 +130,19 @@ int gw_xet_cas_open(gw_request_t *req, const char **message)
     return 0;
 }
 
+/* The answer made of text (NULL: the upstream's could not be read, *status and *message as
+ * set), or NULL with 500 when out of memory. */
+static struct MHD_Response *own_text(gw_request_t *req, char *text, unsigned *status,
+                                     const char **message)
+{
+    struct MHD_Response *r = text ? gw_response_own_text(req, text) : NULL;
+    if (text && !r) {
+        *status = 500;
+        *message = "out of memory";
+    }
+    return r;
+}
+
 /* Each entry's "url" of every array in obj (an object of xorb hash → [entries]). */
 static int seal_urls(gw_request_t *req, json_t *obj)
 {
@@ -170,18 +184,7 @@ struct MHD_Response *gw_xet_cas_reconstruction(gw_request_t *req, const char *bo
     if (json_is_object(root) && (v1 || v2) && seal_urls(req, v2) == 0 && seal_urls(req, v1) == 0)
         text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
-    if (!text)
-        return NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        *status = 500;
-        *message = "out of memory";
-        return NULL;
-    }
-    req->answer_bytes = strlen(text);
-    return r;
+    return own_text(req, text, status, message);
 }
 
 struct MHD_Response *gw_xet_cas_fileinfo(gw_request_t *req, const char *body, size_t len,
@@ -207,18 +210,7 @@ struct MHD_Response *gw_xet_cas_fileinfo(gw_request_t *req, const char *body, si
         (!r2 || json_object_set_new(root, "reconstructionUrl", json_string(r2)) == 0))
         text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
-    if (!text)
-        return NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        *status = 500;
-        *message = "out of memory";
-        return NULL;
-    }
-    req->answer_bytes = strlen(text);
-    return r;
+    return own_text(req, text, status, message);
 }
 
 struct MHD_Response *gw_xet_cas_xorb(gw_request_t *req, const char *body, size_t len,

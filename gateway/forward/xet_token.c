@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "gateway/forward/egress.h"
 #include "gateway/forward/links.h"
+#include "gateway/forward/response.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -71,7 +72,6 @@ struct MHD_Response *gw_xet_token_answer(gw_request_t *req, const char *body, si
     const char *ut = json_string_value(json_object_get(root, "accessToken"));
     const char *cas = json_string_value(json_object_get(root, "casUrl"));
     int64_t ut_exp = expiry(json_object_get(root, "exp"));
-    struct MHD_Response *r = NULL;
     int64_t exp = 0;
     const char *action = req->route.action == GW_ACTION_READ ? "read" : "write";
     const char *ht = ut && cas && ut_exp > (int64_t)time(NULL)
@@ -85,20 +85,18 @@ struct MHD_Response *gw_xet_token_answer(gw_request_t *req, const char *body, si
     char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
     char expires[24];
     snprintf(expires, sizeof(expires), "%" PRId64, exp);
-    if (text && (r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE))) {
-        req->answer_bytes = strlen(text);
-        text = NULL;
-        if (MHD_add_response_header(r, "Content-Type", "application/json") != MHD_YES ||
-            MHD_add_response_header(r, "X-Xet-Cas-Url", public_cas) != MHD_YES ||
-            MHD_add_response_header(r, "X-Xet-Access-Token", ht) != MHD_YES ||
-            MHD_add_response_header(r, "X-Xet-Token-Expiration", expires) != MHD_YES) {
-            MHD_destroy_response(r);
-            r = NULL;
-            *status = 500;
-            *message = "out of memory";
-        }
+    /* The upstream's Content-Type (its answer was this JSON's shape) comes with its headers. */
+    struct MHD_Response *r = text ? gw_response_own_text(req, text) : NULL;
+    if (r && (MHD_add_response_header(r, "X-Xet-Cas-Url", public_cas) != MHD_YES ||
+              MHD_add_response_header(r, "X-Xet-Access-Token", ht) != MHD_YES ||
+              MHD_add_response_header(r, "X-Xet-Token-Expiration", expires) != MHD_YES)) {
+        MHD_destroy_response(r);
+        r = NULL;
     }
-    free(text);
+    if (text && !r) {
+        *status = 500;
+        *message = "out of memory";
+    }
     json_decref(out);
     json_decref(root);
     return r;

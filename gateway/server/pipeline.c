@@ -228,20 +228,20 @@ static void refuse_route(gw_request_t *req, const char *why)
  * existence is not leaked; a condition unmet → 403 with the reason. */
 static int authorize(gw_request_t *req, const char *body, size_t body_len)
 {
-    int xet_off = req->srv->cfg->xet == GW_XET_OFF;
-    if (xet_off && (req->route.family == GW_FAMILY_XET_READ_TOKEN ||
-                    req->route.family == GW_FAMILY_XET_WRITE_TOKEN)) {
-        /* Xet storage traffic would bypass the gateway: without its tokens clients fall back
-         * to plain HTTP transfers. */
-        gw_request_decide(req, POL_DENY, "xet-disabled", "Xet storage is disabled by this gateway");
-        local_answer(req, 403, NULL, req->decision.reason);
-        return 0;
-    }
-    if (xet_off && req->route.family == GW_FAMILY_BUCKET_BATCH) {
-        /* A bucket keeps its files in Xet storage only: nothing can be added without it. */
-        gw_request_decide(req, POL_DENY, "xet-disabled",
-                          "buckets store files only in Xet storage, which this gateway does not "
-                          "carry");
+    /* With Xet off (forward/xet.h): its tokens would let clients carry bytes around the
+     * gateway (without them they fall back to plain HTTP transfers), and a bucket keeps its
+     * files in Xet storage only, so nothing can be added to one. */
+    const char *xet_off = NULL;
+    if (req->srv->cfg->xet == GW_XET_OFF)
+        xet_off = req->route.family == GW_FAMILY_XET_READ_TOKEN ||
+                          req->route.family == GW_FAMILY_XET_WRITE_TOKEN
+                      ? "Xet storage is disabled by this gateway"
+                  : req->route.family == GW_FAMILY_BUCKET_BATCH
+                      ? "buckets store files only in Xet storage, which this gateway does not "
+                        "carry"
+                      : NULL;
+    if (xet_off) {
+        gw_request_decide(req, POL_DENY, "xet-disabled", xet_off);
         local_answer(req, 403, NULL, req->decision.reason);
         return 0;
     }
@@ -274,7 +274,8 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
         req->region = d->region ? gw_config_region(cfg, d->region) : NULL;
         if (req->route.family == GW_FAMILY_LIST_REPOS && !req->route.namespace) {
             /* an owner's listing goes to that owner's region (docs/policy.md) */
-            const char *r = gw_authz_listing_region(req->policy, req->target, req->target_len);
+            const char *r = gw_authz_listing_region(req->policy, req->target, req->target_len,
+                                                    &req->arena);
             if (r)
                 req->region = gw_config_region(cfg, r);
         }
@@ -346,6 +347,21 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
     return gw_proxy_continue(req, conn, upload_data, upload_data_size);
 }
 
+/* A body read whole before anything is decided or forwarded, into req->body, up to cap: one
+ * declared larger is refused now (413, refused by `stage`, with `message`) without reading it;
+ * one that turns out larger (chunked) is refused once read (body_complete). */
+static enum MHD_Result read_body(gw_request_t *req, struct MHD_Connection *conn, size_t cap,
+                                 const char *stage, const char *message)
+{
+    if (req->framing.content_length > (long long)cap) {
+        req->stage = stage;
+        return gw_request_error(req, conn, 413, NULL, message);
+    }
+    cmn_buf_init(&req->body, cap);
+    req->phase = GW_PHASE_READ_BODY;
+    return MHD_YES;
+}
+
 static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *method, const char *version)
 {
@@ -377,8 +393,8 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
 
     req->stage = "authentication";
     /* Public admin routes need nobody; /oauth/ and /scim/ will authenticate their callers on
-     * their own terms (client credentials, a provisioning secret), not as Hub callers. */
-    /* A Xet CAS call carries hubgate's Xet token, opened below, and telemetry nothing. */
+     * their own terms (client credentials, a provisioning secret), not as Hub callers; a Xet
+     * CAS call carries hubgate's Xet token, opened below. */
     int xet_cas = req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_XET_CAS;
     int unauthenticated =
         (req->route.family == GW_FAMILY_ADMIN && gw_route_admin_is_public(req->route.admin)) ||
@@ -445,16 +461,10 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
         int err = gw_xet_cas_open(req, &msg);
         if (err)
             return gw_request_fail(req, conn, err, msg);
-        if (req->xet_endpoint == GW_XET_EP_SHARD) {
+        if (req->xet_endpoint == GW_XET_EP_SHARD)
             /* read whole, so that the files it defines are audited before it is forwarded */
-            if (req->framing.content_length > GW_MAX_XET_SHARD_BYTES) {
-                req->stage = "request";
-                return gw_request_error(req, conn, 413, NULL, "the shard is too large");
-            }
-            cmn_buf_init(&req->body, GW_MAX_XET_SHARD_BYTES);
-            req->phase = GW_PHASE_READ_BODY;
-            return MHD_YES;
-        }
+            return read_body(req, conn, GW_MAX_XET_SHARD_BYTES, "request",
+                             "the shard is too large");
         return begin_forward(req, conn, NULL, 0);
     }
     if (req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS) {
@@ -467,28 +477,16 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     }
     if (treatment == GW_TREAT_LOCAL) {
         req->phase = GW_PHASE_LOCAL;
-        if (req->framing.has_body) {
-            if (req->framing.content_length > GW_MAX_ADMIN_BODY_BYTES) {
-                req->stage = "request";
-                return gw_request_error(req, conn, 413, NULL, "request body too large");
-            }
-            cmn_buf_init(&req->body, GW_MAX_ADMIN_BODY_BYTES);
-            req->phase = GW_PHASE_READ_BODY;
-        }
+        if (req->framing.has_body)
+            return read_body(req, conn, GW_MAX_ADMIN_BODY_BYTES, "request",
+                             "request body too large");
         return MHD_YES;
     }
 
-    if (req->route.needs_body) {
-        size_t cap = gw_route_body_cap(&req->route);
-        if (req->framing.content_length > (long long)cap) {
-            req->stage = "route"; /* the route's target is in a body it cannot read */
-            return gw_request_error(req, conn, 413, NULL,
-                                    gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
-        }
-        cmn_buf_init(&req->body, cap);
-        req->phase = GW_PHASE_READ_BODY;
-        return MHD_YES;
-    }
+    if (req->route.needs_body)
+        /* "route": the route's target is in a body it cannot read when over its cap */
+        return read_body(req, conn, gw_route_body_cap(&req->route), "route",
+                         gw_route_reject_message(GW_REJECT_BODY_TOO_LARGE));
 
     if (!authorize(req, NULL, 0)) {
         if (req->framing.has_body)
