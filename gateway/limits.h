@@ -8,6 +8,10 @@
 #define GW_MAX_CONFIG_BYTES  (1024 * 1024)
 #define GW_MAX_SECRET_BYTES  4096
 
+/* The most regions a config may define (each one's hub is asked for a listing across regions,
+ * forward/fanout.h). */
+#define GW_MAX_REGIONS 16
+
 /* ---- config/destination.h --------------------------------------------------------- */
 #define GW_MAX_ORIGIN_HOST_BYTES 255 /* a DNS name's limit; longer hosts are refused */
 #define GW_MAX_STORAGE_ORIGINS   64  /* per region */

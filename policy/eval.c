@@ -155,6 +155,17 @@ const char *pol_repo_region(const pol_policy_t *p, const pol_target_t *t)
     return region_of(p, pol_find_org(p, t->namespace ? t->namespace : ""), t);
 }
 
+size_t pol_namespace_regions(const pol_policy_t *p, const char *ns, const char *const **out)
+{
+    const org_t *o = pol_find_org(p, ns ? ns : "");
+    if (o && o->nregions) {
+        *out = o->regions;
+        return o->nregions;
+    }
+    *out = &p->default_region;
+    return p->default_region ? 1 : 0;
+}
+
 static const char *who_text(const member_t *m)
 {
     return m->kind == WHO_GROUP ? "group" : "email";

@@ -226,6 +226,11 @@ int pol_can_read(const pol_policy_t *p, const pol_subject_t *s, pol_repo_type_t 
  * when none). Route the request to that region's upstream. */
 const char *pol_repo_region(const pol_policy_t *p, const pol_target_t *t);
 
+/* The regions where namespace ns's repos may live: its org's `regions`, else the default region
+ * alone. Returns how many (0 when the namespace is no org that lists regions and no default
+ * region was given); *out is the policy's. */
+size_t pol_namespace_regions(const pol_policy_t *p, const char *ns, const char *const **out);
+
 typedef struct {
     const char *org; /* owned by the policy */
     pol_role_t role; /* org-wide role; READ for a member of resource groups only */

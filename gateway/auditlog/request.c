@@ -238,6 +238,13 @@ void gw_request_event(gw_request_t *req, aud_event_t *ev, aud_kind_t kind, unsig
     }
     if (req->refused_destination)
         aud_event_detail_str(ev, "refused_destination", req->refused_destination);
+    /* a listing asked of several regions' hubs (forward/fanout.h); the event borrows the list */
+    const char **names = req->n_fan ? cmn_arena_alloc(&req->arena, req->n_fan * sizeof(*names))
+                                    : NULL;
+    for (size_t i = 0; names && i < req->n_fan; i++)
+        names[i] = req->fan_regions[i]->name;
+    if (names)
+        aud_event_detail_list(ev, "regions", names, req->n_fan);
     if (req->xet_object)
         aud_event_detail_str(ev, "xet_object", req->xet_object);
     else if (req->is_egress && req->egress.object && *req->egress.object)

@@ -89,8 +89,8 @@ const char *gw_authz_denial_class(const pol_decision_t *d)
     return "other";
 }
 
-const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len,
-                                    cmn_arena_t *arena)
+int gw_authz_listing_regions(const pol_policy_t *p, const char *target, size_t len,
+                             cmn_arena_t *arena, const char *const **regions, size_t *n)
 {
     gw_route_target_t t;
     gw_route_reject_t why;
@@ -99,7 +99,7 @@ const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, s
     if (gw_route_target_parse(target, len, arena, &t, &why) != 0 ||
         gw_route_query_get(&t, "author", arena, &owner, &count) != 0 || count != 1 ||
         !gw_route_repo_segment_valid(owner))
-        return NULL; /* no single owner the Hub would accept: no region of its own */
-    pol_target_t ns = {.type = POL_REPO_NONE, .namespace = owner, .action = POL_ACTION_READ};
-    return pol_repo_region(p, &ns);
+        return 0; /* no single owner the Hub would accept: every region's hub is asked */
+    *n = pol_namespace_regions(p, owner, regions);
+    return 1;
 }

@@ -27,11 +27,11 @@ int gw_authz_decide(const pol_policy_t *p, const gw_identity_t *id, const gw_rou
  * an org or rule name. */
 const char *gw_authz_denial_class(const pol_decision_t *d);
 
-/* The region a repo listing scoped to one owner (`?author=NS`, as clients list an org's
- * repos) goes to: the region of that namespace's org (its first), else the default region;
- * NULL when the listing names no single owner the Hub accepts (it then goes to the default
- * region's hub). The string is the policy's; the query is read into arena. */
-const char *gw_authz_listing_region(const pol_policy_t *p, const char *target, size_t len,
-                                    cmn_arena_t *arena);
+/* Where a repo listing goes. Scoped to one owner (`?author=NS`, as clients list an org's
+ * repos): returns 1 with that namespace's regions (its org's `regions`, else the default region;
+ * the policy's strings). Naming no single owner the Hub would accept: returns 0, and every
+ * region's hub is asked (forward/fanout.h). The query is read into arena. */
+int gw_authz_listing_regions(const pol_policy_t *p, const char *target, size_t len,
+                             cmn_arena_t *arena, const char *const **regions, size_t *n);
 
 #endif

@@ -318,6 +318,11 @@ static void parse_regions(loader_t *l, json_t *root)
         cmn_jdiag_error(&l->diag, "/regions", 0, "at least one region is required");
         return;
     }
+    if (n > GW_MAX_REGIONS) {
+        cmn_jdiag_error(&l->diag, "/regions", 0, "%zu regions; at most %d are supported", n,
+                        GW_MAX_REGIONS);
+        return;
+    }
     cfg->regions = cmn_arena_alloc(&cfg->arena, n * sizeof(*cfg->regions));
     if (!cfg->regions)
         return;

@@ -15,11 +15,8 @@
 #include <strings.h>
 #include <time.h>
 
-/* A listing (GET /api/models?…) with only the repos the caller may read: the service
- * credential sees more than any user may. Entries without a usable id are dropped (fail
- * closed). NULL when the answer is not a JSON array (gw_response_relay then refuses it). */
-char *gw_listing_filter(gw_request_t *req, const char *body, size_t len, size_t *kept,
-                            size_t *dropped)
+json_t *gw_listing_keep(gw_request_t *req, const char *body, size_t len, size_t *kept,
+                        size_t *dropped)
 {
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_array(root)) {
@@ -54,15 +51,26 @@ char *gw_listing_filter(gw_request_t *req, const char *body, size_t len, size_t 
         }
         if (id && *name && (!slash || (size_t)(slash - id) < sizeof(ns)) &&
             pol_can_read(req->policy, &s, type, ns, name, have_ip ? &ip : NULL, time(NULL))) {
-            json_array_append(out, item);
+            if (json_array_append(out, item) != 0) {
+                json_decref(out);
+                out = NULL;
+                break;
+            }
             (*kept)++;
         } else {
             (*dropped)++;
         }
     }
-    char *text = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
     json_decref(root);
+    return out;
+}
+
+char *gw_listing_filter(gw_request_t *req, const char *body, size_t len, size_t *kept,
+                        size_t *dropped)
+{
+    json_t *out = gw_listing_keep(req, body, len, kept, dropped);
+    char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
     return text;
 }
 

@@ -3,13 +3,18 @@
 #ifndef HUBGATE_GATEWAY_FORWARD_LISTING_H
 #define HUBGATE_GATEWAY_FORWARD_LISTING_H
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <stddef.h>
 #include "gateway/server/request-t.h"
 
-/* The listing body[0..len) with only the repos the caller may read, as a new JSON text (free
- * it); *kept and *dropped count the entries. Entries without a usable id are dropped (fail
- * closed). NULL when the body is not a JSON array or memory ran out. */
+/* The listing body[0..len) with only the repos the caller may read, as a new JSON array
+ * (json_decref it); *kept and *dropped count the entries. Entries without a usable id are
+ * dropped (fail closed). NULL when the body is not a JSON array or memory ran out. */
+json_t *gw_listing_keep(gw_request_t *req, const char *body, size_t len, size_t *kept,
+                        size_t *dropped);
+
+/* gw_listing_keep as JSON text (free it); NULL as there. */
 char *gw_listing_filter(gw_request_t *req, const char *body, size_t len, size_t *kept,
                         size_t *dropped);
 

@@ -31,6 +31,8 @@ typedef struct {
     const char *extra;      /* more header lines "Name: value\n", or NULL */
     const gw_destination_t *allowed; /* egress: what the connection may reach; NULL: any */
     size_t buffer_cap;
+    const gw_region_t *region; /* whose hub it is (the identity assertion names it) */
+    gw_xfer_t **xfer;          /* where the transfer goes: &req->xfer, or one of a fan-out's */
 } destination_t;
 
 /* gw_xfer_req_t's address check for egress (I/O thread): ctx is the transfer's copy of the
@@ -63,7 +65,7 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
     if (req->decided && req->decision.effect == POL_ALLOW) {
         org = req->decision.org;
         role = req->decision.role != POL_ROLE_NONE ? pol_role_name(req->decision.role) : NULL;
-        region = req->region ? req->region->name : NULL;
+        region = dst->region ? dst->region->name : NULL;
     }
     gw_forward_t fwd = {
         .credential = dst->credential,
@@ -105,8 +107,8 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
         p += n + (nl ? 1 : 0);
     }
 
-    req->xfer = gw_xfer_create(conn);
-    if (!req->xfer) {
+    gw_xfer_t *x = *dst->xfer = gw_xfer_create(conn);
+    if (!x) {
         curl_slist_free_all(headers);
         return CMN_ERR_NOMEM;
     }
@@ -131,17 +133,17 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
         xr.body = "";
         xr.body_len = 0;
     }
-    int rc = gw_upstream_submit(req->upstream, req->xfer, &xr);
+    int rc = gw_upstream_submit(req->upstream, x, &xr);
     if (rc)
         return rc == CMN_ERR_CONFLICT ? CMN_ERR_UNAVAILABLE : CMN_ERR_NOMEM; /* stopping, or no memory */
     req->phase = xr.stream_body ? GW_PHASE_STREAM_BODY : GW_PHASE_WAIT_HEAD;
     return 0;
 }
 
-int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
-                   size_t body_len, const char **message)
+/* The request to region's hub, for target. */
+static int start_hub(gw_request_t *req, struct MHD_Connection *conn, const gw_region_t *region,
+                     const char *target, gw_xfer_t **xfer, const char *body, size_t body_len)
 {
-    const gw_region_t *region = gw_links_region(req);
     /* Public data is asked for as anybody would ask: a hub that does not know who asks cannot
      * answer with its service account's view (gateway/route/route.h, GW_TREAT_PUBLIC). */
     int anonymous = gw_route_treatment(&req->route, NULL) == GW_TREAT_PUBLIC;
@@ -149,17 +151,33 @@ int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *b
         anonymous ? NULL : cmn_arena_concat(&req->arena, "Bearer ", region->token);
     destination_t dst = {
         .base_url = cmn_arena_concat(&req->arena, region->upstream, "/"),
-        .target = cmn_arena_strndup(&req->arena, req->target, req->target_len),
+        .target = target,
         .credential = credential,
         .buffer_cap = gw_response_parsed_cap(req),
+        .region = region,
+        .xfer = xfer,
     };
-    *message = "hubgate could not forward the request";
     int rc = (credential || anonymous) && dst.base_url && dst.target
                  ? start(req, conn, &dst, body, body_len)
                  : CMN_ERR_NOMEM;
     if (credential)
         memset(credential, 0, strlen(credential)); /* curl holds its own copy */
     return rc;
+}
+
+int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
+                   size_t body_len, const char **message)
+{
+    *message = "hubgate could not forward the request";
+    return start_hub(req, conn, gw_links_region(req),
+                     cmn_arena_strndup(&req->arena, req->target, req->target_len), &req->xfer,
+                     body, body_len);
+}
+
+int gw_proxy_submit(gw_request_t *req, struct MHD_Connection *conn, const gw_region_t *region,
+                    const char *target, gw_xfer_t **xfer)
+{
+    return start_hub(req, conn, region, target, xfer, NULL, 0);
 }
 
 /* Splits an absolute http(s) URL into the connection part ("http://h:p/") and the
@@ -234,7 +252,9 @@ int gw_proxy_start_egress(gw_request_t *req, struct MHD_Connection *conn, const 
     /* Never follows a redirect itself: a 3xx goes back to the client as a link of its own. */
     destination_t dst = {.extra = claim->headers,
                          .allowed = &allowed,
-                         .buffer_cap = gw_response_parsed_cap(req)};
+                         .buffer_cap = gw_response_parsed_cap(req),
+                         .region = region,
+                         .xfer = &req->xfer};
     *message = "hubgate could not forward the request";
     if (split_url(&req->arena, claim->url, &dst.base_url, &dst.target) != 0 ||
         gw_origin_parse(dst.base_url, strlen(dst.base_url), &allowed.origin) != 0)

@@ -15,6 +15,12 @@
 int gw_proxy_start(gw_request_t *req, struct MHD_Connection *conn, const char *body,
                    size_t body_len, const char **message);
 
+/* Starts a bodiless request for target (as it goes on the wire) to region's hub, with the
+ * request's own method and headers, its answer read whole as the route's (a listing across
+ * regions, forward/fanout.h). *xfer gets the transfer. Returns 0 or a cmn_err_t. */
+int gw_proxy_submit(gw_request_t *req, struct MHD_Connection *conn, const gw_region_t *region,
+                    const char *target, gw_xfer_t **xfer);
+
 /* Opens a sealed egress link (/-/egress/<sealed>) into req->egress: checks it is ours, not
  * expired, issued to this caller, used with its method and sealed for a region this gateway
  * serves (req->region). Returns 0, or with *message set: CMN_ERR_EXPIRED, CMN_ERR_NOTFOUND

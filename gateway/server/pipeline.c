@@ -22,6 +22,7 @@
 
 #include "gateway/forward/xet.h"
 #include "gateway/forward/xet_cas.h"
+#include "gateway/forward/fanout.h"
 #include "gateway/forward/proxy.h"
 
 #include "gateway/forward/xfer.h"
@@ -75,7 +76,11 @@ void gw_pipeline_on_completed(void *cls, struct MHD_Connection *conn, void **con
         return;
     uint64_t sent = 0, received = 0;
     int upstream_status = AUD_ABSENT;
-    if (req->xfer) {
+    if (req->n_fan) {
+        gw_fanout_done(req, &sent, &received, &upstream_status);
+        if (upstream_status < 0)
+            upstream_status = AUD_ABSENT;
+    } else if (req->xfer) {
         gw_xfer_client_done(req->xfer);
         gw_xfer_bytes(req->xfer, &sent, &received);
         if (gw_xfer_error(req->xfer) == GW_XFER_OK)
@@ -272,12 +277,11 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
     if (d->effect == POL_ALLOW) {
         const gw_config_t *cfg = req->srv->cfg;
         req->region = d->region ? gw_config_region(cfg, d->region) : NULL;
-        if (req->route.family == GW_FAMILY_LIST_REPOS && !req->route.namespace) {
-            /* an owner's listing goes to that owner's region (docs/policy.md) */
-            const char *r = gw_authz_listing_region(req->policy, req->target, req->target_len,
-                                                    &req->arena);
-            if (r)
-                req->region = gw_config_region(cfg, r);
+        /* a listing goes to the hubs that hold what it lists (forward/fanout.h) */
+        if (req->route.family == GW_FAMILY_LIST_REPOS && !req->route.namespace &&
+            gw_fanout_plan(req) != 0) {
+            local_answer(req, 500, NULL, "out of memory");
+            return 0;
         }
         if (!req->region)
             req->region = &cfg->regions[cfg->default_region];
@@ -298,6 +302,14 @@ static int authorize(gw_request_t *req, const char *body, size_t body_len)
  * read for classification (forwarded whole), else NULL. */
 static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *conn,
                                    const char *upload_data, size_t *upload_data_size);
+
+/* Forward stage, on each handler call once started. */
+static enum MHD_Result forward_continue(gw_request_t *req, struct MHD_Connection *conn,
+                                        const char *upload_data, size_t *upload_data_size)
+{
+    return req->n_fan ? gw_fanout_continue(req, conn, upload_data, upload_data_size)
+                      : gw_proxy_continue(req, conn, upload_data, upload_data_size);
+}
 
 static enum MHD_Result begin_forward(gw_request_t *req, struct MHD_Connection *conn,
                                      const char *body, size_t body_len)
@@ -334,6 +346,7 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
     req->stage = "forward";
     const char *msg = NULL;
     int err = req->is_egress ? gw_proxy_start_egress(req, conn, req->body.data, req->body.len, &msg)
+              : req->n_fan     ? gw_fanout_start(req, conn, &msg)
               : req->body.data ? gw_proxy_start(req, conn, req->body.data, req->body.len, &msg)
                                : gw_proxy_start(req, conn, NULL, 0, &msg);
     if (err)
@@ -344,7 +357,7 @@ static enum MHD_Result after_audit(gw_request_t *req, struct MHD_Connection *con
          * this state would make MHD 0.9.75 add Connection: close and drop the keep-alive
          * connection (a new TCP connection per request costs over 3/4 of the throughput). */
         return MHD_YES;
-    return gw_proxy_continue(req, conn, upload_data, upload_data_size);
+    return forward_continue(req, conn, upload_data, upload_data_size);
 }
 
 /* A body read whole before anything is decided or forwarded, into req->body, up to cap: one
@@ -584,7 +597,7 @@ enum MHD_Result gw_pipeline_on_request(void *cls, struct MHD_Connection *conn, c
         return after_audit(req, conn, upload_data, upload_data_size);
     case GW_PHASE_STREAM_BODY:
     case GW_PHASE_WAIT_HEAD:
-        return gw_proxy_continue(req, conn, upload_data, upload_data_size);
+        return forward_continue(req, conn, upload_data, upload_data_size);
     case GW_PHASE_ANSWERED:
         *upload_data_size = 0;
         return MHD_YES;

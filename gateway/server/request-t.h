@@ -122,6 +122,11 @@ typedef struct {
     int body_over_cap;
 
     gw_xfer_t *xfer;
+    /* A repo listing asked of several regions' hubs (forward/fanout.h): */
+    const gw_region_t **fan_regions; /*   the regions asked, region first (n_fan >= 2; 0: no) */
+    size_t n_fan;
+    gw_xfer_t **fan_xfers;           /*   one transfer each; NULL for a hub with no more pages */
+    size_t fan_next;                 /*   the first whose answer is still awaited */
     gw_report_job_t *report; /* /-/reports/soc2: the export being made for it */
     unsigned status; /* what the client got, for metrics and audit */
     int answer_own;  /* the answer's body is hubgate's (an error, a rewritten or filtered

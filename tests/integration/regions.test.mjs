@@ -41,8 +41,12 @@ before(async () => {
   ({ idp, pg, hub: eu, gateway } = await startStack({ gateway: false }));
   us = await startHub({});
   // A region whose hub points its downloads at another region's storage (us): a
-  // misconfigured or compromised upstream. It answers every resolve with that redirect.
+  // misconfigured or compromised upstream. It answers every resolve with that redirect, holds
+  // no models (an empty model listing) and fails dataset listings.
   west = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    if (p === '/api/models') return res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
+    if (p === '/api/datasets') return res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"down"}');
     res.writeHead(302, { Location: `${us.storageUrl}/lfs/${'0'.repeat(64)}?sig=x`, 'Content-Length': '0' });
     res.end();
   });
@@ -115,6 +119,60 @@ test('each org is read and written in its own region, by real clients', async ()
   assert.deepEqual(mentions(eu, 'initech').filter((e) => /initech(\/|%2F)us-/.test(e.target)).map((e) => e.target), []);
 });
 
+test('a listing naming no owner, or an org in two regions, is asked of each region and joined', async () => {
+  const euBefore = eu.readLog().length, usBefore = us.readLog().length;
+  // @huggingface/hub lists every model, from both hubs (and west's empty page)
+  const all = [];
+  for await (const m of hub.listModels({ ...as() })) all.push(m.name);
+  for (const repo of ['acme/r-eu', 'globex/r-us', 'initech/us-m', 'initech/m'])
+    assert.ok(all.includes(repo), `${repo} in the listing across regions: ${all}`);
+  assert.equal(new Set(all).size, all.length, 'each repo once');
+  const asked = (fixture, before) => fixture.readLog().slice(before)
+    .filter((e) => e.headers['x-request-id'] && e.target.startsWith('/api/models'));
+  assert.ok(asked(eu, euBefore).length >= 1 && asked(us, usBefore).length >= 1, 'both hubs asked');
+
+  // an org in two regions: its listing holds its repos of both
+  const initech = [];
+  for await (const m of hub.listModels({ ...as(), search: { owner: 'initech' } })) initech.push(m.name);
+  assert.deepEqual(initech.sort(), ['initech/m', 'initech/us-m']);
+
+  // page by page, one repo per hub per page, hubgate's cursor in hubgate's Link
+  const get = (url) => fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  const paged = [];
+  let url = `${gw.url}/api/models?limit=1&sort=createdAt`;
+  let rid;
+  for (let pages = 0; url; pages++) {
+    assert.ok(pages < 10, 'the pages end');
+    const res = await get(url);
+    assert.equal(res.status, 200, await res.clone().text());
+    rid = rid || res.headers.get('x-request-id');
+    const page = await res.json();
+    assert.ok(page.length <= 3, `at most one repo per hub: ${JSON.stringify(page)}`);
+    const dates = page.map((m) => m.createdAt);
+    assert.deepEqual(dates, [...dates].sort().reverse(), 'a page is in the listing\'s order (newest first)');
+    paged.push(...page.map((m) => m.id));
+    const link = res.headers.get('link');
+    url = link ? /<([^>]+)>;\s*rel="next"/.exec(link)[1] : null;
+    if (url) {
+      assert.ok(url.startsWith(`${gw.url}/api/models?`), url);
+      assert.match(new URL(url).searchParams.get('cursor'), /^hg1\./);
+      assert.equal(new URL(url).searchParams.get('sort'), 'createdAt', 'the query kept');
+    }
+  }
+  assert.deepEqual([...paged].sort(), [...all].sort(), 'the pages hold the whole listing');
+  const ev = await auditEvent(rid, 'request');
+  assert.deepEqual(ev.details.regions, ['us', 'eu', 'west'], 'the regions asked, audited');
+
+  // a cursor hubgate did not make; a hub that fails; a hub that refuses
+  const forged = await get(`${gw.url}/api/models?cursor=eyJvZmZzZXQiOjF9`);
+  assert.equal(forged.status, 400);
+  const down = await get(`${gw.url}/api/datasets`);
+  assert.equal(down.status, 502);
+  assert.match(down.headers.get('x-error-message'), /region west answered 500/);
+  const refused = await get(`${gw.url}/api/models?limit=0`);
+  assert.equal(refused.status, 400, 'a hub\'s refusal relayed');
+});
+
 test('data that would cross regions is refused, with the regions named, and audited', async () => {
   const post = (p, body) => fetch(`${gw.url}${p}`, {
     method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
@@ -141,20 +199,20 @@ test('data that would cross regions is refused, with the regions named, and audi
   assert.equal(us.readLog().length, usBefore, 'nothing reached the us hub');
 });
 
+async function auditEvent(rid, kind) {
+  for (let i = 0; i < 100; i++) {
+    const r = pg.psql(`select canonical from audit_event where request_id = '${rid}' and kind = '${kind}'`);
+    if (r) return JSON.parse(r);
+    await new Promise((x) => setTimeout(x, 50));
+  }
+  throw new Error(`no ${kind} event for ${rid}`);
+}
+
 test('an answer that points at another region\'s storage is refused and audited', async () => {
   const res = await fetch(`${gw.url}/umbrella/m/resolve/main/w.bin`, { headers: { Authorization: `Bearer ${token}` }, redirect: 'manual' });
   assert.equal(res.status, 502);
   assert.equal(res.headers.get('location'), null);
-  const rid = res.headers.get('x-request-id');
-  const row = await (async () => {
-    for (let i = 0; i < 100; i++) {
-      const r = pg.psql(`select canonical from audit_event where request_id = '${rid}' and kind = 'completion'`);
-      if (r) return r;
-      await new Promise((x) => setTimeout(x, 50));
-    }
-    return '';
-  })();
-  const ev = JSON.parse(row);
+  const ev = await auditEvent(res.headers.get('x-request-id'), 'completion');
   assert.equal(ev.details.refused_destination, new URL(us.storageUrl).origin);
   assert.equal(ev.decision.region, 'west');
 });
