@@ -57,7 +57,9 @@
     X(GATEWAY_STARTED, "gateway.started")                                                          \
     X(GATEWAY_STOPPED, "gateway.stopped")                                                          \
     X(AUDIT_SPOOLED, "audit.spooled")                                                              \
-    X(REPORT_EXPORTED, "report.exported") /* v2 on */
+    X(REPORT_EXPORTED, "report.exported") /* v2 on */                                              \
+    X(SESSION_STARTED, "session.started") /* sign-in, schema 007 on */                              \
+    X(SESSION_ENDED, "session.ended")
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,

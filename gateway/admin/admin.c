@@ -5,8 +5,11 @@
 #include "gateway/http/answer.h"
 
 #include "gateway/admin/admin.h"
+#include "gateway/admin/login.h"
+#include "gateway/admin/token_page.h"
 #include "gateway/admin/token_api.h"
 #include "gateway/admin/whoami.h"
+#include "gateway/admin/page.h"
 #include "gateway/admin/report_http.h"
 #include "gateway/auditlog/auditlog.h"
 #include "gateway/auditlog/request.h"
@@ -119,9 +122,18 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
             return gw_request_anonymous(req, conn);
         return gw_admin_json(req, conn, 200, gw_identity_to_json(&req->identity));
     case GW_ADMIN_TOKENS:
+        /* a person's browser gets the page; programs, and any bearer, the JSON API */
+        if (req->session_id || (req->identity.kind == GW_ID_ANONYMOUS && gw_page_wanted(req)))
+            return gw_token_page_answer(req, conn, body, body_len);
         return gw_token_api_tokens(req, conn, body, body_len);
     case GW_ADMIN_TOKEN:
+        if (req->session_id) /* the page revokes with a form; a cookie alone never does */
+            return gw_admin_refuse(req, conn, 405, "route", "Method Not Allowed");
         return gw_token_api_revoke(req, conn);
+    case GW_ADMIN_LOGIN:
+    case GW_ADMIN_LOGIN_CALLBACK:
+    case GW_ADMIN_LOGOUT:
+        return gw_login_answer(req, conn, body, body_len);
     case GW_ADMIN_REPORT_SOC2:
         return gw_report_http_answer(req, conn);
     case GW_ADMIN_XET_TELEMETRY:

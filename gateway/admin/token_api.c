@@ -63,65 +63,69 @@ static int record_privileged(void *arg, const json_t *info)
     return rc;
 }
 
-/* A mint or revocation that did not happen: refused (503), not allowed — because its event
- * could not be made durable (the audit log; unaudited_message says so), or the token store
- * failed. */
-static enum MHD_Result change_failed(gw_request_t *req, struct MHD_Connection *conn,
-                                     const privileged_t *p, const char *unaudited_message)
+unsigned gw_token_api_mint(gw_request_t *req, const char *name, const char *scope,
+                           long long days, const char **token, json_t **info, const char **stage,
+                           const char **message)
 {
-    req->decided = 0;
-    return gw_admin_refuse(req, conn, 503, p->audit_failed ? "audit" : "token_store",
-                           p->audit_failed ? unaudited_message : "the token store is unavailable");
+    int max = req->srv->cfg->token_max_days;
+    *stage = "request";
+    if (req->identity.kind != GW_ID_SSO) {
+        /* Only an SSO login mints: a hubgate token cannot extend itself. */
+        gw_request_decide(req, POL_DENY, "sso-identity",
+                          "only an SSO sign-in mints tokens, not a hubgate token");
+        *stage = "authorization";
+        *message = "Invalid credentials in Authorization header";
+        return 401;
+    }
+    *message = !name ? "name must be a string of 1 to 128 characters"
+                     : gw_tokens_name_problem(name); /* before anything happens */
+    if (!*message && (!scope || (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0)))
+        *message = "scope must be \"read\" or \"write\"";
+    if (!*message && days < 1)
+        *message = "expires_days must be a positive integer";
+    if (!*message && days > max)
+        *message = "expires_days is above this gateway's maximum (identity.tokens.max_days)";
+    if (*message)
+        return 400;
+    privileged_t p = {req, AUD_KIND_TOKEN_MINTED, "sso-identity", name, scope, 0};
+    int rc = gw_tokens_mint(req->srv->tokens, &req->identity, name, scope, (int)days, &req->arena,
+                            record_privileged, &p, token, info);
+    if (rc) {
+        req->decided = 0;
+        *stage = p.audit_failed ? "audit" : "token_store";
+        *message = p.audit_failed ? "the audit log cannot record this now: no token was minted; "
+                                    "try again"
+                                  : "the token store is unavailable";
+        return 503;
+    }
+    cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
+                 json_string_value(json_object_get(*info, "id")), scope, days,
+                 gw_identity_principal(&req->identity, &req->arena));
+    return 0;
 }
 
 static enum MHD_Result mint_token(gw_request_t *req, struct MHD_Connection *conn,
                                   const char *body, size_t len)
 {
-    if (req->identity.kind != GW_ID_SSO) {
-        /* Only an SSO login mints: a hubgate token cannot extend itself. */
-        gw_request_decide(req, POL_DENY, "sso-identity",
-                          "only an SSO sign-in mints tokens, not a hubgate token");
-        return gw_request_error(req, conn, 401, NULL,
-                                "Invalid credentials in Authorization header");
-    }
     json_t *in = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    const char *name = json_string_value(json_object_get(in, "name"));
-    const char *scope = json_string_value(json_object_get(in, "scope"));
     json_t *days_v = json_object_get(in, "expires_days");
-    int max = req->srv->cfg->token_max_days;
-    long long days = json_is_integer(days_v) ? json_integer_value(days_v) : max;
-    const char *problem = NULL;
-    if (!json_is_object(in))
-        problem = "the body must be a JSON object {name, scope, expires_days}";
-    else if (!name)
-        problem = "name must be a string of 1 to 128 characters";
-    else
-        problem = gw_tokens_name_problem(name); /* before anything happens */
-    if (!problem && (!scope || (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0)))
-        problem = "scope must be \"read\" or \"write\"";
-    if (!problem && ((days_v && !json_is_integer(days_v)) || days < 1))
-        problem = "expires_days must be a positive integer";
-    if (!problem && days > max)
-        problem = "expires_days is above this gateway's maximum (identity.tokens.max_days)";
-    if (problem) {
-        json_decref(in);
-        return gw_admin_refuse(req, conn, 400, "request", problem);
-    }
-    const char *token = NULL;
+    const char *stage = "request", *message = NULL, *token = NULL;
     json_t *info = NULL;
-    privileged_t p = {req, AUD_KIND_TOKEN_MINTED, "sso-identity", name, scope, 0};
-    int rc = gw_tokens_mint(req->srv->tokens, &req->identity, name, scope, (int)days, &req->arena,
-                            record_privileged, &p, &token, &info);
-    if (rc == 0)
-        cmn_log_info("tokens", "%s minted %s (%s, %lld days) for %s", req->request_id,
-                     json_string_value(json_object_get(info, "id")), scope, days,
-                     gw_identity_principal(&req->identity, &req->arena));
+    unsigned status = 400;
+    if (req->identity.kind == GW_ID_SSO && !json_is_object(in))
+        message = "the body must be a JSON object {name, scope, expires_days}";
+    else if (days_v && !json_is_integer(days_v))
+        message = "expires_days must be a positive integer";
+    else
+        status = gw_token_api_mint(req, json_string_value(json_object_get(in, "name")),
+                                   json_string_value(json_object_get(in, "scope")),
+                                   days_v ? json_integer_value(days_v) : req->srv->cfg->token_max_days,
+                                   &token, &info, &stage, &message);
     json_decref(in); /* name and scope point into it */
-    if (rc) {
-        return change_failed(req, conn, &p,
-                             "the audit log cannot record this now: no token was minted; try "
-                             "again");
-    }
+    if (status == 401)
+        return gw_request_error(req, conn, 401, NULL, message);
+    if (status)
+        return gw_admin_refuse(req, conn, status, stage, message);
     json_object_set_new(info, "token", json_string(token));
     return gw_admin_json(req, conn, 201, info);
 }
@@ -147,23 +151,38 @@ enum MHD_Result gw_token_api_tokens(gw_request_t *req, struct MHD_Connection *co
  * not needed for safety: whenever the log cannot record an event the gateway forwards nothing
  * (strict mode), so the token opens nothing either, and spool mode records the event on disk;
  * a refusal keeps the log complete and the answer honest ("try again"). */
+unsigned gw_token_api_revoke_one(gw_request_t *req, const char *id, const char **stage,
+                                  const char **message)
+{
+    privileged_t p = {req, AUD_KIND_TOKEN_REVOKED, "token-owner", NULL, NULL, 0};
+    int rc = gw_tokens_revoke(req->srv->tokens, &req->identity, id, record_privileged, &p);
+    *stage = "request";
+    if (rc == CMN_ERR_NOTFOUND) {
+        *message = "no such token of yours, or already revoked";
+        return 404;
+    }
+    if (rc) {
+        req->decided = 0;
+        *stage = p.audit_failed ? "audit" : "token_store";
+        *message = p.audit_failed ? "the audit log cannot record this now: the token was not "
+                                    "revoked; try again"
+                                  : "the token store is unavailable";
+        return 503;
+    }
+    cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, id,
+                 gw_identity_principal(&req->identity, &req->arena));
+    return 0;
+}
+
 enum MHD_Result gw_token_api_revoke(gw_request_t *req, struct MHD_Connection *conn)
 {
     if (req->identity.kind == GW_ID_ANONYMOUS)
         return gw_request_anonymous(req, conn);
     if (strcmp(req->method, "DELETE") != 0)
         return gw_admin_refuse(req, conn, 405, "route", "Method Not Allowed");
-    privileged_t p = {req, AUD_KIND_TOKEN_REVOKED, "token-owner", NULL, NULL, 0};
-    int rc = gw_tokens_revoke(req->srv->tokens, &req->identity, req->route.object,
-                              record_privileged, &p);
-    if (rc == CMN_ERR_NOTFOUND)
-        return gw_admin_refuse(req, conn, 404, "request", "no such token of yours, or already revoked");
-    if (rc) {
-        return change_failed(req, conn, &p,
-                             "the audit log cannot record this now: the token was not revoked; "
-                             "try again");
-    }
-    cmn_log_info("tokens", "%s revoked %s for %s", req->request_id, req->route.object,
-                 gw_identity_principal(&req->identity, &req->arena));
+    const char *stage = NULL, *message = NULL;
+    unsigned status = gw_token_api_revoke_one(req, req->route.object, &stage, &message);
+    if (status)
+        return gw_admin_refuse(req, conn, status, stage, message);
     return gw_admin_json(req, conn, 200, json_pack("{s:s, s:b}", "id", req->route.object, "revoked", 1));
 }

@@ -7,6 +7,7 @@
 #include "gateway/authn/jwt.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -149,6 +150,75 @@ static const gw_auth_reason_t claim_reasons[] = {
     [GW_JWT_CLAIMS_MALFORMED] = GW_AUTH_REASON_MALFORMED,
 };
 
+/* Issuer #i's checks of a parsed token: an algorithm it allows and the signing key fits, a key
+ * it publishes, the signature, the registered claims with `audience`. Returns 0, else
+ * CMN_ERR_UNAUTHENTICATED or CMN_ERR_UNAVAILABLE (no usable keys) with *code and *reason set.
+ * *set holds the key set used (release it). Blocks while an unknown kid is fetched. */
+static int check_signed(gw_auth_t *a, size_t i, const gw_jwt_t *jwt, const char *audience,
+                        int64_t now, gw_keyset_t **set_out, gw_auth_reason_t *code,
+                        const char **reason)
+{
+    const gw_issuer_t *iss = &a->cfg->issuers[i];
+    int res = CMN_ERR_UNAUTHENTICATED;
+    gw_keyset_t *set = NULL;
+    const gw_jwk_t *key = NULL;
+    int alg = gw_jwt_alg_parse(jwt->alg);
+    int allowed = 0;
+    for (size_t k = 0; alg >= 0 && k < iss->n_algorithms; k++)
+        allowed |= strcmp(iss->algorithms[k], jwt->alg) == 0;
+    if (!allowed) {
+        *code = GW_AUTH_REASON_ALGORITHM;
+        *reason = "algorithm not accepted for this issuer";
+        goto out;
+    }
+    if (jwt->kid && strlen(jwt->kid) > GW_MAX_KID_BYTES) {
+        *code = GW_AUTH_REASON_MALFORMED;
+        *reason = "kid too long";
+        goto out;
+    }
+    switch (gw_jwks_find(a->jwks, i, jwt->kid, KID_WAIT_MS, &set, &key)) {
+    case GW_JWKS_FOUND: break;
+    case GW_JWKS_UNKNOWN_KID:
+        *code = GW_AUTH_REASON_UNKNOWN_KEY;
+        *reason = "unknown signing key (kid)";
+        goto out;
+    case GW_JWKS_NO_KEYS:
+        *code = GW_AUTH_REASON_IDP_UNAVAILABLE;
+        *reason = "the identity provider's keys are not available yet";
+        res = CMN_ERR_UNAVAILABLE;
+        goto out;
+    case GW_JWKS_STALE:
+        *code = GW_AUTH_REASON_IDP_UNAVAILABLE;
+        *reason = "the identity provider's keys are too old to trust (the IdP is unreachable)";
+        res = CMN_ERR_UNAVAILABLE;
+        goto out;
+    }
+    /* The algorithm comes from the key: a JWK that names one must name this one, and the key's
+     * type must fit it (no RS/ES swap, no HMAC with a public key). */
+    if ((key->alg >= 0 && key->alg != alg) || !gw_jwt_alg_fits_key((gw_jwt_alg_t)alg, key->key)) {
+        *code = GW_AUTH_REASON_ALGORITHM;
+        *reason = "algorithm does not match the signing key";
+        goto out;
+    }
+    if (gw_jwt_verify_signature(jwt, (gw_jwt_alg_t)alg, key->key) != 0) {
+        *code = GW_AUTH_REASON_BAD_SIGNATURE;
+        *reason = "bad signature";
+        goto out;
+    }
+    gw_jwt_expect_t expect = {iss->issuer, audience, now, a->cfg->leeway_seconds};
+    gw_jwt_claims_t failed = gw_jwt_check_claims(jwt, &expect, reason);
+    if (failed != GW_JWT_CLAIMS_OK) {
+        *code = (unsigned)failed < sizeof(claim_reasons) / sizeof(claim_reasons[0])
+                    ? claim_reasons[failed]
+                    : GW_AUTH_REASON_MALFORMED;
+        goto out;
+    }
+    res = 0;
+out:
+    *set_out = set;
+    return res;
+}
+
 static int verify_jwt(gw_auth_t *a, const char *token, size_t len, cmn_arena_t *arena,
                                    gw_identity_t *id, gw_auth_reason_t *code, const char **reason)
 {
@@ -188,7 +258,6 @@ static int verify_jwt(gw_auth_t *a, const char *token, size_t len, cmn_arena_t *
     }
     int res = CMN_ERR_UNAUTHENTICATED;
     gw_keyset_t *set = NULL;
-    const gw_jwk_t *key = NULL;
     size_t i = 0;
     while (jwt.iss && i < a->cfg->n_issuers && strcmp(a->cfg->issuers[i].issuer, jwt.iss) != 0)
         i++;
@@ -198,57 +267,9 @@ static int verify_jwt(gw_auth_t *a, const char *token, size_t len, cmn_arena_t *
         goto out;
     }
     const gw_issuer_t *iss = &a->cfg->issuers[i];
-    int alg = gw_jwt_alg_parse(jwt.alg);
-    int allowed = 0;
-    for (size_t k = 0; alg >= 0 && k < iss->n_algorithms; k++)
-        allowed |= strcmp(iss->algorithms[k], jwt.alg) == 0;
-    if (!allowed) {
-        *code = GW_AUTH_REASON_ALGORITHM;
-        *reason = "algorithm not accepted for this issuer";
+    if ((res = check_signed(a, i, &jwt, iss->audience, now, &set, code, reason)) != 0)
         goto out;
-    }
-    if (jwt.kid && strlen(jwt.kid) > GW_MAX_KID_BYTES) {
-        *code = GW_AUTH_REASON_MALFORMED;
-        *reason = "kid too long";
-        goto out;
-    }
-    switch (gw_jwks_find(a->jwks, i, jwt.kid, KID_WAIT_MS, &set, &key)) {
-    case GW_JWKS_FOUND: break;
-    case GW_JWKS_UNKNOWN_KID:
-        *code = GW_AUTH_REASON_UNKNOWN_KEY;
-        *reason = "unknown signing key (kid)";
-        goto out;
-    case GW_JWKS_NO_KEYS:
-        *code = GW_AUTH_REASON_IDP_UNAVAILABLE;
-        *reason = "the identity provider's keys are not available yet";
-        res = CMN_ERR_UNAVAILABLE;
-        goto out;
-    case GW_JWKS_STALE:
-        *code = GW_AUTH_REASON_IDP_UNAVAILABLE;
-        *reason = "the identity provider's keys are too old to trust (the IdP is unreachable)";
-        res = CMN_ERR_UNAVAILABLE;
-        goto out;
-    }
-    /* The algorithm comes from the key: a JWK that names one must name this one, and the key's
-     * type must fit it (no RS/ES swap, no HMAC with a public key). */
-    if ((key->alg >= 0 && key->alg != alg) || !gw_jwt_alg_fits_key((gw_jwt_alg_t)alg, key->key)) {
-        *code = GW_AUTH_REASON_ALGORITHM;
-        *reason = "algorithm does not match the signing key";
-        goto out;
-    }
-    if (gw_jwt_verify_signature(&jwt, (gw_jwt_alg_t)alg, key->key) != 0) {
-        *code = GW_AUTH_REASON_BAD_SIGNATURE;
-        *reason = "bad signature";
-        goto out;
-    }
-    gw_jwt_expect_t expect = {iss->issuer, iss->audience, now, a->cfg->leeway_seconds};
-    gw_jwt_claims_t failed = gw_jwt_check_claims(&jwt, &expect, reason);
-    if (failed != GW_JWT_CLAIMS_OK) {
-        *code = (unsigned)failed < sizeof(claim_reasons) / sizeof(claim_reasons[0])
-                    ? claim_reasons[failed]
-                    : GW_AUTH_REASON_MALFORMED;
-        goto out;
-    }
+    res = CMN_ERR_UNAUTHENTICATED;
     int rc = gw_identity_from_claims(jwt.payload, iss->issuer, iss->groups_claim,
                                      iss->email_verified_assumed, arena, id);
     if (rc != 0) {
@@ -332,4 +353,43 @@ int gw_auth_authenticate(gw_auth_t *a, const gw_header_t *headers, size_t n,
         return res;
     }
     return 0;
+}
+
+int gw_auth_verify_id_token(gw_auth_t *a, size_t issuer, const char *token, size_t len,
+                            const char *client_id, const char *nonce, cmn_arena_t *arena,
+                            gw_identity_t *id, const char **reason)
+{
+    gw_jwt_t jwt;
+    gw_auth_reason_t code;
+    if (issuer >= a->cfg->n_issuers || gw_jwt_parse(token, len, arena, &jwt, reason) != 0)
+        return CMN_ERR_UNAUTHENTICATED;
+    const gw_issuer_t *iss = &a->cfg->issuers[issuer];
+    gw_keyset_t *set = NULL;
+    int res = CMN_ERR_UNAUTHENTICATED;
+    const char *got = json_string_value(json_object_get(jwt.payload, "nonce"));
+    if (!jwt.iss || strcmp(jwt.iss, iss->issuer) != 0) {
+        *reason = "the ID token is from another issuer";
+        goto out;
+    }
+    res = check_signed(a, issuer, &jwt, client_id, (int64_t)time(NULL), &set, &code, reason);
+    if (res != 0)
+        goto out;
+    if (!got || !nonce || strlen(got) != strlen(nonce) ||
+        CRYPTO_memcmp(got, nonce, strlen(nonce)) != 0) {
+        *reason = "the ID token's nonce is not this sign-in's";
+        res = CMN_ERR_UNAUTHENTICATED;
+        goto out;
+    }
+    res = gw_identity_from_claims(jwt.payload, iss->issuer, iss->groups_claim,
+                                  iss->email_verified_assumed, arena, id);
+    if (res != 0) {
+        res = claims_refused(res, &code, reason);
+        goto out;
+    }
+    const json_t *at = json_object_get(jwt.payload, "auth_time");
+    id->auth_time = json_is_integer(at) ? (int64_t)json_integer_value(at) : (int64_t)time(NULL);
+out:
+    gw_keyset_release(set);
+    gw_jwt_free(&jwt);
+    return res;
 }

@@ -38,4 +38,13 @@ int gw_auth_authenticate(gw_auth_t *auth, const gw_header_t *headers, size_t n,
                          cmn_arena_t *arena, gw_identity_t *id, gw_auth_reason_t *reason,
                          const char **why);
 
+/* Verifies an OpenID Connect ID token from issuer #issuer (browser sign-in, docs/sign-in.md):
+ * its keys and algorithms, signature, iss, aud = client_id, exp/nbf/iat, and nonce equal to the
+ * sign-in's. Returns 0 with *id (kind left to the caller; auth_time from the token, else now),
+ * else CMN_ERR_UNAUTHENTICATED or CMN_ERR_UNAVAILABLE with *reason (static text). Blocks
+ * while an unknown kid is fetched. */
+int gw_auth_verify_id_token(gw_auth_t *a, size_t issuer, const char *token, size_t len,
+                            const char *client_id, const char *nonce, cmn_arena_t *arena,
+                            gw_identity_t *id, const char **reason);
+
 #endif

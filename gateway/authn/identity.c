@@ -111,3 +111,18 @@ const char *gw_identity_principal(const gw_identity_t *id, cmn_arena_t *arena)
         return "anonymous";
     return cmn_arena_printf(arena, "%s|%s", id->iss, id->sub);
 }
+
+json_t *gw_identity_snapshot(const gw_identity_t *id)
+{
+    json_t *groups = json_array();
+    for (size_t i = 0; groups && i < id->ngroups; i++)
+        json_array_append_new(groups, json_string(id->groups[i]));
+    /* Every group (an identity carries at most GW_MAX_GROUPS: more was refused), and whether
+     * the email was verified, so that what acts for the person later grants what their sign-in
+     * did. */
+    return groups ? json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:s?, s:o, s:b}", "iss", id->iss,
+                              "sub", id->sub, "email", id->email, "email_verified",
+                              id->email_verified, "preferred_username", id->preferred_username,
+                              "name", id->name, "groups", groups, "mfa", id->mfa)
+                  : NULL;
+}

@@ -51,6 +51,11 @@ int gw_identity_from_claims(const struct json_t *claims, const char *iss,
 /* The identity as a JSON object (for /-/whoami and token owner snapshots). New reference. */
 struct json_t *gw_identity_to_json(const gw_identity_t *id);
 
+/* The identity as hubgate keeps it for what acts on the person's behalf later (a hubgate
+ * token, a sign-in session): the claims gw_identity_from_claims reads back with groups_claim
+ * "groups". New reference, or NULL when out of memory. */
+struct json_t *gw_identity_snapshot(const gw_identity_t *id);
+
 /* "iss|sub": how one SSO subject is named in logs, audit events and token ownership. */
 const char *gw_identity_principal(const gw_identity_t *id, cmn_arena_t *arena);
 

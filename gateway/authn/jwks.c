@@ -2,6 +2,7 @@
 #include "common/thread.h"
 #include "common/clock.h"
 #include "common/b64.h"
+#include "common/err.h"
 
 #include "common/log.h"
 #include "gateway/authn/jwt.h"
@@ -21,6 +22,9 @@
 typedef struct {
     const gw_issuer_t *cfg;
     char *jwks_uri;
+    /* Its discovery document's sign-in endpoints: found by the fetch thread (found), published
+     * under the lock for gw_jwks_endpoints (endpoints). */
+    gw_oidc_endpoints_t found, endpoints;
     gw_keyset_t *current;
     int64_t last_success_ms;
     int64_t last_attempt_ms;
@@ -266,6 +270,34 @@ static int fetch(const char *url, cmn_buf_t *out, char *err, size_t errlen)
     return 0;
 }
 
+/* A discovery document's endpoint `name` when it is a URL hubgate may call (the rule of the
+ * issuer itself), else NULL. */
+static char *endpoint(json_t *doc, const char *name)
+{
+    const char *uri = json_string_value(json_object_get(doc, name));
+    char host[GW_MAX_URL_HOST_BYTES];
+    return uri && strlen(uri) < 2048 && gw_url_check(uri, 0, host, sizeof(host)) == GW_URL_OK
+               ? strdup(uri)
+               : NULL;
+}
+
+static void keep_endpoints(issuer_t *is, json_t *doc)
+{
+    is->found.authorization = endpoint(doc, "authorization_endpoint");
+    is->found.token = endpoint(doc, "token_endpoint");
+    is->found.end_session = endpoint(doc, "end_session_endpoint");
+    const char *iss_param = "authorization_response_iss_parameter_supported";
+    is->found.iss_parameter = json_is_true(json_object_get(doc, iss_param));
+}
+
+static void free_endpoints(gw_oidc_endpoints_t *e)
+{
+    free((char *)e->authorization);
+    free((char *)e->token);
+    free((char *)e->end_session);
+    memset(e, 0, sizeof(*e));
+}
+
 /* Discovery (once) and JWKS. Returns a new key set, or NULL with err set. Blocks. */
 static gw_keyset_t *fetch_keys(issuer_t *is, char *err, size_t errlen)
 {
@@ -293,6 +325,7 @@ static gw_keyset_t *fetch_keys(issuer_t *is, char *err, size_t errlen)
                      gw_url_result_message(bad));
         else
             is->jwks_uri = strdup(uri);
+        keep_endpoints(is, doc);
         json_decref(doc);
         cmn_buf_clear(&body);
         if (!is->jwks_uri)
@@ -347,6 +380,10 @@ static void refresh(gw_jwks_t *j, issuer_t *is)
     pthread_mutex_lock(&j->mu);
     is->last_attempt_ms = cmn_mono_ms();
     is->refresh_requested = 0;
+    if (is->found.authorization && !is->endpoints.authorization) {
+        is->endpoints = is->found; /* published once, never changed after */
+        memset(&is->found, 0, sizeof(is->found));
+    }
     if (!set) {
         is->failures++;
         if (is->failures == 1 || is->failures % 10 == 0)
@@ -449,6 +486,8 @@ void gw_jwks_stop(gw_jwks_t *j)
     for (size_t i = 0; i < j->n; i++) {
         gw_keyset_release(j->issuers[i].current);
         free(j->issuers[i].jwks_uri);
+        free_endpoints(&j->issuers[i].found);
+        free_endpoints(&j->issuers[i].endpoints);
     }
     pthread_cond_destroy(&j->wake);
     pthread_cond_destroy(&j->fetched);
@@ -532,4 +571,26 @@ int gw_jwks_has_kid(gw_jwks_t *j, size_t issuer, const char *kid)
     int has = is->current && !stale(j, is, cmn_mono_ms()) && lookup(is->current, kid) != NULL;
     pthread_mutex_unlock(&j->mu);
     return has;
+}
+
+int gw_jwks_endpoints(gw_jwks_t *j, size_t issuer, cmn_arena_t *arena, gw_oidc_endpoints_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (issuer >= j->n)
+        return CMN_ERR_NOTFOUND;
+    pthread_mutex_lock(&j->mu);
+    const gw_oidc_endpoints_t *e = &j->issuers[issuer].endpoints;
+    int rc = e->authorization && e->token ? 0 : CMN_ERR_UNAVAILABLE;
+    if (rc == 0) {
+        out->authorization = cmn_arena_strndup(arena, e->authorization, strlen(e->authorization));
+        out->token = cmn_arena_strndup(arena, e->token, strlen(e->token));
+        out->end_session =
+            e->end_session ? cmn_arena_strndup(arena, e->end_session, strlen(e->end_session))
+                           : NULL;
+        out->iss_parameter = e->iss_parameter;
+        if (!out->authorization || !out->token || (e->end_session && !out->end_session))
+            rc = CMN_ERR_NOMEM;
+    }
+    pthread_mutex_unlock(&j->mu);
+    return rc;
 }

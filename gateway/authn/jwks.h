@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "gateway/config/config.h"
 #include "gateway/limits.h"
 
@@ -70,6 +71,19 @@ gw_jwks_result_t gw_jwks_find(gw_jwks_t *j, size_t issuer, const char *kid, int 
 int gw_jwks_has_kid(gw_jwks_t *j, size_t issuer, const char *kid);
 
 void gw_keyset_release(gw_keyset_t *set);
+
+/* An issuer's sign-in endpoints, from the discovery document its keys were found with. */
+typedef struct {
+    const char *authorization; /* authorization_endpoint */
+    const char *token;         /* token_endpoint */
+    const char *end_session;   /* end_session_endpoint, or NULL */
+    int iss_parameter; /* authorization_response_iss_parameter_supported: responses carry iss */
+} gw_oidc_endpoints_t;
+
+/* Issuer #issuer's endpoints, copied into arena. Returns 0, CMN_ERR_UNAVAILABLE until its
+ * discovery document was read (with an authorization and a token endpoint hubgate may call: https,
+ * or http to a loopback literal), CMN_ERR_NOTFOUND, CMN_ERR_NOMEM. Never blocks on the network. */
+int gw_jwks_endpoints(gw_jwks_t *j, size_t issuer, cmn_arena_t *arena, gw_oidc_endpoints_t *out);
 
 /* Parses a JWKS document into a key set. Keys that are unusable (kty other than RSA or EC, RSA
  * under 2048 bits, a curve other than P-256/P-384, a point off the curve, use other than sig,

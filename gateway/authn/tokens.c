@@ -1,5 +1,5 @@
 #include "gateway/authn/tokens.h"
-#include "audit/db.h"
+#include "gateway/authn/store.h"
 #include "audit/event.h"
 #include "common/clock.h"
 #include "common/sha256.h"
@@ -18,7 +18,6 @@
 #include <time.h>
 
 #define CACHE_SLOTS 1024
-#define POOL        4
 
 typedef struct {
     unsigned char hash[32];
@@ -28,17 +27,15 @@ typedef struct {
 } slot_t;
 
 struct gw_tokens {
-    char *url;
-    pthread_mutex_t mu;
-    PGconn *idle[POOL];
-    size_t nidle;
+    gw_store_t *store;
+    pthread_mutex_t mu; /* the cache */
     slot_t cache[CACHE_SLOTS];
 };
 
 gw_tokens_t *gw_tokens_create(const char *database_url)
 {
     gw_tokens_t *t = calloc(1, sizeof(*t));
-    if (!t || !(t->url = strdup(database_url))) {
+    if (!t || !(t->store = gw_store_create(database_url, "hubgate tokens"))) {
         free(t);
         return NULL;
     }
@@ -50,62 +47,11 @@ void gw_tokens_destroy(gw_tokens_t *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nidle; i++)
-        PQfinish(t->idle[i]);
+    gw_store_destroy(t->store);
     for (size_t i = 0; i < CACHE_SLOTS; i++)
         json_decref(t->cache[i].row);
     pthread_mutex_destroy(&t->mu);
-    free(t->url);
     free(t);
-}
-
-static PGconn *acquire(gw_tokens_t *t)
-{
-    pthread_mutex_lock(&t->mu);
-    PGconn *c = t->nidle ? t->idle[--t->nidle] : NULL;
-    pthread_mutex_unlock(&t->mu);
-    if (c && PQstatus(c) == CONNECTION_OK)
-        return c;
-    PQfinish(c);
-    /* The audit log's connection settings: bounded connect, keepalives, and a commit that
-     * returns only when durable (a revocation is a privileged change). */
-    char err[512];
-    c = aud_db_connect(t->url, "hubgate tokens", err, sizeof(err));
-    if (!c)
-        cmn_log_warn("tokens", "cannot connect to the database: %s", err);
-    return c;
-}
-
-static void release(gw_tokens_t *t, PGconn *c)
-{
-    if (!c)
-        return;
-    pthread_mutex_lock(&t->mu);
-    /* Only a connection in no transaction goes back: never one a failed change left open. */
-    if (t->nidle < POOL && PQstatus(c) == CONNECTION_OK &&
-        PQtransactionStatus(c) == PQTRANS_IDLE) {
-        t->idle[t->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&t->mu);
-    PQfinish(c);
-}
-
-/* Runs sql with n text or binary params on c (NULL: not connected). The result when the
- * statement returned rows (possibly none; the caller PQclears it), else NULL, with a failure
- * logged as "<what> failed". */
-static PGresult *query(PGconn *c, const char *what, const char *sql, int n,
-                       const char *const *params, const int *lengths, const int *formats)
-{
-    if (!c)
-        return NULL;
-    PGresult *res = PQexecParams(c, sql, n, NULL, params, lengths, formats, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK)
-        return res;
-    cmn_log_warn("tokens", "%s failed: %s", what,
-                 res ? PQresultErrorMessage(res) : PQerrorMessage(c));
-    PQclear(res);
-    return NULL;
 }
 
 const char *gw_tokens_name_problem(const char *name)
@@ -127,41 +73,6 @@ const char *gw_tokens_name_problem(const char *name)
     return NULL;
 }
 
-/* Ends the transaction a change opened: COMMIT when rc is 0, else ROLLBACK. Returns rc, or
- * CMN_ERR_DB when the COMMIT failed (then nothing changed). */
-static int finish(PGconn *c, int rc, const char *what)
-{
-    PGresult *res = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
-    if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
-        cmn_log_error("tokens", "%s: the commit failed after the audit event was recorded: %s",
-                      what, PQresultErrorMessage(res));
-        rc = CMN_ERR_DB;
-    }
-    PQclear(res);
-    return rc;
-}
-
-static int begin(PGconn *c)
-{
-    PGresult *res = PQexec(c, "BEGIN");
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    return ok;
-}
-
-static json_t *owner_snapshot(const gw_identity_t *id)
-{
-    json_t *groups = json_array();
-    for (size_t i = 0; i < id->ngroups; i++)
-        json_array_append_new(groups, json_string(id->groups[i]));
-    /* Every group (an identity carries at most GW_MAX_GROUPS: more was refused), and whether
-     * the email was verified, so that the token grants what its owner's login did. */
-    return json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:s?, s:o, s:b}", "iss", id->iss, "sub",
-                     id->sub, "email", id->email, "email_verified", id->email_verified,
-                     "preferred_username", id->preferred_username, "name", id->name, "groups",
-                     groups, "mfa", id->mfa);
-}
-
 int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
                    const char *scope, int days, cmn_arena_t *arena, gw_tokens_confirm_fn confirm,
                    void *arg, const char **token, json_t **info)
@@ -181,7 +92,7 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
         return CMN_ERR_NOMEM;
     cmn_sha256(tok, strlen(tok), hash);
 
-    json_t *snap = owner_snapshot(owner);
+    json_t *snap = gw_identity_snapshot(owner);
     char *snap_text = snap ? json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(snap);
     char id[32], daystr[16];
@@ -192,9 +103,9 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     int lengths[8] = {0, 32, 0, 0, 0, 0, 0, 0};
     int formats[8] = {0, 1, 0, 0, 0, 0, 0, 0};
     int rc = CMN_ERR_DB;
-    PGconn *c = snap_text ? acquire(t) : NULL;
-    int open = c && begin(c);
-    PGresult *res = query(open ? c : NULL, "minting",
+    PGconn *c = snap_text ? gw_store_acquire(t->store) : NULL;
+    int open = c && gw_store_begin(t->store, c);
+    PGresult *res = gw_store_query(t->store, open ? c : NULL, "minting",
                                      "INSERT INTO access_token (id, hash, name, owner_iss, "
                                      "owner_sub, owner, scope, expires_at) VALUES ($1, $2, $3, $4, "
                                      "$5, $6::jsonb, $7, now() + make_interval(days => $8::int)) "
@@ -213,14 +124,14 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     }
     PQclear(res);
     if (open)
-        rc = finish(c, rc, "minting");
+        rc = gw_store_finish(t->store, c, rc, "minting");
     if (rc == 0) {
         *token = tok;
     } else {
         json_decref(*info);
         *info = NULL;
     }
-    release(t, c);
+    gw_store_release(t->store, c);
     free(snap_text);
     return rc;
 }
@@ -228,13 +139,15 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
 json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
 {
     const char *params[2] = {owner->iss, owner->sub};
-    PGconn *c = acquire(t);
-    PGresult *res = query(c, "listing",
+    PGconn *c = gw_store_acquire(t->store);
+    PGresult *res = gw_store_query(t->store, c, "listing",
                                      "SELECT id, name, scope, to_char(created_at AT TIME ZONE "
                                      "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at "
                                      "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
                                      "to_char(revoked_at AT TIME ZONE 'UTC', "
-                                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), expires_at < now() FROM "
+                                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), expires_at < now(), "
+                                     "to_char(last_used_at AT TIME ZONE 'UTC', "
+                                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM "
                                      "access_token WHERE owner_iss = $1 AND owner_sub = $2 ORDER BY "
                                      "created_at DESC, id LIMIT 1000",
                                      2, params, NULL, NULL);
@@ -249,11 +162,13 @@ json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
                                     strcmp(PQgetvalue(res, i, 6), "t") == 0);
             if (row && !PQgetisnull(res, i, 5))
                 json_object_set_new(row, "revoked", json_string(PQgetvalue(res, i, 5)));
+            if (row && !PQgetisnull(res, i, 7))
+                json_object_set_new(row, "last_used", json_string(PQgetvalue(res, i, 7)));
             json_array_append_new(out, row);
         }
     }
     PQclear(res);
-    release(t, c);
+    gw_store_release(t->store, c);
     return out;
 }
 
@@ -261,11 +176,11 @@ int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
                      gw_tokens_confirm_fn confirm, void *arg)
 {
     const char *params[3] = {id, owner->iss, owner->sub};
-    PGconn *c = acquire(t);
-    int open = c && begin(c);
+    PGconn *c = gw_store_acquire(t->store);
+    int open = c && gw_store_begin(t->store, c);
     /* The revoked token's name and scope come back for its token.revoked event: the report of
      * tokens minted and revoked names each the same way. */
-    PGresult *res = query(open ? c : NULL, "revoking",
+    PGresult *res = gw_store_query(t->store, open ? c : NULL, "revoking",
                             "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
                             "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
                             "RETURNING name, scope",
@@ -283,8 +198,8 @@ int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
         rc = info ? confirm(arg, info) : CMN_ERR_NOMEM;
     json_decref(info);
     if (open)
-        rc = finish(c, rc, "revoking");
-    release(t, c);
+        rc = gw_store_finish(t->store, c, rc, "revoking");
+    gw_store_release(t->store, c);
     if (rc == 0) {
         /* Effective at once here: no cached acceptance of this token survives. */
         pthread_mutex_lock(&t->mu);
@@ -306,11 +221,12 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
 {
     const char *params[1] = {(const char *)hash};
     int lengths[1] = {32}, formats[1] = {1};
-    PGconn *c = acquire(t);
-    PGresult *res = query(c, "lookup",
+    PGconn *c = gw_store_acquire(t->store);
+    PGresult *res = gw_store_query(t->store, c, "lookup",
                                      "SELECT id, name, scope, owner::text, extract(epoch FROM "
-                                     "expires_at)::bigint, revoked_at IS NOT NULL FROM access_token "
-                                     "WHERE hash = $1",
+                                     "expires_at)::bigint, revoked_at IS NOT NULL, last_used_at IS "
+                                     "NULL OR last_used_at < now() - interval '1 minute' FROM "
+                                     "access_token WHERE hash = $1",
                                      1, params, lengths, formats);
     int rc = CMN_ERR_DB;
     *row = NULL;
@@ -325,10 +241,18 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
                              strcmp(PQgetvalue(res, 0, 5), "t") == 0);
             if (!*row)
                 rc = CMN_ERR_NOMEM;
+            /* When it was last used, for its owner's page and access reviews: at most once a
+             * minute per token, and never a reason to refuse it. */
+            if (rc == 0 && strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+                const char *id[1] = {PQgetvalue(res, 0, 0)};
+                (void)gw_store_exec(t->store, c, "recording use",
+                                    "UPDATE access_token SET last_used_at = now() WHERE id = $1",
+                                    1, id);
+            }
         }
     }
     PQclear(res);
-    release(t, c);
+    gw_store_release(t->store, c);
     return rc;
 }
 

@@ -369,6 +369,42 @@ static void parse_regions(loader_t *l, json_t *root)
                     def);
 }
 
+/* identity.login: browser sign-in. Its issuer must be one of identity.issuers: those keys verify
+ * the ID tokens, and the access tokens of the same people are accepted alike. */
+static void parse_login(loader_t *l, json_t *id)
+{
+    gw_config_t *cfg = l->cfg;
+    cfg->login.session_hours = 12;
+    cfg->login.idle_minutes = 60;
+    json_t *lg = get_object(l, "/identity", id, "login", 0);
+    if (!lg)
+        return;
+    static const char *const keys[] = {"issuer",        "client_id",    "client_secret_file",
+                                       "session_hours", "idle_minutes", NULL};
+    cmn_jdiag_keys(&l->diag, "/identity/login", lg, keys);
+    const char *issuer = get_string(l, "/identity/login", lg, "issuer", 1, NULL);
+    cfg->login.client_id = get_string(l, "/identity/login", lg, "client_id", 1, NULL);
+    const char *sf =
+        resolve_path(l, get_string(l, "/identity/login", lg, "client_secret_file", 1, NULL));
+    cfg->login.client_secret =
+        sf ? read_secret(l, "/identity/login/client_secret_file", sf) : NULL;
+    cfg->login.session_hours =
+        get_int(l, "/identity/login", lg, "session_hours", 1, 24 * 30, 12);
+    cfg->login.idle_minutes = get_int(l, "/identity/login", lg, "idle_minutes", 5, 24 * 60, 60);
+    if (!issuer)
+        return;
+    for (size_t i = 0; i < cfg->n_issuers; i++) {
+        if (cfg->issuers[i].issuer && strcmp(cfg->issuers[i].issuer, issuer) == 0) {
+            cfg->login.issuer = cfg->issuers[i].issuer;
+            cfg->login.issuer_index = i;
+            return;
+        }
+    }
+    cmn_jdiag_error(&l->diag, "/identity/login/issuer", 0,
+                    "\"%s\" is not one of identity.issuers (its keys verify the ID tokens)",
+                    issuer);
+}
+
 static void parse_identity(loader_t *l, json_t *root)
 {
     gw_config_t *cfg = l->cfg;
@@ -381,7 +417,7 @@ static void parse_identity(loader_t *l, json_t *root)
         return;
     static const char *const keys[] = {"issuers",         "tokens",         "jwks_refresh_seconds",
                                        "jwks_max_stale_seconds", "leeway_seconds", "assertion_key",
-                                       NULL};
+                                       "login",           NULL};
     cmn_jdiag_keys(&l->diag, "/identity", id, keys);
     cfg->jwks_refresh_seconds = get_int(l, "/identity", id, "jwks_refresh_seconds", 10, 86400, 300);
     cfg->jwks_max_stale_seconds =
@@ -455,6 +491,7 @@ static void parse_identity(loader_t *l, json_t *root)
             iss->algorithms[iss->n_algorithms++] = cmn_arena_strndup(&cfg->arena, s, strlen(s));
         }
     }
+    parse_login(l, id);
 }
 
 static void parse_audit(loader_t *l, json_t *root)
@@ -668,6 +705,8 @@ void gw_config_free(gw_config_t *cfg)
         if (cfg->regions[i].token)
             OPENSSL_cleanse((void *)cfg->regions[i].token, strlen(cfg->regions[i].token));
     }
+    if (cfg->login.client_secret)
+        OPENSSL_cleanse((void *)cfg->login.client_secret, strlen(cfg->login.client_secret));
     cmn_arena_free(&cfg->arena);
     free(cfg);
 }

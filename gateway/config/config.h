@@ -92,6 +92,17 @@ typedef struct {
     int jwks_max_stale_seconds; /* keep using the last good keys this long while the IdP is down */
     int leeway_seconds;         /* clock skew allowed on exp, nbf, iat */
     const char *assertion_key;  /* PEM (P-256) signing X-Hubgate-Identity; NULL: per process */
+    /* identity.login: people sign in at /-/login with this issuer (one of `issuers`, whose keys
+     * verify its ID tokens), hubgate a confidential client of it (docs/sign-in.md). issuer
+     * NULL: no browser sign-in. */
+    struct {
+        const char *issuer;
+        size_t issuer_index;     /* into issuers */
+        const char *client_id;
+        const char *client_secret; /* secret, read from client_secret_file */
+        int session_hours;       /* a session ends this long after sign-in, whatever happens */
+        int idle_minutes;        /* and after this long without a page view */
+    } login;
 
     struct {
         const char *signing_key; /* absolute path */

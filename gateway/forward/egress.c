@@ -19,6 +19,7 @@
  * other way round. */
 static const char link_aad[] = "hubgate-egress-v4";
 static const char xet_aad[] = "hubgate-xet-token-v1";
+static const char login_aad[] = "hubgate-login-v1";
 
 int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t errlen)
 {
@@ -205,4 +206,16 @@ int gw_egress_open_xet_token(const gw_egress_key_t *key, const char *token, time
                              cmn_arena_t *arena, gw_egress_claim_t *out)
 {
     return open_token(key, token, now, xet_aad, arena, out);
+}
+
+const char *gw_egress_seal_login(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+                                 cmn_arena_t *arena)
+{
+    return seal(key, claim, login_aad, arena);
+}
+
+int gw_egress_open_login(const gw_egress_key_t *key, const char *token, time_t now,
+                         cmn_arena_t *arena, gw_egress_claim_t *out)
+{
+    return open_token(key, token, now, login_aad, arena, out);
 }

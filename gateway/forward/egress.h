@@ -49,4 +49,13 @@ const char *gw_egress_seal_xet_token(const gw_egress_key_t *key, const gw_egress
 int gw_egress_open_xet_token(const gw_egress_key_t *key, const char *token, time_t now,
                              cmn_arena_t *arena, gw_egress_claim_t *out);
 
+/* The same for a browser sign-in in flight (admin/login.h): its state, nonce and PKCE verifier
+ * in `headers`, the page to return to in `url`, method "LOGIN", sealed into the pre-login
+ * cookie under associated data of its own (never a link, nor a link one of these). Sealed
+ * with the egress key, so that any instance sharing it can finish a sign-in another began. */
+const char *gw_egress_seal_login(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+                                 cmn_arena_t *arena);
+int gw_egress_open_login(const gw_egress_key_t *key, const char *token, time_t now,
+                         cmn_arena_t *arena, gw_egress_claim_t *out);
+
 #endif

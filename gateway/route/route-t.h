@@ -125,6 +125,9 @@ typedef enum {
     GW_ADMIN_XET_TELEMETRY, /* POST /v1/telemetry: where Xet clients send telemetry, at the
                                root of their CAS URL's host */
     GW_ADMIN_OTHER,
+    GW_ADMIN_LOGIN,          /* /-/login: browser sign-in starts (docs/sign-in.md) */
+    GW_ADMIN_LOGIN_CALLBACK, /* /-/login/callback: the IdP sends the person back */
+    GW_ADMIN_LOGOUT,         /* /-/logout */
 } gw_admin_route_t;
 
 typedef enum { GW_LFS_OP_NONE = 0, GW_LFS_OP_DOWNLOAD, GW_LFS_OP_UPLOAD } gw_lfs_op_t;

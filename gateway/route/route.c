@@ -174,6 +174,7 @@ static void admin_route(gw_route_ctx_t *c, gw_route_t *out)
     } singles[] = {
         {"health", GW_ADMIN_HEALTH}, {"ready", GW_ADMIN_READY},   {"metrics", GW_ADMIN_METRICS},
         {"whoami", GW_ADMIN_WHOAMI}, {"tokens", GW_ADMIN_TOKENS}, {"jwks.json", GW_ADMIN_JWKS},
+        {"login", GW_ADMIN_LOGIN},   {"logout", GW_ADMIN_LOGOUT},
     };
     out->family = GW_FAMILY_ADMIN;
     out->action = GW_ACTION_NONE;
@@ -185,6 +186,8 @@ static void admin_route(gw_route_ctx_t *c, gw_route_t *out)
     } else if (n == 3 && is(c, 1, "tokens")) {
         out->admin = GW_ADMIN_TOKEN;
         out->object = seg(c, 2);
+    } else if (n == 3 && is(c, 1, "login") && is(c, 2, "callback")) {
+        out->admin = GW_ADMIN_LOGIN_CALLBACK;
     } else if (n == 3 && is(c, 1, "reports") && is(c, 2, "soc2")) {
         out->admin = GW_ADMIN_REPORT_SOC2;
     } else if (n == 3 && is(c, 1, "egress")) {

@@ -86,5 +86,6 @@ int gw_route_is_hubgate_own(const gw_route_t *route)
 int gw_route_admin_is_public(gw_admin_route_t admin)
 {
     return admin == GW_ADMIN_HEALTH || admin == GW_ADMIN_READY || admin == GW_ADMIN_METRICS ||
-           admin == GW_ADMIN_JWKS || admin == GW_ADMIN_XET_TELEMETRY;
+           admin == GW_ADMIN_JWKS || admin == GW_ADMIN_XET_TELEMETRY || admin == GW_ADMIN_LOGIN ||
+           admin == GW_ADMIN_LOGIN_CALLBACK;
 }

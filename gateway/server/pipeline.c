@@ -11,6 +11,7 @@
 #include "gateway/http/xff.h"
 
 #include "gateway/admin/admin.h"
+#include "gateway/admin/login.h"
 #include "gateway/admin/report_http.h"
 #include "gateway/auditlog/auditlog.h"
 #include "gateway/auditlog/wait.h"
@@ -439,6 +440,13 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
             return gw_request_error(req, conn, 401, NULL,
                                     "Invalid credentials in Authorization header");
         }
+    }
+
+    if (req->identity.kind == GW_ID_ANONYMOUS && gw_login_session_route(&req->route)) {
+        /* hubgate's own pages: a person's browser session, when its cookie names a live one */
+        int sr = gw_login_authenticate(req);
+        if (sr)
+            return gw_request_fail(req, conn, sr, "the session store is unavailable");
     }
 
     req->stage = "authorization";

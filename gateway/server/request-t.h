@@ -25,6 +25,7 @@
 /* The stages' own objects, opaque here (their headers say what they are). */
 typedef struct gw_jwks gw_jwks_t;
 typedef struct gw_tokens gw_tokens_t;
+typedef struct gw_sessions gw_sessions_t;
 typedef struct gw_auth gw_auth_t;
 typedef struct gw_assertion gw_assertion_t;
 typedef struct gw_policies gw_policies_t;
@@ -37,6 +38,7 @@ typedef struct {
     gw_egress_key_t egress_key;
     gw_jwks_t *jwks;
     gw_tokens_t *tokens;
+    gw_sessions_t *sessions; /* people's browser sessions; NULL without identity.login */
     gw_auth_t *auth;
     gw_assertion_t *assertion;
     gw_policies_t *policies;
@@ -82,6 +84,9 @@ typedef struct {
     gw_framing_t framing;
     gw_route_t route;
     gw_identity_t identity;
+    /* hubgate's own pages, for a person signed in with the browser (admin/login.h): */
+    const char *session_id; /*   their session's public id, or NULL */
+    char form_token[44];    /*   what the pages' forms carry, derived from the session */
     pol_policy_t *policy; /* the generation that decided this request (a reference) */
     pol_decision_t decision;
     int decided;

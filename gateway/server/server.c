@@ -19,6 +19,8 @@
 #include "gateway/forward/egress.h"
 
 #include "gateway/authn/auth.h"
+#include "gateway/authn/sessions.h"
+#include "gateway/authn/tokens.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -155,9 +157,11 @@ int gw_serve_run(const gw_config_t *cfg)
     }
     srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
     srv.tokens = gw_tokens_create(cfg->database);
+    srv.sessions = cfg->login.issuer ? gw_sessions_create(cfg->database) : NULL;
     srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, gw_lifecycle_keys_changed, &srv) : NULL;
     srv.auth = gw_auth_create(cfg, srv.jwks, srv.tokens);
-    if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth) {
+    if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth ||
+        (cfg->login.issuer && !srv.sessions)) {
         cmn_log_error("serve", "cannot set up authentication");
         goto out;
     }
@@ -247,6 +251,7 @@ out:
     gw_auth_destroy(srv.auth);
     gw_jwks_stop(srv.jwks);
     gw_tokens_destroy(srv.tokens);
+    gw_sessions_destroy(srv.sessions);
     gw_assertion_destroy(srv.assertion);
     gw_policies_stop(srv.policies);
     /* The process's stream last: it takes gateway.stopped. */

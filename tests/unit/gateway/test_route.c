@@ -46,7 +46,8 @@ typedef struct {
 static const char *const lfs_names[] = {"", "download", "upload"};
 static const char *const admin_names[] = {"",       "health", "ready", "metrics",     "whoami",
                                           "tokens", "token",  "jwks",  "report_soc2", "egress",
-                                          "xet_cas", "xet_telemetry", "other"};
+                                          "xet_cas", "xet_telemetry", "other", "login",
+                                          "login_callback", "logout"};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reading the case file */

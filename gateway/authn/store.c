@@ -1,0 +1,118 @@
+#include "gateway/authn/store.h"
+
+#include "audit/db.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL 4
+
+struct gw_store {
+    char *url;
+    char *name;
+    pthread_mutex_t mu;
+    PGconn *idle[POOL];
+    size_t nidle;
+};
+
+gw_store_t *gw_store_create(const char *database_url, const char *name)
+{
+    gw_store_t *s = calloc(1, sizeof(*s));
+    if (!s || !(s->url = strdup(database_url)) || !(s->name = strdup(name))) {
+        if (s)
+            free(s->url);
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+void gw_store_destroy(gw_store_t *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nidle; i++)
+        PQfinish(s->idle[i]);
+    pthread_mutex_destroy(&s->mu);
+    free(s->url);
+    free(s->name);
+    free(s);
+}
+
+PGconn *gw_store_acquire(gw_store_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    PGconn *c = s->nidle ? s->idle[--s->nidle] : NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (c && PQstatus(c) == CONNECTION_OK)
+        return c;
+    PQfinish(c);
+    char err[512];
+    c = aud_db_connect(s->url, s->name, err, sizeof(err));
+    if (!c)
+        cmn_log_warn("store", "%s: cannot connect to the database: %s", s->name, err);
+    return c;
+}
+
+void gw_store_release(gw_store_t *s, PGconn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->nidle < POOL && PQstatus(c) == CONNECTION_OK &&
+        PQtransactionStatus(c) == PQTRANS_IDLE) {
+        s->idle[s->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    PQfinish(c);
+}
+
+PGresult *gw_store_query(gw_store_t *s, PGconn *c, const char *what, const char *sql, int n,
+                         const char *const *params, const int *lengths, const int *formats)
+{
+    if (!c)
+        return NULL;
+    PGresult *res = PQexecParams(c, sql, n, NULL, params, lengths, formats, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        return res;
+    cmn_log_warn("store", "%s: %s failed: %s", s->name, what,
+                 res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+    PQclear(res);
+    return NULL;
+}
+
+int gw_store_exec(gw_store_t *s, PGconn *c, const char *what, const char *sql, int n,
+                  const char *const *params)
+{
+    if (!c)
+        return -1;
+    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        cmn_log_warn("store", "%s: %s failed: %s", s->name, what,
+                     res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+int gw_store_begin(gw_store_t *s, PGconn *c)
+{
+    return gw_store_exec(s, c, "BEGIN", "BEGIN", 0, NULL) == 0;
+}
+
+int gw_store_finish(gw_store_t *s, PGconn *c, int rc, const char *what)
+{
+    PGresult *res = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
+    if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        cmn_log_error("store", "%s: %s: the commit failed after the audit event was recorded: %s",
+                      s->name, what, PQresultErrorMessage(res));
+        rc = CMN_ERR_DB;
+    }
+    PQclear(res);
+    return rc;
+}
