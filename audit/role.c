@@ -110,7 +110,11 @@ out:
 static const char check_sql[] =
     "WITH t(name, kind) AS (VALUES ('audit_stream', 'audit'), ('audit_event', 'audit'), "
     "  ('audit_checkpoint', 'audit'), ('audit_stream_key', 'audit'), ('policy_version', 'audit'), "
-    "  ('access_token', 'token'), ('schema_migration', 'migration')), "
+    "  ('access_token', 'token'), ('login_session', 'token'), ('schema_migration', 'migration')), "
+    /* the columns a gateway updates: a revocation, a token's last use, a session's end */
+    "cols(name, col) AS (VALUES ('access_token', 'revoked_at'), ('access_token', 'last_used_at'), "
+    "  ('login_session', 'last_seen_at'), ('login_session', 'ended_at'), "
+    "  ('login_session', 'ended_reason')), "
     "rel AS (SELECT t.name, t.kind, c.oid, c.relowner, c.relnamespace FROM t "
     "  JOIN pg_class c ON c.oid = to_regclass(t.name)), "
     "owner AS (SELECT oid FROM pg_roles WHERE rolname = 'hubgate_owner') "
@@ -137,9 +141,10 @@ static const char check_sql[] =
     "  unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) p(priv) "
     "  WHERE has_table_privilege(rel.oid, p.priv) "
     "  AND NOT (p.priv = 'INSERT' AND rel.kind IN ('audit', 'token')) "
-    "UNION ALL SELECT format('may UPDATE access_token.%s', a.attname) FROM rel "
-    "  JOIN pg_attribute a ON a.attrelid = rel.oid WHERE rel.name = 'access_token' "
-    "  AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'revoked_at' "
+    "UNION ALL SELECT format('may UPDATE %s.%s', rel.name, a.attname) FROM rel "
+    "  JOIN pg_attribute a ON a.attrelid = rel.oid WHERE rel.kind = 'token' "
+    "  AND a.attnum > 0 AND NOT a.attisdropped "
+    "  AND (rel.name, a.attname::text) NOT IN (SELECT name, col FROM cols) "
     "  AND NOT has_table_privilege(rel.oid, 'UPDATE') "
     "  AND has_column_privilege(rel.oid, a.attnum, 'UPDATE') "
     "UNION ALL SELECT format('may CREATE in schema %s', n.nspname) FROM pg_namespace n "
@@ -153,10 +158,10 @@ static const char check_sql[] =
     "UNION ALL SELECT format('lacks %s on %s (is it a member of hubgate_gateway?)', p.priv, "
     "  rel.name) FROM rel, unnest(ARRAY['SELECT', 'INSERT']) p(priv) "
     "  WHERE rel.kind IN ('audit', 'token') AND NOT has_table_privilege(rel.oid, p.priv) "
-    "UNION ALL SELECT 'lacks UPDATE (revoked_at) on access_token (is it a member of "
-    "hubgate_gateway?)' FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid "
-    "  AND a.attname = 'revoked_at' WHERE rel.name = 'access_token' "
-    "  AND NOT has_column_privilege(rel.oid, a.attnum, 'UPDATE')";
+    "UNION ALL SELECT format('lacks UPDATE (%s) on %s (is it a member of hubgate_gateway?)', "
+    "  cols.col, rel.name) FROM cols JOIN rel USING (name) JOIN pg_attribute a "
+    "  ON a.attrelid = rel.oid AND a.attname = cols.col "
+    "  WHERE NOT has_column_privilege(rel.oid, a.attnum, 'UPDATE')";
 
 int aud_role_check_gateway(PGconn *db, char *role, size_t rolelen, char *problems,
                            size_t problemslen)

@@ -251,7 +251,8 @@ test('006 upgrades a database at 005 holding events this release wrote; writing 
 
   const m = await runHubgate(['db', 'migrate', '--database', url]);
   assert.equal(m.code, 0, m.stdout + m.stderr);
-  assert.deepEqual(m.stdout.trim().split('\n'), ['applied 006_audit_event_indexes.sql', `database is up to date: ${migrations.length} migrations (1 applied now)`]);
+  const after005 = migrations.filter((f) => f > '005_least_privilege.sql');
+  assert.deepEqual(m.stdout.trim().split('\n'), [...after005.map((f) => `applied ${f}`), `database is up to date: ${migrations.length} migrations (${after005.length} applied now)`]);
   assert.deepEqual(audIndexes(pg, 'at005'), INDEXES_006);
   assert.equal(q('select count(*) from audit_event'), written);
 
@@ -280,4 +281,48 @@ test('006 upgrades a database at 005 holding events this release wrote; writing 
   assert.equal(report.criteria['CC8.1'].versions.length, 1);
   assert.equal(v.sha256, crypto.createHash('sha256').update(POLICY).digest('hex'));
   assert.equal(v.in_force_at_start, true);
+});
+
+// ---- 007_sign_in.sql ----
+
+test('007 upgrades a database at 006 holding tokens and events this release wrote: tokens keep working and record their use', async (t) => {
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
+  pg.psql('create database at006', { db: 'postgres' });
+  migrateUpTo(pg, 'at006', '006_audit_event_indexes.sql');
+  const q = (sql) => pg.psql(sql, { db: 'at006' });
+  const url = pg.url.replace(/\/hubgate$/, '/at006');
+  assert.equal(q(`select to_regclass('login_session') is null`), 't');
+
+  // Before: tokens minted and used, requests audited (a gateway of this release that does not
+  // touch what 007 adds: no sign-in configured, and no token used before the upgrade).
+  const config = { database: url, audit: { stream: 'gw-006', checkpoint_every: 5 } };
+  const alice = await idp.token('alice');
+  const gw1 = await gateway({ migrate: false, policy: POLICY, config });
+  const t1 = new Date(Date.now() - 1000).toISOString();
+  const minted = await mintToken(gw1, alice, { name: 'before-007', scope: 'read' });
+  assert.equal((await fetch(`${gw1.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } })).status, 200);
+  assert.equal(await gw1.stop(), 0);
+  const events = q('select count(*) from audit_event');
+
+  const m = await runHubgate(['db', 'migrate', '--database', url]);
+  assert.equal(m.code, 0, m.stdout + m.stderr);
+  assert.deepEqual(m.stdout.trim().split('\n'), ['applied 007_sign_in.sql', `database is up to date: ${migrations.length} migrations (1 applied now)`]);
+  assert.equal(q('select count(*) from audit_event'), events, 'every event is still there');
+  assert.equal(q(`select count(*) from access_token where last_used_at is null`), '1', 'the old token, never used');
+  assert.equal(q(`select pg_get_userbyid(relowner) from pg_class where relname = 'login_session'`), 'hubgate_owner');
+
+  // After: the token minted before works and its use is recorded (once a minute at most); the
+  // API lists it with last_used; the chain goes on and verifies.
+  const gw2 = await gateway({ migrate: false, policy: POLICY, config });
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`${gw2.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${minted.token}` } });
+    assert.equal(r.status, 200, `the token minted before 007 still works (${i})`);
+    await sleep(1100); // past the token cache: each use is a lookup
+  }
+  assert.match(q(`select last_used_at is not null and last_used_at > now() - interval '1 minute' from access_token where id = '${minted.id}'`), /^t$/);
+  const listed = await (await fetch(`${gw2.url}/-/tokens`, { headers: { authorization: `Bearer ${alice}` } })).json();
+  assert.ok(listed.find((x) => x.id === minted.id && /^\d{4}-\d\d-\d\dT/.test(x.last_used)), JSON.stringify(listed));
+  assert.equal(await gw2.stop(), 0);
+  await sleep(50);
+  await checkEvidence(pg, 'at006', { from: t1, to: lastCheckpoint(pg, 'at006'), dir: makeTempDir('m007'), name: 'at006' });
 });

@@ -2,7 +2,7 @@
 // - a non-superuser migrator (CREATEROLE, owner of the database) migrates PostgreSQL 15, and
 //   after any migration no role is left a member of hubgate_owner;
 // - the gateway's group holds exactly SELECT and INSERT on the audit tables, and on
-//   access_token plus UPDATE (revoked_at);
+//   access_token and login_session plus the UPDATE of the columns a gateway changes;
 // - `hubgate db role create` makes the gateway's and the auditor's login roles, nothing more;
 // - `hubgate serve` refuses a database role that could alter the audit log, naming the fix;
 // - a database populated by the previous release (tests/fixtures/db/legacy-0.1.sql) upgrades:
@@ -36,7 +36,9 @@ function privileges(pg, role, db) {
 }
 
 const GATEWAY_PRIVILEGES = [
-  'access_token.revoked_at:UPDATE', 'access_token:INSERT', 'access_token:SELECT',
+  'access_token.last_used_at:UPDATE', 'access_token.revoked_at:UPDATE', 'access_token:INSERT', 'access_token:SELECT',
+  'login_session.ended_at:UPDATE', 'login_session.ended_reason:UPDATE', 'login_session.last_seen_at:UPDATE',
+  'login_session:INSERT', 'login_session:SELECT',
   ...AUDIT_TABLES.flatMap((t) => [`${t}:INSERT`, `${t}:SELECT`]),
   'schema_migration:SELECT',
 ].sort();
@@ -53,7 +55,7 @@ function assertLayout(pg, db) {
   assert.equal(pg.psql(`select pg_get_userbyid(proowner) from pg_proc where proname = 'hubgate_append_only'`, { db }), 'hubgate_owner');
   assert.deepEqual(privileges(pg, 'hubgate_gateway', db), GATEWAY_PRIVILEGES);
   assert.deepEqual(privileges(pg, 'hubgate_auditor', db),
-    [...AUDIT_TABLES, 'access_token', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
+    [...AUDIT_TABLES, 'access_token', 'login_session', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
   assert.equal(pg.psql(`select rolcanlogin from pg_roles where rolname = 'hubgate_migrator'`, { db }), 'f', 'hubgate_migrator exists and cannot log in');
 }
 
