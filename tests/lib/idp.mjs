@@ -1,6 +1,7 @@
 // Runs tests/fixtures/idp/idp.mjs (oidc-provider 9, RFC 9068 at+jwt access tokens) for a test.
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { SignJWT, importJWK, decodeJwt } from 'jose';
 import {
   Capture, REPO, SCOPE, makeTempDir, refreshReaper, register, sleep, spawnCaptured, terminate,
@@ -15,9 +16,11 @@ export const DEFAULT_USERS_FILE = path.join(REPO, 'tests', 'fixtures', 'idp', 'u
  * Starts the IdP on a free port (or `port`). Options:
  *   usersFile  default tests/fixtures/idp/users.json
  *   keysFile   private JWKs; default a new file in the IdP's temp dir (created by the IdP)
- *   ttl        access token lifetime in seconds (default 300)
+ *   ttl        access and ID token lifetime in seconds (default 300)
  *   audience   string or array (default 'hubgate'); the first is the default audience
  *   port       default: a free one
+ *   login      { clientId = 'hubgate-login', secret = random, redirectPrefix = 'http://127.0.0.1:' }:
+ *              hubgate's browser sign-in client (--login-*); redirectPrefix a string or array
  */
 export async function startIdp(opts = {}) {
   const dir = makeTempDir('idp');
@@ -31,17 +34,36 @@ export async function startIdp(opts = {}) {
   let proc = null;
   let issuer = null;
   let jwksUri = null;
+  let endpoints = null;
+  // Fixed at the first start, so a restarted IdP knows the same client.
+  const login = opts.login && {
+    clientId: opts.login.clientId ?? 'hubgate-login',
+    secret: opts.login.secret ?? crypto.randomBytes(16).toString('hex'),
+    redirectPrefixes: [].concat(opts.login.redirectPrefix ?? 'http://127.0.0.1:'),
+  };
 
   const launch = async () => {
     const args = [IDP_SCRIPT, '--port', String(port), '--keys', keysFile, '--users', usersFile, '--ttl', String(ttl)];
     for (const a of audiences) args.push('--audience', a);
+    if (login) {
+      args.push('--login-client', login.clientId, '--login-secret', login.secret);
+      for (const p of login.redirectPrefixes) args.push('--login-redirect-prefix', p);
+    }
     if (proc) captures.err.push('--- restarted ---\n');
     proc = spawnCaptured('idp', process.execPath, args, { cwd: dir, captures });
     refreshReaper();
     const ready = await waitForJsonLine(proc, (o) => o.ready === true, 15000, 'idp start');
     issuer = ready.issuer;
     port = Number(new URL(issuer).port);
-    jwksUri = null;
+    const disc = await idp.discovery();
+    jwksUri = disc.jwks_uri;
+    endpoints = {
+      authorization: disc.authorization_endpoint,
+      token: disc.token_endpoint,
+      userinfo: disc.userinfo_endpoint,
+      jwks: disc.jwks_uri,
+      endSession: disc.end_session_endpoint,
+    };
   };
 
   const idp = {
@@ -57,6 +79,12 @@ export async function startIdp(opts = {}) {
     get pid() {
       return proc?.child.pid ?? null;
     },
+    /** { authorization, token, userinfo, jwks, endSession }: URLs from the discovery document. */
+    get endpoints() {
+      return endpoints;
+    },
+    /** { clientId, secret, redirectPrefixes } of the browser sign-in client, or null. */
+    login: login || null,
     usersFile,
     users,
     audience: audiences[0],
@@ -121,6 +149,55 @@ export async function startIdp(opts = {}) {
         throw new Error(`idp token for ${user}: HTTP ${r.status}: ${JSON.stringify(r.body)}`);
       }
       return r.body.access_token;
+    },
+
+    /**
+     * Signs a person in the way a browser would, without one: GETs `authorizeUrl` (the
+     * client's /auth request, with its redirect_uri), then follows the IdP's redirects with a
+     * cookie jar and fills the sign-in form with `login` and `password`. Resolves the URL (a
+     * URL object) the IdP redirects to on redirect_uri — code, state, iss, or error and
+     * error_description — without fetching it. Throws with the IdP's answer on anything else,
+     * e.g. a refused login (HTTP 403, the form again) or a refused redirect_uri (HTTP 400).
+     */
+    async authorize(authorizeUrl, { login: name, password }) {
+      let url = new URL(authorizeUrl);
+      const origin = new URL(issuer).origin;
+      if (url.origin !== origin) throw new Error(`idp.authorize: ${url.origin} is not the IdP (${origin})`);
+      const redirectUri = url.searchParams.get('redirect_uri');
+      const jar = new Map();
+      let body;
+      for (let step = 0; step < 8; step += 1) {
+        const method = body === undefined ? 'GET' : 'POST';
+        const headers = {};
+        if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+        if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+        const r = await httpRequest(url, { method, headers, body });
+        // All cookies go back to every path: only the IdP sees them, and it reads each by name.
+        for (const c of [].concat(r.headers['set-cookie'] ?? [])) {
+          const [pair, ...attrs] = c.split(';');
+          const eq = pair.indexOf('=');
+          const [k, v] = [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
+          const gone = attrs.some((a) => {
+            const [ak, av = ''] = a.trim().split('=');
+            return (/^expires$/i.test(ak) && Date.parse(av) <= Date.now()) || (/^max-age$/i.test(ak) && Number(av) <= 0);
+          });
+          if (gone || v === '') jar.delete(k);
+          else jar.set(k, v);
+        }
+        body = undefined;
+        if (r.status >= 300 && r.status < 400 && r.headers.location) {
+          const next = new URL(r.headers.location, url);
+          if (`${next.origin}${next.pathname}` === redirectUri) return next;
+          if (next.origin !== origin) throw new Error(`idp.authorize: redirected off the IdP to ${next.href}`);
+          url = next;
+        } else if (r.status === 200 && method === 'GET' && /<input[^>]*name="password"/.test(r.body)) {
+          url = new URL(/<form[^>]*action="([^"]+)"/.exec(r.body)[1], url);
+          body = new URLSearchParams({ login: name, password }).toString();
+        } else {
+          throw new Error(`idp.authorize: HTTP ${r.status} for ${method} ${url.pathname}: ${r.body.slice(0, 500)}`);
+        }
+      }
+      throw new Error('idp.authorize: no redirect to redirect_uri after 8 steps');
     },
 
     /**
