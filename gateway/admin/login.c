@@ -347,11 +347,6 @@ static int record_session(void *arg, const json_t *info)
     gw_request_event(req, &ev, AUD_KIND_SESSION_STARTED, 303);
     aud_event_detail_str(&ev, "session_id", json_string_value(json_object_get(info, "id")));
     aud_event_detail_str(&ev, "expires", json_string_value(json_object_get(info, "expires")));
-    const gw_header_t *ua = gw_headers_find(req->headers, req->nheaders, "user-agent");
-    if (ua)
-        aud_event_detail_str(&ev, "user_agent",
-                             cmn_arena_strndup(&req->arena, ua->value,
-                                               ua->value_len < 256 ? ua->value_len : 256));
     int rc = aud_writer_append(req->srv->audit, &ev);
     if (rc != 0)
         cmn_log_warn("login", "%s: the audit log cannot record the sign-in (%s): no session",

@@ -106,7 +106,9 @@ static void security_headers(struct MHD_Response *r, const char *nonce)
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: with no-referrer chromium sends "Origin: null" on the
+     * page's own form posts, which the form check must refuse */
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 }
 
 static void audit_answer(gw_request_t *req, unsigned status)

@@ -24,10 +24,12 @@ static void time_cell(gw_page_t *p, const json_t *row, const char *key, const ch
 {
     const char *v = json_string_value(json_object_get(row, key));
     gw_page_html(p, "<td>");
-    if (v) {
-        gw_page_html(p, "<time>");
+    if (v && strlen(v) == 20) { /* YYYY-MM-DDTHH:MM:SSZ, shown as YYYY-MM-DD HH:MM UTC */
+        gw_page_html(p, "<time datetime=\"");
         gw_page_text(p, v);
-        gw_page_html(p, "</time>");
+        gw_page_htmlf(p, "\">%.10s %.5s UTC</time>", v, v + 11);
+    } else if (v) {
+        gw_page_text(p, v);
     } else {
         gw_page_text(p, none);
     }

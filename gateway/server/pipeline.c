@@ -113,9 +113,12 @@ void gw_pipeline_on_completed(void *cls, struct MHD_Connection *conn, void **con
     gw_metrics_request(req->route.action, status);
     /* A sealed egress link is a capability: the log names the route, not the link. */
     int sealed = req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_EGRESS;
+    /* nor does it name a sign-in's code and state */
+    int callback =
+        req->route.family == GW_FAMILY_ADMIN && req->route.admin == GW_ADMIN_LOGIN_CALLBACK;
     cmn_log_debug("access", "%s %s %s family=%s action=%s status=%u up=%llu down=%llu",
                   req->request_id, req->method ? req->method : "-",
-                  sealed ? "/-/egress/(sealed)" : req->target,
+                  sealed ? "/-/egress/(sealed)" : callback ? "/-/login/callback" : req->target,
                   gw_route_family_name(req->route.family), gw_route_action_name(req->route.action),
                   status, (unsigned long long)sent, (unsigned long long)received);
     gw_metrics_bytes(sent, received);

@@ -179,3 +179,30 @@ export async function openFile(file, { width = 1280, height = 1600, fullPage = t
     fs.rmSync(profile, { recursive: true, force: true });
   }
 }
+
+// A browser for pages served over http (hubgate's own, the IdP's): a context with a profile of
+// its own, removed by close(). Resolves { context, page, close() }.
+export async function browserContext({ width = 1100, height = 900, timeoutMs = 60000 } = {}) {
+  const pw = loadPlaywright();
+  if (!pw) throw new Error(browserSkip() || 'playwright-core is missing');
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hubgate-chromium-'));
+  const context = await pw.chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    env: { ...process.env, HOME: profile },
+    timeout: timeoutMs,
+    viewport: { width, height },
+    serviceWorkers: 'block',
+  });
+  context.setDefaultTimeout(timeoutMs);
+  const page = context.pages()[0] || await context.newPage();
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close().catch(() => {});
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
