@@ -110,11 +110,16 @@ out:
 static const char check_sql[] =
     "WITH t(name, kind) AS (VALUES ('audit_stream', 'audit'), ('audit_event', 'audit'), "
     "  ('audit_checkpoint', 'audit'), ('audit_stream_key', 'audit'), ('policy_version', 'audit'), "
-    "  ('access_token', 'token'), ('login_session', 'token'), ('schema_migration', 'migration')), "
-    /* the columns a gateway updates: a revocation, a token's last use, a session's end */
+    "  ('access_token', 'token'), ('login_session', 'token'), ('device_grant', 'token'), "
+    "  ('refresh_token', 'token'), ('schema_migration', 'migration')), "
+    /* the columns a gateway updates: a revocation, a token's last use, a session's end, a
+     * device grant's polls and decision, a refresh token's use */
     "cols(name, col) AS (VALUES ('access_token', 'revoked_at'), ('access_token', 'last_used_at'), "
     "  ('login_session', 'last_seen_at'), ('login_session', 'ended_at'), "
-    "  ('login_session', 'ended_reason')), "
+    "  ('login_session', 'ended_reason'), ('device_grant', 'last_poll_at'), "
+    "  ('device_grant', 'status'), ('device_grant', 'decided_at'), ('device_grant', 'owner_iss'), "
+    "  ('device_grant', 'owner_sub'), ('device_grant', 'owner'), ('device_grant', 'scope'), "
+    "  ('refresh_token', 'used_at'), ('refresh_token', 'revoked_at')), "
     "rel AS (SELECT t.name, t.kind, c.oid, c.relowner, c.relnamespace FROM t "
     "  JOIN pg_class c ON c.oid = to_regclass(t.name)), "
     "owner AS (SELECT oid FROM pg_roles WHERE rolname = 'hubgate_owner') "

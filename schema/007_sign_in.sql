@@ -31,3 +31,63 @@ GRANT SELECT ON login_session TO hubgate_auditor;
 -- token page and access reviews.
 ALTER TABLE access_token ADD COLUMN last_used_at timestamptz;
 GRANT UPDATE (last_used_at) ON access_token TO hubgate_gateway;
+
+-- `hf auth login` (the OAuth device grant, RFC 8628): one row per device that asked. The
+-- device code is shown to the device once; only its SHA-256 is stored. The user code is what
+-- the person types or confirms; unique among live grants. The gateway records each poll, the
+-- person's decision, and the token it issued once.
+CREATE TABLE device_grant (
+    id           text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{8,64}$'),
+    device_hash  bytea NOT NULL UNIQUE CHECK (length(device_hash) = 32),
+    user_code    text NOT NULL CHECK (user_code ~ '^[BCDFGHJKLMNPQRSTVWXZ]{8}$'),
+    client_id    text NOT NULL CHECK (length(client_id) BETWEEN 1 AND 128),
+    client_ip    text NOT NULL CHECK (length(client_ip) <= 64),
+    user_agent   text NOT NULL CHECK (length(user_agent) <= 512),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    last_poll_at timestamptz,
+    status       text NOT NULL DEFAULT 'pending'
+                 CHECK (status IN ('pending', 'approved', 'denied', 'issued')),
+    decided_at   timestamptz,
+    owner_iss    text,
+    owner_sub    text,
+    owner        jsonb,
+    scope        text CHECK (scope IN ('read', 'write')),
+    CHECK (expires_at > created_at),
+    CHECK ((status = 'pending') = (decided_at IS NULL)),
+    CHECK (status NOT IN ('approved', 'issued') OR (owner IS NOT NULL AND scope IS NOT NULL))
+);
+CREATE UNIQUE INDEX device_grant_live_code ON device_grant (user_code) WHERE status = 'pending';
+ALTER TABLE device_grant OWNER TO hubgate_owner;
+GRANT SELECT, INSERT ON device_grant TO hubgate_gateway;
+GRANT UPDATE (last_poll_at, status, decided_at, owner_iss, owner_sub, owner, scope)
+    ON device_grant TO hubgate_gateway;
+GRANT SELECT ON device_grant TO hubgate_auditor;
+
+-- The refresh tokens of a device sign-in, rotated at each use: `grant_id` ties every rotation
+-- (and every access token they minted, access_token.grant_id) to the sign-in that started
+-- them, which bounds them all: nothing outlives signed_in_at + identity.tokens.max_days.
+CREATE TABLE refresh_token (
+    id           text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{8,64}$'),
+    hash         bytea NOT NULL UNIQUE CHECK (length(hash) = 32),
+    grant_id     text NOT NULL REFERENCES device_grant (id),
+    owner_iss    text NOT NULL,
+    owner_sub    text NOT NULL,
+    owner        jsonb NOT NULL,
+    scope        text NOT NULL CHECK (scope IN ('read', 'write')),
+    signed_in_at timestamptz NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    used_at      timestamptz,
+    revoked_at   timestamptz,
+    CHECK (expires_at > created_at)
+);
+CREATE INDEX refresh_token_grant ON refresh_token (grant_id);
+CREATE INDEX refresh_token_owner ON refresh_token (owner_iss, owner_sub);
+ALTER TABLE refresh_token OWNER TO hubgate_owner;
+GRANT SELECT, INSERT ON refresh_token TO hubgate_gateway;
+GRANT UPDATE (used_at, revoked_at) ON refresh_token TO hubgate_gateway;
+GRANT SELECT ON refresh_token TO hubgate_auditor;
+
+ALTER TABLE access_token ADD COLUMN grant_id text REFERENCES device_grant (id);
+CREATE INDEX access_token_grant ON access_token (grant_id) WHERE grant_id IS NOT NULL;

@@ -73,10 +73,11 @@ const char *gw_tokens_name_problem(const char *name)
     return NULL;
 }
 
-int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
-                   const char *scope, int days, cmn_arena_t *arena, gw_tokens_confirm_fn confirm,
-                   void *arg, const char **token, json_t **info)
+int gw_tokens_insert(gw_tokens_t *t, PGconn *c, const gw_identity_t *owner, const char *name,
+                     const char *scope, long long seconds, const char *grant_id,
+                     cmn_arena_t *arena, const char **token, json_t **info)
 {
+    *info = NULL;
     if (gw_tokens_name_problem(name))
         return CMN_ERR_INVAL;
     unsigned char secret[24], idraw[9], hash[32];
@@ -91,48 +92,63 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     if (!tok)
         return CMN_ERR_NOMEM;
     cmn_sha256(tok, strlen(tok), hash);
-
     json_t *snap = gw_identity_snapshot(owner);
     char *snap_text = snap ? json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(snap);
-    char id[32], daystr[16];
+    char id[32], secs[24];
     snprintf(id, sizeof(id), "tok_%s", idenc);
-    snprintf(daystr, sizeof(daystr), "%d", days);
-    const char *params[8] = {id, (const char *)hash, name, owner->iss, owner->sub, snap_text,
-                             scope, daystr};
-    int lengths[8] = {0, 32, 0, 0, 0, 0, 0, 0};
-    int formats[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+    snprintf(secs, sizeof(secs), "%lld", seconds);
+    const char *params[9] = {id,        (const char *)hash, name, owner->iss, owner->sub,
+                             snap_text, scope,              secs, grant_id};
+    int lengths[9] = {0, 32, 0, 0, 0, 0, 0, 0, 0};
+    int formats[9] = {0, 1, 0, 0, 0, 0, 0, 0, 0};
+    PGresult *res = gw_store_query(t->store, snap_text ? c : NULL, "minting",
+                                   "INSERT INTO access_token (id, hash, name, owner_iss, "
+                                   "owner_sub, owner, scope, expires_at, grant_id) VALUES ($1, $2, "
+                                   "$3, $4, $5, $6::jsonb, $7, now() + make_interval(secs => $8::bigint), $9) "
+                                   "RETURNING to_char(created_at AT TIME ZONE 'UTC', "
+                                   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at AT TIME "
+                                   "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                                   "extract(epoch FROM expires_at - now())::bigint",
+                                   9, params, lengths, formats);
     int rc = CMN_ERR_DB;
-    PGconn *c = snap_text ? gw_store_acquire(t->store) : NULL;
-    int open = c && gw_store_begin(t->store, c);
-    PGresult *res = gw_store_query(t->store, open ? c : NULL, "minting",
-                                     "INSERT INTO access_token (id, hash, name, owner_iss, "
-                                     "owner_sub, owner, scope, expires_at) VALUES ($1, $2, $3, $4, "
-                                     "$5, $6::jsonb, $7, now() + make_interval(days => $8::int)) "
-                                     "RETURNING to_char(created_at AT TIME ZONE 'UTC', "
-                                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(expires_at AT TIME "
-                                     "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                                     8, params, lengths, formats);
-    *info = NULL;
     if (res && PQntuples(res) == 1) {
-        *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "name", name, "scope", scope,
-                          "created", PQgetvalue(res, 0, 0), "expires", PQgetvalue(res, 0, 1));
+        *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "name", name, "scope",
+                          scope, "created", PQgetvalue(res, 0, 0), "expires",
+                          PQgetvalue(res, 0, 1), "expires_in",
+                          (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10));
         rc = *info ? 0 : CMN_ERR_NOMEM;
-        /* Committed only once the event is durable: no token without its token.minted. */
-        if (rc == 0 && confirm)
-            rc = confirm(arg, *info);
     }
     PQclear(res);
+    free(snap_text);
+    if (rc == 0)
+        *token = tok;
+    return rc;
+}
+
+int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
+                   const char *scope, int days, cmn_arena_t *arena, gw_tokens_confirm_fn confirm,
+                   void *arg, const char **token, json_t **info)
+{
+    *info = NULL;
+    if (gw_tokens_name_problem(name))
+        return CMN_ERR_INVAL;
+    PGconn *c = gw_store_acquire(t->store);
+    int open = gw_store_begin(t->store, c);
+    int rc = open ? gw_tokens_insert(t, c, owner, name, scope, (long long)days * 86400, NULL,
+                                     arena, token, info)
+                  : CMN_ERR_DB;
+    /* Committed only once the event is durable: no token without its token.minted. */
+    if (rc == 0 && confirm)
+        rc = confirm(arg, *info);
     if (open)
         rc = gw_store_finish(t->store, c, rc, "minting");
-    if (rc == 0) {
-        *token = tok;
-    } else {
+    gw_store_release(t->store, c);
+    if (rc) {
         json_decref(*info);
         *info = NULL;
+        *token = NULL;
     }
-    gw_store_release(t->store, c);
-    free(snap_text);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #define HUBGATE_GATEWAY_TOKENS_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "common/arena.h"
@@ -51,6 +52,15 @@ void gw_tokens_destroy(gw_tokens_t *t);
 int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
                    const char *scope, int days, cmn_arena_t *arena, gw_tokens_confirm_fn confirm,
                    void *arg, const char **token, json_t **info);
+
+/* The insert itself, on connection c inside the caller's transaction (a device grant issues a
+ * token with its refresh token and its audit event, all or nothing): a token for owner named
+ * `name` with `scope`, expiring `seconds` from the database's now, tied to device grant
+ * grant_id (NULL: none). Returns 0 with *token and *info ({id, name, scope, created, expires,
+ * expires_in}); CMN_ERR_INVAL (a name gw_tokens_name_problem refuses), CMN_ERR_DB. Blocks. */
+int gw_tokens_insert(gw_tokens_t *t, PGconn *c, const gw_identity_t *owner, const char *name,
+                     const char *scope, long long seconds, const char *grant_id,
+                     cmn_arena_t *arena, const char **token, json_t **info);
 
 /* The owner's tokens, newest first, as a JSON array (new reference), or NULL on a database
  * error. Blocks. */

@@ -39,6 +39,9 @@ const GATEWAY_PRIVILEGES = [
   'access_token.last_used_at:UPDATE', 'access_token.revoked_at:UPDATE', 'access_token:INSERT', 'access_token:SELECT',
   'login_session.ended_at:UPDATE', 'login_session.ended_reason:UPDATE', 'login_session.last_seen_at:UPDATE',
   'login_session:INSERT', 'login_session:SELECT',
+  ...['decided_at', 'last_poll_at', 'owner', 'owner_iss', 'owner_sub', 'scope', 'status'].map((c) => `device_grant.${c}:UPDATE`),
+  'device_grant:INSERT', 'device_grant:SELECT',
+  'refresh_token.revoked_at:UPDATE', 'refresh_token.used_at:UPDATE', 'refresh_token:INSERT', 'refresh_token:SELECT',
   ...AUDIT_TABLES.flatMap((t) => [`${t}:INSERT`, `${t}:SELECT`]),
   'schema_migration:SELECT',
 ].sort();
@@ -55,7 +58,7 @@ function assertLayout(pg, db) {
   assert.equal(pg.psql(`select pg_get_userbyid(proowner) from pg_proc where proname = 'hubgate_append_only'`, { db }), 'hubgate_owner');
   assert.deepEqual(privileges(pg, 'hubgate_gateway', db), GATEWAY_PRIVILEGES);
   assert.deepEqual(privileges(pg, 'hubgate_auditor', db),
-    [...AUDIT_TABLES, 'access_token', 'login_session', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
+    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
   assert.equal(pg.psql(`select rolcanlogin from pg_roles where rolname = 'hubgate_migrator'`, { db }), 'f', 'hubgate_migrator exists and cannot log in');
 }
 
