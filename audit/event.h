@@ -59,7 +59,9 @@
     X(AUDIT_SPOOLED, "audit.spooled")                                                              \
     X(REPORT_EXPORTED, "report.exported") /* v2 on */                                              \
     X(SESSION_STARTED, "session.started") /* sign-in, schema 007 on */                              \
-    X(SESSION_ENDED, "session.ended")
+    X(SESSION_ENDED, "session.ended")                                                              \
+    X(DEVICE_APPROVED, "device.approved")                                                          \
+    X(DEVICE_DENIED, "device.denied")
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,

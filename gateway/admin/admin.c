@@ -5,6 +5,7 @@
 #include "gateway/http/answer.h"
 
 #include "gateway/admin/admin.h"
+#include "gateway/admin/device.h"
 #include "gateway/admin/login.h"
 #include "gateway/admin/token_page.h"
 #include "gateway/admin/token_api.h"
@@ -134,6 +135,10 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
     case GW_ADMIN_LOGIN_CALLBACK:
     case GW_ADMIN_LOGOUT:
         return gw_login_answer(req, conn, body, body_len);
+    case GW_ADMIN_DEVICE:
+    case GW_ADMIN_DEVICE_CONFIRM:
+    case GW_ADMIN_OAUTH_TOKEN:
+        return gw_device_answer(req, conn, body, body_len);
     case GW_ADMIN_REPORT_SOC2:
         return gw_report_http_answer(req, conn);
     case GW_ADMIN_XET_TELEMETRY:

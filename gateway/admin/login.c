@@ -129,7 +129,8 @@ int gw_login_session_route(const gw_route_t *route)
     if (route->family != GW_FAMILY_ADMIN)
         return 0;
     return route->admin == GW_ADMIN_TOKENS || route->admin == GW_ADMIN_TOKEN ||
-           route->admin == GW_ADMIN_LOGOUT || route->admin == GW_ADMIN_WHOAMI;
+           route->admin == GW_ADMIN_LOGOUT || route->admin == GW_ADMIN_WHOAMI ||
+           route->admin == GW_ADMIN_DEVICE || route->admin == GW_ADMIN_DEVICE_CONFIRM;
 }
 
 int gw_login_authenticate(gw_request_t *req)

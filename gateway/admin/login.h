@@ -14,7 +14,7 @@
 #include "gateway/server/request-t.h"
 
 /* 1 for the routes a browser session may authenticate: hubgate's own pages (/-/tokens and its
- * children, /-/logout, /-/whoami), never a Hub route. */
+ * children, /-/logout, /-/whoami, the device confirmation), never a Hub route. */
 int gw_login_session_route(const gw_route_t *route);
 
 /* For a request without credentials on such a route: the session its cookie names, if live,

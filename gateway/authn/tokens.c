@@ -43,6 +43,11 @@ gw_tokens_t *gw_tokens_create(const char *database_url)
     return t;
 }
 
+struct gw_store *gw_tokens_store(gw_tokens_t *t)
+{
+    return t->store;
+}
+
 void gw_tokens_destroy(gw_tokens_t *t)
 {
     if (!t)

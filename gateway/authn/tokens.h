@@ -41,6 +41,10 @@ typedef int (*gw_tokens_confirm_fn)(void *arg, const json_t *info);
 
 /* Opens the store over the database URL (connections are made on first use). */
 gw_tokens_t *gw_tokens_create(const char *database_url);
+
+/* Its connections, for a change that inserts a token in a transaction of its own
+ * (gw_tokens_insert). */
+struct gw_store *gw_tokens_store(gw_tokens_t *t);
 void gw_tokens_destroy(gw_tokens_t *t);
 
 /* Mints a token for an SSO identity. name passed gw_tokens_name_problem; scope is "read" or

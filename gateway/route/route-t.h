@@ -128,6 +128,9 @@ typedef enum {
     GW_ADMIN_LOGIN,          /* /-/login: browser sign-in starts (docs/sign-in.md) */
     GW_ADMIN_LOGIN_CALLBACK, /* /-/login/callback: the IdP sends the person back */
     GW_ADMIN_LOGOUT,         /* /-/logout */
+    GW_ADMIN_DEVICE,         /* /oauth/device: `hf auth login` asks (POST), a person confirms (GET) */
+    GW_ADMIN_DEVICE_CONFIRM, /* POST /oauth/device/confirm: the confirmation page's form */
+    GW_ADMIN_OAUTH_TOKEN,    /* POST /oauth/token: the device polls, or refreshes */
 } gw_admin_route_t;
 
 typedef enum { GW_LFS_OP_NONE = 0, GW_LFS_OP_DOWNLOAD, GW_LFS_OP_UPLOAD } gw_lfs_op_t;

@@ -205,6 +205,15 @@ static void oauth_route(gw_route_ctx_t *c, gw_route_t *out)
      * method and depth: no rule allowing unknown routes may ever forward one to the hub. */
     if (is(c, 0, "oauth")) {
         gw_route_none_repo(out, GW_FAMILY_OAUTH, GW_ACTION_NONE, NULL);
+        /* the device grant hubgate serves itself (docs/sign-in.md); the rest stays refused */
+        gw_admin_route_t own = n == 2 && is(c, 1, "device")                       ? GW_ADMIN_DEVICE
+                               : n == 3 && is(c, 1, "device") && is(c, 2, "confirm") ? GW_ADMIN_DEVICE_CONFIRM
+                               : n == 2 && is(c, 1, "token")                      ? GW_ADMIN_OAUTH_TOKEN
+                                                                                  : GW_ADMIN_NONE;
+        if (own != GW_ADMIN_NONE) {
+            out->family = GW_FAMILY_ADMIN;
+            out->admin = own;
+        }
         return;
     }
     if (is(c, 0, "scim")) {

@@ -87,5 +87,6 @@ int gw_route_admin_is_public(gw_admin_route_t admin)
 {
     return admin == GW_ADMIN_HEALTH || admin == GW_ADMIN_READY || admin == GW_ADMIN_METRICS ||
            admin == GW_ADMIN_JWKS || admin == GW_ADMIN_XET_TELEMETRY || admin == GW_ADMIN_LOGIN ||
-           admin == GW_ADMIN_LOGIN_CALLBACK;
+           admin == GW_ADMIN_LOGIN_CALLBACK || admin == GW_ADMIN_DEVICE ||
+           admin == GW_ADMIN_OAUTH_TOKEN;
 }

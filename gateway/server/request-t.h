@@ -26,6 +26,8 @@
 typedef struct gw_jwks gw_jwks_t;
 typedef struct gw_tokens gw_tokens_t;
 typedef struct gw_sessions gw_sessions_t;
+typedef struct gw_devices gw_devices_t;
+typedef struct gw_ratelimit gw_ratelimit_t;
 typedef struct gw_auth gw_auth_t;
 typedef struct gw_assertion gw_assertion_t;
 typedef struct gw_policies gw_policies_t;
@@ -39,6 +41,8 @@ typedef struct {
     gw_jwks_t *jwks;
     gw_tokens_t *tokens;
     gw_sessions_t *sessions; /* people's browser sessions; NULL without identity.login */
+    gw_devices_t *devices;   /* `hf auth login`'s device grants; NULL without identity.login */
+    gw_ratelimit_t *code_attempts; /* user codes tried, per session and per address */
     gw_auth_t *auth;
     gw_assertion_t *assertion;
     gw_policies_t *policies;

@@ -19,7 +19,10 @@
 #include "gateway/forward/egress.h"
 
 #include "gateway/authn/auth.h"
+#include "gateway/authn/devices.h"
 #include "gateway/authn/sessions.h"
+#include "gateway/http/ratelimit.h"
+#include "gateway/admin/device.h"
 #include "gateway/authn/tokens.h"
 
 #include <arpa/inet.h>
@@ -158,10 +161,13 @@ int gw_serve_run(const gw_config_t *cfg)
     srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
     srv.tokens = gw_tokens_create(cfg->database);
     srv.sessions = cfg->login.issuer ? gw_sessions_create(cfg->database) : NULL;
+    srv.devices = cfg->login.issuer && srv.tokens ? gw_devices_create(srv.tokens, cfg->token_max_days)
+                                                  : NULL;
+    srv.code_attempts = gw_ratelimit_create(GW_DEVICE_CODE_ATTEMPTS);
     srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, gw_lifecycle_keys_changed, &srv) : NULL;
     srv.auth = gw_auth_create(cfg, srv.jwks, srv.tokens);
     if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth ||
-        (cfg->login.issuer && !srv.sessions)) {
+        (cfg->login.issuer && (!srv.sessions || !srv.devices)) || !srv.code_attempts) {
         cmn_log_error("serve", "cannot set up authentication");
         goto out;
     }
@@ -252,6 +258,8 @@ out:
     gw_jwks_stop(srv.jwks);
     gw_tokens_destroy(srv.tokens);
     gw_sessions_destroy(srv.sessions);
+    gw_devices_destroy(srv.devices);
+    gw_ratelimit_destroy(srv.code_attempts);
     gw_assertion_destroy(srv.assertion);
     gw_policies_stop(srv.policies);
     /* The process's stream last: it takes gateway.stopped. */

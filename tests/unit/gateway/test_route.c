@@ -47,7 +47,8 @@ static const char *const lfs_names[] = {"", "download", "upload"};
 static const char *const admin_names[] = {"",       "health", "ready", "metrics",     "whoami",
                                           "tokens", "token",  "jwks",  "report_soc2", "egress",
                                           "xet_cas", "xet_telemetry", "other", "login",
-                                          "login_callback", "logout"};
+                                          "login_callback", "logout", "device",
+                                          "device_confirm", "oauth_token"};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reading the case file */

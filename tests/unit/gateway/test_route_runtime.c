@@ -235,7 +235,8 @@ static void test_treatments(void **state)
         {"GET", "/api/organizations/acme/overview", GW_TREAT_PUBLIC},
         {"GET", "/api/organizations/acme/members", GW_TREAT_PUBLIC},
         {"GET", "/api/users/alice/likes", GW_TREAT_PUBLIC},
-        {"POST", "/oauth/token", GW_TREAT_DENY},
+        {"POST", "/oauth/token", GW_TREAT_LOCAL}, /* the device grant, hubgate's own */
+        {"POST", "/oauth/authorize", GW_TREAT_DENY},
         {"GET", "/oauth/anything/at/all", GW_TREAT_DENY},
         {"GET", "/.well-known/openid-configuration", GW_TREAT_DENY},
         {"PUT", "/scim/v2/Users/1", GW_TREAT_DENY},
