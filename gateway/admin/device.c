@@ -91,7 +91,7 @@ static enum MHD_Result authorize_device(gw_request_t *req, struct MHD_Connection
     }
     char key[96];
     snprintf(key, sizeof(key), "device-start %s", req->client_ip);
-    if (!gw_ratelimit_take(req->srv->code_attempts, key, cmn_mono_ms()))
+    if (!gw_ratelimit_take(req->srv->address_attempts, key, cmn_mono_ms()))
         return oauth_error(req, conn, 429, "slow_down", "too many sign-ins from this address", 1);
     const char *device_code = NULL, *user_code = NULL, *id = NULL;
     int rc = gw_devices_start(req->srv->devices, client_id, req->client_ip,
@@ -125,7 +125,7 @@ static int attempt_allowed(gw_request_t *req)
     snprintf(k2, sizeof(k2), "code address %s", req->client_ip);
     int64_t now = cmn_mono_ms();
     return gw_ratelimit_take(req->srv->code_attempts, k1, now) &&
-           gw_ratelimit_take(req->srv->code_attempts, k2, now);
+           gw_ratelimit_take(req->srv->address_attempts, k2, now);
 }
 
 static enum MHD_Result code_form(gw_request_t *req, struct MHD_Connection *conn, unsigned status,

@@ -13,8 +13,10 @@
 
 #include "gateway/server/request-t.h"
 
-/* How many user codes a session or an address may try in a minute. */
-#define GW_DEVICE_CODE_ATTEMPTS 10
+/* How many user codes a session may try in a minute, and how many device sign-ins and user
+ * codes an address (a whole office behind one NAT) may. */
+#define GW_DEVICE_CODE_ATTEMPTS    10
+#define GW_DEVICE_ADDRESS_ATTEMPTS 60
 
 enum MHD_Result gw_device_answer(gw_request_t *req, struct MHD_Connection *conn,
                                  const char *body, size_t body_len);

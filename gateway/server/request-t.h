@@ -42,7 +42,8 @@ typedef struct {
     gw_tokens_t *tokens;
     gw_sessions_t *sessions; /* people's browser sessions; NULL without identity.login */
     gw_devices_t *devices;   /* `hf auth login`'s device grants; NULL without identity.login */
-    gw_ratelimit_t *code_attempts; /* user codes tried, per session and per address */
+    gw_ratelimit_t *code_attempts;    /* user codes tried, per session */
+    gw_ratelimit_t *address_attempts; /* device sign-ins and user codes, per address */
     gw_auth_t *auth;
     gw_assertion_t *assertion;
     gw_policies_t *policies;

@@ -164,10 +164,12 @@ int gw_serve_run(const gw_config_t *cfg)
     srv.devices = cfg->login.issuer && srv.tokens ? gw_devices_create(srv.tokens, cfg->token_max_days)
                                                   : NULL;
     srv.code_attempts = gw_ratelimit_create(GW_DEVICE_CODE_ATTEMPTS);
+    srv.address_attempts = gw_ratelimit_create(GW_DEVICE_ADDRESS_ATTEMPTS);
     srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, gw_lifecycle_keys_changed, &srv) : NULL;
     srv.auth = gw_auth_create(cfg, srv.jwks, srv.tokens);
     if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth ||
-        (cfg->login.issuer && (!srv.sessions || !srv.devices)) || !srv.code_attempts) {
+        (cfg->login.issuer && (!srv.sessions || !srv.devices)) || !srv.code_attempts ||
+        !srv.address_attempts) {
         cmn_log_error("serve", "cannot set up authentication");
         goto out;
     }
@@ -260,6 +262,7 @@ out:
     gw_sessions_destroy(srv.sessions);
     gw_devices_destroy(srv.devices);
     gw_ratelimit_destroy(srv.code_attempts);
+    gw_ratelimit_destroy(srv.address_attempts);
     gw_assertion_destroy(srv.assertion);
     gw_policies_stop(srv.policies);
     /* The process's stream last: it takes gateway.stopped. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as hub from '@huggingface/hub';
 import { startStack, teardownAll, makeTempDir, waitForRow, REPO } from '../lib/harness.mjs';
 import { browserSkip, browserContext, pixelStats } from '../lib/browser.mjs';
+import { CLI_UA, pollToken, refreshToken, requestDeviceCode } from '../lib/hfcli.mjs';
 
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 const PASSWORD = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'idp', 'users.json'), 'utf8')).alice.password;
@@ -137,6 +138,55 @@ test('a person signs in with the browser, mints a token that a real client uses,
     const replay = await fetch(`${gw.url}/-/tokens`, { headers: { ...jar, accept: 'text/html' }, redirect: 'manual' });
     assert.equal(replay.status, 303);
     assert.equal(replay.headers.get('location'), '/-/login?return_to=/-/tokens');
+  } finally {
+    await b.close();
+  }
+});
+
+test('hf auth login\'s sequence runs while the browser approves its code', { skip }, async () => {
+  const b = await browserContext();
+  try {
+    const { page } = b;
+    // The CLI asks and prints verification_uri_complete; its first poll goes out at once.
+    const dc = await requestDeviceCode(gw);
+    assert.equal((await pollToken(gw, dc.device_code)).body.error, 'authorization_pending');
+    // The person opens the link: signs in first, comes back to the code.
+    await page.goto(dc.verification_uri_complete);
+    await page.fill('input[name=login]', 'alice');
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL(dc.verification_uri_complete.replace('-', '')), page.click('button[type=submit]')]);
+    assert.equal(await page.textContent('h1'), 'Sign in a device as you?');
+    const details = await page.textContent('table');
+    assert.match(details, new RegExp(dc.user_code));
+    assert.ok(details.includes(CLI_UA), 'which program asks');
+    assert.match(details, /127\.0\.0\.1/, 'from where');
+    assert.equal(await page.isChecked('input[name=scope][value=read]'), true, 'read unless the person chooses write');
+    await screenshot(page, 'device-confirmation');
+    // The CLI keeps polling every `interval` while the person decides.
+    let polls = 0;
+    const polling = (async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, dc.interval * 1000));
+        const p = await pollToken(gw, dc.device_code);
+        polls++;
+        if (p.body.error !== 'authorization_pending') return p;
+      }
+    })();
+    await page.check('input[name=scope][value=write]');
+    await page.click('button[value=approve]');
+    assert.equal(await page.textContent('h1'), 'Device signed in');
+    await screenshot(page, 'device-approved');
+    const done = await polling;
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.ok(polls >= 1);
+    const who = await (await fetch(`${gw.url}/api/whoami-v2`, { headers: { authorization: `Bearer ${done.body.access_token}` } })).json();
+    assert.equal(who.name, 'alice');
+    assert.equal(who.auth.accessToken.role, 'write');
+    const refreshed = await refreshToken(gw, done.body.refresh_token);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    // the token page lists the device's tokens: the person can end them there
+    await page.goto(`${gw.url}/-/tokens`);
+    assert.match(await page.textContent('body'), /hf auth login \d{4}-\d\d-\d\d/);
   } finally {
     await b.close();
   }
