@@ -61,7 +61,8 @@
     X(SESSION_STARTED, "session.started") /* sign-in, schema 007 on */                              \
     X(SESSION_ENDED, "session.ended")                                                              \
     X(DEVICE_APPROVED, "device.approved")                                                          \
-    X(DEVICE_DENIED, "device.denied")
+    X(DEVICE_DENIED, "device.denied")                                                              \
+    X(DIRECTORY_CHANGED, "directory.changed") /* SCIM */
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,
