@@ -91,3 +91,53 @@ GRANT SELECT ON refresh_token TO hubgate_auditor;
 
 ALTER TABLE access_token ADD COLUMN grant_id text REFERENCES device_grant (id);
 CREATE INDEX access_token_grant ON access_token (grant_id) WHERE grant_id IS NOT NULL;
+
+-- SCIM 2.0 provisioning (docs/sign-in.md, "Deprovisioning"): the directory's people and groups
+-- as Okta or Entra push them. A person is tied to an identity by externalId = the IdP's `sub`
+-- when the directory sends it, else by userName = a verified email. `version` grows with every
+-- change (a sequence), so every gateway notices a change within a second by polling one number.
+-- Rows are never deleted: a deleted user or group keeps its row with deleted_at (the evidence
+-- names it; a directory id is never reused).
+CREATE SEQUENCE directory_version;
+CREATE TABLE directory_user (
+    id           text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{8,64}$'),
+    user_name    text NOT NULL CHECK (length(user_name) BETWEEN 1 AND 256),
+    external_id  text CHECK (length(external_id) BETWEEN 1 AND 256),
+    display_name text CHECK (length(display_name) <= 256),
+    email        text CHECK (length(email) <= 256),
+    active       boolean NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    deleted_at   timestamptz,
+    version      bigint NOT NULL DEFAULT nextval('directory_version')
+);
+CREATE UNIQUE INDEX directory_user_name ON directory_user (lower(user_name)) WHERE deleted_at IS NULL;
+CREATE INDEX directory_user_external ON directory_user (external_id) WHERE deleted_at IS NULL;
+CREATE TABLE directory_group (
+    id           text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{8,64}$'),
+    display_name text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 256),
+    external_id  text CHECK (length(external_id) BETWEEN 1 AND 256),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    deleted_at   timestamptz,
+    version      bigint NOT NULL DEFAULT nextval('directory_version')
+);
+CREATE UNIQUE INDEX directory_group_name ON directory_group (lower(display_name)) WHERE deleted_at IS NULL;
+CREATE TABLE directory_member (
+    group_id text NOT NULL REFERENCES directory_group (id),
+    user_id  text NOT NULL REFERENCES directory_user (id),
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX directory_member_user ON directory_member (user_id);
+ALTER SEQUENCE directory_version OWNER TO hubgate_owner;
+ALTER TABLE directory_user OWNER TO hubgate_owner;
+ALTER TABLE directory_group OWNER TO hubgate_owner;
+ALTER TABLE directory_member OWNER TO hubgate_owner;
+GRANT USAGE, SELECT ON SEQUENCE directory_version TO hubgate_gateway;
+GRANT SELECT, INSERT ON directory_user, directory_group, directory_member TO hubgate_gateway;
+GRANT UPDATE (user_name, external_id, display_name, email, active, updated_at, deleted_at, version)
+    ON directory_user TO hubgate_gateway;
+GRANT UPDATE (display_name, external_id, updated_at, deleted_at, version)
+    ON directory_group TO hubgate_gateway;
+GRANT DELETE ON directory_member TO hubgate_gateway;
+GRANT SELECT ON directory_user, directory_group, directory_member TO hubgate_auditor;

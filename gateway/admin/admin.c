@@ -12,6 +12,7 @@
 #include "gateway/admin/whoami.h"
 #include "gateway/admin/page.h"
 #include "gateway/admin/report_http.h"
+#include "gateway/admin/scim.h"
 #include "gateway/auditlog/auditlog.h"
 #include "gateway/auditlog/request.h"
 #include "gateway/authn/assertion.h"
@@ -86,6 +87,8 @@ enum MHD_Result gw_admin_answer(gw_request_t *req, struct MHD_Connection *conn, 
 {
     if (req->route.family == GW_FAMILY_WHOAMI)
         return gw_whoami_v2(req, conn);
+    if (req->route.family == GW_FAMILY_SCIM)
+        return gw_scim_answer(req, conn, body, body_len);
     if (req->route.family == GW_FAMILY_TELEMETRY) {
         /* Usage pings about the caller: accepted and dropped, as the hub answers them. Sent
          * on, they would be the service account's. */

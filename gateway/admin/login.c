@@ -10,6 +10,7 @@
 #include "gateway/auditlog/request.h"
 
 #include "gateway/authn/auth.h"
+#include "gateway/authn/deprovisioned.h"
 #include "gateway/authn/jwks.h"
 #include "gateway/authn/sessions.h"
 
@@ -423,6 +424,8 @@ static enum MHD_Result login_callback(gw_request_t *req, struct MHD_Connection *
     if (rc)
         return refuse_callback(req, conn, rc == CMN_ERR_UNAVAILABLE ? 503 : 401, why);
     who.kind = GW_ID_SSO;
+    if (gw_deprovisioned_refuses(req->srv->deprovisioned, &who))
+        return refuse_callback(req, conn, 403, "the directory deactivated this account");
     req->identity = who;
     gw_request_decide(req, POL_ALLOW, "sign-in", "the identity provider signed the person in");
     const gw_header_t *ua = gw_headers_find(req->headers, req->nheaders, "user-agent");

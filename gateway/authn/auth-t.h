@@ -23,7 +23,8 @@
     X(TOKEN_EXPIRED, "token_expired")     /* hf_gw_ token past its expiry */                       \
     X(IDP_UNAVAILABLE, "idp_unavailable") /* no keys yet, or keys too stale (503) */               \
     X(STORE_UNAVAILABLE, "token_store_unavailable") /* the database (503) */                       \
-    X(INTERNAL, "internal")               /* out of memory (503) */
+    X(INTERNAL, "internal")               /* out of memory (503) */                                \
+    X(DEPROVISIONED, "deprovisioned")     /* the SCIM directory deactivated the person */
 
 typedef enum {
 #define GW_AUTH_REASON_ENUM(name, label) GW_AUTH_REASON_##name,

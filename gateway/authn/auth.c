@@ -4,6 +4,7 @@
 #include "common/err.h"
 #include "common/sha256.h"
 
+#include "gateway/authn/deprovisioned.h"
 #include "gateway/authn/jwt.h"
 
 #include <jansson.h>
@@ -30,6 +31,7 @@ struct gw_auth {
     const gw_config_t *cfg;
     gw_jwks_t *jwks;
     gw_tokens_t *tokens;
+    gw_deprovisioned_t *deprovisioned; /* with SCIM: the people refused whatever they present */
     pthread_mutex_t mu;
     slot_t cache[CACHE_SLOTS];
 };
@@ -44,6 +46,11 @@ gw_auth_t *gw_auth_create(const gw_config_t *cfg, gw_jwks_t *jwks, gw_tokens_t *
     a->tokens = tokens;
     pthread_mutex_init(&a->mu, NULL);
     return a;
+}
+
+void gw_auth_set_deprovisioned(gw_auth_t *a, gw_deprovisioned_t *d)
+{
+    a->deprovisioned = d;
 }
 
 void gw_auth_destroy(gw_auth_t *a)
@@ -344,6 +351,13 @@ int gw_auth_authenticate(gw_auth_t *a, const gw_header_t *headers, size_t n,
     *reason = GW_AUTH_REASON_NONE;
     *why = NULL;
     int res = authenticate(a, headers, n, arena, id, reason, why);
+    if (res == 0 && id->kind != GW_ID_ANONYMOUS && gw_deprovisioned_refuses(a->deprovisioned, id)) {
+        /* valid credentials of someone the directory removed: a live SSO token, a cached one,
+         * a hubgate token a cache has not yet seen revoked */
+        *reason = GW_AUTH_REASON_DEPROVISIONED;
+        *why = "the directory deactivated this person";
+        res = CMN_ERR_UNAUTHENTICATED;
+    }
     if (res != 0) {
         memset(id, 0, sizeof(*id)); /* nothing half-made survives a refusal */
         if (*reason == GW_AUTH_REASON_NONE)

@@ -47,4 +47,9 @@ int gw_auth_verify_id_token(gw_auth_t *a, size_t issuer, const char *token, size
                             const char *client_id, const char *nonce, cmn_arena_t *arena,
                             gw_identity_t *id, const char **reason);
 
+/* With SCIM: every authentication also refuses the people the directory deprovisioned (set
+ * once at start, before requests are served). */
+typedef struct gw_deprovisioned gw_deprovisioned_t;
+void gw_auth_set_deprovisioned(gw_auth_t *a, gw_deprovisioned_t *d);
+
 #endif

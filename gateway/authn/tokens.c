@@ -28,6 +28,7 @@ typedef struct {
 
 struct gw_tokens {
     gw_store_t *store;
+    int directory; /* SCIM: owners' groups come from the directory */
     pthread_mutex_t mu; /* the cache */
     slot_t cache[CACHE_SLOTS];
 };
@@ -41,6 +42,22 @@ gw_tokens_t *gw_tokens_create(const char *database_url)
     }
     pthread_mutex_init(&t->mu, NULL);
     return t;
+}
+
+void gw_tokens_use_directory(gw_tokens_t *t)
+{
+    t->directory = 1;
+}
+
+void gw_tokens_forget(gw_tokens_t *t)
+{
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        json_decref(t->cache[i].row);
+        t->cache[i].row = NULL;
+        t->cache[i].used = 0;
+    }
+    pthread_mutex_unlock(&t->mu);
 }
 
 struct gw_store *gw_tokens_store(gw_tokens_t *t)
@@ -243,12 +260,23 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
     const char *params[1] = {(const char *)hash};
     int lengths[1] = {32}, formats[1] = {1};
     PGconn *c = gw_store_acquire(t->store);
-    PGresult *res = gw_store_query(t->store, c, "lookup",
-                                     "SELECT id, name, scope, owner::text, extract(epoch FROM "
-                                     "expires_at)::bigint, revoked_at IS NOT NULL, last_used_at IS "
-                                     "NULL OR last_used_at < now() - interval '1 minute' FROM "
-                                     "access_token WHERE hash = $1",
-                                     1, params, lengths, formats);
+    /* With SCIM, the owner's groups are the directory's now (docs/sign-in.md): the person's
+     * directory user, tied by externalId = sub, else by userName = the verified email. */
+    static const char plain[] =
+        "SELECT id, name, scope, owner::text, extract(epoch FROM expires_at)::bigint, revoked_at "
+        "IS NOT NULL, last_used_at IS NULL OR last_used_at < now() - interval '1 minute', NULL "
+        "FROM access_token WHERE hash = $1";
+    static const char directory[] =
+        "SELECT t.id, t.name, t.scope, t.owner::text, extract(epoch FROM t.expires_at)::bigint, "
+        "t.revoked_at IS NOT NULL, t.last_used_at IS NULL OR t.last_used_at < now() - interval "
+        "'1 minute', (SELECT coalesce(json_agg(DISTINCT g.display_name), '[]')::text FROM "
+        "directory_user u JOIN directory_member m ON m.user_id = u.id JOIN directory_group g ON "
+        "g.id = m.group_id AND g.deleted_at IS NULL WHERE u.deleted_at IS NULL AND u.active AND "
+        "(u.external_id = t.owner_sub OR (u.external_id IS NULL AND lower(u.user_name) = "
+        "lower(t.owner->>'email') AND t.owner->>'email_verified' = 'true'))) "
+        "FROM access_token t WHERE t.hash = $1";
+    PGresult *res = gw_store_query(t->store, c, "lookup", t->directory ? directory : plain, 1,
+                                   params, lengths, formats);
     int rc = CMN_ERR_DB;
     *row = NULL;
     if (res) {
@@ -262,6 +290,13 @@ static int fetch_row(gw_tokens_t *t, const unsigned char hash[32], json_t **row)
                              strcmp(PQgetvalue(res, 0, 5), "t") == 0);
             if (!*row)
                 rc = CMN_ERR_NOMEM;
+            json_t *groups = PQgetisnull(res, 0, 7) ? NULL
+                                                    : json_loads(PQgetvalue(res, 0, 7), 0, NULL);
+            if (rc == 0 && t->directory && !json_is_array(groups))
+                rc = CMN_ERR_DB; /* the directory's answer hubgate cannot read: not the old groups */
+            if (rc == 0 && groups)
+                json_object_set(json_object_get(*row, "owner"), "groups", groups);
+            json_decref(groups);
             /* When it was last used, for its owner's page and access reviews: at most once a
              * minute per token, and never a reason to refuse it. */
             if (rc == 0 && strcmp(PQgetvalue(res, 0, 6), "t") == 0) {

@@ -42,6 +42,14 @@ typedef int (*gw_tokens_confirm_fn)(void *arg, const json_t *info);
 /* Opens the store over the database URL (connections are made on first use). */
 gw_tokens_t *gw_tokens_create(const char *database_url);
 
+/* With SCIM (set once at start): a token acts with its owner's groups in the directory now,
+ * not those it was minted with; an owner the directory does not know has none. */
+void gw_tokens_use_directory(gw_tokens_t *t);
+
+/* Forgets every cached lookup: after a change that revoked tokens in bulk (deprovisioning), at
+ * once on this instance. */
+void gw_tokens_forget(gw_tokens_t *t);
+
 /* Its connections, for a change that inserts a token in a transaction of its own
  * (gw_tokens_insert). */
 struct gw_store *gw_tokens_store(gw_tokens_t *t);

@@ -494,6 +494,22 @@ static void parse_identity(loader_t *l, json_t *root)
     parse_login(l, id);
 }
 
+/* scim: SCIM 2.0 provisioning at /scim/v2, behind a bearer secret (docs/sign-in.md). */
+static void parse_scim(loader_t *l, json_t *root)
+{
+    json_t *sc = get_object(l, "", root, "scim", 0);
+    if (!sc)
+        return;
+    static const char *const keys[] = {"token_file", NULL};
+    cmn_jdiag_keys(&l->diag, "/scim", sc, keys);
+    const char *tf = resolve_path(l, get_string(l, "/scim", sc, "token_file", 1, NULL));
+    l->cfg->scim_token = tf ? read_secret(l, "/scim/token_file", tf) : NULL;
+    if (l->cfg->scim_token && strlen(l->cfg->scim_token) < 32)
+        cmn_jdiag_error(&l->diag, "/scim/token_file", 0,
+                        "the SCIM secret is %zu characters; use at least 32 random ones",
+                        strlen(l->cfg->scim_token));
+}
+
 static void parse_audit(loader_t *l, json_t *root)
 {
     gw_config_t *cfg = l->cfg;
@@ -546,7 +562,7 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        "metrics_listen", "event_loops", "xet", NULL};
+        "metrics_listen", "event_loops", "xet", "scim", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
     /* 0: one per core, decided at start (gw_serve_run). */
     cfg->event_loops = get_int(l, "", root, "event_loops", 1, GW_MAX_EVENT_LOOPS, 0);
@@ -619,6 +635,7 @@ static void parse_root(loader_t *l, json_t *root)
             get_int(l, "/timeouts", t, "upstream_idle_seconds", 1, 3600, 60);
     }
     parse_identity(l, root);
+    parse_scim(l, root);
     parse_audit(l, root);
 }
 
@@ -707,6 +724,8 @@ void gw_config_free(gw_config_t *cfg)
     }
     if (cfg->login.client_secret)
         OPENSSL_cleanse((void *)cfg->login.client_secret, strlen(cfg->login.client_secret));
+    if (cfg->scim_token)
+        OPENSSL_cleanse((void *)cfg->scim_token, strlen(cfg->scim_token));
     cmn_arena_free(&cfg->arena);
     free(cfg);
 }

@@ -104,6 +104,10 @@ typedef struct {
         int idle_minutes;        /* and after this long without a page view */
     } login;
 
+    /* scim.token_file: the bearer secret Okta or Entra presents at /scim/v2 (secret); NULL: no
+     * SCIM, and tokens keep the groups they were minted with. */
+    const char *scim_token;
+
     struct {
         const char *signing_key; /* absolute path */
         const char *stream;

@@ -16,6 +16,8 @@ static const struct {
     {GW_FAMILY_ADMIN, GW_TREAT_LOCAL, "hubgate's own route"},
     {GW_FAMILY_WHOAMI, GW_TREAT_LOCAL,
      "answered from the caller's identity: the hub would describe the service account"},
+    {GW_FAMILY_SCIM, GW_TREAT_LOCAL,
+     "SCIM provisioning is hubgate's own (docs/sign-in.md): the directory's people and groups"},
     {GW_FAMILY_TELEMETRY, GW_TREAT_LOCAL,
      "accepted and dropped by hubgate, as the hub would answer it: usage pings about the caller "
      "are not the service account's to send"},
@@ -39,8 +41,6 @@ static const struct {
     {GW_FAMILY_OAUTH, GW_TREAT_DENY,
      "hubgate does not forward the hub's OAuth endpoints: sign in with your organization's SSO "
      "and use a hubgate token (/-/tokens)"},
-    {GW_FAMILY_SCIM, GW_TREAT_DENY,
-     "SCIM provisioning is hubgate's own endpoint and is not enabled on this gateway"},
     {GW_FAMILY_CREDENTIALS_REVOKE, GW_TREAT_DENY,
      "hubgate does not forward credential revocation: revoke hubgate tokens at /-/tokens, and "
      "report other leaked tokens to the hub directly"},

@@ -12,6 +12,7 @@
 
 #include "gateway/admin/admin.h"
 #include "gateway/admin/login.h"
+#include "gateway/admin/scim.h"
 #include "gateway/admin/report_http.h"
 #include "gateway/auditlog/auditlog.h"
 #include "gateway/auditlog/wait.h"
@@ -472,7 +473,8 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                     req->local_message);
         return MHD_YES; /* answered on the next call, keeping the connection */
     }
-    int needs_caller = req->route.family != GW_FAMILY_ADMIN ||
+    int needs_caller = (req->route.family != GW_FAMILY_ADMIN &&
+                        req->route.family != GW_FAMILY_SCIM) || /* SCIM: its own bearer secret */
                        (!gw_route_admin_is_public(req->route.admin) &&
                         req->route.admin != GW_ADMIN_EGRESS && /* a sealed link is a capability */
                         !xet_cas);
@@ -502,8 +504,10 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
     if (treatment == GW_TREAT_LOCAL) {
         req->phase = GW_PHASE_LOCAL;
         if (req->framing.has_body)
-            return read_body(req, conn, GW_MAX_ADMIN_BODY_BYTES, "request",
-                             "request body too large");
+            return read_body(req, conn,
+                             req->route.family == GW_FAMILY_SCIM ? GW_MAX_SCIM_BODY_BYTES
+                                                                 : GW_MAX_ADMIN_BODY_BYTES,
+                             "request", "request body too large");
         return MHD_YES;
     }
 

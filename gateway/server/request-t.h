@@ -28,6 +28,8 @@ typedef struct gw_tokens gw_tokens_t;
 typedef struct gw_sessions gw_sessions_t;
 typedef struct gw_devices gw_devices_t;
 typedef struct gw_ratelimit gw_ratelimit_t;
+typedef struct gw_directory gw_directory_t;
+typedef struct gw_deprovisioned gw_deprovisioned_t;
 typedef struct gw_auth gw_auth_t;
 typedef struct gw_assertion gw_assertion_t;
 typedef struct gw_policies gw_policies_t;
@@ -44,6 +46,8 @@ typedef struct {
     gw_devices_t *devices;   /* `hf auth login`'s device grants; NULL without identity.login */
     gw_ratelimit_t *code_attempts;    /* user codes tried, per session */
     gw_ratelimit_t *address_attempts; /* device sign-ins and user codes, per address */
+    gw_directory_t *directory;         /* SCIM's people and groups; NULL without scim */
+    gw_deprovisioned_t *deprovisioned; /* the people it removed, refused everywhere */
     gw_auth_t *auth;
     gw_assertion_t *assertion;
     gw_policies_t *policies;

@@ -23,6 +23,8 @@
 #include "gateway/authn/sessions.h"
 #include "gateway/http/ratelimit.h"
 #include "gateway/admin/device.h"
+#include "gateway/admin/directory.h"
+#include "gateway/authn/deprovisioned.h"
 #include "gateway/authn/tokens.h"
 
 #include <arpa/inet.h>
@@ -163,13 +165,21 @@ int gw_serve_run(const gw_config_t *cfg)
     srv.sessions = cfg->login.issuer ? gw_sessions_create(cfg->database) : NULL;
     srv.devices = cfg->login.issuer && srv.tokens ? gw_devices_create(srv.tokens, cfg->token_max_days)
                                                   : NULL;
+    if (cfg->scim_token && srv.tokens) {
+        /* the directory: its deprovisioned refused everywhere, its groups on hubgate tokens */
+        srv.directory = gw_directory_create(gw_tokens_store(srv.tokens));
+        srv.deprovisioned = gw_deprovisioned_start(gw_tokens_store(srv.tokens));
+        gw_tokens_use_directory(srv.tokens);
+    }
     srv.code_attempts = gw_ratelimit_create(GW_DEVICE_CODE_ATTEMPTS);
     srv.address_attempts = gw_ratelimit_create(GW_DEVICE_ADDRESS_ATTEMPTS);
     srv.jwks = cfg->n_issuers ? gw_jwks_start(cfg, gw_lifecycle_keys_changed, &srv) : NULL;
     srv.auth = gw_auth_create(cfg, srv.jwks, srv.tokens);
+    if (srv.auth && srv.deprovisioned)
+        gw_auth_set_deprovisioned(srv.auth, srv.deprovisioned);
     if (!srv.assertion || !srv.tokens || (cfg->n_issuers && !srv.jwks) || !srv.auth ||
         (cfg->login.issuer && (!srv.sessions || !srv.devices)) || !srv.code_attempts ||
-        !srv.address_attempts) {
+        !srv.address_attempts || (cfg->scim_token && (!srv.directory || !srv.deprovisioned))) {
         cmn_log_error("serve", "cannot set up authentication");
         goto out;
     }
@@ -263,6 +273,8 @@ out:
     gw_devices_destroy(srv.devices);
     gw_ratelimit_destroy(srv.code_attempts);
     gw_ratelimit_destroy(srv.address_attempts);
+    gw_deprovisioned_stop(srv.deprovisioned);
+    gw_directory_destroy(srv.directory);
     gw_assertion_destroy(srv.assertion);
     gw_policies_stop(srv.policies);
     /* The process's stream last: it takes gateway.stopped. */

@@ -42,6 +42,11 @@ const GATEWAY_PRIVILEGES = [
   ...['decided_at', 'last_poll_at', 'owner', 'owner_iss', 'owner_sub', 'scope', 'status'].map((c) => `device_grant.${c}:UPDATE`),
   'device_grant:INSERT', 'device_grant:SELECT',
   'refresh_token.revoked_at:UPDATE', 'refresh_token.used_at:UPDATE', 'refresh_token:INSERT', 'refresh_token:SELECT',
+  ...['active', 'deleted_at', 'display_name', 'email', 'external_id', 'updated_at', 'user_name', 'version'].map((c) => `directory_user.${c}:UPDATE`),
+  ...['deleted_at', 'display_name', 'external_id', 'updated_at', 'version'].map((c) => `directory_group.${c}:UPDATE`),
+  'directory_user:INSERT', 'directory_user:SELECT', 'directory_group:INSERT', 'directory_group:SELECT',
+  'directory_member:DELETE', 'directory_member:INSERT', 'directory_member:SELECT',
+  'directory_version:SELECT', 'directory_version:USAGE',
   ...AUDIT_TABLES.flatMap((t) => [`${t}:INSERT`, `${t}:SELECT`]),
   'schema_migration:SELECT',
 ].sort();
@@ -58,7 +63,7 @@ function assertLayout(pg, db) {
   assert.equal(pg.psql(`select pg_get_userbyid(proowner) from pg_proc where proname = 'hubgate_append_only'`, { db }), 'hubgate_owner');
   assert.deepEqual(privileges(pg, 'hubgate_gateway', db), GATEWAY_PRIVILEGES);
   assert.deepEqual(privileges(pg, 'hubgate_auditor', db),
-    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
+    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'directory_user', 'directory_group', 'directory_member', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
   assert.equal(pg.psql(`select rolcanlogin from pg_roles where rolname = 'hubgate_migrator'`, { db }), 'f', 'hubgate_migrator exists and cannot log in');
 }
 

@@ -239,7 +239,7 @@ static void test_treatments(void **state)
         {"POST", "/oauth/authorize", GW_TREAT_DENY},
         {"GET", "/oauth/anything/at/all", GW_TREAT_DENY},
         {"GET", "/.well-known/openid-configuration", GW_TREAT_DENY},
-        {"PUT", "/scim/v2/Users/1", GW_TREAT_DENY},
+        {"PUT", "/scim/v2/Users/1", GW_TREAT_LOCAL}, /* hubgate's own provisioning */
         {"POST", "/api/credentials/revoke", GW_TREAT_DENY},
         {"GET", "/api/settings/repositories", GW_TREAT_DENY},
         {"GET", "/api/settings/webhooks", GW_TREAT_DENY},
