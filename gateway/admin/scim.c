@@ -119,13 +119,13 @@ static int record_change(void *arg, const json_t *info)
     if (ch->active >= 0) {
         aud_event_detail_bool(&ev, "active", ch->active);
         aud_event_detail_bool(&ev, "deprovisioned", e->deprovisioned);
-        aud_event_detail_int(&ev, "revoked_tokens", e->revoked_tokens);
-        aud_event_detail_int(&ev, "ended_sessions", e->ended_sessions);
-        aud_event_detail_int(&ev, "denied_devices", e->denied_devices);
-        aud_event_detail_int(&ev, "revoked_refresh", e->revoked_refresh);
+        aud_event_detail_int(&ev, "revoked_token_count", e->revoked_tokens);
+        aud_event_detail_int(&ev, "ended_session_count", e->ended_sessions);
+        aud_event_detail_int(&ev, "denied_device_count", e->denied_devices);
+        aud_event_detail_int(&ev, "revoked_refresh_count", e->revoked_refresh);
     } else {
-        aud_event_detail_int(&ev, "members_added", e->members_added);
-        aud_event_detail_int(&ev, "members_removed", e->members_removed);
+        aud_event_detail_int(&ev, "added_member_count", e->members_added);
+        aud_event_detail_int(&ev, "removed_member_count", e->members_removed);
     }
     int rc = aud_writer_append(req->srv->audit, &ev);
     if (rc)
@@ -134,10 +134,12 @@ static int record_change(void *arg, const json_t *info)
     return rc;
 }
 
-/* After a change that may end access: effective at once here (the others poll). */
-static void took_effect(gw_request_t *req, const gw_dir_effect_t *e, int groups_changed)
+/* After a change of who may act, or with which groups: effective at once here (the others
+ * poll). A user's change reloads the deprovisioned (a reactivation too). */
+static void took_effect(gw_request_t *req, const gw_dir_effect_t *e, int user_changed,
+                        int groups_changed)
 {
-    if (e->deprovisioned)
+    if (user_changed)
         (void)gw_deprovisioned_reload(req->srv->deprovisioned);
     if (e->deprovisioned || groups_changed)
         gw_tokens_forget(req->srv->tokens);
@@ -263,7 +265,7 @@ static enum MHD_Result users(gw_request_t *req, struct MHD_Connection *conn, con
                                       &u, &effect);
         if (rc)
             return refuse(req, conn, rc, NULL);
-        took_effect(req, &effect, 0);
+        took_effect(req, &effect, 1, 0);
         return send_json(req, conn, 201, gw_scim_user_json(&u.user, &u.meta, base_url(req)),
                          location(req, "Users", u.meta.id));
     }
@@ -297,7 +299,7 @@ static enum MHD_Result users(gw_request_t *req, struct MHD_Connection *conn, con
                 (void)edit_user(&e, &req->arena, &probe, &w);
             return refuse(req, conn, rc, w);
         }
-        took_effect(req, &effect, 0);
+        took_effect(req, &effect, 1, 0);
         return send_json(req, conn, 200, gw_scim_user_json(&u.user, &u.meta, base_url(req)), NULL);
     }
     if (strcmp(m, "DELETE") == 0) {
@@ -307,7 +309,7 @@ static enum MHD_Result users(gw_request_t *req, struct MHD_Connection *conn, con
                                       &u, &effect);
         if (rc)
             return refuse(req, conn, rc, NULL);
-        took_effect(req, &effect, 1);
+        took_effect(req, &effect, 1, 1);
         return send_json(req, conn, 204, NULL, NULL);
     }
     return scim_error(req, conn, 405, NULL, "method not allowed");
@@ -336,7 +338,7 @@ static enum MHD_Result groups(gw_request_t *req, struct MHD_Connection *conn, co
                                        &g, &effect);
         if (rc)
             return refuse(req, conn, rc, NULL);
-        took_effect(req, &effect, 1);
+        took_effect(req, &effect, 0, 1);
         return send_json(req, conn, 201,
                          gw_scim_group_json(&g.group, &g.meta, base_url(req), 1),
                          location(req, "Groups", g.meta.id));
@@ -364,7 +366,7 @@ static enum MHD_Result groups(gw_request_t *req, struct MHD_Connection *conn, co
                                        &effect);
         if (rc)
             return refuse(req, conn, rc, NULL);
-        took_effect(req, &effect, 1);
+        took_effect(req, &effect, 0, 1);
         if (patch) /* Entra expects 204; Okta accepts either */
             return send_json(req, conn, 204, NULL, NULL);
         return send_json(req, conn, 200, gw_scim_group_json(&g.group, &g.meta, base_url(req), 1),
@@ -376,7 +378,7 @@ static enum MHD_Result groups(gw_request_t *req, struct MHD_Connection *conn, co
                                        &g, &effect);
         if (rc)
             return refuse(req, conn, rc, NULL);
-        took_effect(req, &effect, 1);
+        took_effect(req, &effect, 0, 1);
         return send_json(req, conn, 204, NULL, NULL);
     }
     return scim_error(req, conn, 405, NULL, "method not allowed");

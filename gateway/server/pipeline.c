@@ -473,11 +473,11 @@ static enum MHD_Result first_call(gw_request_t *req, struct MHD_Connection *conn
                                     req->local_message);
         return MHD_YES; /* answered on the next call, keeping the connection */
     }
-    int needs_caller = (req->route.family != GW_FAMILY_ADMIN &&
-                        req->route.family != GW_FAMILY_SCIM) || /* SCIM: its own bearer secret */
-                       (!gw_route_admin_is_public(req->route.admin) &&
-                        req->route.admin != GW_ADMIN_EGRESS && /* a sealed link is a capability */
-                        !xet_cas);
+    int needs_caller = req->route.family == GW_FAMILY_SCIM ? 0 /* its own bearer secret */
+                       : req->route.family != GW_FAMILY_ADMIN ||
+                           (!gw_route_admin_is_public(req->route.admin) &&
+                            req->route.admin != GW_ADMIN_EGRESS && /* a sealed link is a capability */
+                            !xet_cas);
     if (req->identity.kind == GW_ID_ANONYMOUS && req->framing.has_body && needs_caller)
         /* the routes hubgate answers itself read no body for nobody either */
         return gw_request_anonymous(req, conn);
