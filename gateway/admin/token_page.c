@@ -6,6 +6,7 @@
 #include "gateway/authn/tokens.h"
 
 #include "gateway/admin/login.h"
+#include "gateway/admin/members_page.h"
 #include "gateway/admin/page.h"
 #include "gateway/admin/token_api.h"
 
@@ -170,6 +171,7 @@ static enum MHD_Result show(gw_request_t *req, struct MHD_Connection *conn, unsi
     mint_form(&p, req);
     tokens_table(&p, req, tokens);
     sessions_table(&p, req, sessions);
+    (void)gw_members_section(&p, req); /* says so itself when it cannot */
     gw_page_html(&p, "<p class=\"muted\">Tokens work only through this gateway: hubgate keeps "
                      "them, and the Hub itself does not accept them.</p>");
     json_decref(tokens);
@@ -210,6 +212,9 @@ static enum MHD_Result form(gw_request_t *req, struct MHD_Connection *conn, cons
         json_decref(info);
         return show(req, conn, 201, token, name, NULL);
     }
+    enum MHD_Result answered;
+    if (gw_members_action(req, conn, action, gw_login_form_field(a, body, len, "id"), &answered))
+        return answered;
     if (action && strcmp(action, "revoke") == 0) {
         const char *id = gw_login_form_field(a, body, len, "id");
         unsigned status = id ? gw_token_api_revoke_one(req, id, &stage, &message) : 400;

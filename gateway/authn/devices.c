@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define USER_CODE_TRIES 4
 #define STR_(x)         #x
 #define STR(x)          STR_(x)
@@ -151,7 +150,7 @@ static void info_from(PGresult *res, cmn_arena_t *a, gw_device_info_t *out)
 }
 
 #define INFO_COLUMNS                                                                               \
-    "id, client_id, client_ip, user_agent, " ISO("created_at") ", "                               \
+    "id, client_id, client_ip, user_agent, " GW_STORE_ISO("created_at") ", "                               \
     "extract(epoch FROM expires_at - now())::bigint"
 
 int gw_devices_find(gw_devices_t *d, const char *user_code, cmn_arena_t *arena,

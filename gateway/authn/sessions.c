@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 struct gw_sessions {
     gw_store_t *store;
@@ -99,7 +98,7 @@ int gw_sessions_start(gw_sessions_t *s, const gw_identity_t *who, const char *cl
         s->store, open ? c : NULL, "starting a session",
         "INSERT INTO login_session (id, hash, owner_iss, owner_sub, owner, client_ip, user_agent, "
         "expires_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + make_interval(hours => "
-        "$8::int)) RETURNING " ISO("expires_at"),
+        "$8::int)) RETURNING " GW_STORE_ISO("expires_at"),
         8, params, lengths, formats);
     if (res && PQntuples(res) == 1) {
         json_t *info = json_pack("{s:s, s:s}", "id", sid, "expires", PQgetvalue(res, 0, 0));
@@ -176,14 +175,15 @@ int gw_sessions_end(gw_sessions_t *s, const char *id, const char *iss, const cha
         s->store, open ? c : NULL, "ending a session",
         "UPDATE login_session SET ended_at = now(), ended_reason = $2 WHERE id = $1 AND ended_at "
         "IS NULL AND ($3::text IS NULL OR (owner_iss = $3 AND owner_sub = $4)) RETURNING "
-        "owner_iss, owner_sub",
+        "owner_iss, owner_sub, owner::text",
         4, params, NULL, NULL);
     int rc = CMN_ERR_DB;
     if (res) {
         rc = PQntuples(res) == 1 ? 0 : CMN_ERR_NOTFOUND;
         json_t *info = rc ? NULL
-                          : json_pack("{s:s, s:s, s:s}", "id", id, "owner_iss",
-                                      PQgetvalue(res, 0, 0), "owner_sub", PQgetvalue(res, 0, 1));
+                          : json_pack("{s:s, s:s, s:s, s:o}", "id", id, "owner_iss",
+                                      PQgetvalue(res, 0, 0), "owner_sub", PQgetvalue(res, 0, 1),
+                                      "owner", json_loads(PQgetvalue(res, 0, 2), 0, NULL));
         if (rc == 0)
             rc = !info ? CMN_ERR_NOMEM : confirm ? confirm(arg, info) : 0;
         json_decref(info);
@@ -197,24 +197,33 @@ int gw_sessions_end(gw_sessions_t *s, const char *id, const char *iss, const cha
 
 json_t *gw_sessions_list(gw_sessions_t *s, const char *iss, const char *sub)
 {
-    const char *params[2] = {iss, sub};
+    return gw_sessions_list_live(s, iss, sub, 100);
+}
+
+json_t *gw_sessions_list_live(gw_sessions_t *s, const char *iss, const char *sub, size_t max)
+{
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%zu", max);
+    const char *params[3] = {iss, sub, lim};
     PGconn *c = gw_store_acquire(s->store);
     PGresult *res = gw_store_query(
         s->store, c, "listing sessions",
-        "SELECT id, " ISO("created_at") ", " ISO("last_seen_at") ", " ISO("expires_at") ", "
-        "client_ip, user_agent FROM login_session WHERE owner_iss = $1 AND owner_sub = $2 AND "
-        "ended_at IS NULL AND expires_at > now() ORDER BY created_at DESC, id LIMIT 100",
-        2, params, NULL, NULL);
+        "SELECT id, " GW_STORE_ISO("created_at") ", " GW_STORE_ISO("last_seen_at") ", " GW_STORE_ISO("expires_at") ", "
+        "client_ip, user_agent, owner::text FROM login_session WHERE ($1::text IS NULL OR "
+        "(owner_iss = $1 AND owner_sub = $2)) AND ended_at IS NULL AND expires_at > now() ORDER "
+        "BY created_at DESC, id LIMIT $3::int",
+        3, params, NULL, NULL);
     gw_store_release(s->store, c);
     json_t *out = res ? json_array() : NULL;
     for (int i = 0; out && i < PQntuples(res); i++)
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
                                              PQgetvalue(res, i, 0), "created",
                                              PQgetvalue(res, i, 1), "last_seen",
                                              PQgetvalue(res, i, 2), "expires",
                                              PQgetvalue(res, i, 3), "client_ip",
                                              PQgetvalue(res, i, 4), "user_agent",
-                                             PQgetvalue(res, i, 5)));
+                                             PQgetvalue(res, i, 5), "owner",
+                                             json_loads(PQgetvalue(res, i, 6), 0, NULL)));
     PQclear(res);
     return out;
 }

@@ -43,14 +43,17 @@ int gw_sessions_lookup(gw_sessions_t *s, const char *cookie, size_t len, int idl
 
 /* Ends session `id` of the person iss/sub (NULL iss: any owner, an admin ending it) with reason
  * "logout", "revoked" or "deprovisioned", in a transaction that commits only when
- * confirm(arg, info) returns 0 (info: {id, owner_iss, owner_sub}). Returns 0, CMN_ERR_NOTFOUND
+ * confirm(arg, info) returns 0 (info: {id, owner_iss, owner_sub, owner}). Returns 0, CMN_ERR_NOTFOUND
  * (no such live session), CMN_ERR_DB, or confirm's result. Blocks. */
 int gw_sessions_end(gw_sessions_t *s, const char *id, const char *iss, const char *sub,
                     const char *reason, gw_tokens_confirm_fn confirm, void *arg);
 
-/* The person's live sessions, newest first: [{id, created, last_seen, expires, client_ip,
- * user_agent}] (new reference), or NULL on a database error. Blocks. */
+/* The person's live sessions, newest first (at most 100): [{id, created, last_seen, expires,
+ * client_ip, user_agent, owner}] (new reference), or NULL on a database error. Blocks. */
 json_t *gw_sessions_list(gw_sessions_t *s, const char *iss, const char *sub);
+
+/* The same for anyone's (iss NULL), at most max. */
+json_t *gw_sessions_list_live(gw_sessions_t *s, const char *iss, const char *sub, size_t max);
 
 /* The form token of the session whose cookie value is given: what hubgate's forms carry and
  * check (a synchronizer token bound to the session; derived, not stored). out: 44 bytes. */

@@ -9,6 +9,9 @@
 
 typedef struct gw_store gw_store_t;
 
+/* A timestamptz column as the API shows times: UTC, to the second, "YYYY-MM-DDTHH:MM:SSZ". */
+#define GW_STORE_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 /* A pool over database_url; `name` names it in logs and as the connection's application_name
  * ("hubgate tokens"). NULL when out of memory. */
 gw_store_t *gw_store_create(const char *database_url, const char *name);

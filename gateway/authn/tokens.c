@@ -174,6 +174,34 @@ int gw_tokens_mint(gw_tokens_t *t, const gw_identity_t *owner, const char *name,
     return rc;
 }
 
+json_t *gw_tokens_list_live(gw_tokens_t *t, size_t max)
+{
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%zu", max);
+    const char *params[1] = {lim};
+    PGconn *c = gw_store_acquire(t->store);
+    PGresult *res = gw_store_query(
+        t->store, c, "listing live tokens",
+        "SELECT id, name, scope, " GW_STORE_ISO("created_at") ", " GW_STORE_ISO("expires_at") ", "
+        GW_STORE_ISO("last_used_at") ", owner::text FROM access_token WHERE revoked_at IS NULL AND "
+        "expires_at > now() ORDER BY created_at DESC, id LIMIT $1::int",
+        1, params, NULL, NULL);
+    gw_store_release(t->store, c);
+    json_t *out = res ? json_array() : NULL;
+    for (int i = 0; out && i < PQntuples(res); i++) {
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0),
+                                "name", PQgetvalue(res, i, 1), "scope", PQgetvalue(res, i, 2),
+                                "created", PQgetvalue(res, i, 3), "expires",
+                                PQgetvalue(res, i, 4), "owner",
+                                json_loads(PQgetvalue(res, i, 6), 0, NULL));
+        if (row && !PQgetisnull(res, i, 5))
+            json_object_set_new(row, "last_used", json_string(PQgetvalue(res, i, 5)));
+        json_array_append_new(out, row);
+    }
+    PQclear(res);
+    return out;
+}
+
 json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
 {
     const char *params[2] = {owner->iss, owner->sub};
@@ -213,23 +241,33 @@ json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner)
 int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
                      gw_tokens_confirm_fn confirm, void *arg)
 {
-    const char *params[3] = {id, owner->iss, owner->sub};
+    const char *params[3] = {id, owner ? owner->iss : NULL, owner ? owner->sub : NULL};
     PGconn *c = gw_store_acquire(t->store);
     int open = c && gw_store_begin(t->store, c);
     /* The revoked token's name and scope come back for its token.revoked event: the report of
-     * tokens minted and revoked names each the same way. */
+     * tokens minted and revoked names each the same way; and its owner, for an admin's. */
     PGresult *res = gw_store_query(t->store, open ? c : NULL, "revoking",
                             "UPDATE access_token SET revoked_at = now() WHERE id = $1 AND "
-                            "owner_iss = $2 AND owner_sub = $3 AND revoked_at IS NULL "
-                            "RETURNING name, scope",
+                            "($2::text IS NULL OR (owner_iss = $2 AND owner_sub = $3)) AND "
+                            "revoked_at IS NULL RETURNING name, scope, owner::text, grant_id",
                             3, params, NULL, NULL);
     int rc = CMN_ERR_DB;
     json_t *info = NULL;
     if (res) {
         rc = PQntuples(res) == 1 ? 0 : CMN_ERR_NOTFOUND;
         if (rc == 0)
-            info = json_pack("{s:s, s:s, s:s}", "id", id, "name", PQgetvalue(res, 0, 0), "scope",
-                             PQgetvalue(res, 0, 1));
+            info = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "name", PQgetvalue(res, 0, 0),
+                             "scope", PQgetvalue(res, 0, 1), "owner",
+                             json_loads(PQgetvalue(res, 0, 2), 0, NULL));
+        /* A device's token: its sign-in ends with it, or the device would refresh back. */
+        if (rc == 0 && !PQgetisnull(res, 0, 3)) {
+            const char *grant[1] = {PQgetvalue(res, 0, 3)};
+            if (gw_store_exec(t->store, c, "revoking a device sign-in",
+                              "UPDATE refresh_token SET revoked_at = now() WHERE grant_id = $1 "
+                              "AND revoked_at IS NULL",
+                              1, grant) != 0)
+                rc = CMN_ERR_DB;
+        }
     }
     PQclear(res);
     if (rc == 0 && confirm)

@@ -74,14 +74,20 @@ int gw_tokens_insert(gw_tokens_t *t, PGconn *c, const gw_identity_t *owner, cons
                      const char *scope, long long seconds, const char *grant_id,
                      cmn_arena_t *arena, const char **token, json_t **info);
 
+/* Every live token, newest first, at most max: [{id, name, scope, created, expires, last_used,
+ * owner (the snapshot)}] (new reference), or NULL on a database error. Blocks. */
+json_t *gw_tokens_list_live(gw_tokens_t *t, size_t max);
+
 /* The owner's tokens, newest first, as a JSON array (new reference), or NULL on a database
  * error. Blocks. */
 json_t *gw_tokens_list(gw_tokens_t *t, const gw_identity_t *owner);
 
-/* Revokes the owner's token `id`, in a transaction that commits only when confirm(arg, info)
- * returns 0 (info: {id, name, scope}). Returns 0, CMN_ERR_NOTFOUND (no such token of this owner, or already
- * revoked: confirm is not called), CMN_ERR_DB, or confirm's non-zero result (the token stays
- * valid). Blocks (database, and confirm). */
+/* Revokes the owner's token `id` (owner NULL: whoever owns it — an org admin's revocation,
+ * decided by the caller), with the refresh tokens of the device sign-in it came from, in a
+ * transaction that commits only when confirm(arg, info) returns 0 (info: {id, name, scope,
+ * owner}). Returns 0, CMN_ERR_NOTFOUND (no such live token of this owner: confirm is not
+ * called), CMN_ERR_DB, or confirm's non-zero result (the token stays valid). Blocks (database,
+ * and confirm). */
 int gw_tokens_revoke(gw_tokens_t *t, const gw_identity_t *owner, const char *id,
                      gw_tokens_confirm_fn confirm, void *arg);
 

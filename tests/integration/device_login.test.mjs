@@ -193,3 +193,48 @@ test('a refresh never extends access past max_days from the approval', async () 
   assert.equal(r.status, 400);
   assert.equal((await r.json()).error, 'invalid_grant', 'run hf auth login again');
 });
+
+test('an org admin sees and ends the tokens and sessions of the org\'s people, audited', async () => {
+  const bobPassword = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'idp', 'users.json'), 'utf8')).bob.password;
+  const admin = await signIn(); // alice: admin of acme
+  const bob = await signIn('bob', bobPassword); // bob: reads acme
+  const bobToken = (await (await fetch(`${gw.url}/-/tokens`, {
+    method: 'POST', headers: { authorization: `Bearer ${await s.idp.token('bob')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bob-laptop', scope: 'read', expires_days: 1 }),
+  })).json());
+  const html = (c) => fetch(`${gw.url}/-/tokens`, { headers: { cookie: c.cookie, accept: 'text/html' } }).then((r) => r.text());
+  const page = await html(admin);
+  assert.match(page, /People of acme \(you administer\)/);
+  assert.match(page, /bob@acme\.example/);
+  assert.match(page, /bob-laptop/);
+  assert.doesNotMatch(await html(bob), /you administer/, 'bob administers nothing');
+  const formToken = (h) => /name="form_token" value="([^"]+)"/.exec(h)[1];
+  const post = (c, h, fields) => fetch(`${gw.url}/-/tokens`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie: c.cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', accept: 'text/html' },
+    body: new URLSearchParams({ form_token: formToken(h), ...fields }).toString(),
+  });
+  // bob may not end alice's things
+  const aliceToken = (await (await fetch(`${gw.url}/-/tokens`, {
+    method: 'POST', headers: { authorization: `Bearer ${await s.idp.token('alice')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'alice-ci', scope: 'read', expires_days: 1 }),
+  })).json());
+  assert.equal((await post(bob, await html(bob), { action: 'member_revoke', id: aliceToken.id })).status, 403);
+  assert.equal((await fetch(`${gw.url}/api/whoami-v2`, { headers: { authorization: `Bearer ${aliceToken.token}` } })).status, 200);
+  // alice ends bob's token and his session
+  const r = await post(admin, page, { action: 'member_revoke', id: bobToken.id });
+  assert.equal(r.status, 303);
+  await sleep(1100);
+  assert.equal((await fetch(`${gw.url}/api/whoami-v2`, { headers: { authorization: `Bearer ${bobToken.token}` } })).status, 401);
+  const sid = /name="action" value="member_end"><input type="hidden" name="id" value="([^"]+)"/.exec(await html(admin))[1];
+  assert.equal((await post(admin, await html(admin), { action: 'member_end', id: sid })).status, 303);
+  const ended = await fetch(`${gw.url}/-/tokens`, { headers: { cookie: bob.cookie, accept: 'text/html' }, redirect: 'manual' });
+  assert.equal(ended.status, 303, 'bob is sent to sign in again');
+  const ev = await event('token.revoked', `canonical::jsonb #>> '{details,token_id}' = '${bobToken.id}'`);
+  assert.equal(ev.actor.sub, 'alice');
+  assert.equal(ev.decision.rule, 'org-admin');
+  assert.equal(ev.decision.org, 'acme');
+  assert.match(ev.details.owner, /\|bob$/);
+  const se = await event('session.ended', `canonical::jsonb #>> '{details,session_id}' = '${sid}'`);
+  assert.equal(se.details.reason, 'revoked');
+});
