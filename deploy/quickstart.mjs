@@ -1,5 +1,6 @@
 // Starts the demo stack for deploy/quickstart.sh and keeps it up until Ctrl-C. Everything
 // listens on 127.0.0.1; everything it starts is stopped on exit (tests/lib/harness.mjs).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,9 @@ async function main() {
   fs.mkdirSync(varDir, { recursive: true });
 
   const pg = await startPostgres({ dir: path.join(varDir, 'pg'), port: ports.pg });
-  const idp = await startIdp({ port: ports.idp, keysFile: path.join(varDir, 'idp-keys.json') });
+  // with hubgate's confidential client, for people signing in with the browser
+  const idp = await startIdp({ port: ports.idp, keysFile: path.join(varDir, 'idp-keys.json'), login: { clientId: 'hubgate' } });
+  const scimSecret = crypto.randomBytes(32).toString('base64url');
   const hub = await startHub({
     dataDir: path.join(varDir, 'hub'),
     logFile: path.join(varDir, 'hub-requests.jsonl'),
@@ -38,9 +41,11 @@ async function main() {
       identity: {
         issuers: [{ issuer: idp.issuer, audience: 'hubgate', groups_claim: 'groups', algorithms: ['RS256', 'ES256'] }],
         tokens: { max_days: 30 },
+        login: { issuer: idp.issuer, client_id: idp.login.clientId, client_secret_file: 'login.secret' },
       },
+      scim: { token_file: 'scim.token' },
     },
-    files: { 'us.token': `${hub.serviceToken}\n` },
+    files: { 'us.token': `${hub.serviceToken}\n`, 'login.secret': `${idp.login.secret}\n`, 'scim.token': `${scimSecret}\n` },
   });
 
   const users = JSON.parse(fs.readFileSync(DEFAULT_USERS_FILE, 'utf8'));
@@ -80,8 +85,18 @@ eve (no group) gets 404 for acme/*; dave (contractor) only acme/ft-*:
   curl -s -X POST -H "Authorization: Bearer $BOB" -H 'Content-Type: application/json' -d '{"name":"x","organization":"acme"}' ${gw.url}/api/repos/create
   ./build/gateway/hubgate policy explain deploy/policy.example.json --subject '{"sub":"bob","groups":["acme-staff"]}' --request "POST /api/models/acme/bert/commit/main"
 
-A hubgate token for real clients (HF_ENDPOINT=${gw.url} HF_TOKEN=<token>):
+Sign in as a person: open ${gw.url}/-/tokens in a browser, sign in as alice (password
+${users.alice.password}), and mint a token there for real clients (HF_ENDPOINT=${gw.url} HF_TOKEN=<token>).
+With huggingface_hub installed, the CLI signs in through hubgate and your browser confirms:
+  HF_ENDPOINT=${gw.url} hf auth login
+Programs mint by API with an SSO token:
   curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"laptop","scope":"read","expires_days":7}' ${gw.url}/-/tokens
+
+The directory (SCIM 2.0, as Okta or Entra would call it): deactivating alice ends her tokens,
+sessions and SSO tokens at once:
+  SCIM="Authorization: Bearer ${scimSecret}"
+  curl -s -H "$SCIM" -H 'Content-Type: application/scim+json' -d '{"userName":"alice@acme.example","externalId":"alice","active":true}' ${gw.url}/scim/v2/Users
+  curl -s -H "$SCIM" "${gw.url}/scim/v2/Users?filter=userName%20eq%20%22alice@acme.example%22" | head -c 300; echo
 
 The database roles: the gateway's can only append to the audit log; an auditor's only read it:
   ./build/gateway/hubgate db role create --database ${pg.url} --kind auditor --name auditor_demo

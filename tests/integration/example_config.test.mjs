@@ -15,6 +15,8 @@ function deployCopy() {
     fs.copyFileSync(path.join(REPO, 'deploy', f), path.join(dir, f));
   fs.writeFileSync(path.join(dir, 'us.token'), 'hf_example_service_token\n', { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'egress.key'), `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'login.secret'), `${crypto.randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'scim.token'), `${crypto.randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
   fs.mkdirSync(path.join(dir, 'spool'));
   return dir;
 }
@@ -27,6 +29,7 @@ test('the example configuration passes serve --check with the files it names', a
   assert.ok(config.regions.us.storage.length > 0, 'the example lists storage origins');
   assert.ok(config.metrics_listen, 'the example sets a metrics listener');
   assert.doesNotMatch(config.database, /\/\/postgres@/, 'the example never runs the gateway as the superuser');
+  assert.ok(config.identity.login && config.scim, 'the example shows sign-in and SCIM');
   const r = await runHubgate(['serve', '--config', path.join(dir, 'hubgate.example.json'), '--check'], { cwd: dir });
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
 });

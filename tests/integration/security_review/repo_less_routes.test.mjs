@@ -103,15 +103,11 @@ test('one collection: its owner decides, its items are cut (collectionInfo)', as
 
 test('routes only the service account could be answered for are refused with 403, never forwarded', async () => {
   const cases = [
-    // hf auth login's device grant and token polling, and OAuth discovery: the hub's own OAuth
-    [null, 'POST', '/oauth/device', 'application/x-www-form-urlencoded', 'client_id=26be6b09-91c5-47da-9861-d2d2bb7a7e36', /OAuth/],
-    [null, 'POST', '/oauth/token', 'application/x-www-form-urlencoded', 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=x&client_id=y', /OAuth/],
+    // the hub's own OAuth server and discovery
     ['bob', 'GET', '/oauth/userinfo', null, null, /OAuth/],
     [null, 'GET', '/.well-known/openid-configuration', null, null, /OAuth/],
     // under a rule that allows unknown routes: still hubgate's
     ['bob', 'GET', '/oauth/some/future/endpoint', null, null, /OAuth/],
-    [null, 'GET', '/scim/v2/Users?filter=userName%20eq%20%22bob%22', null, null, /SCIM/],
-    ['bob', 'PATCH', '/scim/v2/Users/2819c223', 'application/scim+json', '{"Operations":[]}', /SCIM/],
     // the service account's own settings and credentials
     ['bob', 'POST', '/api/credentials/revoke', 'application/json', '{"credentials":["hf_leaked"]}', /revo/],
     ['bob', 'GET', '/api/settings/repositories', null, null, /account settings/],
@@ -139,8 +135,24 @@ test('routes only the service account could be answered for are refused with 403
   // refusals are audited with what refused them
   const res = await call('bob', '/api/settings/repositories');
   assert.equal(await auditRow(res.headers.get('x-request-id')), 'deny|repo-less-route|403');
-  const oauth = await call(null, '/oauth/device', { method: 'POST' });
+  const oauth = await call('bob', '/oauth/userinfo');
   assert.equal(await auditRow(oauth.headers.get('x-request-id')), 'deny|hubgate-own-route|403');
+
+  // hubgate's own device grant and SCIM (docs/sign-in.md): answered by hubgate, here 404 since
+  // this gateway configures neither, and never forwarded either way
+  const own = [
+    [null, 'POST', '/oauth/device', 'application/x-www-form-urlencoded', 'client_id=26be6b09-91c5-47da-9861-d2d2bb7a7e36', /identity\.login/],
+    [null, 'POST', '/oauth/token', 'application/x-www-form-urlencoded', 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=x&client_id=y', /identity\.login/],
+    [null, 'GET', '/scim/v2/Users?filter=userName%20eq%20%22bob%22', null, null, /SCIM is not enabled/],
+    ['bob', 'PATCH', '/scim/v2/Users/2819c223', 'application/scim+json', '{"Operations":[]}', /SCIM is not enabled/],
+  ];
+  const before2 = h.readLog().length;
+  for (const [user, method, p, type, body, message] of own) {
+    const r = await call(user, p, { method, headers: type ? { 'Content-Type': type } : {}, body: body ?? undefined });
+    assert.equal(r.status, 404, `${method} ${p}`);
+    assert.match(await r.text(), message, `${method} ${p}`);
+  }
+  assert.deepEqual(h.readLog().slice(before2).map((e) => `${e.method} ${e.target}`), [], 'the hub received hubgate\'s own route');
 });
 
 test('public data is fetched without any credential: the answer anyone gets', async () => {
