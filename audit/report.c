@@ -112,9 +112,9 @@ static json_t *header_json(const aud_report_options_t *o, int64_t generated)
     aud_time_format(o->from_us, from);
     aud_time_format(o->to_us, to);
     aud_time_format(generated, gen);
-    return json_pack("{s:i, s:s, s:s, s:{s:s, s:s}, s:{s:o}}", "format", 1, "generator",
-                     "hubgate report soc2", "generated", gen, "period", "from", from, "to", to,
-                     "scope", "org", o->org ? json_string(o->org) : json_null());
+    return json_pack("{s:i, s:s, s:s, s:{s:s, s:s}, s:{s:o}}", "format", AUD_REPORT_FORMAT,
+                     "generator", "hubgate report soc2", "generated", gen, "period", "from", from,
+                     "to", to, "scope", "org", o->org ? json_string(o->org) : json_null());
 }
 
 int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *err, size_t errlen)

@@ -10,6 +10,11 @@
 
 #include "policy/policy.h"
 
+/* report.json's "format" (docs/evidence-format.md, "report.json's format"): 2 from the release
+ * that added criteria."CC6.2-CC6.3".access_lifecycle; reports written before it say 1 and lack
+ * that member. manifest.json keeps its own format, 1. */
+#define AUD_REPORT_FORMAT 2
+
 typedef struct {
     const char *database_url;  /* an auditor role suffices: the report only reads */
     int64_t from_us, to_us;    /* the period [from, to), microseconds since the epoch, UTC */

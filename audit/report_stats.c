@@ -47,6 +47,16 @@ struct aud_report_stats {
     int64_t residency_denials, egress_requests;
     rpt_tally_t out_org, out_region; /* completions' bytes */
 
+    /* CC6.2 / CC6.3: access begins and ends (access_lifecycle) */
+    int64_t sign_ins, sign_outs, ended_logout, ended_revoked, ended_deprovisioned;
+    rpt_tally_t signed_in; /* (iss, sub) of session.started */
+    int64_t devices_approved, devices_denied;
+    rpt_tally_t device_scopes; /* (scope): device.approved */
+    list_t device_list, replays, deprovisionings;
+    int64_t minted_api, minted_device, minted_refresh;
+    int64_t directory_changes;
+    rpt_tally_t directory_ops; /* (resource, operation) */
+
     /* CC7.2 / CC7.3 */
     int64_t spool_episodes, spooled_events, write_timeouts, starts, stops, keys_changed;
     list_t episodes;
@@ -127,8 +137,12 @@ aud_report_stats_t *aud_report_stats_create(int64_t from_us, int64_t to_us, cons
     tally(&s->regions, 1);
     tally(&s->out_org, 1);
     tally(&s->out_region, 1);
+    tally(&s->signed_in, 2);
+    tally(&s->device_scopes, 1);
+    tally(&s->directory_ops, 2);
     list_t *lists[] = {&s->minted_list, &s->revoked_list, &s->privileged_list,
-                       &s->episodes,    &s->loads,        &s->rejected};
+                       &s->episodes,    &s->loads,        &s->rejected,
+                       &s->device_list, &s->replays,      &s->deprovisionings};
     int ok = s->day_requests && s->day_denials && s->day_auth_failures;
     for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++)
         ok &= (lists[i]->items = json_array()) != NULL;
@@ -146,9 +160,10 @@ void aud_report_stats_destroy(aud_report_stats_t *s)
     free(s->day_requests);
     free(s->day_denials);
     free(s->day_auth_failures);
-    rpt_tally_t *t[] = {&s->actors,           &s->principals, &s->auth_reasons, &s->observed,
-                        &s->tokens_used,      &s->deny_stage, &s->deny_rule,    &s->deny_reason,
-                        &s->privileged_kinds, &s->regions,    &s->out_org,      &s->out_region};
+    rpt_tally_t *t[] = {&s->actors,           &s->principals,    &s->auth_reasons, &s->observed,
+                        &s->tokens_used,      &s->deny_stage,    &s->deny_rule,    &s->deny_reason,
+                        &s->privileged_kinds, &s->regions,       &s->out_org,      &s->out_region,
+                        &s->signed_in,        &s->device_scopes, &s->directory_ops};
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         rpt_tally_free(t[i]);
     json_decref(s->minted_list.items);
@@ -157,6 +172,9 @@ void aud_report_stats_destroy(aud_report_stats_t *s)
     json_decref(s->episodes.items);
     json_decref(s->loads.items);
     json_decref(s->rejected.items);
+    json_decref(s->device_list.items);
+    json_decref(s->replays.items);
+    json_decref(s->deprovisionings.items);
     free(s->versions);
     free(s);
 }
@@ -381,6 +399,135 @@ static int add_completion(aud_report_stats_t *s, const aud_event_t *ev)
     return 0;
 }
 
+/* The string details `keys` that ev has, set on o under the same names. */
+static void copy_strs(json_t *o, const aud_event_t *ev, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; o && i < n; i++)
+        set_str(o, keys[i], aud_event_detail_text(ev, keys[i]));
+}
+
+/* What a deprovisioning revoked: report.json's member, and the directory.changed detail that
+ * says it. The encoder refuses a detail key with a word naming a credential ("tokens",
+ * "session") unless its last word is an identifier or "count" (aud_detail_key_ok in
+ * audit/event.c), so the details end in "_count"; `older`: the plain name of a count that
+ * the encoder also lets through, which a writer may use instead. */
+static const struct {
+    const char *member, *detail, *older;
+} revoked_counts[] = {
+    {"revoked_tokens", "revoked_token_count", NULL},
+    {"ended_sessions", "ended_session_count", "ended_sessions"},
+    {"denied_devices", "denied_device_count", "denied_devices"},
+    {"revoked_refresh", "revoked_refresh_count", "revoked_refresh"},
+};
+
+/* The counts of revoked_counts that ev says, set on o: one the event does not say stays absent
+ * rather than becoming a zero it never recorded. */
+static void copy_revoked_counts(json_t *o, const aud_event_t *ev)
+{
+    for (size_t i = 0; o && i < sizeof(revoked_counts) / sizeof(*revoked_counts); i++) {
+        const aud_detail_t *d = aud_event_detail(ev, revoked_counts[i].detail);
+        if (!d && revoked_counts[i].older)
+            d = aud_event_detail(ev, revoked_counts[i].older);
+        if (d && d->type == AUD_DETAIL_INT)
+            json_object_set_new(o, revoked_counts[i].member, json_integer(d->num));
+    }
+}
+
+static int detail_is(const aud_event_t *ev, const char *key, const char *value)
+{
+    const char *v = aud_event_detail_text(ev, key);
+    return v && strcmp(v, value) == 0;
+}
+
+/* {"stream", "seq", "ts"}: the start of an access_lifecycle list's item. */
+static json_t *access_item(const char *stream, int64_t seq, const aud_event_t *ev)
+{
+    return json_pack("{s:s, s:I, s:o}", "stream", stream, "seq", (json_int_t)seq, "ts",
+                     ts_json(ev->ts_us));
+}
+
+/* CC6.2 / CC6.3, how access begins and ends (criteria."CC6.2-CC6.3".access_lifecycle): browser
+ * sessions, device grants (hf auth login), how tokens were minted, sign-ins revoked for a
+ * replayed refresh token, and the directory's (SCIM) changes. Any other event: nothing. */
+static int add_access(aud_report_stats_t *s, const char *stream, int64_t seq, const aud_event_t *ev)
+{
+    switch (ev->kind) {
+    case AUD_KIND_SESSION_STARTED:
+        s->sign_ins++;
+        if (ev->actor.sub) {
+            int64_t *p;
+            GET(p = rpt_tally_get2(&s->signed_in, ev->actor.iss, ev->actor.sub));
+            p[0]++;
+        }
+        return 0;
+    case AUD_KIND_SESSION_ENDED:
+        s->sign_outs++;
+        if (detail_is(ev, "reason", "logout"))
+            s->ended_logout++;
+        else if (detail_is(ev, "reason", "revoked"))
+            s->ended_revoked++;
+        else if (detail_is(ev, "reason", "deprovisioned"))
+            s->ended_deprovisioned++;
+        return 0;
+    case AUD_KIND_DEVICE_APPROVED:
+    case AUD_KIND_DEVICE_DENIED: {
+        int approved = ev->kind == AUD_KIND_DEVICE_APPROVED;
+        if (approved) {
+            s->devices_approved++;
+            int64_t *k;
+            GET(k = rpt_tally_get1(&s->device_scopes, aud_event_detail_text(ev, "scope")));
+            k[0]++;
+        } else {
+            s->devices_denied++;
+        }
+        json_t *o = access_item(stream, seq, ev);
+        if (o) {
+            json_object_set_new(o, "actor", str_or_null(display(ev)));
+            json_object_set_new(o, "decision", json_string(approved ? "approved" : "denied"));
+            static const char *const keys[] = {"grant_id", "device_ip", "device_user_agent",
+                                               "scope"};
+            copy_strs(o, ev, keys, sizeof(keys) / sizeof(*keys));
+        }
+        return list_add(&s->device_list, o);
+    }
+    case AUD_KIND_TOKEN_MINTED: {
+        const char *grant = aud_event_detail_text(ev, "grant");
+        if (!grant)
+            s->minted_api++;
+        else if (strcmp(grant, "device_code") == 0)
+            s->minted_device++;
+        else if (strcmp(grant, "refresh_token") == 0)
+            s->minted_refresh++;
+        return 0;
+    }
+    case AUD_KIND_TOKEN_REVOKED: {
+        if (!detail_is(ev, "reason", "refresh_token_replayed"))
+            return 0;
+        json_t *o = access_item(stream, seq, ev);
+        if (o)
+            set_str(o, "grant_id", aud_event_detail_text(ev, "grant_id"));
+        return list_add(&s->replays, o);
+    }
+    case AUD_KIND_DIRECTORY_CHANGED: {
+        s->directory_changes++;
+        int64_t *k;
+        GET(k = rpt_tally_get2(&s->directory_ops, aud_event_detail_text(ev, "resource"),
+                               aud_event_detail_text(ev, "operation")));
+        k[0]++;
+        const aud_detail_t *d = aud_event_detail(ev, "deprovisioned");
+        if (!d || d->type != AUD_DETAIL_BOOL || !d->num)
+            return 0;
+        json_t *o = access_item(stream, seq, ev);
+        static const char *const strs[] = {"id", "user_name"};
+        copy_strs(o, ev, strs, sizeof(strs) / sizeof(*strs));
+        copy_revoked_counts(o, ev);
+        return list_add(&s->deprovisionings, o);
+    }
+    default:
+        return 0;
+    }
+}
+
 static json_t *policy_event(const char *stream, int64_t seq, const aud_event_t *ev)
 {
     json_t *o = json_pack("{s:s, s:I, s:o}", "stream", stream, "seq", (json_int_t)seq, "ts",
@@ -474,6 +621,8 @@ int aud_report_stats_add(aud_report_stats_t *s, const char *stream, int64_t seq,
     if (ref && ev->decision.org)
         set_str(ref, "org", ev->decision.org);
     if ((rc = list_add(&s->privileged_list, ref)))
+        return rc;
+    if ((rc = add_access(s, stream, seq, ev)))
         return rc;
 
     if (ev->kind == AUD_KIND_TOKEN_MINTED || ev->kind == AUD_KIND_TOKEN_REVOKED) {
@@ -690,6 +839,35 @@ static json_t *region_row(const rpt_entry_t *e, const char *arg)
                      "denied", (json_int_t)e->v[1]);
 }
 
+/* {"resource", "operation", "count", "other"}: a row of directory.by_operation. */
+static json_t *operation_row(const rpt_entry_t *e, const char *arg)
+{
+    (void)arg;
+    if (e->other)
+        return json_pack("{s:s, s:n, s:I, s:b}", "resource", "(other)", "operation", "count",
+                         (json_int_t)e->v[0], "other", 1);
+    return json_pack("{s:o, s:o, s:I, s:b}", "resource", str_or_null(e->part[0]), "operation",
+                     str_or_null(e->part[1]), "count", (json_int_t)e->v[0], "other", 0);
+}
+
+static json_t *access_lifecycle(const aud_report_stats_t *s)
+{
+    return json_pack(
+        "{s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I}, s:o, "
+        "s:{s:I, s:o, s:o}}",
+        "sign_ins", (json_int_t)s->sign_ins, "sign_outs", (json_int_t)s->sign_outs,
+        "sessions_ended_by", "logout", (json_int_t)s->ended_logout, "revoked",
+        (json_int_t)s->ended_revoked, "deprovisioned", (json_int_t)s->ended_deprovisioned,
+        "people_signed_in", (json_int_t)rpt_tally_count(&s->signed_in), "device_grants", "approved",
+        (json_int_t)s->devices_approved, "denied", (json_int_t)s->devices_denied, "by_scope",
+        counts(&s->device_scopes, "scope"), "events", listed(&s->device_list), "tokens_by_grant",
+        "api_or_page", (json_int_t)s->minted_api, "device_code", (json_int_t)s->minted_device,
+        "refresh_token", (json_int_t)s->minted_refresh, "replayed_refresh_revocations",
+        listed(&s->replays), "directory", "changes", (json_int_t)s->directory_changes,
+        "by_operation", rows(&s->directory_ops, 0, operation_row, NULL), "deprovisionings",
+        listed(&s->deprovisionings));
+}
+
 json_t *aud_report_criterion(json_t *report, const char *name)
 {
     json_t *c = json_object_get(report, "criteria");
@@ -744,6 +922,7 @@ int aud_report_stats_json(const aud_report_stats_t *s, json_t *report)
         set(c, "privileged_actions",
             json_pack("{s:I, s:o, s:o}", "count", (json_int_t)s->privileged, "by_kind",
                       counts(&s->privileged_kinds, "kind"), "events", listed(&s->privileged_list)));
+    rc |= set(c, "access_lifecycle", access_lifecycle(s));
 
     c = aud_report_criterion(report, "CC6.6-CC6.7");
     rc |= set(c, "denials",

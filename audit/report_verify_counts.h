@@ -12,7 +12,9 @@
  * stops and rvf_counts_check says so. */
 void rvf_counts_add(rvf_ctx_t *v, const char *stream, int64_t seq, const aud_event_t *ev);
 
-/* Compares the recount with report.json's members: each that differs is a "count" problem. */
+/* Compares the recount with report.json's members: each that differs is a "count" problem. A
+ * report.json of format 1 without criteria."CC6.2-CC6.3".access_lifecycle (written before it
+ * existed) is not asked for one. */
 void rvf_counts_check(rvf_ctx_t *v);
 
 #endif

@@ -9,7 +9,11 @@
 // (by fetch without credentials, by git + git-lfs and by @huggingface/hub with a hubgate
 // token), an upload body, a policy change and a rejected one, and a spool episode (the database
 // away while requests are served). The report is read with the auditor database role, and
-// `hubgate report verify` accepts it.
+// `hubgate report verify` accepts it. Then, after that period, how access begins and ends
+// (criteria."CC6.2-CC6.3".access_lifecycle): two people sign in in the browser, one approves
+// `hf auth login` for a device (its token, a refresh, a refresh token replayed later revoking the
+// sign-in), the other denies one, and one signs out; a report of that period counts each, and
+// the reports before it count none (zeros and empty lists that still follow the schema).
 //
 // The truth is what the clients did, observed on the client's side: git and git-lfs talk to the
 // gateway through a recording proxy (tests/lib/recorder.mjs: every exchange, its status and
@@ -30,9 +34,11 @@ import Ajv from 'ajv';
 import * as hf from '@huggingface/hub';
 import { startStack, makeTempDir, gitClient, gitRemote, teardownAll, runHubgate, sleep, REPO, groups } from '../../lib/harness.mjs';
 import { startRecorder } from '../../lib/recorder.mjs';
+import { CLI_UA, pollToken, refreshToken, requestDeviceCode } from '../../lib/hfcli.mjs';
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'report.schema.json'), 'utf8'));
+const PASSWORDS = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'idp', 'users.json'), 'utf8'));
 
 // Two orgs; bob and carol are named by email in the second.
 const P1 = {
@@ -151,6 +157,15 @@ function expected(scope) {
     bytesByOrg: tally(done, (e) => e.org ?? 'null', (e) => e.bytesOut),
     bytesByRegion: tally(done, (e) => e.region ?? 'null', (e) => e.bytesOut),
     days: { requests: req.length, denials: denied.length, auth_failures: authFailed.length },
+    // none of the traffic above signs in, approves a device or changes the directory: only the
+    // tokens minted through the API count, under api_or_page
+    lifecycle: {
+      sign_ins: 0, sign_outs: 0, sessions_ended_by: { logout: 0, revoked: 0, deprovisioned: 0 }, people_signed_in: 0,
+      device_grants: { approved: 0, denied: 0, by_scope: [], events: { count: 0, items: [], truncated: false } },
+      tokens_by_grant: { api_or_page: count(ev, (e) => e.kind === 'token.minted'), device_code: 0, refresh_token: 0 },
+      replayed_refresh_revocations: { count: 0, items: [], truncated: false },
+      directory: { changes: 0, by_operation: [], deprovisionings: { count: 0, items: [], truncated: false } },
+    },
     loads: count(ev, (e) => e.kind === 'policy.loaded'),
     rejected: count(ev, (e) => e.kind === 'policy.rejected'),
     starts: count(ev, (e) => e.kind === 'gateway.started'),
@@ -208,6 +223,9 @@ async function boundary() {
   return instant();
 }
 
+// The signed checkpoints of the gateway's checkpoint file.
+const checkpoints = () => fs.readFileSync(checkpointFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
 // Writes a policy file as one change: a watcher never reads it half-written.
 function writeAtomically(file, text) {
   fs.writeFileSync(`${file}.next`, text);
@@ -215,7 +233,7 @@ function writeAtomically(file, text) {
 }
 
 before(async () => {
-  const s = await startStack({ gateway: false });
+  const s = await startStack({ gateway: false, idp: { login: {} } });
   ({ pg, idp, hub } = s);
   work = makeTempDir('report');
   reportKey = path.join(work, 'report-key.pem');
@@ -227,8 +245,15 @@ before(async () => {
   gw = await s.gateway({
     policy: P1_TEXT,
     storage: true,
-    issuer: { algorithms: ['RS256', 'ES256'] },
-    config: { audit: { checkpoint_seconds: 1, mode: 'spool' } },
+    config: {
+      audit: { checkpoint_seconds: 1, mode: 'spool' },
+      // browser sign-in and the device grant, for the access lifecycle after the period
+      identity: {
+        issuers: [{ issuer: idp.issuer, audience: 'hubgate', algorithms: ['RS256', 'ES256'] }],
+        login: { issuer: idp.issuer, client_id: idp.login.clientId, client_secret_file: 'login.secret' },
+      },
+    },
+    files: { 'login.secret': `${idp.login.secret}\n` },
   });
   auditPub = path.join(work, 'audit.pub');
   fs.writeFileSync(auditPub, execFileSync('openssl', ['pkey', '-in', path.join(gw.dir, 'audit-ed25519.pem'), '-pubout']));
@@ -440,8 +465,7 @@ before(async () => {
   await settle(truth.length);
   tEnd = await boundary();
   // A checkpoint signed after the period's end closes it (checkpoint_seconds: 1).
-  const cps = () => fs.readFileSync(checkpointFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  await until('a checkpoint after the period', () => cps().some((c) => micros(c.ts) >= micros(tEnd)));
+  await until('a checkpoint after the period', () => checkpoints().some((c) => micros(c.ts) >= micros(tEnd)));
 });
 
 after(teardownAll);
@@ -480,6 +504,7 @@ function checkCounts(r, scope) {
   assert.equal(c62.tokens.used_list.length, x.tokens.used);
   assert.deepEqual(asMap(c62.privileged_actions.by_kind, (k) => k.kind, (k) => k.count), x.privileged, 'privileged actions by kind');
   assert.equal(c62.privileged_actions.count, Object.values(x.privileged).reduce((s, n) => s + n, 0));
+  assert.deepEqual(c62.access_lifecycle, x.lifecycle, 'access lifecycle');
 
   const c66 = criteria(r, 'CC6.6-CC6.7');
   assert.equal(c66.denials.count, x.denials.count);
@@ -587,6 +612,152 @@ test('one org: its events only, every other org\'s event reduced to its org and 
   const text = fs.readFileSync(path.join(r.dir, 'events.jsonl'), 'utf8') + fs.readFileSync(path.join(r.dir, 'events.csv'), 'utf8');
   assert.ok(!text.includes('gemma-mini'), 'nothing of google\'s requests shows');
   await verifyOffline(r.dir);
+});
+
+// ---- how access begins and ends (after the period above: its reports hold none of it) ----
+
+// A person's browser session at hubgate, by plain HTTP: /-/login → the IdP's form → callback.
+async function signIn(login) {
+  const start = await fetch(`${gw.url}/-/login`, { redirect: 'manual' });
+  const pre = start.headers.get('set-cookie').split(';')[0];
+  const back = await idp.authorize(start.headers.get('location'), { login, password: PASSWORDS[login].password });
+  const cb = await fetch(back.href, { headers: { cookie: pre }, redirect: 'manual' });
+  assert.equal(cb.status, 303, await cb.text());
+  return { cookie: cb.headers.getSetCookie().find((c) => c.startsWith('hubgate-session=')).split(';')[0] };
+}
+
+// A form of hubgate's own page at `page`, posted to `action` from that session as a browser does.
+async function postForm(session, page, action, fields) {
+  const got = await fetch(page, { headers: { cookie: session.cookie, accept: 'text/html' } });
+  const html = await got.text();
+  assert.equal(got.status, 200, html);
+  const formToken = /name="form_token" value="([^"]+)"/.exec(html)[1];
+  const r = await fetch(`${gw.url}${action}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', origin: gw.url },
+    body: new URLSearchParams({ form_token: formToken, ...fields(html) }).toString(),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+// The person answers a device's `hf auth login` on its confirmation page.
+const answerDevice = (session, complete, decision, scope = 'read') => postForm(session, complete, '/oauth/device/confirm',
+  (html) => ({ user_code: /name="user_code" value="([^"]+)"/.exec(html)[1], decision, scope }));
+
+test('access begins and ends: sign-ins, a sign-out, device sign-ins approved and denied, tokens by grant, a replayed refresh token, each counted in its period\'s report', async () => {
+  // The database restarted in the period above (its spool episode): each connection the
+  // gateway's token store kept from before fails once when next used (503, "server closed the
+  // connection"). Used up here, before this period, by listing alice's tokens until that answers.
+  const bearer = await idp.token('alice');
+  await until('the token store to answer', async () => (await fetch(`${gw.url}/-/tokens`, { headers: { authorization: `Bearer ${bearer}` } })).status === 200);
+  const from = await boundary();
+  const alice = await signIn('alice');
+  const bob = await signIn('bob');
+  // alice lets `hf auth login` sign in for reading: its first poll gets a token, then it
+  // refreshes; its first refresh token, replayed long after its rotation, revokes the sign-in
+  const dc = await requestDeviceCode(gw);
+  await answerDevice(alice, dc.verification_uri_complete, 'approve', 'read');
+  const issued = await pollToken(gw, dc.device_code);
+  assert.equal(issued.status, 200, JSON.stringify(issued.body));
+  const refreshed = await refreshToken(gw, issued.body.refresh_token);
+  assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+  pg.psql(`update refresh_token set used_at = now() - interval '2 minutes' where used_at is not null`);
+  const replayed = await refreshToken(gw, issued.body.refresh_token);
+  assert.equal(replayed.body.error, 'invalid_grant');
+  // bob refuses another device; alice signs out
+  const dc2 = await requestDeviceCode(gw);
+  await answerDevice(bob, dc2.verification_uri_complete, 'deny');
+  await postForm(alice, `${gw.url}/-/logout`, '/-/logout', () => ({}));
+  await waitEvent('the sign-out', (e) => e.kind === 'session.ended');
+  await waitEvent('the replay revoking the sign-in', (e) => e.kind === 'token.revoked' && e.details.reason === 'refresh_token_replayed');
+  // the answers' completions are written after them: until the log is still
+  let n = -1;
+  await until('the log to be still', async () => {
+    const now = events().length;
+    const still = now === n;
+    n = now;
+    if (!still) await sleep(300);
+    return still;
+  });
+  const to = await boundary();
+  await until('a checkpoint after the period', () => checkpoints().some((c) => micros(c.ts) >= micros(to)));
+
+  // the truth, as the database holds it for the period
+  const inPeriod = events().filter((e) => micros(e.ts) >= micros(from) && micros(e.ts) < micros(to));
+  const of = (kind) => inPeriod.filter((e) => e.kind === kind);
+  assert.deepEqual(of('session.started').map((e) => e.actor.sub), ['alice', 'bob']);
+  const [approved] = of('device.approved');
+  const [denied] = of('device.denied');
+  assert.deepEqual([approved.actor.sub, denied.actor.sub, of('device.approved').length, of('device.denied').length], ['alice', 'bob', 1, 1]);
+  const [revocation] = of('token.revoked');
+  const who = (e) => e.actor.email ?? e.actor.sub;
+  const device = (e, decision) => ({
+    actor: who(e), decision, grant_id: e.details.grant_id, device_ip: e.details.device_ip, device_user_agent: CLI_UA,
+    ...(decision === 'approved' ? { scope: 'read' } : {}),
+  });
+
+  const r = await report('access', { from, to });
+  const a = criteria(r, 'CC6.2-CC6.3').access_lifecycle;
+  const strip = ({ stream, seq, ts, ...rest }) => rest;
+  assert.deepEqual({ ...a, device_grants: { ...a.device_grants, events: { ...a.device_grants.events, items: a.device_grants.events.items.map(strip) } },
+    replayed_refresh_revocations: { ...a.replayed_refresh_revocations, items: a.replayed_refresh_revocations.items.map(strip) } }, {
+    sign_ins: 2, sign_outs: 1, sessions_ended_by: { logout: 1, revoked: 0, deprovisioned: 0 }, people_signed_in: 2,
+    device_grants: {
+      approved: 1, denied: 1, by_scope: [{ scope: 'read', count: 1, other: false }],
+      events: { count: 2, items: [device(approved, 'approved'), device(denied, 'denied')], truncated: false },
+    },
+    tokens_by_grant: { api_or_page: 0, device_code: 1, refresh_token: 1 },
+    replayed_refresh_revocations: { count: 1, items: [{ grant_id: approved.details.grant_id }], truncated: false },
+    directory: { changes: 0, by_operation: [], deprovisionings: { count: 0, items: [], truncated: false } },
+  }, 'access lifecycle');
+  assert.match(approved.details.device_ip, /127\.0\.0\.1/, 'the device asked from here');
+  assert.equal(revocation.details.grant_id, approved.details.grant_id, 'the replay revoked the sign-in alice approved');
+  // each listed event where events.jsonl has it
+  const stream = r.json.integrity.streams[0].stream;
+  for (const [item, e] of [[a.device_grants.events.items[0], approved], [a.device_grants.events.items[1], denied], [a.replayed_refresh_revocations.items[0], revocation]]) {
+    assert.equal(item.stream, stream);
+    assert.equal(item.ts, e.ts);
+    const line = jsonlOf(r).find((l) => l.stream === item.stream && l.seq === item.seq);
+    assert.equal(JSON.parse(line.canonical).id, e.id, `${e.kind} at seq ${item.seq}`);
+  }
+
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(SCHEMA);
+  assert.ok(validate(r.json), JSON.stringify(validate.errors, null, 1));
+  assert.equal(r.json.format, 2);
+  const html = fs.readFileSync(path.join(r.dir, 'report.html'), 'utf8');
+  const at = html.indexOf('<h2>CC6.2 / CC6.3 — Access begins and ends</h2>');
+  assert.ok(at > 0, 'report.html has the part');
+  const part = html.slice(at);
+  assert.match(part, /<tr><th>Browser sign-ins<\/th><td class="n">2<\/td><\/tr>/);
+  assert.match(part, /<tr><th>Device sign-ins denied<\/th><td class="n">1<\/td><\/tr>/);
+  assert.match(part, /No deprovisioning\./);
+  assert.ok(part.includes(`<td>${approved.details.grant_id}</td>`), 'the approval listed');
+  await verifyOffline(r.dir);
+
+  // A report of format 1 (written before access_lifecycle existed) still verifies, and still
+  // follows the schema; one whose figures were changed does not, whatever format it claims.
+  const old = copyOf(r, 'access-format-1');
+  const oldJson = structuredClone(r.json);
+  oldJson.format = 1;
+  delete oldJson.criteria['CC6.2-CC6.3'].access_lifecycle;
+  fs.writeFileSync(path.join(old, 'report.json'), JSON.stringify(oldJson));
+  resign(old);
+  assert.equal((await verifyAs(old)).code, 0, 'a format 1 report verifies');
+  assert.ok(validate(oldJson), JSON.stringify(validate.errors));
+  oldJson.format = 2;
+  assert.equal(validate(oldJson), false, 'format 2 requires access_lifecycle');
+  for (const [name, change] of [['access-format-1-changed', (j) => { j.format = 1; j.criteria['CC6.2-CC6.3'].access_lifecycle.sign_ins = 1; }],
+    ['access-missing', (j) => { delete j.criteria['CC6.2-CC6.3'].access_lifecycle; }]]) {
+    const dir = copyOf(r, name);
+    const j = structuredClone(r.json);
+    change(j);
+    fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(j));
+    resign(dir);
+    const v = await verifyAs(dir);
+    assert.equal(v.code, 1, `${name}: ${v.text}`);
+    assert.ok(v.json.problems.some((p) => p.problem === 'count' && /access_lifecycle/.test(p.message)), `${name}: ${JSON.stringify(v.json.problems)}`);
+  }
 });
 
 test('report.json follows docs/report.schema.json', () => {
