@@ -1,4 +1,5 @@
 #include "gateway/server/dbprobe.h"
+#include "audit/migrate.h"
 #include "common/thread.h"
 #include "audit/db.h"
 
@@ -52,6 +53,19 @@ int gw_dbprobe_check_role(const gw_config_t *cfg, int unreachable_is_error)
         return -1;
     }
     int rc = aud_role_check_gateway(db, role, sizeof(role), problems, sizeof(problems));
+    if (rc == 0) {
+        /* Behind this binary's schema (not yet migrated): Hub traffic is served and audited,
+         * what needs the newer tables (tokens, sign-in) fails until `db migrate` runs. */
+        PGresult *res = PQexec(db, "SELECT coalesce(max(name), '') FROM schema_migration");
+        const char *latest = aud_migrations[aud_migrations_count - 1].name;
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+            strcmp(PQgetvalue(res, 0, 0), latest) < 0)
+            cmn_log_warn("serve", "the database's schema ends at %s, this gateway's at %s: run "
+                                  "hubgate db migrate (until then hubgate tokens and sign-in "
+                                  "fail with 503)",
+                         PQgetvalue(res, 0, 0), latest);
+        PQclear(res);
+    }
     PQfinish(db);
     if (rc == 0)
         return 1;

@@ -1,6 +1,7 @@
 // hubgate db migrate against a real PostgreSQL: applies schema/NNN_*.sql in order, is
 // idempotent and concurrency-safe, refuses databases it does not know, and the schema it
-// creates is append-only (docs/database.md). 006_audit_event_indexes.sql (issue 12) upgrades a
+// creates is append-only (docs/database.md). 007_sign_in.sql (issue 15) upgrades the previous
+// release's database (tests/fixtures/db/at-006.sql, made by that release). 006_audit_event_indexes.sql (issue 12) upgrades a
 // database populated by 0.1 (tests/fixtures/db/legacy-0.1.sql) and one at 005 holding events
 // written by this release's gateway: events, `audit verify`, the report and `report verify`
 // work after it, and every query hubgate makes on audit_event keeps an index path.
@@ -234,18 +235,19 @@ test('006 upgrades a database at 005 holding events this release wrote; writing 
   const config = { database: url, audit: { stream: 'gw-before', checkpoint_every: 5 } };
   const alice = await idp.token('alice');
   const eve = await idp.token('eve');
-  const traffic = async (gw) => {
+  // Tokens need the newest schema (007): before the migration only requests are made.
+  const traffic = async (gw, mint = true) => {
     const ok = await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
     assert.equal(ok.status, 200);
     assert.equal((await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${eve}` } })).status, 404);
-    await mintToken(gw, alice, { name: `laptop-${gw.config.audit.stream}`, scope: 'read' });
+    if (mint) await mintToken(gw, alice, { name: `laptop-${gw.config.audit.stream}`, scope: 'read' });
     return ok.headers.get('x-request-id');
   };
   const gw1 = await gateway({ migrate: false, policy: POLICY, config });
   await sleep(20);
   const t1 = Date.now(); // after gw-before's policy load: the report's period starts here
   await sleep(20);
-  const rid1 = await traffic(gw1);
+  const rid1 = await traffic(gw1, false);
   assert.equal(await gw1.stop(), 0);
   const written = q('select count(*) from audit_event');
 
@@ -285,44 +287,45 @@ test('006 upgrades a database at 005 holding events this release wrote; writing 
 
 // ---- 007_sign_in.sql ----
 
-test('007 upgrades a database at 006 holding tokens and events this release wrote: tokens keep working and record their use', async (t) => {
+const AT006 = path.join(REPO, 'tests', 'fixtures', 'db', 'at-006.sql');
+const AT006_INFO = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'db', 'at-006.json'), 'utf8'));
+
+test('007 upgrades the previous release\'s database (at 006): its tokens keep working and record their use, its chain goes on and verifies', async (t) => {
   const { pg, idp, gateway } = await startStack({ t, gateway: false });
-  pg.psql('create database at006', { db: 'postgres' });
-  migrateUpTo(pg, 'at006', '006_audit_event_indexes.sql');
-  const q = (sql) => pg.psql(sql, { db: 'at006' });
-  const url = pg.url.replace(/\/hubgate$/, '/at006');
-  assert.equal(q(`select to_regclass('login_session') is null`), 't');
+  pg.psql('create database prev', { db: 'postgres' });
+  pg.psql(fs.readFileSync(AT006, 'utf8'), { db: 'prev' });
+  const q = (sql) => pg.psql(sql, { db: 'prev' });
+  const url = (user) => pg.url.replace(/\/\/postgres@/, `//${user}@`).replace(/\/hubgate$/, '/prev');
+  const before = q('select count(*), min(ts) from audit_event').split('|');
+  assert.ok(Number(before[0]) >= 10, `the fixture holds the previous release's events (${before[0]})`);
+  assert.equal(q('select max(name) from schema_migration'), '006_audit_event_indexes.sql');
 
-  // Before: tokens minted and used, requests audited (a gateway of this release that does not
-  // touch what 007 adds: no sign-in configured, and no token used before the upgrade).
-  const config = { database: url, audit: { stream: 'gw-006', checkpoint_every: 5 } };
-  const alice = await idp.token('alice');
-  const gw1 = await gateway({ migrate: false, policy: POLICY, config });
-  const t1 = new Date(Date.now() - 1000).toISOString();
-  const minted = await mintToken(gw1, alice, { name: 'before-007', scope: 'read' });
-  assert.equal((await fetch(`${gw1.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } })).status, 200);
-  assert.equal(await gw1.stop(), 0);
-  const events = q('select count(*) from audit_event');
-
-  const m = await runHubgate(['db', 'migrate', '--database', url]);
+  const m = await runHubgate(['db', 'migrate', '--database', url('postgres')]);
   assert.equal(m.code, 0, m.stdout + m.stderr);
   assert.deepEqual(m.stdout.trim().split('\n'), ['applied 007_sign_in.sql', `database is up to date: ${migrations.length} migrations (1 applied now)`]);
-  assert.equal(q('select count(*) from audit_event'), events, 'every event is still there');
-  assert.equal(q(`select count(*) from access_token where last_used_at is null`), '1', 'the old token, never used');
+  assert.equal(q('select count(*) from audit_event'), before[0], 'every event is still there');
   assert.equal(q(`select pg_get_userbyid(relowner) from pg_class where relname = 'login_session'`), 'hubgate_owner');
+  assert.equal(q(`select count(*) from access_token where last_used_at is null and grant_id is null`), '2', 'the old tokens, as they were');
+  // The fixture was made once; its token was minted for 30 days then. Time moved on, not the token.
+  q(`update access_token set expires_at = now() + interval '30 days' where id = '${AT006_INFO.laptop.id}'`);
 
-  // After: the token minted before works and its use is recorded (once a minute at most); the
-  // API lists it with last_used; the chain goes on and verifies.
-  const gw2 = await gateway({ migrate: false, policy: POLICY, config });
-  for (let i = 0; i < 3; i++) {
-    const r = await fetch(`${gw2.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${minted.token}` } });
-    assert.equal(r.status, 200, `the token minted before 007 still works (${i})`);
-    await sleep(1100); // past the token cache: each use is a lookup
-  }
-  assert.match(q(`select last_used_at is not null and last_used_at > now() - interval '1 minute' from access_token where id = '${minted.id}'`), /^t$/);
-  const listed = await (await fetch(`${gw2.url}/-/tokens`, { headers: { authorization: `Bearer ${alice}` } })).json();
-  assert.ok(listed.find((x) => x.id === minted.id && /^\d{4}-\d\d-\d\dT/.test(x.last_used)), JSON.stringify(listed));
-  assert.equal(await gw2.stop(), 0);
+  // Today's gateway as a least-privileged role of today, continuing the old stream.
+  const role = await runHubgate(['db', 'role', 'create', '--database', url('postgres'), '--kind', 'gateway', '--name', 'gw_prev']);
+  assert.equal(role.code, 0, role.stdout + role.stderr);
+  const gw = await gateway({ dbRole: null, migrate: false, policy: POLICY, config: { database: url('gw_prev'), audit: { stream: 'gw-006', checkpoint_every: 5 } } });
+  const bert = (tok) => fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${tok}` } }).then((r) => r.status);
+  assert.equal(await bert(AT006_INFO.laptop.token), 200, 'a token the previous release minted');
+  assert.equal(q(`select last_used_at > now() - interval '1 minute' from access_token where id = '${AT006_INFO.laptop.id}'`), 't', 'its use is recorded');
+  assert.equal(await bert('hf_gw_' + 'x'.repeat(32)), 401);
+  // (its owner is the fixture's IdP, another address than this test's: the API lists tokens per
+  // issuer, so the database says it)
+  assert.equal(q(`select revoked_at is not null from access_token where id = '${AT006_INFO.revoked}'`), 't', 'the revoked one stays revoked');
+  await mintToken(gw, await idp.token('alice'), { name: 'after-007', scope: 'read' });
+  assert.equal(await gw.stop(), 0);
+  assert.ok(Number(q('select count(*) from audit_event')) > Number(before[0]) + 3, 'new events follow the old ones');
+  assert.equal(q(`select count(*) from audit_stream where name = 'gw-006'`), '1', 'the old stream was continued');
+
   await sleep(50);
-  await checkEvidence(pg, 'at006', { from: t1, to: lastCheckpoint(pg, 'at006'), dir: makeTempDir('m007'), name: 'at006' });
+  const from = isoNoMs(Date.parse(before[1]) - 1000);
+  await checkEvidence(pg, 'prev', { from, to: lastCheckpoint(pg, 'prev'), dir: makeTempDir('m007'), name: 'prev' });
 });

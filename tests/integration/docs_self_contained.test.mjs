@@ -44,7 +44,9 @@ test('no tracked file cites a file outside the repository', () => {
     const s = text(f);
     if (s === null) continue;
     s.split('\n').forEach((line, i) => {
-      for (const p of OUTSIDE) if (line.includes(p)) hits.push(`${f}:${i + 1}: ${p}: ${line.trim()}`);
+      // the repository's own document of the same name (docs/sign-in.md) is no citation
+      const own = (p) => fs.existsSync(path.join(REPO, 'docs', p)) ? line.split(`docs/${p}`).join('') : line;
+      for (const p of OUTSIDE) if (own(p).includes(p)) hits.push(`${f}:${i + 1}: ${p}: ${line.trim()}`);
     });
   }
   assert.deepEqual(hits, [], `citations of files outside the repository:\n${hits.join('\n')}`);
