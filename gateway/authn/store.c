@@ -4,6 +4,7 @@
 #include "common/err.h"
 #include "common/log.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,14 @@ PGconn *gw_store_acquire(gw_store_t *s)
     pthread_mutex_lock(&s->mu);
     PGconn *c = s->nidle ? s->idle[--s->nidle] : NULL;
     pthread_mutex_unlock(&s->mu);
-    if (c && PQstatus(c) == CONNECTION_OK)
-        return c;
+    /* A pooled connection the server ended meanwhile (a restart, a failover) shows as OK until
+     * used. An idle connection has nothing to say: anything readable on its socket — the
+     * server's goodbye, or its end — means it is gone. */
+    if (c && PQstatus(c) == CONNECTION_OK) {
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+        if (pfd.fd >= 0 && poll(&pfd, 1, 0) == 0)
+            return c;
+    }
     PQfinish(c);
     char err[512];
     c = aud_db_connect(s->url, s->name, err, sizeof(err));
