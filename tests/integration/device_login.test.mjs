@@ -238,3 +238,18 @@ test('an org admin sees and ends the tokens and sessions of the org\'s people, a
   const se = await event('session.ended', `canonical::jsonb #>> '{details,session_id}' = '${sid}'`);
   assert.equal(se.details.reason, 'revoked');
 });
+
+test('a session ends after its idle time and after its absolute lifetime, whatever happens', async () => {
+  const page = (c) => fetch(`${gw.url}/-/tokens`, { headers: { cookie: c.cookie, accept: 'text/html' }, redirect: 'manual' }).then((r) => r.status);
+  const idle = await signIn();
+  const absolute = await signIn();
+  assert.equal(await page(idle), 200);
+  assert.equal(await page(absolute), 200);
+  const id = (c) => s.pg.psql(`select id from login_session where hash = sha256('${c.cookie.split('=')[1]}'::bytea)`);
+  // an hour without a page view (idle_minutes 60 by default), then a view
+  s.pg.psql(`update login_session set last_seen_at = now() - interval '61 minutes' where id = '${id(idle)}'`);
+  assert.equal(await page(idle), 303, 'idle too long: sign in again');
+  // seen a moment ago, but signed in more than session_hours (12) ago
+  s.pg.psql(`update login_session set created_at = now() - interval '13 hours', expires_at = now() - interval '1 hour' where id = '${id(absolute)}'`);
+  assert.equal(await page(absolute), 303, 'past its absolute lifetime');
+});
