@@ -140,11 +140,11 @@ static enum MHD_Result code_form(gw_request_t *req, struct MHD_Connection *conn,
         gw_page_html(&p, "</p>");
     }
     gw_page_html(&p, "<p>Enter the code your terminal shows (<code>hf auth login</code>).</p>"
-                     "<form method=\"get\" action=\"/oauth/device\"><label for=\"code\">Code"
-                     "</label><input id=\"code\" name=\"user_code\" required "
-                     "autocomplete=\"off\" autocapitalize=\"characters\" maxlength=\"16\" "
-                     "placeholder=\"BCDF-GHJK\"><p><button type=\"submit\">Continue</button></p>"
-                     "</form>");
+                     "<form method=\"get\" action=\"/oauth/device\"><label for=\"code\">Code "
+                     "(eight letters, like BCDF-GHJK)</label><input id=\"code\" "
+                     "name=\"user_code\" required autocomplete=\"off\" "
+                     "autocapitalize=\"characters\" maxlength=\"16\"><p><button "
+                     "type=\"submit\">Continue</button></p></form>");
     if (status >= 400)
         req->local_message = problem;
     return gw_page_send(req, conn, status, &p);

@@ -206,7 +206,7 @@ test('redirect_uri: a loopback origin of any port, then exactly /-/login/callbac
     'https://127.0.0.1:41234/-/login/callback',
     'http://127.0.0.1:41234@evil.example/-/login/callback',
     'http://evil.example:41234/-/login/callback',
-    'http://login-redirect-prefix.invalid/-/login/callback', // the registered placeholder
+    'http://login-redirect-prefix.invalid/-/login/callback', // the one URI registered (oidc-provider needs one), which the rule refuses
     undefined,
   ];
   for (const uri of refused) {
