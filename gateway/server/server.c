@@ -4,6 +4,7 @@
 #include "gateway/server/check.h"
 #include "gateway/server/dbprobe.h"
 #include "gateway/server/lifecycle.h"
+#include "gateway/server/notify.h"
 
 #include "common/log.h"
 
@@ -75,6 +76,8 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_buf_t cert, key;
     cmn_buf_init(&cert, 0);
     cmn_buf_init(&key, 0);
+
+    gw_notify_init(); /* before any thread: it edits the environment */
 
     /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
     sigset_t sigs;
@@ -221,6 +224,11 @@ int gw_serve_run(const gw_config_t *cfg)
                      strchr(cfg->metrics_host, ':') ? "[" : "", cfg->metrics_host,
                      strchr(cfg->metrics_host, ':') ? "]" : "", cfg->metrics_port);
 
+    char ready[256];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %s (%u event loop%s)\nMAINPID=%ld",
+             cfg->public_url, nloops, nloops == 1 ? "" : "s", (long)getpid());
+    (void)gw_notify(ready);
+
     gw_stop_cause_t stop = {"sigterm", 0, 0, 0};
     for (;;) {
         siginfo_t si;
@@ -228,8 +236,16 @@ int gw_serve_run(const gw_config_t *cfg)
         if (sig < 0)
             continue;
         if (sig == SIGHUP) {
+            /* systemd's ExecReload waits for READY=1 after RELOADING=1 (with its clock) */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            char reloading[96];
+            snprintf(reloading, sizeof(reloading), "RELOADING=1\nMONOTONIC_USEC=%lld",
+                     (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+            (void)gw_notify(reloading);
             cmn_log_info("serve", "SIGHUP: reloading the policy");
             gw_policies_reload(srv.policies, "sighup");
+            (void)gw_notify("READY=1\nSTATUS=serving (policy reloaded)");
             continue;
         }
         /* Who stopped it: a process (kill, systemd) says so in the signal; the prober stops
@@ -245,6 +261,7 @@ int gw_serve_run(const gw_config_t *cfg)
             }
         }
         cmn_log_info("serve", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        (void)gw_notify("STOPPING=1");
         break;
     }
     /* Stop accepting and abort every upstream transfer (which answers or closes their
