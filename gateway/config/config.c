@@ -528,6 +528,18 @@ static void parse_audit(loader_t *l, json_t *root)
     cmn_jdiag_keys(&l->diag, "/audit", a, keys);
     cfg->audit.signing_key = resolve_path(l, get_string(l, "/audit", a, "signing_key", 0, NULL));
     cfg->audit.stream = get_string(l, "/audit", a, "stream", 0, "gw-1");
+    if (cfg->audit.stream && strncmp(cfg->audit.stream, "env:", 4) == 0) {
+        /* One config for N instances (Kubernetes: the pod's name through the downward API):
+         * each names its stream from its environment. */
+        const char *var = cfg->audit.stream + 4, *v = *var ? getenv(var) : NULL;
+        if (!v || !*v) {
+            cmn_jdiag_error(&l->diag, "/audit/stream", 0,
+                            "names the environment variable \"%s\", which is not set", var);
+            cfg->audit.stream = NULL;
+        } else {
+            cfg->audit.stream = cmn_arena_strndup(&cfg->arena, v, strlen(v));
+        }
+    }
     if (cfg->audit.stream) {
         size_t n = strlen(cfg->audit.stream);
         int ok = n >= 1 && n <= 64;

@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -280,10 +281,37 @@ static void reports_each_problem_with_its_place(void **state)
     }
 }
 
+/* audit.stream "env:NAME": one config for many instances, each its stream from its environment
+ * (a Kubernetes pod's name); a variable that is unset or holds no stream name is refused. */
+static void stream_named_by_the_environment(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+        " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+        " \"audit\": {\"stream\": \"env:HUBGATE_TEST_POD\"}}";
+    cmn_buf_t errors;
+    setenv("HUBGATE_TEST_POD", "hubgate-7c9f-2kx8q", 1);
+    gw_config_t *cfg = load(text, &errors);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->audit.stream, "hubgate-7c9f-2kx8q");
+    gw_config_free(cfg);
+    cmn_buf_free(&errors);
+    setenv("HUBGATE_TEST_POD", "not a/name", 1);
+    assert_null(load(text, &errors));
+    assert_non_null(strstr(errors.data, "is not a stream name"));
+    cmn_buf_free(&errors);
+    unsetenv("HUBGATE_TEST_POD");
+    assert_null(load(text, &errors));
+    assert_non_null(strstr(errors.data, "names the environment variable \"HUBGATE_TEST_POD\", which is not set"));
+    cmn_buf_free(&errors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loads_a_full_config),
+        cmocka_unit_test(stream_named_by_the_environment),
         cmocka_unit_test(reports_each_problem_with_its_place),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
