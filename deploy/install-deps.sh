@@ -11,7 +11,7 @@ packages=(
   libcmocka-dev
   postgresql-15 postgresql-client-15
   git git-lfs curl ca-certificates openssl procps iproute2
-  nginx-light wrk
+  nginx-light wrk haproxy
   systemd
   chromium
 )
