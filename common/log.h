@@ -1,4 +1,6 @@
-/* Process log: one line per event on stderr, "ts level component: message".
+/* Process log: one line per event on stderr, "ts level component: message", or with JSON
+ * (log_format "json", or HUBGATE_LOG_FORMAT=json from the first line) one object per line:
+ * {"ts": "2026-12-05T04:01:50.123Z", "level": "info", "component": "serve", "msg": "…"}.
  *
  * Thread-safe (one write(2) per line). Never pass a secret (token, key, password) to it: the
  * log is read by operators who must not learn credentials. */
@@ -17,6 +19,9 @@ typedef enum {
 
 /* Parses "error" | "warn" | "info" | "debug". Returns 0, or CMN_ERR_INVAL. */
 int cmn_log_level_parse(const char *s, cmn_log_level_t *out);
+
+/* JSON lines (1) or text (0) from now on. */
+void cmn_log_set_json(int json);
 
 void cmn_log(cmn_log_level_t level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

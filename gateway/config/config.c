@@ -574,8 +574,13 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        "metrics_listen", "event_loops", "xet", "scim", NULL};
+        "metrics_listen", "event_loops", "xet", "scim", "log_format", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
+    const char *lf = get_string(l, "", root, "log_format", 0, "text");
+    if (lf && strcmp(lf, "json") == 0)
+        cfg->log_json = 1;
+    else if (lf && strcmp(lf, "text") != 0)
+        cmn_jdiag_error(&l->diag, "/log_format", 0, "\"%s\": expected \"text\" or \"json\"", lf);
     /* 0: one per core, decided at start (gw_serve_run). */
     cfg->event_loops = get_int(l, "", root, "event_loops", 1, GW_MAX_EVENT_LOOPS, 0);
 

@@ -78,6 +78,7 @@ typedef struct {
     gw_egress_t egress;
     const char *egress_key_file; /* absolute path or NULL (a random key per process) */
     gw_xet_mode_t xet; /* default PROXY */
+    int log_json;      /* log_format "json": one JSON object per log line (common/log.h) */
 
     struct {
         int client_idle_seconds;   /* a client silent this long is dropped */

@@ -78,6 +78,8 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_buf_init(&key, 0);
 
     gw_notify_init(); /* before any thread: it edits the environment */
+    if (cfg->log_json)
+        cmn_log_set_json(1);
 
     /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
     sigset_t sigs;
