@@ -12,7 +12,7 @@ packages=(
   postgresql-15 postgresql-client-15
   git git-lfs curl ca-certificates openssl procps iproute2
   nginx-light wrk haproxy
-  systemd
+  systemd podman runc
   chromium
 )
 
