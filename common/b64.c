@@ -1,5 +1,8 @@
 #include "common/b64.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 size_t cmn_b64url_encoded_len(size_t n)
@@ -88,4 +91,17 @@ long cmn_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
     while (len && in[len - 1] == '=')
         len--;
     return decode(in, len, out, cap, 1, &leftover);
+}
+
+char *cmn_b64url_random(cmn_arena_t *a, const char *prefix, size_t n)
+{
+    unsigned char raw[32];
+    char enc[48];
+    if (n > sizeof(raw) || RAND_bytes(raw, (int)n) != 1)
+        return NULL;
+    cmn_b64url_encode(raw, n, enc);
+    char *out = cmn_arena_printf(a, "%s%s", prefix, enc);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    OPENSSL_cleanse(enc, sizeof(enc));
+    return out;
 }

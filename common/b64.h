@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "common/arena.h"
+
 /* Output length for n input bytes (without a NUL). */
 size_t cmn_b64url_encoded_len(size_t n);
 
@@ -21,5 +23,9 @@ long cmn_b64url_decode(const char *in, size_t len, unsigned char *out);
  * clients' encoders differ there. Returns the byte count, or -1 for a character outside the
  * alphabet or an output longer than cap. */
 long cmn_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap);
+
+/* "<prefix><base64url of n random bytes>" (n ≤ 32, from the OS's CSPRNG through OpenSSL) in
+ * arena: ids, codes and secrets hubgate makes. NULL when the randomness or the arena fails. */
+char *cmn_b64url_random(cmn_arena_t *a, const char *prefix, size_t n);
 
 #endif

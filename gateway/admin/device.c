@@ -68,13 +68,12 @@ static enum MHD_Result oauth_error(gw_request_t *req, struct MHD_Connection *con
                       audit);
 }
 
-static const char *header(const gw_request_t *req, const char *name, size_t max)
+static const char *header(gw_request_t *req, const char *name, size_t max)
 {
     const gw_header_t *h = gw_headers_find(req->headers, req->nheaders, name);
     if (!h)
         return "";
-    return cmn_arena_strndup((cmn_arena_t *)&req->arena, h->value,
-                             h->value_len < max ? h->value_len : max);
+    return cmn_arena_strndup(&req->arena, h->value, h->value_len < max ? h->value_len : max);
 }
 
 /* ---- POST /oauth/device ---------------------------------------------------------------------- */

@@ -5,7 +5,6 @@
 #include "common/err.h"
 #include "common/log.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +33,6 @@ void gw_directory_destroy(gw_directory_t *d)
     free(d);
 }
 
-static const char *new_id(cmn_arena_t *a, const char *prefix)
-{
-    unsigned char raw[12];
-    char enc[24];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return NULL;
-    cmn_b64url_encode(raw, sizeof(raw), enc);
-    return cmn_arena_printf(a, "%s%s", prefix, enc);
-}
-
 static const char *copy(cmn_arena_t *a, PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col))
@@ -61,28 +50,6 @@ static void user_from(PGresult *res, int row, cmn_arena_t *a, gw_dir_user_t *out
     out->user.active = strcmp(PQgetvalue(res, row, 5), "t") == 0;
     out->meta.created = strtoll(PQgetvalue(res, row, 6), NULL, 10);
     out->meta.last_modified = strtoll(PQgetvalue(res, row, 7), NULL, 10);
-}
-
-/* A unique violation (SQLSTATE 23505) ends a change as CMN_ERR_CONFLICT, anything else as
- * CMN_ERR_DB. */
-static int exec_rows(gw_directory_t *d, PGconn *c, const char *what, const char *sql, int n,
-                     const char *const *params, PGresult **out)
-{
-    PGresult *res = c ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0) : NULL;
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        *out = res;
-        return 0;
-    }
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    int conflict = state && strcmp(state, "23505") == 0;
-    if (!conflict)
-        cmn_log_warn("directory", "%s failed: %s", what,
-                     res ? PQresultErrorMessage(res) : c ? PQerrorMessage(c) : "no connection");
-    PQclear(res);
-    *out = NULL;
-    (void)d;
-    return conflict ? CMN_ERR_CONFLICT : CMN_ERR_DB;
 }
 
 static long affected(PGresult *res)
@@ -120,7 +87,7 @@ static int deprovision(gw_directory_t *d, PGconn *c, const char *external_id,
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         PGresult *res = NULL;
-        int rc = exec_rows(d, c, "deprovisioning", steps[i].sql, 2, params, &res);
+        int rc = gw_store_run(d->store, c, "deprovisioning", steps[i].sql, 2, params, &res);
         if (rc)
             return rc;
         *(long *)((char *)e + steps[i].field) += affected(res);
@@ -161,7 +128,7 @@ int gw_directory_user_create(gw_directory_t *d, const gw_scim_user_t *u,
                              gw_dir_user_t *out, gw_dir_effect_t *effect)
 {
     memset(effect, 0, sizeof(*effect));
-    const char *id = new_id(arena, "usr_");
+    const char *id = cmn_b64url_random(arena, "usr_", 12);
     if (!id)
         return CMN_ERR_NOMEM;
     const char *params[6] = {id, u->user_name, u->external_id, u->display_name, u->email,
@@ -170,7 +137,7 @@ int gw_directory_user_create(gw_directory_t *d, const gw_scim_user_t *u,
     if (!c)
         return CMN_ERR_DB;
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "creating a user",
+    int rc = gw_store_run(d->store, c, "creating a user",
                        "INSERT INTO directory_user (id, user_name, external_id, display_name, "
                        "email, active) VALUES ($1, $2, $3, $4, $5, $6) RETURNING " USER_COLUMNS,
                        6, params, &res);
@@ -206,7 +173,7 @@ static int lock_user(gw_directory_t *d, PGconn *c, const char *id, cmn_arena_t *
 {
     const char *params[1] = {id};
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "reading a user",
+    int rc = gw_store_run(d->store, c, "reading a user",
                        "SELECT " USER_COLUMNS " FROM directory_user WHERE id = $1 AND deleted_at "
                        "IS NULL FOR UPDATE",
                        1, params, &res);
@@ -236,7 +203,7 @@ int gw_directory_user_edit(gw_directory_t *d, const char *id, gw_dir_user_edit_f
     if (rc == 0) {
         const char *params[6] = {id, u.user_name, u.external_id, u.display_name, u.email,
                                  u.active ? "true" : "false"};
-        rc = exec_rows(d, c, "changing a user",
+        rc = gw_store_run(d->store, c, "changing a user",
                        "UPDATE directory_user SET user_name = $2, external_id = $3, display_name "
                        "= $4, email = $5, active = $6, updated_at = now(), version = "
                        "nextval('directory_version') WHERE id = $1 RETURNING " USER_COLUMNS,
@@ -270,13 +237,13 @@ int gw_directory_user_delete(gw_directory_t *d, const char *id, gw_tokens_confir
     const char *params[1] = {id};
     PGresult *res = NULL;
     if (rc == 0)
-        rc = exec_rows(d, c, "deleting a user",
+        rc = gw_store_run(d->store, c, "deleting a user",
                        "UPDATE directory_user SET active = false, deleted_at = now(), updated_at "
                        "= now(), version = nextval('directory_version') WHERE id = $1",
                        1, params, &res);
     PQclear(res);
     if (rc == 0)
-        rc = exec_rows(d, c, "deleting a user",
+        rc = gw_store_run(d->store, c, "deleting a user",
                        "DELETE FROM directory_member WHERE user_id = $1", 1, params, &res);
     PQclear(res);
     if (rc == 0)
@@ -292,7 +259,7 @@ static int members(gw_directory_t *d, PGconn *c, const char *id, cmn_arena_t *ar
 {
     const char *params[1] = {id};
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "reading members",
+    int rc = gw_store_run(d->store, c, "reading members",
                        "SELECT m.user_id FROM directory_member m JOIN directory_user u ON u.id = "
                        "m.user_id AND u.deleted_at IS NULL WHERE m.group_id = $1 ORDER BY "
                        "m.user_id",
@@ -313,7 +280,7 @@ static int read_group(gw_directory_t *d, PGconn *c, const char *id, int lock, cm
 {
     const char *params[1] = {id};
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "reading a group",
+    int rc = gw_store_run(d->store, c, "reading a group",
                        lock ? "SELECT " GROUP_COLUMNS " FROM directory_group WHERE id = $1 AND "
                               "deleted_at IS NULL FOR UPDATE"
                             : "SELECT " GROUP_COLUMNS " FROM directory_group WHERE id = $1 AND "
@@ -365,7 +332,7 @@ static int add_members(gw_directory_t *d, PGconn *c, const char *id, const char 
         return 0;
     const char *params[2] = {id, arr};
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "adding members",
+    int rc = gw_store_run(d->store, c, "adding members",
                        "INSERT INTO directory_member (group_id, user_id) SELECT $1, u.id FROM "
                        "directory_user u WHERE u.id = ANY($2::text[]) AND u.deleted_at IS NULL "
                        "ON CONFLICT DO NOTHING",
@@ -385,7 +352,7 @@ static int remove_members(gw_directory_t *d, PGconn *c, const char *id, const ch
         return 0;
     const char *params[2] = {id, arr};
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "removing members",
+    int rc = gw_store_run(d->store, c, "removing members",
                        all ? "DELETE FROM directory_member WHERE group_id = $1"
                            : "DELETE FROM directory_member WHERE group_id = $1 AND user_id = "
                              "ANY($2::text[])",
@@ -400,7 +367,7 @@ int gw_directory_group_create(gw_directory_t *d, const gw_scim_group_t *g,
                               gw_dir_group_t *out, gw_dir_effect_t *effect)
 {
     memset(effect, 0, sizeof(*effect));
-    const char *id = new_id(arena, "grp_");
+    const char *id = cmn_b64url_random(arena, "grp_", 12);
     if (!id)
         return CMN_ERR_NOMEM;
     const char *params[3] = {id, g->display_name, g->external_id};
@@ -408,7 +375,7 @@ int gw_directory_group_create(gw_directory_t *d, const gw_scim_group_t *g,
     if (!c)
         return CMN_ERR_DB;
     PGresult *res = NULL;
-    int rc = exec_rows(d, c, "creating a group",
+    int rc = gw_store_run(d->store, c, "creating a group",
                        "INSERT INTO directory_group (id, display_name, external_id) VALUES ($1, "
                        "$2, $3)",
                        3, params, &res);
@@ -447,7 +414,7 @@ int gw_directory_group_change(gw_directory_t *d, const char *id, const gw_scim_g
     PGresult *res = NULL;
     if (rc == 0) {
         const char *params[3] = {id, name, external};
-        rc = exec_rows(d, c, "changing a group",
+        rc = gw_store_run(d->store, c, "changing a group",
                        "UPDATE directory_group SET display_name = $2, external_id = $3, "
                        "updated_at = now(), version = nextval('directory_version') WHERE id = $1",
                        3, params, &res);
@@ -482,7 +449,7 @@ int gw_directory_group_delete(gw_directory_t *d, const char *id, gw_tokens_confi
     const char *params[1] = {id};
     PGresult *res = NULL;
     if (rc == 0)
-        rc = exec_rows(d, c, "deleting a group",
+        rc = gw_store_run(d->store, c, "deleting a group",
                        "UPDATE directory_group SET deleted_at = now(), updated_at = now(), "
                        "version = nextval('directory_version') WHERE id = $1",
                        1, params, &res);

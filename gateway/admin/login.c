@@ -22,7 +22,6 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,17 +157,6 @@ int gw_login_authenticate(gw_request_t *req)
 
 /* ---- /-/login -------------------------------------------------------------------------------- */
 
-static const char *random_b64(cmn_arena_t *a, size_t bytes)
-{
-    unsigned char raw[32];
-    char *out = cmn_arena_alloc(a, cmn_b64url_encoded_len(bytes) + 1);
-    if (!out || bytes > sizeof(raw) || RAND_bytes(raw, (int)bytes) != 1)
-        return NULL;
-    cmn_b64url_encode(raw, bytes, out);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    return out;
-}
-
 /* Percent-encodes s for a query value or form field (RFC 3986 unreserved kept). */
 static void put_encoded(cmn_buf_t *b, const char *s)
 {
@@ -208,8 +196,8 @@ static enum MHD_Result login_start(gw_request_t *req, struct MHD_Connection *con
                                "hubgate has not reached the identity provider yet; try again in "
                                "a moment.",
                                0);
-    const char *state = random_b64(&req->arena, 32), *nonce = random_b64(&req->arena, 32);
-    const char *verifier = random_b64(&req->arena, 32);
+    const char *state = cmn_b64url_random(&req->arena, "", 32), *nonce = cmn_b64url_random(&req->arena, "", 32);
+    const char *verifier = cmn_b64url_random(&req->arena, "", 32);
     if (!state || !nonce || !verifier)
         return gw_request_fail(req, conn, CMN_ERR_CRYPTO, NULL);
     unsigned char digest[32];
@@ -424,8 +412,11 @@ static enum MHD_Result login_callback(gw_request_t *req, struct MHD_Connection *
     if (rc)
         return refuse_callback(req, conn, rc == CMN_ERR_UNAVAILABLE ? 503 : 401, why);
     who.kind = GW_ID_SSO;
-    if (gw_deprovisioned_refuses(req->srv->deprovisioned, &who))
-        return refuse_callback(req, conn, 403, "the directory deactivated this account");
+    int gone = gw_deprovisioned_refuses(req->srv->deprovisioned, &who);
+    if (gone)
+        return refuse_callback(req, conn, gone > 0 ? 403 : 503,
+                               gone > 0 ? "the directory deactivated this account"
+                                        : "the directory cannot be read yet");
     req->identity = who;
     gw_request_decide(req, POL_ALLOW, "sign-in", "the identity provider signed the person in");
     const gw_header_t *ua = gw_headers_find(req->headers, req->nheaders, "user-agent");

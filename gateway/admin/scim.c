@@ -233,14 +233,21 @@ typedef struct {
     const char *body;
     size_t len;
     int patch;
+    change_t *ch;    /* the event names the user as the edit leaves it */
+    const char *why; /* the parser's refusal */
 } user_edit_t;
 
 static int edit_user(void *arg, cmn_arena_t *arena, gw_scim_user_t *u, const char **why)
 {
     user_edit_t *e = arg;
-    if (e->patch)
-        return gw_scim_user_patch(e->body, e->len, arena, u, NULL, why);
-    return gw_scim_user_parse(e->body, e->len, arena, u, why);
+    int rc = e->patch ? gw_scim_user_patch(e->body, e->len, arena, u, NULL, why)
+                      : gw_scim_user_parse(e->body, e->len, arena, u, why);
+    e->why = *why;
+    if (rc == 0) {
+        e->ch->name = u->user_name;
+        e->ch->active = u->active;
+    }
+    return rc;
 }
 
 static enum MHD_Result users(gw_request_t *req, struct MHD_Connection *conn, const char *id,
@@ -277,28 +284,12 @@ static enum MHD_Result users(gw_request_t *req, struct MHD_Connection *conn, con
         return send_json(req, conn, 200, gw_scim_user_json(&u.user, &u.meta, base_url(req)), NULL);
     }
     if (strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
-        user_edit_t e = {body ? body : "", len, strcmp(m, "PATCH") == 0};
+        user_edit_t e = {body ? body : "", len, strcmp(m, "PATCH") == 0, &ch, NULL};
         ch.operation = e.patch ? "patch" : "replace";
-        /* the event names the state after the change, known once it is made */
-        gw_dir_user_t peek;
-        if (gw_directory_user_get(req->srv->directory, id, &req->arena, &peek) == 0) {
-            gw_scim_user_t after = peek.user;
-            const char *w = NULL;
-            if (edit_user(&e, &req->arena, &after, &w) == 0) {
-                ch.name = after.user_name;
-                ch.active = after.active;
-            }
-        }
         rc = gw_directory_user_edit(req->srv->directory, id, edit_user, &e, record_change, &ch,
                                     &req->arena, &u, &effect);
-        if (rc) {
-            /* the edit's own refusal says why */
-            gw_scim_user_t probe = {0};
-            const char *w = NULL;
-            if (rc == CMN_ERR_PARSE || rc == CMN_ERR_TOOBIG)
-                (void)edit_user(&e, &req->arena, &probe, &w);
-            return refuse(req, conn, rc, w);
-        }
+        if (rc)
+            return refuse(req, conn, rc, e.why);
         took_effect(req, &effect, 1, 0);
         return send_json(req, conn, 200, gw_scim_user_json(&u.user, &u.meta, base_url(req)), NULL);
     }

@@ -351,12 +351,19 @@ int gw_auth_authenticate(gw_auth_t *a, const gw_header_t *headers, size_t n,
     *reason = GW_AUTH_REASON_NONE;
     *why = NULL;
     int res = authenticate(a, headers, n, arena, id, reason, why);
-    if (res == 0 && id->kind != GW_ID_ANONYMOUS && gw_deprovisioned_refuses(a->deprovisioned, id)) {
+    int gone = res == 0 && id->kind != GW_ID_ANONYMOUS
+                   ? gw_deprovisioned_refuses(a->deprovisioned, id)
+                   : 0;
+    if (gone > 0) {
         /* valid credentials of someone the directory removed: a live SSO token, a cached one,
          * a hubgate token a cache has not yet seen revoked */
         *reason = GW_AUTH_REASON_DEPROVISIONED;
         *why = "the directory deactivated this person";
         res = CMN_ERR_UNAUTHENTICATED;
+    } else if (gone < 0) {
+        *reason = GW_AUTH_REASON_STORE_UNAVAILABLE;
+        *why = "the directory cannot be read yet";
+        res = CMN_ERR_UNAVAILABLE;
     }
     if (res != 0) {
         memset(id, 0, sizeof(*id)); /* nothing half-made survives a refusal */

@@ -23,6 +23,7 @@ struct gw_deprovisioned {
     pthread_cond_t wake;
     set_t set;
     char version[32]; /* the directory_version seen at the last load */
+    int loaded;       /* a load succeeded: until then nobody can be told apart */
     int stopping;
     pthread_t thread;
 };
@@ -90,6 +91,7 @@ static int load(gw_deprovisioned_t *d, int force)
     pthread_mutex_lock(&d->mu);
     set_t old = d->set;
     d->set = fresh;
+    d->loaded = 1;
     snprintf(d->version, sizeof(d->version), "%s", version);
     pthread_mutex_unlock(&d->mu);
     set_free(&old);
@@ -177,12 +179,18 @@ static int has(const set_t *s, const char *key)
 
 int gw_deprovisioned_refuses(gw_deprovisioned_t *d, const gw_identity_t *id)
 {
-    if (!d || !id->sub)
+    if (!d)
+        return 0;
+    if (!id->sub)
         return 0;
     /* directory values are at most DIRECTORY_MAX bytes (schema 007): a longer claim ties to none */
     char key[DIRECTORY_MAX + 3];
     int refused = 0;
     pthread_mutex_lock(&d->mu);
+    if (!d->loaded) {
+        pthread_mutex_unlock(&d->mu);
+        return -1; /* never read (the database away since the start): fail closed */
+    }
     if (d->set.n) {
         if (strlen(id->sub) <= DIRECTORY_MAX) {
             snprintf(key, sizeof(key), "s:%s", id->sub);

@@ -23,7 +23,9 @@ gw_deprovisioned_t *gw_deprovisioned_start(gw_store_t *store);
 void gw_deprovisioned_stop(gw_deprovisioned_t *d);
 
 /* 1 when the directory deprovisioned the person `id` is: tied by its sub (the directory's
- * externalId) or its verified email (userName). Never blocks beyond a mutex. NULL d: 0. */
+ * externalId) or its verified email (userName); 0 when not; -1 when the directory was never
+ * read (the database away since the start): the caller refuses, as it cannot tell. Never
+ * blocks beyond a mutex. NULL d (no SCIM): 0. */
 int gw_deprovisioned_refuses(gw_deprovisioned_t *d, const gw_identity_t *id);
 
 /* Reloads now (blocks on the database). 0 or CMN_ERR_DB. */

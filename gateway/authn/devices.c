@@ -40,20 +40,6 @@ void gw_devices_destroy(gw_devices_t *d)
     free(d);
 }
 
-/* "<prefix><base64url of n random bytes>" in arena, or NULL. */
-static char *random_name(cmn_arena_t *a, const char *prefix, size_t n)
-{
-    unsigned char raw[32];
-    char enc[48];
-    if (n > sizeof(raw) || RAND_bytes(raw, (int)n) != 1)
-        return NULL;
-    cmn_b64url_encode(raw, n, enc);
-    char *out = cmn_arena_printf(a, "%s%s", prefix, enc);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    OPENSSL_cleanse(enc, sizeof(enc));
-    return out;
-}
-
 int gw_devices_user_code(const char *typed, char out[9])
 {
     size_t n = 0;
@@ -100,7 +86,7 @@ int gw_devices_start(gw_devices_t *d, const char *client_id, const char *client_
                      const char *user_agent, cmn_arena_t *arena, const char **device_code,
                      const char **user_code, const char **id)
 {
-    char *code = random_name(arena, "", 32), *gid = random_name(arena, "dev_", 9);
+    char *code = cmn_b64url_random(arena, "", 32), *gid = cmn_b64url_random(arena, "dev_", 9);
     const char *ua = cut(arena, user_agent, 512);
     if (!code || !gid || !ua)
         return CMN_ERR_NOMEM;
@@ -232,8 +218,8 @@ static gw_grant_result_t issue(gw_devices_t *d, PGconn *c, const char *grant_id,
     strftime(name, sizeof(name), "hf auth login %Y-%m-%d %H:%M UTC", &tm);
     rc = gw_tokens_insert(d->tokens, c, &out->owner, name, scope, seconds, grant_id, arena,
                           &out->access_token, &out->info);
-    char *refresh = rc ? NULL : random_name(arena, GW_REFRESH_PREFIX, 32);
-    char *rid = refresh ? random_name(arena, "ref_", 9) : NULL;
+    char *refresh = rc ? NULL : cmn_b64url_random(arena, GW_REFRESH_PREFIX, 32);
+    char *rid = refresh ? cmn_b64url_random(arena, "ref_", 9) : NULL;
     if (rc == 0 && !rid)
         rc = CMN_ERR_NOMEM;
     unsigned char hash[32];

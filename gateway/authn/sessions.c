@@ -7,7 +7,6 @@
 #include "gateway/authn/store.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,18 +64,11 @@ int gw_sessions_start(gw_sessions_t *s, const gw_identity_t *who, const char *cl
                       gw_tokens_confirm_fn confirm, void *arg, const char **cookie,
                       const char **id)
 {
-    unsigned char secret[32], idraw[9], hash[32];
-    if (RAND_bytes(secret, sizeof(secret)) != 1 || RAND_bytes(idraw, sizeof(idraw)) != 1)
-        return CMN_ERR_CRYPTO;
-    char enc[48], idenc[16];
-    cmn_b64url_encode(secret, sizeof(secret), enc);
-    cmn_b64url_encode(idraw, sizeof(idraw), idenc);
-    OPENSSL_cleanse(secret, sizeof(secret));
-    char *value = cmn_arena_printf(arena, GW_SESSION_PREFIX "%s", enc);
-    char *sid = cmn_arena_printf(arena, "ses_%s", idenc);
-    OPENSSL_cleanse(enc, sizeof(enc));
+    unsigned char hash[32];
+    char *value = cmn_b64url_random(arena, GW_SESSION_PREFIX, 32);
+    char *sid = cmn_b64url_random(arena, "ses_", 9);
     if (!value || !sid)
-        return CMN_ERR_NOMEM;
+        return CMN_ERR_CRYPTO;
     cmn_sha256(value, strlen(value), hash);
     json_t *snap = gw_identity_snapshot(who);
     char *snap_text = snap ? json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

@@ -93,18 +93,32 @@ PGresult *gw_store_query(gw_store_t *s, PGconn *c, const char *what, const char 
     return NULL;
 }
 
+int gw_store_run(gw_store_t *s, PGconn *c, const char *what, const char *sql, int n,
+                 const char *const *params, PGresult **out)
+{
+    PGresult *res = c ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0) : NULL;
+    ExecStatusType st = PQresultStatus(res);
+    *out = NULL;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        *out = res;
+        return 0;
+    }
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int conflict = state && strcmp(state, "23505") == 0; /* unique_violation */
+    if (!conflict)
+        cmn_log_warn("store", "%s: %s failed: %s", s->name, what,
+                     res ? PQresultErrorMessage(res) : c ? PQerrorMessage(c) : "no connection");
+    PQclear(res);
+    return conflict ? CMN_ERR_CONFLICT : CMN_ERR_DB;
+}
+
 int gw_store_exec(gw_store_t *s, PGconn *c, const char *what, const char *sql, int n,
                   const char *const *params)
 {
-    if (!c)
-        return -1;
-    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (!ok)
-        cmn_log_warn("store", "%s: %s failed: %s", s->name, what,
-                     res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+    PGresult *res = NULL;
+    int rc = gw_store_run(s, c, what, sql, n, params, &res);
     PQclear(res);
-    return ok ? 0 : -1;
+    return rc ? -1 : 0;
 }
 
 int gw_store_begin(gw_store_t *s, PGconn *c)

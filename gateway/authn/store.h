@@ -37,6 +37,12 @@ PGresult *gw_store_query(gw_store_t *s, PGconn *c, const char *what, const char 
 int gw_store_exec(gw_store_t *s, PGconn *c, const char *what, const char *sql, int n,
                   const char *const *params);
 
+/* Runs a statement with or without rows, for a change that must tell a taken name from a
+ * failure: 0 with *out (PQclear it), CMN_ERR_CONFLICT for a unique violation (not logged: the
+ * caller's answer), CMN_ERR_DB otherwise (logged as "<what> failed"); *out NULL then. */
+int gw_store_run(gw_store_t *s, PGconn *c, const char *what, const char *sql, int n,
+                 const char *const *params, PGresult **out);
+
 /* Opens a transaction on c. Returns 1, or 0 when it could not (c NULL or failed; logged). */
 int gw_store_begin(gw_store_t *s, PGconn *c);
 
