@@ -227,6 +227,40 @@ static int end_migration(PGconn *db, FILE *out, char *err, size_t errlen)
     return rc;
 }
 
+int aud_migrate_partitions(PGconn *db, int months_ahead, FILE *out, char *err, size_t errlen)
+{
+    char months[16];
+    snprintf(months, sizeof(months), "%d", months_ahead);
+    const char *params[1] = {months};
+    PGresult *res = PQexecParams(db, "SELECT hubgate_audit_partitions($1::integer)", 1, NULL,
+                                 params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        int missing = state && strcmp(state, "42883") == 0; /* a schema before 008 */
+        if (!missing)
+            aud_db_oneline(err, errlen, "creating the audit log's monthly partitions: ",
+                           PQresultErrorMessage(res));
+        PQclear(res);
+        return missing ? 0 : CMN_ERR_DB;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        fprintf(out, "created partition %s\n", PQgetvalue(res, i, 0));
+    PQclear(res);
+    return 0;
+}
+
+int aud_migrate_lend_owner(PGconn *db, FILE *out, char *err, size_t errlen)
+{
+    migrator_t me = {0};
+    int rc = inspect_migrator(db, &me, err, errlen);
+    return rc ? rc : begin_migration(db, &me, out, err, errlen);
+}
+
+int aud_migrate_take_back_owner(PGconn *db, FILE *out, char *err, size_t errlen)
+{
+    return end_migration(db, out, err, errlen);
+}
+
 int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errlen)
 {
     int rc = 0, began = 0;
@@ -297,6 +331,8 @@ int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errle
             goto out;
         fprintf(out, "applied %s\n", m->name);
     }
+    if ((rc = aud_migrate_partitions(db, AUD_MIGRATE_MONTHS_AHEAD, out, err, errlen)))
+        goto out;
     fprintf(out, "database is up to date: %zu migrations (%zu applied now)\n", aud_migrations_count,
             aud_migrations_count - applied);
 out:

@@ -1,6 +1,7 @@
 /* New connections for the writer: contract in pgwriter_connect.h. */
 #include "audit/pgwriter_connect.h"
 #include "audit/db.h"
+#include "audit/pgwriter_partitions.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -208,6 +209,9 @@ void pgw_connect(aud_writer_t *w, int prev_pid, pgw_conn_result_t *res)
         memcpy(res->head_hash, PQgetvalue(r, 0, 1), AUD_HASH_BYTES);
     res->cp_seq = (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, 0, 2));
     PQclear(r);
+    r = NULL;
+    /* Before anything is written on this connection: the month's partition, and those ahead. */
+    pgw_partitions_on_connect(conn, w->stream);
     if (PQsetnonblocking(conn, 1) != 0) {
         cmn_errf(res->err, sizeof(res->err), "cannot make the connection non-blocking");
         r = NULL;

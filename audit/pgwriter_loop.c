@@ -2,6 +2,7 @@
 #include "audit/pgwriter_loop.h"
 #include "audit/pgwriter_checkpoint.h"
 #include "audit/pgwriter_copy.h"
+#include "audit/pgwriter_partitions.h"
 #include "audit/pgwriter_pgio.h"
 #include "audit/pgwriter_spool.h"
 #include "audit/pgwriter_state.h"
@@ -88,6 +89,8 @@ static void adopt(aud_writer_t *w, pgw_conn_result_t *res)
         w->down_since_ns = 0;
     }
     w->backoff_ms = PGW_BACKOFF_MIN_MS;
+    /* the connector made the partitions just now */
+    w->parts_due_ns = cmn_mono_ns() + PGW_PARTITION_EVERY_NS;
     pthread_mutex_lock(&w->mu);
     w->stats.connected = 1;
     pthread_mutex_unlock(&w->mu);
@@ -218,7 +221,7 @@ void *pgw_loop_main(void *arg)
                 break;
             if (w->conn && !w->fatal && w->spool && aud_spool_count(w->spool) > 0)
                 break; /* drain work */
-            if (pgw_checkpoint_due(w, now))
+            if (pgw_checkpoint_due(w, now) || pgw_partitions_due(w, now))
                 break;
             int want_conn = !w->conn && !w->fatal;
             if (want_conn && !w->connect_busy && now >= w->next_connect_ns) {
@@ -270,6 +273,7 @@ void *pgw_loop_main(void *arg)
             }
             continue;
         }
+        pgw_partitions_tick(w, cmn_mono_ns());
         if (w->batch_held && w->conn) {
             w->batch_held = 0;
             write_batch(w, w->batch, w->batch_n);

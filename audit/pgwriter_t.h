@@ -8,7 +8,8 @@
  *   pgwriter_state.c      the writer's connection state and the counters it publishes;
  *   pgwriter_loop.c       the writer thread: it takes batches, writes them, adopts connections;
  *   pgwriter_checkpoint.c signed checkpoints: cadence, SQL, the checkpoint file;
- *   pgwriter_spool.c      spool mode: tickets into the spool, and the spool drained back.
+ *   pgwriter_spool.c      spool mode: tickets into the spool, and the spool drained back;
+ *   pgwriter_partitions.c audit_event's monthly partitions made ahead, at connect and hourly.
  *
  * Three threads besides the callers:
  *   - the writer owns the connection, the chain head, the spool and the checkpoint file;
@@ -107,6 +108,7 @@ struct aud_writer {
     unsigned char head_hash[AUD_HASH_BYTES];
     int64_t cp_seq;
     int64_t cp_due_ns;
+    int64_t parts_due_ns; /* next call of hubgate_audit_partitions (pgwriter_partitions.h) */
     int cp_fd;
     int fatal;
     int backoff_ms;

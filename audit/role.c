@@ -112,7 +112,9 @@ static const char check_sql[] =
     "  ('audit_checkpoint', 'audit'), ('audit_stream_key', 'audit'), ('policy_version', 'audit'), "
     "  ('access_token', 'token'), ('login_session', 'token'), ('device_grant', 'token'), "
     "  ('refresh_token', 'token'), ('directory_user', 'token'), ('directory_group', 'token'), "
-    "  ('directory_member', 'membership'), ('schema_migration', 'migration')), "
+    "  ('directory_member', 'membership'), ('schema_migration', 'migration'), "
+    /* schema 008: the archive record is read (reports), never written by a gateway */
+    "  ('audit_archive', 'readonly')), "
     /* the columns a gateway updates: a revocation, a token's last use, a session's end, a
      * device grant's polls and decision, a refresh token's use */
     "cols(name, col) AS (VALUES ('access_token', 'revoked_at'), ('access_token', 'last_used_at'), "
@@ -129,7 +131,14 @@ static const char check_sql[] =
     "  ('directory_group', 'updated_at'), ('directory_group', 'deleted_at'), "
     "  ('directory_group', 'version')), "
     "rel AS (SELECT t.name, t.kind, c.oid, c.relowner, c.relnamespace FROM t "
-    "  JOIN pg_class c ON c.oid = to_regclass(t.name)), "
+    "  JOIN pg_class c ON c.oid = to_regclass(t.name) "
+    /* audit_event's partitions (schema 008): written through audit_event only, so INSERT or
+     * any power to change one directly is one too many */
+    "  UNION ALL SELECT c.relname::text, 'partition', c.oid, c.relowner, c.relnamespace "
+    "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "  WHERE i.inhparent = to_regclass('audit_event')), "
+    "fn AS (SELECT p.oid, p.proowner FROM pg_proc p "
+    "  WHERE p.oid = to_regprocedure('hubgate_audit_partitions(integer)')), "
     "owner AS (SELECT oid FROM pg_roles WHERE rolname = 'hubgate_owner') "
     "SELECT 'has CREATEROLE: it could make itself a member of hubgate_owner' "
     "  FROM pg_roles WHERE rolname = current_user AND rolcreaterole "
@@ -143,6 +152,9 @@ static const char check_sql[] =
     "  pg_get_userbyid(p.proowner)) FROM pg_proc p WHERE p.proname = 'hubgate_append_only' "
     "  AND pg_has_role(current_user, p.proowner, 'MEMBER') "
     "  AND p.proowner IS DISTINCT FROM (SELECT oid FROM owner) "
+    "UNION ALL SELECT format('owns the function hubgate_audit_partitions (as a member of %s)', "
+    "  pg_get_userbyid(fn.proowner)) FROM fn WHERE pg_has_role(current_user, fn.proowner, 'MEMBER') "
+    "  AND fn.proowner IS DISTINCT FROM (SELECT oid FROM owner) "
     "UNION ALL SELECT format('owns the schema %s holding the audit tables (as a member of %s): "
     "it could drop them', n.nspname, pg_get_userbyid(n.nspowner)) FROM pg_namespace n "
     "  WHERE n.oid = (SELECT relnamespace FROM rel WHERE name = 'audit_event') "
@@ -155,6 +167,7 @@ static const char check_sql[] =
     "  WHERE has_table_privilege(rel.oid, p.priv) "
     "  AND NOT (p.priv = 'INSERT' AND rel.kind IN ('audit', 'token', 'membership')) "
     "  AND NOT (p.priv = 'DELETE' AND rel.kind = 'membership') "
+
     "UNION ALL SELECT format('may UPDATE %s.%s', rel.name, a.attname) FROM rel "
     "  JOIN pg_attribute a ON a.attrelid = rel.oid WHERE rel.kind = 'token' "
     "  AND a.attnum > 0 AND NOT a.attisdropped "
@@ -172,6 +185,10 @@ static const char check_sql[] =
     "UNION ALL SELECT format('lacks %s on %s (is it a member of hubgate_gateway?)', p.priv, "
     "  rel.name) FROM rel, unnest(ARRAY['SELECT', 'INSERT']) p(priv) "
     "  WHERE rel.kind IN ('audit', 'token', 'membership') AND NOT has_table_privilege(rel.oid, p.priv) "
+    "UNION ALL SELECT format('lacks SELECT on %s (is it a member of hubgate_gateway?)', rel.name) "
+    "  FROM rel WHERE rel.kind = 'readonly' AND NOT has_table_privilege(rel.oid, 'SELECT') "
+    "UNION ALL SELECT 'lacks EXECUTE on hubgate_audit_partitions (is it a member of "
+    "hubgate_gateway?)' FROM fn WHERE NOT has_function_privilege(fn.oid, 'EXECUTE') "
     "UNION ALL SELECT format('lacks UPDATE (%s) on %s (is it a member of hubgate_gateway?)', "
     "  cols.col, rel.name) FROM cols JOIN rel USING (name) JOIN pg_attribute a "
     "  ON a.attrelid = rel.oid AND a.attname = cols.col "
