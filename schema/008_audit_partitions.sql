@@ -108,9 +108,12 @@ ALTER TABLE audit_archive OWNER TO hubgate_owner;
 -- writer when it connects and then every hour, so that an insert always finds its partition.
 -- SECURITY DEFINER so that the gateway, which may not create anything, can: it does nothing
 -- else, its search_path is pinned (below) and months_ahead is bounded. Concurrent callers
--- serialise on a transaction advisory lock.
+-- serialise on a transaction advisory lock. Creating a partition locks audit_event, which
+-- waits for the inserts in flight and holds the next ones behind it: at most 5 s (lock_timeout),
+-- then the call fails and is tried again at the writer's next connection or hour. When nothing
+-- is missing it takes no lock on the table at all.
 CREATE FUNCTION hubgate_audit_partitions(months_ahead integer) RETURNS SETOF text
-    LANGUAGE plpgsql SECURITY DEFINER SET TimeZone = 'UTC' AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET TimeZone = 'UTC' SET lock_timeout = '5s' AS $$
 DECLARE
     m timestamptz := date_trunc('month', now());
     m_end timestamptz;
