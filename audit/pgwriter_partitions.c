@@ -12,7 +12,14 @@
 
 void pgw_partitions_on_connect(PGconn *conn, const char *stream)
 {
-    PGresult *r = PQexec(conn, "SELECT hubgate_audit_partitions(" STR(PGW_PARTITION_MONTHS_AHEAD) ")");
+    /* Asked first, so that a database before 008 logs no error for every connection. */
+    PGresult *r = PQexec(conn, "SELECT to_regprocedure('hubgate_audit_partitions(integer)') IS NULL");
+    int absent = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                 strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (absent)
+        return;
+    r = PQexec(conn, "SELECT hubgate_audit_partitions(" STR(PGW_PARTITION_MONTHS_AHEAD) ")");
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         for (int i = 0; i < PQntuples(r); i++)
             cmn_log_info(PGW_LOG, "stream %s: created partition %s of audit_event", stream,

@@ -108,10 +108,10 @@ ALTER TABLE audit_archive OWNER TO hubgate_owner;
 -- writer when it connects and then every hour, so that an insert always finds its partition.
 -- SECURITY DEFINER so that the gateway, which may not create anything, can: it does nothing
 -- else, its search_path is pinned (below) and months_ahead is bounded. Concurrent callers
--- serialise on a transaction advisory lock. Creating a partition locks audit_event, which
--- waits for the inserts in flight and holds the next ones behind it: at most 5 s (lock_timeout),
--- then the call fails and is tried again at the writer's next connection or hour. When nothing
--- is missing it takes no lock on the table at all.
+-- serialise on a transaction advisory lock. Attaching a partition takes a lock on audit_event
+-- that inserts do not wait for; it waits at most 5 s (lock_timeout) for what does conflict (a
+-- migration, an archival), then the call fails and is tried again at the writer's next
+-- connection or hour. When nothing is missing it takes no lock on the table at all.
 CREATE FUNCTION hubgate_audit_partitions(months_ahead integer) RETURNS SETOF text
     LANGUAGE plpgsql SECURITY DEFINER SET TimeZone = 'UTC' SET lock_timeout = '5s' AS $$
 DECLARE
@@ -156,11 +156,25 @@ BEGIN
                 END IF;
             END LOOP;
             IF NOT skip AND lo < m_end THEN
-                EXECUTE format('CREATE TABLE %s.%I PARTITION OF audit_event FOR VALUES FROM (%L) TO (%L)',
-                               nsp, name, lo, m_end);
+                -- Made apart and then attached, rather than CREATE TABLE … PARTITION OF: ATTACH
+                -- locks audit_event in SHARE UPDATE EXCLUSIVE mode, which lets the writers'
+                -- inserts go on, and the indexes get names that say what they are (ATTACH
+                -- takes them as the partitioned indexes' own).
+                EXECUTE format('CREATE TABLE %s.%I (LIKE audit_event INCLUDING CONSTRAINTS)',
+                               nsp, name);
+                EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (stream_id, seq, ts)',
+                               name, name || '_pkey');
+                EXECUTE format('CREATE INDEX %I ON %I (request_id)', name || '_request_id', name);
+                EXECUTE format('CREATE INDEX %I ON %I USING brin (ts) WITH (autosummarize = on)',
+                               name || '_ts_brin', name);
+                EXECUTE format('CREATE INDEX %I ON %I (stream_id, ts, seq) WHERE kind = %L',
+                               name || '_policy_loaded', name, 'policy.loaded');
                 EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
                                'EXECUTE FUNCTION hubgate_append_only()', name || '_no_truncate', name);
                 EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER %I', name, name || '_no_truncate');
+                EXECUTE format('ALTER TABLE audit_event ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                               name, lo, m_end);
+                -- the row trigger, cloned from audit_event by ATTACH
                 EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER audit_event_no_change', name);
                 RETURN NEXT name;
             END IF;
