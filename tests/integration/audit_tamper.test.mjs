@@ -257,7 +257,8 @@ test("the gateway's role cannot UPDATE, DELETE or TRUNCATE: PostgreSQL refuses",
     assert.throws(() => asGw(`alter table ${table} disable trigger all`), new RegExp(`must be owner of table ${table}`));
   }
   // and as a superuser the triggers refuse, ENABLE ALWAYS included
-  assert.throws(() => pg.psql('set session_replication_role = replica; delete from audit_event'), /audit_event is append-only \(DELETE ROW\)/);
+  // (the row trigger fires on the partition holding the row, schema 008, and names it)
+  assert.throws(() => pg.psql('set session_replication_role = replica; delete from audit_event'), /audit_event(_\w+)? is append-only \(DELETE ROW\)/);
   assert.throws(() => pg.psql('truncate audit_checkpoint'), /audit_checkpoint is append-only \(TRUNCATE STATEMENT\)/);
   assert.equal(pg.psql('select count(*) from audit_event'), String(EVENTS));
 });
