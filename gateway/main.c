@@ -26,6 +26,8 @@ static const char usage_main[] =
     "  hubgate keygen --out FILE               create the Ed25519 key that signs the audit log\n"
     "  hubgate audit verify --database URL [--pubkey FILE] [--checkpoint FILE] [--json]\n"
     "                                          check every chain and signature of the log\n"
+    "  hubgate audit archive --database URL --month YYYY-MM|before-008 --out DIR [--detach]\n"
+    "                                          export, verify and detach a month of the log\n"
     "  hubgate report verify DIR --pubkey FILE... [--checkpoint FILE...]\n"
     "                                          check a report directory offline\n"
     "  hubgate policy check|test FILE          validate a policy / run its embedded tests\n"
