@@ -672,9 +672,14 @@ static void integrity(rpt_sink_t *o, const json_t *r)
         esc(o, json_string_value(json_object_get(s, "stream")));
         rpt_sink_puts(o, "</td><td>");
         const json_t *st = json_object_get(s, "start");
-        if (json_is_true(json_object_get(st, "genesis")))
+        if (json_is_true(json_object_get(st, "genesis"))) {
             rpt_sink_puts(o, "the stream's beginning");
-        else
+        } else if (json_is_true(json_object_get(st, "archived"))) {
+            rpt_sink_printf(o, "the archive of seq 1–%lld, %s (export manifest sha256 ",
+                            num(st, "seq"), json_string_value(json_object_get(st, "archived_at")));
+            esc(o, json_string_value(json_object_get(st, "manifest_sha256")));
+            rpt_sink_puts(o, ")");
+        } else
             rpt_sink_printf(o, "checkpoint seq %lld, %s", num(st, "seq"),
                             json_string_value(json_object_get(st, "ts")));
         rpt_sink_puts(o, "</td><td>");

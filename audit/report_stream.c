@@ -459,6 +459,46 @@ static int query_i64s(PGconn *db, const char *sql, const char *const *params, in
     return 0;
 }
 
+/* The stream's last archive (audit_archive, schema 008): the seq and hash up to which its
+ * events left the database with a verified export, and that export's manifest. seq 0: none. */
+typedef struct {
+    int64_t seq;
+    unsigned char hash[AUD_HASH_BYTES];
+    char manifest[65];
+    char at[28];
+} anchor_t;
+
+static int read_anchor(PGconn *db, const char *id, anchor_t *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    PGresult *r = aud_db_rows(db, "SELECT to_regclass('audit_archive') IS NOT NULL", 0, NULL, 0,
+                              "reading archives", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    int have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!have)
+        return 0;
+    const char *p[1] = {id};
+    r = aud_db_rows(db,
+                    "SELECT last_seq, encode(last_hash, 'hex'), manifest_sha256, "
+                    "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                    "FROM audit_archive WHERE stream_id = $1::bigint ORDER BY last_seq DESC LIMIT 1",
+                    1, p, 0, "reading archives", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    if (PQntuples(r) == 1 && strlen(PQgetvalue(r, 0, 1)) == 2 * AUD_HASH_BYTES) {
+        a->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        const char *h = PQgetvalue(r, 0, 1);
+        for (int i = 0; i < AUD_HASH_BYTES; i++)
+            a->hash[i] = (unsigned char)(cmn_hex_value(h[2 * i]) << 4 | cmn_hex_value(h[2 * i + 1]));
+        snprintf(a->manifest, sizeof(a->manifest), "%s", PQgetvalue(r, 0, 2));
+        snprintf(a->at, sizeof(a->at), "%s", PQgetvalue(r, 0, 3));
+    }
+    PQclear(r);
+    return 0;
+}
+
 int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *pem,
                    const char *key_id, json_t *integrity, char *err, size_t errlen)
 {
@@ -534,6 +574,20 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         start = before[bi];
     else
         aud_chain_genesis(name, start.hash);
+    /* Events up to the stream's last archive are no longer in the database: a start before it
+     * becomes the archive's anchor, which its export proves (report verify names it). */
+    anchor_t anchor;
+    if ((rc = read_anchor(c->db, id, &anchor, err, errlen)))
+        goto out;
+    int archived = anchor.seq > 0 && start.seq < anchor.seq;
+    if (archived) {
+        bi = -1;
+        memset(&start, 0, sizeof(start));
+        start.seq = anchor.seq;
+        memcpy(start.hash, anchor.hash, AUD_HASH_BYTES);
+        if (head < anchor.seq)
+            head = anchor.seq;
+    }
 
     int64_t min_end = span[1] >= 0 ? span[1] : start.seq;
     char minseq[24];
@@ -618,6 +672,12 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     json_t *start_j;
     if (bi >= 0) {
         start_j = cp_json(&start);
+    } else if (archived) {
+        char h[2 * AUD_HASH_BYTES + 1];
+        cmn_hex(start.hash, AUD_HASH_BYTES, h);
+        start_j = json_pack("{s:b, s:I, s:s, s:s, s:s}", "archived", 1, "seq",
+                            (json_int_t)start.seq, "hash", h, "manifest_sha256", anchor.manifest,
+                            "archived_at", anchor.at);
     } else {
         char g[2 * AUD_HASH_BYTES + 1];
         cmn_hex(start.hash, AUD_HASH_BYTES, g);

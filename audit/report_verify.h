@@ -63,6 +63,12 @@ typedef struct {
     int64_t whole, hidden, in_period;
     int64_t file_checkpoints; /* --checkpoint entries compared with the chain */
     size_t problems;
+    /* The start is an archive's anchor (`hubgate audit archive`): seq 1..start_seq were
+     * exported and verified then, and that export's manifest.json has this SHA-256 — the
+     * premise this report rests on for them, as the genesis is for a stream's beginning.
+     * "" when the start is the genesis or a signed checkpoint. */
+    char archived_manifest[64 + 1];
+    char archived_at[28];
 } aud_report_verify_stream_t;
 
 typedef struct {

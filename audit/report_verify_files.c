@@ -323,17 +323,27 @@ void rvf_files_check(rvf_ctx_t *v)
 
 /* ---- report.json: period, scope, integrity ---- */
 
+/* *genesis: RVF_START_GENESIS, RVF_START_ARCHIVED (an archive's anchor: {archived, seq, hash,
+ * manifest_sha256, archived_at}), else 0 (a signed checkpoint). */
 static int parse_report_cp(const json_t *o, aud_checkpoint_t *cp, int *genesis)
 {
     memset(cp, 0, sizeof(*cp));
-    *genesis = json_is_true(json_object_get(o, "genesis"));
+    *genesis = json_is_true(json_object_get(o, "genesis"))    ? RVF_START_GENESIS
+               : json_is_true(json_object_get(o, "archived")) ? RVF_START_ARCHIVED
+                                                               : 0;
     json_t *seq = json_object_get(o, "seq");
     if (!json_is_integer(seq) || json_integer_value(seq) < 0 ||
         hex32(json_string_value(json_object_get(o, "hash")), cp->hash) != 0)
         return -1;
     cp->seq = json_integer_value(seq);
-    if (*genesis)
+    if (*genesis == RVF_START_GENESIS)
         return cp->seq == 0 ? 0 : -1;
+    if (*genesis == RVF_START_ARCHIVED) {
+        const char *m = json_string_value(json_object_get(o, "manifest_sha256"));
+        const char *at = json_string_value(json_object_get(o, "archived_at"));
+        unsigned char mh[AUD_HASH_BYTES];
+        return cp->seq >= 1 && m && hex32(m, mh) == 0 && at && strlen(at) < 28 ? 0 : -1;
+    }
     const char *ts = json_string_value(json_object_get(o, "ts"));
     const char *kid = json_string_value(json_object_get(o, "key_id"));
     const char *sig = json_string_value(json_object_get(o, "signature"));
@@ -482,6 +492,12 @@ int rvf_files_report(rvf_ctx_t *v)
         s->out = out;
         s->has_end = json_is_object(end);
         out->start_seq = s->start.seq;
+        if (s->genesis == RVF_START_ARCHIVED) {
+            snprintf(out->archived_manifest, sizeof(out->archived_manifest), "%s",
+                     json_string_value(json_object_get(start, "manifest_sha256")));
+            snprintf(out->archived_at, sizeof(out->archived_at), "%s",
+                     json_string_value(json_object_get(start, "archived_at")));
+        }
         out->end_seq = s->has_end ? s->end.seq : -1;
         r->n_streams++;
     }
@@ -491,7 +507,9 @@ int rvf_files_report(rvf_ctx_t *v)
     for (i = 0; i < r->n_streams; i++) {
         rvf_stream_t *s = &v->ss[i];
         const char *name = s->out->name;
-        if (s->genesis) {
+        if (s->genesis == RVF_START_ARCHIVED) {
+            /* the premise is named in the output; its export proves it (archive.h) */
+        } else if (s->genesis) {
             unsigned char g[AUD_HASH_BYTES];
             aud_chain_genesis(name, g);
             if (memcmp(g, s->start.hash, AUD_HASH_BYTES) != 0)

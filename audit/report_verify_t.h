@@ -41,10 +41,13 @@ typedef struct {
     int64_t line;
 } rvf_fcp_t;
 
+#define RVF_START_GENESIS  1
+#define RVF_START_ARCHIVED 2
+
 /* One stream of report.json's integrity section, and the pass's state for it. */
 typedef struct {
     aud_report_verify_stream_t *out;
-    int genesis;
+    int genesis; /* RVF_START_GENESIS, RVF_START_ARCHIVED or 0 (a signed checkpoint) */
     aud_checkpoint_t start, end;
     int has_end;
     int64_t next_seq;                        /* the seq the next line must have */

@@ -227,6 +227,9 @@ void aud_verify_print_text(const aud_verify_report_t *r, FILE *out)
             fprintf(out, ", %lld events after the last checkpoint", (long long)s->unsigned_tail);
         if (s->keys[0])
             fprintf(out, ", key %s", s->keys);
+        if (s->archived_seq)
+            fprintf(out, ", seq 1..%lld archived %s (export manifest sha256 %s)",
+                    (long long)s->archived_seq, s->archived_at, s->archived_manifest);
         fprintf(out, ": %s\n", s->problems ? "FAILED" : "ok");
     }
     for (size_t i = 0; i < r->n_problems; i++) {
@@ -281,13 +284,17 @@ void aud_verify_print_json(const aud_verify_report_t *r, FILE *out)
             json_array_append_new(keys, json_string(k));
         json_array_append_new(
             streams,
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "stream", s->name,
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "stream", s->name,
                       "events", (json_int_t)s->events, "first_seq", (json_int_t)s->first_seq,
                       "last_seq", (json_int_t)s->last_seq, "checkpoints",
                       (json_int_t)s->checkpoints, "file_checkpoints",
                       (json_int_t)s->file_checkpoints, "last_signed_seq",
                       (json_int_t)s->last_signed_seq, "unsigned_tail", (json_int_t)s->unsigned_tail,
-                      "keys", keys, "problems", (json_int_t)s->problems));
+                      "keys", keys, "problems", (json_int_t)s->problems, "archived",
+                      s->archived_seq ? json_pack("{s:I, s:s, s:s}", "to_seq",
+                                                  (json_int_t)s->archived_seq, "at", s->archived_at,
+                                                  "manifest_sha256", s->archived_manifest)
+                                      : json_null()));
     }
     for (size_t i = 0; i < r->n_problems; i++)
         json_array_append_new(problems, problem_json(&r->problems[i]));

@@ -16,6 +16,12 @@
  * removed tail ("truncated"); a checkpoint in the file but not in the database was removed
  * ("checkpoint_missing"); events that belong to no registered stream are "orphan_events".
  *
+ * Archives (schema 008, audit/archive.h): a stream whose first events were archived starts at
+ * the (seq, hash) its archives recorded instead of the genesis; its archives must follow one
+ * another from seq 1 ("archive_gap" otherwise). Checkpoints below that seq are proven by the
+ * archive's export, not here; one at that seq must sign the recorded hash. An event missing
+ * after it is "deleted" as ever. 
+ *
  * Keys: with pinned public keys (--pubkey), a checkpoint counts only when a pinned key signed
  * it: keys stored in the database then prove nothing, since whoever can edit the log can add
  * a key. Without, the keys registered in the database for the stream are used, and the report
@@ -56,6 +62,11 @@ typedef struct {
     int64_t last_signed_seq;     /* highest seq covered by a valid checkpoint; -1: none */
     int64_t unsigned_tail;       /* events after it */
     char keys[160];              /* key ids used, comma-separated */
+    /* seq 1..archived_seq were archived (`hubgate audit archive`, audit_archive): the chain is
+     * taken up at the hash the archive recorded; 0: none archived */
+    int64_t archived_seq;
+    char archived_at[28];                /* RFC 3339, the last archive's */
+    char archived_manifest[64 + 1];      /* its export's manifest.json SHA-256 */
     size_t problems;             /* found in this stream (all, not only those kept) */
 } aud_stream_report_t;
 
@@ -88,7 +99,8 @@ void aud_verify_print_text(const aud_verify_report_t *report, FILE *out);
  * {"ok":bool,"events":N,"checkpoints":N,"seconds":S,"pinned_keys":bool,
  *  "first_problem":{stream,seq,kind,problem,message}|null,
  *  "streams":[{stream,events,first_seq,last_seq,checkpoints,file_checkpoints,last_signed_seq,
- *              unsigned_tail,keys:[…],problems:N}],
+ *              unsigned_tail,keys:[…],problems:N,
+ *              archived:{to_seq,at,manifest_sha256}|null}],
  *  "problems":[{stream,seq,kind,problem,message}], "problems_total":N} */
 void aud_verify_print_json(const aud_verify_report_t *report, FILE *out);
 

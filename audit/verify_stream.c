@@ -170,6 +170,56 @@ static void analyze(vfy_ctx_t *v, pass_t *ps, const vfy_row_t *x, const vfy_row_
     v->sr->last_seq = x->seq;
 }
 
+/* The stream's archives (audit_archive, schema 008), oldest first: they must follow one
+ * another from seq 1; the last one's (seq, hash) is where the chain is taken up. Returns 0 (no
+ * archive: *seq 0), or CMN_ERR_DB. */
+static int read_anchor(vfy_ctx_t *v, const char *id, int64_t *seq,
+                       unsigned char hash[AUD_HASH_BYTES], char *err, size_t errlen)
+{
+    aud_stream_report_t *sr = v->sr;
+    *seq = 0;
+    PGresult *res = aud_db_rows(v->db, "SELECT to_regclass('audit_archive') IS NOT NULL", 0, NULL,
+                                0, "reading archives", err, errlen);
+    if (!res)
+        return CMN_ERR_DB;
+    int have = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!have)
+        return 0;
+    const char *sv[1] = {id};
+    res = aud_db_rows(v->db,
+                      "SELECT first_seq::text, last_seq::text, last_hash, partition, "
+                      "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                      "manifest_sha256 FROM audit_archive WHERE stream_id = $1::bigint "
+                      "ORDER BY first_seq",
+                      1, sv, 1, "reading archives", err, errlen);
+    if (!res)
+        return CMN_ERR_DB;
+    /* binary format: the text casts keep the numbers readable */
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t first = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        int64_t last = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        if (first != *seq + 1 || last < first || PQgetlength(res, i, 2) != AUD_HASH_BYTES) {
+            vfy_problem(v, sr->name, *seq + 1, "", "archive_gap",
+                        "the archive of %.*s records seq %lld..%lld, but the stream's archives "
+                        "before it end at seq %lld: events are missing between archives",
+                        PQgetlength(res, i, 3), PQgetvalue(res, i, 3), (long long)first,
+                        (long long)last, (long long)*seq);
+            if (last <= *seq || PQgetlength(res, i, 2) != AUD_HASH_BYTES)
+                continue;
+        }
+        *seq = last;
+        memcpy(hash, PQgetvalue(res, i, 2), AUD_HASH_BYTES);
+        snprintf(sr->archived_at, sizeof(sr->archived_at), "%.*s", PQgetlength(res, i, 4),
+                 PQgetvalue(res, i, 4));
+        snprintf(sr->archived_manifest, sizeof(sr->archived_manifest), "%.*s",
+                 PQgetlength(res, i, 5), PQgetvalue(res, i, 5));
+    }
+    PQclear(res);
+    sr->archived_seq = *seq;
+    return 0;
+}
+
 static int cmp_cp(const void *a, const void *b)
 {
     const vfy_cp_t *x = a, *y = b;
@@ -299,11 +349,32 @@ int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *p
             sr->last_signed_seq = 0;
     }
 
+    /* Archived events: the chain is taken up where the archives end. The checkpoints below
+     * are proven by the archives' exports; one at the anchor must sign its hash. */
+    int64_t anchor = 0;
+    unsigned char anchor_hash[AUD_HASH_BYTES];
+    if ((rc = read_anchor(v, id, &anchor, anchor_hash, err, errlen)) != 0)
+        goto out;
+    while (anchor && v->cp_next < v->n_cps && v->cps[v->cp_next].cp.seq <= anchor) {
+        vfy_cp_t *c = &v->cps[v->cp_next++];
+        if (c->cp.seq < anchor)
+            continue;
+        c->checked = 1;
+        report_cp_signature(v, c, "");
+        if (memcmp(c->cp.hash, anchor_hash, AUD_HASH_BYTES) != 0)
+            vfy_problem(v, name, c->cp.seq, "", "checkpoint_hash",
+                        "the %s checkpoint at seq %lld does not sign the hash the archive "
+                        "recorded for that seq",
+                        source(c), (long long)c->cp.seq);
+        else if (c->sig_ok == 1 && sr->last_signed_seq < anchor)
+            sr->last_signed_seq = anchor;
+    }
+
     /* The events, in seq order, as the readers checked them (verify_read.h). */
     pass_t ps;
     memset(&ps, 0, sizeof(ps));
-    ps.expect_seq = 1;
-    memcpy(ps.m1, v->genesis, AUD_HASH_BYTES);
+    ps.expect_seq = anchor + 1;
+    memcpy(ps.m1, anchor ? anchor_hash : v->genesis, AUD_HASH_BYTES);
     for (size_t k = 0; k < n_chunks; k++) {
         const vfy_row_t *rows, *after;
         size_t n;
@@ -315,6 +386,7 @@ int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *p
     }
 
     /* Checkpoints beyond the last event: its tail was removed. */
+    int64_t last = sr->events ? sr->last_seq : anchor; /* every event archived: the anchor */
     for (; v->cp_next < v->n_cps; v->cp_next++) {
         vfy_cp_t *c = &v->cps[v->cp_next];
         report_cp_signature(v, c, "");
@@ -323,14 +395,15 @@ int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *p
         char ts[28];
         aud_time_format(c->cp.ts_us, ts);
         vfy_problem(
-            v, name, sr->last_seq + 1, "", "truncated",
+            v, name, last + 1, "", "truncated",
             "the stream ends at seq %lld, but the %s checkpoint signed at %s covers seq %lld: "
             "events %lld..%lld were removed",
-            (long long)sr->last_seq, source(c), ts, (long long)c->cp.seq,
-            (long long)(sr->last_seq + 1), (long long)c->cp.seq);
+            (long long)last, source(c), ts, (long long)c->cp.seq, (long long)(last + 1),
+            (long long)c->cp.seq);
         break; /* one is enough: the others say the same */
     }
-    sr->unsigned_tail = sr->last_seq - (sr->last_signed_seq < 0 ? 0 : sr->last_signed_seq);
+    /* the archived events were proven by their export */
+    sr->unsigned_tail = last - (sr->last_signed_seq < anchor ? anchor : sr->last_signed_seq);
     if (sr->unsigned_tail < 0)
         sr->unsigned_tail = 0;
 out:
