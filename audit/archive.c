@@ -529,8 +529,16 @@ int aud_archive_run(const aud_archive_options_t *o, FILE *out, char *err, size_t
     a.db = aud_db_connect(o->database_url, "hubgate audit archive", err, errlen);
     if (!a.db)
         return CMN_ERR_DB;
-    if ((rc = exec(&a, "SET client_min_messages = warning", "setup", err, errlen)) ||
-        (rc = find_partition(&a, err, errlen)) || (rc = read_streams(&a, err, errlen)))
+    if ((rc = exec(&a, "SET client_min_messages = warning", "setup", err, errlen)))
+        goto out;
+    /* Detaching needs the owner's rights, and the migrator reads the log (the export) through
+     * them too: lent for the whole run, taken back at its end whatever happens. */
+    if (o->detach) {
+        if ((rc = aud_migrate_lend_owner(a.db, out, err, errlen)))
+            goto out;
+        lent = 1;
+    }
+    if ((rc = find_partition(&a, err, errlen)) || (rc = read_streams(&a, err, errlen)))
         goto out;
     fprintf(out, "%s holds [%s, %s): %lld events of %zu streams\n", a.part, a.lo_text, a.hi_text,
             a.events, a.n_streams);
@@ -543,9 +551,6 @@ int aud_archive_run(const aud_archive_options_t *o, FILE *out, char *err, size_t
         fprintf(out, "not detached (without --detach): %s stays in audit_event\n", a.part);
         goto out;
     }
-    if ((rc = aud_migrate_lend_owner(a.db, out, err, errlen)))
-        goto out;
-    lent = 1;
     rc = detach(&a, err, errlen);
 out:
     if (lent) {

@@ -251,14 +251,32 @@ int aud_migrate_partitions(PGconn *db, int months_ahead, FILE *out, char *err, s
 
 int aud_migrate_lend_owner(PGconn *db, FILE *out, char *err, size_t errlen)
 {
+    /* the migrations' lock: a migration running meanwhile would take the owner back */
+    char lock_sql[96];
+    snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
     migrator_t me = {0};
-    int rc = inspect_migrator(db, &me, err, errlen);
-    return rc ? rc : begin_migration(db, &me, out, err, errlen);
+    int rc = aud_db_exec(db, lock_sql, "taking the migration lock", err, errlen);
+    if (!rc)
+        rc = inspect_migrator(db, &me, err, errlen);
+    if (!rc)
+        rc = begin_migration(db, &me, out, err, errlen);
+    if (!rc)
+        fprintf(out, me.superuser ? "%s is a superuser: it acts as hubgate_owner already\n"
+                                  : "lent hubgate_owner to hubgate_migrator (%s is a member) for "
+                                    "this run\n",
+                me.name);
+    return rc;
 }
 
 int aud_migrate_take_back_owner(PGconn *db, FILE *out, char *err, size_t errlen)
 {
-    return end_migration(db, out, err, errlen);
+    int rc = end_migration(db, out, err, errlen);
+    char unlock_sql[96];
+    snprintf(unlock_sql, sizeof(unlock_sql), "SELECT pg_advisory_unlock(%lld)", MIGRATE_LOCK_KEY);
+    PQclear(PQexec(db, unlock_sql));
+    if (!rc)
+        fprintf(out, "took hubgate_owner back: it has no member\n");
+    return rc;
 }
 
 int aud_migrate_run(const char *database_url, FILE *out, char *err, size_t errlen)
