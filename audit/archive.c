@@ -148,7 +148,8 @@ static int read_streams(arc_t *a, char *err, size_t errlen)
              "SELECT e.stream_id::text, s.name, min(e.seq), max(e.seq), count(*), "
              "(extract(epoch FROM min(e.ts)) * 1000000)::bigint, "
              "(SELECT max(x.last_seq) FROM audit_archive x WHERE x.stream_id = e.stream_id) "
-             "FROM %s e LEFT JOIN audit_stream s ON s.id = e.stream_id GROUP BY 1, 2 ORDER BY 2",
+             "FROM %s e LEFT JOIN audit_stream s ON s.id = e.stream_id GROUP BY e.stream_id, s.name "
+             "ORDER BY s.name",
              a->part_id);
     PGresult *r = rows(a, sql, 0, NULL, "reading the partition's streams", err, errlen);
     if (!r)
@@ -413,7 +414,8 @@ static int exec(arc_t *a, const char *sql, const char *what, char *err, size_t e
 /* Step 4, in one transaction (the caller lent the owner's rights). */
 static int detach(arc_t *a, char *err, size_t errlen)
 {
-    char sql[512], archived[96];
+    /* names are [a-z0-9_] (parse_month), quoted all the same where they are identifiers */
+    char sql[1024], archived[96];
     snprintf(archived, sizeof(archived), "%s_archived", a->part);
     char *arch_id = PQescapeIdentifier(a->db, archived, strlen(archived));
     char *trig_id = NULL;
@@ -455,6 +457,16 @@ static int detach(arc_t *a, char *err, size_t errlen)
     if (!rc) {
         snprintf(sql, sizeof(sql), "ALTER TABLE %s RENAME TO %s", a->part_id, arch_id);
         rc = exec(a, sql, "renaming the detached table", err, errlen);
+    }
+    if (!rc) {
+        /* its indexes follow its name, so that the month's names are free again */
+        snprintf(sql, sizeof(sql),
+                 "DO $$DECLARE i record; BEGIN FOR i IN SELECT c.relname FROM pg_index x JOIN "
+                 "pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = '%s'::regclass AND "
+                 "starts_with(c.relname, '%s_') LOOP EXECUTE format('ALTER INDEX %%I RENAME TO "
+                 "%%I', i.relname, '%s' || substr(i.relname, %zu)); END LOOP; END$$",
+                 archived, a->part, archived, strlen(a->part) + 1);
+        rc = exec(a, sql, "renaming the detached table's indexes", err, errlen);
     }
     if (!rc) {
         /* DETACH drops the row trigger cloned from audit_event; the kept table stays

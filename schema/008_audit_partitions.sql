@@ -160,15 +160,23 @@ BEGIN
                 -- locks audit_event in SHARE UPDATE EXCLUSIVE mode, which lets the writers'
                 -- inserts go on, and the indexes get names that say what they are (ATTACH
                 -- takes them as the partitioned indexes' own).
+                -- (An index name still held by a table that once had this name, detached by
+                -- hand, is left to PostgreSQL to choose instead.)
                 EXECUTE format('CREATE TABLE %s.%I (LIKE audit_event INCLUDING CONSTRAINTS)',
                                nsp, name);
-                EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (stream_id, seq, ts)',
-                               name, name || '_pkey');
-                EXECUTE format('CREATE INDEX %I ON %I (request_id)', name || '_request_id', name);
-                EXECUTE format('CREATE INDEX %I ON %I USING brin (ts) WITH (autosummarize = on)',
-                               name || '_ts_brin', name);
-                EXECUTE format('CREATE INDEX %I ON %I (stream_id, ts, seq) WHERE kind = %L',
-                               name || '_policy_loaded', name, 'policy.loaded');
+                EXECUTE format('ALTER TABLE %I ADD %s PRIMARY KEY (stream_id, seq, ts)', name,
+                               CASE WHEN to_regclass(name || '_pkey') IS NULL
+                                    THEN format('CONSTRAINT %I', name || '_pkey') ELSE '' END);
+                EXECUTE format('CREATE INDEX %s ON %I (request_id)',
+                               CASE WHEN to_regclass(name || '_request_id') IS NULL
+                                    THEN quote_ident(name || '_request_id') ELSE '' END, name);
+                EXECUTE format('CREATE INDEX %s ON %I USING brin (ts) WITH (autosummarize = on)',
+                               CASE WHEN to_regclass(name || '_ts_brin') IS NULL
+                                    THEN quote_ident(name || '_ts_brin') ELSE '' END, name);
+                EXECUTE format('CREATE INDEX %s ON %I (stream_id, ts, seq) WHERE kind = %L',
+                               CASE WHEN to_regclass(name || '_policy_loaded') IS NULL
+                                    THEN quote_ident(name || '_policy_loaded') ELSE '' END,
+                               name, 'policy.loaded');
                 EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
                                'EXECUTE FUNCTION hubgate_append_only()', name || '_no_truncate', name);
                 EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER %I', name, name || '_no_truncate');
