@@ -49,6 +49,7 @@ const GATEWAY_PRIVILEGES = [
   'directory_version:SELECT', 'directory_version:USAGE',
   ...AUDIT_TABLES.flatMap((t) => [`${t}:INSERT`, `${t}:SELECT`]),
   'schema_migration:SELECT',
+  'audit_archive:SELECT', // schema 008: read for the reports it serves, written only by an archival
 ].sort();
 
 // The layout every migration must leave: hubgate_owner has no member and owns every table,
@@ -63,7 +64,7 @@ function assertLayout(pg, db) {
   assert.equal(pg.psql(`select pg_get_userbyid(proowner) from pg_proc where proname = 'hubgate_append_only'`, { db }), 'hubgate_owner');
   assert.deepEqual(privileges(pg, 'hubgate_gateway', db), GATEWAY_PRIVILEGES);
   assert.deepEqual(privileges(pg, 'hubgate_auditor', db),
-    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'directory_user', 'directory_group', 'directory_member', 'schema_migration'].map((t) => `${t}:SELECT`).sort());
+    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'directory_user', 'directory_group', 'directory_member', 'schema_migration', 'audit_archive'].map((t) => `${t}:SELECT`).sort());
   assert.equal(pg.psql(`select rolcanlogin from pg_roles where rolname = 'hubgate_migrator'`, { db }), 'f', 'hubgate_migrator exists and cannot log in');
 }
 
@@ -175,7 +176,9 @@ test('serve refuses a database role that could alter the audit log, and says how
     CREATE ROLE create_gw LOGIN IN ROLE hubgate_gateway;
     GRANT CREATE ON SCHEMA public TO create_gw;
     CREATE ROLE files_gw LOGIN IN ROLE hubgate_gateway, pg_write_server_files;
-    CREATE ROLE bare_gw LOGIN;`);
+    CREATE ROLE bare_gw LOGIN;
+    CREATE ROLE part_gw LOGIN IN ROLE hubgate_gateway;
+    GRANT INSERT, DELETE ON audit_event_before_008 TO part_gw;`);
 
   const cases = [
     ['superuser', 'super_gw', 'hubgate', [/super_gw is a superuser/]],
@@ -186,6 +189,8 @@ test('serve refuses a database role that could alter the audit log, and says how
     ['writes server files', 'files_gw', 'hubgate', [/files_gw is a member of pg_write_server_files/]],
     ['owner of the database', 'dbowner_gw', 'owned', [/dbowner_gw owns the database owned/, /dbowner_gw owns the schema public holding the audit tables/]],
     ['not a member of hubgate_gateway', 'bare_gw', 'hubgate', [/bare_gw lacks INSERT on audit_event \(is it a member of hubgate_gateway\?\)/]],
+    // schema 008: a partition is written through audit_event only
+    ['privileges on a partition', 'part_gw', 'hubgate', [/part_gw may INSERT the partition audit_event_before_008/, /part_gw may DELETE the partition audit_event_before_008/]],
   ];
   const cfg = JSON.parse(fs.readFileSync(gw.configFile, 'utf8'));
   for (const [name, role, db, want] of cases) {
