@@ -271,3 +271,27 @@ test('an insert that finds no partition takes the writer\'s failure path (spool)
   assert.equal(JSON.parse(v.stdout).events, Number(q('select count(*) from audit_event')));
   assert.ok(Number(q(`select count(*) from audit_event where kind = 'audit.spooled'`)) >= 1, 'the episode is recorded');
 });
+
+test('audit archive: help, bad arguments and an unreachable database, each in one line', async () => {
+  const help = await runHubgate(['audit', 'archive', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: hubgate audit archive --database URL --month YYYY-MM\|before-008 --out DIR/);
+  assert.match((await runHubgate(['audit', '--help'])).stdout, /hubgate audit archive --database URL/);
+  for (const [args, re] of [
+    [['audit', 'archive'], /--database URL is required/],
+    [['audit', 'archive', '--database', 'x'], /--month YYYY-MM\|before-008 is required/],
+    [['audit', 'archive', '--database', 'x', '--month', '2027-01'], /--out DIR is required/],
+    [['audit', 'archive', '--database', 'x', '--month', '2027-01', '--out', 'd', '--nope'], /unknown argument "--nope"/],
+  ]) {
+    const r = await runHubgate(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+  }
+  const month = await runHubgate(['audit', 'archive', '--database', 'x', '--month', '2027-13', '--out', 'd']);
+  assert.equal(month.code, 1);
+  assert.equal(month.stderr, 'hubgate audit archive: "2027-13" is not a month (expected YYYY-MM or before-008)\n');
+  const down = await runHubgate(['audit', 'archive', '--database', 'postgresql://nobody@127.0.0.1:1/x?connect_timeout=2', '--month', 'before-008', '--out', 'd']);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /^hubgate audit archive: cannot connect to the database: /);
+  assert.equal(down.stderr.trim().split('\n').length, 1);
+});
