@@ -6,9 +6,10 @@
 // TRUNCATE, under session_replication_role = replica too. Then the natural past partition,
 // audit_event_before_008, is archived: exported (report soc2 over its exact range), verified,
 // detached and recorded; `audit verify` and a later report take the stream up at the archive's
-// anchor and name it, and an event deleted after it still fails. A second test removes the
-// month's partition under a running gateway: the insert fails (503 in strict mode), the
-// writer reconnects, the partition is made again, and the next request is audited.
+// anchor and name it, and an event deleted after it still fails. Two more take the month's
+// partition away before a gateway starts: in spool mode its inserts fail and are spooled until
+// the partition can be made, which the writer's reconnection then does; in strict mode it does
+// not start (it cannot record its start) until the partition can be made.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -232,45 +233,65 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
   assert.deepEqual([bad.first_problem.problem, bad.first_problem.seq], ['deleted', Number(oldMax) + 1]);
 });
 
-test('an insert that finds no partition takes the writer\'s failure path (spool), and goes in once the partition is made', async (t) => {
-  const { pg, idp, gateway } = await startStack({ t, gateway: false });
-  pg.psql('create database gone', { db: 'postgres' });
-  const q = (sql) => pg.psql(sql, { db: 'gone' });
-  const url = pg.url.replace(/\/hubgate$/, '/gone');
-  const m = await runHubgate(['db', 'migrate', '--database', url]);
-  assert.equal(m.code, 0, m.stdout + m.stderr);
-  const month = monthPartition();
-  await sleep(1100); // past audit_event_before_008's bound: this month's events need its partition
-  // The month's (empty) partition detached and left under its name: hubgate_audit_partitions
-  // sees the name taken and makes nothing, so every insert finds no partition.
-  q(`alter table audit_event detach partition ${month}`);
+for (const mode of ['spool', 'strict']) {
+  test(`an insert that finds no partition takes the writer's failure path (${mode}), and goes in once the partition is made`, async (t) => {
+    const { pg, idp, gateway } = await startStack({ t, gateway: false });
+    pg.psql('create database gone', { db: 'postgres' });
+    const q = (sql) => pg.psql(sql, { db: 'gone' });
+    const url = pg.url.replace(/\/hubgate$/, '/gone');
+    const m = await runHubgate(['db', 'migrate', '--database', url]);
+    assert.equal(m.code, 0, m.stdout + m.stderr);
+    const month = monthPartition();
+    await sleep(1100); // past audit_event_before_008's bound: this month's events need its partition
+    // The month's (empty) partition detached and left under its name: hubgate_audit_partitions
+    // sees the name taken and makes nothing, so every insert finds no partition.
+    q(`alter table audit_event detach partition ${month}`);
 
-  const gw = await gateway({ migrate: false, policy: POLICY, config: { database: url, audit: { stream: 'gw-gone', mode: 'spool' } } });
-  const alice = await idp.token('alice');
-  const res = await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
-  assert.equal(res.status, 200, 'spool mode: the event is on disk, the request goes on');
-  const rid = res.headers.get('x-request-id');
-  await sleep(300);
-  assert.equal(q('select count(*) from audit_event'), '0', 'nothing could be inserted');
-  assert.match(gw.stderr(), /no partition of relation "audit_event" found for row/);
+    const config = { database: url, audit: { stream: 'gw-gone', mode, write_timeout_ms: 1000 } };
+    const alice = await idp.token('alice');
+    const request = (gw) => fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
+    if (mode === 'strict') {
+      // Strict mode records its start (the policy load) before it serves: a gateway that
+      // cannot record does not start, and says why.
+      await assert.rejects(gateway({ migrate: false, policy: POLICY, config }), /no partition of relation "audit_event" found for row/);
+      assert.equal(q('select count(*) from audit_event'), '0');
+      q(`alter table ${month} rename to ${month}_stray`);
+      const gw = await gateway({ migrate: false, policy: POLICY, config });
+      assert.equal((await request(gw)).status, 200);
+      assert.match(gw.stderr(), new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
+      assert.equal(await gw.stop(), 0);
+      const v = await runHubgate(['audit', 'verify', '--database', url]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      return;
+    }
+    const gw = await gateway({ migrate: false, policy: POLICY, config });
+    const bert = () => request(gw);
+    const res = await bert();
+    assert.equal(res.status, 200, 'spool mode: the event is on disk, the request goes on');
+    const rid = res.headers.get('x-request-id');
+    await sleep(300);
+    assert.equal(q('select count(*) from audit_event'), '0', 'nothing could be inserted');
+    assert.match(gw.stderr(), /no partition of relation "audit_event" found for row/);
 
-  // The operator moves the stray table away: the next reconnection makes the partition, and the
-  // spool drains into it.
-  q(`alter table ${month} rename to ${month}_stray`);
-  let n = '0';
-  for (let i = 0; i < 100 && n === '0'; i++) {
-    await sleep(100);
-    n = q(`select count(*) from audit_event where request_id = '${rid}' and kind = 'request'`);
-  }
-  assert.equal(n, '1', `the spooled event is in the database\n${gw.stderr().split('\n').slice(-8).join('\n')}`);
-  assert.match(gw.stderr(), new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
-  assert.equal(q(`select count(*) from pg_inherits where inhrelid = '${month}'::regclass`), '1');
-  assert.equal(await gw.stop(), 0);
-  const v = await runHubgate(['audit', 'verify', '--database', url, '--json']);
-  assert.equal(v.code, 0, v.stdout + v.stderr);
-  assert.equal(JSON.parse(v.stdout).events, Number(q('select count(*) from audit_event')));
-  assert.ok(Number(q(`select count(*) from audit_event where kind = 'audit.spooled'`)) >= 1, 'the episode is recorded');
-});
+    // The operator moves the stray table away: the next reconnection makes the partition, and
+    // the spool drains into it.
+    q(`alter table ${month} rename to ${month}_stray`);
+    let n = '0';
+    for (let i = 0; i < 100 && n === '0'; i++) {
+      await sleep(100);
+      n = q(`select count(*) from audit_event where request_id = '${rid}' and kind = 'request'`);
+    }
+    assert.equal(n, '1', `the event is in the database\n${gw.stderr().split('\n').slice(-8).join('\n')}`);
+    assert.match(gw.stderr(), new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
+    assert.equal(q(`select count(*) from pg_inherits where inhrelid = '${month}'::regclass`), '1');
+    assert.equal((await bert()).status, 200, 'the next request is audited and forwarded');
+    assert.equal(await gw.stop(), 0);
+    const v = await runHubgate(['audit', 'verify', '--database', url, '--json']);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.equal(JSON.parse(v.stdout).events, Number(q('select count(*) from audit_event')));
+    assert.ok(Number(q(`select count(*) from audit_event where kind = 'audit.spooled'`)) >= 1, 'the episode is recorded');
+  });
+}
 
 test('audit archive: help, bad arguments and an unreachable database, each in one line', async () => {
   const help = await runHubgate(['audit', 'archive', '--help']);
