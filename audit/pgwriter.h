@@ -110,6 +110,12 @@ void aud_writer_stats(aud_writer_t *w, aud_writer_stats_t *out);
 /* The key id of the signing key (16 hex digits), owned by the writer. */
 const char *aud_writer_key_id(const aud_writer_t *w);
 
+/* Asks the writer to close and open its checkpoint file again (log rotation: the file was
+ * renamed, SIGUSR1): the writer does it before it appends the next checkpoint, after syncing
+ * what it wrote to the old one, so no line is lost and none lands in the renamed file after
+ * this call. Thread-safe, async-signal-safe, never blocks. */
+void aud_writer_reopen_files(aud_writer_t *w);
+
 /* Stops accepting events, writes what is queued (waiting up to write_timeout_ms for the
  * database), signs a final checkpoint, fails what could not be written (CMN_ERR_TIMEOUT),
  * stops the threads and frees everything. Spool mode: what it could not drain in that time, or

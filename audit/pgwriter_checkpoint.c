@@ -9,15 +9,45 @@
 #include "common/sha256.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The checkpoint file gets each line in one write, but an fdatasync at most once a second (and
  * at close): every checkpoint is already durable in the database; the file is the copy kept
  * outside it, and a host crash costs it at most its last second, which the database holds. At
  * 100,000 events/s and checkpoint_every 1000 that is 1 fsync/s instead of 100. */
+static void cp_file_reopen(aud_writer_t *w)
+{
+    if (w->cp_fd >= 0) {
+        if (w->cp_unsynced)
+            (void)fdatasync(w->cp_fd);
+        close(w->cp_fd);
+    }
+    w->cp_unsynced = 0;
+    w->cp_fd = open(w->cp_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (w->cp_fd < 0) {
+        char err[512];
+        snprintf(err, sizeof(err), "checkpoint file %s: reopening it: %s", w->cp_path,
+                 strerror(errno));
+        cmn_log_error(PGW_LOG, "stream %s: %s (retried at the next checkpoint)", w->stream, err);
+        pgw_state_note_error(w, err);
+        return;
+    }
+    cmn_log_info(PGW_LOG, "stream %s: checkpoint file %s reopened", w->stream, w->cp_path);
+}
+
+void aud_writer_reopen_files(aud_writer_t *w)
+{
+    if (w)
+        atomic_store(&w->cp_reopen, 1);
+}
+
 static void cp_file_append(aud_writer_t *w, const aud_checkpoint_t *cp)
 {
+    if (atomic_exchange(&w->cp_reopen, 0) || w->cp_fd < 0)
+        cp_file_reopen(w);
     if (w->cp_fd < 0)
         return;
     int64_t now = cmn_mono_ns();

@@ -26,6 +26,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "audit/chain.h"
@@ -98,6 +99,7 @@ struct aud_writer {
     int connect_requested, connect_busy, result_ready;
     pgw_conn_result_t result;
     int last_backend_pid; /* read by the connector */
+    atomic_int cp_reopen;  /* set by aud_writer_reopen_files, taken by the writer thread */
 
     /* writer thread only (and open/close before/after the threads) */
     aud_hasher_t hasher;
@@ -107,7 +109,7 @@ struct aud_writer {
     unsigned char head_hash[AUD_HASH_BYTES];
     int64_t cp_seq;
     int64_t cp_due_ns;
-    int cp_fd;
+    int cp_fd;             /* -1 after a reopen failed: retried at the next checkpoint */
     int fatal;
     int backoff_ms;
     int64_t next_connect_ns;

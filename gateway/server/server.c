@@ -87,6 +87,7 @@ int gw_serve_run(const gw_config_t *cfg)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -237,6 +238,13 @@ int gw_serve_run(const gw_config_t *cfg)
         int sig = sigwaitinfo(&sigs, &si);
         if (sig < 0)
             continue;
+        if (sig == SIGUSR1) {
+            /* log rotation: the checkpoint files were renamed; the writers open them anew */
+            cmn_log_info("serve", "SIGUSR1: reopening the audit checkpoint files");
+            for (unsigned i = 0; i < nloops; i++)
+                aud_writer_reopen_files(writers[i]);
+            continue;
+        }
         if (sig == SIGHUP) {
             /* systemd's ExecReload waits for READY=1 after RELOADING=1 (with its clock) */
             struct timespec now;
