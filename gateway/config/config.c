@@ -574,7 +574,7 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        "metrics_listen", "event_loops", "xet", "scim", "log_format", NULL};
+        "metrics_listen", "event_loops", "xet", "scim", "log_format", "report_database", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
     const char *lf = get_string(l, "", root, "log_format", 0, "text");
     if (lf && strcmp(lf, "json") == 0)
@@ -617,6 +617,7 @@ static void parse_root(loader_t *l, json_t *root)
     }
 
     cfg->database = get_string(l, "", root, "database", 1, NULL);
+    cfg->report_database = get_string(l, "", root, "report_database", 0, NULL);
     cfg->policy = resolve_path(l, get_string(l, "", root, "policy", 1, NULL));
     cfg->shadow = resolve_path(l, get_string(l, "", root, "shadow", 0, NULL));
 

@@ -69,6 +69,8 @@ typedef struct {
     pol_cidr_t *trusted_proxies;
     size_t n_trusted_proxies;
     const char *database;
+    const char *report_database; /* libpq URL the evidence reports read (a read-only replica);
+                                    NULL: database */
     const char *policy; /* absolute path */
     const char *shadow; /* absolute path or NULL */
 

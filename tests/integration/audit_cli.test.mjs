@@ -48,7 +48,7 @@ test('help and bad arguments', async () => {
     [['keygen', '--out'], /--out needs a value/],
     [['keygen', '--bogus'], /unknown argument "--bogus"/],
     [['audit'], /Usage: hubgate audit verify/],
-    [['audit', 'frobnicate'], /unknown subcommand "frobnicate" \(expected verify\)/],
+    [['audit', 'frobnicate'], /unknown subcommand "frobnicate" \(expected verify, /],
     [['audit', 'verify'], /--database URL is required/],
     [['audit', 'verify', '--database', 'x', '--nope'], /unknown argument "--nope"/],
   ];
