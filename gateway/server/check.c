@@ -1,4 +1,5 @@
 #include "gateway/server/check.h"
+#include "gateway/server/tls.h"
 
 #include "audit/checkpoint.h"
 
@@ -76,16 +77,7 @@ int gw_check_secret_files(const gw_config_t *cfg)
             status = 1; /* the reason is logged */
         gw_assertion_destroy(a);
     }
-    if (cfg->tls_cert) {
-        cmn_buf_t c;
-        if (gw_check_read_pem(cfg->tls_cert, 0, &c))
-            status = 1;
-        cmn_buf_free(&c);
-        if (gw_check_read_pem(cfg->tls_key, 1, &c))
-            status = 1;
-        if (c.data)
-            OPENSSL_cleanse(c.data, c.cap);
-        cmn_buf_free(&c);
-    }
+    if (cfg->tls_cert && gw_tls_check(cfg->tls_cert, cfg->tls_key) != 0)
+        status = 1; /* the reason is logged */
     return status;
 }

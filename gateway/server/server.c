@@ -5,6 +5,7 @@
 #include "gateway/server/dbprobe.h"
 #include "gateway/server/lifecycle.h"
 #include "gateway/server/notify.h"
+#include "gateway/server/tls.h"
 
 #include "common/log.h"
 
@@ -73,9 +74,6 @@ int gw_serve_run(const gw_config_t *cfg)
                       : cores > GW_MAX_EVENT_LOOPS ? GW_MAX_EVENT_LOOPS
                       : cores > 0                  ? (unsigned)cores
                                                    : 1;
-    cmn_buf_t cert, key;
-    cmn_buf_init(&cert, 0);
-    cmn_buf_init(&key, 0);
 
     gw_notify_init(); /* before any thread: it edits the environment */
     if (cfg->log_json)
@@ -115,9 +113,8 @@ int gw_serve_run(const gw_config_t *cfg)
         inet_pton(AF_INET, cfg->listen_host, &a4->sin_addr);
     }
 
-    if (cfg->tls_cert &&
-        (gw_check_read_pem(cfg->tls_cert, 0, &cert) || gw_check_read_pem(cfg->tls_key, 1, &key)))
-        goto out;
+    if (cfg->tls_cert && gw_tls_load(cfg->tls_cert, cfg->tls_key) != 0)
+        goto out; /* the reason is logged */
     char kerr[512];
     if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file, kerr, sizeof(kerr)) != 0) {
         cmn_log_error("serve", "cannot load the egress key: %s", kerr);
@@ -205,8 +202,7 @@ int gw_serve_run(const gw_config_t *cfg)
         .reuse_port = nloops > 1,
         .max_connections = max_conns / nloops > 64 ? max_conns / nloops : 64,
         .idle_seconds = (unsigned)cfg->timeouts.client_idle_seconds,
-        .tls_cert = cfg->tls_cert ? cert.data : NULL,
-        .tls_key = cfg->tls_cert ? key.data : NULL,
+        .tls = cfg->tls_cert != NULL,
     };
     for (unsigned i = 0; i < nloops; i++) {
         if (!(loops[i] = gw_loop_start(&srv, i, &lsn, writers[i]))) {
@@ -255,6 +251,8 @@ int gw_serve_run(const gw_config_t *cfg)
             (void)gw_notify(reloading);
             cmn_log_info("serve", "SIGHUP: reloading the policy");
             gw_policies_reload(srv.policies, "sighup");
+            if (cfg->tls_cert)
+                (void)gw_tls_load(cfg->tls_cert, cfg->tls_key); /* logged either way */
             (void)gw_notify("READY=1\nSTATUS=serving (policy reloaded)");
             continue;
         }
@@ -308,10 +306,6 @@ out:
     for (unsigned i = nloops; i-- > 1;)
         aud_writer_close(writers[i]);
     aud_writer_close(writers[0]);
-    cmn_buf_free(&cert);
-    if (key.data)
-        memset(key.data, 0, key.len);
-    cmn_buf_free(&key);
     cmn_arena_free(&start_arena);
     return status;
 }

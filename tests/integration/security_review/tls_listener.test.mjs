@@ -136,3 +136,48 @@ test('TLS offloaded at a load balancer: plain HTTP listener, https public_url, a
   assert.equal(seen[0].headers['x-forwarded-host'], 'hub.corp.example');
   assert.equal(seen[0].headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
 });
+
+// A renewed certificate (same paths, new files) is presented after SIGHUP, to new connections,
+// without a restart; a key that is not the certificate's is refused and the pair in force stays.
+test('SIGHUP: a renewed certificate is presented; a mismatched pair is refused and the old one stays', async () => {
+  const tls = await import('node:tls');
+  const peer = () => new Promise((resolve, reject) => {
+    const u = new URL(gw.url);
+    const s = tls.connect({ host: u.hostname, port: Number(u.port), ca: fs.readFileSync(ca) }, () => {
+      const c = s.getPeerCertificate();
+      s.end();
+      resolve(c.serialNumber);
+    });
+    s.on('error', reject);
+  });
+  const before = await peer();
+  const dir = makeTempDir('tls-renewed');
+  const ossl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key',
+    '-out', 'tls.csr', '-subj', '/CN=127.0.0.1');
+  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  ossl('x509', '-req', '-in', 'tls.csr', '-CA', ca, '-CAkey', path.join(tmp, 'ca.key'), '-CAcreateserial',
+    '-out', 'tls.crt', '-days', '2', '-extfile', 'ext.cnf');
+  const install = (file, from) => {
+    const to = path.join(gw.dir, file);
+    fs.writeFileSync(`${to}.new`, fs.readFileSync(path.join(dir, from)), { mode: 0o600 });
+    fs.renameSync(`${to}.new`, to);
+  };
+  const untilLog = async (re) => {
+    for (let i = 0; i < 100 && !re.test(gw.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(gw.stderr(), re);
+  };
+  // the new certificate with the old key: refused, the old pair stays in force
+  install('tls.crt', 'tls.crt');
+  gw.signal('SIGHUP');
+  await untilLog(/tls\.key is not the private key of the certificate .*tls\.crt/);
+  assert.equal(await peer(), before);
+  // and with its own key: presented from the next connection on
+  install('tls.key', 'tls.key');
+  gw.signal('SIGHUP');
+  await untilLog(/now presenting the certificate CN=127\.0\.0\.1, expires /);
+  const after = await peer();
+  assert.notEqual(after, before);
+  const { stdout } = await curl(`${gw.url}/-/health`);
+  assert.equal(stdout.toString().length > 0, true);
+});
