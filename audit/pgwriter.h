@@ -107,7 +107,8 @@ typedef struct {
 /* A snapshot of the counters, for /-/ready and /-/metrics. Never blocks on I/O. */
 void aud_writer_stats(aud_writer_t *w, aud_writer_stats_t *out);
 
-/* The key id of the signing key (16 hex digits), owned by the writer. */
+/* The key id of the signing key (16 hex digits), owned by the writer (valid until close, a
+ * rotation included). */
 const char *aud_writer_key_id(const aud_writer_t *w);
 
 /* Asks the writer to close and open its checkpoint file again (log rotation: the file was
@@ -115,6 +116,19 @@ const char *aud_writer_key_id(const aud_writer_t *w);
  * what it wrote to the old one, so no line is lost and none lands in the renamed file after
  * this call. Thread-safe, async-signal-safe, never blocks. */
 void aud_writer_reopen_files(aud_writer_t *w);
+
+/* Rotates the signing key (SIGHUP, a new audit.signing_key): loads the private key at path
+ * and, when it is another key than the one signing, asks the writer thread to (1) sign a
+ * checkpoint of the current head with the old key, (2) register the new public key in
+ * audit_stream_key, (3) sign every checkpoint from then on with the new key, the first of the
+ * same head: the handover point is signed by both. Any failure before (3) leaves the old key
+ * signing. Old checkpoints verify with the old key, which stays registered. The writer needs
+ * its database connection for this: waits up to 2 x write_timeout_ms for the writer to take the
+ * request, then withdraws it. Returns 0 (rotated: from_id and to_id hold the key ids), 1 (the
+ * file holds the key already signing: nothing done), -1 with a one-line reason in err. Blocks;
+ * one caller at a time (the thread that opened the writer). */
+int aud_writer_rotate_key(aud_writer_t *w, const char *path, char from_id[17], char to_id[17],
+                          char *err, size_t errlen);
 
 /* Stops accepting events, writes what is queued (waiting up to write_timeout_ms for the
  * database), signs a final checkpoint, fails what could not be written (CMN_ERR_TIMEOUT),

@@ -69,7 +69,8 @@ struct aud_report_stats {
 
 static const char *const every_org_kinds[] = {"policy.loaded",   "policy.rejected",
                                               "gateway.started", "gateway.stopped",
-                                              "keys.changed",    "audit.spooled"};
+                                              "keys.changed",    "audit.spooled",
+                                              "keys.rotated"};
 
 int aud_report_kind_concerns_every_org(const char *kind)
 {

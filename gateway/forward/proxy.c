@@ -78,7 +78,7 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
         /* Only the hub learns whom hubgate vouches for, and under which grant; storage gets a
          * bare signed URL. */
         .identity = dst->credential
-                        ? gw_assertion_mint(req->srv->assertion, &req->identity, org, role, region,
+                        ? gw_assertion_mint(atomic_load(&req->srv->assertion), &req->identity, org, role, region,
                                             req->request_id, (int64_t)time(NULL), &req->arena)
                         : NULL,
         .parsed_answer = dst->buffer_cap == 0         ? 0
@@ -209,7 +209,7 @@ static int split_url(cmn_arena_t *a, const char *url, const char **base, const c
 int gw_proxy_open_egress(gw_request_t *req, const char **message)
 {
     gw_egress_claim_t *claim = &req->egress;
-    int rc = req->route.object ? gw_egress_open(&req->srv->egress_key, req->route.object,
+    int rc = req->route.object ? gw_egress_open(atomic_load(&req->srv->egress_keys), req->route.object,
                                                 time(NULL), &req->arena, claim)
                                : CMN_ERR_PARSE;
     if (rc == CMN_ERR_EXPIRED) {
