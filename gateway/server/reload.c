@@ -140,13 +140,13 @@ static int load_assertion(gw_reload_t *r, const gw_config_t *cfg, gw_assertion_t
     return *out ? 0 : -1; /* the reason is logged */
 }
 
-static void apply_egress(gw_reload_t *r, gw_egress_keys_t *k)
+static int apply_egress(gw_reload_t *r, gw_egress_keys_t *k)
 {
     const gw_egress_keys_t *cur = atomic_load(&r->srv->egress_keys);
     if (gw_egress_keys_equal(cur, k)) {
         OPENSSL_cleanse(k, sizeof(*k));
         free(k);
-        return;
+        return 0;
     }
     char from_ids[1 + GW_EGRESS_MAX_PREVIOUS_KEYS][17], to_ids[1 + GW_EGRESS_MAX_PREVIOUS_KEYS][17];
     const char *from[1 + GW_EGRESS_MAX_PREVIOUS_KEYS], *to[1 + GW_EGRESS_MAX_PREVIOUS_KEYS];
@@ -161,18 +161,19 @@ static void apply_egress(gw_reload_t *r, gw_egress_keys_t *k)
         r->egress_from_file = 1;
         cmn_log_info(LOG, "egress keys: sealing with %s, opening also with %zu previous key%s",
                      to[0], k->n_previous, k->n_previous == 1 ? "" : "s");
-        return;
+        return 1;
     }
     OPENSSL_cleanse(k, sizeof(*k));
     free(k);
+    return 0;
 }
 
-static void apply_assertion(gw_reload_t *r, gw_assertion_t *a)
+static int apply_assertion(gw_reload_t *r, gw_assertion_t *a)
 {
     gw_assertion_t *cur = atomic_load(&r->srv->assertion);
     if (gw_assertion_same_keys(cur, a)) {
         gw_assertion_destroy(a);
-        return;
+        return 0;
     }
     const char *from[1 + GW_ASSERTION_MAX_PUBLISHED], *to[1 + GW_ASSERTION_MAX_PUBLISHED];
     size_t nfrom = gw_assertion_key_ids(cur, from, 1 + GW_ASSERTION_MAX_PUBLISHED);
@@ -187,13 +188,14 @@ static void apply_assertion(gw_reload_t *r, gw_assertion_t *a)
         r->assertion_from_file = 1;
         cmn_log_info(LOG, "identity assertion: signing with kid %s, %zu more key%s published",
                      to[0], nto - 1, nto == 2 ? "" : "s");
-        return;
+        return 1;
     }
     gw_assertion_destroy(a);
+    return 0;
 }
 
 /* Each writer rotates at its own head; one event names the keys of those that did. */
-static void apply_audit(gw_reload_t *r, const char *path)
+static int apply_audit(gw_reload_t *r, const char *path)
 {
     char from_ids[GW_MAX_EVENT_LOOPS][17], to_id[17] = "", err[512];
     const char *from[GW_MAX_EVENT_LOOPS];
@@ -222,11 +224,12 @@ static void apply_audit(gw_reload_t *r, const char *path)
         }
     }
     if (!rotated)
-        return;
+        return 0;
     const char *to[1] = {to_id};
     (void)rotated_event(r, "audit_signing", from, nfrom, to, 1);
     cmn_log_info(LOG, "audit signing key %s in use by %zu stream%s%s", to_id, rotated,
                  rotated == 1 ? "" : "s", failed ? " (the others keep the old key: see above)" : "");
+    return 1;
 }
 
 void gw_reload_keys(gw_reload_t *r)
@@ -261,11 +264,13 @@ void gw_reload_keys(gw_reload_t *r)
     if (gw_config_settings_differ(running, cfg, differ, sizeof(differ)) > 0)
         cmn_log_warn(LOG, "changed in %s, taking effect at the next start: %s", running->path,
                      differ);
-    if (egress)
-        apply_egress(r, egress);
-    if (assertion)
-        apply_assertion(r, assertion);
-    if (cfg->audit.signing_key && r->nwriters && r->writers[0])
-        apply_audit(r, cfg->audit.signing_key);
+    int egress_changed = egress && apply_egress(r, egress);
+    int assertion_changed = assertion && apply_assertion(r, assertion);
+    int audit_changed = cfg->audit.signing_key && r->nwriters && r->writers[0] &&
+                        apply_audit(r, cfg->audit.signing_key);
+    cmn_log_info(LOG, "keys reloaded from %s: %s%s%s%s", running->path,
+                 egress_changed || assertion_changed || audit_changed ? "changed" : "none changed",
+                 egress_changed ? " egress" : "", assertion_changed ? " identity_assertion" : "",
+                 audit_changed ? " audit_signing" : "");
     gw_config_free(cfg);
 }
