@@ -270,7 +270,8 @@ int gw_serve_run(const gw_config_t *cfg)
             cmn_log_info("serve", "SIGHUP: reloading the policy and the keys");
             gw_policies_reload(srv.policies, "sighup");
             gw_reload_keys(reload);
-            (void)gw_notify("READY=1\nSTATUS=serving (policy and keys reloaded)");
+            /* the keys too (server/reload.h); the status text is the one tooling matches */
+            (void)gw_notify("READY=1\nSTATUS=serving (policy reloaded)");
             continue;
         }
         /* Who stopped it: a process (kill, systemd) says so in the signal; the prober stops
