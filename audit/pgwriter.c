@@ -309,8 +309,8 @@ const char *aud_writer_key_id(const aud_writer_t *w)
     return id;
 }
 
-int aud_writer_rotate_key(aud_writer_t *w, const char *path, char from_id[17], char to_id[17],
-                          char *err, size_t errlen)
+int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17],
+                                char to_id[17], char *err, size_t errlen)
 {
     char why[512];
     aud_key_t *key = aud_key_load(path, why, sizeof(why));
@@ -326,15 +326,10 @@ int aud_writer_rotate_key(aud_writer_t *w, const char *path, char from_id[17], c
         return -1;
     }
     snprintf(to_id, 17, "%s", aud_key_id(key));
-    int64_t now = cmn_mono_ns();
-    /* Taken within two write timeouts or withdrawn; once taken, every step the writer takes is
-     * bounded by its database deadline, so waiting for the outcome ends too. */
-    int64_t take_by = now + 2 * (int64_t)w->timeout_ms * 1000000;
     pthread_mutex_lock(&w->mu);
     snprintf(from_id, 17, "%s", aud_key_id(w->key));
-    if (strcmp(from_id, to_id) == 0 || w->rekey_state == PGW_REKEY_ASKED ||
-        w->rekey_state == PGW_REKEY_TAKEN) {
-        int same = strcmp(from_id, to_id) == 0;
+    int same = strcmp(from_id, to_id) == 0;
+    if (same || w->rekey_state != PGW_REKEY_IDLE) {
         pthread_mutex_unlock(&w->mu);
         aud_key_free(key);
         if (same)
@@ -345,17 +340,26 @@ int aud_writer_rotate_key(aud_writer_t *w, const char *path, char from_id[17], c
     w->rekey = key;
     w->rekey_state = PGW_REKEY_ASKED;
     w->rekey_err[0] = '\0';
+    /* Taken within two write timeouts or withdrawn; once taken, every step the writer takes is
+     * bounded by its database deadline, so waiting for the outcome ends too. */
+    w->rekey_take_by = cmn_mono_ns() + 2 * (int64_t)w->timeout_ms * 1000000;
     pthread_cond_signal(&w->writer_cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+int aud_writer_rotate_key_wait(aud_writer_t *w, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&w->mu);
     while (w->rekey_state == PGW_REKEY_ASKED || w->rekey_state == PGW_REKEY_TAKEN) {
-        if (w->rekey_state == PGW_REKEY_ASKED && cmn_mono_ns() >= take_by) {
+        if (w->rekey_state == PGW_REKEY_ASKED && cmn_mono_ns() >= w->rekey_take_by) {
             aud_key_free(w->rekey);
             w->rekey = NULL;
             w->rekey_state = PGW_REKEY_FAILED;
             cmn_errf(w->rekey_err, sizeof(w->rekey_err),
                      "the writer did not take the new key within %d ms (%s): the old key "
                      "still signs",
-                     2 * w->timeout_ms,
-                     w->stats.connected ? "busy" : "no database connection");
+                     2 * w->timeout_ms, w->stats.connected ? "busy" : "no database connection");
             break;
         }
         int64_t wake = cmn_mono_ns() + 100000000;
@@ -364,7 +368,8 @@ int aud_writer_rotate_key(aud_writer_t *w, const char *path, char from_id[17], c
     }
     int rc = w->rekey_state == PGW_REKEY_DONE ? 0 : -1;
     if (rc != 0)
-        cmn_errf(err, errlen, "%s", w->rekey_err);
+        cmn_errf(err, errlen, "%s", w->rekey_state == PGW_REKEY_IDLE ? "no key rotation was asked"
+                                                                     : w->rekey_err);
     w->rekey_state = PGW_REKEY_IDLE;
     pthread_mutex_unlock(&w->mu);
     return rc;

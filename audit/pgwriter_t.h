@@ -118,6 +118,7 @@ struct aud_writer {
     atomic_int cp_reopen;  /* set by aud_writer_reopen_files, taken by the writer thread */
     aud_key_t *rekey;      /* the key asked for, until the writer takes it */
     pgw_rekey_state_t rekey_state;
+    int64_t rekey_take_by; /* CLOCK_MONOTONIC ns: withdrawn if not taken by then */
     char rekey_err[512];
     pthread_cond_t rekey_cv; /* signalled when rekey_state leaves ASKED or TAKEN */
 

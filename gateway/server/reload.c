@@ -194,31 +194,42 @@ static int apply_assertion(gw_reload_t *r, gw_assertion_t *a)
     return 0;
 }
 
-/* Each writer rotates at its own head; one event names the keys of those that did. */
+/* Each writer rotates at its own head, all of them at once; one event names the keys of
+ * those that did. */
 static int apply_audit(gw_reload_t *r, const char *path)
 {
     char from_ids[GW_MAX_EVENT_LOOPS][17], to_id[17] = "", err[512];
+    char old_ids[GW_MAX_EVENT_LOOPS][17], new_id[17];
+    int asked[GW_MAX_EVENT_LOOPS] = {0};
     const char *from[GW_MAX_EVENT_LOOPS];
+    size_t n = r->nwriters < GW_MAX_EVENT_LOOPS ? r->nwriters : GW_MAX_EVENT_LOOPS;
     size_t nfrom = 0, rotated = 0, failed = 0;
-    for (size_t i = 0; i < r->nwriters && i < GW_MAX_EVENT_LOOPS; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (!r->writers[i])
             continue;
-        char old_id[17], new_id[17];
-        int rc = aud_writer_rotate_key(r->writers[i], path, old_id, new_id, err, sizeof(err));
+        int rc = aud_writer_rotate_key_start(r->writers[i], path, old_ids[i], new_id, err,
+                                             sizeof(err));
+        asked[i] = rc == 0;
         if (rc < 0) {
+            cmn_log_error(LOG, "audit signing key (event loop %zu's stream): %s", i, err);
+            failed++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!asked[i])
+            continue;
+        if (aud_writer_rotate_key_wait(r->writers[i], err, sizeof(err)) != 0) {
             cmn_log_error(LOG, "audit signing key (event loop %zu's stream): %s", i, err);
             failed++;
             continue;
         }
-        if (rc == 1)
-            continue;
         rotated++;
         snprintf(to_id, sizeof(to_id), "%s", new_id);
         int seen = 0;
         for (size_t k = 0; k < nfrom; k++)
-            seen |= strcmp(from[k], old_id) == 0;
+            seen |= strcmp(from[k], old_ids[i]) == 0;
         if (!seen) {
-            snprintf(from_ids[nfrom], sizeof(from_ids[nfrom]), "%s", old_id);
+            snprintf(from_ids[nfrom], sizeof(from_ids[nfrom]), "%s", old_ids[i]);
             from[nfrom] = from_ids[nfrom];
             nfrom++;
         }
