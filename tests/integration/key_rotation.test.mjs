@@ -9,8 +9,12 @@
 //       the assertions the hub receives switch kid at the switch, and verify against the JWKS;
 //   (c) the egress key: a link sealed before the rotation still downloads after it (the old
 //       key listed as previous), and is refused once the old key is no longer listed;
-//   (d) a broken config (or an unfit key file) on SIGHUP changes nothing and says why.
-// The same keys again change nothing and record nothing. Bounds only end a hung test.
+//   (d) a broken config (or an unfit key file) on SIGHUP changes nothing and says why;
+//   (e) with the database away the new audit key cannot be registered: the old key keeps
+//       signing, the log says why, and the next reload once it is back rotates.
+// The gateway runs two event loops, so two audit streams rotate together. The same keys again
+// change nothing and record nothing; `serve --check` checks the new settings. Bounds only end
+// a hung test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -84,8 +88,11 @@ async function sealedLink() {
   return link;
 }
 
-const streamId = () => pg.psql(`select id from audit_stream where name = '${cfg.audit.stream}'`);
-const lastCheckpointKey = () => pg.psql(`select key_id from audit_checkpoint where stream_id = ${streamId()} order by seq desc, ts desc limit 1`);
+// the streams of the two event loops: audit.stream and audit.stream.1
+const streams = () => [cfg.audit.stream, `${cfg.audit.stream}.1`];
+const streamId = (name) => pg.psql(`select id from audit_stream where name = '${name}'`);
+const lastCheckpointKey = (name) => pg.psql(`select key_id from audit_checkpoint where stream_id = ${streamId(name)} order by ts desc limit 1`);
+const publicPem = (file) => crypto.createPublicKey(fs.readFileSync(file)).export({ type: 'spki', format: 'pem' });
 
 before(async () => {
   s = await startStack({ gateway: false });
@@ -98,7 +105,8 @@ before(async () => {
     config: {
       egress_key_file: 'egress-1.key',
       identity: { issuers: [{ issuer: idp.issuer, audience: 'hubgate' }], assertion_key: 'assertion-a.pem' },
-      audit: { checkpoint_every: 5, checkpoint_seconds: 1 },
+      audit: { checkpoint_every: 5, checkpoint_seconds: 1, write_timeout_ms: 1000 },
+      event_loops: 2,
     },
   });
   cfg = JSON.parse(fs.readFileSync(gw.configFile, 'utf8'));
@@ -109,13 +117,19 @@ before(async () => {
 after(teardownAll);
 
 test('(a) the audit signing key: the head signed by both, later checkpoints by the new key, verify with both keys', async () => {
-  const oldPub = write('audit-old.pub', crypto.createPublicKey(fs.readFileSync(path.join(gw.dir, cfg.audit.signing_key))).export({ type: 'spki', format: 'pem' }), 0o644);
+  const oldPub = write('audit-old.pub', publicPem(path.join(gw.dir, cfg.audit.signing_key)), 0o644);
   const newKey = path.join(gw.dir, 'audit-new.pem'), newPub = path.join(gw.dir, 'audit-new.pub');
   const k = await runHubgate(['keygen', '--out', newKey, '--pubout', newPub]);
   assert.equal(k.code, 0, k.stderr);
   const newId = k.stdout.match(/key id: ([0-9a-f]{16})/)[1];
   for (let i = 0; i < 3; i++) await forwardedAssertion(); // events under the old key
-  const oldId = lastCheckpointKey();
+  for (const name of streams()) {
+    for (let i = 0; !lastCheckpointKey(name); i++) {
+      assert.ok(i < 100, `${name} has a checkpoint`);
+      await sleep(50);
+    }
+  }
+  const oldId = lastCheckpointKey(cfg.audit.stream);
   assert.match(oldId, /^[0-9a-f]{16}$/);
   assert.notEqual(oldId, newId);
 
@@ -124,21 +138,30 @@ test('(a) the audit signing key: the head signed by both, later checkpoints by t
   assert.ok(ev, `a keys.rotated event:\n${gw.stderr().slice(-2000)}`);
   assert.deepEqual([ev.details.from, ev.details.to, ev.details.trigger], [[oldId], [newId], 'sighup']);
   assert.ok(!JSON.stringify(ev).includes('PRIVATE'), 'no key material in the event');
-  const registered = pg.psql(`select key_id from audit_stream_key where stream_id = ${streamId()} order by key_id`).split('\n');
-  assert.ok(registered.includes(newId), 'the new key is registered');
+  assert.match(gw.stderr(), new RegExp(`audit signing key ${newId} in use by 2 streams`));
 
   for (let i = 0; i < 6; i++) await forwardedAssertion(); // past checkpoint_every: a checkpoint of new events
-  for (let i = 0; lastCheckpointKey() !== newId; i++) {
-    assert.ok(i < 100, 'a checkpoint signed with the new key');
-    await sleep(50);
+  for (const name of streams()) {
+    const id = streamId(name);
+    const registered = pg.psql(`select key_id from audit_stream_key where stream_id = ${id} order by key_id`).split('\n');
+    assert.ok(registered.includes(newId), `the new key is registered for ${name}`);
+    for (let i = 0; lastCheckpointKey(name) !== newId; i++) {
+      assert.ok(i < 100, `${name}: a checkpoint signed with the new key`);
+      await sleep(50);
+    }
+    // the handover head carries a checkpoint under each key
+    const both = pg.psql(`select count(distinct key_id) from audit_checkpoint where stream_id = ${id} and seq = (select min(seq) from audit_checkpoint where stream_id = ${id} and key_id = '${newId}')`);
+    assert.equal(both, '2', `${name}: the handover point is signed by both keys`);
+    // nothing signed by the old key after the new one took over
+    const late = pg.psql(`select count(*) from audit_checkpoint where stream_id = ${id} and key_id = '${oldId}' and ts > (select min(ts) from audit_checkpoint where stream_id = ${id} and key_id = '${newId}')`);
+    assert.equal(late, '0', `${name}: the old key signs nothing after the handover`);
   }
-  // the handover head carries a checkpoint under each key
-  const both = pg.psql(`select count(distinct key_id) from audit_checkpoint where stream_id = ${streamId()} and seq = (select min(seq) from audit_checkpoint where stream_id = ${streamId()} and key_id = '${newId}')`);
-  assert.equal(both, '2', 'the handover point is signed by both keys');
 
   const cpFile = path.join(gw.dir, 'spool', `${cfg.audit.stream}.checkpoints`);
-  const ok = await runHubgate(['audit', 'verify', '--database', pg.url, '--stream', cfg.audit.stream, '--pubkey', oldPub, '--pubkey', newPub, '--checkpoint', cpFile]);
+  const ok = await runHubgate(['audit', 'verify', '--database', pg.url, '--pubkey', oldPub, '--pubkey', newPub]);
   assert.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
+  const withFile = await runHubgate(['audit', 'verify', '--database', pg.url, '--stream', cfg.audit.stream, '--pubkey', oldPub, '--pubkey', newPub, '--checkpoint', cpFile]);
+  assert.equal(withFile.code, 0, `the checkpoint file holds both keys' checkpoints:\n${withFile.stdout}${withFile.stderr}`);
   const pinned = await runHubgate(['audit', 'verify', '--database', pg.url, '--stream', cfg.audit.stream, '--pubkey', oldPub]);
   assert.equal(pinned.code, 1, `verify pinned to the old key must fail on the new checkpoints:\n${pinned.stdout}${pinned.stderr}`);
   assert.match(`${pinned.stdout}${pinned.stderr}`, new RegExp(newId));
@@ -263,6 +286,25 @@ test('other settings differing from the running config are named, for the next s
   assert.match(gw.stderr(), /changed in .*hubgate\.json, taking effect at the next start: timeouts/);
 });
 
+test('serve --check checks the previous egress keys and the published assertion keys', async () => {
+  write('egress-open.key', egressKey(), 0o644);
+  write('not-a-key.pub', 'not a key\n', 0o644);
+  const file = path.join(gw.dir, 'check.json');
+  fs.writeFileSync(file, JSON.stringify({
+    ...cfg,
+    egress_previous_key_files: ['egress-open.key'],
+    identity: { ...cfg.identity, assertion_published_keys: ['not-a-key.pub'] },
+  }));
+  const r = await runHubgate(['serve', '--config', file, '--check']);
+  assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /egress_previous_key_files: .*egress-open\.key is readable or writable by group or others .*chmod 600/);
+  assert.match(r.stderr, /identity\.assertion_published_keys: cannot read a P-256 key from .*not-a-key\.pub/);
+  fs.chmodSync(path.join(gw.dir, 'egress-open.key'), 0o600);
+  fs.writeFileSync(file, JSON.stringify({ ...cfg, egress_previous_key_files: ['egress-open.key'], identity: { ...cfg.identity, assertion_published_keys: ['assertion-b.pub'] } }));
+  const fine = await runHubgate(['serve', '--config', file, '--check']);
+  assert.equal(fine.code, 0, `${fine.stdout}${fine.stderr}`);
+});
+
 test('the evidence report counts keys.rotated among privileged actions', async () => {
   const out = path.join(gw.dir, 'report');
   const from = new Date(Date.now() - 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -275,4 +317,36 @@ test('the evidence report counts keys.rotated among privileged actions', async (
   const row = privileged.by_kind.find((k) => k.kind === 'keys.rotated');
   assert.equal(row?.count, rotations().length, JSON.stringify(privileged.by_kind));
   assert.equal(gw.running(), true);
+});
+
+test('(e) the database away: the new audit key is not registered, the old one keeps signing; the next reload rotates', async () => {
+  const current = lastCheckpointKey(cfg.audit.stream);
+  const third = path.join(gw.dir, 'audit-third.pem'), thirdPub = path.join(gw.dir, 'audit-third.pub');
+  const k = await runHubgate(['keygen', '--out', third, '--pubout', thirdPub]);
+  assert.equal(k.code, 0, k.stderr);
+  const thirdId = k.stdout.match(/key id: ([0-9a-f]{16})/)[1];
+  const n = rotations('audit_signing').length;
+  await pg.stop();
+  await reload((c) => ({ ...c, audit: { ...c.audit, signing_key: 'audit-third.pem' } }));
+  assert.match(gw.stderr(), /audit: stream .*: key [0-9a-f]{16} not taken, the old key still signs|the writer did not take the new key within \d+ ms \(.*\): the old key still signs/);
+  assert.match(gw.stderr(), /keys reloaded from .*: none changed/);
+  await pg.start();
+  for (let i = 0; !/database back after/.test(gw.stderr()); i++) {
+    assert.ok(i < 400, 'the writers reconnect');
+    await sleep(50);
+  }
+  assert.equal(rotations('audit_signing').length, n, 'no rotation recorded');
+  assert.equal(lastCheckpointKey(cfg.audit.stream), current, 'the old key still signs');
+  await reload();
+  const last = rotations('audit_signing').at(-1);
+  assert.deepEqual([last.details.from, last.details.to], [[current], [thirdId]]);
+  for (const name of streams()) {
+    for (let i = 0; lastCheckpointKey(name) !== thirdId; i++) {
+      assert.ok(i < 100, `${name}: a checkpoint signed with the third key`);
+      await sleep(50);
+    }
+  }
+  const pubs = ['audit-old.pub', 'audit-new.pub', 'audit-third.pub'].flatMap((f) => ['--pubkey', path.join(gw.dir, f)]);
+  const ok = await runHubgate(['audit', 'verify', '--database', pg.url, ...pubs]);
+  assert.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
 });
