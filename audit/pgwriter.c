@@ -309,8 +309,8 @@ const char *aud_writer_key_id(const aud_writer_t *w)
     return id;
 }
 
-int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17],
-                                char to_id[17], char *err, size_t errlen)
+int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17], char to_id[17],
+                                char *err, size_t errlen)
 {
     char why[512];
     aud_key_t *key = aud_key_load(path, why, sizeof(why));
@@ -319,8 +319,9 @@ int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[
         return -1;
     }
     if (!aud_key_is_private(key)) {
-        cmn_errf(err, errlen, "audit signing key: %s holds a public key (expected the private key "
-                              "made by hubgate keygen)",
+        cmn_errf(err, errlen,
+                 "audit signing key: %s holds a public key (expected the private key "
+                 "made by hubgate keygen)",
                  path);
         aud_key_free(key);
         return -1;
@@ -368,8 +369,8 @@ int aud_writer_rotate_key_wait(aud_writer_t *w, char *err, size_t errlen)
     }
     int rc = w->rekey_state == PGW_REKEY_DONE ? 0 : -1;
     if (rc != 0)
-        cmn_errf(err, errlen, "%s", w->rekey_state == PGW_REKEY_IDLE ? "no key rotation was asked"
-                                                                     : w->rekey_err);
+        cmn_errf(err, errlen, "%s",
+                 w->rekey_state == PGW_REKEY_IDLE ? "no key rotation was asked" : w->rekey_err);
     w->rekey_state = PGW_REKEY_IDLE;
     pthread_mutex_unlock(&w->mu);
     return rc;

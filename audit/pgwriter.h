@@ -126,8 +126,8 @@ void aud_writer_reopen_files(aud_writer_t *w);
  * which stays registered. Returns 0 (asked: from_id and to_id hold the key ids; call _wait),
  * 1 (the file holds the key already signing: nothing asked), -1 with a one-line reason in err.
  * Blocks (the key file). */
-int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17],
-                                char to_id[17], char *err, size_t errlen);
+int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17], char to_id[17],
+                                char *err, size_t errlen);
 
 /* The outcome of the rotation _start asked for: 0 when the writer signs with the new key, -1
  * with the reason in err. The writer needs its database connection: not taken within 2 x

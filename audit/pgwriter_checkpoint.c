@@ -150,8 +150,7 @@ void pgw_checkpoint_rekey(aud_writer_t *w, aud_key_t *key)
     char err[512] = "", why[640];
     const char *kid = aud_key_id(key);
     if (w->n_old_keys == PGW_MAX_OLD_KEYS) {
-        snprintf(why, sizeof(why), "%d signing keys retired since the start: restart hubgate to "
-                                   "rotate again",
+        snprintf(why, sizeof(why), "%d keys retired since the start: restart to rotate again",
                  PGW_MAX_OLD_KEYS);
         goto fail;
     }

@@ -49,10 +49,11 @@ static json_t *public_jwk(EVP_PKEY *key, char kid[32])
     kid[0] = '\0';
     if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                        &glen) != 1 ||
-        (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0) ||
-        EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
-                                        &publen) != 1 ||
-        publen != 65)
+        (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
+        return NULL;
+    int got = EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+                                              &publen);
+    if (got != 1 || publen != 65)
         return NULL;
     char thumb_in[256];
     char *xs = b64(pub + 1, 32), *ys = b64(pub + 33, 32);
@@ -63,8 +64,8 @@ static json_t *public_jwk(EVP_PKEY *key, char kid[32])
         unsigned char digest[CMN_SHA256_BYTES];
         cmn_sha256(thumb_in, strlen(thumb_in), digest);
         cmn_b64url_encode(digest, 16, kid);
-        jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
-                        xs, "y", ys, "kid", kid, "alg", "ES256", "use", "sig");
+        jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", xs,
+                        "y", ys, "kid", kid, "alg", "ES256", "use", "sig");
     }
     free(xs);
     free(ys);
@@ -100,9 +101,7 @@ static EVP_PKEY *read_published(const char *path)
         BIO_free(bio);
     }
     if (rc == 0 && !key)
-        cmn_log_error("assertion", "identity.assertion_published_keys: cannot read a P-256 key "
-                                   "from %s",
-                      path);
+        cmn_log_error("assertion", "identity.assertion_published_keys: no P-256 key in %s", path);
     if (pem.data)
         OPENSSL_cleanse(pem.data, pem.cap);
     cmn_buf_free(&pem);
@@ -161,8 +160,7 @@ gw_assertion_t *gw_assertion_create_keys(const char *path, const char *const *pu
         json_t *pj = pk ? public_jwk(pk, kid) : NULL;
         EVP_PKEY_free(pk);
         if (pk && !pj)
-            cmn_log_error("assertion", "identity.assertion_published_keys: %s is not an EC P-256 "
-                                       "key",
+            cmn_log_error("assertion", "identity.assertion_published_keys: %s is not P-256",
                           published[i]);
         if (!pj) {
             json_decref(jwks);

@@ -612,8 +612,8 @@ static void parse_root(loader_t *l, json_t *root)
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
         "regions",  "default_region", "egress", "egress_key_file", "egress_previous_key_files",
-        "identity", "audit", "timeouts",
-        "metrics_listen", "event_loops", "xet", "scim", "log_format", NULL};
+        "identity", "audit", "timeouts", "metrics_listen", "event_loops", "xet", "scim",
+        "log_format", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
     const char *lf = get_string(l, "", root, "log_format", 0, "text");
     if (lf && strcmp(lf, "json") == 0)
@@ -669,8 +669,8 @@ static void parse_root(loader_t *l, json_t *root)
                         egress);
 
     cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
-    cfg->egress_previous_key_files = parse_paths(l, "", root, "egress_previous_key_files",
-                                                 &cfg->n_egress_previous_key_files);
+    cfg->egress_previous_key_files =
+        parse_paths(l, "", root, "egress_previous_key_files", &cfg->n_egress_previous_key_files);
     if (cfg->n_egress_previous_key_files && !cfg->egress_key_file)
         cmn_jdiag_error(&l->diag, "/egress_previous_key_files", 0,
                         "needs egress_key_file (a previous key is one a key file held before)");
@@ -748,8 +748,7 @@ static void add_name(char *out, size_t cap, size_t *len, const char *name)
         *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
 }
 
-size_t gw_config_settings_differ(const gw_config_t *a, const gw_config_t *b, char *out,
-                                 size_t cap)
+size_t gw_config_settings_differ(const gw_config_t *a, const gw_config_t *b, char *out, size_t cap)
 {
     size_t count = 0, len = 0;
     if (cap)

@@ -159,8 +159,7 @@ gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, con
  * written otherwise), leaving out the key settings SIGHUP reloads (audit.signing_key,
  * identity.assertion_key and assertion_published_keys, egress_key_file and
  * egress_previous_key_files): ", "-separated into out[cap] (cut to fit). Returns how many. */
-size_t gw_config_settings_differ(const gw_config_t *a, const gw_config_t *b, char *out,
-                                 size_t cap);
+size_t gw_config_settings_differ(const gw_config_t *a, const gw_config_t *b, char *out, size_t cap);
 
 /* Accepts NULL. Wipes the secrets before freeing. */
 void gw_config_free(gw_config_t *cfg);

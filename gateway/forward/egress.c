@@ -114,8 +114,8 @@ static size_t field_cap(size_t i)
     return i == 3 ? GW_EGRESS_MAX_URL : i == 4 ? GW_EGRESS_MAX_HEADERS : GW_EGRESS_MAX_FIELD;
 }
 
-static const char *seal(const gw_egress_keys_t *keys, const gw_egress_claim_t *c,
-                        const char *aad, cmn_arena_t *arena)
+static const char *seal(const gw_egress_keys_t *keys, const gw_egress_claim_t *c, const char *aad,
+                        cmn_arena_t *arena)
 {
     const gw_egress_key_t *key = &keys->current;
     char exp[24];
@@ -163,8 +163,8 @@ static const char *seal(const gw_egress_keys_t *keys, const gw_egress_claim_t *c
 
 /* Decrypts raw (nonce, ciphertext of n bytes, tag) under key into plain. Returns 1 when the
  * tag holds: a wrong key fails here, having written nothing the caller reads. */
-static int decrypt(const gw_egress_key_t *key, const unsigned char *raw, size_t n,
-                   const char *aad, char *plain)
+static int decrypt(const gw_egress_key_t *key, const unsigned char *raw, size_t n, const char *aad,
+                   char *plain)
 {
     int ok = 0, len = 0, fin = 0;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -178,8 +178,8 @@ static int decrypt(const gw_egress_key_t *key, const unsigned char *raw, size_t 
     return ok;
 }
 
-static int open_token(const gw_egress_keys_t *keys, const char *token, time_t now,
-                      const char *aad, cmn_arena_t *arena, gw_egress_claim_t *out)
+static int open_token(const gw_egress_keys_t *keys, const char *token, time_t now, const char *aad,
+                      cmn_arena_t *arena, gw_egress_claim_t *out)
 {
     size_t tlen = strlen(token);
     if (tlen > GW_EGRESS_MAX_TOKEN)

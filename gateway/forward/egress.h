@@ -52,11 +52,11 @@ const char *gw_egress_seal(const gw_egress_keys_t *keys, const gw_egress_claim_t
  * (AES-GCM's tag fails cleanly under a wrong key). Each key tried before the right one costs a
  * failed open: 0.8-0.9 µs for a 916-character link against 1.9 µs for the whole open (OpenSSL
  * 3.0, AMD EPYC; a link sealed under the fifth key against the first, best of 20 rounds of
- * 50,000), and only during a rotation, for links sealed before it. Returns 0 with the claim's strings in the
- * arena, or CMN_ERR_PARSE (not ours, tampered, sealed by an older version or by a key no
- * longer listed, longer than GW_EGRESS_MAX_TOKEN) or CMN_ERR_EXPIRED (expired at `now`). */
-int gw_egress_open(const gw_egress_keys_t *keys, const char *token, time_t now,
-                   cmn_arena_t *arena, gw_egress_claim_t *out);
+ * 50,000), and only during a rotation, for links sealed before it. Returns 0 with the claim's
+ * strings in the arena, or CMN_ERR_PARSE (not ours, tampered, sealed by an older version or by a
+ * key no longer listed, longer than GW_EGRESS_MAX_TOKEN) or CMN_ERR_EXPIRED (expired at `now`). */
+int gw_egress_open(const gw_egress_keys_t *keys, const char *token, time_t now, cmn_arena_t *arena,
+                   gw_egress_claim_t *out);
 
 /* The same for hubgate's Xet tokens (docs/xet-storage.md): a claim whose url is the upstream's CAS
  * and whose headers carry the upstream's Xet token, sealed under other associated data, so

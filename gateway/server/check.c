@@ -77,10 +77,9 @@ int gw_check_secret_files(const gw_config_t *cfg)
         aud_key_free(k);
     }
     if (cfg->assertion_key) {
-        gw_assertion_t *a = gw_assertion_create_keys(cfg->assertion_key,
-                                                     cfg->assertion_published_keys,
-                                                     cfg->n_assertion_published_keys,
-                                                     cfg->public_url);
+        gw_assertion_t *a =
+            gw_assertion_create_keys(cfg->assertion_key, cfg->assertion_published_keys,
+                                     cfg->n_assertion_published_keys, cfg->public_url);
         if (!a)
             status = 1; /* the reason is logged */
         gw_assertion_destroy(a);

@@ -67,8 +67,8 @@ void gw_reload_destroy(gw_reload_t *r)
 /* keys.rotated: which key, the key ids before and after. Made durable before the change is
  * applied, like a policy load (an egress or assertion key is swapped only on 0); the audit
  * key's after its writers took it. With audit.mode off there is nothing to record. */
-static int rotated_event(gw_reload_t *r, const char *purpose, const char *const *from,
-                         size_t nfrom, const char *const *to, size_t nto)
+static int rotated_event(gw_reload_t *r, const char *purpose, const char *const *from, size_t nfrom,
+                         const char *const *to, size_t nto)
 {
     if (!r->srv->audit)
         return 0;
@@ -152,8 +152,9 @@ static int apply_egress(gw_reload_t *r, gw_egress_keys_t *k)
     const char *from[1 + GW_EGRESS_MAX_PREVIOUS_KEYS], *to[1 + GW_EGRESS_MAX_PREVIOUS_KEYS];
     size_t nfrom = egress_ids(cur, from_ids, from), nto = egress_ids(k, to_ids, to);
     if (r->n_egress_retired == GW_RELOAD_MAX_RETIRED) {
-        cmn_log_error(LOG, "egress keys: %d sets retired since the start: restart hubgate to "
-                           "rotate again (the keys in use stay)",
+        cmn_log_error(LOG,
+                      "egress keys: %d sets retired since the start: restart hubgate to "
+                      "rotate again (the keys in use stay)",
                       GW_RELOAD_MAX_RETIRED);
     } else if (rotated_event(r, "egress", from, nfrom, to, nto) == 0) {
         r->egress_retired[r->n_egress_retired++] = (gw_egress_keys_t *)cur;
@@ -179,8 +180,9 @@ static int apply_assertion(gw_reload_t *r, gw_assertion_t *a)
     size_t nfrom = gw_assertion_key_ids(cur, from, 1 + GW_ASSERTION_MAX_PUBLISHED);
     size_t nto = gw_assertion_key_ids(a, to, 1 + GW_ASSERTION_MAX_PUBLISHED);
     if (r->n_assertion_retired == GW_RELOAD_MAX_RETIRED) {
-        cmn_log_error(LOG, "identity assertion: %d keys retired since the start: restart "
-                           "hubgate to rotate again (the keys in use stay)",
+        cmn_log_error(LOG,
+                      "identity assertion: %d keys retired since the start: restart "
+                      "hubgate to rotate again (the keys in use stay)",
                       GW_RELOAD_MAX_RETIRED);
     } else if (rotated_event(r, "identity_assertion", from, nfrom, to, nto) == 0) {
         r->assertion_retired[r->n_assertion_retired++] = cur;
@@ -207,8 +209,8 @@ static int apply_audit(gw_reload_t *r, const char *path)
     for (size_t i = 0; i < n; i++) {
         if (!r->writers[i])
             continue;
-        int rc = aud_writer_rotate_key_start(r->writers[i], path, old_ids[i], new_id, err,
-                                             sizeof(err));
+        int rc =
+            aud_writer_rotate_key_start(r->writers[i], path, old_ids[i], new_id, err, sizeof(err));
         asked[i] = rc == 0;
         if (rc < 0) {
             cmn_log_error(LOG, "audit signing key (event loop %zu's stream): %s", i, err);
@@ -239,7 +241,8 @@ static int apply_audit(gw_reload_t *r, const char *path)
     const char *to[1] = {to_id};
     (void)rotated_event(r, "audit_signing", from, nfrom, to, 1);
     cmn_log_info(LOG, "audit signing key %s in use by %zu stream%s%s", to_id, rotated,
-                 rotated == 1 ? "" : "s", failed ? " (the others keep the old key: see above)" : "");
+                 rotated == 1 ? "" : "s",
+                 failed ? " (the others keep the old key: see above)" : "");
     return 1;
 }
 
@@ -252,7 +255,8 @@ void gw_reload_keys(gw_reload_t *r)
     if (!cfg) {
         const char *e = errors.data ? errors.data : "cannot read it";
         cmn_log_error(LOG, "the config %s is invalid, nothing reloaded: %.*s%s", running->path,
-                      (int)strcspn(e, "\n"), e, strchr(e, '\n') && strchr(e, '\n')[1] ? " (and more)" : "");
+                      (int)strcspn(e, "\n"), e,
+                      strchr(e, '\n') && strchr(e, '\n')[1] ? " (and more)" : "");
         cmn_buf_free(&errors);
         return;
     }

@@ -130,7 +130,8 @@ int gw_serve_run(const gw_config_t *cfg)
     if (!egress_keys ||
         gw_egress_keys_load(egress_keys, cfg->egress_key_file, cfg->egress_previous_key_files,
                             cfg->n_egress_previous_key_files, kerr, sizeof(kerr)) != 0) {
-        cmn_log_error("serve", "cannot load the egress key: %s", egress_keys ? kerr : "out of memory");
+        cmn_log_error("serve", "cannot load the egress key: %s",
+                      egress_keys ? kerr : "out of memory");
         free(egress_keys);
         goto out;
     }

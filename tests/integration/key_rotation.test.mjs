@@ -298,7 +298,7 @@ test('serve --check checks the previous egress keys and the published assertion 
   const r = await runHubgate(['serve', '--config', file, '--check']);
   assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
   assert.match(r.stderr, /egress_previous_key_files: .*egress-open\.key is readable or writable by group or others .*chmod 600/);
-  assert.match(r.stderr, /identity\.assertion_published_keys: cannot read a P-256 key from .*not-a-key\.pub/);
+  assert.match(r.stderr, /identity\.assertion_published_keys: no P-256 key in .*not-a-key\.pub/);
   fs.chmodSync(path.join(gw.dir, 'egress-open.key'), 0o600);
   fs.writeFileSync(file, JSON.stringify({ ...cfg, egress_previous_key_files: ['egress-open.key'], identity: { ...cfg.identity, assertion_published_keys: ['assertion-b.pub'] } }));
   const fine = await runHubgate(['serve', '--config', file, '--check']);

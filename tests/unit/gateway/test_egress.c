@@ -263,8 +263,8 @@ static void previous_keys_still_open(void **state)
 {
     cmn_arena_t *a = *state;
     gw_egress_keys_t old = random_key(), next = random_key();
-    gw_egress_keys_t rotated = {.current = next.current, .previous = {old.current},
-                                .n_previous = 1};
+    gw_egress_keys_t rotated = {
+        .current = next.current, .previous = {old.current}, .n_previous = 1};
     gw_egress_keys_t dropped = {.current = next.current};
     gw_egress_claim_t c = empty_claim();
     c.url = "https://s/x";
