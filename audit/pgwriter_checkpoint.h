@@ -32,7 +32,7 @@ void pgw_checkpoint_write(aud_writer_t *w);
  * connection, and nothing is in doubt or spooled, so the head is the database's. */
 int pgw_checkpoint_rekey_ready(const aud_writer_t *w);
 
-/* Rotates to key (taken over: kept, or freed on failure), as aud_writer_rotate_key says:
+/* Rotates to key (taken over: kept, or freed on failure), as aud_writer_rotate_key_start says:
  * the head signed with the old key, the new public key registered, the head signed with the
  * new key. Publishes the outcome in rekey_state and wakes the caller. Blocks (network, disk). */
 void pgw_checkpoint_rekey(aud_writer_t *w, aud_key_t *key);

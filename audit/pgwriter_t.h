@@ -46,7 +46,7 @@
  * them without a restart. */
 #define PGW_MAX_OLD_KEYS 32
 
-/* A key rotation asked of the writer thread (aud_writer_rotate_key). */
+/* A key rotation asked of the writer thread (aud_writer_rotate_key_start). */
 typedef enum {
     PGW_REKEY_IDLE,
     PGW_REKEY_ASKED,  /* rekey holds the new key; the writer has not taken it */

@@ -5,7 +5,7 @@
  *   - the identity assertion (identity.assertion_key signs, assertion_published_keys are
  *     published beside it at /-/jwks.json);
  *   - the audit signing key (audit.signing_key), rotated by each writer at its head
- *     (aud_writer_rotate_key).
+ *     (aud_writer_rotate_key_start, _wait).
  * A config that does not load, or a key file that does not, changes nothing (logged). Key
  * contents equal to those in use change nothing and record nothing; each change applied is a
  * keys.rotated event ({purpose, from, to, trigger}, key ids only). Every other setting takes
