@@ -247,7 +247,8 @@ void *pgw_loop_main(void *arg)
             n = pgw_tickets_take_queued(w, w->batch, w->max_batch, PGW_MAX_BATCH_BYTES);
             w->stats.queued = w->qlen + n;
         }
-        /* A key rotation asked for (aud_writer_rotate_key_start), taken once the head is settled. */
+        /* A key rotation asked for (aud_writer_rotate_key_start), taken once the head is
+         * settled. */
         aud_key_t *rekey = NULL;
         if (!got_result && pgw_checkpoint_rekey_ready(w)) {
             rekey = w->rekey;
