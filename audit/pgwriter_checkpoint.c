@@ -128,3 +128,83 @@ int pgw_checkpoint_due(const aud_writer_t *w, int64_t now)
         return 0;
     return w->head_seq - w->cp_seq >= w->cp_every || now >= w->cp_due_ns;
 }
+
+int pgw_checkpoint_rekey_ready(const aud_writer_t *w)
+{
+    return w->rekey_state == PGW_REKEY_ASKED && w->conn && !w->fatal && !w->batch_held &&
+           !(w->spool && aud_spool_count(w->spool) > 0);
+}
+
+static void rekey_outcome(aud_writer_t *w, pgw_rekey_state_t state, const char *why)
+{
+    pthread_mutex_lock(&w->mu);
+    w->rekey_state = state;
+    if (why)
+        cmn_errf(w->rekey_err, sizeof(w->rekey_err), "%s", why);
+    pthread_cond_broadcast(&w->rekey_cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void pgw_checkpoint_rekey(aud_writer_t *w, aud_key_t *key)
+{
+    char err[512] = "", why[640];
+    const char *kid = aud_key_id(key);
+    if (w->n_old_keys == PGW_MAX_OLD_KEYS) {
+        snprintf(why, sizeof(why), "%d keys retired since the start: restart to rotate again",
+                 PGW_MAX_OLD_KEYS);
+        goto fail;
+    }
+    /* The handover point under the old key: everything written so far is signed by it. */
+    if (w->head_seq != w->cp_seq)
+        pgw_checkpoint_write(w);
+    if (!w->conn || w->fatal || w->head_seq != w->cp_seq) {
+        pthread_mutex_lock(&w->mu);
+        snprintf(why, sizeof(why), "the checkpoint under the old key was not stored (%s)",
+                 w->stats.last_error[0] ? w->stats.last_error : "the database is away");
+        pthread_mutex_unlock(&w->mu);
+        goto fail;
+    }
+    /* Registered before anything is signed with it, as a writer registers its key at start. */
+    cmn_buf_t pem;
+    cmn_buf_init(&pem, 4096);
+    int pem_ok = aud_key_public_pem(key, &pem) == 0 && pem.data;
+    /* base64, dashes, spaces and newlines: nothing that could end an SQL literal */
+    for (size_t i = 0; pem_ok && i < pem.len; i++)
+        pem_ok = pem.data[i] != '\'' && pem.data[i] != '\\';
+    char sql[1024];
+    int n = pem_ok ? snprintf(sql, sizeof(sql),
+                              "INSERT INTO audit_stream_key (stream_id, key_id, public_key) VALUES "
+                              "(%lld, '%s', '%s') ON CONFLICT DO NOTHING",
+                              (long long)w->stream_id, kid, pem.data)
+                   : -1;
+    cmn_buf_free(&pem);
+    if (n < 0 || (size_t)n >= sizeof(sql)) {
+        snprintf(why, sizeof(why), "cannot encode the new public key");
+        goto fail;
+    }
+    if (pgw_pgio_command(w->conn, sql, pgw_state_db_deadline(w), err, sizeof(err)) != 0) {
+        if (PQstatus(w->conn) == CONNECTION_BAD)
+            aud_db_oneline(err, sizeof(err), "", PQerrorMessage(w->conn));
+        snprintf(why, sizeof(why), "registering the new key %s: %s", kid, err);
+        pgw_state_disconnect(w, err);
+        goto fail;
+    }
+    char from[17];
+    snprintf(from, sizeof(from), "%s", aud_key_id(w->key));
+    pthread_mutex_lock(&w->mu);
+    w->old_keys[w->n_old_keys++] = w->key;
+    w->key = key;
+    pthread_mutex_unlock(&w->mu);
+    cmn_log_info(PGW_LOG, "stream %s: signing key %s replaces %s from seq %lld", w->stream, kid,
+                 from, (long long)w->head_seq);
+    /* The same head under the new key: the handover point is signed by both. A failure here
+     * is an ordinary lost checkpoint: the next one is signed with the new key. */
+    pgw_checkpoint_write(w);
+    rekey_outcome(w, PGW_REKEY_DONE, NULL);
+    return;
+fail:
+    cmn_log_error(PGW_LOG, "stream %s: key %s not taken, the old key still signs: %s", w->stream,
+                  kid, why);
+    aud_key_free(key);
+    rekey_outcome(w, PGW_REKEY_FAILED, why);
+}

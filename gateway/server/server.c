@@ -5,6 +5,7 @@
 #include "gateway/server/dbprobe.h"
 #include "gateway/server/lifecycle.h"
 #include "gateway/server/notify.h"
+#include "gateway/server/reload.h"
 #include "gateway/server/tls.h"
 
 #include "common/log.h"
@@ -66,6 +67,7 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_arena_t start_arena; /* what srv keeps from start to stop */
     cmn_arena_init(&start_arena, 1024, 64 * 1024);
     gw_dbprobe_t *prober = NULL;
+    gw_reload_t *reload = NULL;
     gw_metrics_listen_t *metrics = NULL;
     gw_loop_t *loops[GW_MAX_EVENT_LOOPS] = {0};
     aud_writer_t *writers[GW_MAX_EVENT_LOOPS] = {0};
@@ -115,11 +117,22 @@ int gw_serve_run(const gw_config_t *cfg)
 
     if (cfg->tls_cert && gw_tls_load(cfg->tls_cert, cfg->tls_key) != 0)
         goto out; /* the reason is logged */
-    char kerr[512];
-    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file, kerr, sizeof(kerr)) != 0) {
-        cmn_log_error("serve", "cannot load the egress key: %s", kerr);
+    /* SIGHUP swaps the keys (server/reload.h), which own them from here. */
+    if (!(reload = gw_reload_create(&srv, writers, nloops))) {
+        cmn_log_error("serve", "out of memory");
         goto out;
     }
+    char kerr[512];
+    gw_egress_keys_t *egress_keys = malloc(sizeof(*egress_keys));
+    if (!egress_keys ||
+        gw_egress_keys_load(egress_keys, cfg->egress_key_file, cfg->egress_previous_key_files,
+                            cfg->n_egress_previous_key_files, kerr, sizeof(kerr)) != 0) {
+        cmn_log_error("serve", "cannot load the egress key: %s",
+                      egress_keys ? kerr : "out of memory");
+        free(egress_keys);
+        goto out;
+    }
+    atomic_store(&srv.egress_keys, egress_keys);
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
@@ -163,7 +176,9 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_error("serve", "public_url %s names no http(s) host", cfg->public_url);
         goto out;
     }
-    srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+    atomic_store(&srv.assertion,
+                 gw_assertion_create_keys(cfg->assertion_key, cfg->assertion_published_keys,
+                                          cfg->n_assertion_published_keys, cfg->public_url));
     srv.tokens = gw_tokens_create(cfg->database);
     srv.sessions = cfg->login.issuer ? gw_sessions_create(cfg->database) : NULL;
     srv.devices = cfg->login.issuer && srv.tokens ? gw_devices_create(srv.tokens, cfg->token_max_days)
@@ -249,10 +264,11 @@ int gw_serve_run(const gw_config_t *cfg)
             snprintf(reloading, sizeof(reloading), "RELOADING=1\nMONOTONIC_USEC=%lld",
                      (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000);
             (void)gw_notify(reloading);
-            cmn_log_info("serve", "SIGHUP: reloading the policy");
+            cmn_log_info("serve", "SIGHUP: reloading the policy and the keys");
             gw_policies_reload(srv.policies, "sighup");
-            if (cfg->tls_cert)
-                (void)gw_tls_load(cfg->tls_cert, cfg->tls_key); /* logged either way */
+            gw_reload_keys(reload);
+            /* the keys and the certificate too (server/reload.h); the status text is the one
+             * tooling matches */
             (void)gw_notify("READY=1\nSTATUS=serving (policy reloaded)");
             continue;
         }
@@ -300,7 +316,7 @@ out:
     gw_ratelimit_destroy(srv.address_attempts);
     gw_deprovisioned_stop(srv.deprovisioned);
     gw_directory_destroy(srv.directory);
-    gw_assertion_destroy(srv.assertion);
+    gw_reload_destroy(reload); /* the keys: every loop has stopped */
     gw_policies_stop(srv.policies);
     /* The process's stream last: it takes gateway.stopped. */
     for (unsigned i = nloops; i-- > 1;)

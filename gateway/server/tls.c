@@ -17,14 +17,16 @@
 
 #define TLS_MAX_CHAIN 8
 
-typedef struct tls_set {
+struct tls_set {
     gnutls_pcert_st chain[TLS_MAX_CHAIN];
     unsigned n;
     gnutls_privkey_t key;
     unsigned char digest[32]; /* of the two files' texts: "the same pair" */
     char describe[256];
+    char id[17];             /* of the leaf certificate */
     struct tls_set *retired; /* the sets it replaced, kept for the sessions that hold them */
-} tls_set_t;
+};
+typedef struct tls_set tls_set_t;
 
 static _Atomic(tls_set_t *) in_force;
 
@@ -83,8 +85,7 @@ static int key_matches(gnutls_privkey_t key, gnutls_pcert_st *leaf)
         algo = GNUTLS_SIGN_EDDSA_ED25519;
     else if (pk == GNUTLS_PK_RSA_PSS)
         algo = GNUTLS_SIGN_RSA_PSS_SHA256;
-    if (algo == GNUTLS_SIGN_UNKNOWN ||
-        gnutls_privkey_sign_data2(key, algo, 0, &data, &sig) < 0)
+    if (algo == GNUTLS_SIGN_UNKNOWN || gnutls_privkey_sign_data2(key, algo, 0, &data, &sig) < 0)
         return -1;
     int rc = gnutls_pubkey_verify_data2(leaf->pubkey, algo, 0, &data, &sig) < 0 ? -1 : 0;
     gnutls_free(sig.data);
@@ -135,6 +136,9 @@ static tls_set_t *parse(const char *cert_path, const cmn_buf_t *cert, const char
         set_free(s);
         return NULL;
     }
+    unsigned char fp[32];
+    cmn_sha256(s->chain[0].cert.data, s->chain[0].cert.size, fp);
+    cmn_hex(fp, 8, s->id);
     gnutls_x509_crt_t crt;
     if (gnutls_pcert_export_x509(&s->chain[0], &crt) == 0) {
         describe(s, crt);
@@ -143,60 +147,75 @@ static tls_set_t *parse(const char *cert_path, const cmn_buf_t *cert, const char
     return s;
 }
 
-int gw_tls_load(const char *cert_path, const char *key_path)
+gw_tls_pair_t *gw_tls_read(const char *cert_path, const char *key_path)
 {
     cmn_buf_t cert, key;
     if (gw_check_read_pem(cert_path, 0, &cert) != 0)
-        return -1;
+        return NULL;
     if (gw_check_read_pem(key_path, 1, &key) != 0) {
         cmn_buf_free(&cert);
-        return -1;
+        return NULL;
     }
-    unsigned char digest[32];
-    cmn_sha256_t h;
-    cmn_sha256_init(&h);
-    cmn_sha256_update(&h, cert.data, cert.len);
-    cmn_sha256_update(&h, "\n--\n", 4);
-    cmn_sha256_update(&h, key.data, key.len);
-    cmn_sha256_final(&h, digest);
-    tls_set_t *old = atomic_load(&in_force);
-    int rc = 0;
-    if (old && memcmp(old->digest, digest, sizeof(digest)) == 0) {
-        rc = 0; /* the same pair: nothing to do */
-    } else {
-        tls_set_t *s = parse(cert_path, &cert, key_path, &key);
-        if (!s) {
-            rc = -1;
-        } else {
-            memcpy(s->digest, digest, sizeof(digest));
-            s->retired = old;
-            atomic_store_explicit(&in_force, s, memory_order_release);
-            cmn_log_info("tls", "%s certificate %s", old ? "now presenting the" : "presenting the",
-                         s->describe);
-            rc = old ? 1 : 0;
-        }
+    tls_set_t *s = parse(cert_path, &cert, key_path, &key);
+    if (s) {
+        cmn_sha256_t h;
+        cmn_sha256_init(&h);
+        cmn_sha256_update(&h, cert.data, cert.len);
+        cmn_sha256_update(&h, "\n--\n", 4);
+        cmn_sha256_update(&h, key.data, key.len);
+        cmn_sha256_final(&h, s->digest);
     }
     OPENSSL_cleanse(key.data, key.cap);
     cmn_buf_free(&key);
     cmn_buf_free(&cert);
-    return rc;
+    return s;
+}
+
+int gw_tls_same(const gw_tls_pair_t *p)
+{
+    tls_set_t *cur = atomic_load(&in_force);
+    return p && cur && memcmp(cur->digest, p->digest, sizeof(p->digest)) == 0;
+}
+
+const char *gw_tls_pair_id(const gw_tls_pair_t *p)
+{
+    return p ? p->id : "";
+}
+
+const char *gw_tls_in_force_id(void)
+{
+    return gw_tls_pair_id(atomic_load(&in_force));
+}
+
+void gw_tls_install(gw_tls_pair_t *p)
+{
+    tls_set_t *old = atomic_load(&in_force);
+    p->retired = old;
+    atomic_store_explicit(&in_force, p, memory_order_release);
+    cmn_log_info("tls", "%s certificate %s (%s)", old ? "now presenting the" : "presenting the",
+                 p->describe, p->id);
+}
+
+void gw_tls_discard(gw_tls_pair_t *p)
+{
+    set_free(p);
+}
+
+int gw_tls_load(const char *cert_path, const char *key_path)
+{
+    gw_tls_pair_t *p = gw_tls_read(cert_path, key_path);
+    if (!p)
+        return -1;
+    gw_tls_install(p);
+    return 0;
 }
 
 int gw_tls_check(const char *cert_path, const char *key_path)
 {
-    cmn_buf_t cert, key;
-    if (gw_check_read_pem(cert_path, 0, &cert) != 0)
+    gw_tls_pair_t *p = gw_tls_read(cert_path, key_path);
+    if (!p)
         return -1;
-    int rc = gw_check_read_pem(key_path, 1, &key) != 0 ? -1 : 0;
-    tls_set_t *s = rc == 0 ? parse(cert_path, &cert, key_path, &key) : NULL;
-    if (s)
-        cmn_log_info("tls", "certificate %s", s->describe);
-    else
-        rc = -1;
-    set_free(s);
-    if (key.data)
-        OPENSSL_cleanse(key.data, key.cap);
-    cmn_buf_free(&key);
-    cmn_buf_free(&cert);
-    return rc;
+    cmn_log_info("tls", "certificate %s (%s)", p->describe, p->id);
+    set_free(p);
+    return 0;
 }

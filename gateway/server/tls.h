@@ -12,15 +12,30 @@
 
 #include <stddef.h>
 
+typedef struct tls_set gw_tls_pair_t;
+
 /* Reads the PEM certificate chain at cert_path and the private key at key_path (which must be
- * private to its owner), checks that the key is the certificate's, and makes them the set in
- * force. At start: returns 0, or -1 with the reason logged. On a reload: 1 when the files held
- * a new pair (now in force; logged with the certificate's subject and expiry), 0 when they
- * hold the pair already in force, -1 when they cannot be read or do not match (the set in
- * force stays; the reason logged). Blocks (disk); one caller at a time. */
+ * private to its owner) and checks that the key is the certificate's. Returns the pair (not in
+ * force yet), or NULL with the reason logged. Blocks (disk). */
+gw_tls_pair_t *gw_tls_read(const char *cert_path, const char *key_path);
+
+/* 1 when p holds the same two files' texts as the pair in force. */
+int gw_tls_same(const gw_tls_pair_t *p);
+
+/* The pair's id for events and logs: the first 8 bytes of the SHA-256 of the leaf certificate
+ * (DER), in hex; "" for NULL. gw_tls_in_force_id: the pair in force's. */
+const char *gw_tls_pair_id(const gw_tls_pair_t *p);
+const char *gw_tls_in_force_id(void);
+
+/* Makes p the pair in force (taking it; logged with its subject and expiry). One caller at a
+ * time (the signal thread). gw_tls_discard frees a pair never installed; accepts NULL. */
+void gw_tls_install(gw_tls_pair_t *p);
+void gw_tls_discard(gw_tls_pair_t *p);
+
+/* At start: read and install. 0, or -1 with the reason logged. */
 int gw_tls_load(const char *cert_path, const char *key_path);
 
-/* The same checks without putting the pair in force (serve --check). 0 or -1, logged. */
+/* Read and discard (serve --check). 0 or -1, logged. */
 int gw_tls_check(const char *cert_path, const char *key_path);
 
 /* What to pass as MHD_OPTION_HTTPS_CERT_CALLBACK. */

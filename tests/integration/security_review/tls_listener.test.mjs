@@ -14,7 +14,7 @@ import { startStack, makeTempDir, teardownAll, REPO } from '../../lib/harness.mj
 const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let h, gw, tmp, ca, token;
+let h, gw, pg, tmp, ca, token;
 
 // A CA and a server certificate for 127.0.0.1, made with the openssl CLI.
 function makeCertificates(dir) {
@@ -38,7 +38,7 @@ before(async () => {
   const certs = makeCertificates(tmp);
   ca = certs.ca;
   let idp;
-  ({ idp, hub: h, gw } = await startStack({
+  ({ idp, hub: h, gw, pg } = await startStack({
     policy: POLICY,
     storage: true,
     config: { tls: { cert: 'tls.crt', key: 'tls.key' } },
@@ -178,6 +178,11 @@ test('SIGHUP: a renewed certificate is presented; a mismatched pair is refused a
   await untilLog(/now presenting the certificate CN=127\.0\.0\.1, expires /);
   const after = await peer();
   assert.notEqual(after, before);
+  // recorded as a key rotation: the certificates' ids, nothing secret
+  const [ev] = pg.psql(`select canonical from audit_event where kind = 'keys.rotated'`).split('\n').filter(Boolean).map((c) => JSON.parse(c));
+  assert.equal(ev.details.purpose, 'tls_certificate');
+  assert.equal(ev.details.from.length, 1);
+  assert.notDeepEqual(ev.details.from, ev.details.to);
   const { stdout } = await curl(`${gw.url}/-/health`);
   assert.equal(stdout.toString().length > 0, true);
 });
