@@ -58,11 +58,12 @@
     X(GATEWAY_STOPPED, "gateway.stopped")                                                          \
     X(AUDIT_SPOOLED, "audit.spooled")                                                              \
     X(REPORT_EXPORTED, "report.exported") /* v2 on */                                              \
-    X(SESSION_STARTED, "session.started") /* sign-in, schema 007 on */                              \
+    X(SESSION_STARTED, "session.started") /* sign-in, schema 007 on */                             \
     X(SESSION_ENDED, "session.ended")                                                              \
     X(DEVICE_APPROVED, "device.approved")                                                          \
     X(DEVICE_DENIED, "device.denied")                                                              \
-    X(DIRECTORY_CHANGED, "directory.changed") /* SCIM */
+    X(DIRECTORY_CHANGED, "directory.changed") /* SCIM */                                           \
+    X(KEYS_ROTATED, "keys.rotated")           /* SIGHUP: one of hubgate's own keys */
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,

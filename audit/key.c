@@ -1,12 +1,12 @@
 /* Ed25519 keys: contract in key.h. */
 #include "audit/key.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/secret.h"
 #include "common/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -177,76 +177,6 @@ int aud_key_public_pem(const aud_key_t *key, cmn_buf_t *out)
 /* Writes data into a fresh temporary file beside path, fsyncs it, then links it to path
  * (refusing an existing one unless overwrite, in which case it renames over it) and fsyncs the
  * folder: path is complete or absent, never half-written. */
-static int write_atomically(const char *path, const char *data, size_t len, mode_t mode,
-                            int overwrite, char *err, size_t errlen)
-{
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    char *dircopy = strdup(path);
-    if (tmp)
-        tmp[0] = '\0'; /* nothing to remove until mkstemp made it */
-    int rc = 0, fd = -1;
-    if (!tmp || !dircopy) {
-        rc = CMN_ERR_NOMEM;
-        cmn_errf(err, errlen, "out of memory");
-        goto out;
-    }
-    if (!overwrite && access(path, F_OK) == 0) {
-        rc = CMN_ERR_CONFLICT;
-        cmn_errf(err, errlen, "%s already exists (refusing to replace a key)", path);
-        goto out;
-    }
-    snprintf(tmp, pl + 16, "%s.tmp-XXXXXX", path);
-    fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        rc = CMN_ERR_IO;
-        cmn_errf(err, errlen, "%s: cannot create a file there: %s", path, strerror(errno));
-        tmp[0] = '\0';
-        goto out;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = CMN_ERR_IO;
-            cmn_errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-        rc = CMN_ERR_IO;
-        cmn_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (overwrite ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
-        rc = errno == EEXIST ? CMN_ERR_CONFLICT : CMN_ERR_IO;
-        cmn_errf(err, errlen, "%s: %s", path,
-                 errno == EEXIST ? "already exists (refusing to replace a key)" : strerror(errno));
-        goto out;
-    }
-    if (!overwrite)
-        unlink(tmp);
-    tmp[0] = '\0';
-    int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp && tmp[0])
-        unlink(tmp);
-    free(tmp);
-    free(dircopy);
-    return rc;
-}
-
 int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite, char *err,
                           size_t errlen)
 {
@@ -267,7 +197,8 @@ int aud_key_write_private(const aud_key_t *key, const char *path, int overwrite,
         cmn_errf(err, errlen, "cannot encode the key");
         rc = CMN_ERR_CRYPTO;
     } else {
-        rc = write_atomically(path, data, (size_t)n, 0600, overwrite, err, errlen);
+        rc = cmn_file_write_atomic(path, data, (size_t)n, 0600, overwrite,
+                                   "refusing to replace a key", err, errlen);
         OPENSSL_cleanse(data, (size_t)n);
     }
     BIO_free(bio);
@@ -283,7 +214,8 @@ int aud_key_write_public(const aud_key_t *key, const char *path, int overwrite, 
     if (rc != 0)
         cmn_errf(err, errlen, "cannot encode the public key");
     else
-        rc = write_atomically(path, b.data, b.len, 0644, overwrite, err, errlen);
+        rc = cmn_file_write_atomic(path, b.data, b.len, 0644, overwrite,
+                                   "refusing to replace a key", err, errlen);
     cmn_buf_free(&b);
     return rc;
 }

@@ -29,6 +29,9 @@ static void free_writer(aud_writer_t *w)
     cmn_buf_free(&w->scratch);
     aud_hasher_free(&w->hasher);
     aud_key_free(w->key);
+    aud_key_free(w->rekey);
+    for (size_t i = 0; i < w->n_old_keys; i++)
+        aud_key_free(w->old_keys[i]);
     aud_spool_close(w->spool);
     if (w->cp_fd >= 0) {
         if (w->cp_unsynced)
@@ -41,6 +44,7 @@ static void free_writer(aud_writer_t *w)
     pthread_cond_destroy(&w->writer_cv);
     pthread_cond_destroy(&w->timer_cv);
     pthread_cond_destroy(&w->connector_cv);
+    pthread_cond_destroy(&w->rekey_cv);
     free(w->url);
     free(w->stream);
     free(w->spool_dir);
@@ -148,6 +152,7 @@ aud_writer_t *aud_writer_open(const aud_writer_config_t *cfg, char *err, size_t 
     pthread_cond_init(&w->writer_cv, &ca);
     pthread_cond_init(&w->timer_cv, &ca);
     pthread_cond_init(&w->connector_cv, &ca);
+    pthread_cond_init(&w->rekey_cv, &ca);
     pthread_condattr_destroy(&ca);
     w->mode = cfg->mode;
     w->cp_every = cfg->checkpoint_every > 0 ? cfg->checkpoint_every : 1000;
@@ -297,7 +302,78 @@ void aud_writer_stats(aud_writer_t *w, aud_writer_stats_t *out)
 
 const char *aud_writer_key_id(const aud_writer_t *w)
 {
-    return aud_key_id(w->key);
+    /* A retired key lives until close, so the answer stays valid after a rotation. */
+    pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+    const char *id = aud_key_id(w->key);
+    pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+    return id;
+}
+
+int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17], char to_id[17],
+                                char *err, size_t errlen)
+{
+    char why[512];
+    aud_key_t *key = aud_key_load(path, why, sizeof(why));
+    if (!key) {
+        cmn_errf(err, errlen, "audit signing key: %s", why);
+        return -1;
+    }
+    if (!aud_key_is_private(key)) {
+        cmn_errf(err, errlen,
+                 "audit signing key: %s holds a public key (expected the private key "
+                 "made by hubgate keygen)",
+                 path);
+        aud_key_free(key);
+        return -1;
+    }
+    snprintf(to_id, 17, "%s", aud_key_id(key));
+    pthread_mutex_lock(&w->mu);
+    snprintf(from_id, 17, "%s", aud_key_id(w->key));
+    int same = strcmp(from_id, to_id) == 0;
+    if (same || w->rekey_state != PGW_REKEY_IDLE) {
+        pthread_mutex_unlock(&w->mu);
+        aud_key_free(key);
+        if (same)
+            return 1;
+        cmn_errf(err, errlen, "a key rotation is already under way");
+        return -1;
+    }
+    w->rekey = key;
+    w->rekey_state = PGW_REKEY_ASKED;
+    w->rekey_err[0] = '\0';
+    /* Taken within two write timeouts or withdrawn; once taken, every step the writer takes is
+     * bounded by its database deadline, so waiting for the outcome ends too. */
+    w->rekey_take_by = cmn_mono_ns() + 2 * (int64_t)w->timeout_ms * 1000000;
+    pthread_cond_signal(&w->writer_cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+int aud_writer_rotate_key_wait(aud_writer_t *w, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->rekey_state == PGW_REKEY_ASKED || w->rekey_state == PGW_REKEY_TAKEN) {
+        if (w->rekey_state == PGW_REKEY_ASKED && cmn_mono_ns() >= w->rekey_take_by) {
+            aud_key_free(w->rekey);
+            w->rekey = NULL;
+            w->rekey_state = PGW_REKEY_FAILED;
+            cmn_errf(w->rekey_err, sizeof(w->rekey_err),
+                     "the writer did not take the new key within %d ms (%s): the old key "
+                     "still signs",
+                     2 * w->timeout_ms, w->stats.connected ? "busy" : "no database connection");
+            break;
+        }
+        int64_t wake = cmn_mono_ns() + 100000000;
+        struct timespec ts = {.tv_sec = wake / 1000000000, .tv_nsec = wake % 1000000000};
+        pthread_cond_timedwait(&w->rekey_cv, &w->mu, &ts);
+    }
+    int rc = w->rekey_state == PGW_REKEY_DONE ? 0 : -1;
+    if (rc != 0)
+        cmn_errf(err, errlen, "%s",
+                 w->rekey_state == PGW_REKEY_IDLE ? "no key rotation was asked" : w->rekey_err);
+    w->rekey_state = PGW_REKEY_IDLE;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
 }
 
 void aud_writer_close(aud_writer_t *w)

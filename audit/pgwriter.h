@@ -107,8 +107,33 @@ typedef struct {
 /* A snapshot of the counters, for /-/ready and /-/metrics. Never blocks on I/O. */
 void aud_writer_stats(aud_writer_t *w, aud_writer_stats_t *out);
 
-/* The key id of the signing key (16 hex digits), owned by the writer. */
+/* The key id of the signing key (16 hex digits), owned by the writer (valid until close, a
+ * rotation included). */
 const char *aud_writer_key_id(const aud_writer_t *w);
+
+/* Asks the writer to close and open its checkpoint file again (log rotation: the file was
+ * renamed, SIGUSR1): the writer does it before it appends the next checkpoint, after syncing
+ * what it wrote to the old one, so no line is lost and none lands in the renamed file after
+ * this call. Thread-safe, async-signal-safe, never blocks. */
+void aud_writer_reopen_files(aud_writer_t *w);
+
+/* Rotates the signing key (SIGHUP, a new audit.signing_key), in two calls so that the writers
+ * of a process rotate together. _start loads the private key at path and, when it is another
+ * key than the one signing, asks the writer thread to (1) sign a checkpoint of the current head
+ * with the old key, (2) register the new public key in audit_stream_key, (3) sign the same head
+ * with the new key and every later checkpoint with it: the handover point is signed by both.
+ * Any failure before (3) leaves the old key signing. Old checkpoints verify with the old key,
+ * which stays registered. Returns 0 (asked: from_id and to_id hold the key ids; call _wait),
+ * 1 (the file holds the key already signing: nothing asked), -1 with a one-line reason in err.
+ * Blocks (the key file). */
+int aud_writer_rotate_key_start(aud_writer_t *w, const char *path, char from_id[17], char to_id[17],
+                                char *err, size_t errlen);
+
+/* The outcome of the rotation _start asked for: 0 when the writer signs with the new key, -1
+ * with the reason in err. The writer needs its database connection: not taken within 2 x
+ * write_timeout_ms of _start, the request is withdrawn. Blocks until then, or until the writer's
+ * database steps end (each bounded by its deadline). The thread that called _start only. */
+int aud_writer_rotate_key_wait(aud_writer_t *w, char *err, size_t errlen);
 
 /* Stops accepting events, writes what is queued (waiting up to write_timeout_ms for the
  * database), signs a final checkpoint, fails what could not be written (CMN_ERR_TIMEOUT),

@@ -28,6 +28,15 @@ void pgw_checkpoint_stored(aud_writer_t *w, const aud_checkpoint_t *cp);
  * close); drops the connection when the database does not take it. Blocks (network, disk). */
 void pgw_checkpoint_write(aud_writer_t *w);
 
+/* 1 when the writer may take a key rotation now (w->mu held): one was asked, it holds a
+ * connection, and nothing is in doubt or spooled, so the head is the database's. */
+int pgw_checkpoint_rekey_ready(const aud_writer_t *w);
+
+/* Rotates to key (taken over: kept, or freed on failure), as aud_writer_rotate_key_start says:
+ * the head signed with the old key, the new public key registered, the head signed with the
+ * new key. Publishes the outcome in rekey_state and wakes the caller. Blocks (network, disk). */
+void pgw_checkpoint_rekey(aud_writer_t *w, aud_key_t *key);
+
 /* 1 when a checkpoint on its own is due at now (CLOCK_MONOTONIC ns): connected, nothing in
  * doubt or spooled, and checkpoint_every events or checkpoint_seconds since the last one. */
 int pgw_checkpoint_due(const aud_writer_t *w, int64_t now);

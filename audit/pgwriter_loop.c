@@ -221,7 +221,8 @@ void *pgw_loop_main(void *arg)
                 break;
             if (w->conn && !w->fatal && w->spool && aud_spool_count(w->spool) > 0)
                 break; /* drain work */
-            if (pgw_checkpoint_due(w, now) || pgw_partitions_due(w, now))
+            if (pgw_checkpoint_due(w, now) || pgw_checkpoint_rekey_ready(w) ||
+                pgw_partitions_due(w, now))
                 break;
             int want_conn = !w->conn && !w->fatal;
             if (want_conn && !w->connect_busy && now >= w->next_connect_ns) {
@@ -249,6 +250,14 @@ void *pgw_loop_main(void *arg)
         if (!got_result && can_take(w) && w->qlen > 0) {
             n = pgw_tickets_take_queued(w, w->batch, w->max_batch, PGW_MAX_BATCH_BYTES);
             w->stats.queued = w->qlen + n;
+        }
+        /* A key rotation asked for (aud_writer_rotate_key_start), taken once the head is
+         * settled. */
+        aud_key_t *rekey = NULL;
+        if (!got_result && pgw_checkpoint_rekey_ready(w)) {
+            rekey = w->rekey;
+            w->rekey = NULL;
+            w->rekey_state = PGW_REKEY_TAKEN;
         }
         int closing = w->closing;
         pthread_mutex_unlock(&w->mu);
@@ -285,6 +294,8 @@ void *pgw_loop_main(void *arg)
             pthread_mutex_unlock(&w->mu);
         }
         pgw_spool_drain(w);
+        if (rekey)
+            pgw_checkpoint_rekey(w, rekey);
         if (pgw_checkpoint_due(w, cmn_mono_ns()))
             pgw_checkpoint_write(w);
 

@@ -27,6 +27,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "audit/chain.h"
@@ -41,6 +42,19 @@
 #define PGW_ROW_KEEP_BYTES  (64u << 10) /* a ticket buffer grown past this is shrunk after use */
 #define PGW_BACKOFF_MIN_MS 50
 #define PGW_BACKOFF_MAX_MS 2000
+/* Signing keys a writer may retire before it must be restarted: each stays allocated until
+ * close (aud_writer_key_id's answer may still be read). Rotations are rare; this is years of
+ * them without a restart. */
+#define PGW_MAX_OLD_KEYS 32
+
+/* A key rotation asked of the writer thread (aud_writer_rotate_key_start). */
+typedef enum {
+    PGW_REKEY_IDLE,
+    PGW_REKEY_ASKED,  /* rekey holds the new key; the writer has not taken it */
+    PGW_REKEY_TAKEN,  /* the writer is registering it and signing the handover */
+    PGW_REKEY_DONE,   /* the writer signs with it */
+    PGW_REKEY_FAILED, /* the old key stays; rekey_err says why */
+} pgw_rekey_state_t;
 
 typedef struct pgw_ticket pgw_ticket_t;
 struct pgw_ticket {
@@ -79,7 +93,10 @@ struct aud_writer {
     size_t qcap, max_batch;
     char app_name[64];
     char host[256];
-    aud_key_t *key;
+    aud_key_t *key; /* swapped (under mu) only by the writer thread, only while it holds a
+                       connection: the connector, which reads it, runs only without one */
+    aud_key_t *old_keys[PGW_MAX_OLD_KEYS]; /* retired by rotations; freed at close */
+    size_t n_old_keys;
     unsigned char genesis[AUD_HASH_BYTES];
 
     pthread_mutex_t mu;
@@ -99,6 +116,12 @@ struct aud_writer {
     int connect_requested, connect_busy, result_ready;
     pgw_conn_result_t result;
     int last_backend_pid; /* read by the connector */
+    atomic_int cp_reopen;  /* set by aud_writer_reopen_files, taken by the writer thread */
+    aud_key_t *rekey;      /* the key asked for, until the writer takes it */
+    pgw_rekey_state_t rekey_state;
+    int64_t rekey_take_by; /* CLOCK_MONOTONIC ns: withdrawn if not taken by then */
+    char rekey_err[512];
+    pthread_cond_t rekey_cv; /* signalled when rekey_state leaves ASKED or TAKEN */
 
     /* writer thread only (and open/close before/after the threads) */
     aud_hasher_t hasher;
@@ -109,7 +132,7 @@ struct aud_writer {
     int64_t cp_seq;
     int64_t cp_due_ns;
     int64_t parts_due_ns; /* next call of hubgate_audit_partitions (pgwriter_partitions.h) */
-    int cp_fd;
+    int cp_fd;             /* -1 after a reopen failed: retried at the next checkpoint */
     int fatal;
     int backoff_ms;
     int64_t next_connect_ns;

@@ -67,9 +67,9 @@ struct aud_report_stats {
     size_t nversions, versions_cap;
 };
 
-static const char *const every_org_kinds[] = {"policy.loaded",   "policy.rejected",
-                                              "gateway.started", "gateway.stopped",
-                                              "keys.changed",    "audit.spooled"};
+static const char *const every_org_kinds[] = {
+    "policy.loaded", "policy.rejected", "gateway.started", "gateway.stopped",
+    "keys.changed",  "audit.spooled",   "keys.rotated"};
 
 int aud_report_kind_concerns_every_org(const char *kind)
 {

@@ -7,7 +7,7 @@
  * Scope: an event counts when its "ts" lies in [from, to) and, in an org-scoped report, when its
  * decision.org is the report's org, or when it names no org and is of a kind that concerns every
  * org (policy.loaded, policy.rejected, gateway.started, gateway.stopped, keys.changed,
- * audit.spooled). Events outside the scope are not counted, even when shown whole. */
+ * audit.spooled, keys.rotated). Events outside the scope are not counted, even when shown whole. */
 #ifndef HUBGATE_AUDIT_REPORT_STATS_H
 #define HUBGATE_AUDIT_REPORT_STATS_H
 

@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libmicrohttpd-dev libcurl4-openssl-dev libjwt-dev libjansson-dev libssl-dev libpq-dev
+  libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libjwt-dev libjansson-dev libssl-dev libpq-dev
   libcmocka-dev
   postgresql-15 postgresql-client-15
   git git-lfs curl ca-certificates openssl procps iproute2

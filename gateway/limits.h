@@ -116,6 +116,7 @@
 /* ---- http/report_query.h --------------------------------------------------------- */
 #define GW_REPORT_MAX_PERIOD_DAYS 400 /* a year's audit window and its margins; longer → 400 */
 #define GW_REPORT_MAX_PARAM_BYTES 128 /* one query parameter's value, decoded; longer → 400 */
+#define GW_REPORT_REPLICA_WAIT_MS 10000 /* report_database shows the export event, or 503 */
 
 /* ---- admin/token_api.c ------------------------------------------------------------ */
 /* The most body an admin route reads (POST /-/tokens). */

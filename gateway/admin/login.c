@@ -213,8 +213,9 @@ static enum MHD_Result login_start(gw_request_t *req, struct MHD_Connection *con
         .object = "",
         .expires = (int64_t)time(NULL) + LOGIN_TTL_SECONDS,
     };
-    const char *sealed =
-        flight.headers ? gw_egress_seal_login(&req->srv->egress_key, &flight, &req->arena) : NULL;
+    const char *sealed = flight.headers ? gw_egress_seal_login(atomic_load(&req->srv->egress_keys),
+                                                               &flight, &req->arena)
+                                        : NULL;
     cmn_buf_t url;
     cmn_buf_init(&url, 8192);
     cmn_buf_puts(&url, ep.authorization);
@@ -374,8 +375,8 @@ static enum MHD_Result login_callback(gw_request_t *req, struct MHD_Connection *
         return gw_request_fail(req, conn, CMN_ERR_NOMEM, NULL);
     const char *sealed = cookie_get(req, cookie_name(req, 1));
     gw_egress_claim_t flight;
-    if (!sealed || gw_egress_open_login(&req->srv->egress_key, sealed, time(NULL), &req->arena,
-                                        &flight) != 0)
+    if (!sealed || gw_egress_open_login(atomic_load(&req->srv->egress_keys), sealed, time(NULL),
+                                        &req->arena, &flight) != 0)
         return refuse_callback(req, conn, 400,
                                "this sign-in expired, or was started in another browser; start "
                                "again");

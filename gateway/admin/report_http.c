@@ -2,6 +2,7 @@
 #include "gateway/admin/report_http.h"
 #include "common/thread.h"
 
+#include "audit/db.h"
 #include "audit/report.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -105,6 +106,7 @@ struct gw_report_job {
     const char *regions[64];
     pol_options_t policy_options; /* how the gateway parses its policies */
     int have_policy_options;
+    int replica; /* database_url is report_database: wait for it to show the export event */
     char *database_url;
     char *org; /* NULL: every org */
     int64_t from_us, to_us;
@@ -157,6 +159,45 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return 0;
 }
 
+/* With report_database (a replica), the report must still hold its own report.exported event,
+ * committed on the primary a moment ago: wait until the replica shows it, polling, for at most
+ * GW_REPORT_REPLICA_WAIT_MS. Returns 0, or CMN_ERR_DB (unreachable) / CMN_ERR_TIMEOUT (behind),
+ * logged. Blocks (network). */
+static int wait_for_replica(const gw_report_job_t *j)
+{
+    char err[512];
+    PGconn *db = aud_db_connect(j->database_url, "hubgate report", err, sizeof(err));
+    if (!db) {
+        cmn_log_error("report", "%s: report_database: %s", j->request_id, err);
+        return CMN_ERR_DB;
+    }
+    const char *pv[1] = {j->request_id};
+    int rc = CMN_ERR_TIMEOUT;
+    for (int waited = 0; rc == CMN_ERR_TIMEOUT && waited <= GW_REPORT_REPLICA_WAIT_MS;
+         waited += 100) {
+        PGresult *r = aud_db_rows(db,
+                                  "SELECT 1 FROM audit_event WHERE request_id = $1 AND kind = "
+                                  "'report.exported'",
+                                  1, pv, 0, "report_database", err, sizeof(err));
+        if (!r) {
+            cmn_log_error("report", "%s: %s", j->request_id, err);
+            rc = CMN_ERR_DB;
+        } else if (PQntuples(r) > 0) {
+            rc = 0;
+        } else {
+            usleep(100 * 1000);
+        }
+        PQclear(r);
+    }
+    PQfinish(db);
+    if (rc == CMN_ERR_TIMEOUT)
+        cmn_log_error("report",
+                      "%s: report_database has not shown this export's event after %d ms "
+                      "(a replica that far behind would leave it out of the report)",
+                      j->request_id, GW_REPORT_REPLICA_WAIT_MS);
+    return rc;
+}
+
 /* Makes the report in a private directory and keeps the requested file open; the directory is
  * removed whatever happens (the open file stays readable until the answer is sent). */
 static void make_report(gw_report_job_t *j)
@@ -172,6 +213,12 @@ static void make_report(gw_report_job_t *j)
         return;
     }
     snprintf(out, sizeof(out), "%s/report", dir);
+    if (j->replica && wait_for_replica(j) != 0) {
+        j->status = 503;
+        j->message = "the report database (a replica) is not reachable or not caught up; try "
+                     "again";
+        goto out;
+    }
     aud_report_options_t opts = {
         .database_url = j->database_url,
         .from_us = j->from_us,
@@ -313,8 +360,8 @@ static enum MHD_Result poll_export(gw_request_t *req, struct MHD_Connection *con
 
 /* Queues the report.exported event and starts the export's thread. Returns 0, or a cmn_err_t
  * with *message (nothing was started; the slot is given back). */
-static int start_export(gw_request_t *req, struct MHD_Connection *conn,
-                        const gw_report_query_t *q, const char **message)
+static int start_export(gw_request_t *req, struct MHD_Connection *conn, const gw_report_query_t *q,
+                        const char **message)
 {
     gw_server_t *srv = req->srv;
     gw_report_job_t *j = calloc(1, sizeof(*j));
@@ -341,7 +388,8 @@ static int start_export(gw_request_t *req, struct MHD_Connection *conn,
         j->policy_options.default_region = cfg->regions[cfg->default_region].name;
         j->have_policy_options = 1;
     }
-    j->database_url = strdup(cfg->database);
+    j->database_url = strdup(cfg->report_database ? cfg->report_database : cfg->database);
+    j->replica = cfg->report_database && srv->audit;
     j->org = org ? strdup(org) : NULL;
     if (!j->database_url || (org && !j->org))
         goto nomem;

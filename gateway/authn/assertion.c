@@ -3,9 +3,11 @@
 #include "common/json_escape.h"
 #include "common/sha256.h"
 
+#include "common/err.h"
 #include "common/log.h"
 #include "common/secret.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -21,6 +23,8 @@ struct gw_assertion {
     EVP_PKEY *key;
     char *issuer;
     char kid[32];
+    char published_kids[GW_ASSERTION_MAX_PUBLISHED][32]; /* published beside it, never signing */
+    size_t n_published;
     char *jwks;
     char *header_b64; /* {"alg":"ES256","kid":…,"typ":"JWT"}, encoded once */
     size_t header_b64_len;
@@ -35,8 +39,88 @@ static char *b64(const unsigned char *p, size_t n)
     return out;
 }
 
+/* A P-256 key's public JWK ({kty, crv, x, y, kid, alg, use}) and its kid: the RFC 7638
+ * thumbprint of the public JWK, truncated. NULL (with kid "") when the key is not P-256. */
+static json_t *public_jwk(EVP_PKEY *key, char kid[32])
+{
+    unsigned char pub[65];
+    size_t publen = 0, glen = 0;
+    char group[32] = "";
+    kid[0] = '\0';
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                       &glen) != 1 ||
+        (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
+        return NULL;
+    int got = EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+                                              &publen);
+    if (got != 1 || publen != 65)
+        return NULL;
+    char thumb_in[256];
+    char *xs = b64(pub + 1, 32), *ys = b64(pub + 33, 32);
+    json_t *jwk = NULL;
+    if (xs && ys) {
+        snprintf(thumb_in, sizeof(thumb_in),
+                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
+        unsigned char digest[CMN_SHA256_BYTES];
+        cmn_sha256(thumb_in, strlen(thumb_in), digest);
+        cmn_b64url_encode(digest, 16, kid);
+        jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", xs,
+                        "y", ys, "kid", kid, "alg", "ES256", "use", "sig");
+    }
+    free(xs);
+    free(ys);
+    return jwk;
+}
+
+/* A key to publish: a public key PEM, or a private one (then a secret file, like the signing
+ * key: cmn_secret_read refuses it when group or others may read it). NULL with a log line. */
+static EVP_PKEY *read_published(const char *path)
+{
+    cmn_buf_t pem;
+    cmn_buf_init(&pem, GW_ASSERTION_MAX_KEY_FILE);
+    EVP_PKEY *key = NULL;
+    int rc = cmn_buf_read_file(&pem, path);
+    if (rc != 0) {
+        cmn_log_error("assertion", "identity.assertion_published_keys: cannot read %s: %s", path,
+                      rc == CMN_ERR_IO ? strerror(errno) : cmn_err_str(rc));
+    } else if (memmem(pem.data, pem.len, "PRIVATE KEY", 11)) {
+        char why[512];
+        OPENSSL_cleanse(pem.data, pem.cap);
+        cmn_buf_free(&pem);
+        cmn_buf_init(&pem, GW_ASSERTION_MAX_KEY_FILE);
+        if (cmn_secret_read(&pem, path, why, sizeof(why)) != 0) {
+            cmn_log_error("assertion", "identity.assertion_published_keys: %s", why);
+        } else {
+            BIO *bio = BIO_new_mem_buf(pem.data, (int)pem.len);
+            key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+            BIO_free(bio);
+        }
+    } else {
+        BIO *bio = BIO_new_mem_buf(pem.data, (int)pem.len);
+        key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+    }
+    if (rc == 0 && !key)
+        cmn_log_error("assertion", "identity.assertion_published_keys: no P-256 key in %s", path);
+    if (pem.data)
+        OPENSSL_cleanse(pem.data, pem.cap);
+    cmn_buf_free(&pem);
+    return key;
+}
+
 gw_assertion_t *gw_assertion_create(const char *path, const char *issuer)
 {
+    return gw_assertion_create_keys(path, NULL, 0, issuer);
+}
+
+gw_assertion_t *gw_assertion_create_keys(const char *path, const char *const *published,
+                                         size_t n_published, const char *issuer)
+{
+    if (n_published > GW_ASSERTION_MAX_PUBLISHED) {
+        cmn_log_error("assertion", "%zu published keys, at most %d", n_published,
+                      GW_ASSERTION_MAX_PUBLISHED);
+        return NULL;
+    }
     gw_assertion_t *a = calloc(1, sizeof(*a));
     if (!a)
         return NULL;
@@ -60,38 +144,40 @@ gw_assertion_t *gw_assertion_create(const char *path, const char *issuer)
     } else {
         a->key = EVP_EC_gen("P-256");
     }
-    unsigned char x[32], y[32], pub[65];
-    size_t publen = 0;
-    char group[32] = "";
-    size_t glen = 0;
-    if (!a->key ||
-        EVP_PKEY_get_utf8_string_param(a->key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                       &glen) != 1 ||
-        (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0) ||
-        EVP_PKEY_get_octet_string_param(a->key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
-                                        &publen) != 1 ||
-        publen != 65) {
-        if (a->key)
+    json_t *jwks = json_pack("{s:[]}", "keys");
+    json_t *jwk = a->key ? public_jwk(a->key, a->kid) : NULL;
+    if (!a->key || !jwk || !jwks || json_array_append_new(json_object_get(jwks, "keys"), jwk)) {
+        if (a->key && !jwk)
             cmn_log_error("assertion", "the identity assertion key must be an EC P-256 key");
+        json_decref(jwks);
         gw_assertion_destroy(a);
         return NULL;
     }
-    memcpy(x, pub + 1, 32);
-    memcpy(y, pub + 33, 32);
-    /* kid: RFC 7638 thumbprint of the public JWK, truncated */
-    char thumb_in[256];
-    char *xs = b64(x, 32), *ys = b64(y, 32);
-    snprintf(thumb_in, sizeof(thumb_in),
-             "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
-    unsigned char digest[CMN_SHA256_BYTES];
-    cmn_sha256(thumb_in, strlen(thumb_in), digest);
-    cmn_b64url_encode(digest, 16, a->kid);
-    json_t *jwks =
-        json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC", "crv", "P-256",
-                  "x", xs, "y", ys, "kid", a->kid, "alg", "ES256", "use", "sig");
-    free(xs);
-    free(ys);
-    a->jwks = jwks ? json_dumps(jwks, JSON_COMPACT) : NULL;
+    /* The published keys after the signing key; one equal to it (or to another) once. */
+    for (size_t i = 0; i < n_published; i++) {
+        EVP_PKEY *pk = read_published(published[i]);
+        char kid[32];
+        json_t *pj = pk ? public_jwk(pk, kid) : NULL;
+        EVP_PKEY_free(pk);
+        if (pk && !pj)
+            cmn_log_error("assertion", "identity.assertion_published_keys: %s is not P-256",
+                          published[i]);
+        if (!pj) {
+            json_decref(jwks);
+            gw_assertion_destroy(a);
+            return NULL;
+        }
+        int seen = strcmp(kid, a->kid) == 0;
+        for (size_t k = 0; k < a->n_published; k++)
+            seen |= strcmp(kid, a->published_kids[k]) == 0;
+        if (seen) {
+            json_decref(pj);
+            continue;
+        }
+        memcpy(a->published_kids[a->n_published++], kid, sizeof(kid));
+        json_array_append_new(json_object_get(jwks, "keys"), pj);
+    }
+    a->jwks = json_dumps(jwks, JSON_COMPACT);
     json_decref(jwks);
     char header[128];
     snprintf(header, sizeof(header), "{\"alg\":\"ES256\",\"kid\":\"%s\",\"typ\":\"JWT\"}", a->kid);
@@ -104,6 +190,22 @@ gw_assertion_t *gw_assertion_create(const char *path, const char *issuer)
         return NULL;
     }
     return a;
+}
+
+size_t gw_assertion_key_ids(const gw_assertion_t *a, const char **ids, size_t cap)
+{
+    size_t n = 0;
+    if (n < cap)
+        ids[n++] = a->kid;
+    for (size_t i = 0; i < a->n_published && n < cap; i++)
+        ids[n++] = a->published_kids[i];
+    return n;
+}
+
+int gw_assertion_same_keys(const gw_assertion_t *a, const gw_assertion_t *b)
+{
+    /* The JWKS lists every key by its public half, the signing key first. */
+    return strcmp(a->jwks, b->jwks) == 0;
 }
 
 void gw_assertion_destroy(gw_assertion_t *a)

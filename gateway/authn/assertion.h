@@ -25,6 +25,8 @@
 #include "gateway/limits.h"
 
 #define GW_ASSERTION_TTL_SECONDS 60
+/* Keys published beside the signing key (config: GW_CONFIG_MAX_EXTRA_KEYS). */
+#define GW_ASSERTION_MAX_PUBLISHED 4
 /* A signed assertion is handed out again while at most this old: half its lifetime. */
 #define GW_ASSERTION_REUSE_SECONDS (GW_ASSERTION_TTL_SECONDS / 2)
 
@@ -36,6 +38,20 @@ typedef struct gw_assertion gw_assertion_t;
  * own (GW_ASSERTION_CACHE_ENTRIES), so a new key never hands out what an old one signed.
  * Returns NULL with a log line on failure. Caller frees with gw_assertion_destroy. */
 gw_assertion_t *gw_assertion_create(const char *path, const char *issuer);
+
+/* The same, and the keys in published[0..n) (at most GW_ASSERTION_MAX_PUBLISHED; P-256 PEM
+ * files, public keys or private keys, a private one refused unless private to its owner)
+ * published at /-/jwks.json after the signing key and never used to sign: the next key before
+ * it signs, the previous one until what it signed has expired (docs/runbook.md). */
+gw_assertion_t *gw_assertion_create_keys(const char *path, const char *const *published,
+                                         size_t n_published, const char *issuer);
+
+/* The key ids (kid) the JWKS lists, the signing key's first, into ids[0..cap) (borrowed from
+ * a). Returns how many. */
+size_t gw_assertion_key_ids(const gw_assertion_t *a, const char **ids, size_t cap);
+
+/* 1 when a and b publish the same keys and sign with the same one. */
+int gw_assertion_same_keys(const gw_assertion_t *a, const gw_assertion_t *b);
 
 /* Frees the key, the cache and the object; accepts NULL. No thread may still be minting. */
 void gw_assertion_destroy(gw_assertion_t *a);
@@ -60,7 +76,8 @@ const char *gw_assertion_mint(gw_assertion_t *a, const gw_identity_t *id, const 
 /* The reuse cache's counters (hits, misses, evictions, ...), for metrics and tests. */
 void gw_assertion_stats(gw_assertion_t *a, gw_assertion_cache_stats_t *out);
 
-/* The public key as a JWKS document ({"keys":[…]}), static for the object's life. */
+/* The public keys as a JWKS document ({"keys":[…]}), the signing key first, then the
+ * published ones; static for the object's life. */
 const char *gw_assertion_jwks(const gw_assertion_t *a);
 
 #endif

@@ -1,5 +1,6 @@
 #include "gateway/cli/audit.h"
 #include "gateway/cli/cli.h"
+#include "gateway/cli/audit_keys.h"
 
 #include "audit/archive.h"
 #include "audit/verify.h"
@@ -25,8 +26,12 @@ static const char usage_keygen[] =
 static const char usage_audit[] =
     "Usage: hubgate audit verify --database URL [--pubkey FILE]... [--checkpoint FILE]\n"
     "                            [--stream NAME] [--json]\n"
+    "       hubgate audit keys --database URL [--stream NAME] [--pubout DIR] [--json]\n"
+    "       hubgate audit checkpoints export --database URL --out FILE [--stream NAME]\n"
+    "                                        [--since T] [--pubkey FILE]... [--force]\n"
     "       hubgate audit archive --database URL --month YYYY-MM|before-008 --out DIR ...\n"
-    "                             (see hubgate audit archive --help)\n"
+    "(hubgate audit keys --help, hubgate audit checkpoints export --help, hubgate audit\n"
+    "archive --help for theirs.)\n"
     "\n"
     "Recomputes every stream's hash chain and checks every signed checkpoint, in one snapshot\n"
     "of the database (gateways may keep writing). Detects modified, deleted, inserted and\n"
@@ -288,6 +293,8 @@ int gw_cli_audit(int argc, char **argv)
 {
     static const gw_cli_command_t cmds[] = {
         {"verify", cmd_verify},
+        {"keys", gw_cli_audit_keys},
+        {"checkpoints", gw_cli_audit_checkpoints},
         {"archive", cmd_archive},
     };
     return gw_cli_dispatch("audit", usage_audit, cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);

@@ -3,6 +3,7 @@
 #include "common/jdiag.h"
 
 #include "common/secret.h"
+#include "common/sha256.h"
 #include "gateway/config/url.h"
 
 #include <errno.h>
@@ -230,6 +231,36 @@ static json_t *bounded_array(loader_t *l, const char *ptr, json_t *obj, const ch
     return *items ? list : NULL;
 }
 
+/* A list of file paths at ptr.key (resolved like every path), at most GW_CONFIG_MAX_EXTRA_KEYS;
+ * *n stays 0 when it is absent or wrong (reported). */
+static const char **parse_paths(loader_t *l, const char *ptr, json_t *obj, const char *key,
+                                size_t *n)
+{
+    char p[PTR_MAX], q[PTR_MAX];
+    const char **items = NULL;
+    *n = 0;
+    json_t *list = bounded_array(l, ptr, obj, key, GW_CONFIG_MAX_EXTRA_KEYS, "files",
+                                 sizeof(*items), (void **)&items, p);
+    if (!list)
+        return NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (!s || !*s || strlen(s) != json_string_length(v)) {
+            cmn_jdiag_error(&l->diag, cmn_jdiag_join_index(q, p, i), 0,
+                            "found %s, expected a file path",
+                            json_is_string(v) ? "an empty string" : cmn_jdiag_type(v));
+            continue;
+        }
+        const char *path = resolve_path(l, cmn_arena_strndup(&l->cfg->arena, s, strlen(s)));
+        if (path)
+            items[(*n)++] = path;
+    }
+    return items;
+}
+
 /* regions.<name>.storage: the origins the region's answers may send clients to. Each is an
  * origin only (no path, query or credentials), https unless on loopback, like upstreams. */
 static void parse_storage(loader_t *l, const char *ptr, json_t *r, gw_region_t *reg)
@@ -417,13 +448,20 @@ static void parse_identity(loader_t *l, json_t *root)
         return;
     static const char *const keys[] = {"issuers",         "tokens",         "jwks_refresh_seconds",
                                        "jwks_max_stale_seconds", "leeway_seconds", "assertion_key",
-                                       "login",           NULL};
+                                       "assertion_published_keys", "login", NULL};
     cmn_jdiag_keys(&l->diag, "/identity", id, keys);
     cfg->jwks_refresh_seconds = get_int(l, "/identity", id, "jwks_refresh_seconds", 10, 86400, 300);
     cfg->jwks_max_stale_seconds =
         get_int(l, "/identity", id, "jwks_max_stale_seconds", 1, 30 * 86400, 86400);
     cfg->leeway_seconds = get_int(l, "/identity", id, "leeway_seconds", 0, 600, 60);
     cfg->assertion_key = resolve_path(l, get_string(l, "/identity", id, "assertion_key", 0, NULL));
+    cfg->assertion_published_keys = parse_paths(l, "/identity", id, "assertion_published_keys",
+                                                &cfg->n_assertion_published_keys);
+    /* Published keys rotate a key relying parties know; a per-process key is known to none. */
+    if (cfg->n_assertion_published_keys && !cfg->assertion_key)
+        cmn_jdiag_error(&l->diag, "/identity/assertion_published_keys", 0,
+                        "needs identity.assertion_key (published keys rotate a key kept in a "
+                        "file; the per-process key is never published beforehand)");
 
     json_t *tokens = get_object(l, "/identity", id, "tokens", 0);
     if (tokens) {
@@ -573,8 +611,9 @@ static void parse_root(loader_t *l, json_t *root)
     gw_config_t *cfg = l->cfg;
     static const char *const keys[] = {
         "listen",   "tls",      "public_url", "trusted_proxies", "database", "policy", "shadow",
-        "regions",  "default_region", "egress", "egress_key_file", "identity", "audit", "timeouts",
-        "metrics_listen", "event_loops", "xet", "scim", "log_format", NULL};
+        "regions",  "default_region", "egress", "egress_key_file", "egress_previous_key_files",
+        "identity", "audit", "timeouts", "metrics_listen", "event_loops", "xet", "scim",
+        "log_format", "report_database", NULL};
     cmn_jdiag_keys(&l->diag, "", root, keys);
     const char *lf = get_string(l, "", root, "log_format", 0, "text");
     if (lf && strcmp(lf, "json") == 0)
@@ -617,6 +656,7 @@ static void parse_root(loader_t *l, json_t *root)
     }
 
     cfg->database = get_string(l, "", root, "database", 1, NULL);
+    cfg->report_database = get_string(l, "", root, "report_database", 0, NULL);
     cfg->policy = resolve_path(l, get_string(l, "", root, "policy", 1, NULL));
     cfg->shadow = resolve_path(l, get_string(l, "", root, "shadow", 0, NULL));
 
@@ -630,6 +670,11 @@ static void parse_root(loader_t *l, json_t *root)
                         egress);
 
     cfg->egress_key_file = resolve_path(l, get_string(l, "", root, "egress_key_file", 0, NULL));
+    cfg->egress_previous_key_files =
+        parse_paths(l, "", root, "egress_previous_key_files", &cfg->n_egress_previous_key_files);
+    if (cfg->n_egress_previous_key_files && !cfg->egress_key_file)
+        cmn_jdiag_error(&l->diag, "/egress_previous_key_files", 0,
+                        "needs egress_key_file (a previous key is one a key file held before)");
 
     const char *xet = get_string(l, "", root, "xet", 0, "proxy");
     if (xet && strcmp(xet, "proxy") == 0)
@@ -654,6 +699,77 @@ static void parse_root(loader_t *l, json_t *root)
     parse_identity(l, root);
     parse_scim(l, root);
     parse_audit(l, root);
+}
+
+/* The digest of each top-level setting as written, without the key settings SIGHUP reloads:
+ * what gw_config_settings_differ compares. */
+static void digest_settings(gw_config_t *cfg, json_t *root)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(root, name, v)
+    {
+        if (cfg->n_settings == GW_CONFIG_MAX_SETTINGS)
+            return;
+        if (strcmp(name, "egress_key_file") == 0 || strcmp(name, "egress_previous_key_files") == 0)
+            continue;
+        json_t *copy = json_deep_copy(v);
+        if (!copy)
+            return;
+        if (json_is_object(copy) && strcmp(name, "identity") == 0) {
+            json_object_del(copy, "assertion_key");
+            json_object_del(copy, "assertion_published_keys");
+        } else if (json_is_object(copy) && strcmp(name, "audit") == 0) {
+            json_object_del(copy, "signing_key");
+        }
+        char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        json_decref(copy);
+        gw_config_setting_t *st = &cfg->settings[cfg->n_settings];
+        st->name = cmn_arena_strndup(&cfg->arena, name, strlen(name));
+        if (text && st->name) {
+            cmn_sha256(text, strlen(text), st->sha256);
+            cfg->n_settings++;
+        }
+        free(text);
+    }
+}
+
+static const gw_config_setting_t *find_setting(const gw_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_settings; i++)
+        if (strcmp(cfg->settings[i].name, name) == 0)
+            return &cfg->settings[i];
+    return NULL;
+}
+
+static void add_name(char *out, size_t cap, size_t *len, const char *name)
+{
+    int n = snprintf(out + *len, cap - *len, "%s%s", *len ? ", " : "", name);
+    if (n > 0)
+        *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
+}
+
+size_t gw_config_settings_differ(const gw_config_t *a, const gw_config_t *b, char *out, size_t cap)
+{
+    size_t count = 0, len = 0;
+    if (cap)
+        out[0] = '\0';
+    for (size_t i = 0; i < a->n_settings; i++) {
+        const gw_config_setting_t *o = find_setting(b, a->settings[i].name);
+        if (o && memcmp(o->sha256, a->settings[i].sha256, sizeof(o->sha256)) == 0)
+            continue;
+        count++;
+        if (cap)
+            add_name(out, cap, &len, a->settings[i].name);
+    }
+    for (size_t i = 0; i < b->n_settings; i++) {
+        if (find_setting(a, b->settings[i].name))
+            continue;
+        count++;
+        if (cap)
+            add_name(out, cap, &len, b->settings[i].name);
+    }
+    return count;
 }
 
 static gw_config_t *config_new(const char *name)
@@ -688,6 +804,7 @@ gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, con
     pos = cmn_jsonpos_build(text, len);
     l.diag.pos = pos;
     parse_root(&l, root);
+    digest_settings(cfg, root);
 out:
     json_decref(root);
     cmn_jsonpos_free(pos);

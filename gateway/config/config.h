@@ -50,6 +50,20 @@ typedef struct {
     int email_verified_assumed;
 } gw_issuer_t;
 
+/* At most this many egress_previous_key_files and identity.assertion_published_keys: a
+ * rotation needs one of each (the next or the previous key); a few spare for a rotation
+ * begun before the last one ended. */
+#define GW_CONFIG_MAX_EXTRA_KEYS 4
+/* Top-level settings the file may hold (parse_root's list). */
+#define GW_CONFIG_MAX_SETTINGS 32
+
+/* One top-level setting as the file wrote it, for telling what a reload would change: the
+ * SHA-256 of its JSON (keys sorted), without what SIGHUP reloads (the key settings). */
+typedef struct {
+    const char *name;
+    unsigned char sha256[32];
+} gw_config_setting_t;
+
 typedef struct {
     cmn_arena_t arena; /* owns every string below */
     const char *path;  /* the config file as given */
@@ -69,6 +83,8 @@ typedef struct {
     pol_cidr_t *trusted_proxies;
     size_t n_trusted_proxies;
     const char *database;
+    const char *report_database; /* libpq URL the evidence reports read (a read-only replica);
+                                    NULL: database */
     const char *policy; /* absolute path */
     const char *shadow; /* absolute path or NULL */
 
@@ -77,6 +93,10 @@ typedef struct {
     size_t default_region;
     gw_egress_t egress;
     const char *egress_key_file; /* absolute path or NULL (a random key per process) */
+    /* egress_previous_key_files: keys that sealed links and sign-in cookies still in use, opened
+     * (never sealed with) until those expire; only beside egress_key_file. */
+    const char **egress_previous_key_files;
+    size_t n_egress_previous_key_files;
     gw_xet_mode_t xet; /* default PROXY */
     int log_json;      /* log_format "json": one JSON object per log line (common/log.h) */
 
@@ -93,6 +113,11 @@ typedef struct {
     int jwks_max_stale_seconds; /* keep using the last good keys this long while the IdP is down */
     int leeway_seconds;         /* clock skew allowed on exp, nbf, iat */
     const char *assertion_key;  /* PEM (P-256) signing X-Hubgate-Identity; NULL: per process */
+    /* identity.assertion_published_keys: P-256 PEMs (public or private) published at
+     * /-/jwks.json beside the signing key and never signing: the next key, the previous one.
+     * Only beside assertion_key. */
+    const char **assertion_published_keys;
+    size_t n_assertion_published_keys;
     /* identity.login: people sign in at /-/login with this issuer (one of `issuers`, whose keys
      * verify its ID tokens), hubgate a confidential client of it (docs/sign-in.md). issuer
      * NULL: no browser sign-in. */
@@ -118,6 +143,9 @@ typedef struct {
         int checkpoint_seconds;
         int write_timeout_ms;
     } audit;
+
+    gw_config_setting_t settings[GW_CONFIG_MAX_SETTINGS]; /* as the file wrote them */
+    size_t n_settings;
 } gw_config_t;
 
 /* Loads and validates `path`. Returns the config (caller frees with gw_config_free), or NULL
@@ -128,6 +156,12 @@ gw_config_t *gw_config_load(const char *path, cmn_buf_t *errors);
  * against `dir`. Same results as gw_config_load (which reads the file, then calls this). */
 gw_config_t *gw_config_parse(const char *text, size_t len, const char *name, const char *dir,
                              cmn_buf_t *errors);
+
+/* The top-level settings whose text differs between a and b (present in one only, or
+ * written otherwise), leaving out the key settings SIGHUP reloads (audit.signing_key,
+ * identity.assertion_key and assertion_published_keys, egress_key_file and
+ * egress_previous_key_files): ", "-separated into out[cap] (cut to fit). Returns how many. */
+size_t gw_config_settings_differ(const gw_config_t *a, const gw_config_t *b, char *out, size_t cap);
 
 /* Accepts NULL. Wipes the secrets before freeing. */
 void gw_config_free(gw_config_t *cfg);

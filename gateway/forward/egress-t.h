@@ -9,6 +9,18 @@ typedef struct {
     unsigned char key[32];
 } gw_egress_key_t;
 
+/* At most this many previous keys (config: GW_CONFIG_MAX_EXTRA_KEYS). */
+#define GW_EGRESS_MAX_PREVIOUS_KEYS 4
+
+/* What seals and opens: the current key seals; a token opens under it or, during a rotation,
+ * under one of the previous keys (egress_previous_key_files) until it expires. Immutable once
+ * in use: SIGHUP swaps in another set, it never edits one. */
+typedef struct {
+    gw_egress_key_t current;
+    gw_egress_key_t previous[GW_EGRESS_MAX_PREVIOUS_KEYS];
+    size_t n_previous;
+} gw_egress_keys_t;
+
 /* Every string is present ("" when absent) and holds no NUL. */
 typedef struct {
     const char *url;       /* absolute http(s) URL to fetch */

@@ -62,6 +62,46 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t
     return rc;
 }
 
+int gw_egress_keys_load(gw_egress_keys_t *keys, const char *current, const char *const *previous,
+                        size_t n, char *err, size_t errlen)
+{
+    if (n > GW_EGRESS_MAX_PREVIOUS_KEYS) {
+        snprintf(err, errlen, "%zu previous egress keys, at most %d", n,
+                 GW_EGRESS_MAX_PREVIOUS_KEYS);
+        return CMN_ERR_INVAL;
+    }
+    gw_egress_keys_t k = {.n_previous = n};
+    int rc = gw_egress_key_load(&k.current, current, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = gw_egress_key_load(&k.previous[i], previous[i], err, errlen);
+    if (rc == 0)
+        *keys = k;
+    OPENSSL_cleanse(&k, sizeof(k));
+    return rc;
+}
+
+void gw_egress_key_id(const gw_egress_key_t *key, char out[17])
+{
+    /* The label keeps the id from being any other digest of the key. */
+    static const char label[] = "hubgate-egress-key-id-v1";
+    unsigned char in[sizeof(label) + sizeof(key->key)], digest[CMN_SHA256_BYTES];
+    memcpy(in, label, sizeof(label));
+    memcpy(in + sizeof(label), key->key, sizeof(key->key));
+    cmn_sha256(in, sizeof(in), digest);
+    OPENSSL_cleanse(in, sizeof(in));
+    cmn_hex(digest, 8, out);
+}
+
+int gw_egress_keys_equal(const gw_egress_keys_t *a, const gw_egress_keys_t *b)
+{
+    if (a->n_previous != b->n_previous)
+        return 0;
+    int diff = CRYPTO_memcmp(a->current.key, b->current.key, sizeof(a->current.key));
+    for (size_t i = 0; i < a->n_previous; i++)
+        diff |= CRYPTO_memcmp(a->previous[i].key, b->previous[i].key, sizeof(a->previous[i].key));
+    return diff == 0;
+}
+
 /* Plaintext: the version, then every field NUL-terminated, in the order of seal's fields[]. The
  * version is also in the associated data, so a link sealed by an older layout never opens. */
 #define NFIELDS    18
@@ -74,9 +114,10 @@ static size_t field_cap(size_t i)
     return i == 3 ? GW_EGRESS_MAX_URL : i == 4 ? GW_EGRESS_MAX_HEADERS : GW_EGRESS_MAX_FIELD;
 }
 
-static const char *seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
-                        const char *aad, cmn_arena_t *arena)
+static const char *seal(const gw_egress_keys_t *keys, const gw_egress_claim_t *c, const char *aad,
+                        cmn_arena_t *arena)
 {
+    const gw_egress_key_t *key = &keys->current;
     char exp[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)c->expires);
     const char *fields[NFIELDS] = {
@@ -120,8 +161,25 @@ static const char *seal(const gw_egress_key_t *key, const gw_egress_claim_t *c,
     return ret;
 }
 
-static int open_token(const gw_egress_key_t *key, const char *token, time_t now,
-                      const char *aad, cmn_arena_t *arena, gw_egress_claim_t *out)
+/* Decrypts raw (nonce, ciphertext of n bytes, tag) under key into plain. Returns 1 when the
+ * tag holds: a wrong key fails here, having written nothing the caller reads. */
+static int decrypt(const gw_egress_key_t *key, const unsigned char *raw, size_t n, const char *aad,
+                   char *plain)
+{
+    int ok = 0, len = 0, fin = 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->key, raw) == 1 &&
+        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+        EVP_DecryptUpdate(ctx, (unsigned char *)plain, &len, raw + NONCE, (int)n) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, (void *)(raw + NONCE + n)) == 1 &&
+        EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + len, &fin) == 1)
+        ok = 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+static int open_token(const gw_egress_keys_t *keys, const char *token, time_t now, const char *aad,
+                      cmn_arena_t *arena, gw_egress_claim_t *out)
 {
     size_t tlen = strlen(token);
     if (tlen > GW_EGRESS_MAX_TOKEN)
@@ -136,15 +194,10 @@ static int open_token(const gw_egress_key_t *key, const char *token, time_t now,
     char *plain = cmn_arena_alloc(arena, n + 1);
     if (!plain)
         return CMN_ERR_NOMEM;
-    int ok = 0, len = 0, fin = 0;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->key, raw) == 1 &&
-        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
-        EVP_DecryptUpdate(ctx, (unsigned char *)plain, &len, raw + NONCE, (int)n) == 1 &&
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, raw + NONCE + n) == 1 &&
-        EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + len, &fin) == 1)
-        ok = 1;
-    EVP_CIPHER_CTX_free(ctx);
+    /* The current key first: every token sealed since the rotation opens at the first try. */
+    int ok = decrypt(&keys->current, raw, n, aad, plain);
+    for (size_t i = 0; !ok && i < keys->n_previous && i < GW_EGRESS_MAX_PREVIOUS_KEYS; i++)
+        ok = decrypt(&keys->previous[i], raw, n, aad, plain);
     if (!ok)
         return CMN_ERR_PARSE;
     plain[n] = '\0';
@@ -184,38 +237,38 @@ static int open_token(const gw_egress_key_t *key, const char *token, time_t now,
     return exp < (long long)now ? CMN_ERR_EXPIRED : 0;
 }
 
-const char *gw_egress_seal(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+const char *gw_egress_seal(const gw_egress_keys_t *keys, const gw_egress_claim_t *claim,
                            cmn_arena_t *arena)
 {
-    return seal(key, claim, link_aad, arena);
+    return seal(keys, claim, link_aad, arena);
 }
 
-int gw_egress_open(const gw_egress_key_t *key, const char *token, time_t now, cmn_arena_t *arena,
+int gw_egress_open(const gw_egress_keys_t *keys, const char *token, time_t now, cmn_arena_t *arena,
                    gw_egress_claim_t *out)
 {
-    return open_token(key, token, now, link_aad, arena, out);
+    return open_token(keys, token, now, link_aad, arena, out);
 }
 
-const char *gw_egress_seal_xet_token(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+const char *gw_egress_seal_xet_token(const gw_egress_keys_t *keys, const gw_egress_claim_t *claim,
                                      cmn_arena_t *arena)
 {
-    return seal(key, claim, xet_aad, arena);
+    return seal(keys, claim, xet_aad, arena);
 }
 
-int gw_egress_open_xet_token(const gw_egress_key_t *key, const char *token, time_t now,
+int gw_egress_open_xet_token(const gw_egress_keys_t *keys, const char *token, time_t now,
                              cmn_arena_t *arena, gw_egress_claim_t *out)
 {
-    return open_token(key, token, now, xet_aad, arena, out);
+    return open_token(keys, token, now, xet_aad, arena, out);
 }
 
-const char *gw_egress_seal_login(const gw_egress_key_t *key, const gw_egress_claim_t *claim,
+const char *gw_egress_seal_login(const gw_egress_keys_t *keys, const gw_egress_claim_t *claim,
                                  cmn_arena_t *arena)
 {
-    return seal(key, claim, login_aad, arena);
+    return seal(keys, claim, login_aad, arena);
 }
 
-int gw_egress_open_login(const gw_egress_key_t *key, const char *token, time_t now,
+int gw_egress_open_login(const gw_egress_keys_t *keys, const char *token, time_t now,
                          cmn_arena_t *arena, gw_egress_claim_t *out)
 {
-    return open_token(key, token, now, login_aad, arena, out);
+    return open_token(keys, token, now, login_aad, arena, out);
 }

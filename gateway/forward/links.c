@@ -79,7 +79,8 @@ const char *gw_links_seal(gw_request_t *req, const char *url, size_t len, const 
     claim.headers = headers ? headers : "";
     claim.expires = (int64_t)time(NULL) + GW_EGRESS_TTL_SECONDS;
     const char *token =
-        u && claim.repo ? gw_egress_seal(&req->srv->egress_key, &claim, &req->arena) : NULL;
+        u && claim.repo ? gw_egress_seal(atomic_load(&req->srv->egress_keys), &claim, &req->arena)
+                        : NULL;
     if (!token) {
         cmn_log_warn("egress", "%s: cannot seal a link (%zu-byte URL, %zu bytes of headers)",
                      req->request_id, len, headers ? strlen(headers) : (size_t)0);

@@ -77,13 +77,14 @@ static int start(gw_request_t *req, struct MHD_Connection *conn, const destinati
         .forwarded_host = req->is_egress ? NULL : host,
         /* Only the hub learns whom hubgate vouches for, and under which grant; storage gets a
          * bare signed URL. */
-        .identity = dst->credential
-                        ? gw_assertion_mint(req->srv->assertion, &req->identity, org, role, region,
-                                            req->request_id, (int64_t)time(NULL), &req->arena)
-                        : NULL,
-        .parsed_answer = dst->buffer_cap == 0         ? 0
+        .identity =
+            dst->credential
+                ? gw_assertion_mint(atomic_load(&req->srv->assertion), &req->identity, org, role,
+                                    region, req->request_id, (int64_t)time(NULL), &req->arena)
+                : NULL,
+        .parsed_answer = dst->buffer_cap == 0               ? 0
                          : gw_response_parsed_as_asked(req) ? GW_PARSED_AS_ASKED
-                                                           : GW_PARSED_WHOLE,
+                                                            : GW_PARSED_WHOLE,
         .dropped = gw_metrics_header_dropped,
         /* with Xet off: without it, @huggingface/hub asks resolve for Xet file information
          * (forward/xet.h) */
@@ -209,8 +210,8 @@ static int split_url(cmn_arena_t *a, const char *url, const char **base, const c
 int gw_proxy_open_egress(gw_request_t *req, const char **message)
 {
     gw_egress_claim_t *claim = &req->egress;
-    int rc = req->route.object ? gw_egress_open(&req->srv->egress_key, req->route.object,
-                                                time(NULL), &req->arena, claim)
+    int rc = req->route.object ? gw_egress_open(atomic_load(&req->srv->egress_keys),
+                                                req->route.object, time(NULL), &req->arena, claim)
                                : CMN_ERR_PARSE;
     if (rc == CMN_ERR_EXPIRED) {
         *message = "this download or upload link has expired; ask the hub for a new one";

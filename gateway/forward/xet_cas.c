@@ -86,8 +86,8 @@ int gw_xet_cas_open(gw_request_t *req, const char **message)
     if (!token)
         return CMN_ERR_NOMEM;
     gw_egress_claim_t claim;
-    int rc = gw_egress_open_xet_token(&req->srv->egress_key, token, time(NULL), &req->arena,
-                                      &claim);
+    int rc = gw_egress_open_xet_token(atomic_load(&req->srv->egress_keys), token, time(NULL),
+                                      &req->arena, &claim);
     if (rc == CMN_ERR_EXPIRED) {
         *message = "this Xet token has expired; ask the token route for a new one";
         return CMN_ERR_UNAUTHENTICATED;

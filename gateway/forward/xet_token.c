@@ -33,7 +33,8 @@ const char *gw_xet_token_mint(gw_request_t *req, const char *action, const char 
     claim.expires = ut_exp < now + GW_XET_TOKEN_TTL_SECONDS ? ut_exp : now + GW_XET_TOKEN_TTL_SECONDS;
     if (!claim.url || !claim.headers || strpbrk(ut, "\r\n"))
         return NULL;
-    const char *sealed = gw_egress_seal_xet_token(&req->srv->egress_key, &claim, &req->arena);
+    const char *sealed =
+        gw_egress_seal_xet_token(atomic_load(&req->srv->egress_keys), &claim, &req->arena);
     if (!sealed) {
         cmn_log_warn("xet", "%s: cannot seal a Xet token (%zu-byte upstream token)",
                      req->request_id, strlen(ut));

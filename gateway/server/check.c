@@ -1,4 +1,5 @@
 #include "gateway/server/check.h"
+#include "gateway/server/tls.h"
 
 #include "audit/checkpoint.h"
 
@@ -55,6 +56,12 @@ int gw_check_secret_files(const gw_config_t *cfg)
             cmn_log_error("serve", "egress_key_file: %s", why);
             status = 1;
         }
+        for (size_t i = 0; i < cfg->n_egress_previous_key_files; i++) {
+            if (gw_egress_key_load(&k, cfg->egress_previous_key_files[i], why, sizeof(why))) {
+                cmn_log_error("serve", "egress_previous_key_files: %s", why);
+                status = 1;
+            }
+        }
         OPENSSL_cleanse(&k, sizeof(k));
     }
     if (cfg->audit.mode != GW_AUDIT_OFF && cfg->audit.signing_key) {
@@ -71,21 +78,14 @@ int gw_check_secret_files(const gw_config_t *cfg)
         aud_key_free(k);
     }
     if (cfg->assertion_key) {
-        gw_assertion_t *a = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+        gw_assertion_t *a =
+            gw_assertion_create_keys(cfg->assertion_key, cfg->assertion_published_keys,
+                                     cfg->n_assertion_published_keys, cfg->public_url);
         if (!a)
             status = 1; /* the reason is logged */
         gw_assertion_destroy(a);
     }
-    if (cfg->tls_cert) {
-        cmn_buf_t c;
-        if (gw_check_read_pem(cfg->tls_cert, 0, &c))
-            status = 1;
-        cmn_buf_free(&c);
-        if (gw_check_read_pem(cfg->tls_key, 1, &c))
-            status = 1;
-        if (c.data)
-            OPENSSL_cleanse(c.data, c.cap);
-        cmn_buf_free(&c);
-    }
+    if (cfg->tls_cert && gw_tls_check(cfg->tls_cert, cfg->tls_key) != 0)
+        status = 1; /* the reason is logged */
     return status;
 }

@@ -12,9 +12,10 @@
  * Blocks. */
 int gw_check_read_pem(const char *path, int secret, cmn_buf_t *out);
 
-/* Loads the egress key, the audit signing key, the assertion key and the TLS certificate and
- * key the config names. Returns 0 when all are fit, 1 otherwise (each problem logged).
- * Region token files were read with the config. Blocks. */
+/* Loads the egress keys (current and previous), the audit signing key, the assertion key and
+ * the keys published beside it, and the TLS certificate and key the config names (at start,
+ * `serve --check`, and SIGHUP before it changes anything). Returns 0 when all are fit, 1 otherwise
+ * (each problem logged). Region token files were read with the config. Blocks. */
 int gw_check_secret_files(const gw_config_t *cfg);
 
 #endif

@@ -5,6 +5,7 @@
 #include "common/thread.h"
 #include "gateway/forward/upstream.h"
 #include "gateway/server/pipeline.h"
+#include "gateway/server/tls.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -125,17 +126,17 @@ gw_loop_t *gw_loop_start(gw_server_t *srv, unsigned index, const gw_loop_listen_
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | (listen->ipv6 ? MHD_USE_IPv6 : 0) |
-                     (listen->tls_cert ? MHD_USE_TLS : 0);
+                     (listen->tls ? MHD_USE_TLS : 0);
     /* Options that are there or not: SO_REUSEPORT only when several loops share the
      * address (alone, a second process could bind it too), the certificate only with TLS. */
     struct MHD_OptionItem extra[4];
     size_t k = 0;
     if (listen->reuse_port)
         extra[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
-    if (listen->tls_cert) {
-        extra[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-                                             (void *)listen->tls_cert};
-        extra[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)listen->tls_key};
+    if (listen->tls) {
+        /* asked per handshake: a reload swaps the pair (server/tls.h) */
+        extra[k++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, gw_tls_callback()};
     }
     extra[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     l->daemon = MHD_start_daemon(

@@ -21,8 +21,7 @@ typedef struct {
     int reuse_port;              /* SO_REUSEPORT: several loops listen on addr */
     unsigned max_connections;    /* this loop's share */
     unsigned idle_seconds;       /* a client silent this long is dropped */
-    const char *tls_cert;        /* PEM text, or NULL without TLS */
-    const char *tls_key;
+    int tls;                     /* HTTPS with the pair in force (server/tls.h) */
 } gw_loop_listen_t;
 
 /* Starts loop number index for srv (borrowed; outlives the loop): its daemon, its upstream

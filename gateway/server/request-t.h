@@ -39,7 +39,10 @@ typedef struct gw_report_job gw_report_job_t;
 
 typedef struct {
     const gw_config_t *cfg;
-    gw_egress_key_t egress_key;
+    /* The egress keys and the identity assertion: SIGHUP swaps in new ones (server/reload.h),
+     * so a request loads each once, atomically, and uses what it loaded; a retired one stays
+     * alive until the process exits, so one loaded is never freed under a reader. */
+    _Atomic(const gw_egress_keys_t *) egress_keys;
     gw_jwks_t *jwks;
     gw_tokens_t *tokens;
     gw_sessions_t *sessions; /* people's browser sessions; NULL without identity.login */
@@ -49,7 +52,7 @@ typedef struct {
     gw_directory_t *directory;         /* SCIM's people and groups; NULL without scim */
     gw_deprovisioned_t *deprovisioned; /* the people it removed, refused everywhere */
     gw_auth_t *auth;
-    gw_assertion_t *assertion;
+    _Atomic(gw_assertion_t *) assertion; /* see egress_keys */
     gw_policies_t *policies;
     aud_writer_t *audit;
     gw_reports_t *reports;

@@ -5,6 +5,8 @@
 #include "gateway/server/dbprobe.h"
 #include "gateway/server/lifecycle.h"
 #include "gateway/server/notify.h"
+#include "gateway/server/reload.h"
+#include "gateway/server/tls.h"
 
 #include "common/log.h"
 
@@ -65,6 +67,7 @@ int gw_serve_run(const gw_config_t *cfg)
     cmn_arena_t start_arena; /* what srv keeps from start to stop */
     cmn_arena_init(&start_arena, 1024, 64 * 1024);
     gw_dbprobe_t *prober = NULL;
+    gw_reload_t *reload = NULL;
     gw_metrics_listen_t *metrics = NULL;
     gw_loop_t *loops[GW_MAX_EVENT_LOOPS] = {0};
     aud_writer_t *writers[GW_MAX_EVENT_LOOPS] = {0};
@@ -73,9 +76,6 @@ int gw_serve_run(const gw_config_t *cfg)
                       : cores > GW_MAX_EVENT_LOOPS ? GW_MAX_EVENT_LOOPS
                       : cores > 0                  ? (unsigned)cores
                                                    : 1;
-    cmn_buf_t cert, key;
-    cmn_buf_init(&cert, 0);
-    cmn_buf_init(&key, 0);
 
     gw_notify_init(); /* before any thread: it edits the environment */
     if (cfg->log_json)
@@ -87,6 +87,7 @@ int gw_serve_run(const gw_config_t *cfg)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -114,14 +115,24 @@ int gw_serve_run(const gw_config_t *cfg)
         inet_pton(AF_INET, cfg->listen_host, &a4->sin_addr);
     }
 
-    if (cfg->tls_cert &&
-        (gw_check_read_pem(cfg->tls_cert, 0, &cert) || gw_check_read_pem(cfg->tls_key, 1, &key)))
-        goto out;
-    char kerr[512];
-    if (gw_egress_key_load(&srv.egress_key, cfg->egress_key_file, kerr, sizeof(kerr)) != 0) {
-        cmn_log_error("serve", "cannot load the egress key: %s", kerr);
+    if (cfg->tls_cert && gw_tls_load(cfg->tls_cert, cfg->tls_key) != 0)
+        goto out; /* the reason is logged */
+    /* SIGHUP swaps the keys (server/reload.h), which own them from here. */
+    if (!(reload = gw_reload_create(&srv, writers, nloops))) {
+        cmn_log_error("serve", "out of memory");
         goto out;
     }
+    char kerr[512];
+    gw_egress_keys_t *egress_keys = malloc(sizeof(*egress_keys));
+    if (!egress_keys ||
+        gw_egress_keys_load(egress_keys, cfg->egress_key_file, cfg->egress_previous_key_files,
+                            cfg->n_egress_previous_key_files, kerr, sizeof(kerr)) != 0) {
+        cmn_log_error("serve", "cannot load the egress key: %s",
+                      egress_keys ? kerr : "out of memory");
+        free(egress_keys);
+        goto out;
+    }
+    atomic_store(&srv.egress_keys, egress_keys);
     if (!cfg->egress_key_file && cfg->egress == GW_EGRESS_PROXY)
         cmn_log_info("serve", "egress links are sealed with a per-process key: set "
                               "egress_key_file when several instances share a public URL");
@@ -165,7 +176,9 @@ int gw_serve_run(const gw_config_t *cfg)
         cmn_log_error("serve", "public_url %s names no http(s) host", cfg->public_url);
         goto out;
     }
-    srv.assertion = gw_assertion_create(cfg->assertion_key, cfg->public_url);
+    atomic_store(&srv.assertion,
+                 gw_assertion_create_keys(cfg->assertion_key, cfg->assertion_published_keys,
+                                          cfg->n_assertion_published_keys, cfg->public_url));
     srv.tokens = gw_tokens_create(cfg->database);
     srv.sessions = cfg->login.issuer ? gw_sessions_create(cfg->database) : NULL;
     srv.devices = cfg->login.issuer && srv.tokens ? gw_devices_create(srv.tokens, cfg->token_max_days)
@@ -204,8 +217,7 @@ int gw_serve_run(const gw_config_t *cfg)
         .reuse_port = nloops > 1,
         .max_connections = max_conns / nloops > 64 ? max_conns / nloops : 64,
         .idle_seconds = (unsigned)cfg->timeouts.client_idle_seconds,
-        .tls_cert = cfg->tls_cert ? cert.data : NULL,
-        .tls_key = cfg->tls_cert ? key.data : NULL,
+        .tls = cfg->tls_cert != NULL,
     };
     for (unsigned i = 0; i < nloops; i++) {
         if (!(loops[i] = gw_loop_start(&srv, i, &lsn, writers[i]))) {
@@ -237,6 +249,13 @@ int gw_serve_run(const gw_config_t *cfg)
         int sig = sigwaitinfo(&sigs, &si);
         if (sig < 0)
             continue;
+        if (sig == SIGUSR1) {
+            /* log rotation: the checkpoint files were renamed; the writers open them anew */
+            cmn_log_info("serve", "SIGUSR1: reopening the audit checkpoint files");
+            for (unsigned i = 0; i < nloops; i++)
+                aud_writer_reopen_files(writers[i]);
+            continue;
+        }
         if (sig == SIGHUP) {
             /* systemd's ExecReload waits for READY=1 after RELOADING=1 (with its clock) */
             struct timespec now;
@@ -245,8 +264,11 @@ int gw_serve_run(const gw_config_t *cfg)
             snprintf(reloading, sizeof(reloading), "RELOADING=1\nMONOTONIC_USEC=%lld",
                      (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000);
             (void)gw_notify(reloading);
-            cmn_log_info("serve", "SIGHUP: reloading the policy");
+            cmn_log_info("serve", "SIGHUP: reloading the policy and the keys");
             gw_policies_reload(srv.policies, "sighup");
+            gw_reload_keys(reload);
+            /* the keys and the certificate too (server/reload.h); the status text is the one
+             * tooling matches */
             (void)gw_notify("READY=1\nSTATUS=serving (policy reloaded)");
             continue;
         }
@@ -294,16 +316,12 @@ out:
     gw_ratelimit_destroy(srv.address_attempts);
     gw_deprovisioned_stop(srv.deprovisioned);
     gw_directory_destroy(srv.directory);
-    gw_assertion_destroy(srv.assertion);
+    gw_reload_destroy(reload); /* the keys: every loop has stopped */
     gw_policies_stop(srv.policies);
     /* The process's stream last: it takes gateway.stopped. */
     for (unsigned i = nloops; i-- > 1;)
         aud_writer_close(writers[i]);
     aud_writer_close(writers[0]);
-    cmn_buf_free(&cert);
-    if (key.data)
-        memset(key.data, 0, key.len);
-    cmn_buf_free(&key);
     cmn_arena_free(&start_arena);
     return status;
 }

@@ -14,7 +14,7 @@ import { startStack, makeTempDir, teardownAll, REPO } from '../../lib/harness.mj
 const run = promisify(execFile);
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
 
-let h, gw, tmp, ca, token;
+let h, gw, pg, tmp, ca, token;
 
 // A CA and a server certificate for 127.0.0.1, made with the openssl CLI.
 function makeCertificates(dir) {
@@ -38,7 +38,7 @@ before(async () => {
   const certs = makeCertificates(tmp);
   ca = certs.ca;
   let idp;
-  ({ idp, hub: h, gw } = await startStack({
+  ({ idp, hub: h, gw, pg } = await startStack({
     policy: POLICY,
     storage: true,
     config: { tls: { cert: 'tls.crt', key: 'tls.key' } },
@@ -135,4 +135,54 @@ test('TLS offloaded at a load balancer: plain HTTP listener, https public_url, a
   assert.equal(seen[0].headers['x-forwarded-proto'], 'https');
   assert.equal(seen[0].headers['x-forwarded-host'], 'hub.corp.example');
   assert.equal(seen[0].headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+});
+
+// A renewed certificate (same paths, new files) is presented after SIGHUP, to new connections,
+// without a restart; a key that is not the certificate's is refused and the pair in force stays.
+test('SIGHUP: a renewed certificate is presented; a mismatched pair is refused and the old one stays', async () => {
+  const tls = await import('node:tls');
+  const peer = () => new Promise((resolve, reject) => {
+    const u = new URL(gw.url);
+    const s = tls.connect({ host: u.hostname, port: Number(u.port), ca: fs.readFileSync(ca) }, () => {
+      const c = s.getPeerCertificate();
+      s.end();
+      resolve(c.serialNumber);
+    });
+    s.on('error', reject);
+  });
+  const before = await peer();
+  const dir = makeTempDir('tls-renewed');
+  const ossl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key',
+    '-out', 'tls.csr', '-subj', '/CN=127.0.0.1');
+  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  ossl('x509', '-req', '-in', 'tls.csr', '-CA', ca, '-CAkey', path.join(tmp, 'ca.key'), '-CAcreateserial',
+    '-out', 'tls.crt', '-days', '2', '-extfile', 'ext.cnf');
+  const install = (file, from) => {
+    const to = path.join(gw.dir, file);
+    fs.writeFileSync(`${to}.new`, fs.readFileSync(path.join(dir, from)), { mode: 0o600 });
+    fs.renameSync(`${to}.new`, to);
+  };
+  const untilLog = async (re) => {
+    for (let i = 0; i < 100 && !re.test(gw.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(gw.stderr(), re);
+  };
+  // the new certificate with the old key: refused, the old pair stays in force
+  install('tls.crt', 'tls.crt');
+  gw.signal('SIGHUP');
+  await untilLog(/tls\.key is not the private key of the certificate .*tls\.crt/);
+  assert.equal(await peer(), before);
+  // and with its own key: presented from the next connection on
+  install('tls.key', 'tls.key');
+  gw.signal('SIGHUP');
+  await untilLog(/now presenting the certificate CN=127\.0\.0\.1, expires /);
+  const after = await peer();
+  assert.notEqual(after, before);
+  // recorded as a key rotation: the certificates' ids, nothing secret
+  const [ev] = pg.psql(`select canonical from audit_event where kind = 'keys.rotated'`).split('\n').filter(Boolean).map((c) => JSON.parse(c));
+  assert.equal(ev.details.purpose, 'tls_certificate');
+  assert.equal(ev.details.from.length, 1);
+  assert.notDeepEqual(ev.details.from, ev.details.to);
+  const { stdout } = await curl(`${gw.url}/-/health`);
+  assert.equal(stdout.toString().length > 0, true);
 });

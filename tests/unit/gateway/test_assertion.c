@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,90 @@ static void threads_get_their_own(void **state)
     assert_true(after.hits - before.hits >= THREADS * ROUNDS - CALLERS * THREADS);
 }
 
+/* A PEM of key (private: PKCS#8, else SubjectPublicKeyInfo), NUL-terminated, into out. */
+static void pem_of(EVP_PKEY *key, int private_key, char *out, size_t cap)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    assert_true(private_key ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                            : PEM_write_bio_PUBKEY(bio, key));
+    char *data;
+    long n = BIO_get_mem_data(bio, &data);
+    assert_true(n > 0 && (size_t)n < cap);
+    memcpy(out, data, (size_t)n);
+    out[n] = '\0';
+    BIO_free(bio);
+}
+
+/* identity.assertion_published_keys: published after the signing key, never signing; a
+ * private key file published only when private to its owner; what a reload compares. */
+static void published_keys_are_listed_never_used(void **state)
+{
+    cmn_arena_t *a = *state;
+    char dir[128], signing[256], next_pub[256], prev_priv[256], open_priv[256], junk[256];
+    char text[4096];
+    testutil_tmpdir(dir, sizeof(dir), "assertion-keys");
+    EVP_PKEY *k1 = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256"), *k3 = EVP_EC_gen("P-256");
+    pem_of(k1, 1, text, sizeof(text));
+    testutil_write_file(dir, "signing.pem", text, 0600, signing, sizeof(signing));
+    pem_of(k2, 0, text, sizeof(text));
+    testutil_write_file(dir, "next.pub", text, 0644, next_pub, sizeof(next_pub));
+    pem_of(k3, 1, text, sizeof(text));
+    testutil_write_file(dir, "previous.pem", text, 0600, prev_priv, sizeof(prev_priv));
+    testutil_write_file(dir, "open.pem", text, 0644, open_priv, sizeof(open_priv));
+    testutil_write_file(dir, "junk.pub", "not a key\n", 0644, junk, sizeof(junk));
+
+    const char *published[] = {next_pub, prev_priv, next_pub, signing};
+    gw_assertion_t *only = gw_assertion_create_keys(signing, NULL, 0, "https://gw.example");
+    gw_assertion_t *both = gw_assertion_create_keys(signing, published, 4, "https://gw.example");
+    gw_assertion_t *again = gw_assertion_create_keys(signing, published, 2, "https://gw.example");
+    assert_non_null(only);
+    assert_non_null(both);
+    assert_non_null(again);
+    /* the signing key first, then each published key once (a repeat, or the signing key
+     * itself, listed once) */
+    const char *ids[8], *only_ids[8];
+    assert_int_equal(gw_assertion_key_ids(both, ids, 8), 3);
+    assert_int_equal(gw_assertion_key_ids(only, only_ids, 8), 1);
+    assert_string_equal(ids[0], only_ids[0]);
+    json_t *jwks = json_loads(gw_assertion_jwks(both), 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(jwks, "keys")), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *k = json_array_get(json_object_get(jwks, "keys"), i);
+        assert_string_equal(json_string_value(json_object_get(k, "kid")), ids[i]);
+        assert_null(json_object_get(k, "d")); /* never the private part */
+    }
+    json_decref(jwks);
+    /* what is signed names the signing key only */
+    const char *jwt = gw_assertion_mint(both, &alice, "acme", "read", "us", NULL, NOW, a);
+    assert_non_null(jwt);
+    char header[256];
+    long hn = cmn_b64url_decode(jwt, (size_t)(strchr(jwt, '.') - jwt), (unsigned char *)header);
+    assert_true(hn > 0);
+    header[hn] = '\0';
+    assert_non_null(strstr(header, ids[0]));
+    /* same keys, same roles: equal; another published set or signing key: not */
+    assert_true(gw_assertion_same_keys(both, again));
+    assert_false(gw_assertion_same_keys(both, only));
+    const char *swapped[] = {signing};
+    gw_assertion_t *other = gw_assertion_create_keys(prev_priv, swapped, 1, "https://gw.example");
+    assert_non_null(other);
+    assert_false(gw_assertion_same_keys(other, only));
+    /* refused: a private key others may read, a file that holds no key, too many */
+    const char *open[] = {open_priv}, *bad[] = {junk};
+    const char *many[] = {next_pub, next_pub, next_pub, next_pub, next_pub};
+    assert_null(gw_assertion_create_keys(signing, open, 1, "https://gw.example"));
+    assert_null(gw_assertion_create_keys(signing, bad, 1, "https://gw.example"));
+    assert_null(gw_assertion_create_keys(signing, many, 5, "https://gw.example"));
+    gw_assertion_destroy(only);
+    gw_assertion_destroy(both);
+    gw_assertion_destroy(again);
+    gw_assertion_destroy(other);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(k3);
+    testutil_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +534,7 @@ int main(void)
         testutil_arena_test(oversize_claims_signed_every_time),
         testutil_arena_test(strings_exact_and_utf8_checked),
         cmocka_unit_test(threads_get_their_own),
+        testutil_arena_test(published_keys_are_listed_never_used),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

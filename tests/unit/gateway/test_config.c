@@ -261,6 +261,27 @@ static const struct {
      " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
      " \"audit\": {\"mode\": \"lenient\"}}",
      "audit.mode: unknown mode \"lenient\" (expected strict, spool, or off for benchmarks)"},
+    {"published assertion keys without the signing key file",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"identity\": {\"assertion_published_keys\": [\"next.pub\"]}}",
+     "identity.assertion_published_keys: needs identity.assertion_key"},
+    {"previous egress keys without the key file",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"egress_previous_key_files\": [\"old.key\"]}",
+     "egress_previous_key_files: needs egress_key_file"},
+    {"too many previous egress keys",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"egress_key_file\": \"e.key\", \"egress_previous_key_files\": [\"1\", \"2\", \"3\", "
+     "\"4\", \"5\"]}",
+     "egress_previous_key_files: 5 files, expected at most 4"},
+    {"a previous egress key that is no path",
+     "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+     " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+     " \"egress_key_file\": \"e.key\", \"egress_previous_key_files\": [7]}",
+     "egress_previous_key_files[0]: found an integer, expected a file path"},
 };
 
 static void reports_each_problem_with_its_place(void **state)
@@ -279,6 +300,63 @@ static void reports_each_problem_with_its_place(void **state)
         assert_null(strstr(errors.data, "hf_service"));
         cmn_buf_free(&errors);
     }
+}
+
+/* The key files SIGHUP reloads, resolved like every path; and what a reload tells apart: the
+ * settings that differ from the running config, the key settings left out. */
+static void key_files_and_what_a_reload_differs_in(void **state)
+{
+    (void)state;
+    static const char base[] =
+        "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+        " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+        " \"egress_key_file\": \"e1.key\", \"egress_previous_key_files\": [\"e0.key\"],\n"
+        " \"identity\": {\"assertion_key\": \"a1.pem\", \"assertion_published_keys\": "
+        "[\"/keys/a2.pub\"]},\n"
+        " \"audit\": {\"signing_key\": \"k1.pem\", \"stream\": \"gw-1\"}}";
+    static const char keys_only[] =
+        "{\"public_url\": \"https://h\", \"database\": \"d\", \"policy\": \"p\",\n"
+        " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+        " \"egress_key_file\": \"e2.key\",\n"
+        " \"identity\": {\"assertion_key\": \"a2.pem\"},\n"
+        " \"audit\": {\"stream\": \"gw-1\", \"signing_key\": \"k2.pem\"}}";
+    static const char others[] =
+        "{\"public_url\": \"https://h2\", \"database\": \"d\", \"policy\": \"p\",\n"
+        " \"regions\": {\"us\": {\"upstream\": \"https://u\", \"token_file\": \"us.token\"}},\n"
+        " \"egress_key_file\": \"e1.key\", \"egress_previous_key_files\": [\"e0.key\"],\n"
+        " \"identity\": {\"assertion_key\": \"a1.pem\", \"assertion_published_keys\": "
+        "[\"/keys/a2.pub\"]},\n"
+        " \"audit\": {\"signing_key\": \"k1.pem\", \"stream\": \"gw-9\"}, \"event_loops\": 2}";
+    cmn_buf_t e1, e2, e3;
+    gw_config_t *a = load(base, &e1);
+    assert_non_null(a);
+    char want[512];
+    snprintf(want, sizeof(want), "%s/e0.key", dir);
+    assert_int_equal(a->n_egress_previous_key_files, 1);
+    assert_string_equal(a->egress_previous_key_files[0], want);
+    assert_int_equal(a->n_assertion_published_keys, 1);
+    assert_string_equal(a->assertion_published_keys[0], "/keys/a2.pub");
+    gw_config_t *b = load(keys_only, &e2);
+    assert_non_null(b);
+    char out[256];
+    assert_int_equal(gw_config_settings_differ(a, b, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    gw_config_t *c = load(others, &e3);
+    assert_non_null(c);
+    assert_int_equal(gw_config_settings_differ(a, c, out, sizeof(out)), 3);
+    assert_non_null(strstr(out, "public_url"));
+    assert_non_null(strstr(out, "audit"));
+    assert_non_null(strstr(out, "event_loops"));
+    /* cut to fit, never overrun */
+    char small[8];
+    assert_int_equal(gw_config_settings_differ(a, c, small, sizeof(small)), 3);
+    assert_true(strlen(small) < sizeof(small));
+    gw_config_free(a);
+    gw_config_free(b);
+    gw_config_free(c);
+    cmn_buf_free(&e1);
+    cmn_buf_free(&e2);
+    cmn_buf_free(&e3);
 }
 
 /* audit.stream "env:NAME": one config for many instances, each its stream from its environment
@@ -313,6 +391,7 @@ int main(void)
         cmocka_unit_test(loads_a_full_config),
         cmocka_unit_test(stream_named_by_the_environment),
         cmocka_unit_test(reports_each_problem_with_its_place),
+        cmocka_unit_test(key_files_and_what_a_reload_differs_in),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -37,17 +37,17 @@ static gw_egress_claim_t empty_claim(void)
     return c;
 }
 
-/* A fresh random key. */
-static gw_egress_key_t random_key(void)
+/* A set of one fresh random key and no previous one. */
+static gw_egress_keys_t random_key(void)
 {
-    gw_egress_key_t k;
-    assert_int_equal(gw_egress_key_load(&k, NULL, NULL, 0), 0);
+    gw_egress_keys_t k;
+    assert_int_equal(gw_egress_keys_load(&k, NULL, NULL, 0, NULL, 0), 0);
     return k;
 }
 
 static void seal_then_open(void **state)
 {
-    gw_egress_key_t k = random_key();
+    gw_egress_keys_t k = random_key();
     cmn_arena_t *a = *state;
     gw_egress_claim_t c = {.url = "http://127.0.0.1:9/lfs/ab/abcd?sig=x&exp=1",
                            .method = "GET",
@@ -83,7 +83,7 @@ static void seal_then_open(void **state)
 
 static void tampering_and_foreign_keys_fail(void **state)
 {
-    gw_egress_key_t k = random_key(), other = random_key();
+    gw_egress_keys_t k = random_key(), other = random_key();
     cmn_arena_t *a = *state;
     gw_egress_claim_t c = empty_claim();
     c.url = "http://s/x";
@@ -110,7 +110,7 @@ static void tampering_and_foreign_keys_fail(void **state)
  * other, under the same key. */
 static void xet_tokens_are_not_links(void **state)
 {
-    gw_egress_key_t k = random_key();
+    gw_egress_keys_t k = random_key();
     cmn_arena_t *a = *state;
     gw_egress_claim_t c = empty_claim();
     c.url = "https://cas.example";
@@ -197,7 +197,7 @@ static void key_files_are_read_strictly(void **state)
 /* A sealed link must fit in a request-target: every field is capped, and so is their sum. */
 static void sealed_links_stay_bounded(void **state)
 {
-    gw_egress_key_t k = random_key();
+    gw_egress_keys_t k = random_key();
     cmn_arena_t *a = *state;
     static char url[GW_EGRESS_MAX_URL + 2], headers[GW_EGRESS_MAX_HEADERS + 2],
         field[GW_EGRESS_MAX_FIELD + 2];
@@ -256,6 +256,82 @@ static void sealed_links_stay_bounded(void **state)
     assert_int_equal(gw_egress_open(&k, long_token, 0, a, &o), CMN_ERR_PARSE);
 }
 
+/* A rotation (SIGHUP, docs/runbook.md): tokens sealed under a previous key still open, of
+ * every kind (link, Xet token, sign-in cookie), and keep their expiry; new ones are sealed
+ * under the current key only; a key no longer listed opens nothing. */
+static void previous_keys_still_open(void **state)
+{
+    cmn_arena_t *a = *state;
+    gw_egress_keys_t old = random_key(), next = random_key();
+    gw_egress_keys_t rotated = {
+        .current = next.current, .previous = {old.current}, .n_previous = 1};
+    gw_egress_keys_t dropped = {.current = next.current};
+    gw_egress_claim_t c = empty_claim();
+    c.url = "https://s/x";
+    c.method = "GET";
+    c.repo = "a/b";
+    c.action = "read";
+    c.region = "us";
+    c.expires = 2000;
+    gw_egress_claim_t o;
+    const char *link = gw_egress_seal(&old, &c, a), *xet = gw_egress_seal_xet_token(&old, &c, a);
+    const char *login = gw_egress_seal_login(&old, &c, a);
+    assert_int_equal(gw_egress_open(&rotated, link, 1999, a, &o), 0);
+    assert_string_equal(o.url, "https://s/x");
+    assert_int_equal(gw_egress_open(&rotated, link, 2001, a, &o), CMN_ERR_EXPIRED);
+    assert_int_equal(gw_egress_open_xet_token(&rotated, xet, 1999, a, &o), 0);
+    assert_int_equal(gw_egress_open_login(&rotated, login, 1999, a, &o), 0);
+    /* what is sealed now opens without the previous key, and not under it alone */
+    const char *fresh = gw_egress_seal(&rotated, &c, a);
+    assert_int_equal(gw_egress_open(&dropped, fresh, 1999, a, &o), 0);
+    assert_int_equal(gw_egress_open(&old, fresh, 1999, a, &o), CMN_ERR_PARSE);
+    /* the previous key dropped: its tokens are refused like any foreign one */
+    assert_int_equal(gw_egress_open(&dropped, link, 1999, a, &o), CMN_ERR_PARSE);
+    assert_int_equal(gw_egress_open_login(&dropped, login, 1999, a, &o), CMN_ERR_PARSE);
+    /* the associated data still keeps kinds apart under a previous key */
+    assert_int_equal(gw_egress_open(&rotated, xet, 1999, a, &o), CMN_ERR_PARSE);
+}
+
+/* Key sets from files, their ids (no key material) and their comparison. */
+static void key_sets_load_and_compare(void **state)
+{
+    (void)state;
+    char dir[128], cur[256], prev[256], bad[256], err[512] = "";
+    testutil_tmpdir(dir, sizeof(dir), "egress-keys");
+    testutil_write_file(dir, "current.key", HEX64 "\n", 0600, cur, sizeof(cur));
+    testutil_write_file(dir, "previous.key",
+                        "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600,
+                        prev, sizeof(prev));
+    testutil_write_file(dir, "bad.key", "nope", 0600, bad, sizeof(bad));
+    const char *previous[] = {prev}, *broken[] = {prev, bad};
+    gw_egress_keys_t a, b, c;
+    assert_int_equal(gw_egress_keys_load(&a, cur, previous, 1, err, sizeof(err)), 0);
+    assert_int_equal(a.n_previous, 1);
+    assert_int_equal(a.previous[0].key[0], 0xff);
+    assert_int_equal(gw_egress_keys_load(&b, cur, previous, 1, err, sizeof(err)), 0);
+    assert_true(gw_egress_keys_equal(&a, &b));
+    assert_int_equal(gw_egress_keys_load(&c, cur, NULL, 0, err, sizeof(err)), 0);
+    assert_false(gw_egress_keys_equal(&a, &c));
+    /* one unfit file: refused, naming it, and the set untouched */
+    memset(&c, 0xee, sizeof(c));
+    assert_int_equal(gw_egress_keys_load(&c, cur, broken, 2, err, sizeof(err)), CMN_ERR_PARSE);
+    assert_non_null(strstr(err, bad));
+    assert_int_equal(c.current.key[0], 0xee);
+    /* ids: 16 hex digits, distinct, stable, and not the key's own bytes */
+    char id1[17], id2[17], id3[17];
+    gw_egress_key_id(&a.current, id1);
+    gw_egress_key_id(&b.current, id2);
+    gw_egress_key_id(&a.previous[0], id3);
+    assert_int_equal(strlen(id1), 16);
+    assert_string_equal(id1, id2);
+    assert_string_not_equal(id1, id3);
+    assert_null(strstr(HEX64, id1));
+    unlink(cur);
+    unlink(prev);
+    unlink(bad);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +340,8 @@ int main(void)
         testutil_arena_test(xet_tokens_are_not_links),
         cmocka_unit_test(key_files_are_read_strictly),
         testutil_arena_test(sealed_links_stay_bounded),
+        testutil_arena_test(previous_keys_still_open),
+        cmocka_unit_test(key_sets_load_and_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
