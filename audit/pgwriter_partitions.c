@@ -1,5 +1,6 @@
 /* audit_event's monthly partitions, from the writer: contract in pgwriter_partitions.h. */
 #include "audit/pgwriter_partitions.h"
+#include "audit/db.h"
 #include "audit/pgwriter_pgio.h"
 #include "audit/pgwriter_state.h"
 #include "common/log.h"
@@ -29,8 +30,7 @@ void pgw_partitions_on_connect(PGconn *conn, const char *stream)
         /* 42883: no such function, a schema before 008 (the gateway says so at start) */
         if (!state || strcmp(state, "42883") != 0) {
             char err[512];
-            snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
-            err[strcspn(err, "\n")] = '\0';
+            aud_db_oneline(err, sizeof(err), "", PQresultErrorMessage(r));
             cmn_log_warn(PGW_LOG, "stream %s: creating audit_event's monthly partitions: %s",
                          stream, err);
         }
