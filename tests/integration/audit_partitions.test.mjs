@@ -163,13 +163,16 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
   assert.equal(q(`select count(*) from audit_event where tableoid = 'audit_event_before_008'::regclass`), oldCount, 'still attached');
 
   const out = path.join(dir, 'before-008');
-  const a2 = await runHubgate(['audit', 'archive', '--database', url('arch_admin'), '--month', 'before-008', '--out', out, '--key', reportKey, '--detach']);
+  // (this time against pinned keys: the stream's and the export's own)
+  const a2 = await runHubgate(['audit', 'archive', '--database', url('arch_admin'), '--month', 'before-008', '--out', out, '--key', reportKey,
+    ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`, '--detach']);
   assert.equal(a2.code, 0, a2.stdout + a2.stderr);
   const manifestSha = crypto.createHash('sha256').update(fs.readFileSync(path.join(out, 'manifest.json'))).digest('hex');
   const lines = a2.stdout.trim().split('\n');
   assert.match(lines[0], /^(granted hubgate_migrator to arch_admin \(the roles that migrate\)|lent hubgate_owner)/);
   assert.match(a2.stdout, /^lent hubgate_owner to hubgate_migrator \(arch_admin is a member\) for this run$/m);
-  assert.match(a2.stdout, new RegExp(`^verified ${out}: ${Number(oldCount)} events of 1 streams in audit_event_before_008, .* manifest.json sha256 ${manifestSha}$`, 'm'));
+  assert.match(a2.stdout, new RegExp(`^verified ${out}: ${Number(oldCount)} events of 1 streams in audit_event_before_008, .*\\(keys: the --pubkey files\\); manifest.json sha256 ${manifestSha}$`, 'm'));
+  assert.match(a1.stdout, /\(keys: those the database registered, and the export's own\)/);
   assert.match(a2.stdout, /^detached audit_event_before_008 from audit_event and renamed it audit_event_before_008_archived$/m);
   assert.match(a2.stdout, new RegExp(`^recorded the archival in audit_archive: 1 streams, manifest sha256 ${manifestSha}$`, 'm'));
   assert.match(a2.stdout, /^audit_event_before_008_archived is kept, append-only: .*DROP TABLE audit_event_before_008_archived/m);
