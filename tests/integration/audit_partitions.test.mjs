@@ -9,7 +9,9 @@
 // anchor and name it, and an event deleted after it still fails. Two more take the month's
 // partition away before a gateway starts: in spool mode its inserts fail and are spooled until
 // the partition can be made, which the writer's reconnection then does; in strict mode it does
-// not start (it cannot record its start) until the partition can be made.
+// not start (it cannot record its start) until the partition can be made. A last one cuts the
+// month's partition short under a running strict gateway: 503, the batch held, and written by
+// the reconnection that makes the partition.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -295,6 +297,50 @@ for (const mode of ['spool', 'strict']) {
     assert.ok(Number(q(`select count(*) from audit_event where kind = 'audit.spooled'`)) >= 1, 'the episode is recorded');
   });
 }
+
+test('strict mode, the partition gone under a running gateway: 503, the batch held, and written once the partition is made', async (t) => {
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
+  pg.psql('create database cut', { db: 'postgres' });
+  const q = (sql) => pg.psql(sql, { db: 'cut' });
+  const url = pg.url.replace(/\/hubgate$/, '/cut');
+  assert.equal((await runHubgate(['db', 'migrate', '--database', url])).code, 0);
+  await sleep(1100);
+  const month = monthPartition();
+  const gw = await gateway({ migrate: false, policy: POLICY, config: { database: url, audit: { stream: 'gw-cut', write_timeout_ms: 1000 } } });
+  const alice = await idp.token('alice');
+  const bert = () => fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
+  assert.equal((await bert()).status, 200);
+  const written = Number(q('select count(*) from audit_event'));
+
+  // The month's partition made to end now (as an owner could): what follows has no partition,
+  // and its name being taken, hubgate_audit_partitions makes none.
+  const lo = /^FOR VALUES FROM \('([^']+)'\)/.exec(q(`select pg_get_expr(relpartbound, oid) from pg_class where relname = '${month}'`))[1];
+  const cut = q(`select now()`);
+  q(`begin; alter table audit_event detach partition ${month}; alter table audit_event attach partition ${month} for values from ('${lo}') to ('${cut}'); commit`);
+  const refused = await bert();
+  assert.equal(refused.status, 503, 'strict: not committed, not forwarded');
+  const rid = refused.headers.get('x-request-id');
+  assert.equal(Number(q('select count(*) from audit_event')), written);
+
+  // The owner puts the cut-down partition under another name: the writer's next reconnection
+  // makes the month's partition from the cut on, and the held batch goes in.
+  q(`begin; alter table audit_event detach partition ${month}; alter table ${month} rename to ${month}_head;
+     alter table audit_event attach partition ${month}_head for values from ('${lo}') to ('${cut}'); commit`);
+  let n = '0';
+  for (let i = 0; i < 100 && n === '0'; i++) {
+    await sleep(100);
+    n = q(`select count(*) from audit_event where request_id = '${rid}' and kind = 'request'`);
+  }
+  // (its decision, and the refusal that names the audit failure)
+  assert.ok(Number(n) >= 1, `the refused request's events are written once they can be (strict mode drops nothing)\n${gw.stderr().split('\n').slice(-6).join('\n')}`);
+  assert.equal(q(`select count(*) from audit_event where request_id = '${rid}' and decision = 'allow'`), '1', 'the decision that timed out');
+  assert.match(gw.stderr(), new RegExp(`stream gw-cut: created partition ${month} of audit_event`));
+  assert.equal((await bert()).status, 200);
+  assert.equal(await gw.stop(), 0);
+  const v = await runHubgate(['audit', 'verify', '--database', url, '--json']);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.equal(JSON.parse(v.stdout).events, Number(q('select count(*) from audit_event')));
+});
 
 test('audit archive: help, bad arguments and an unreachable database, each in one line', async () => {
   const help = await runHubgate(['audit', 'archive', '--help']);
