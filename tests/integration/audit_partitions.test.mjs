@@ -17,11 +17,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Ajv from 'ajv';
 import { REPO, startStack, mintToken, runHubgate, makeTempDir, sleep } from '../lib/harness.mjs';
 
 const AT007 = path.join(REPO, 'tests', 'fixtures', 'db', 'at-007.sql');
 const AT007_INFO = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'db', 'at-007.json'), 'utf8'));
 const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'members.json'), 'utf8');
+const validateReport = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'report.schema.json'), 'utf8')));
 
 // audit_event_YYYY_MM of the current month (UTC), shifted by `ahead` months.
 function monthPartition(ahead = 0, now = new Date()) {
@@ -182,6 +184,7 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
   assert.equal(q(`select count(*) from pg_auth_members where roleid = 'hubgate_owner'::regrole`), '0');
 
   // The export proves seq 1..N offline, tail included (the signed checkpoint after the bound).
+  assert.ok(validateReport(JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'))), JSON.stringify(validateReport.errors));
   const rv = await runHubgate(['report', 'verify', out, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
   assert.equal(rv.code, 0, rv.stdout + rv.stderr);
   const proven = JSON.parse(rv.stdout).streams.find((s) => s.stream === 'gw-007');
@@ -217,7 +220,9 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
     const rdir = path.join(dir, name);
     const r = await runHubgate(['report', 'soc2', '--database', url('postgres'), '--from', from, '--to', to, '--out', rdir, '--key', reportKey]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const start = JSON.parse(fs.readFileSync(path.join(rdir, 'report.json'), 'utf8')).integrity.streams.find((st) => st.stream === 'gw-007').start;
+    const report = JSON.parse(fs.readFileSync(path.join(rdir, 'report.json'), 'utf8'));
+    assert.ok(validateReport(report), `${name}: ${JSON.stringify(validateReport.errors, null, 1)}`);
+    const start = report.integrity.streams.find((st) => st.stream === 'gw-007').start;
     const rv2 = await runHubgate(['report', 'verify', rdir, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`]);
     assert.equal(rv2.code, 0, rv2.stdout + rv2.stderr);
     if (name === 'after') {
