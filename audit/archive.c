@@ -32,10 +32,10 @@ typedef struct {
     const aud_archive_options_t *o;
     FILE *out;
     PGconn *db;
-    char part[64];     /* audit_event_YYYY_MM or audit_event_before_008 */
-    char part_id[80];  /* quoted identifier */
+    char part[64];    /* audit_event_YYYY_MM or audit_event_before_008 */
+    char part_id[80]; /* quoted identifier */
     char oid[16];
-    int lo_min;        /* FROM (MINVALUE) */
+    int lo_min; /* FROM (MINVALUE) */
     int64_t lo_us, hi_us;
     char lo_text[40], hi_text[40];
     arc_stream_t *streams;
@@ -74,27 +74,28 @@ static PGresult *rows(arc_t *a, const char *sql, int n, const char *const *param
 static int find_partition(arc_t *a, char *err, size_t errlen)
 {
     const char *p[1] = {a->part};
-    PGresult *r = rows(
-        a,
-        "WITH p AS (SELECT c.oid, c.relname::text AS name, "
-        "  CASE WHEN b[1] = 'MINVALUE' THEN '-infinity'::timestamptz "
-        "       ELSE btrim(b[1], '''')::timestamptz END AS lo, "
-        "  CASE WHEN b[2] = 'MAXVALUE' THEN 'infinity'::timestamptz "
-        "       ELSE btrim(b[2], '''')::timestamptz END AS hi "
-        "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, "
-        "  regexp_match(pg_get_expr(c.relpartbound, c.oid), "
-        "               '^FOR VALUES FROM \\((.*)\\) TO \\((.*)\\)$') b "
-        "  WHERE i.inhparent = to_regclass('audit_event')) "
-        "SELECT p.oid::text, p.lo = '-infinity', "
-        "  CASE WHEN isfinite(p.lo) THEN (extract(epoch FROM p.lo) * 1000000)::bigint END, "
-        "  CASE WHEN isfinite(p.hi) THEN (extract(epoch FROM p.hi) * 1000000)::bigint END, "
-        "  p.hi <= now(), "
-        "  coalesce((SELECT string_agg(o.name, ', ' ORDER BY o.lo) FROM p o WHERE o.hi <= p.lo), ''), "
-        "  CASE WHEN isfinite(p.lo) THEN to_char(p.lo AT TIME ZONE 'UTC', "
-        "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE 'MINVALUE' END, "
-        "  to_char(p.hi AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "FROM p WHERE p.name = $1",
-        1, p, "reading audit_event's partitions", err, errlen);
+    PGresult *r =
+        rows(a,
+             "WITH p AS (SELECT c.oid, c.relname::text AS name, "
+             "  CASE WHEN b[1] = 'MINVALUE' THEN '-infinity'::timestamptz "
+             "       ELSE btrim(b[1], '''')::timestamptz END AS lo, "
+             "  CASE WHEN b[2] = 'MAXVALUE' THEN 'infinity'::timestamptz "
+             "       ELSE btrim(b[2], '''')::timestamptz END AS hi "
+             "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, "
+             "  regexp_match(pg_get_expr(c.relpartbound, c.oid), "
+             "               '^FOR VALUES FROM \\((.*)\\) TO \\((.*)\\)$') b "
+             "  WHERE i.inhparent = to_regclass('audit_event')) "
+             "SELECT p.oid::text, p.lo = '-infinity', "
+             "  CASE WHEN isfinite(p.lo) THEN (extract(epoch FROM p.lo) * 1000000)::bigint END, "
+             "  CASE WHEN isfinite(p.hi) THEN (extract(epoch FROM p.hi) * 1000000)::bigint END, "
+             "  p.hi <= now(), "
+             "  coalesce((SELECT string_agg(o.name, ', ' ORDER BY o.lo) FROM p o WHERE o.hi <= "
+             "p.lo), ''), "
+             "  CASE WHEN isfinite(p.lo) THEN to_char(p.lo AT TIME ZONE 'UTC', "
+             "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE 'MINVALUE' END, "
+             "  to_char(p.hi AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+             "FROM p WHERE p.name = $1",
+             1, p, "reading audit_event's partitions", err, errlen);
     if (!r)
         return CMN_ERR_DB;
     int rc = 0;
@@ -106,8 +107,9 @@ static int find_partition(arc_t *a, char *err, size_t errlen)
                  "AND to_regclass('audit_archive') IS NOT NULL",
                  1, p, "reading audit_archive", err, errlen);
         if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-            cmn_errf(err, errlen, "%s was archived at %s: it is no longer a partition of audit_event",
-                     a->part, PQgetvalue(r, 0, 0));
+            cmn_errf(err, errlen,
+                     "%s was archived at %s: it is no longer a partition of audit_event", a->part,
+                     PQgetvalue(r, 0, 0));
         else
             cmn_errf(err, errlen,
                      "audit_event has no partition %s (is the database migrated to schema 008?)",
@@ -144,13 +146,14 @@ static int find_partition(arc_t *a, char *err, size_t errlen)
 static int read_streams(arc_t *a, char *err, size_t errlen)
 {
     char sql[640];
-    snprintf(sql, sizeof(sql),
-             "SELECT e.stream_id::text, s.name, min(e.seq), max(e.seq), count(*), "
-             "(extract(epoch FROM min(e.ts)) * 1000000)::bigint, "
-             "(SELECT max(x.last_seq) FROM audit_archive x WHERE x.stream_id = e.stream_id) "
-             "FROM %s e LEFT JOIN audit_stream s ON s.id = e.stream_id GROUP BY e.stream_id, s.name "
-             "ORDER BY s.name",
-             a->part_id);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT e.stream_id::text, s.name, min(e.seq), max(e.seq), count(*), "
+        "(extract(epoch FROM min(e.ts)) * 1000000)::bigint, "
+        "(SELECT max(x.last_seq) FROM audit_archive x WHERE x.stream_id = e.stream_id) "
+        "FROM %s e LEFT JOIN audit_stream s ON s.id = e.stream_id GROUP BY e.stream_id, s.name "
+        "ORDER BY s.name",
+        a->part_id);
     PGresult *r = rows(a, sql, 0, NULL, "reading the partition's streams", err, errlen);
     if (!r)
         return CMN_ERR_DB;
@@ -328,9 +331,9 @@ static int export_and_verify(arc_t *a, char *err, size_t errlen)
     ro.policy_route_ctx = o->policy_route_ctx;
     ro.to_us = a->hi_us;
     /* FROM (MINVALUE): from the partition's first event, to the second */
-    ro.from_us = !a->lo_min               ? a->lo_us
-                 : a->n_streams           ? a->min_ts_us - a->min_ts_us % 1000000
-                                          : a->hi_us - 86400LL * 1000000;
+    ro.from_us = !a->lo_min     ? a->lo_us
+                 : a->n_streams ? a->min_ts_us - a->min_ts_us % 1000000
+                                : a->hi_us - 86400LL * 1000000;
     char from[28], to[28];
     aud_time_format(ro.from_us, from);
     aud_time_format(ro.to_us, to);
@@ -375,8 +378,7 @@ static int export_and_verify(arc_t *a, char *err, size_t errlen)
     }
     if (!res.ok) {
         aud_report_verify_print_text(&res, a->out);
-        cmn_errf(err, errlen, "the export in %s does not verify: nothing was detached",
-                 o->out_dir);
+        cmn_errf(err, errlen, "the export in %s does not verify: nothing was detached", o->out_dir);
         aud_report_verify_result_free(&res);
         return CMN_ERR_CONFLICT;
     }
@@ -399,8 +401,7 @@ static int export_and_verify(arc_t *a, char *err, size_t errlen)
                 "verified %s: %lld events of %zu streams in %s, each stream's seqs proven from "
                 "its start to a checkpoint signed after %s (keys: %s); manifest.json sha256 %s\n",
                 o->out_dir, a->events, a->n_streams, a->part, to,
-                own ? "those the database registered, and the export's own"
-                    : "the --pubkey files",
+                own ? "those the database registered, and the export's own" : "the --pubkey files",
                 a->manifest_sha);
     aud_report_verify_result_free(&res);
     return rc;
@@ -483,8 +484,10 @@ static int detach(arc_t *a, char *err, size_t errlen)
         snprintf(first, sizeof(first), "%lld", s->first);
         snprintf(last, sizeof(last), "%lld", s->last);
         snprintf(count, sizeof(count), "%lld", s->count);
-        const char *p[10] = {a->part,  archived, a->lo_min ? NULL : a->lo_text, a->hi_text, s->id,
-                             first,    last,     s->last_hash, count, a->manifest_sha};
+        const char *p[10] = {a->part,        archived,     a->lo_min ? NULL : a->lo_text,
+                             a->hi_text,     s->id,        first,
+                             last,           s->last_hash, count,
+                             a->manifest_sha};
         PGresult *r = rows(a,
                            "INSERT INTO audit_archive (partition, detached_as, range_from, "
                            "range_to, stream_id, first_seq, last_seq, last_hash, events, "
@@ -512,8 +515,7 @@ static int detach(arc_t *a, char *err, size_t errlen)
         PQclear(PQexec(a->db, "ROLLBACK"));
     if (!rc) {
         fprintf(a->out, "detached %s from audit_event and renamed it %s\n", a->part, archived);
-        fprintf(a->out,
-                "recorded the archival in audit_archive: %zu streams, manifest sha256 %s\n",
+        fprintf(a->out, "recorded the archival in audit_archive: %zu streams, manifest sha256 %s\n",
                 a->n_streams, a->manifest_sha);
         fprintf(a->out,
                 "%s is kept, append-only: once the export in %s is stored where you keep "

@@ -261,9 +261,10 @@ int aud_migrate_lend_owner(PGconn *db, FILE *out, char *err, size_t errlen)
     if (!rc)
         rc = begin_migration(db, &me, out, err, errlen);
     if (!rc)
-        fprintf(out, me.superuser ? "%s is a superuser: it acts as hubgate_owner already\n"
-                                  : "lent hubgate_owner to hubgate_migrator (%s is a member) for "
-                                    "this run\n",
+        fprintf(out,
+                me.superuser ? "%s is a superuser: it acts as hubgate_owner already\n"
+                             : "lent hubgate_owner to hubgate_migrator (%s is a member) for "
+                               "this run\n",
                 me.name);
     return rc;
 }

@@ -14,7 +14,8 @@
 void pgw_partitions_on_connect(PGconn *conn, const char *stream)
 {
     /* Asked first, so that a database before 008 logs no error for every connection. */
-    PGresult *r = PQexec(conn, "SELECT to_regprocedure('hubgate_audit_partitions(integer)') IS NULL");
+    PGresult *r =
+        PQexec(conn, "SELECT to_regprocedure('hubgate_audit_partitions(integer)') IS NULL");
     int absent = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
                  strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);

@@ -16,7 +16,7 @@
 /* Months ahead of the current one; `db migrate` makes three, so a month's partition exists
  * weeks before any writer needs it. */
 #define PGW_PARTITION_MONTHS_AHEAD 2
-#define PGW_PARTITION_EVERY_NS (3600LL * 1000000000LL)
+#define PGW_PARTITION_EVERY_NS     (3600LL * 1000000000LL)
 
 /* On a new, still blocking connection (the connector): creates what is missing and logs each
  * partition made. A database before schema 008 has nothing to make; a refusal (the role may not

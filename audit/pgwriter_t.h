@@ -131,7 +131,7 @@ struct aud_writer {
     unsigned char head_hash[AUD_HASH_BYTES];
     int64_t cp_seq;
     int64_t cp_due_ns;
-    int64_t parts_due_ns; /* next call of hubgate_audit_partitions (pgwriter_partitions.h) */
+    int64_t parts_due_ns;  /* next call of hubgate_audit_partitions (pgwriter_partitions.h) */
     int cp_fd;             /* -1 after a reopen failed: retried at the next checkpoint */
     int fatal;
     int backoff_ms;

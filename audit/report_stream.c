@@ -480,18 +480,20 @@ static int read_anchor(PGconn *db, const char *id, anchor_t *a, char *err, size_
     if (!have)
         return 0;
     const char *p[1] = {id};
-    r = aud_db_rows(db,
-                    "SELECT last_seq, encode(last_hash, 'hex'), manifest_sha256, "
-                    "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                    "FROM audit_archive WHERE stream_id = $1::bigint ORDER BY last_seq DESC LIMIT 1",
-                    1, p, 0, "reading archives", err, errlen);
+    r = aud_db_rows(
+        db,
+        "SELECT last_seq, encode(last_hash, 'hex'), manifest_sha256, "
+        "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "FROM audit_archive WHERE stream_id = $1::bigint ORDER BY last_seq DESC LIMIT 1",
+        1, p, 0, "reading archives", err, errlen);
     if (!r)
         return CMN_ERR_DB;
     if (PQntuples(r) == 1 && strlen(PQgetvalue(r, 0, 1)) == 2 * AUD_HASH_BYTES) {
         a->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         const char *h = PQgetvalue(r, 0, 1);
         for (int i = 0; i < AUD_HASH_BYTES; i++)
-            a->hash[i] = (unsigned char)(cmn_hex_value(h[2 * i]) << 4 | cmn_hex_value(h[2 * i + 1]));
+            a->hash[i] =
+                (unsigned char)(cmn_hex_value(h[2 * i]) << 4 | cmn_hex_value(h[2 * i + 1]));
         snprintf(a->manifest, sizeof(a->manifest), "%s", PQgetvalue(r, 0, 2));
         snprintf(a->at, sizeof(a->at), "%s", PQgetvalue(r, 0, 3));
     }
@@ -675,9 +677,9 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     } else if (archived) {
         char h[2 * AUD_HASH_BYTES + 1];
         cmn_hex(start.hash, AUD_HASH_BYTES, h);
-        start_j = json_pack("{s:b, s:I, s:s, s:s, s:s}", "archived", 1, "seq",
-                            (json_int_t)start.seq, "hash", h, "manifest_sha256", anchor.manifest,
-                            "archived_at", anchor.at);
+        start_j =
+            json_pack("{s:b, s:I, s:s, s:s, s:s}", "archived", 1, "seq", (json_int_t)start.seq,
+                      "hash", h, "manifest_sha256", anchor.manifest, "archived_at", anchor.at);
     } else {
         char g[2 * AUD_HASH_BYTES + 1];
         cmn_hex(start.hash, AUD_HASH_BYTES, g);

@@ -292,8 +292,8 @@ void aud_report_verify_print_json(const aud_report_verify_result_t *r, FILE *out
     for (size_t i = 0; i < r->n_streams; i++) {
         const aud_report_verify_stream_t *s = &r->streams[i];
         json_array_append_new(
-            streams, json_pack("{s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "stream", s->name,
-                               "start_seq", (json_int_t)s->start_seq, "end_seq",
+            streams, json_pack("{s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "stream",
+                               s->name, "start_seq", (json_int_t)s->start_seq, "end_seq",
                                s->end_seq >= 0 ? json_integer(s->end_seq) : json_null(), "events",
                                (json_int_t)s->events, "whole", (json_int_t)s->whole, "hidden",
                                (json_int_t)s->hidden, "in_period", (json_int_t)s->in_period,

@@ -330,7 +330,7 @@ static int parse_report_cp(const json_t *o, aud_checkpoint_t *cp, int *genesis)
     memset(cp, 0, sizeof(*cp));
     *genesis = json_is_true(json_object_get(o, "genesis"))    ? RVF_START_GENESIS
                : json_is_true(json_object_get(o, "archived")) ? RVF_START_ARCHIVED
-                                                               : 0;
+                                                              : 0;
     json_t *seq = json_object_get(o, "seq");
     if (!json_is_integer(seq) || json_integer_value(seq) < 0 ||
         hex32(json_string_value(json_object_get(o, "hash")), cp->hash) != 0)

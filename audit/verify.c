@@ -291,10 +291,10 @@ void aud_verify_print_json(const aud_verify_report_t *r, FILE *out)
                       (json_int_t)s->file_checkpoints, "last_signed_seq",
                       (json_int_t)s->last_signed_seq, "unsigned_tail", (json_int_t)s->unsigned_tail,
                       "keys", keys, "problems", (json_int_t)s->problems, "archived",
-                      s->archived_seq ? json_pack("{s:I, s:s, s:s}", "to_seq",
-                                                  (json_int_t)s->archived_seq, "at", s->archived_at,
-                                                  "manifest_sha256", s->archived_manifest)
-                                      : json_null()));
+                      s->archived_seq
+                          ? json_pack("{s:I, s:s, s:s}", "to_seq", (json_int_t)s->archived_seq,
+                                      "at", s->archived_at, "manifest_sha256", s->archived_manifest)
+                          : json_null()));
     }
     for (size_t i = 0; i < r->n_problems; i++)
         json_array_append_new(problems, problem_json(&r->problems[i]));

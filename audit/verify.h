@@ -20,7 +20,7 @@
  * the (seq, hash) its archives recorded instead of the genesis; its archives must follow one
  * another from seq 1 ("archive_gap" otherwise). Checkpoints below that seq are proven by the
  * archive's export, not here; one at that seq must sign the recorded hash. An event missing
- * after it is "deleted" as ever. 
+ * after it is "deleted" as ever.
  *
  * Keys: with pinned public keys (--pubkey), a checkpoint counts only when a pinned key signed
  * it: keys stored in the database then prove nothing, since whoever can edit the log can add
@@ -65,8 +65,8 @@ typedef struct {
     /* seq 1..archived_seq were archived (`hubgate audit archive`, audit_archive): the chain is
      * taken up at the hash the archive recorded; 0: none archived */
     int64_t archived_seq;
-    char archived_at[28];                /* RFC 3339, the last archive's */
-    char archived_manifest[64 + 1];      /* its export's manifest.json SHA-256 */
+    char archived_at[28];           /* RFC 3339, the last archive's */
+    char archived_manifest[64 + 1]; /* its export's manifest.json SHA-256 */
     size_t problems;             /* found in this stream (all, not only those kept) */
 } aud_stream_report_t;
 

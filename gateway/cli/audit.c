@@ -267,7 +267,8 @@ static int cmd_archive(int argc, char **argv)
                           : !o.out_dir    ? "--out DIR"
                                           : NULL;
     if (missing) {
-        fprintf(stderr, "hubgate audit archive: %s is required (see hubgate audit archive --help)\n",
+        fprintf(stderr,
+                "hubgate audit archive: %s is required (see hubgate audit archive --help)\n",
                 missing);
         goto out;
     }
