@@ -166,6 +166,19 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
   assert.match(a1.stdout, /^not detached \(without --detach\)/m);
   assert.equal(q(`select count(*) from audit_event where tableoid = 'audit_event_before_008'::regclass`), oldCount, 'still attached');
 
+  // An export that does not verify (here: checked against a key that signed none of it) is
+  // refused, and nothing is detached.
+  const stranger = path.join(dir, 'stranger.pem');
+  assert.equal((await runHubgate(['keygen', '--out', stranger, '--pubout', `${stranger}.pub`])).code, 0);
+  const refused = await runHubgate(['audit', 'archive', '--database', url('arch_admin'), '--month', 'before-008', '--out', path.join(dir, 'refused'),
+    '--key', reportKey, '--pubkey', `${stranger}.pub`, '--detach']);
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /^hubgate audit archive: the export in .* does not verify: nothing was detached$/m);
+  assert.match(refused.stdout, /report verify: FAILED/);
+  assert.equal(q(`select count(*) from audit_event where tableoid = 'audit_event_before_008'::regclass`), oldCount, 'still attached');
+  assert.equal(q(`select count(*) from pg_auth_members where roleid = 'hubgate_owner'::regrole`), '0', 'the owner taken back after a refusal too');
+  assert.equal(q('select count(*) from audit_archive'), '0');
+
   const out = path.join(dir, 'before-008');
   // (this time against pinned keys: the stream's and the export's own)
   const a2 = await runHubgate(['audit', 'archive', '--database', url('arch_admin'), '--month', 'before-008', '--out', out, '--key', reportKey,
