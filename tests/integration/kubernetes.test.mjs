@@ -20,7 +20,7 @@ const MODELS = {
   'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
   'v1/Secret': 'kubernetes-models/v1/Secret',
   'v1/Service': 'kubernetes-models/v1/Service',
-  'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
+  'apps/v1/StatefulSet': 'kubernetes-models/apps/v1/StatefulSet',
   'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
   'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
 };
@@ -53,9 +53,11 @@ async function schemaProblems(objects) {
 function postureProblems(objects) {
   const p = [];
   const by = (kind) => objects.filter((o) => o.kind === kind);
-  const [dep] = by('Deployment');
-  if (!dep) return ['no Deployment'];
+  const [dep] = by('StatefulSet');
+  if (!dep) return ['no StatefulSet (stable pod names keep each audit stream going)'];
   const spec = dep.spec.template.spec;
+  const spool = spec.containers.find((c) => c.name === 'hubgate')?.volumeMounts?.find((m) => m.mountPath === '/var/lib/hubgate/spool');
+  if (!spool || !(dep.spec.volumeClaimTemplates ?? []).some((v) => v.metadata.name === spool.name)) p.push('the spool does not outlive the pod');
   if (!(dep.spec.replicas >= 2)) p.push('fewer than 2 replicas');
   const pod = spec.securityContext ?? {};
   if (pod.runAsNonRoot !== true || !(pod.runAsUser > 0)) p.push('pods may run as root');
@@ -85,7 +87,7 @@ function postureProblems(objects) {
 test('every object validates against the Kubernetes schemas, and the pods run as they must', async () => {
   const objects = load(fs.readFileSync(FILE, 'utf8'));
   assert.deepEqual(objects.map((o) => o.kind).sort(),
-    ['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount']);
+    ['ConfigMap', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'ServiceAccount', 'StatefulSet']);
   assert.deepEqual(await schemaProblems(objects), []);
   assert.deepEqual(postureProblems(objects), []);
 });
@@ -93,11 +95,15 @@ test('every object validates against the Kubernetes schemas, and the pods run as
 test('broken copies are caught by the schema and by the posture checks', async () => {
   const text = fs.readFileSync(FILE, 'utf8');
   const typo = load(text.replace('replicas: 3', 'replicas: "3"'));
-  assert.match((await schemaProblems(typo)).join('\n'), /Deployment hubgate: .*replicas/);
+  assert.match((await schemaProblems(typo)).join('\n'), /StatefulSet hubgate: .*replicas/);
   const writable = load(text.replaceAll('readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'));
   assert.ok(postureProblems(writable).includes('hubgate: writable root filesystem'));
   const root = load(text.replace('runAsNonRoot: true', 'runAsNonRoot: false'));
   assert.ok(postureProblems(root).includes('pods may run as root'));
+  const deployment = load(text.replace('kind: StatefulSet', 'kind: Deployment'));
+  assert.ok(postureProblems(deployment)[0].startsWith('no StatefulSet'));
+  const ephemeral = load(text.replace(/  volumeClaimTemplates:\n(    .*\n|      .*\n)+/, ''));
+  assert.ok(postureProblems(ephemeral).includes('the spool does not outlive the pod'));
   const shared = load(text.replace('"stream": "env:POD_NAME"', '"stream": "gw-1"'));
   assert.ok(postureProblems(shared).includes('the audit stream is not named after the pod'));
 });
@@ -122,7 +128,7 @@ test('the ConfigMap\'s configuration passes serve --check with the files it name
     .replace('/etc/hubgate/policy.json', path.join(dir, 'policy.json'))
     .replace('/var/lib/hubgate/spool', path.join(dir, 'spool'));
   fs.writeFileSync(path.join(dir, 'hubgate.json'), config);
-  const r = await runHubgate(['serve', '--config', path.join(dir, 'hubgate.json'), '--check'], { env: { POD_NAME: 'hubgate-5d8f7c-x2k9q' } });
+  const r = await runHubgate(['serve', '--config', path.join(dir, 'hubgate.json'), '--check'], { env: { POD_NAME: 'hubgate-1' } });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const unnamed = await runHubgate(['serve', '--config', path.join(dir, 'hubgate.json'), '--check'], { env: { POD_NAME: '' } });
   assert.notEqual(unnamed.code, 0, 'without a pod name there is no stream name');
