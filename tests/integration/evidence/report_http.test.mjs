@@ -261,8 +261,8 @@ test('one export at a time per instance: a second one meanwhile is answered 429'
   assert.equal((await report('eve', PERIOD)).status, 200);
 });
 
-const outage = () => pg.psql('CREATE TRIGGER test_outage BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION hubgate_append_only()');
-const recover = () => pg.psql('DROP TRIGGER test_outage ON audit_event');
+const outage = () => pg.ddl('CREATE TRIGGER test_outage BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION hubgate_append_only()');
+const recover = () => pg.ddl('DROP TRIGGER test_outage ON audit_event');
 
 test('no export when the audit log cannot record it: 503, nothing served', async () => {
   outage();

@@ -25,8 +25,8 @@ before(async () => {
 
 after(teardownAll);
 
-const outage = () => pg.psql('CREATE TRIGGER test_outage BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION hubgate_append_only()');
-const recover = () => pg.psql('DROP TRIGGER test_outage ON audit_event');
+const outage = () => pg.ddl('CREATE TRIGGER test_outage BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION hubgate_append_only()');
+const recover = () => pg.ddl('DROP TRIGGER test_outage ON audit_event');
 
 const mint = (name, tok = alice) => fetch(`${gw.url}/-/tokens`, {
   method: 'POST',
