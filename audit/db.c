@@ -28,10 +28,18 @@ void aud_db_checkpoint(const PGresult *r, int row, const char *stream, aud_check
 #define MAX_PARAMS 64
 
 /* Server notices and warnings (e.g. "terminating connection due to administrator command")
- * go to the log instead of libpq's default, raw stderr. */
+ * go to the log instead of libpq's default, raw stderr. A notice hubgate's own SQL raises to
+ * report what it did ("hubgate: …", e.g. a partition made by the writer's hourly call) is
+ * logged at info level without the prefix. */
 static void on_notice(void *arg, const char *message)
 {
+    static const char ours[] = "NOTICE:  hubgate: ";
     char line[512];
+    if (strncmp(message, ours, sizeof(ours) - 1) == 0) {
+        aud_db_oneline(line, sizeof(line), "", message + sizeof(ours) - 1);
+        cmn_log_info("audit", "%s", line);
+        return;
+    }
     aud_db_oneline(line, sizeof(line), "", message);
     cmn_log_debug("audit", "database: %s", line);
 }
@@ -100,7 +108,7 @@ int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok)
         cmn_errf(err, errlen, "%s%s%s", what ? what : "", what ? ": " : "",
-                    PQresultErrorMessage(r));
+                 PQresultErrorMessage(r));
     PQclear(r);
     return ok ? 0 : CMN_ERR_DB;
 }
