@@ -53,14 +53,14 @@ void pgw_partitions_tick(aud_writer_t *w, int64_t now)
      * lets a database before 008 answer without an error. What it made is raised as a notice
      * that the connection's notice handler logs (audit/db.c), as the call at connect logs it.
      * The stream's name is [A-Za-z0-9._-] (aud_stream_name_ok), safe inside the literal. */
-    char err[512] = "", sql[640];
-    snprintf(sql, sizeof(sql),
-             "DO $$DECLARE p text; BEGIN IF to_regprocedure('hubgate_audit_partitions(integer)') "
-             "IS NOT NULL THEN FOR p IN SELECT hubgate_audit_partitions(" STR(
-                 PGW_PARTITION_MONTHS_AHEAD) ") LOOP RAISE NOTICE 'hubgate: stream %%: created "
-                                             "partition %% of audit_event', '%s', p; END LOOP; "
-                                             "END IF; END$$",
-             w->stream);
+    static const char fmt[] =
+        "DO $$DECLARE p text; BEGIN "
+        "IF to_regprocedure('hubgate_audit_partitions(integer)') IS NOT NULL THEN "
+        "FOR p IN SELECT hubgate_audit_partitions(%d) LOOP "
+        "RAISE NOTICE 'hubgate: stream %%: created partition %% of audit_event', '%s', p; "
+        "END LOOP; END IF; END$$";
+    char err[512] = "", sql[sizeof(fmt) + AUD_STREAM_MAX + 16];
+    snprintf(sql, sizeof(sql), fmt, PGW_PARTITION_MONTHS_AHEAD, w->stream);
     if (pgw_pgio_command(w->conn, sql, pgw_state_db_deadline(w), err, sizeof(err)) == 0)
         return;
     /* pgwriter_pgio.h: after a failure the connection's state is unknown. The reconnection
