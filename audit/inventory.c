@@ -165,6 +165,11 @@ int aud_checkpoints_export(const aud_cp_export_options_t *o, aud_cp_export_resul
                            size_t errlen)
 {
     memset(r, 0, sizeof(*r));
+    if (o->stream && !aud_stream_name_ok(o->stream)) {
+        cmn_errf(err, errlen, "\"%.80s\" is not a stream name ([A-Za-z0-9._-], 1 to %d)", o->stream,
+                 AUD_STREAM_MAX);
+        return CMN_ERR_INVAL;
+    }
     export_t x = {.o = o, .r = r, .err = err, .errlen = errlen};
     PGconn *db = aud_db_snapshot(o->database_url, "hubgate audit checkpoints", err, errlen);
     if (!db)

@@ -79,7 +79,10 @@ static json_t *time_json(int64_t us)
 static int write_pub(const char *dir, const aud_stream_key_t *k)
 {
     char path[4200], err[512];
-    snprintf(path, sizeof(path), "%s/%s.pub", dir, k->key_id);
+    if (snprintf(path, sizeof(path), "%s/%s.pub", dir, k->key_id) >= (int)sizeof(path)) {
+        fprintf(stderr, "hubgate audit keys: --pubout %.80s…: too long a path\n", dir);
+        return CMN_ERR_INVAL;
+    }
     size_t len = strlen(k->public_pem);
     int rc = cmn_file_write_atomic(path, k->public_pem, len, 0644, 0, "a different key", err,
                                    sizeof(err));
@@ -208,6 +211,12 @@ static int cmd_export(int argc, char **argv)
     if (rc < 0 && (!o.database_url || !o.out_path)) {
         fprintf(stderr, "hubgate audit checkpoints export: %s is required\n",
                 !o.database_url ? "--database URL" : "--out FILE");
+        rc = 2;
+    }
+    if (rc < 0 && o.stream && !aud_stream_name_ok(o.stream)) {
+        fprintf(stderr,
+                "hubgate audit checkpoints export: --stream \"%.80s\" is not a stream name\n",
+                o.stream);
         rc = 2;
     }
     if (rc < 0 && since && aud_report_parse_time(since, &o.since_us) != 0) {

@@ -80,6 +80,29 @@ int gw_egress_keys_load(gw_egress_keys_t *keys, const char *current, const char 
     return rc;
 }
 
+gw_egress_keys_t *gw_egress_keys_new(const char *current, const char *const *previous, size_t n,
+                                     char *err, size_t errlen)
+{
+    gw_egress_keys_t *keys = malloc(sizeof(*keys));
+    if (!keys) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (gw_egress_keys_load(keys, current, previous, n, err, errlen) != 0) {
+        free(keys);
+        return NULL;
+    }
+    return keys;
+}
+
+void gw_egress_keys_free(gw_egress_keys_t *keys)
+{
+    if (!keys)
+        return;
+    OPENSSL_cleanse(keys, sizeof(*keys));
+    free(keys);
+}
+
 void gw_egress_key_id(const gw_egress_key_t *key, char out[17])
 {
     /* The label keeps the id from being any other digest of the key. */

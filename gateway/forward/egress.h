@@ -22,7 +22,6 @@
 
 #define GW_EGRESS_TTL_SECONDS 3600
 
-
 /* A key from a file holding exactly 64 hex digits and an optional newline, private to its
  * owner (cmn_secret_read), or (path NULL) a fresh random one: URLs sealed by one process then
  * open only in that process. Returns 0; else CMN_ERR_NOTFOUND/IO/DENIED (the file's mode) /
@@ -34,6 +33,14 @@ int gw_egress_key_load(gw_egress_key_t *key, const char *path, char *err, size_t
  * failure's code with its one-line reason in err, and keys unchanged. Blocks. */
 int gw_egress_keys_load(gw_egress_keys_t *keys, const char *current, const char *const *previous,
                         size_t n, char *err, size_t errlen);
+
+/* The same into a new allocation (free with gw_egress_keys_free): NULL with the reason in err
+ * (or "out of memory"). Blocks. */
+gw_egress_keys_t *gw_egress_keys_new(const char *current, const char *const *previous, size_t n,
+                                     char *err, size_t errlen);
+
+/* Wipes and frees keys from gw_egress_keys_new; accepts NULL. */
+void gw_egress_keys_free(gw_egress_keys_t *keys);
 
 /* A key's id for logs and audit events: 16 hex digits of a SHA-256 over a label and the key,
  * which tells keys apart and reveals nothing of them. */

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #define LOG "reload"
 
 struct gw_reload {
@@ -48,18 +46,12 @@ void gw_reload_destroy(gw_reload_t *r)
 {
     if (!r)
         return;
-    gw_egress_keys_t *keys = (gw_egress_keys_t *)atomic_load(&r->srv->egress_keys);
-    if (keys) {
-        OPENSSL_cleanse(keys, sizeof(*keys));
-        free(keys);
-    }
+    gw_egress_keys_free((gw_egress_keys_t *)atomic_load(&r->srv->egress_keys));
     atomic_store(&r->srv->egress_keys, NULL);
     gw_assertion_destroy(atomic_load(&r->srv->assertion));
     atomic_store(&r->srv->assertion, NULL);
-    for (size_t i = 0; i < r->n_egress_retired; i++) {
-        OPENSSL_cleanse(r->egress_retired[i], sizeof(*r->egress_retired[i]));
-        free(r->egress_retired[i]);
-    }
+    for (size_t i = 0; i < r->n_egress_retired; i++)
+        gw_egress_keys_free(r->egress_retired[i]);
     for (size_t i = 0; i < r->n_assertion_retired; i++)
         gw_assertion_destroy(r->assertion_retired[i]);
     free(r);
@@ -112,16 +104,12 @@ static int load_egress(gw_reload_t *r, const gw_config_t *cfg, gw_egress_keys_t 
                               "next start");
         return 0;
     }
-    gw_egress_keys_t *k = malloc(sizeof(*k));
     char err[512];
-    if (!k || gw_egress_keys_load(k, cfg->egress_key_file, cfg->egress_previous_key_files,
-                                  cfg->n_egress_previous_key_files, err, sizeof(err)) != 0) {
-        cmn_log_error(LOG, "egress keys: %s", k ? err : "out of memory");
-        free(k);
-        return -1;
-    }
-    *out = k;
-    return 0;
+    *out = gw_egress_keys_new(cfg->egress_key_file, cfg->egress_previous_key_files,
+                              cfg->n_egress_previous_key_files, err, sizeof(err));
+    if (!*out)
+        cmn_log_error(LOG, "egress keys: %s", err);
+    return *out ? 0 : -1;
 }
 
 /* Loads what cfg says of the identity assertion into *out (NULL: nothing to change). */
@@ -145,8 +133,7 @@ static int apply_egress(gw_reload_t *r, gw_egress_keys_t *k)
 {
     const gw_egress_keys_t *cur = atomic_load(&r->srv->egress_keys);
     if (gw_egress_keys_equal(cur, k)) {
-        OPENSSL_cleanse(k, sizeof(*k));
-        free(k);
+        gw_egress_keys_free(k);
         return 0;
     }
     char from_ids[1 + GW_EGRESS_MAX_PREVIOUS_KEYS][17], to_ids[1 + GW_EGRESS_MAX_PREVIOUS_KEYS][17];
@@ -165,8 +152,7 @@ static int apply_egress(gw_reload_t *r, gw_egress_keys_t *k)
                      to[0], k->n_previous, k->n_previous == 1 ? "" : "s");
         return 1;
     }
-    OPENSSL_cleanse(k, sizeof(*k));
-    free(k);
+    gw_egress_keys_free(k);
     return 0;
 }
 
@@ -306,10 +292,7 @@ void gw_reload_keys(gw_reload_t *r)
     if (gw_check_secret_files(cfg) != 0 || load_egress(r, cfg, &egress) != 0 ||
         load_assertion(r, cfg, &assertion) != 0 || load_tls(running, cfg, &tls) != 0) {
         cmn_log_error(LOG, "a key file of %s is unfit (above), nothing reloaded", running->path);
-        if (egress) {
-            OPENSSL_cleanse(egress, sizeof(*egress));
-            free(egress);
-        }
+        gw_egress_keys_free(egress);
         gw_assertion_destroy(assertion);
         gw_tls_discard(tls);
         gw_config_free(cfg);

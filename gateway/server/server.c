@@ -123,13 +123,11 @@ int gw_serve_run(const gw_config_t *cfg)
         goto out;
     }
     char kerr[512];
-    gw_egress_keys_t *egress_keys = malloc(sizeof(*egress_keys));
-    if (!egress_keys ||
-        gw_egress_keys_load(egress_keys, cfg->egress_key_file, cfg->egress_previous_key_files,
-                            cfg->n_egress_previous_key_files, kerr, sizeof(kerr)) != 0) {
-        cmn_log_error("serve", "cannot load the egress key: %s",
-                      egress_keys ? kerr : "out of memory");
-        free(egress_keys);
+    gw_egress_keys_t *egress_keys =
+        gw_egress_keys_new(cfg->egress_key_file, cfg->egress_previous_key_files,
+                           cfg->n_egress_previous_key_files, kerr, sizeof(kerr));
+    if (!egress_keys) {
+        cmn_log_error("serve", "cannot load the egress key: %s", kerr);
         goto out;
     }
     atomic_store(&srv.egress_keys, egress_keys);
