@@ -281,7 +281,7 @@ for (const mode of ['spool', 'strict']) {
       q(`alter table ${month} rename to ${month}_stray`);
       const gw = await gateway({ migrate: false, policy: POLICY, config });
       assert.equal((await request(gw)).status, 200);
-      assert.match(gw.stderr(), new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
+      await gw.waitLog(new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
       assert.equal(await gw.stop(), 0);
       const v = await runHubgate(['audit', 'verify', '--database', url]);
       assert.equal(v.code, 0, v.stdout + v.stderr);
@@ -305,7 +305,7 @@ for (const mode of ['spool', 'strict']) {
       n = q(`select count(*) from audit_event where request_id = '${rid}' and kind = 'request'`);
     }
     assert.equal(n, '1', `the event is in the database\n${gw.stderr().split('\n').slice(-8).join('\n')}`);
-    assert.match(gw.stderr(), new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
+    await gw.waitLog(new RegExp(`stream gw-gone: created partition ${month} of audit_event`));
     assert.equal(q(`select count(*) from pg_inherits where inhrelid = '${month}'::regclass`), '1');
     assert.equal((await bert()).status, 200, 'the next request is audited and forwarded');
     assert.equal(await gw.stop(), 0);
@@ -352,7 +352,7 @@ test('strict mode, the partition gone under a running gateway: 503, the batch he
   // (its decision, and the refusal that names the audit failure)
   assert.ok(Number(n) >= 1, `the refused request's events are written once they can be (strict mode drops nothing)\n${gw.stderr().split('\n').slice(-6).join('\n')}`);
   assert.equal(q(`select count(*) from audit_event where request_id = '${rid}' and decision = 'allow'`), '1', 'the decision that timed out');
-  assert.match(gw.stderr(), new RegExp(`stream gw-cut: created partition ${month} of audit_event`));
+  await gw.waitLog(new RegExp(`stream gw-cut: created partition ${month} of audit_event`));
   assert.equal((await bert()).status, 200);
   assert.equal(await gw.stop(), 0);
   const v = await runHubgate(['audit', 'verify', '--database', url, '--json']);

@@ -304,7 +304,7 @@ test('a key rotation at the IdP is picked up without restarting hubgate; old-kid
   assert.equal(status, 200, 'the rotated key is picked up without a restart');
   const stale = await api('/api/whoami-v2', old);
   assert.equal(stale.status, 401, 'a token signed by a removed key fails, even though it was cached');
-  assert.match(gw.stderr(), /key set changed: added .*removed/);
+  await gw.waitLog(/key set changed: added .*removed/);
 });
 
 test('with the IdP down, cached keys keep working until the staleness bound, then a clear 503', async () => {

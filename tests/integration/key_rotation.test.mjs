@@ -138,7 +138,7 @@ test('(a) the audit signing key: the head signed by both, later checkpoints by t
   assert.ok(ev, `a keys.rotated event:\n${gw.stderr().slice(-2000)}`);
   assert.deepEqual([ev.details.from, ev.details.to, ev.details.trigger], [[oldId], [newId], 'sighup']);
   assert.ok(!JSON.stringify(ev).includes('PRIVATE'), 'no key material in the event');
-  assert.match(gw.stderr(), new RegExp(`audit signing key ${newId} in use by 2 streams`));
+  await gw.waitLog(new RegExp(`audit signing key ${newId} in use by 2 streams`));
 
   for (let i = 0; i < 6; i++) await forwardedAssertion(); // past checkpoint_every: a checkpoint of new events
   for (const name of streams()) {

@@ -194,7 +194,7 @@ test('shadow mode: a candidate policy decides beside the live one; disagreements
   const rid = res.headers.get('x-request-id');
   const alice = await idp.token('alice');
   assert.equal((await fetch(`${shadowGw.url}/api/models/acme/bert`, { headers: { Authorization: `Bearer ${alice}` } })).status, 200);
-  assert.match(shadowGw.stderr(), new RegExp(`shadow: ${rid} GET /api/models/acme/bert: live allow by orgs\\.acme\\.members\\[2\\], candidate deny`));
+  await shadowGw.waitLog(new RegExp(`shadow: ${rid} GET /api/models/acme/bert: live allow by orgs\\.acme\\.members\\[2\\], candidate deny`));
   await shadowGw.stop();
   const event = JSON.parse(pg2.psql(`select canonical from audit_event where request_id = '${rid}' and kind = 'request'`));
   assert.equal(event.details.shadow_effect, 'deny');

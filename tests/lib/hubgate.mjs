@@ -176,6 +176,15 @@ export async function startHubgate(opts = {}) {
     dir,
     config: cfg,
     stderr: () => captures.err.text(),
+    /** Resolves stderr once it matches `re`; throws after `ms`. Output is read between turns of
+     *  the event loop, so a line logged during a synchronous call (psql) is only seen after an
+     *  await: assert on a log line through this, not on stderr() right after such a call. */
+    async waitLog(re, ms = 10000) {
+      for (const end = Date.now() + ms; !re.test(captures.err.text()); await sleep(50)) {
+        if (Date.now() > end) throw new Error(`no log line matching ${re} within ${ms} ms\n${captures.err.tail()}`);
+      }
+      return captures.err.text();
+    },
     stdout: () => captures.out.text(),
     output: () => `${captures.err.text()}${captures.out.text()}`,
     exited: proc.exited.then(exitStatus),
