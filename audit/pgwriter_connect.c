@@ -23,6 +23,36 @@ static int ok_result(PGresult *r)
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/* The head of stream `id` recorded by its last archive into res (head_seq, head_hash), if it
+ * has one and the database has audit_archive. Returns 0, or -1 with res->err set. */
+static int archived_head(PGconn *conn, const char *id, pgw_conn_result_t *res)
+{
+    PGresult *r = PQexec(conn, "SELECT to_regclass('audit_archive') IS NOT NULL");
+    int ok = ok_result(r) && PQntuples(r) == 1;
+    int has = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    if (!ok)
+        aud_db_oneline(res->err, sizeof(res->err), "reading the chain head: ",
+                       PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok || !has)
+        return ok ? 0 : -1;
+    const char *v[1] = {id};
+    r = PQexecParams(conn,
+                     "SELECT last_seq, last_hash FROM audit_archive WHERE stream_id = $1::bigint "
+                     "ORDER BY last_seq DESC LIMIT 1",
+                     1, NULL, v, NULL, NULL, 1);
+    int rc = ok_result(r) ? 0 : -1;
+    if (rc != 0)
+        aud_db_oneline(res->err, sizeof(res->err),
+                       "reading the stream's last archive: ", PQresultErrorMessage(r));
+    else if (PQntuples(r) == 1 && PQgetlength(r, 0, 1) == AUD_HASH_BYTES) {
+        res->head_seq = (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, 0, 0));
+        memcpy(res->head_hash, PQgetvalue(r, 0, 1), AUD_HASH_BYTES);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Who holds the stream's lock, as one line; and whether it is a dead predecessor of this
  * process (same host, pid gone or equal to ours: a restarted container) or our own previous
  * session, which may then be ended. */
@@ -210,6 +240,11 @@ void pgw_connect(aud_writer_t *w, int prev_pid, pgw_conn_result_t *res)
     res->cp_seq = (int64_t)aud_rd64((const unsigned char *)PQgetvalue(r, 0, 2));
     PQclear(r);
     r = NULL;
+    /* No event left: a new stream, or one whose every event was archived (`hubgate audit
+     * archive` detached their partitions, schema 008). The chain goes on from the last
+     * archive's seq and hash, never from the genesis again. */
+    if (res->head_seq == 0 && archived_head(conn, obj, res) != 0)
+        goto fail;
     /* Before anything is written on this connection: the month's partition, and those ahead. */
     pgw_partitions_on_connect(conn, w->stream);
     if (PQsetnonblocking(conn, 1) != 0) {

@@ -9,16 +9,17 @@
 // anchor and name it, and an event deleted after it still fails. Two more take the month's
 // partition away before a gateway starts: in spool mode its inserts fail and are spooled until
 // the partition can be made, which the writer's reconnection then does; in strict mode it does
-// not start (it cannot record its start) until the partition can be made. A last one cuts the
+// not start (it cannot record its start) until the partition can be made. Another cuts the
 // month's partition short under a running strict gateway: 503, the batch held, and written by
-// the reconnection that makes the partition.
+// the reconnection that makes the partition. A last one archives every event of a stream and
+// starts its gateway again: the chain goes on from the archive, not from the genesis.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
-import { REPO, startStack, mintToken, runHubgate, makeTempDir, sleep } from '../lib/harness.mjs';
+import { REPO, startStack, mintToken, runHubgate, makeTempDir, sleep, waitForRow } from '../lib/harness.mjs';
 
 const AT007 = path.join(REPO, 'tests', 'fixtures', 'db', 'at-007.sql');
 const AT007_INFO = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'db', 'at-007.json'), 'utf8'));
@@ -358,6 +359,57 @@ test('strict mode, the partition gone under a running gateway: 503, the batch he
   const v = await runHubgate(['audit', 'verify', '--database', url, '--json']);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.equal(JSON.parse(v.stdout).events, Number(q('select count(*) from audit_event')));
+});
+
+test('a stream whose every event was archived goes on after them when its gateway starts again, never from the genesis', async (t) => {
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
+  pg.psql('create database whole', { db: 'postgres' });
+  const q = (sql) => pg.psql(sql, { db: 'whole' });
+  const url = pg.url.replace(/\/hubgate$/, '/whole');
+  const dir = makeTempDir('whole');
+  assert.equal((await runHubgate(['db', 'migrate', '--database', url])).code, 0);
+  await sleep(1100); // past audit_event_before_008's bound
+  const month = monthPartition();
+  const config = () => ({ database: url, audit: { stream: 'gw-whole', checkpoint_seconds: 1 } });
+  const alice = await idp.token('alice');
+  const bert = (gw) => fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
+  const first = await gateway({ migrate: false, policy: POLICY, config: config() });
+  const res = await bert(first);
+  assert.equal(res.status, 200);
+  await waitForRow(pg, `select 1 from audit_event where request_id = '${res.headers.get('x-request-id')}' and kind = 'completion'`, { db: 'whole' });
+
+  // The month cut short now (as an owner could) and its part so far named as a past month's
+  // partition, so that \`audit archive\` takes it as it takes a month that is over: it holds
+  // every event of the stream. The idle gateway signs a checkpoint after the cut, then dies
+  // (kill -9: no event after the cut).
+  const lo = /^FOR VALUES FROM \('([^']+)'\)/.exec(q(`select pg_get_expr(relpartbound, oid) from pg_class where relname = '${month}'`))[1];
+  const cut = q('select now()');
+  q(`begin; alter table audit_event detach partition ${month}; alter table ${month} rename to audit_event_2000_01;
+     alter table audit_event attach partition audit_event_2000_01 for values from ('${lo}') to ('${cut}'); commit`);
+  assert.equal(q('select count(*) from hubgate_audit_partitions(1)'), '1', 'the month from the cut on');
+  await waitForRow(pg, `select 1 from audit_checkpoint where ts > '${cut}'`, { db: 'whole' });
+  await first.kill9();
+  const [last, lastHash] = q(`select seq, encode(hash, 'hex') from audit_event order by seq desc limit 1`).split('|');
+  assert.equal(q(`select count(*) from audit_event where ts >= '${cut}'`), '0');
+
+  const key = path.join(dir, 'export.pem');
+  assert.equal((await runHubgate(['keygen', '--out', key, '--pubout', `${key}.pub`])).code, 0);
+  for (const m of ['before-008', '2000-01']) {
+    const a = await runHubgate(['audit', 'archive', '--database', url, '--month', m, '--out', path.join(dir, m), '--key', key, '--detach']);
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+  }
+  assert.equal(q('select count(*) from audit_event'), '0', 'every event archived');
+  assert.equal(q(`select last_seq || ' ' || encode(last_hash, 'hex') from audit_archive where stream_id is not null`), `${last} ${lastHash}`);
+
+  const again = await gateway({ migrate: false, policy: POLICY, config: config() });
+  assert.match(again.stderr(), new RegExp(`stream gw-whole: writing at seq ${last} `));
+  assert.equal((await bert(again)).status, 200);
+  assert.equal(await again.stop(), 0);
+  assert.equal(q(`select seq || ' ' || encode(prev_hash, 'hex') from audit_event order by seq limit 1`), `${Number(last) + 1} ${lastHash}`,
+    'the chain goes on from the archive\'s last seq and hash');
+  const v = await runHubgate(['audit', 'verify', '--database', url]);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, new RegExp(`^stream gw-whole: \\d+ events \\(seq ${Number(last) + 1}\\.\\.\\d+\\).*, seq 1\\.\\.${last} archived `, 'm'));
 });
 
 test('audit archive: help, bad arguments and an unreachable database, each in one line', async () => {

@@ -110,12 +110,12 @@ export async function mintToken(gw, bearer, { name, scope = 'write', expires_day
 }
 
 /**
- * Runs `sql` on pg until it returns something (audit rows of refusals and completions are
+ * Runs `sql` on pg (its database `db`, else the default) until it returns something (audit rows of refusals and completions are
  * written after the answer); resolves that. Throws `no <what>` after `tries` × `ms`.
  */
-export async function waitForRow(pg, sql, { what = `row for ${sql}`, tries = 100, ms = 50 } = {}) {
+export async function waitForRow(pg, sql, { what = `row for ${sql}`, tries = 100, ms = 50, db } = {}) {
   for (let i = 0; i < tries; i++) {
-    const row = pg.psql(sql);
+    const row = pg.psql(sql, db ? { db } : undefined);
     if (row) return row;
     await sleep(ms);
   }
