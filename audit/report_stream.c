@@ -587,9 +587,10 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         memset(&start, 0, sizeof(start));
         start.seq = anchor.seq;
         memcpy(start.hash, anchor.hash, AUD_HASH_BYTES);
-        if (head < anchor.seq)
-            head = anchor.seq;
     }
+    /* (a stream with every event archived has its head there, not at 0) */
+    if (head < anchor.seq)
+        head = anchor.seq;
 
     int64_t min_end = span[1] >= 0 ? span[1] : start.seq;
     char minseq[24];

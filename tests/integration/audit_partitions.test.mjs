@@ -387,7 +387,7 @@ test('a stream whose every event was archived goes on after them when its gatewa
   q(`begin; alter table audit_event detach partition ${month}; alter table ${month} rename to audit_event_2000_01;
      alter table audit_event attach partition audit_event_2000_01 for values from ('${lo}') to ('${cut}'); commit`);
   assert.equal(q('select count(*) from hubgate_audit_partitions(1)'), '1', 'the month from the cut on');
-  await waitForRow(pg, `select 1 from audit_checkpoint where ts > '${cut}'`, { db: 'whole' });
+  await waitForRow(pg, `select 1 from audit_checkpoint where ts > '${cut}' having count(*) >= 2`, { db: 'whole' });
   await first.kill9();
   const [last, lastHash] = q(`select seq, encode(hash, 'hex') from audit_event order by seq desc limit 1`).split('|');
   assert.equal(q(`select count(*) from audit_event where ts >= '${cut}'`), '0');
@@ -400,6 +400,20 @@ test('a stream whose every event was archived goes on after them when its gatewa
   }
   assert.equal(q('select count(*) from audit_event'), '0', 'every event archived');
   assert.equal(q(`select last_seq || ' ' || encode(last_hash, 'hex') from audit_archive where stream_id is not null`), `${last} ${lastHash}`);
+  // With no event left, verify and a report between two checkpoints of the quiet time after the
+  // cut (both at the archived head) find nothing missing.
+  const quiet = await runHubgate(['audit', 'verify', '--database', url]);
+  assert.equal(quiet.code, 0, quiet.stdout + quiet.stderr);
+  const afterCut = q(`select to_char(max(ts) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from audit_checkpoint`);
+  const from = q(`select to_char(min(ts) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from audit_checkpoint where ts > '${cut}'`);
+  const rdir = path.join(dir, 'quiet');
+  const rq = await runHubgate(['report', 'soc2', '--database', url, '--from', from, '--to', afterCut, '--out', rdir, '--key', key]);
+  assert.equal(rq.code, 0, rq.stdout + rq.stderr);
+  const rqv = await runHubgate(['report', 'verify', rdir, ...keyFiles(q, dir), '--pubkey', `${key}.pub`]);
+  assert.equal(rqv.code, 0, rqv.stdout + rqv.stderr);
+  const quietReport = JSON.parse(fs.readFileSync(path.join(rdir, 'report.json'), 'utf8')).integrity;
+  assert.deepEqual([quietReport.complete, quietReport.streams[0].start.seq, quietReport.streams[0].end.seq, quietReport.streams[0].verification.problems],
+    [true, Number(last), Number(last), []], JSON.stringify(quietReport));
 
   const again = await gateway({ migrate: false, policy: POLICY, config: config() });
   assert.match(again.stderr(), new RegExp(`stream gw-whole: writing at seq ${last} `));
