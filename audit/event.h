@@ -63,7 +63,8 @@
     X(DEVICE_APPROVED, "device.approved")                                                          \
     X(DEVICE_DENIED, "device.denied")                                                              \
     X(DIRECTORY_CHANGED, "directory.changed") /* SCIM */                                           \
-    X(KEYS_ROTATED, "keys.rotated")           /* SIGHUP: one of hubgate's own keys */
+    X(KEYS_ROTATED, "keys.rotated")           /* SIGHUP: one of hubgate's own keys */              \
+    X(STREAM_RETIRED, "stream.retired")       /* hubgate audit retire: a stream's last event */
 
 typedef enum {
 #define AUD_KIND_ENUM(name, text) AUD_KIND_##name,

@@ -53,6 +53,38 @@ static int archived_head(PGconn *conn, const char *id, pgw_conn_result_t *res)
     return rc;
 }
 
+/* A retired stream (`hubgate audit retire`, schema 009) takes no more events: res->cls is
+ * PGW_CONN_FATAL with the reason. Returns 0 (not retired, or a database before 009), or -1 with
+ * res->err set. */
+static int refuse_retired(PGconn *conn, const char *stream, const char *id,
+                          pgw_conn_result_t *res)
+{
+    const char *v[1] = {id};
+    PGresult *r = exec_params(conn,
+                              "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', "
+                              "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), retired_by FROM "
+                              "audit_stream_retired WHERE stream_id = $1::bigint",
+                              1, v);
+    int rc = 0;
+    if (!ok_result(r)) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (!state || strcmp(state, "42P01") != 0) { /* 42P01: before schema 009 */
+            aud_db_oneline(res->err, sizeof(res->err), "reading audit_stream_retired: ",
+                           PQresultErrorMessage(r));
+            rc = -1;
+        }
+    } else if (PQntuples(r) == 1) {
+        cmn_errf(res->err, sizeof(res->err),
+                 "stream %s was retired at seq %s on %s by %s (hubgate audit retire): it takes no "
+                 "more events; give this instance another audit.stream",
+                 stream, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+        res->cls = PGW_CONN_FATAL;
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Who holds the stream's lock, as one line; and whether it is a dead predecessor of this
  * process (same host, pid gone or equal to ours: a restarted container) or our own previous
  * session, which may then be ended. */
@@ -202,6 +234,10 @@ void pgw_connect(aud_writer_t *w, int prev_pid, pgw_conn_result_t *res)
         usleep(100 * 1000);
     }
 
+    if (refuse_retired(conn, w->stream, obj, res) != 0) {
+        cmn_buf_free(&pem);
+        goto fail;
+    }
     /* A key this stream has not seen is registered before anything is signed with it. */
     if (other_key) {
         const char *kv[3] = {obj, kid, pem.data};

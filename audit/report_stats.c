@@ -69,7 +69,7 @@ struct aud_report_stats {
 
 static const char *const every_org_kinds[] = {
     "policy.loaded", "policy.rejected", "gateway.started", "gateway.stopped",
-    "keys.changed",  "audit.spooled",   "keys.rotated"};
+    "keys.changed",  "audit.spooled",   "keys.rotated",   "stream.retired"};
 
 int aud_report_kind_concerns_every_org(const char *kind)
 {

@@ -501,6 +501,42 @@ static int read_anchor(PGconn *db, const char *id, anchor_t *a, char *err, size_
     return 0;
 }
 
+/* The stream's retirement (audit_stream_retired, schema 009): the seq of its stream.retired
+ * event, the stream's last. seq 0: not retired. */
+typedef struct {
+    int64_t seq;
+    char at[28];
+    char by[64];
+} retired_t;
+
+static int read_retired(PGconn *db, const char *id, retired_t *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    PGresult *r = aud_db_rows(db, "SELECT to_regclass('audit_stream_retired') IS NOT NULL", 0,
+                              NULL, 0, "reading retirements", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    int have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!have)
+        return 0;
+    const char *p[1] = {id};
+    r = aud_db_rows(db,
+                    "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), retired_by FROM audit_stream_retired "
+                    "WHERE stream_id = $1::bigint",
+                    1, p, 0, "reading retirements", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    if (PQntuples(r) == 1) {
+        t->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(t->at, sizeof(t->at), "%s", PQgetvalue(r, 0, 1));
+        snprintf(t->by, sizeof(t->by), "%s", PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+    return 0;
+}
+
 int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *pem,
                    const char *key_id, json_t *integrity, char *err, size_t errlen)
 {
@@ -551,12 +587,24 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
     s.span_first = span[0];
     s.span_last = span[1];
 
+    /* A retired stream ends at its stream.retired event (R): the period's start is taken
+     * below R, so that the event is listed and proves the end; once R itself is archived, the
+     * stream has nothing more to prove and is left out. */
+    retired_t retired;
+    anchor_t anchor;
+    if ((rc = read_retired(c->db, id, &retired, err, errlen)) ||
+        (rc = read_anchor(c->db, id, &anchor, err, errlen)))
+        goto out;
+    if (retired.seq > 0 && anchor.seq >= retired.seq)
+        goto out;
+
     /* The checkpoints around the period: the database's, then the auditor's files'. */
     rpt_cp_t before[2 * RPT_FILE_CANDIDATES + 2], after[2 * RPT_FILE_CANDIDATES + 2];
     size_t nb = 0, na = 0;
     char first[24];
-    snprintf(first, sizeof(first), "%lld", (long long)span[0]);
-    const char *pb[3] = {id, from, span[0] >= 0 ? first : NULL};
+    int64_t below = span[0] >= 0 ? span[0] : retired.seq > 0 ? retired.seq : -1;
+    snprintf(first, sizeof(first), "%lld", (long long)below);
+    const char *pb[3] = {id, from, below >= 0 ? first : NULL};
     if ((rc = db_checkpoints(&s,
                              "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint WHERE "
                              "stream_id = $1::bigint AND ts <= $2::timestamptz AND ($3::bigint IS "
@@ -569,7 +617,7 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         sig_check(&s, &before[nb]);
         nb++;
     }
-    long bi = rpt_choose_start(before, nb, o->from_us, span[0]);
+    long bi = rpt_choose_start(before, nb, o->from_us, below);
     rpt_cp_t start;
     memset(&start, 0, sizeof(start));
     if (bi >= 0)
@@ -578,9 +626,6 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         aud_chain_genesis(name, start.hash);
     /* Events up to the stream's last archive are no longer in the database: a start before it
      * becomes the archive's anchor, which its export proves (report verify names it). */
-    anchor_t anchor;
-    if ((rc = read_anchor(c->db, id, &anchor, err, errlen)))
-        goto out;
     int archived = anchor.seq > 0 && start.seq < anchor.seq;
     if (archived) {
         bi = -1;
@@ -608,6 +653,22 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         na++;
     }
     long ai = rpt_choose_end(after, na, o->to_us, min_end);
+    if (ai < 0 && retired.seq > 0 && na < sizeof(after) / sizeof(*after)) {
+        /* No checkpoint after the period: the one over the retirement closes it, since no
+         * event follows (report verify accepts it for that reason only). */
+        char rs[24];
+        snprintf(rs, sizeof(rs), "%lld", (long long)retired.seq);
+        const char *pr[2] = {id, rs};
+        size_t before_na = na;
+        if ((rc = db_checkpoints(&s,
+                                 "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoint "
+                                 "WHERE stream_id = $1::bigint AND seq = $2::bigint ORDER BY ts "
+                                 "LIMIT 1",
+                                 pr, 2, after, &na, err, errlen)))
+            goto out;
+        if (na > before_na && after[before_na].sig_ok == 1)
+            ai = (long)before_na;
+    }
     int64_t end_seq = ai >= 0 ? after[ai].seq : head;
 
     /* The database's checkpoints inside the range must name the chain's hashes. */
@@ -700,6 +761,10 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
         (json_int_t)db_cps_in_range, "file_checkpoints_in_range", (json_int_t)s.file_checked,
         "file_lines", (json_int_t)(s.fs ? s.fs->lines : 0), "problems", s.problems,
         "problems_total", (json_int_t)s.nproblems, "complete", complete);
+    if (entry && retired.seq > 0)
+        json_object_set_new(entry, "retired",
+                            json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)retired.seq, "at",
+                                      retired.at, "by", retired.by));
     if (!entry || json_array_append_new(integrity, entry) != 0) {
         cmn_errf(err, errlen, "out of memory");
         rc = CMN_ERR_NOMEM;

@@ -257,6 +257,8 @@ void aud_report_verify_print_text(const aud_report_verify_result_t *r, FILE *out
         if (s->archived_manifest[0])
             fprintf(out, ", seq 1..%lld archived %s (export manifest sha256 %s)",
                     (long long)s->start_seq, s->archived_at, s->archived_manifest);
+        if (s->retired)
+            fprintf(out, ", retired at seq %lld", (long long)s->end_seq);
         fprintf(out, ": %s\n", s->problems ? "FAILED" : "ok");
     }
     for (size_t i = 0; i < r->n_problems; i++)
@@ -292,7 +294,7 @@ void aud_report_verify_print_json(const aud_report_verify_result_t *r, FILE *out
     for (size_t i = 0; i < r->n_streams; i++) {
         const aud_report_verify_stream_t *s = &r->streams[i];
         json_array_append_new(
-            streams, json_pack("{s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "stream",
+            streams, json_pack("{s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:b}", "stream",
                                s->name, "start_seq", (json_int_t)s->start_seq, "end_seq",
                                s->end_seq >= 0 ? json_integer(s->end_seq) : json_null(), "events",
                                (json_int_t)s->events, "whole", (json_int_t)s->whole, "hidden",
@@ -302,7 +304,8 @@ void aud_report_verify_print_json(const aud_report_verify_result_t *r, FILE *out
                                s->archived_manifest[0]
                                    ? json_pack("{s:s, s:s}", "manifest_sha256",
                                                s->archived_manifest, "at", s->archived_at)
-                                   : json_null()));
+                                   : json_null(),
+                               "retired", s->retired));
     }
     for (size_t i = 0; i < r->n_problems; i++)
         json_array_append_new(problems, problem_json(&r->problems[i]));

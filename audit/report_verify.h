@@ -69,6 +69,9 @@ typedef struct {
      * "" when the start is the genesis or a signed checkpoint. */
     char archived_manifest[64 + 1];
     char archived_at[28];
+    /* The stream was retired (`hubgate audit retire`): the end checkpoint, signed before the
+     * period's end, signs its stream.retired event, after which it has no event. */
+    int retired;
 } aud_report_verify_stream_t;
 
 typedef struct {

@@ -378,6 +378,10 @@ static void check_bound(rvf_ctx_t *v, rvf_stream_t *s, const aud_checkpoint_t *c
     }
     if (end ? cp->ts_us >= v->r->to_us : cp->ts_us <= v->r->from_us)
         return;
+    if (end) {
+        s->end_early = 1; /* judged once the events are read */
+        return;
+    }
     char ts[28];
     aud_time_format(cp->ts_us, ts);
     rvf_stream_problem(v, s, "checkpoint_period", 0, cp->seq,

@@ -195,6 +195,7 @@ static void seq_line(rvf_ctx_t *v, const rvf_batch_t *b, const rvf_line_t *r, in
     rvf_seq_file_checkpoints(v, s, r->seq, lineno, r->computed);
     memcpy(s->head, holds ? r->computed : r->hash, AUD_HASH_BYTES);
     s->next_seq = r->seq + 1;
+    s->last_retired = holds && !r->hidden && r->kind && strcmp(r->kind, "stream.retired") == 0;
     if (r->hidden)
         seq_hidden(v, s, r, lineno);
     else
@@ -237,6 +238,21 @@ void rvf_seq_finish(rvf_ctx_t *v)
                 "end checkpoint signed %s…: the events differ from those written",
                 aud_chain_hash_short(s->head, a), (long long)s->end.seq,
                 aud_chain_hash_short(s->end.hash, b));
+        }
+        if (!s->end_early)
+            continue;
+        /* An end signed before the period's end proves the rest of the period only when what
+         * it signs is the stream's retirement, after which no event can follow. */
+        if (last == s->end.seq && s->last_retired) {
+            s->out->retired = 1;
+        } else {
+            char ts[28];
+            aud_time_format(s->end.ts_us, ts);
+            rvf_stream_problem(v, s, "checkpoint_period", 0, s->end.seq,
+                               "the end checkpoint (seq %lld) was signed at %s, before the "
+                               "period's end, and what it signs is not the stream's retirement: "
+                               "events after it in the period would not be proven",
+                               (long long)s->end.seq, ts);
         }
     }
 }

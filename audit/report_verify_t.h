@@ -50,6 +50,9 @@ typedef struct {
     int genesis; /* RVF_START_GENESIS, RVF_START_ARCHIVED or 0 (a signed checkpoint) */
     aud_checkpoint_t start, end;
     int has_end;
+    int end_early;    /* the end checkpoint was signed before the period's end: it holds only
+                         when it signs the stream's retirement (rvf_seq_finish) */
+    int last_retired; /* the last line taken was this stream's whole stream.retired event */
     int64_t next_seq;                        /* the seq the next line must have */
     unsigned char head[AUD_HASH_BYTES];      /* the hash at next_seq - 1 */
     int64_t gap_line, gap_expected, gap_seq; /* a seq skipped at gap_line, not yet reported */

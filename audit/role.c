@@ -114,7 +114,9 @@ static const char check_sql[] =
     "  ('refresh_token', 'token'), ('directory_user', 'token'), ('directory_group', 'token'), "
     "  ('directory_member', 'membership'), ('schema_migration', 'migration'), "
     /* schema 008: the archive record is read (reports), never written by a gateway */
-    "  ('audit_archive', 'readonly')), "
+    "  ('audit_archive', 'readonly'), "
+    /* schema 009: a retirement is read (the writer refuses a retired stream), never written */
+    "  ('audit_stream_retired', 'readonly')), "
     /* the columns a gateway updates: a revocation, a token's last use, a session's end, a
      * device grant's polls and decision, a refresh token's use */
     "cols(name, col) AS (VALUES ('access_token', 'revoked_at'), ('access_token', 'last_used_at'), "

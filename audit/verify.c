@@ -230,6 +230,8 @@ void aud_verify_print_text(const aud_verify_report_t *r, FILE *out)
         if (s->archived_seq)
             fprintf(out, ", seq 1..%lld archived %s (export manifest sha256 %s)",
                     (long long)s->archived_seq, s->archived_at, s->archived_manifest);
+        if (s->retired_seq)
+            fprintf(out, ", retired at seq %lld on %s", (long long)s->retired_seq, s->retired_at);
         fprintf(out, ": %s\n", s->problems ? "FAILED" : "ok");
     }
     for (size_t i = 0; i < r->n_problems; i++) {
@@ -284,7 +286,7 @@ void aud_verify_print_json(const aud_verify_report_t *r, FILE *out)
             json_array_append_new(keys, json_string(k));
         json_array_append_new(
             streams,
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "stream", s->name,
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "stream", s->name,
                       "events", (json_int_t)s->events, "first_seq", (json_int_t)s->first_seq,
                       "last_seq", (json_int_t)s->last_seq, "checkpoints",
                       (json_int_t)s->checkpoints, "file_checkpoints",
@@ -294,7 +296,11 @@ void aud_verify_print_json(const aud_verify_report_t *r, FILE *out)
                       s->archived_seq
                           ? json_pack("{s:I, s:s, s:s}", "to_seq", (json_int_t)s->archived_seq,
                                       "at", s->archived_at, "manifest_sha256", s->archived_manifest)
-                          : json_null()));
+                          : json_null(),
+                      "retired",
+                      s->retired_seq ? json_pack("{s:I, s:s}", "seq", (json_int_t)s->retired_seq,
+                                                 "at", s->retired_at)
+                                     : json_null()));
     }
     for (size_t i = 0; i < r->n_problems; i++)
         json_array_append_new(problems, problem_json(&r->problems[i]));

@@ -67,6 +67,9 @@ typedef struct {
     int64_t archived_seq;
     char archived_at[28];           /* RFC 3339, the last archive's */
     char archived_manifest[64 + 1]; /* its export's manifest.json SHA-256 */
+    /* retired at this seq (`hubgate audit retire`, audit_stream_retired); 0: not retired */
+    int64_t retired_seq;
+    char retired_at[28];
     size_t problems;             /* found in this stream (all, not only those kept) */
 } aud_stream_report_t;
 

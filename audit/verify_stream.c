@@ -220,6 +220,51 @@ static int read_anchor(vfy_ctx_t *v, const char *id, int64_t *seq,
     return 0;
 }
 
+/* A retired stream (audit_stream_retired, schema 009): its row must name its last event, a
+ * stream.retired event with the row's hash (unless archived), and no event may follow. */
+static int check_retired(vfy_ctx_t *v, const char *id, int64_t last, int64_t anchor, char *err,
+                         size_t errlen)
+{
+    aud_stream_report_t *sr = v->sr;
+    PGresult *res = aud_db_rows(v->db, "SELECT to_regclass('audit_stream_retired') IS NOT NULL",
+                                0, NULL, 0, "reading retirements", err, errlen);
+    if (!res)
+        return CMN_ERR_DB;
+    int have = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!have)
+        return 0;
+    const char *sv[1] = {id};
+    res = aud_db_rows(v->db,
+                      "SELECT r.seq::text, r.hash = e.hash, e.kind, e.seq IS NULL, "
+                      "to_char(r.retired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                      "FROM audit_stream_retired r LEFT JOIN audit_event e ON e.stream_id = "
+                      "r.stream_id AND e.seq = r.seq WHERE r.stream_id = $1::bigint",
+                      1, sv, 0, "reading retirements", err, errlen);
+    if (!res)
+        return CMN_ERR_DB;
+    if (PQntuples(res) == 1) {
+        int64_t seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        sr->retired_seq = seq;
+        snprintf(sr->retired_at, sizeof(sr->retired_at), "%s", PQgetvalue(res, 0, 4));
+        int missing = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        if (last > seq)
+            vfy_problem(v, sr->name, seq + 1, "", "after_retirement",
+                        "the stream was retired at seq %lld, but it goes on to seq %lld: events "
+                        "were added after its retirement",
+                        (long long)seq, (long long)last);
+        else if (missing ? seq > anchor
+                         : strcmp(PQgetvalue(res, 0, 2), "stream.retired") != 0 ||
+                               strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+            vfy_problem(v, sr->name, seq, missing ? "" : PQgetvalue(res, 0, 2), "retirement",
+                        "audit_stream_retired names seq %lld, which is not the stream's "
+                        "stream.retired event: the record or the event was altered",
+                        (long long)seq);
+    }
+    PQclear(res);
+    return 0;
+}
+
 static int cmp_cp(const void *a, const void *b)
 {
     const vfy_cp_t *x = a, *y = b;
@@ -406,6 +451,7 @@ int vfy_stream_run(vfy_ctx_t *v, const char *id, const char *name, const char *p
     sr->unsigned_tail = last - (sr->last_signed_seq < anchor ? anchor : sr->last_signed_seq);
     if (sr->unsigned_tail < 0)
         sr->unsigned_tail = 0;
+    rc = check_retired(v, id, last, anchor, err, errlen);
 out:
     PQclear(res);
     aud_keyring_free(&v->keys);

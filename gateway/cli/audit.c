@@ -1,6 +1,7 @@
 #include "gateway/cli/audit.h"
 #include "gateway/cli/cli.h"
 #include "gateway/cli/audit_keys.h"
+#include "gateway/cli/audit_retire.h"
 
 #include "audit/archive.h"
 #include "audit/verify.h"
@@ -30,8 +31,9 @@ static const char usage_audit[] =
     "       hubgate audit checkpoints export --database URL --out FILE [--stream NAME]\n"
     "                                        [--since T] [--pubkey FILE]... [--force]\n"
     "       hubgate audit archive --database URL --month YYYY-MM|before-008 --out DIR ...\n"
+    "       hubgate audit retire --database URL --stream NAME --key FILE ...\n"
     "(hubgate audit keys --help, hubgate audit checkpoints export --help, hubgate audit\n"
-    "archive --help for theirs.)\n"
+    "archive --help, hubgate audit retire --help for theirs.)\n"
     "\n"
     "Recomputes every stream's hash chain and checks every signed checkpoint, in one snapshot\n"
     "of the database (gateways may keep writing). Detects modified, deleted, inserted and\n"
@@ -297,6 +299,7 @@ int gw_cli_audit(int argc, char **argv)
         {"keys", gw_cli_audit_keys},
         {"checkpoints", gw_cli_audit_checkpoints},
         {"archive", cmd_archive},
+        {"retire", gw_cli_audit_retire},
     };
     return gw_cli_dispatch("audit", usage_audit, cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }
