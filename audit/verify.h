@@ -22,6 +22,10 @@
  * archive's export, not here; one at that seq must sign the recorded hash. An event missing
  * after it is "deleted" as ever.
  *
+ * Retirement (schema 009, audit/retire.h): a retired stream's audit_stream_retired row must
+ * name its stream.retired event and that event's hash ("retirement"), and no event may follow
+ * it ("after_retirement").
+ *
  * Keys: with pinned public keys (--pubkey), a checkpoint counts only when a pinned key signed
  * it: keys stored in the database then prove nothing, since whoever can edit the log can add
  * a key. Without, the keys registered in the database for the stream are used, and the report

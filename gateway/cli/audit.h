@@ -10,8 +10,9 @@
 int gw_cli_keygen(int argc, char **argv);
 
 /* Runs `hubgate audit SUBCOMMAND ARGS…`; argv[0] is the subcommand (main passes argc - 2,
- * argv + 2). Subcommands: verify, and archive (audit/archive.h: exit 0 done, 1 refused or
- * failed with nothing detached, 2 bad usage). verify returns the exit status: 0 every chain and signature holds;
+ * argv + 2). Subcommands: verify, keys, checkpoints, archive (audit/archive.h: exit 0 done, 1
+ * refused or failed with nothing detached, 2 bad usage) and retire (audit_retire.h). verify
+ * returns the exit status: 0 every chain and signature holds;
  * 1 verification found a problem (first one: stream, seq, kind); 2 bad usage; 3 the
  * verification could not run (database unreachable, unreadable key or checkpoint file).
  * Blocks (network, disk). */

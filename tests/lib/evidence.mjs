@@ -57,7 +57,7 @@ export const signCheckpoint = (cp, pemKey) => crypto.sign(null, Buffer.from(chec
 // manifest (their content is the generator's, tested by evidence.report). Tests use this to
 // check `hubgate report verify` independently of the generator.
 
-export const GLOBAL_KINDS = ['policy.loaded', 'policy.rejected', 'gateway.started', 'gateway.stopped', 'keys.changed', 'keys.rotated', 'audit.spooled'];
+export const GLOBAL_KINDS = ['policy.loaded', 'policy.rejected', 'gateway.started', 'gateway.stopped', 'keys.changed', 'keys.rotated', 'audit.spooled', 'stream.retired'];
 
 // RFC 3339 with six fractional digits, from a Date (millisecond precision).
 export const isoMicro = (d) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
