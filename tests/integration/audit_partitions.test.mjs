@@ -74,8 +74,9 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
   assert.equal(m.code, 0, m.stdout + m.stderr);
   assert.deepEqual(m.stdout.trim().split('\n'), [
     'applied 008_audit_partitions.sql',
+    'applied 009_stream_retirement.sql',
     ...[0, 1, 2, 3].map((i) => `created partition ${monthPartition(i)}`),
-    'database is up to date: 8 migrations (1 applied now)',
+    'database is up to date: 9 migrations (2 applied now)',
   ]);
   assert.equal(q(`select relkind from pg_class where relname = 'audit_event'`), 'p');
   assert.equal(q(`select count(*) from audit_event where tableoid = 'audit_event_before_008'::regclass`), oldCount, 'every old event is in the attached table');

@@ -50,6 +50,7 @@ const GATEWAY_PRIVILEGES = [
   ...AUDIT_TABLES.flatMap((t) => [`${t}:INSERT`, `${t}:SELECT`]),
   'schema_migration:SELECT',
   'audit_archive:SELECT', // schema 008: read for the reports it serves, written only by an archival
+  'audit_stream_retired:SELECT', // schema 009: read (a retired stream is refused), written only by audit retire
 ].sort();
 
 // The layout every migration must leave: hubgate_owner has no member and owns every table,
@@ -64,7 +65,7 @@ function assertLayout(pg, db) {
   assert.equal(pg.psql(`select pg_get_userbyid(proowner) from pg_proc where proname = 'hubgate_append_only'`, { db }), 'hubgate_owner');
   assert.deepEqual(privileges(pg, 'hubgate_gateway', db), GATEWAY_PRIVILEGES);
   assert.deepEqual(privileges(pg, 'hubgate_auditor', db),
-    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'directory_user', 'directory_group', 'directory_member', 'schema_migration', 'audit_archive'].map((t) => `${t}:SELECT`).sort());
+    [...AUDIT_TABLES, 'access_token', 'login_session', 'device_grant', 'refresh_token', 'directory_user', 'directory_group', 'directory_member', 'schema_migration', 'audit_archive', 'audit_stream_retired'].map((t) => `${t}:SELECT`).sort());
   assert.equal(pg.psql(`select rolcanlogin from pg_roles where rolname = 'hubgate_migrator'`, { db }), 'f', 'hubgate_migrator exists and cannot log in');
 }
 
