@@ -684,10 +684,15 @@ static void integrity(rpt_sink_t *o, const json_t *r)
                             json_string_value(json_object_get(st, "ts")));
         rpt_sink_puts(o, "</td><td>");
         const json_t *en = json_object_get(s, "end");
+        const json_t *ret = json_object_get(s, "retired");
         if (json_is_object(en))
             rpt_sink_printf(o, "checkpoint seq %lld, %s", num(en, "seq"),
                             json_string_value(json_object_get(en, "ts")));
-        else
+        if (json_is_object(en) && json_is_object(ret) && num(en, "seq") == num(ret, "seq")) {
+            rpt_sink_printf(o, " (the stream's retirement, seq %lld, by ", num(ret, "seq"));
+            esc(o, json_string_value(json_object_get(ret, "by")));
+            rpt_sink_puts(o, ": it has no later event)");
+        } else if (!json_is_object(en))
             rpt_sink_puts(o, "<span class=\"bad\">none yet: not provably complete</span>");
         rpt_sink_printf(o, "</td><td class=\"n\">%lld</td><td>%lld–%lld</td><td>",
                         num(s, "events_in_period"), num(s, "range/from_seq"),

@@ -154,6 +154,8 @@ test('009 upgrades the previous release\'s database; a stream whose instance is 
   assert.equal(after.json.integrity.complete, true, JSON.stringify(after.json.integrity));
   assert.deepEqual([after.gw008.end.seq, after.gw008.retired.seq, after.gw008.retired.by, after.gw008.complete], [Number(oldMax) + 1, Number(oldMax) + 1, 'postgres', true]);
   assert.ok(after.gw008.start.seq < Number(oldMax) + 1, 'the start is below the retirement, so that its event is listed');
+  assert.match(fs.readFileSync(path.join(after.out, 'report.html'), 'utf8'), new RegExp(`the stream's retirement, seq ${Number(oldMax) + 1}, by postgres`));
+  assert.doesNotMatch(fs.readFileSync(path.join(before.out, 'report.html'), 'utf8'), /the stream's retirement/);
   const proven = JSON.parse(after.rv.stdout).streams.find((s) => s.stream === 'gw-008');
   assert.deepEqual([proven.retired, proven.end_seq], [true, Number(oldMax) + 1]);
   const plain = await runHubgate(['report', 'verify', after.out, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`]);
