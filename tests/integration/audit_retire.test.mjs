@@ -61,13 +61,13 @@ test('009 upgrades the previous release\'s database; a stream whose instance is 
   await sleep(1500); // a checkpoint after the period below
 
   // ---- before: a period after gw-008 stopped cannot be proven complete for it ----
-  const from = stamp(q, `select max(ts) + interval '1 millisecond' from audit_checkpoint where stream_id = (select id from audit_stream where name = 'gw-008')`);
+  let from = stamp(q, `select max(ts) + interval '1 millisecond' from audit_checkpoint where stream_id = (select id from audit_stream where name = 'gw-008')`);
   let to = stamp(q, `select now() - interval '1 second'`);
   const reportKey = path.join(dir, 'report.pem');
   assert.equal((await runHubgate(['keygen', '--out', reportKey, '--pubout', `${reportKey}.pub`])).code, 0);
-  const report = async (name) => {
+  const report = async (name, ...args) => {
     const out = path.join(dir, name);
-    const r = await runHubgate(['report', 'soc2', '--database', url('postgres'), '--from', from, '--to', to, '--out', out, '--key', reportKey]);
+    const r = await runHubgate(['report', 'soc2', '--database', url('postgres'), '--from', from, '--to', to, '--out', out, '--key', reportKey, ...args]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     assert.ok(validateReport(json), JSON.stringify(validateReport.errors, null, 1));
@@ -169,6 +169,14 @@ test('009 upgrades the previous release\'s database; a stream whose instance is 
   assert.equal(rvCut.code, 1);
   const problems = JSON.parse(rvCut.stdout).problems.map((p) => p.problem);
   assert.ok(problems.includes('checkpoint_period') && problems.includes('truncated'), problems.join(','));
+  // A period wholly after the retirement, scoped to one org: the stream.retired event (of no
+  // org, it concerns every org) is listed whole below the period, and closes the stream.
+  from = stamp(q, `select ts + interval '1 millisecond' from audit_checkpoint where seq = ${Number(oldMax) + 1} and stream_id = (select id from audit_stream where name = 'gw-008')`);
+  to = stamp(q, 'select now()');
+  await sleep(1500);
+  const scoped = await report('later-acme', '--org', 'acme');
+  assert.equal(scoped.rv.code, 0, scoped.rv.stdout + scoped.rv.stderr);
+  assert.deepEqual([scoped.json.integrity.complete, scoped.gw008.events_in_period, scoped.gw008.end.seq], [true, 0, Number(oldMax) + 1]);
 
   // ---- a gateway refuses the retired stream ----
   await assert.rejects(
