@@ -124,6 +124,18 @@ PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *par
     return NULL;
 }
 
+int aud_db_has_table(PGconn *db, const char *table, const char *what, char *err, size_t errlen)
+{
+    const char *p[1] = {table};
+    PGresult *r =
+        aud_db_rows(db, "SELECT to_regclass($1) IS NOT NULL", 1, p, 0, what, err, errlen);
+    if (!r)
+        return -1;
+    int has = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return has;
+}
+
 PGconn *aud_db_snapshot(const char *url, const char *application_name, char *err, size_t errlen)
 {
     PGconn *db = aud_db_connect(url, application_name, err, errlen);

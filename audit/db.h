@@ -26,6 +26,11 @@ int aud_db_exec(PGconn *db, const char *sql, const char *what, char *err, size_t
 PGresult *aud_db_rows(PGconn *db, const char *sql, int n, const char *const *params, int binary,
                       const char *what, char *err, size_t errlen);
 
+/* Whether the database has the table (a later schema's: audit_archive since 008,
+ * audit_stream_retired since 009). Returns 1 or 0, or -1 with "<what>: …" in err. Blocks
+ * (network). */
+int aud_db_has_table(PGconn *db, const char *table, const char *what, char *err, size_t errlen);
+
 /* One row of a binary COPY: its fields (len -1 for NULL), pointing into libpq's buffer, valid
  * during the callback only. */
 #define AUD_DB_COPY_MAX_FIELDS 32

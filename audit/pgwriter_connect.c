@@ -27,17 +27,12 @@ static int ok_result(PGresult *r)
  * has one and the database has audit_archive. Returns 0, or -1 with res->err set. */
 static int archived_head(PGconn *conn, const char *id, pgw_conn_result_t *res)
 {
-    PGresult *r = PQexec(conn, "SELECT to_regclass('audit_archive') IS NOT NULL");
-    int ok = ok_result(r) && PQntuples(r) == 1;
-    int has = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    if (!ok)
-        aud_db_oneline(res->err, sizeof(res->err), "reading the chain head: ",
-                       PQresultErrorMessage(r));
-    PQclear(r);
-    if (!ok || !has)
-        return ok ? 0 : -1;
+    int has = aud_db_has_table(conn, "audit_archive", "reading the chain head", res->err,
+                               sizeof(res->err));
+    if (has <= 0)
+        return has;
     const char *v[1] = {id};
-    r = PQexecParams(conn,
+    PGresult *r = PQexecParams(conn,
                      "SELECT last_seq, last_hash FROM audit_archive WHERE stream_id = $1::bigint "
                      "ORDER BY last_seq DESC LIMIT 1",
                      1, NULL, v, NULL, NULL, 1);

@@ -471,16 +471,11 @@ typedef struct {
 static int read_anchor(PGconn *db, const char *id, anchor_t *a, char *err, size_t errlen)
 {
     memset(a, 0, sizeof(*a));
-    PGresult *r = aud_db_rows(db, "SELECT to_regclass('audit_archive') IS NOT NULL", 0, NULL, 0,
-                              "reading archives", err, errlen);
-    if (!r)
-        return CMN_ERR_DB;
-    int have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (!have)
-        return 0;
+    int have = aud_db_has_table(db, "audit_archive", "reading archives", err, errlen);
+    if (have <= 0)
+        return have < 0 ? CMN_ERR_DB : 0;
     const char *p[1] = {id};
-    r = aud_db_rows(
+    PGresult *r = aud_db_rows(
         db,
         "SELECT last_seq, encode(last_hash, 'hex'), manifest_sha256, "
         "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
@@ -512,16 +507,11 @@ typedef struct {
 static int read_retired(PGconn *db, const char *id, retired_t *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
-    PGresult *r = aud_db_rows(db, "SELECT to_regclass('audit_stream_retired') IS NOT NULL", 0,
-                              NULL, 0, "reading retirements", err, errlen);
-    if (!r)
-        return CMN_ERR_DB;
-    int have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (!have)
-        return 0;
+    int have = aud_db_has_table(db, "audit_stream_retired", "reading retirements", err, errlen);
+    if (have <= 0)
+        return have < 0 ? CMN_ERR_DB : 0;
     const char *p[1] = {id};
-    r = aud_db_rows(db,
+    PGresult *r = aud_db_rows(db,
                     "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', "
                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), retired_by FROM audit_stream_retired "
                     "WHERE stream_id = $1::bigint",

@@ -178,16 +178,11 @@ static int read_anchor(vfy_ctx_t *v, const char *id, int64_t *seq,
 {
     aud_stream_report_t *sr = v->sr;
     *seq = 0;
-    PGresult *res = aud_db_rows(v->db, "SELECT to_regclass('audit_archive') IS NOT NULL", 0, NULL,
-                                0, "reading archives", err, errlen);
-    if (!res)
-        return CMN_ERR_DB;
-    int have = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!have)
-        return 0;
+    int have = aud_db_has_table(v->db, "audit_archive", "reading archives", err, errlen);
+    if (have <= 0)
+        return have < 0 ? CMN_ERR_DB : 0;
     const char *sv[1] = {id};
-    res = aud_db_rows(v->db,
+    PGresult *res = aud_db_rows(v->db,
                       "SELECT first_seq::text, last_seq::text, last_hash, partition, "
                       "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
                       "manifest_sha256 FROM audit_archive WHERE stream_id = $1::bigint "
@@ -226,16 +221,11 @@ static int check_retired(vfy_ctx_t *v, const char *id, int64_t last, int64_t anc
                          size_t errlen)
 {
     aud_stream_report_t *sr = v->sr;
-    PGresult *res = aud_db_rows(v->db, "SELECT to_regclass('audit_stream_retired') IS NOT NULL",
-                                0, NULL, 0, "reading retirements", err, errlen);
-    if (!res)
-        return CMN_ERR_DB;
-    int have = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!have)
-        return 0;
+    int have = aud_db_has_table(v->db, "audit_stream_retired", "reading retirements", err, errlen);
+    if (have <= 0)
+        return have < 0 ? CMN_ERR_DB : 0;
     const char *sv[1] = {id};
-    res = aud_db_rows(v->db,
+    PGresult *res = aud_db_rows(v->db,
                       "SELECT r.seq::text, r.hash = e.hash, e.kind, e.seq IS NULL, "
                       "to_char(r.retired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
                       "FROM audit_stream_retired r LEFT JOIN audit_event e ON e.stream_id = "

@@ -19,6 +19,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { registeredKeyArgs } from '../lib/evidence.mjs';
 import { REPO, startStack, mintToken, runHubgate, makeTempDir, sleep, waitForRow } from '../lib/harness.mjs';
 
 const AT007 = path.join(REPO, 'tests', 'fixtures', 'db', 'at-007.sql');
@@ -33,16 +34,6 @@ function monthPartition(ahead = 0, now = new Date()) {
 }
 const monthArg = (now = new Date()) => `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
 
-// Every key the database registered, as files for `report verify`.
-function keyFiles(q, dir) {
-  return q(`select public_key from audit_stream union select public_key from audit_stream_key`)
-    .split(/(?<=-----END PUBLIC KEY-----)\n/).filter(Boolean)
-    .flatMap((pem, i) => {
-      const f = path.join(dir, `db-key${i}.pub`);
-      fs.writeFileSync(f, `${pem.trim()}\n`);
-      return ['--pubkey', f];
-    });
-}
 
 // UPDATE, DELETE and TRUNCATE on `table` refused by the append-only triggers, for a superuser
 // and under session_replication_role = replica. (On a table without rows a row trigger has
@@ -184,7 +175,7 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
   const out = path.join(dir, 'before-008');
   // (this time against pinned keys: the stream's and the export's own)
   const a2 = await runHubgate(['audit', 'archive', '--database', url('arch_admin'), '--month', 'before-008', '--out', out, '--key', reportKey,
-    ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`, '--detach']);
+    ...registeredKeyArgs(q, dir), '--pubkey', `${reportKey}.pub`, '--detach']);
   assert.equal(a2.code, 0, a2.stdout + a2.stderr);
   const manifestSha = crypto.createHash('sha256').update(fs.readFileSync(path.join(out, 'manifest.json'))).digest('hex');
   const lines = a2.stdout.trim().split('\n');
@@ -200,7 +191,7 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
 
   // The export proves seq 1..N offline, tail included (the signed checkpoint after the bound).
   assert.ok(validateReport(JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'))), JSON.stringify(validateReport.errors));
-  const rv = await runHubgate(['report', 'verify', out, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
+  const rv = await runHubgate(['report', 'verify', out, ...registeredKeyArgs(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
   assert.equal(rv.code, 0, rv.stdout + rv.stderr);
   const proven = JSON.parse(rv.stdout).streams.find((s) => s.stream === 'gw-007');
   assert.equal(proven.start_seq, 0);
@@ -238,7 +229,7 @@ test('008 upgrades the previous release\'s database; the old events stay in audi
     const report = JSON.parse(fs.readFileSync(path.join(rdir, 'report.json'), 'utf8'));
     assert.ok(validateReport(report), `${name}: ${JSON.stringify(validateReport.errors, null, 1)}`);
     const start = report.integrity.streams.find((st) => st.stream === 'gw-007').start;
-    const rv2 = await runHubgate(['report', 'verify', rdir, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`]);
+    const rv2 = await runHubgate(['report', 'verify', rdir, ...registeredKeyArgs(q, dir), '--pubkey', `${reportKey}.pub`]);
     assert.equal(rv2.code, 0, rv2.stdout + rv2.stderr);
     if (name === 'after') {
       assert.deepEqual([start.seq, start.archived, typeof start.signature], [Number(oldMax), undefined, 'string'], JSON.stringify(start));
@@ -410,7 +401,7 @@ test('a stream whose every event was archived goes on after them when its gatewa
   const rdir = path.join(dir, 'quiet');
   const rq = await runHubgate(['report', 'soc2', '--database', url, '--from', from, '--to', afterCut, '--out', rdir, '--key', key]);
   assert.equal(rq.code, 0, rq.stdout + rq.stderr);
-  const rqv = await runHubgate(['report', 'verify', rdir, ...keyFiles(q, dir), '--pubkey', `${key}.pub`]);
+  const rqv = await runHubgate(['report', 'verify', rdir, ...registeredKeyArgs(q, dir), '--pubkey', `${key}.pub`]);
   assert.equal(rqv.code, 0, rqv.stdout + rqv.stderr);
   const quietReport = JSON.parse(fs.readFileSync(path.join(rdir, 'report.json'), 'utf8')).integrity;
   assert.deepEqual([quietReport.complete, quietReport.streams[0].start.seq, quietReport.streams[0].end.seq, quietReport.streams[0].verification.problems],

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { registeredKeyArgs } from '../lib/evidence.mjs';
 import { REPO, startStack, runHubgate, makeTempDir, sleep } from '../lib/harness.mjs';
 
 const AT008 = path.join(REPO, 'tests', 'fixtures', 'db', 'at-008.sql');
@@ -18,16 +19,6 @@ const POLICY = fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'policy', 'm
 const validateReport = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'report.schema.json'), 'utf8')));
 const stamp = (q, sql) => q(`select to_char((${sql}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
-// Every key the database registered, as --pubkey arguments.
-function keyFiles(q, dir) {
-  return q(`select public_key from audit_stream union select public_key from audit_stream_key`)
-    .split(/(?<=-----END PUBLIC KEY-----)\n/).filter(Boolean)
-    .flatMap((pem, i) => {
-      const f = path.join(dir, `db-key${i}.pub`);
-      fs.writeFileSync(f, `${pem.trim()}\n`);
-      return ['--pubkey', f];
-    });
-}
 
 test('009 upgrades the previous release\'s database; a stream whose instance is gone is retired, and later reports are complete', async (t) => {
   const { pg, idp, gateway } = await startStack({ t, gateway: false });
@@ -71,7 +62,7 @@ test('009 upgrades the previous release\'s database; a stream whose instance is 
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     assert.ok(validateReport(json), JSON.stringify(validateReport.errors, null, 1));
-    const rv = await runHubgate(['report', 'verify', out, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
+    const rv = await runHubgate(['report', 'verify', out, ...registeredKeyArgs(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
     return { out, json, rv, gw008: json.integrity.streams.find((s) => s.stream === 'gw-008') };
   };
   const before = await report('before');
@@ -158,14 +149,14 @@ test('009 upgrades the previous release\'s database; a stream whose instance is 
   assert.doesNotMatch(fs.readFileSync(path.join(before.out, 'report.html'), 'utf8'), /the stream's retirement/);
   const proven = JSON.parse(after.rv.stdout).streams.find((s) => s.stream === 'gw-008');
   assert.deepEqual([proven.retired, proven.end_seq], [true, Number(oldMax) + 1]);
-  const plain = await runHubgate(['report', 'verify', after.out, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`]);
+  const plain = await runHubgate(['report', 'verify', after.out, ...registeredKeyArgs(q, dir), '--pubkey', `${reportKey}.pub`]);
   assert.match(plain.stdout, new RegExp(`stream gw-008: .*, retired at seq ${Number(oldMax) + 1}: ok`));
   // The same end without the retirement event listed: not proven.
   const cut = path.join(dir, 'cut');
   fs.cpSync(after.out, cut, { recursive: true });
   const jsonl = fs.readFileSync(path.join(cut, 'events.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('"stream.retired'));
   fs.writeFileSync(path.join(cut, 'events.jsonl'), `${jsonl.join('\n')}\n`);
-  const rvCut = await runHubgate(['report', 'verify', cut, ...keyFiles(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
+  const rvCut = await runHubgate(['report', 'verify', cut, ...registeredKeyArgs(q, dir), '--pubkey', `${reportKey}.pub`, '--json']);
   assert.equal(rvCut.code, 1);
   const problems = JSON.parse(rvCut.stdout).problems.map((p) => p.problem);
   assert.ok(problems.includes('checkpoint_period') && problems.includes('truncated'), problems.join(','));

@@ -71,6 +71,18 @@ export function keyId(pem) {
 // The public key PEM of a private key PEM.
 export const publicPem = (pem) => crypto.createPublicKey(pem).export({ type: 'spki', format: 'pem' });
 
+/** Every public key the database registered (audit_stream, audit_stream_key), written into dir
+ *  as files: the `--pubkey FILE` arguments of `report verify`. q runs SQL on that database. */
+export function registeredKeyArgs(q, dir) {
+  return q('select public_key from audit_stream union select public_key from audit_stream_key')
+    .split(/(?<=-----END PUBLIC KEY-----)\n/).filter(Boolean)
+    .flatMap((pem, i) => {
+      const f = path.join(dir, `db-key${i}.pub`);
+      fs.writeFileSync(f, `${pem.trim()}\n`);
+      return ['--pubkey', f];
+    });
+}
+
 const rows = (pg, sql, db) => {
   const out = pg.psql(sql, { db });
   return out ? out.split('\n').map((l) => JSON.parse(l)) : [];
