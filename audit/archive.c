@@ -478,6 +478,25 @@ static int detach(arc_t *a, char *err, size_t errlen)
                  trig_id, arch_id, arch_id, trig_id);
         rc = exec(a, sql, "keeping the detached table append-only", err, errlen);
     }
+    /* Schema 009 records per stream the policy in force at the archive's end: the stream's last
+     * policy.loaded in the partition, else the one its previous archive recorded. A later
+     * report names it when the stream's load event left with this partition. */
+    char ins[1600];
+    int policy = aud_db_has_table(a->db, "audit_stream_retired", "detaching", err, errlen);
+    if (policy < 0)
+        rc = CMN_ERR_DB;
+    snprintf(ins, sizeof(ins),
+             "WITH p AS ((SELECT canonical::jsonb -> 'details' ->> 'sha256' AS sha, ts AS at, 1 AS o "
+             "FROM %s WHERE stream_id = $5::bigint AND kind = 'policy.loaded' ORDER BY seq DESC "
+             "LIMIT 1) UNION ALL (SELECT policy_sha256, policy_loaded_at, 2 FROM audit_archive "
+             "WHERE stream_id = $5::bigint AND policy_sha256 IS NOT NULL ORDER BY last_seq DESC "
+             "LIMIT 1) ORDER BY o LIMIT 1) "
+             "INSERT INTO audit_archive (partition, detached_as, range_from, range_to, stream_id, "
+             "first_seq, last_seq, last_hash, events, manifest_sha256, policy_sha256, "
+             "policy_loaded_at) SELECT $1, $2, $3::timestamptz, $4::timestamptz, $5::bigint, "
+             "$6::bigint, $7::bigint, decode($8, 'hex'), $9::bigint, $10, (SELECT sha FROM p WHERE "
+             "sha ~ '^[0-9a-f]{64}$'), (SELECT at FROM p WHERE sha ~ '^[0-9a-f]{64}$') RETURNING 1",
+             arch_id);
     for (size_t i = 0; i < a->n_streams && !rc; i++) {
         const arc_stream_t *s = &a->streams[i];
         char first[24], last[24], count[24];
@@ -489,11 +508,12 @@ static int detach(arc_t *a, char *err, size_t errlen)
                              last,           s->last_hash, count,
                              a->manifest_sha};
         PGresult *r = rows(a,
-                           "INSERT INTO audit_archive (partition, detached_as, range_from, "
-                           "range_to, stream_id, first_seq, last_seq, last_hash, events, "
-                           "manifest_sha256) VALUES ($1, $2, $3::timestamptz, $4::timestamptz, "
-                           "$5::bigint, $6::bigint, $7::bigint, decode($8, 'hex'), $9::bigint, "
-                           "$10) RETURNING 1",
+                           policy ? ins
+                                  : "INSERT INTO audit_archive (partition, detached_as, range_from, "
+                                    "range_to, stream_id, first_seq, last_seq, last_hash, events, "
+                                    "manifest_sha256) VALUES ($1, $2, $3::timestamptz, "
+                                    "$4::timestamptz, $5::bigint, $6::bigint, $7::bigint, "
+                                    "decode($8, 'hex'), $9::bigint, $10) RETURNING 1",
                            10, p, "recording the archival", err, errlen);
         rc = r ? 0 : CMN_ERR_DB;
         PQclear(r);

@@ -18,8 +18,10 @@
  *      one transaction that first locks the partition and finds it as exported, detaches it,
  *      renames it <partition>_archived (kept, append-only, for the DBA to drop once the export
  *      is stored), and records the archival in audit_archive (per stream: first and last seq,
- *      the last hash — the anchor `audit verify` and `report soc2` take up the chain from — and
- *      the export's manifest SHA-256); then takes hubgate_owner back.
+ *      the last hash — the anchor `audit verify` and `report soc2` take up the chain from — the
+ *      export's manifest SHA-256, and from schema 009 the policy in force at the partition's
+ *      end, which later reports name when the load event was archived); then takes
+ *      hubgate_owner back.
  * Every step prints one line of what it did on `out`. Nothing is detached when any step fails. */
 #ifndef HUBGATE_AUDIT_ARCHIVE_H
 #define HUBGATE_AUDIT_ARCHIVE_H

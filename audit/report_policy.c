@@ -147,6 +147,50 @@ static json_t *diff_json(pol_policy_t *old, pol_policy_t *cur, const char *old_s
     return res;
 }
 
+/* A stream of the period whose last load before it left the database with an archived
+ * partition: the policy its last archive recorded (schema 009), marked "archived". */
+static int archived_at_start(rpt_ctx_t *c, version_t *v, size_t *n, const char *const p[2],
+                             char *err, size_t errlen)
+{
+    int has = aud_db_has_table(c->db, "audit_stream_retired", "reading archives", err, errlen);
+    if (has <= 0)
+        return has < 0 ? CMN_ERR_DB : 0;
+    PGresult *r = aud_db_rows(
+        c->db,
+        "WITH active AS MATERIALIZED (SELECT DISTINCT stream_id FROM audit_event WHERE ts >= "
+        "$1::timestamptz AND ts < $2::timestamptz) SELECT DISTINCT ON (a.stream_id) s.name, "
+        "a.policy_sha256, (extract(epoch FROM a.policy_loaded_at) * 1000000)::bigint FROM "
+        "audit_archive a JOIN audit_stream s ON s.id = a.stream_id WHERE a.stream_id IN (SELECT "
+        "stream_id FROM active) AND a.policy_sha256 IS NOT NULL AND a.policy_loaded_at < "
+        "$1::timestamptz AND NOT EXISTS (SELECT 1 FROM audit_event e WHERE e.stream_id = "
+        "a.stream_id AND e.kind = 'policy.loaded' AND e.ts < $1::timestamptz) ORDER BY "
+        "a.stream_id, a.last_seq DESC",
+        2, p, 0, "reading archives", err, errlen);
+    if (!r)
+        return CMN_ERR_DB;
+    for (int i = 0; i < PQntuples(r); i++) {
+        aud_report_loaded_t loaded;
+        memset(&loaded, 0, sizeof(loaded));
+        snprintf(loaded.sha256, sizeof(loaded.sha256), "%s", PQgetvalue(r, i, 1));
+        loaded.first_ts_us = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        version_t *x = version(v, n, &loaded);
+        if (!x)
+            continue;
+        if (!x->start_loads)
+            x->start_loads = json_array();
+        x->at_start = 1;
+        char ts[28];
+        aud_time_format(loaded.first_ts_us, ts);
+        json_array_append_new(x->start_loads, json_pack("{s:s, s:s, s:b}", "stream",
+                                                        PQgetvalue(r, i, 0), "ts", ts,
+                                                        "archived", 1));
+        if (loaded.first_ts_us < x->l.first_ts_us)
+            x->l.first_ts_us = loaded.first_ts_us;
+    }
+    PQclear(r);
+    return 0;
+}
+
 /* The loads before the period that were still in force at its start: each stream's last one,
  * for streams that wrote anything in the period. The streams of the period are found first, in
  * one scan of the period (BRIN on ts): asked per stream, PostgreSQL walks the stream from its
@@ -193,7 +237,7 @@ static int at_start(rpt_ctx_t *c, version_t *v, size_t *n, char *err, size_t err
             x->l.first_ts_us = ev->ts_us;
     }
     PQclear(r);
-    return 0;
+    return archived_at_start(c, v, n, p, err, errlen);
 }
 
 int rpt_policy_sections(rpt_ctx_t *c, json_t *report, char *err, size_t errlen)

@@ -1,4 +1,5 @@
--- Retiring an audit stream (`hubgate audit retire`; docs/database.md "Retiring a stream").
+-- Retiring an audit stream (`hubgate audit retire`; docs/database.md "Retiring a stream"),
+-- and the policy in force recorded with each archive (below).
 --
 -- A stream whose instance is gone for good never signs another checkpoint, so an evidence
 -- report over any later period could not prove it complete. Its retirement is its last word:
@@ -23,3 +24,13 @@ ALTER TABLE audit_stream_retired OWNER TO hubgate_owner;
 -- Retiring is the migrator's (through hubgate_owner, lent for the run as `audit archive` does):
 -- a gateway may read the row, never write one.
 GRANT SELECT ON audit_stream_retired TO hubgate_gateway, hubgate_auditor;
+
+-- The policy in force when a partition is archived: per stream, the last policy.loaded up to
+-- the archive's end (its details.sha256 and ts), else what the stream's previous archive
+-- recorded. A gateway that runs for months loaded its policy in a month that may be archived
+-- since; a later report still names the policy it had in force at the period's start from here
+-- (`hubgate report soc2`, "loads_before_period" with "archived": true). NULL: none known (an
+-- archive made before 009, or a stream that never loaded a policy).
+ALTER TABLE audit_archive
+    ADD COLUMN policy_sha256 text CHECK (policy_sha256 ~ '^[0-9a-f]{64}$'),
+    ADD COLUMN policy_loaded_at timestamptz;

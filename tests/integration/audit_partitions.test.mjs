@@ -11,8 +11,10 @@
 // the partition can be made, which the writer's reconnection then does; in strict mode it does
 // not start (it cannot record its start) until the partition can be made. Another cuts the
 // month's partition short under a running strict gateway: 503, the batch held, and written by
-// the reconnection that makes the partition. A last one archives every event of a stream and
-// starts its gateway again: the chain goes on from the archive, not from the genesis.
+// the reconnection that makes the partition. Another archives every event of a stream and
+// starts its gateway again: the chain goes on from the archive, not from the genesis. A last
+// one archives the month of a running gateway's policy load: a later report still names the
+// policy it had in force, from the archive's record (schema 009).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -416,6 +418,60 @@ test('a stream whose every event was archived goes on after them when its gatewa
   const v = await runHubgate(['audit', 'verify', '--database', url]);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.match(v.stdout, new RegExp(`^stream gw-whole: \\d+ events \\(seq ${Number(last) + 1}\\.\\.\\d+\\).*, seq 1\\.\\.${last} archived `, 'm'));
+});
+
+test('a gateway that runs on across an archived month: a later report still names the policy it had in force', async (t) => {
+  const { pg, idp, gateway } = await startStack({ t, gateway: false });
+  pg.psql('create database long', { db: 'postgres' });
+  const q = (sql) => pg.psql(sql, { db: 'long' });
+  const url = pg.url.replace(/\/hubgate$/, '/long');
+  const dir = makeTempDir('long');
+  assert.equal((await runHubgate(['db', 'migrate', '--database', url])).code, 0);
+  await sleep(1100); // past audit_event_before_008's bound
+  const month = monthPartition();
+  const gw = await gateway({ migrate: false, policy: POLICY, config: { database: url, audit: { stream: 'gw-long', checkpoint_seconds: 1 } } });
+  const alice = await idp.token('alice');
+  const bert = async () => {
+    const res = await fetch(`${gw.url}/api/models/acme/bert`, { headers: { authorization: `Bearer ${alice}` } });
+    assert.equal(res.status, 200);
+    await waitForRow(pg, `select 1 from audit_event where request_id = '${res.headers.get('x-request-id')}' and kind = 'completion'`, { db: 'long' });
+  };
+  await bert();
+  const loaded = JSON.parse(q(`select canonical from audit_event where kind = 'policy.loaded'`));
+
+  // The month so far cut off and archived as a past month's partition (as in the test above),
+  // with the policy's load in it, while the gateway keeps running and serving.
+  const lo = /^FOR VALUES FROM \('([^']+)'\)/.exec(q(`select pg_get_expr(relpartbound, oid) from pg_class where relname = '${month}'`))[1];
+  const cut = q('select now()');
+  q(`begin; alter table audit_event detach partition ${month}; alter table ${month} rename to audit_event_2000_01;
+     alter table audit_event attach partition audit_event_2000_01 for values from ('${lo}') to ('${cut}'); commit`);
+  q('select hubgate_audit_partitions(1)');
+  await waitForRow(pg, `select 1 from audit_checkpoint where ts > '${cut}'`, { db: 'long' });
+  const key = path.join(dir, 'export.pem');
+  assert.equal((await runHubgate(['keygen', '--out', key, '--pubout', `${key}.pub`])).code, 0);
+  for (const m of ['before-008', '2000-01']) {
+    const a = await runHubgate(['audit', 'archive', '--database', url, '--month', m, '--out', path.join(dir, m), '--key', key, '--detach']);
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+  }
+  assert.equal(q(`select count(*) from audit_event where kind = 'policy.loaded'`), '0', 'the load left with the archive');
+  assert.equal(q(`select policy_sha256 || ' ' || (policy_loaded_at = '${loaded.ts}'::timestamptz) from audit_archive where stream_id is not null`),
+    `${loaded.details.sha256} true`, 'the archive recorded the policy in force');
+
+  const from = q(`select to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+  await bert();
+  const to = q(`select to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+  await waitForRow(pg, `select 1 from audit_checkpoint where ts > '${to}'`, { db: 'long' });
+  const out = path.join(dir, 'after');
+  const r = await runHubgate(['report', 'soc2', '--database', url, '--from', from, '--to', to, '--out', out, '--key', key]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.ok(validateReport(report), JSON.stringify(validateReport.errors, null, 1));
+  const versions = report.criteria['CC8.1'].versions;
+  assert.deepEqual(versions.map((v) => [v.sha256, v.in_force_at_start, v.loads_in_period, v.recorded, v.loads_before_period.map((l) => [l.stream, l.ts, l.archived])]),
+    [[loaded.details.sha256, true, 0, true, [['gw-long', loaded.ts, true]]]], JSON.stringify(versions));
+  const rv = await runHubgate(['report', 'verify', out, ...registeredKeyArgs(q, dir), '--pubkey', `${key}.pub`]);
+  assert.equal(rv.code, 0, rv.stdout + rv.stderr);
+  assert.equal(await gw.stop(), 0);
 });
 
 test('audit archive: help, bad arguments and an unreachable database, each in one line', async () => {
