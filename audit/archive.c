@@ -412,6 +412,13 @@ static int exec(arc_t *a, const char *sql, const char *what, char *err, size_t e
     return aud_db_exec(a->db, sql, what, err, errlen);
 }
 
+/* A stream's audit_archive row on a database before schema 009 (no policy columns). */
+static const char insert_008[] =
+    "INSERT INTO audit_archive (partition, detached_as, range_from, range_to, stream_id, "
+    "first_seq, last_seq, last_hash, events, manifest_sha256) VALUES ($1, $2, $3::timestamptz, "
+    "$4::timestamptz, $5::bigint, $6::bigint, $7::bigint, decode($8, 'hex'), $9::bigint, $10) "
+    "RETURNING 1";
+
 /* Step 4, in one transaction (the caller lent the owner's rights). */
 static int detach(arc_t *a, char *err, size_t errlen)
 {
@@ -429,7 +436,9 @@ static int detach(arc_t *a, char *err, size_t errlen)
         cmn_errf(err, errlen, "out of memory");
         return CMN_ERR_NOMEM;
     }
-    int rc = exec(a, "BEGIN", "detaching", err, errlen);
+    /* Schema 009 records per stream the policy in force at the archive's end (below). */
+    int policy = aud_db_has_table(a->db, "audit_stream_retired", "detaching", err, errlen);
+    int rc = policy < 0 ? CMN_ERR_DB : exec(a, "BEGIN", "detaching", err, errlen);
     if (!rc)
         rc = exec(a, "SET LOCAL lock_timeout = '10s'", "detaching", err, errlen);
     if (!rc) {
@@ -478,16 +487,14 @@ static int detach(arc_t *a, char *err, size_t errlen)
                  trig_id, arch_id, arch_id, trig_id);
         rc = exec(a, sql, "keeping the detached table append-only", err, errlen);
     }
-    /* Schema 009 records per stream the policy in force at the archive's end: the stream's last
-     * policy.loaded in the partition, else the one its previous archive recorded. A later
-     * report names it when the stream's load event left with this partition. */
+    /* The policy in force at the archive's end (schema 009): the stream's last policy.loaded in
+     * the partition, else the one its previous archive recorded. A later report names it when
+     * the stream's load event left with this partition. */
     char ins[1600];
-    int policy = aud_db_has_table(a->db, "audit_stream_retired", "detaching", err, errlen);
-    if (policy < 0)
-        rc = CMN_ERR_DB;
     snprintf(ins, sizeof(ins),
-             "WITH p AS ((SELECT canonical::jsonb -> 'details' ->> 'sha256' AS sha, ts AS at, 1 AS o "
-             "FROM %s WHERE stream_id = $5::bigint AND kind = 'policy.loaded' ORDER BY seq DESC "
+             "WITH p AS ((SELECT canonical::jsonb -> 'details' ->> 'sha256' AS sha, ts AS at, "
+             "1 AS o FROM %s WHERE stream_id = $5::bigint AND kind = 'policy.loaded' "
+             "ORDER BY seq DESC "
              "LIMIT 1) UNION ALL (SELECT policy_sha256, policy_loaded_at, 2 FROM audit_archive "
              "WHERE stream_id = $5::bigint AND policy_sha256 IS NOT NULL ORDER BY last_seq DESC "
              "LIMIT 1) ORDER BY o LIMIT 1) "
@@ -507,14 +514,8 @@ static int detach(arc_t *a, char *err, size_t errlen)
                              a->hi_text,     s->id,        first,
                              last,           s->last_hash, count,
                              a->manifest_sha};
-        PGresult *r = rows(a,
-                           policy ? ins
-                                  : "INSERT INTO audit_archive (partition, detached_as, range_from, "
-                                    "range_to, stream_id, first_seq, last_seq, last_hash, events, "
-                                    "manifest_sha256) VALUES ($1, $2, $3::timestamptz, "
-                                    "$4::timestamptz, $5::bigint, $6::bigint, $7::bigint, "
-                                    "decode($8, 'hex'), $9::bigint, $10) RETURNING 1",
-                           10, p, "recording the archival", err, errlen);
+        PGresult *r = rows(a, policy ? ins : insert_008, 10, p, "recording the archival", err,
+                           errlen);
         rc = r ? 0 : CMN_ERR_DB;
         PQclear(r);
     }

@@ -54,6 +54,10 @@ static int archived_head(PGconn *conn, const char *id, pgw_conn_result_t *res)
 static int refuse_retired(PGconn *conn, const char *stream, const char *id,
                           pgw_conn_result_t *res)
 {
+    int has = aud_db_has_table(conn, "audit_stream_retired", "reading audit_stream_retired",
+                               res->err, sizeof(res->err));
+    if (has <= 0)
+        return has;
     const char *v[1] = {id};
     PGresult *r = exec_params(conn,
                               "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', "
@@ -62,12 +66,9 @@ static int refuse_retired(PGconn *conn, const char *stream, const char *id,
                               1, v);
     int rc = 0;
     if (!ok_result(r)) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (!state || strcmp(state, "42P01") != 0) { /* 42P01: before schema 009 */
-            aud_db_oneline(res->err, sizeof(res->err), "reading audit_stream_retired: ",
-                           PQresultErrorMessage(r));
-            rc = -1;
-        }
+        aud_db_oneline(res->err, sizeof(res->err), "reading audit_stream_retired: ",
+                       PQresultErrorMessage(r));
+        rc = -1;
     } else if (PQntuples(r) == 1) {
         cmn_errf(res->err, sizeof(res->err),
                  "stream %s was retired at seq %s on %s by %s (hubgate audit retire): it takes no "

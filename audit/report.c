@@ -189,6 +189,13 @@ int aud_report_soc2(const aud_report_options_t *o, const char *out_dir, char *er
         rc = CMN_ERR_DB;
         goto out;
     }
+    if ((c.has_archive = aud_db_has_table(c.db, "audit_archive", "reading archives", err,
+                                          errlen)) < 0 ||
+        (c.has_retired = aud_db_has_table(c.db, "audit_stream_retired", "reading retirements",
+                                          err, errlen)) < 0) {
+        rc = CMN_ERR_DB;
+        goto out;
+    }
     /* Stream names sort in the database's collation; events.jsonl wants byte order. */
     int ns = PQntuples(streams);
     int *order = calloc((size_t)ns + 1, sizeof(int));

@@ -152,9 +152,8 @@ static json_t *diff_json(pol_policy_t *old, pol_policy_t *cur, const char *old_s
 static int archived_at_start(rpt_ctx_t *c, version_t *v, size_t *n, const char *const p[2],
                              char *err, size_t errlen)
 {
-    int has = aud_db_has_table(c->db, "audit_stream_retired", "reading archives", err, errlen);
-    if (has <= 0)
-        return has < 0 ? CMN_ERR_DB : 0;
+    if (!c->has_retired) /* its table marks schema 009, which added the archive's policy */
+        return 0;
     PGresult *r = aud_db_rows(
         c->db,
         "WITH active AS MATERIALIZED (SELECT DISTINCT stream_id FROM audit_event WHERE ts >= "

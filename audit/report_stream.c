@@ -468,27 +468,25 @@ typedef struct {
     char at[28];
 } anchor_t;
 
-static int read_anchor(PGconn *db, const char *id, anchor_t *a, char *err, size_t errlen)
+static int read_anchor(const rpt_ctx_t *c, const char *id, anchor_t *a, char *err,
+                       size_t errlen)
 {
     memset(a, 0, sizeof(*a));
-    int have = aud_db_has_table(db, "audit_archive", "reading archives", err, errlen);
-    if (have <= 0)
-        return have < 0 ? CMN_ERR_DB : 0;
+    if (!c->has_archive)
+        return 0;
     const char *p[1] = {id};
     PGresult *r = aud_db_rows(
-        db,
+        c->db,
         "SELECT last_seq, encode(last_hash, 'hex'), manifest_sha256, "
         "to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
         "FROM audit_archive WHERE stream_id = $1::bigint ORDER BY last_seq DESC LIMIT 1",
         1, p, 0, "reading archives", err, errlen);
     if (!r)
         return CMN_ERR_DB;
-    if (PQntuples(r) == 1 && strlen(PQgetvalue(r, 0, 1)) == 2 * AUD_HASH_BYTES) {
+    if (PQntuples(r) == 1 &&
+        aud_unhex(PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1), a->hash, AUD_HASH_BYTES) ==
+            0) {
         a->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        const char *h = PQgetvalue(r, 0, 1);
-        for (int i = 0; i < AUD_HASH_BYTES; i++)
-            a->hash[i] =
-                (unsigned char)(cmn_hex_value(h[2 * i]) << 4 | cmn_hex_value(h[2 * i + 1]));
         snprintf(a->manifest, sizeof(a->manifest), "%s", PQgetvalue(r, 0, 2));
         snprintf(a->at, sizeof(a->at), "%s", PQgetvalue(r, 0, 3));
     }
@@ -504,14 +502,14 @@ typedef struct {
     char by[64];
 } retired_t;
 
-static int read_retired(PGconn *db, const char *id, retired_t *t, char *err, size_t errlen)
+static int read_retired(const rpt_ctx_t *c, const char *id, retired_t *t, char *err,
+                        size_t errlen)
 {
     memset(t, 0, sizeof(*t));
-    int have = aud_db_has_table(db, "audit_stream_retired", "reading retirements", err, errlen);
-    if (have <= 0)
-        return have < 0 ? CMN_ERR_DB : 0;
+    if (!c->has_retired)
+        return 0;
     const char *p[1] = {id};
-    PGresult *r = aud_db_rows(db,
+    PGresult *r = aud_db_rows(c->db,
                     "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', "
                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), retired_by FROM audit_stream_retired "
                     "WHERE stream_id = $1::bigint",
@@ -582,8 +580,8 @@ int rpt_stream_run(rpt_ctx_t *c, const char *id, const char *name, const char *p
      * stream has nothing more to prove and is left out. */
     retired_t retired;
     anchor_t anchor;
-    if ((rc = read_retired(c->db, id, &retired, err, errlen)) ||
-        (rc = read_anchor(c->db, id, &anchor, err, errlen)))
+    if ((rc = read_retired(c, id, &retired, err, errlen)) ||
+        (rc = read_anchor(c, id, &anchor, err, errlen)))
         goto out;
     if (retired.seq > 0 && anchor.seq >= retired.seq)
         goto out;

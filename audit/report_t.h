@@ -79,6 +79,7 @@ typedef struct {
     size_t nfstreams;
     int64_t file_mid_skipped; /* lines inside the period beyond RPT_MAX_FILE_MID */
     PGresult *stream_keys;    /* stream_id, key_id, public_key of audit_stream_key */
+    int has_archive, has_retired; /* audit_archive (008), audit_stream_retired (009) */
     int64_t gaps;             /* missing or broken links, all streams */
     int complete;             /* every stream's period is bounded by checkpoints and verified */
     int64_t streams_with_period_events;

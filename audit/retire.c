@@ -36,22 +36,6 @@ static PGresult *rows(ret_t *t, const char *sql, int n, const char *const *p, co
     return aud_db_rows(t->db, sql, n, p, 0, what, err, errlen);
 }
 
-/* An INSERT with params: 0, or CMN_ERR_DB with "<what>: <libpq's message>" in err. */
-static int insert(ret_t *t, const char *sql, int n, const char *const *p, const char *what,
-                  char *err, size_t errlen)
-{
-    PGresult *r = PQexecParams(t->db, sql, n, NULL, p, NULL, NULL, 0);
-    int rc = 0;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        char prefix[80];
-        snprintf(prefix, sizeof(prefix), "%s: ", what);
-        aud_db_oneline(err, errlen, prefix, PQresultErrorMessage(r));
-        rc = CMN_ERR_DB;
-    }
-    PQclear(r);
-    return rc;
-}
-
 static int reason_ok(const char *s)
 {
     if (!s)
@@ -85,8 +69,9 @@ static int find_and_lock(ret_t *t, char *err, size_t errlen)
 
     const char *q[1] = {t->id};
     r = rows(t,
-             "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-             "retired_by FROM audit_stream_retired WHERE stream_id = $1::bigint",
+             "SELECT seq, to_char(retired_at AT TIME ZONE 'UTC', "
+             "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), retired_by FROM audit_stream_retired "
+             "WHERE stream_id = $1::bigint",
              1, q, "reading audit_stream_retired (is the database migrated to schema 009?)", err,
              errlen);
     if (!r)
@@ -154,7 +139,8 @@ static int verify_stream(ret_t *t, char *err, size_t errlen)
         const aud_stream_report_t *s = rep.n_streams ? &rep.streams[0] : NULL;
         fprintf(t->out, "verified stream %s: %lld events, %lld checkpoints%s: ok\n", t->o->stream,
                 s ? (long long)s->events : 0LL, s ? (long long)s->checkpoints : 0LL,
-                rep.pinned ? " (keys: the --pubkey files)" : " (keys: those the database registered)");
+                rep.pinned ? " (keys: the --pubkey files)"
+                           : " (keys: those the database registered)");
     }
     aud_verify_report_free(&rep);
     return rc;
@@ -180,15 +166,23 @@ static int read_head(ret_t *t, char *err, size_t errlen)
         return CMN_ERR_DB;
     t->head_seq = 0;
     aud_chain_genesis(t->o->stream, t->head);
-    if (PQntuples(r) == 1 && strlen(PQgetvalue(r, 0, 1)) == 2 * AUD_HASH_BYTES) {
+    if (PQntuples(r) == 1 && aud_unhex(PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1),
+                                       t->head, AUD_HASH_BYTES) == 0)
         t->head_seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        const char *h = PQgetvalue(r, 0, 1);
-        for (int i = 0; i < AUD_HASH_BYTES; i++)
-            t->head[i] =
-                (unsigned char)(cmn_hex_value(h[2 * i]) << 4 | cmn_hex_value(h[2 * i + 1]));
-    }
+    else
+        aud_chain_genesis(t->o->stream, t->head); /* (aud_unhex may have written into it) */
     PQclear(r);
     return 0;
+}
+
+/* An INSERT with params (each ends RETURNING 1, for aud_db_rows): 0 or CMN_ERR_DB. */
+static int insert(ret_t *t, const char *sql, int n, const char *const *p, const char *what,
+                  char *err, size_t errlen)
+{
+    PGresult *r = rows(t, sql, n, p, what, err, errlen);
+    int ok = r != NULL;
+    PQclear(r);
+    return ok ? 0 : CMN_ERR_DB;
 }
 
 /* Step 3, in one transaction. */
@@ -250,7 +244,7 @@ static int retire(ret_t *t, aud_checkpoint_t *cp, char *err, size_t errlen)
             const char *kp[3] = {t->id, cp->key_id, pem.data};
             rc = insert(t,
                         "INSERT INTO audit_stream_key (stream_id, key_id, public_key) "
-                        "VALUES ($1::bigint, $2, $3) ON CONFLICT DO NOTHING",
+                        "VALUES ($1::bigint, $2, $3) ON CONFLICT DO NOTHING RETURNING 1",
                         3, kp, "registering the signing key", err, errlen);
         }
         cmn_buf_free(&pem);
@@ -261,7 +255,7 @@ static int retire(ret_t *t, aud_checkpoint_t *cp, char *err, size_t errlen)
         rc = insert(t,
                     "INSERT INTO audit_event (stream_id, seq, ts, prev_hash, hash, canonical, "
                     "kind) VALUES ($1::bigint, $2::bigint, $3::timestamptz, decode($4, 'hex'), "
-                    "decode($5, 'hex'), $6, $7)",
+                    "decode($5, 'hex'), $6, $7) RETURNING 1",
                     7, ep, "appending the retirement event", err, errlen);
     }
     if (!rc) {
@@ -269,14 +263,14 @@ static int retire(ret_t *t, aud_checkpoint_t *cp, char *err, size_t errlen)
         rc = insert(t,
                     "INSERT INTO audit_checkpoint (stream_id, seq, hash, ts, key_id, signature) "
                     "VALUES ($1::bigint, $2::bigint, decode($3, 'hex'), $4::timestamptz, $5, "
-                    "decode($6, 'hex'))",
+                    "decode($6, 'hex')) RETURNING 1",
                     6, kp, "recording the retirement checkpoint", err, errlen);
     }
     if (!rc) {
         const char *rp[3] = {t->id, seq, hx};
         rc = insert(t,
                     "INSERT INTO audit_stream_retired (stream_id, seq, hash) VALUES "
-                    "($1::bigint, $2::bigint, decode($3, 'hex'))",
+                    "($1::bigint, $2::bigint, decode($3, 'hex')) RETURNING 1",
                     3, rp, "recording the retirement", err, errlen);
     }
     cmn_buf_free(&canon);

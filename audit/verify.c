@@ -116,6 +116,13 @@ int aud_verify_run(const aud_verify_options_t *o, aud_verify_report_t *r, char *
         rc = CMN_ERR_DB;
         goto out;
     }
+    if ((v.has_archive = aud_db_has_table(v.db, "audit_archive", "reading archives", err,
+                                          errlen)) < 0 ||
+        (v.has_retired = aud_db_has_table(v.db, "audit_stream_retired", "reading retirements",
+                                          err, errlen)) < 0) {
+        rc = CMN_ERR_DB;
+        goto out;
+    }
     int ns = PQntuples(streams);
     r->streams = calloc((size_t)ns + 1, sizeof(aud_stream_report_t));
     chunks = calloc((size_t)ns + 1, sizeof(*chunks));
@@ -286,9 +293,9 @@ void aud_verify_print_json(const aud_verify_report_t *r, FILE *out)
             json_array_append_new(keys, json_string(k));
         json_array_append_new(
             streams,
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "stream", s->name,
-                      "events", (json_int_t)s->events, "first_seq", (json_int_t)s->first_seq,
-                      "last_seq", (json_int_t)s->last_seq, "checkpoints",
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "stream",
+                      s->name, "events", (json_int_t)s->events, "first_seq",
+                      (json_int_t)s->first_seq, "last_seq", (json_int_t)s->last_seq, "checkpoints",
                       (json_int_t)s->checkpoints, "file_checkpoints",
                       (json_int_t)s->file_checkpoints, "last_signed_seq",
                       (json_int_t)s->last_signed_seq, "unsigned_tail", (json_int_t)s->unsigned_tail,

@@ -178,9 +178,8 @@ static int read_anchor(vfy_ctx_t *v, const char *id, int64_t *seq,
 {
     aud_stream_report_t *sr = v->sr;
     *seq = 0;
-    int have = aud_db_has_table(v->db, "audit_archive", "reading archives", err, errlen);
-    if (have <= 0)
-        return have < 0 ? CMN_ERR_DB : 0;
+    if (!v->has_archive)
+        return 0;
     const char *sv[1] = {id};
     PGresult *res = aud_db_rows(v->db,
                       "SELECT first_seq::text, last_seq::text, last_hash, partition, "
@@ -221,9 +220,8 @@ static int check_retired(vfy_ctx_t *v, const char *id, int64_t last, int64_t anc
                          size_t errlen)
 {
     aud_stream_report_t *sr = v->sr;
-    int have = aud_db_has_table(v->db, "audit_stream_retired", "reading retirements", err, errlen);
-    if (have <= 0)
-        return have < 0 ? CMN_ERR_DB : 0;
+    if (!v->has_retired)
+        return 0;
     const char *sv[1] = {id};
     PGresult *res = aud_db_rows(v->db,
                       "SELECT r.seq::text, r.hash = e.hash, e.kind, e.seq IS NULL, "

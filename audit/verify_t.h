@@ -54,6 +54,7 @@ typedef struct {
     aud_checkpoint_t *file_cps;
     size_t n_file_cps, file_cps_cap;
     int *file_cp_stream_found;
+    int has_archive, has_retired; /* audit_archive (008), audit_stream_retired (009) */
     /* the stream being verified */
     aud_stream_report_t *sr;
     aud_keyring_t keys; /* registered in the database */
